@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularSwaggerView
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("fieldvisit.api.urls")),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[]),
+        name="api-docs",
+    ),
+]
+
+handler400 = "fieldvisit.api.errors.bad_request"
+handler403 = "fieldvisit.api.errors.permission_denied"
+handler404 = "fieldvisit.api.errors.page_not_found"
+handler500 = "fieldvisit.api.errors.server_error"

@@ -1,0 +1,70 @@
+"""Who may see what: roles come from groups, and agents see only their own team's records.
+
+Every API query for records starts from one of these functions, so a record of another
+team is simply absent (404), never filtered out afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from fieldvisit.choices import Role
+from fieldvisit.models import AgentProfile, Case, Route, RouteChangeRequest, Team
+
+
+def roles_of(user: Any) -> list[str]:
+    """The user's roles, read once per request and kept on the user object."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, "_fieldvisit_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = sorted(names & set(Role.values))
+        user._fieldvisit_roles = cached
+    return cached
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    return bool(set(roles_of(user)) & set(roles))
+
+
+def agent_profile(user: Any) -> AgentProfile | None:
+    try:
+        return user.agent_profile
+    except AgentProfile.DoesNotExist:
+        return None
+
+
+def team_of(user: Any) -> Team | None:
+    """The team an agent works in (None for everyone else)."""
+    profile = agent_profile(user)
+    if profile is None or not profile.active or not has_role(user, Role.AGENT):
+        return None
+    return profile.team
+
+
+def _team_filter(user: Any, prefix: str) -> Q:
+    """Teams whose records ``user`` may read: their own as an agent, the ones they supervise."""
+    condition = Q(pk__in=[])
+    team = team_of(user)
+    if team is not None:
+        condition |= Q(**{f"{prefix}": team})
+    if has_role(user, Role.SUPERVISOR):
+        condition |= Q(**{f"{prefix}__supervisor": user}) | Q(**{f"{prefix}__risk_manager": user})
+    return condition
+
+
+def routes_visible_to(user: Any) -> QuerySet[Route]:
+    return Route.objects.filter(_team_filter(user, "team"))
+
+
+def change_requests_visible_to(user: Any) -> QuerySet[RouteChangeRequest]:
+    return RouteChangeRequest.objects.filter(_team_filter(user, "route__team"))
+
+
+def cases_visible_to(user: Any) -> QuerySet[Case]:
+    if has_role(user, Role.LEGAL, Role.AUDITOR):
+        return Case.objects.all()
+    return Case.objects.filter(_team_filter(user, "team"))

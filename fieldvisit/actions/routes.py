@@ -1,0 +1,270 @@
+"""Planning, approving and changing routes (maker-checker), each step a ledger entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from fieldvisit.actions.common import local_today, require_perm, team_agent_facts
+from fieldvisit.choices import ChangeRequestStatus, RouteStatus, StopStatus
+from fieldvisit.ledger import store as ledger
+from fieldvisit.models import Address, Route, RouteChangeRequest, Stop, Visit
+from fieldvisit.rules import RuleViolation
+from fieldvisit.rules import routes as rules
+
+
+def _stop_plan(stops: Sequence[Stop]) -> list[dict[str, Any]]:
+    """What the ledger records of a route's stops: enough to prove what was approved."""
+    return [
+        {
+            "stop": stop.id,
+            "sequence": stop.sequence,
+            "status": stop.status,
+            "case": stop.case.number,
+            "address": stop.address.text,
+            "lat": stop.address.lat,
+            "lon": stop.address.lon,
+            "notice_number": stop.notice_number,
+        }
+        for stop in stops
+    ]
+
+
+def _stops(route: Route) -> list[Stop]:
+    return list(route.stops.select_related("case", "address").order_by("sequence"))
+
+
+def _locked_route(route_id: uuid.UUID) -> Route:
+    return Route.objects.select_for_update().select_related("team").get(pk=route_id)
+
+
+def submit_route(route_id: uuid.UUID, by: Any, now: dt.datetime | None = None) -> Route:
+    """The planner hands a draft route in for approval, the day before it is walked."""
+    now = now or timezone.now()
+    with transaction.atomic(durable=True):
+        route = _locked_route(route_id)
+        require_perm(by, "fieldvisit.change_route", "submit routes")
+        rules.check_transition(route.status, RouteStatus.SUBMITTED).raise_if_failed()
+        rules.check_planned_ahead(
+            route.date, local_today(route.team.timezone, now)
+        ).raise_if_failed()
+        stops = _stops(route)
+        rules.check_route_has_stops(len(stops)).raise_if_failed()
+        rules.check_stops_geocoded(
+            [stop.address.text for stop in stops if not stop.address.geocoded]
+        ).raise_if_failed()
+        rules.check_team_staffed(team_agent_facts(route.team)).raise_if_failed()
+        route.status = RouteStatus.SUBMITTED
+        route.submitted_at = now
+        route.save(update_fields=["status", "submitted_at", "updated_at"])
+        ledger.append(
+            "route.submitted",
+            ledger.actor_for(by),
+            f"route:{route.id}",
+            {
+                "team": route.team.name,
+                "date": route.date,
+                "planned_by": route.planned_by_id,
+                "stops": _stop_plan(stops),
+            },
+        )
+    return route
+
+
+def decide_route(
+    route_id: uuid.UUID,
+    by: Any,
+    approve: bool,
+    comment: str = "",
+    now: dt.datetime | None = None,
+) -> Route:
+    """A supervisor other than the planner approves or rejects a submitted route.
+
+    Approval freezes the stops, gives each its demand-notice number and opens a visit record.
+    """
+    now = now or timezone.now()
+    comment = comment.strip()
+    with transaction.atomic(durable=True):
+        route = _locked_route(route_id)
+        require_perm(by, "fieldvisit.decide_route", "approve or reject routes")
+        target = RouteStatus.APPROVED if approve else RouteStatus.REJECTED
+        rules.check_transition(route.status, target).raise_if_failed()
+        rules.check_maker_checker(route.planned_by_id, by.pk).raise_if_failed()
+        if not approve and not comment:
+            raise RuleViolation("comment_required", "Say why the route is rejected.")
+        stops = _stops(route)
+        if approve:
+            rules.check_decided_in_time(
+                route.date, local_today(route.team.timezone, now)
+            ).raise_if_failed()
+            rules.check_team_staffed(team_agent_facts(route.team)).raise_if_failed()
+            numbers = rules.assign_notice_numbers(route.date, route.id, [s.id for s in stops])
+            for stop in stops:
+                stop.notice_number = numbers[stop.id]
+            Stop.objects.bulk_update(stops, ["notice_number"])
+            Visit.objects.bulk_create([Visit(stop=stop) for stop in stops])
+        route.status = target
+        route.decided_by = by
+        route.decided_at = now
+        route.decision_comment = comment
+        route.save(
+            update_fields=["status", "decided_by", "decided_at", "decision_comment", "updated_at"]
+        )
+        ledger.append(
+            "route.approved" if approve else "route.rejected",
+            ledger.actor_for(by),
+            f"route:{route.id}",
+            {
+                "team": route.team.name,
+                "date": route.date,
+                "planned_by": route.planned_by_id,
+                "comment": comment,
+                "stops": _stop_plan(stops),
+            },
+        )
+    return route
+
+
+def request_change(
+    *,
+    record_id: uuid.UUID,
+    route_id: uuid.UUID,
+    by: Any,
+    reason: str,
+    add_stops: Sequence[Address],
+    skip_stops: Sequence[uuid.UUID],
+    order: Sequence[uuid.UUID],
+    fingerprint: str,
+    device_id: str | None = None,
+) -> RouteChangeRequest:
+    """An agent asks to deviate from an approved route (extra, skipped or reordered stops)."""
+    with transaction.atomic(durable=True):
+        route = _locked_route(route_id)
+        rules.check_route_changeable(route.status).raise_if_failed()
+        stops = {stop.id: stop for stop in _stops(route)}
+        open_stops = {sid for sid, stop in stops.items() if stop.status == StopStatus.PLANNED}
+        errors: dict[str, list[str]] = {}
+        if unknown := [str(s) for s in skip_stops if s not in open_stops]:
+            errors["skip_stops"] = [f"Not a planned stop of this route: {', '.join(unknown)}."]
+        on_route = {stop.address_id for stop in stops.values()}
+        for address in add_stops:
+            if address.case.team_id != route.team_id:
+                errors.setdefault("add_stops", []).append(
+                    f"Case {address.case.number} is not assigned to this team."
+                )
+            elif address.id in on_route:
+                errors.setdefault("add_stops", []).append(f"{address.text} is already a stop.")
+        if errors:
+            raise RuleViolation(
+                "invalid_change_request", "The change request is not valid.", errors=errors
+            )
+        rules.check_new_order(order, open_stops - set(skip_stops)).raise_if_failed()
+        change = RouteChangeRequest.objects.create(
+            id=record_id,
+            route=route,
+            requested_by=by,
+            reason=reason,
+            add_stops=[{"case": str(a.case_id), "address": str(a.id)} for a in add_stops],
+            skip_stops=[str(s) for s in skip_stops],
+            order=[str(s) for s in order],
+            request_sha256=fingerprint,
+        )
+        ledger.append(
+            "route_change.requested",
+            ledger.actor_for(by, device_id),
+            f"route:{route.id}",
+            {
+                "change_request": change.id,
+                "reason": reason,
+                "add_stops": change.add_stops,
+                "skip_stops": change.skip_stops,
+                "order": change.order,
+            },
+        )
+    return change
+
+
+def decide_change(
+    change_id: uuid.UUID,
+    by: Any,
+    approve: bool,
+    comment: str = "",
+    now: dt.datetime | None = None,
+) -> RouteChangeRequest:
+    """A supervisor approves (and so applies) or rejects a route change request."""
+    now = now or timezone.now()
+    comment = comment.strip()
+    with transaction.atomic(durable=True):
+        change = RouteChangeRequest.objects.select_for_update().get(pk=change_id)
+        route = _locked_route(change.route_id)
+        require_perm(by, "fieldvisit.decide_routechangerequest", "decide route changes")
+        rules.check_change_request_decidable(
+            change.status, change.requested_by_id, by.pk
+        ).raise_if_failed()
+        if not approve and not comment:
+            raise RuleViolation("comment_required", "Say why the change is rejected.")
+        if approve:
+            rules.check_route_changeable(route.status).raise_if_failed()
+            _apply_change(route, change)
+        change.status = ChangeRequestStatus.APPROVED if approve else ChangeRequestStatus.REJECTED
+        change.decided_by = by
+        change.decided_at = now
+        change.decision_comment = comment
+        change.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
+        ledger.append(
+            "route_change.approved" if approve else "route_change.rejected",
+            ledger.actor_for(by),
+            f"route:{route.id}",
+            {
+                "change_request": change.id,
+                "comment": comment,
+                "stops": _stop_plan(_stops(route)),
+            },
+        )
+    return change
+
+
+def _apply_change(route: Route, change: RouteChangeRequest) -> None:
+    stops = _stops(route)
+    by_id = {str(stop.id): stop for stop in stops}
+    skipped = set(change.skip_stops)
+    for stop_id in skipped:
+        by_id[stop_id].status = StopStatus.SKIPPED
+    on_route = {stop.address_id for stop in stops}
+    new_stops = []
+    for item in change.add_stops:
+        address = Address.objects.select_related("case").get(pk=item["address"])
+        if address.id in on_route:
+            continue
+        new_stops.append(
+            Stop(route=route, case=address.case, address=address, added_by_change=change)
+        )
+    # New order: the requested order of remaining stops (or the current one), then the
+    # skipped stops, then the added ones. Sequences are rewritten in two passes so the
+    # unique (route, sequence) constraint holds at every step.
+    remaining = [s for s in stops if str(s.id) not in skipped and s.status == StopStatus.PLANNED]
+    if change.order:
+        remaining = [by_id[stop_id] for stop_id in change.order]
+    others = [s for s in stops if s not in remaining]
+    ordered = remaining + others
+    offset = max(s.sequence for s in stops) + len(new_stops) + 1
+    for position, stop in enumerate(ordered, start=1):
+        stop.sequence = offset + position
+    Stop.objects.bulk_update(ordered, ["sequence", "status"])
+    for position, stop in enumerate(ordered, start=1):
+        stop.sequence = position
+    Stop.objects.bulk_update(ordered, ["sequence"])
+    numbered = len(stops)
+    numbers = rules.assign_notice_numbers(
+        route.date, route.id, [s.id for s in new_stops], already=numbered
+    )
+    for position, stop in enumerate(new_stops, start=len(ordered) + 1):
+        stop.sequence = position
+        stop.notice_number = numbers[stop.id]
+    Stop.objects.bulk_create(new_stops)
+    Visit.objects.bulk_create([Visit(stop=stop) for stop in new_stops])

@@ -1,0 +1,238 @@
+"""Routes in admin: the planner drafts and submits, a different supervisor decides.
+
+Decisions go through the same actions as the API (rules, transaction, ledger entry); the
+admin only shows the buttons a user may press and never edits a decided route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from fieldvisit.actions import routes as actions
+from fieldvisit.admin.base import ReadOnlyAdmin
+from fieldvisit.choices import ChangeRequestStatus, RouteStatus
+from fieldvisit.models import Route, RouteChangeRequest, Stop
+from fieldvisit.rules import RuleViolation
+
+
+class DecisionForm(forms.Form):
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Required when rejecting.",
+    )
+
+
+class StopInline(admin.TabularInline):
+    model = Stop
+    extra = 1
+    fields = ["sequence", "case", "address", "notice_number", "status"]
+    readonly_fields = ["notice_number", "status"]
+    autocomplete_fields = ["case", "address"]
+    ordering = ["sequence"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Stop]:
+        return super().get_queryset(request).select_related("case", "address")
+
+    def _editable(self, obj: Route | None) -> bool:
+        return obj is None or obj.status == RouteStatus.DRAFT
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+def decision_view(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    obj: Any,
+    decide: Any,
+    summary: str,
+) -> HttpResponse:
+    """A confirmation page with a comment box and Approve / Reject buttons."""
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        approve = "_approve" in request.POST
+        try:
+            decide(obj.pk, request.user, approve, form.cleaned_data["comment"])
+        except RuleViolation as exc:
+            model_admin.message_user(request, exc.detail, messages.ERROR)
+        else:
+            verb = "approved" if approve else "rejected"
+            model_admin.message_user(request, f"{obj} {verb}.", messages.SUCCESS)
+            opts = model_admin.model._meta
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+            )
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "original": obj,
+        "title": f"Decide: {obj}",
+        "summary": summary,
+        "form": form,
+    }
+    return TemplateResponse(request, "admin/fieldvisit/decide.html", context)
+
+
+@admin.register(Route)
+class RouteAdmin(admin.ModelAdmin):
+    list_display = ["date", "team", "status", "stop_count", "planned_by", "decided_by"]
+    list_filter = ["status", "date", "team"]
+    list_select_related = ["team", "planned_by", "decided_by"]
+    search_fields = ["team__name", "stops__case__number", "stops__notice_number"]
+    date_hierarchy = "date"
+    autocomplete_fields = ["team"]
+    inlines = [StopInline]
+    change_form_template = "admin/fieldvisit/route/change_form.html"
+    readonly_fields = [
+        "status",
+        "planned_by",
+        "submitted_at",
+        "decided_by",
+        "decided_at",
+        "decision_comment",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Route]:
+        return super().get_queryset(request).annotate(stop_total=Count("stops", distinct=True))
+
+    @admin.display(description="Stops", ordering="stop_total")
+    def stop_count(self, obj: Route) -> int:
+        return obj.stop_total
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(self.readonly_fields)
+        if obj is not None and obj.status != RouteStatus.DRAFT:
+            fields += ["team", "date"]
+        return fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.status != RouteStatus.DRAFT:
+            return False  # frozen: decisions and changes go through their own pages
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.status != RouteStatus.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if any(obj.status != RouteStatus.DRAFT for obj in objs):
+            perms_needed = {*perms_needed, "routes that are no longer drafts"}
+        return deleted, model_count, perms_needed, protected
+
+    def save_model(self, request: HttpRequest, obj: Route, form: Any, change: bool) -> None:
+        if not change:
+            obj.planned_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<uuid:object_id>/submit/", wrap(self.submit_view), name="fieldvisit_route_submit"
+            ),
+            path(
+                "<uuid:object_id>/decide/", wrap(self.decide_view), name="fieldvisit_route_decide"
+            ),
+            *super().get_urls(),
+        ]
+
+    def can_submit(self, request: HttpRequest, obj: Route) -> bool:
+        return obj.status == RouteStatus.DRAFT and request.user.has_perm("fieldvisit.change_route")
+
+    def can_decide(self, request: HttpRequest, obj: Route) -> bool:
+        return (
+            obj.status == RouteStatus.SUBMITTED
+            and obj.planned_by_id != request.user.pk
+            and request.user.has_perm("fieldvisit.decide_route")
+        )
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        obj = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if obj is not None:
+            extra["can_submit"] = self.can_submit(request, obj)
+            extra["can_decide"] = self.can_decide(request, obj)
+        return super().change_view(request, object_id, form_url, extra)
+
+    def submit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        route = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if request.method == "POST":
+            try:
+                actions.submit_route(route.pk, request.user)
+            except RuleViolation as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+            else:
+                self.message_user(request, "Route submitted for approval.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:fieldvisit_route_change", args=[route.pk]))
+
+    def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        route = get_object_or_404(self.get_queryset(request).select_related("team"), pk=object_id)
+        stops = route.stops.select_related("case", "address").order_by("sequence")
+        summary = "\n".join(
+            f"{stop.sequence}. {stop.case.number} {stop.case.debtor_name}: {stop.address.text}"
+            for stop in stops
+        )
+        return decision_view(self, request, route, actions.decide_route, summary)
+
+
+@admin.register(RouteChangeRequest)
+class RouteChangeRequestAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "route", "requested_by", "status", "decided_by"]
+    list_filter = ["status"]
+    list_select_related = ["route__team", "requested_by", "decided_by"]
+    search_fields = ["route__team__name", "requested_by__username", "reason"]
+    change_form_template = "admin/fieldvisit/routechangerequest/change_form.html"
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<uuid:object_id>/decide/",
+                wrap(self.decide_view),
+                name="fieldvisit_routechangerequest_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        obj = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if obj is not None:
+            extra["can_decide"] = (
+                obj.status == ChangeRequestStatus.PENDING
+                and obj.requested_by_id != request.user.pk
+                and request.user.has_perm("fieldvisit.decide_routechangerequest")
+            )
+        return super().change_view(request, object_id, form_url, extra)
+
+    def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        change = get_object_or_404(self.get_queryset(request), pk=object_id)
+        lines = [f"Reason: {change.reason}"]
+        if change.add_stops:
+            lines.append(f"Add {len(change.add_stops)} stop(s)")
+        if change.skip_stops:
+            lines.append(f"Skip {len(change.skip_stops)} stop(s)")
+        if change.order:
+            lines.append("Reorder the remaining stops")
+        return decision_view(self, request, change, actions.decide_change, "\n".join(lines))

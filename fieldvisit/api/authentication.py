@@ -1,0 +1,49 @@
+"""``Authorization: Token <key>``: one token per user per device, revocable one by one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+
+from fieldvisit.actions.auth import token_digest
+from fieldvisit.models import DeviceToken
+
+# last_used_at is written at most this often, so reads stay reads.
+TOUCH_EVERY = dt.timedelta(minutes=5)
+
+
+class DeviceTokenAuthentication(BaseAuthentication):
+    keyword = b"token"
+
+    def authenticate(self, request: Any) -> tuple[Any, DeviceToken] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("Malformed Authorization header.", code="invalid_token")
+        try:
+            key = parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise AuthenticationFailed("Malformed token.", code="invalid_token") from None
+        token = (
+            DeviceToken.objects.select_related("user").filter(key_digest=token_digest(key)).first()
+        )
+        if token is None:
+            raise AuthenticationFailed("Unknown token.", code="invalid_token")
+        if token.revoked_at is not None:
+            raise AuthenticationFailed(
+                "This device's token was revoked; sign in again.", code="token_revoked"
+            )
+        if not token.user.is_active:
+            raise AuthenticationFailed("The account is disabled.", code="user_inactive")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
+            DeviceToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request: Any) -> str:
+        return 'Token realm="api"'

@@ -1,0 +1,73 @@
+"""Phones retry freely: a record created with a client UUID is created once.
+
+The same ``id`` with the same content answers 200 with the existing record; the same ``id``
+with other content (or from someone else) is ``409 id_conflict``. Content is compared by a
+SHA-256 fingerprint of the validated input, stored on the record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, models
+
+from fieldvisit.api.problems import Problem
+from fieldvisit.ledger.canonical import canonical_json, jsonable
+
+T = TypeVar("T", bound=models.Model)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    sha = getattr(value, "sha256", None)
+    if isinstance(sha, str):  # an uploaded file: its content hash stands for it
+        return sha
+    return jsonable(value)
+
+
+def fingerprint(user_id: int, payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json({"by": user_id, "payload": _plain(payload)})).hexdigest()
+
+
+def id_conflict(record_id: uuid.UUID) -> Problem:
+    return Problem(
+        "id_conflict",
+        f"The id {record_id} was already used for a different record.",
+        status=409,
+    )
+
+
+def create_once(
+    model: type[T],
+    record_id: uuid.UUID,
+    digest: str,
+    create: Callable[[], T],
+    field: str = "request_sha256",
+) -> tuple[T, bool]:
+    """Return ``(record, created)``; raise ``id_conflict`` when the id holds other content."""
+
+    def existing() -> T | None:
+        found = model._default_manager.filter(pk=record_id).first()
+        if found is not None and getattr(found, field) != digest:
+            raise id_conflict(record_id)
+        return found
+
+    found = existing()
+    if found is not None:
+        return found, False
+    try:
+        return create(), True
+    except IntegrityError:
+        # A concurrent retry of the same request won the race: answer with its record.
+        found = existing()
+        if found is None:
+            raise
+        return found, False

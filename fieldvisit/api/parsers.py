@@ -1,0 +1,38 @@
+"""Request parsers that refuse oversized bodies before reading them whole."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+from fieldvisit.api.problems import Problem
+
+
+class LimitedJSONParser(JSONParser):
+    """DRF reads JSON from the raw stream, bypassing DATA_UPLOAD_MAX_MEMORY_SIZE; this
+    parser applies the limit itself (413) and turns bad UTF-8 or JSON into a 400."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        try:
+            too_big = declared is not None and int(declared) > limit
+        except ValueError:
+            too_big = False
+        if too_big:
+            raise Problem("request_too_large", f"JSON bodies are limited to {limit} bytes.")
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise Problem("request_too_large", f"JSON bodies are limited to {limit} bytes.")
+        if not raw:
+            return {}
+        import io
+
+        try:
+            return super().parse(io.BytesIO(raw), media_type, parser_context)
+        except ParseError as exc:
+            raise ParseError(f"Malformed JSON: {exc.detail}") from exc

@@ -1,0 +1,93 @@
+"""The stable problem codes of the API (RFC 9457), with their HTTP status and title.
+
+Phones and legal clients switch on ``code``; this table is the single list of them, and the
+OpenAPI schema documents each endpoint's codes from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.exceptions import APIException
+
+PROBLEM_TYPE_PREFIX = "urn:problem:fieldvisit:"
+
+CODES: dict[str, tuple[int, str]] = {
+    "malformed_request": (400, "The request body could not be parsed"),
+    "validation_error": (422, "The request has invalid fields"),
+    "not_authenticated": (401, "Authentication is required"),
+    "invalid_token": (401, "The token is not valid"),
+    "token_revoked": (401, "The token was revoked"),
+    "user_inactive": (401, "The account is disabled"),
+    "invalid_credentials": (401, "Wrong username or password"),
+    "permission_denied": (403, "You are not allowed to do this"),
+    "not_found": (404, "Not found"),
+    "method_not_allowed": (405, "Method not allowed"),
+    "not_acceptable": (406, "No acceptable representation"),
+    "id_conflict": (409, "This id is already used for other content"),
+    "request_too_large": (413, "The request body is too large"),
+    "unsupported_media_type": (415, "Unsupported media type"),
+    "throttled": (429, "Too many requests"),
+    "too_many_login_attempts": (429, "Too many failed sign-ins"),
+    "internal_error": (500, "Internal error"),
+    "service_unavailable": (503, "Service temporarily unavailable"),
+    # Rules (see fieldvisit.rules); 422 unless noted.
+    "route_not_approved": (422, "The route is not approved"),
+    "invalid_change_request": (422, "The change request is not valid"),
+    "invalid_order": (422, "The new stop order is not valid"),
+    "change_request_decided": (422, "The change request was already decided"),
+    "maker_checker": (422, "Maker-checker: nobody decides on their own request"),
+    "invalid_route_transition": (422, "The route cannot move to that status"),
+    "comment_required": (422, "A comment is required"),
+    "ledger_range": (422, "The ledger has no such entry or tree size"),
+}
+
+
+def problem_type(code: str) -> str:
+    return PROBLEM_TYPE_PREFIX + code
+
+
+def title_for(code: str, status: int) -> str:
+    known = CODES.get(code)
+    if known:
+        return known[1]
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_body(
+    status: int, code: str, detail: str, errors: dict[str, list[str]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title_for(code, status),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
+class Problem(APIException):
+    """Raise from a view to answer with a problem of a given code."""
+
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        status: int | None = None,
+        errors: dict[str, list[str]] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.status_code = status or CODES.get(code, (400, ""))[0]
+        self.problem_code = code
+        self.errors = errors
+        self.extra = extra
+        super().__init__(detail, code)

@@ -1,0 +1,47 @@
+"""OpenAPI descriptions of the problem answers each endpoint can give."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+from fieldvisit.api.problems import CODES
+
+# Every authenticated endpoint can answer these.
+COMMON = (
+    "not_authenticated",
+    "invalid_token",
+    "token_revoked",
+    "throttled",
+    "not_acceptable",
+    "internal_error",
+)
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details; switch on ``code``."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+def problems(*codes: str, common: bool = True) -> dict[int, OpenApiResponse]:
+    by_status: dict[int, list[str]] = defaultdict(list)
+    for code in (*codes, *(COMMON if common else ())):
+        by_status[CODES[code][0]].append(code)
+    return {
+        status: OpenApiResponse(
+            response=ProblemSerializer,
+            description="Problem details; `code` is one of: "
+            + ", ".join(f"`{code}` ({CODES[code][1]})" for code in sorted(set(names))),
+        )
+        for status, names in sorted(by_status.items())
+    }

@@ -1,0 +1,46 @@
+from django.urls import path, register_converter
+from drf_spectacular.views import SpectacularAPIView
+
+from fieldvisit.api.views import auth, ledger, routes
+
+
+class IndexConverter:
+    """Ledger indexes: digits only, and never more than a 64-bit integer holds."""
+
+    regex = r"[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IndexConverter, "index")
+
+app_name = "api"
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path("auth/token/", auth.TokenView.as_view(), name="auth-token"),
+    path("auth/logout/", auth.LogoutView.as_view(), name="auth-logout"),
+    path("me/", auth.MeView.as_view(), name="me"),
+    path("routes/", routes.RouteList.as_view(), name="route-list"),
+    path("routes/<uuid:pk>/", routes.RouteDetail.as_view(), name="route-detail"),
+    path(
+        "routes/<uuid:pk>/change-requests/",
+        routes.ChangeRequestCreate.as_view(),
+        name="route-change-requests",
+    ),
+    path(
+        "change-requests/<uuid:pk>/",
+        routes.ChangeRequestDetail.as_view(),
+        name="change-request-detail",
+    ),
+    path("ledger/checkpoint/", ledger.CheckpointView.as_view(), name="ledger-checkpoint"),
+    path("ledger/checkpoint.txt", ledger.CheckpointNoteView.as_view(), name="ledger-note"),
+    path("ledger/proof/", ledger.InclusionProofView.as_view(), name="ledger-proof"),
+    path("ledger/consistency/", ledger.ConsistencyProofView.as_view(), name="ledger-consistency"),
+    path("ledger/public-key/", ledger.PublicKeyView.as_view(), name="ledger-public-key"),
+    path("ledger/keys/", ledger.PublicKeyListView.as_view(), name="ledger-keys"),
+    path("ledger/entries/<index:index>/", ledger.EntryView.as_view(), name="ledger-entry"),
+]

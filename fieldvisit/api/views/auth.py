@@ -1,0 +1,82 @@
+"""Sign-in per device, sign-out, and who am I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from fieldvisit.actions.auth import issue_token, revoke_token
+from fieldvisit.api import login_guard
+from fieldvisit.api.problems import Problem
+from fieldvisit.api.schema import problems
+from fieldvisit.api.serializers.auth import (
+    MeSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+)
+
+
+class TokenView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="auth_token",
+        request=TokenRequestSerializer,
+        responses={
+            201: TokenResponseSerializer,
+            **problems(
+                "validation_error",
+                "malformed_request",
+                "invalid_credentials",
+                "too_many_login_attempts",
+                common=False,
+            ),
+        },
+        description="Sign in on one device. A new sign-in on the same device replaces its token.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        address = request.META.get("REMOTE_ADDR", "")
+        if login_guard.blocked(data["username"], address):
+            raise Problem(
+                "too_many_login_attempts",
+                "Too many failed sign-ins; wait a few minutes and try again.",
+                status=429,
+            )
+        user = authenticate(request, username=data["username"], password=data["password"])
+        if user is None:
+            login_guard.record_failure(data["username"], address)
+            raise Problem("invalid_credentials", "Wrong username or password.", status=401)
+        key, token = issue_token(user, data["device_id"], data["device_name"], data["platform"])
+        body = TokenResponseSerializer(
+            {"token": key, "device_id": token.device_id, "user": user}
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class LogoutView(APIView):
+    @extend_schema(
+        operation_id="auth_logout",
+        request=None,
+        responses={204: None, **problems()},
+        description="Revoke this device's token; the user's other devices keep working.",
+    )
+    def post(self, request: Request) -> Response:
+        revoke_token(request.auth.pk, request.user, "signed out")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(operation_id="me", responses={200: MeSerializer, **problems()})
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)

@@ -1,0 +1,226 @@
+"""Read access to the ledger for those who audit it: checkpoints, proofs, entries, keys."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from fieldvisit.api.permissions import HasRole
+from fieldvisit.api.problems import Problem
+from fieldvisit.api.renderers import PemRenderer, TextRenderer
+from fieldvisit.api.schema import problems
+from fieldvisit.api.serializers import ledger as s
+from fieldvisit.choices import Role
+from fieldvisit.ledger import checkpoints, keys, store
+from fieldvisit.models import Checkpoint, LedgerEntry, SigningKey
+
+AUDIT_ROLES = (Role.LEGAL, Role.AUDITOR, Role.SUPERVISOR)
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def checkpoint_body(checkpoint: Checkpoint) -> dict[str, Any]:
+    signed = bytes(checkpoint.signed_bytes)
+    fields = json.loads(signed)
+    return {
+        "tree_size": checkpoint.tree_size,
+        "root_hash": bytes(checkpoint.root_hash).hex(),
+        "timestamp": fields["timestamp"],
+        "key_id": checkpoint.key_id,
+        "signature": b64(bytes(checkpoint.signature)),
+        "signed_b64": b64(signed),
+    }
+
+
+def query(serializer_class: type, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class LedgerView(APIView):
+    permission_classes = [HasRole]
+    required_roles = AUDIT_ROLES
+
+
+class CheckpointView(LedgerView):
+    @extend_schema(
+        operation_id="ledger_checkpoint",
+        parameters=[s.CheckpointQuerySerializer],
+        responses={
+            200: s.CheckpointSerializer,
+            **problems("validation_error", "not_found", "permission_denied"),
+        },
+        description="The latest signed checkpoint (signed afresh when the ledger has grown), "
+        "or the one at `tree_size`.",
+    )
+    def get(self, request: Request) -> Response:
+        params = query(s.CheckpointQuerySerializer, request)
+        if "tree_size" in params:
+            checkpoint = (
+                Checkpoint.objects.select_related("key")
+                .filter(tree_size=params["tree_size"])
+                .order_by("-id")
+                .first()
+            )
+        else:
+            checkpoint = checkpoints.latest_checkpoint()
+        if checkpoint is None:
+            raise Problem("not_found", "No checkpoint at that size.", 404)
+        return Response(checkpoint_body(checkpoint))
+
+
+class CheckpointNoteView(LedgerView):
+    renderer_classes = [TextRenderer, JSONRenderer]
+
+    @extend_schema(
+        operation_id="ledger_checkpoint_note",
+        responses={
+            (200, "text/plain"): OpenApiResponse(
+                OpenApiTypes.STR, description="C2SP tlog-checkpoint signed note"
+            ),
+            **problems("not_found", "permission_denied"),
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        checkpoint = checkpoints.latest_checkpoint()
+        if checkpoint is None:
+            raise Problem("not_found", "The ledger is empty.", 404)
+        return HttpResponse(
+            checkpoints.note_text(checkpoint), content_type="text/plain; charset=utf-8"
+        )
+
+
+class InclusionProofView(LedgerView):
+    @extend_schema(
+        operation_id="ledger_proof",
+        parameters=[s.ProofQuerySerializer],
+        responses={
+            200: s.InclusionProofSerializer,
+            **problems("validation_error", "ledger_range", "permission_denied"),
+        },
+        description="RFC 9162 inclusion proof of entry `entry` in the tree of size "
+        "`tree_size` (default: the latest checkpoint's).",
+    )
+    def get(self, request: Request) -> Response:
+        params = query(s.ProofQuerySerializer, request)
+        size = params.get("tree_size")
+        if size is None:
+            latest = checkpoints.latest_checkpoint()
+            size = latest.tree_size if latest else 0
+        proof = store.inclusion_proof(params["entry"], size)
+        return Response(
+            {
+                "entry": proof.entry.index,
+                "tree_size": proof.tree_size,
+                "leaf_hash": bytes(proof.entry.leaf_hash).hex(),
+                "entry_b64": b64(bytes(proof.entry.entry_bytes)),
+                "path": [node.hex() for node in proof.path],
+                "root_hash": proof.root_hash.hex(),
+            }
+        )
+
+
+class ConsistencyProofView(LedgerView):
+    @extend_schema(
+        operation_id="ledger_consistency",
+        parameters=[s.ConsistencyQuerySerializer],
+        responses={
+            200: s.ConsistencyProofSerializer,
+            **problems("validation_error", "ledger_range", "permission_denied"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = query(s.ConsistencyQuerySerializer, request)
+        proof = store.consistency_proof(params["first"], params["second"])
+        return Response(
+            {
+                "first": proof.first,
+                "second": proof.second,
+                "first_root": proof.first_root.hex(),
+                "second_root": proof.second_root.hex(),
+                "path": [node.hex() for node in proof.path],
+            }
+        )
+
+
+class EntryView(LedgerView):
+    @extend_schema(
+        operation_id="ledger_entry",
+        responses={200: s.EntrySerializer, **problems("not_found", "permission_denied")},
+    )
+    def get(self, request: Request, index: int) -> Response:
+        entry = LedgerEntry.objects.filter(index=index).first()
+        if entry is None:
+            raise Problem("not_found", f"No ledger entry {index}.", 404)
+        raw = bytes(entry.entry_bytes)
+        return Response(
+            {
+                "index": entry.index,
+                "leaf_hash": bytes(entry.leaf_hash).hex(),
+                "entry_b64": b64(raw),
+                "entry": json.loads(raw),
+            }
+        )
+
+
+class PublicKeyView(LedgerView):
+    renderer_classes = [PemRenderer, TextRenderer, JSONRenderer]
+
+    @extend_schema(
+        operation_id="ledger_public_key",
+        parameters=[s.KeyQuerySerializer],
+        responses={
+            (200, "application/x-pem-file"): OpenApiResponse(
+                OpenApiTypes.STR, description="Ed25519 public key, PEM (SubjectPublicKeyInfo)"
+            ),
+            **problems("validation_error", "not_found", "permission_denied"),
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        params = query(s.KeyQuerySerializer, request)
+        if "key_id" in params:
+            record = SigningKey.objects.filter(pk=params["key_id"]).first()
+            if record is None:
+                raise Problem("not_found", "No such key.", 404)
+        else:
+            record, _ = keys.current_signing_key()
+        return HttpResponse(
+            keys.public_pem(bytes(record.public_key)), content_type="application/x-pem-file"
+        )
+
+
+class PublicKeyListView(LedgerView):
+    @extend_schema(
+        operation_id="ledger_keys",
+        responses={200: s.PublicKeySerializer(many=True), **problems("permission_denied")},
+        description="Every key that ever signed checkpoints, with its validity period.",
+    )
+    def get(self, request: Request) -> Response:
+        keys.current_signing_key()
+        records = list(SigningKey.objects.order_by("valid_from"))
+        body = []
+        for record, following in zip(records, [*records[1:], None], strict=True):
+            raw = bytes(record.public_key)
+            body.append(
+                {
+                    "key_id": record.key_id,
+                    "valid_from": record.valid_from,
+                    "valid_until": following.valid_from if following else None,
+                    "public_key_pem": keys.public_pem(raw),
+                    "note_verifier_key": keys.note_verifier_key(settings.LEDGER_ORIGIN, raw),
+                }
+            )
+        return Response(s.PublicKeySerializer(body, many=True).data)

@@ -1,0 +1,139 @@
+"""Routes of the caller's team, and change requests against them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from fieldvisit import access
+from fieldvisit.actions import routes as actions
+from fieldvisit.actions.common import local_today
+from fieldvisit.api.idempotency import create_once, fingerprint
+from fieldvisit.api.problems import Problem
+from fieldvisit.api.schema import problems
+from fieldvisit.api.serializers.routes import (
+    ChangeRequestCreateSerializer,
+    ChangeRequestSerializer,
+    RouteSerializer,
+)
+from fieldvisit.choices import Role
+from fieldvisit.models import Route, RouteChangeRequest, Stop
+
+
+def routes_with_stops(user) -> QuerySet[Route]:  # type: ignore[no-untyped-def]
+    stops = Stop.objects.select_related("case__creditor", "address", "visit").order_by("sequence")
+    return (
+        access.routes_visible_to(user)
+        .select_related("team")
+        .prefetch_related(Prefetch("stops", queryset=stops))
+        .order_by("date", "team__name")
+    )
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "date", dt.date, description="The day (YYYY-MM-DD); today in the team's zone if absent"
+        )
+    ],
+    responses={200: RouteSerializer(many=True), **problems("validation_error")},
+)
+class RouteList(generics.ListAPIView):
+    serializer_class = RouteSerializer
+
+    def get_queryset(self) -> QuerySet[Route]:
+        raw = self.request.query_params.get("date")
+        if raw:
+            try:
+                day = dt.date.fromisoformat(raw)
+            except ValueError:
+                raise Problem(
+                    "validation_error",
+                    "Some fields are invalid.",
+                    errors={"date": ["Use the form YYYY-MM-DD."]},
+                ) from None
+        else:
+            team = access.team_of(self.request.user)
+            day = local_today(team.timezone if team else "UTC")
+        return routes_with_stops(self.request.user).filter(date=day)
+
+
+@extend_schema(responses={200: RouteSerializer, **problems("not_found")})
+class RouteDetail(generics.RetrieveAPIView):
+    serializer_class = RouteSerializer
+
+    def get_queryset(self) -> QuerySet[Route]:
+        return routes_with_stops(self.request.user)
+
+
+class ChangeRequestCreate(generics.GenericAPIView):
+    serializer_class = ChangeRequestCreateSerializer
+
+    @extend_schema(
+        operation_id="routes_change_requests_create",
+        request=ChangeRequestCreateSerializer,
+        responses={
+            201: ChangeRequestSerializer,
+            200: ChangeRequestSerializer,
+            **problems(
+                "validation_error",
+                "malformed_request",
+                "not_found",
+                "permission_denied",
+                "id_conflict",
+                "route_not_approved",
+                "invalid_change_request",
+                "invalid_order",
+            ),
+        },
+        description="Ask to add, skip or reorder stops of an approved route. Sending the same "
+        "`id` again with the same content returns the existing request (200).",
+    )
+    def post(self, request: Request, pk: uuid.UUID) -> Response:
+        route = get_object_or_404(access.routes_visible_to(request.user), pk=pk)
+        team = access.team_of(request.user)
+        if (
+            team is None
+            or team.pk != route.team_id
+            or not access.has_role(request.user, Role.AGENT)
+        ):
+            raise Problem("permission_denied", "Only the route's agents request changes.", 403)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        digest = fingerprint(request.user.pk, {**data, "route": route.pk})
+        change, created = create_once(
+            RouteChangeRequest,
+            data["id"],
+            digest,
+            lambda: actions.request_change(
+                record_id=data["id"],
+                route_id=route.pk,
+                by=request.user,
+                reason=data["reason"],
+                add_stops=data["add_stops"],
+                skip_stops=data["skip_stops"],
+                order=data["order"],
+                fingerprint=digest,
+                device_id=request.auth.device_id,
+            ),
+        )
+        return Response(
+            ChangeRequestSerializer(change).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+@extend_schema(responses={200: ChangeRequestSerializer, **problems("not_found")})
+class ChangeRequestDetail(generics.RetrieveAPIView):
+    serializer_class = ChangeRequestSerializer
+
+    def get_queryset(self) -> QuerySet[RouteChangeRequest]:
+        return access.change_requests_visible_to(self.request.user).select_related("decided_by")

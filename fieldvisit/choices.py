@@ -1,0 +1,73 @@
+"""Every named choice of the domain, in one place (the API and admin show these values)."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    """Django auth groups; a user's roles are the groups they belong to."""
+
+    AGENT = "agent", "Field agent (外访员)"
+    PLANNER = "planner", "Planner / team lead (客户负责人)"
+    SUPERVISOR = "supervisor", "Supervisor / risk manager (风控经理)"
+    LEGAL = "legal", "Legal (法务)"
+    AUDITOR = "auditor", "Auditor"
+
+
+class AddressKind(models.TextChoices):
+    HOME = "home", "Home (住宅)"
+    WORK = "work", "Workplace (单位)"
+    HOUSEHOLD_REGISTRATION = "household_registration", "Household registration (户籍)"
+    MAILING = "mailing", "Mailing (邮寄)"
+    OTHER = "other", "Other (其他)"
+
+
+class RelationKind(models.TextChoices):
+    CO_BORROWER = "co_borrower", "Co-borrower (共同借款人)"
+    GUARANTOR = "guarantor", "Guarantor (担保人)"
+    FAMILY = "family", "Family member (家人)"
+    COLLEAGUE = "colleague", "Colleague (同事)"
+    FRIEND = "friend", "Friend (朋友)"
+    OTHER = "other", "Other"
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ON_HOLD = "on_hold", "On hold"
+    CLOSED = "closed", "Closed"
+
+
+class RouteStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted for approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+
+
+class StopStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    SKIPPED = "skipped", "Skipped (approved change)"
+    VISITED = "visited", "Visited"
+
+
+class VisitStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    ARRIVING = "arriving", "Arriving (one agent arrived)"
+    OPEN = "open", "Open (both agents arrived together)"
+    CLOSED = "closed", "Closed (both agents left)"
+    REPORTED = "reported", "Reported"
+    REVIEWED = "reviewed", "Reviewed"
+
+
+class ChangeRequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Platform(models.TextChoices):
+    ANDROID = "android", "Android"
+    IOS = "ios", "iOS"
+    WEB = "web", "Web"
+    OTHER = "other", "Other"

@@ -1,0 +1,132 @@
+"""Append-only tables: the model refuses to update or delete, and so does the database.
+
+Evidence is never edited or deleted (DESIGN rule 11): corrections are new records. The model
+mixin stops the ORM; the triggers stop everything else that speaks SQL (a shell, a script, a
+compromised admin), for PostgreSQL and SQLite alike. Install them with the ``AppendOnly``
+migration operation on every evidence table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.migrations.operations.base import Operation
+
+PG_FUNCTION = """
+CREATE OR REPLACE FUNCTION fieldvisit_refuse_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = '23000';
+END;
+$$;
+"""
+
+
+class AppendOnlyViolation(Exception):
+    """Raised by the ORM guard before the database would refuse the same statement."""
+
+
+def trigger_names(table: str) -> list[str]:
+    return [f"{table}_no_update", f"{table}_no_delete"]
+
+
+def install_sql(vendor: str, table: str) -> list[str]:
+    no_update, no_delete = trigger_names(table)
+    if vendor == "postgresql":
+        return [
+            PG_FUNCTION,
+            f'CREATE TRIGGER "{no_update}" BEFORE UPDATE ON "{table}" '
+            f"FOR EACH ROW EXECUTE FUNCTION fieldvisit_refuse_change();",
+            f'CREATE TRIGGER "{no_delete}" BEFORE DELETE ON "{table}" '
+            f"FOR EACH ROW EXECUTE FUNCTION fieldvisit_refuse_change();",
+        ]
+    if vendor == "sqlite":
+        return [
+            f'CREATE TRIGGER IF NOT EXISTS "{name}" BEFORE {op} ON "{table}" '
+            f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END;"
+            for name, op in ((no_update, "UPDATE"), (no_delete, "DELETE"))
+        ]
+    raise NotImplementedError(f"append-only triggers are not written for {vendor}")
+
+
+def uninstall_sql(vendor: str, table: str) -> list[str]:
+    if vendor == "postgresql":
+        return [f'DROP TRIGGER IF EXISTS "{name}" ON "{table}";' for name in trigger_names(table)]
+    return [f'DROP TRIGGER IF EXISTS "{name}";' for name in trigger_names(table)]
+
+
+def installed_triggers(connection: Any, table: str) -> set[str]:
+    """Names of this module's triggers present on ``table`` (for tests and checks)."""
+    wanted = trigger_names(table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
+                [table],
+            )
+        else:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table]
+            )
+        return {row[0] for row in cursor.fetchall()} & set(wanted)
+
+
+class AppendOnly(Operation):
+    """Migration operation: install UPDATE/DELETE-refusing triggers on a model's table."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (self.__class__.__qualname__, [], {"model_name": self.model_name})
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def _table(self, app_label: str, state: Any) -> str:
+        return state.apps.get_model(app_label, self.model_name)._meta.db_table
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:  # type: ignore[no-untyped-def]
+        table = self._table(app_label, to_state)
+        for sql in install_sql(schema_editor.connection.vendor, table):
+            schema_editor.execute(sql)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:  # type: ignore[no-untyped-def]
+        table = self._table(app_label, from_state)
+        for sql in uninstall_sql(schema_editor.connection.vendor, table):
+            schema_editor.execute(sql)
+
+    def describe(self) -> str:
+        return f"Refuse UPDATE and DELETE on {self.model_name}"
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return f"append_only_{self.model_name.lower()}"
+
+
+class AppendOnlyModel(models.Model):
+    """Abstract base for records that may be inserted but never changed or removed."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyViolation(f"{type(self).__name__} records are never changed.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise AppendOnlyViolation(f"{type(self).__name__} records are never deleted.")
+
+
+def append_only_models() -> list[type[models.Model]]:
+    """Every concrete append-only model, so a test can prove each table has its triggers."""
+    from django.apps import apps
+
+    return [m for m in apps.get_models() if issubclass(m, AppendOnlyModel)]

@@ -1,0 +1,197 @@
+"""Appending to the ledger and reading proofs from it.
+
+An append happens inside the transaction of the record it describes (both exist or
+neither), under a lock on the tree head so that indexes are gapless and never shared.
+Proofs read O(log n) stored subtree hashes in at most two queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from fieldvisit.ledger import merkle
+from fieldvisit.ledger.canonical import canonical_json, iso
+from fieldvisit.models import LedgerEntry, LedgerHead, LedgerNode
+
+HASH = merkle.HASH_SIZE
+Node = tuple[int, int]
+
+
+class LedgerRangeError(ValueError):
+    """A proof was asked for an entry or tree size the ledger does not have."""
+
+
+def actor_for(user: Any = None, device_id: str | None = None, system: str | None = None) -> dict:
+    """Who caused an event, in the form every entry records."""
+    if system:
+        return {"type": "system", "name": system}
+    actor: dict[str, Any] = {"type": "user", "id": user.pk, "username": user.get_username()}
+    if device_id:
+        actor["device"] = device_id
+    return actor
+
+
+def split_peaks(blob: bytes) -> list[bytes]:
+    return [blob[i : i + HASH] for i in range(0, len(blob), HASH)]
+
+
+def _locked_head() -> LedgerHead:
+    head = LedgerHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        LedgerHead.objects.bulk_create([LedgerHead(pk=1)], ignore_conflicts=True)
+        head = LedgerHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def append(
+    kind: str, actor: Mapping[str, Any], subject: str, data: Mapping[str, Any]
+) -> LedgerEntry:
+    """Append one event; call it inside the transaction that writes what it describes."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger appends belong inside the writer's transaction")
+    head = _locked_head()
+    index = head.size
+    at = timezone.now()
+    raw = canonical_json(
+        {
+            "index": index,
+            "kind": kind,
+            "at": iso(at),
+            "actor": actor,
+            "subject": subject,
+            "data": data,
+        }
+    )
+    leaf = merkle.leaf_hash(raw)
+    entry = LedgerEntry(
+        index=index, kind=kind, subject=subject, at=at, entry_bytes=raw, leaf_hash=leaf
+    )
+    entry.save()
+
+    # The peaks are the complete subtrees of the old tree, largest first; the new leaf joins
+    # them and merges with equal-sized neighbours, which is exactly the set of nodes that
+    # the append completes.
+    stack: list[tuple[Node, bytes]] = list(
+        zip(merkle.root_nodes(index), split_peaks(bytes(head.peaks)), strict=True)
+    )
+    stack.append(((0, index), leaf))
+    new_nodes = []
+    for level, idx in merkle.nodes_completed_by_append(index):
+        right_key, right = stack.pop()
+        left_key, left = stack.pop()
+        if (left_key, right_key) != merkle.children(level, idx):
+            raise AssertionError("ledger head peaks are out of order")
+        value = merkle.node_hash(left, right)
+        new_nodes.append(LedgerNode(level=level, idx=idx, hash=value))
+        stack.append(((level, idx), value))
+    if new_nodes:
+        LedgerNode.objects.bulk_create(new_nodes)
+    head.size = index + 1
+    head.peaks = b"".join(value for _, value in stack)
+    head.save(update_fields=["size", "peaks"])
+    return entry
+
+
+def tree_size() -> int:
+    return LedgerHead.objects.values_list("size", flat=True).first() or 0
+
+
+def current_root() -> tuple[int, bytes]:
+    """The size and root hash of the whole tree, from the head's peaks."""
+    head = LedgerHead.objects.filter(pk=1).first()
+    if head is None or head.size == 0:
+        return 0, merkle.EMPTY_ROOT
+    keys = merkle.root_nodes(head.size)
+    nodes = dict(zip(keys, split_peaks(bytes(head.peaks)), strict=True))
+    return head.size, merkle.root_from_nodes(head.size, nodes)
+
+
+def fetch_nodes(keys: Iterable[Node]) -> dict[Node, bytes]:
+    """Stored hashes for the given subtrees: leaves from entries, the rest from nodes."""
+    keys = set(keys)
+    leaves = [idx for level, idx in keys if level == 0]
+    upper = [(level, idx) for level, idx in keys if level > 0]
+    found: dict[Node, bytes] = {}
+    if leaves:
+        rows = LedgerEntry.objects.filter(index__in=leaves).values_list("index", "leaf_hash")
+        found.update({(0, index): bytes(value) for index, value in rows})
+    if upper:
+        condition = Q()
+        for level, idx in upper:
+            condition |= Q(level=level, idx=idx)
+        rows = LedgerNode.objects.filter(condition).values_list("level", "idx", "hash")
+        found.update({(level, idx): bytes(value) for level, idx, value in rows})
+    missing = keys - found.keys()
+    if missing:
+        raise LedgerRangeError(f"ledger nodes missing: {sorted(missing)[:3]}")
+    return found
+
+
+def _check_size(size: int) -> None:
+    current = tree_size()
+    if not 1 <= size <= current:
+        raise LedgerRangeError(f"tree_size must be between 1 and {current}")
+
+
+def root_at(size: int) -> bytes:
+    _check_size(size)
+    return merkle.root_from_nodes(size, fetch_nodes(merkle.root_nodes(size)))
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    entry: LedgerEntry
+    tree_size: int
+    path: list[bytes]
+    root_hash: bytes
+
+
+def inclusion_proof(index: int, size: int) -> InclusionProof:
+    _check_size(size)
+    if not 0 <= index < size:
+        raise LedgerRangeError(f"entry must be between 0 and {size - 1}")
+    ranges = merkle.inclusion_ranges(index, size)
+    wanted = merkle.nodes_for_ranges(ranges) | set(merkle.root_nodes(size)) | {(0, index)}
+    nodes = fetch_nodes(wanted)
+    entry = LedgerEntry.objects.get(index=index)
+    return InclusionProof(
+        entry=entry,
+        tree_size=size,
+        path=merkle.inclusion_proof(index, size, nodes),
+        root_hash=merkle.root_from_nodes(size, nodes),
+    )
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    first: int
+    second: int
+    first_root: bytes
+    second_root: bytes
+    path: list[bytes]
+
+
+def consistency_proof(first: int, second: int) -> ConsistencyProof:
+    _check_size(second)
+    if not 1 <= first <= second:
+        raise LedgerRangeError("first must be between 1 and second")
+    ranges = merkle.consistency_ranges(first, second)
+    wanted = (
+        merkle.nodes_for_ranges(ranges)
+        | set(merkle.root_nodes(first))
+        | set(merkle.root_nodes(second))
+    )
+    nodes = fetch_nodes(wanted)
+    return ConsistencyProof(
+        first=first,
+        second=second,
+        first_root=merkle.root_from_nodes(first, nodes),
+        second_root=merkle.root_from_nodes(second, nodes),
+        path=merkle.consistency_proof(first, second, nodes),
+    )

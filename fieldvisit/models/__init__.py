@@ -1,0 +1,26 @@
+"""The domain models, split by domain; import them from here."""
+
+from fieldvisit.models.cases import Address, Case, Creditor, Relation, mask_id_number
+from fieldvisit.models.ledger import Checkpoint, LedgerEntry, LedgerHead, LedgerNode, SigningKey
+from fieldvisit.models.people import AgentProfile, DeviceToken, Team
+from fieldvisit.models.routes import Route, RouteChangeRequest, Stop, Visit
+
+__all__ = [
+    "Address",
+    "AgentProfile",
+    "Case",
+    "Checkpoint",
+    "Creditor",
+    "DeviceToken",
+    "LedgerEntry",
+    "LedgerHead",
+    "LedgerNode",
+    "Relation",
+    "Route",
+    "RouteChangeRequest",
+    "SigningKey",
+    "Stop",
+    "Team",
+    "Visit",
+    "mask_id_number",
+]

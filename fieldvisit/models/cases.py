@@ -1,0 +1,243 @@
+"""Creditors, the cases they assign, and the people and places a visit may concern."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from fieldvisit.choices import AddressKind, CaseStatus, RelationKind
+from fieldvisit.models.validators import validate_timezone
+
+# The legal window for contact (seeds: 22:00-08:00 forbidden; company rule 09:00-21:00).
+# A creditor may narrow it, never widen it, so the database holds these as hard bounds.
+EARLIEST_VISIT = dt.time(8, 0)
+LATEST_VISIT = dt.time(21, 0)
+
+
+class Creditor(models.Model):
+    """A client (委托方) who assigns cases, with the rule settings its contract sets.
+
+    Every rule the system enforces reads its thresholds from here, so a creditor's narrower
+    contract terms apply to its cases without code changes.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    code = models.SlugField(max_length=50, unique=True)
+    visit_hours_start = models.TimeField(default=EARLIEST_VISIT)
+    visit_hours_end = models.TimeField(default=LATEST_VISIT)
+    geofence_radius_m = models.PositiveIntegerField(
+        default=150, validators=[MinValueValidator(10), MaxValueValidator(5000)]
+    )
+    checkin_interval_min = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(5), MaxValueValidator(240)]
+    )
+    checkin_grace_min = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(0), MaxValueValidator(120)]
+    )
+    escalation_after_min = models.PositiveIntegerField(
+        default=15, validators=[MinValueValidator(1), MaxValueValidator(240)]
+    )
+    max_visits_per_day = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    max_visits_per_7_days = models.PositiveIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    pair_arrival_window_min = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    pair_arrival_distance_m = models.PositiveIntegerField(
+        default=100, validators=[MinValueValidator(10), MaxValueValidator(1000)]
+    )
+    team_split_distance_m = models.PositiveIntegerField(
+        default=200, validators=[MinValueValidator(10), MaxValueValidator(2000)]
+    )
+    recording_max_gap_s = models.PositiveIntegerField(default=2, validators=[MaxValueValidator(60)])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="creditor_visit_hours_within_legal_window",
+                condition=Q(visit_hours_start__gte=EARLIEST_VISIT)
+                & Q(visit_hours_end__lte=LATEST_VISIT)
+                & Q(visit_hours_start__lt=F("visit_hours_end")),
+            ),
+            models.CheckConstraint(
+                name="creditor_positive_thresholds",
+                condition=Q(geofence_radius_m__gt=0)
+                & Q(checkin_interval_min__gt=0)
+                & Q(escalation_after_min__gt=0)
+                & Q(pair_arrival_window_min__gt=0)
+                & Q(pair_arrival_distance_m__gt=0)
+                & Q(team_split_distance_m__gt=0),
+            ),
+            models.CheckConstraint(
+                name="creditor_frequency_caps_consistent",
+                condition=Q(max_visits_per_day__gt=0)
+                & Q(max_visits_per_7_days__gte=F("max_visits_per_day")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if self.visit_hours_start and self.visit_hours_start < EARLIEST_VISIT:
+            errors["visit_hours_start"] = f"Visits may not start before {EARLIEST_VISIT:%H:%M}."
+        if self.visit_hours_end and self.visit_hours_end > LATEST_VISIT:
+            errors["visit_hours_end"] = f"Visits may not end after {LATEST_VISIT:%H:%M}."
+        if (
+            self.visit_hours_start
+            and self.visit_hours_end
+            and self.visit_hours_start >= self.visit_hours_end
+        ):
+            errors["visit_hours_end"] = "The visit window must end after it starts."
+        if self.max_visits_per_7_days < self.max_visits_per_day:
+            errors["max_visits_per_7_days"] = "The weekly cap cannot be below the daily cap."
+        if errors:
+            raise ValidationError(errors)
+
+
+def mask_id_number(value: str) -> str:
+    """Show only what identifies the document to the holder: the first 3 and last 4 characters.
+
+    Agents see masked numbers (privacy rule 12); short values keep only their last 2.
+    """
+    value = value or ""
+    if len(value) >= 10:
+        return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    if len(value) > 2:
+        return "*" * (len(value) - 2) + value[-2:]
+    return "*" * len(value)
+
+
+class Case(models.Model):
+    """One debtor's overdue account (个案) assigned for field work.
+
+    The case is what a court file is about: visits, notices and receipts all point here.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(max_length=64, unique=True)
+    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="cases")
+    team = models.ForeignKey(
+        "fieldvisit.Team",
+        on_delete=models.PROTECT,
+        related_name="cases",
+        null=True,
+        blank=True,
+        help_text="The field team the case is assigned to; its agents may see it.",
+    )
+    debtor_name = models.CharField(max_length=200)
+    debtor_id_number = models.CharField(
+        max_length=32, blank=True, help_text="Full ID number; agents only ever see it masked."
+    )
+    debtor_phone = models.CharField(max_length=40, blank=True)
+    amount_due = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="CNY")
+    overdue_since = models.DateField(null=True, blank=True)
+    reachable = models.BooleanField(
+        default=True, help_text="Can the debtor or a relation be contacted (能够联系的账户)?"
+    )
+    status = models.CharField(max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                name="case_amount_due_not_negative", condition=Q(amount_due__gte=0)
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.debtor_name}"
+
+    @property
+    def debtor_id_masked(self) -> str:
+        return mask_id_number(self.debtor_id_number)
+
+
+class Address(models.Model):
+    """A place where a debtor or relation may be found, geocoded for the geofence rule."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="addresses")
+    kind = models.CharField(max_length=32, choices=AddressKind.choices)
+    text = models.CharField(max_length=500)
+    lat = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+    lon = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="IANA zone (e.g. Asia/Shanghai); visit hours are judged in it.",
+    )
+
+    class Meta:
+        ordering = ["case", "kind"]
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.CheckConstraint(
+                name="address_lat_in_range",
+                condition=Q(lat__isnull=True) | (Q(lat__gte=-90) & Q(lat__lte=90)),
+            ),
+            models.CheckConstraint(
+                name="address_lon_in_range",
+                condition=Q(lon__isnull=True) | (Q(lon__gte=-180) & Q(lon__lte=180)),
+            ),
+            models.CheckConstraint(
+                name="address_geocoded_fully_or_not_at_all",
+                condition=Q(lat__isnull=True, lon__isnull=True)
+                | Q(lat__isnull=False, lon__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text}"
+
+    @property
+    def geocoded(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    @property
+    def zone_name(self) -> str:
+        return self.timezone or settings.TIME_ZONE
+
+    def clean(self) -> None:
+        if (self.lat is None) != (self.lon is None):
+            raise ValidationError("Give both latitude and longitude, or neither.")
+
+
+class Relation(models.Model):
+    """A third person linked to the debtor (关系人) who may receive and co-sign a notice."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="relations")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=RelationKind.choices)
+    phone = models.CharField(max_length=40, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["case", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"

@@ -1,0 +1,119 @@
+"""The evidence ledger: an RFC 6962 Merkle log of every evidentiary event.
+
+Rows here are what lets a court check, without trusting us, that nothing was rewritten: the
+exact canonical bytes of each entry, the hashes of complete subtrees (so proofs cost O(log n)
+reads), the public keys that sign checkpoints, and the signed checkpoints themselves.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from fieldvisit.db.append_only import AppendOnlyModel
+
+
+class LedgerEntry(AppendOnlyModel):
+    """One evidentiary event, stored as its exact RFC 8785 canonical JSON bytes.
+
+    ``kind``, ``subject`` and ``at`` repeat fields of the bytes so that timelines can be
+    queried; the bytes are the evidence and the leaf hash is computed from them.
+    """
+
+    index = models.BigIntegerField(primary_key=True)
+    kind = models.CharField(max_length=64)
+    subject = models.CharField(max_length=128, db_index=True)
+    at = models.DateTimeField()
+    entry_bytes = models.BinaryField()
+    leaf_hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        ordering = ["index"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.CheckConstraint(name="ledger_index_not_negative", condition=Q(index__gte=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.index} {self.kind} {self.subject}"
+
+
+class LedgerNode(AppendOnlyModel):
+    """The hash of a complete subtree: leaves [idx * 2**level, (idx + 1) * 2**level).
+
+    Level 0 (leaf hashes) lives on ``LedgerEntry``; levels from 1 up are stored here as they
+    complete, about one row per entry, so any proof needs O(log n) rows.
+    """
+
+    level = models.PositiveSmallIntegerField()
+    idx = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "idx"], name="ledger_node_unique"),
+            models.CheckConstraint(name="ledger_node_level_positive", condition=Q(level__gte=1)),
+        ]
+
+
+class LedgerHead(models.Model):
+    """The current tree size and its peaks: a cache that serializes appends.
+
+    Appends lock this single row (PostgreSQL) or run in an IMMEDIATE transaction (SQLite),
+    so no two writers ever take the same index. Everything here can be recomputed from the
+    entries and nodes, and ``verify_ledger`` does so.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    size = models.BigIntegerField(default=0)
+    peaks = models.BinaryField(default=b"", help_text="Concatenated hashes of the tree's peaks.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="ledger_head_singleton", condition=Q(id=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"ledger head at size {self.size}"
+
+
+class SigningKey(AppendOnlyModel):
+    """A published Ed25519 public key of the ledger. A key is valid from its ``valid_from``
+    until the next key's; old keys stay published so old checkpoints stay verifiable."""
+
+    key_id = models.CharField(max_length=16, primary_key=True)
+    public_key = models.BinaryField(max_length=32)
+    valid_from = models.DateTimeField()
+
+    class Meta:
+        ordering = ["valid_from"]
+
+    def __str__(self) -> str:
+        return self.key_id
+
+
+class Checkpoint(AppendOnlyModel):
+    """A signed tree head: the tree size and root hash at a time, signed by the ledger key.
+
+    ``signed_bytes`` are the canonical JSON of ``{key_id, root_hash, tree_size, timestamp}``
+    and ``signature`` the raw Ed25519 signature over them. ``note_signature`` signs the same
+    tree head in the C2SP tlog-checkpoint signed-note form for transparency-log tooling.
+    """
+
+    tree_size = models.BigIntegerField()
+    root_hash = models.BinaryField(max_length=32)
+    timestamp = models.DateTimeField()
+    key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, related_name="checkpoints")
+    signed_bytes = models.BinaryField()
+    signature = models.BinaryField(max_length=64)
+    note_signature = models.BinaryField(max_length=64)
+
+    class Meta:
+        ordering = ["tree_size"]
+        constraints = [
+            models.UniqueConstraint(fields=["tree_size", "key"], name="checkpoint_once_per_size"),
+            models.CheckConstraint(name="checkpoint_size_positive", condition=Q(tree_size__gte=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint @ {self.tree_size}"

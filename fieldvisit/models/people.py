@@ -1,0 +1,128 @@
+"""Teams, the agents in them, and the devices they sign in from."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from fieldvisit.choices import Platform
+from fieldvisit.models.validators import validate_timezone
+
+
+class Team(models.Model):
+    """A field team (外访小组). Visits are never made alone: a team needs two qualified agents."""
+
+    name = models.CharField(max_length=100, unique=True)
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="supervised_teams",
+        null=True,
+        blank=True,
+        help_text="Receives the team's alerts first.",
+    )
+    risk_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="risk_managed_teams",
+        null=True,
+        blank=True,
+        help_text="Receives escalated alerts.",
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default="Asia/Shanghai",
+        validators=[validate_timezone],
+        help_text="The zone a route's date is read in.",
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentProfile(models.Model):
+    """What makes a user a qualified field agent (外访员): badge, background check, team.
+
+    The seeds require a police and credit background check before anyone may visit; a visit
+    made by an unqualified agent would taint the evidence.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="agent_profile"
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="agents", null=True, blank=True
+    )
+    badge_number = models.CharField(max_length=32, unique=True)
+    background_check_on = models.DateField(
+        null=True, blank=True, help_text="Date the background check on file was completed."
+    )
+    background_check_reference = models.CharField(max_length=100, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["badge_number"]
+        constraints = [
+            models.CheckConstraint(name="agent_badge_not_blank", condition=~Q(badge_number="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.badge_number})"
+
+    @property
+    def qualified(self) -> bool:
+        return bool(self.active and self.badge_number and self.background_check_on)
+
+
+class DeviceToken(models.Model):
+    """An API token for one user on one device; revoking it (a lost phone) touches no other.
+
+    Only the SHA-256 of the token is stored: a database leak reveals no usable token.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="device_tokens"
+    )
+    device_id = models.CharField(max_length=128)
+    device_name = models.CharField(max_length=128, blank=True)
+    platform = models.CharField(max_length=16, choices=Platform.choices, default=Platform.OTHER)
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    key_prefix = models.CharField(max_length=8, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    revoke_reason = models.CharField(max_length=200, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("revoke_devicetoken", "Can revoke a device's token")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "device_id"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_live_token_per_user_device",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.device_name or self.device_id}"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

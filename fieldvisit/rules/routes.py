@@ -1,0 +1,165 @@
+"""Rules for planning and approving routes (DESIGN rule 1; seeds: 上门催收个案的确定)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from fieldvisit.choices import ChangeRequestStatus, RouteStatus
+from fieldvisit.rules import Verdict
+
+MIN_TEAM_SIZE = 2
+
+# Which status a route may move to from which; everything else is refused.
+TRANSITIONS: dict[str, set[str]] = {
+    RouteStatus.DRAFT: {RouteStatus.SUBMITTED},
+    RouteStatus.SUBMITTED: {RouteStatus.APPROVED, RouteStatus.REJECTED},
+    RouteStatus.APPROVED: {RouteStatus.IN_PROGRESS, RouteStatus.COMPLETED},
+    RouteStatus.IN_PROGRESS: {RouteStatus.COMPLETED},
+    RouteStatus.REJECTED: set(),
+    RouteStatus.COMPLETED: set(),
+}
+
+
+@dataclass(frozen=True)
+class AgentFacts:
+    """What qualifies an agent for field work, as the rules need it."""
+
+    user_id: int
+    active: bool
+    badge_number: str
+    background_check_on: dt.date | None
+
+
+def check_transition(current: str, target: str) -> Verdict:
+    if target in TRANSITIONS.get(current, set()):
+        return Verdict.passed()
+    return Verdict.failed(
+        "invalid_route_transition", f"A route that is {current} cannot become {target}."
+    )
+
+
+def check_maker_checker(planner_id: int, decider_id: int) -> Verdict:
+    """The planner of a route never approves or rejects it (maker-checker)."""
+    if planner_id == decider_id:
+        return Verdict.failed(
+            "maker_checker", "The planner of a route cannot approve or reject it."
+        )
+    return Verdict.passed()
+
+
+def check_team_staffed(agents: Sequence[AgentFacts], minimum: int = MIN_TEAM_SIZE) -> Verdict:
+    """A team needs at least two qualified agents: active, badged, background-checked."""
+    qualified = {
+        agent.user_id
+        for agent in agents
+        if agent.active and agent.badge_number.strip() and agent.background_check_on
+    }
+    if len(qualified) < minimum:
+        return Verdict.failed(
+            "team_understaffed",
+            f"The team has {len(qualified)} qualified agent(s); visits need at least {minimum} "
+            "(active, with a badge number and a background check on file).",
+        )
+    return Verdict.passed(f"{len(qualified)} qualified agents")
+
+
+def check_planned_ahead(route_date: dt.date, today: dt.date) -> Verdict:
+    """Routes are planned the day before: a route is submitted before its date."""
+    if route_date <= today:
+        return Verdict.failed(
+            "route_not_planned_ahead",
+            f"A route for {route_date} had to be submitted before that day ({today} now).",
+        )
+    return Verdict.passed()
+
+
+def check_decided_in_time(route_date: dt.date, today: dt.date) -> Verdict:
+    """Approval happens before execution: no decisions on routes whose day has passed."""
+    if route_date < today:
+        return Verdict.failed("route_date_passed", f"The route's day ({route_date}) has passed.")
+    return Verdict.passed()
+
+
+def check_route_has_stops(stop_count: int) -> Verdict:
+    if stop_count < 1:
+        return Verdict.failed("route_empty", "A route needs at least one stop.")
+    return Verdict.passed()
+
+
+def check_stops_geocoded(ungeocoded: Collection[str]) -> Verdict:
+    """Every stop's address needs coordinates: the geofence rule is judged against them."""
+    if ungeocoded:
+        return Verdict.failed(
+            "address_not_geocoded",
+            "These addresses have no coordinates: " + "; ".join(sorted(ungeocoded)),
+        )
+    return Verdict.passed()
+
+
+def check_stops_editable(status: str) -> Verdict:
+    """An approved route's stops are frozen; only an approved change request alters them."""
+    if status != RouteStatus.DRAFT:
+        return Verdict.failed(
+            "route_frozen",
+            "Stops can only be edited while the route is a draft; request a change instead.",
+        )
+    return Verdict.passed()
+
+
+def check_change_request_usable(status: str) -> Verdict:
+    """A deviation from the route may only be used once it has been approved."""
+    if status != ChangeRequestStatus.APPROVED:
+        return Verdict.failed(
+            "change_request_not_approved", f"The change request is {status}, not approved."
+        )
+    return Verdict.passed()
+
+
+def check_change_request_decidable(status: str, requester_id: int, decider_id: int) -> Verdict:
+    if status != ChangeRequestStatus.PENDING:
+        return Verdict.failed("change_request_decided", f"The change request is already {status}.")
+    if requester_id == decider_id:
+        return Verdict.failed("maker_checker", "The requester cannot decide their own change.")
+    return Verdict.passed()
+
+
+def check_route_changeable(status: str) -> Verdict:
+    if status not in (RouteStatus.APPROVED, RouteStatus.IN_PROGRESS):
+        return Verdict.failed(
+            "route_not_approved", f"Only an approved route can be changed (it is {status})."
+        )
+    return Verdict.passed()
+
+
+def check_new_order(order: Sequence[uuid.UUID], open_stops: Collection[uuid.UUID]) -> Verdict:
+    """A new order lists every stop still to be visited exactly once, and nothing else."""
+    if not order:
+        return Verdict.passed()
+    if len(set(order)) != len(order) or set(order) != set(open_stops):
+        return Verdict.failed(
+            "invalid_order",
+            "The order must list each remaining stop of the route exactly once.",
+        )
+    return Verdict.passed()
+
+
+def notice_number(route_date: dt.date, route_id: uuid.UUID, position: int) -> str:
+    """The demand-notice number (催款通知书编号) of the ``position``-th stop of a route.
+
+    Unique because the route id is (the database enforces it too), readable on paper, and
+    stable: the same stop always gets the same number.
+    """
+    return f"CN-{route_date:%Y%m%d}-{route_id.hex[:8].upper()}-{position:03d}"
+
+
+def assign_notice_numbers(
+    route_date: dt.date, route_id: uuid.UUID, stop_ids: Sequence[uuid.UUID], already: int = 0
+) -> dict[uuid.UUID, str]:
+    """Numbers for stops that have none yet, continuing after ``already`` numbered ones."""
+    return {
+        stop_id: notice_number(route_date, route_id, already + offset)
+        for offset, stop_id in enumerate(stop_ids, start=1)
+    }
