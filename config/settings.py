@@ -205,3 +205,4 @@ LOGGING = {
 }
 
 STATE_DIR.mkdir(parents=True, exist_ok=True)
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,32 @@ class DecisionForm(forms.Form):
     )
 
 
+class RouteForm(forms.ModelForm):
+    """Refuses a second live route for a team and day with a form error.
+
+    The database's ``one_live_route_per_team_day`` constraint involves ``status``, which the
+    form does not edit, so Django skips it during validation; without this check the save
+    would fail with an IntegrityError (a server error) instead of a message.
+    """
+
+    class Meta:
+        model = Route
+        fields = ["team", "date"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        team, day = cleaned.get("team"), cleaned.get("date")
+        if team is not None and day is not None:
+            clash = Route.objects.filter(team=team, date=day).exclude(status=RouteStatus.REJECTED)
+            if self.instance.pk is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise forms.ValidationError(
+                    f"{team} already has a route for {day:%Y-%m-%d}; edit that one instead."
+                )
+        return cleaned
+
+
 class StopInline(admin.TabularInline):
     model = Stop
     extra = 1
@@ -90,6 +116,7 @@ def decision_view(
 
 @admin.register(Route)
 class RouteAdmin(admin.ModelAdmin):
+    form = RouteForm
     list_display = ["date", "team", "status", "stop_count", "planned_by", "decided_by"]
     list_filter = ["status", "date", "team"]
     list_select_related = ["team", "planned_by", "decided_by"]

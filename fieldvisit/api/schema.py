@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -18,6 +20,19 @@ COMMON = (
     "not_acceptable",
     "internal_error",
 )
+
+
+class DeviceTokenScheme(OpenApiAuthenticationExtension):
+    """Documents ``Authorization: Token <key>`` (one token per device) in the schema."""
+
+    target_class = "fieldvisit.api.authentication.DeviceTokenAuthentication"
+    name = "deviceToken"
+
+    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+        return build_bearer_security_scheme_object(
+            header_name="Authorization",
+            token_prefix="Token",  # noqa: S106
+        )
 
 
 class ProblemSerializer(serializers.Serializer):

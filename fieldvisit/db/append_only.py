@@ -94,12 +94,12 @@ class AppendOnly(Operation):
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:  # type: ignore[no-untyped-def]
         table = self._table(app_label, to_state)
         for sql in install_sql(schema_editor.connection.vendor, table):
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:  # type: ignore[no-untyped-def]
         table = self._table(app_label, from_state)
         for sql in uninstall_sql(schema_editor.connection.vendor, table):
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)
 
     def describe(self) -> str:
         return f"Refuse UPDATE and DELETE on {self.model_name}"

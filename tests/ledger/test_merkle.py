@@ -38,6 +38,7 @@ from fieldvisit.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.ledger.reference import ref_mth, ref_path, ref_proof
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "rfc6962"
 INCLUSION_VECTORS = sorted((CORPUS / "inclusion").rglob("*.json"))
@@ -140,52 +141,6 @@ def test_generated_proofs_match_vectors() -> None:
             assert t.consistency_proof(size1, size2) == _b64_list(case["proof"]), path
             matched += 1
     assert matched >= 10
-
-
-# --------------------------------------------------------------------------------------------
-# Reference implementation, straight from RFC 9162 section 2.1 (deliberately slow and simple)
-# --------------------------------------------------------------------------------------------
-
-
-def ref_k(n: int) -> int:
-    """The largest power of two smaller than n (n > 1)."""
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return k
-
-
-def ref_mth(d: list[bytes]) -> bytes:
-    if len(d) == 0:
-        return hashlib.sha256(b"").digest()
-    if len(d) == 1:
-        return hashlib.sha256(b"\x00" + d[0]).digest()
-    k = ref_k(len(d))
-    return hashlib.sha256(b"\x01" + ref_mth(d[:k]) + ref_mth(d[k:])).digest()
-
-
-def ref_path(m: int, d: list[bytes]) -> list[bytes]:
-    n = len(d)
-    if n == 1:
-        return []
-    k = ref_k(n)
-    if m < k:
-        return [*ref_path(m, d[:k]), ref_mth(d[k:])]
-    return [*ref_path(m - k, d[k:]), ref_mth(d[:k])]
-
-
-def ref_subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
-    n = len(d)
-    if m == n:
-        return [] if b else [ref_mth(d)]
-    k = ref_k(n)
-    if m <= k:
-        return [*ref_subproof(m, d[:k], b), ref_mth(d[k:])]
-    return [*ref_subproof(m - k, d[k:], False), ref_mth(d[:k])]
-
-
-def ref_proof(m: int, d: list[bytes]) -> list[bytes]:
-    return ref_subproof(m, d, True)
 
 
 # Distinct entries of varied lengths, including the empty entry.

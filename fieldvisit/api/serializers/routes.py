@@ -72,6 +72,10 @@ class ChangeRequestCreateSerializer(serializers.Serializer):
     def validate_add_stops(self, value: list[dict[str, Any]]) -> list[Address]:
         """Resolve the addresses in one query; each must belong to the case named with it."""
         wanted = {item["address"] for item in value}
+        if len(wanted) != len(value):
+            # Two stops at one address would break the route's one-stop-per-address rule only
+            # when the change is applied, long after the agent asked.
+            raise serializers.ValidationError("Each address can be added only once.")
         found = Address.objects.select_related("case").in_bulk(wanted)
         addresses = []
         for item in value:

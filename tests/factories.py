@@ -1,0 +1,80 @@
+"""Builders for test data: plain functions with sensible defaults, one per model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+
+from fieldvisit.choices import AddressKind, Role, RouteStatus
+from fieldvisit.models import Address, AgentProfile, Case, Creditor, Route, Stop, Team
+
+_seq = itertools.count(1)
+PASSWORD = "correct horse battery staple"
+
+
+def user(username: str, *roles: str, staff: bool | None = None, **fields: Any) -> User:
+    if staff is None:
+        staff = any(role != Role.AGENT for role in roles)
+    created = User.objects.create_user(
+        username=username, password=PASSWORD, is_staff=staff, **fields
+    )
+    for role in roles:
+        created.groups.add(Group.objects.get(name=role))
+    return created
+
+
+def agent(username: str, team: Team | None, **profile: Any) -> User:
+    created = user(username, Role.AGENT)
+    AgentProfile.objects.create(
+        user=created,
+        team=team,
+        badge_number=profile.pop("badge_number", f"B{next(_seq):05d}"),
+        background_check_on=profile.pop("background_check_on", dt.date(2025, 1, 15)),
+        **profile,
+    )
+    return created
+
+
+def creditor(**fields: Any) -> Creditor:
+    n = next(_seq)
+    return Creditor.objects.create(
+        name=fields.pop("name", f"Creditor {n}"), code=fields.pop("code", f"cr{n}"), **fields
+    )
+
+
+def case(team: Team | None, creditor_: Creditor, **fields: Any) -> Case:
+    n = next(_seq)
+    return Case.objects.create(
+        number=fields.pop("number", f"C-{n:05d}"),
+        creditor=creditor_,
+        team=team,
+        debtor_name=fields.pop("debtor_name", f"Debtor {n}"),
+        debtor_id_number=fields.pop("debtor_id_number", "310101198203154512"),
+        amount_due=fields.pop("amount_due", Decimal("1000.00") * n),
+        **fields,
+    )
+
+
+def address(case_: Case, lat: float = 31.2304, lon: float = 121.4737, **fields: Any) -> Address:
+    return Address.objects.create(
+        case=case_,
+        kind=fields.pop("kind", AddressKind.HOME),
+        text=fields.pop("text", f"{next(_seq)} Nanjing Road, Shanghai"),
+        lat=lat,
+        lon=lon,
+        timezone=fields.pop("timezone", "Asia/Shanghai"),
+        **fields,
+    )
+
+
+def route(team: Team, planner: User, day: dt.date, addresses: list[Address], **fields: Any) -> Route:
+    created = Route.objects.create(
+        team=team, date=day, planned_by=planner, status=fields.pop("status", RouteStatus.DRAFT)
+    )
+    for sequence, place in enumerate(addresses, start=1):
+        Stop.objects.create(route=created, sequence=sequence, case=place.case, address=place)
+    return created

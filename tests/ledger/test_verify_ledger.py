@@ -1,0 +1,122 @@
+"""``manage.py verify_ledger`` passes on a sound ledger and names the first bad index."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from fieldvisit.db.append_only import install_sql, uninstall_sql
+from fieldvisit.ledger import merkle
+from fieldvisit.ledger.checkpoints import make_checkpoint
+from fieldvisit.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
+from tests.ledger.helpers import append_many
+
+pytestmark = pytest.mark.django_db
+
+
+def verify(*args: str) -> str:
+    out = io.StringIO()
+    call_command("verify_ledger", *args, stdout=out, stderr=out)
+    return out.getvalue()
+
+
+def tamper(model: type, sql: str, params: list) -> None:
+    """What an attacker with database access would do: lift the triggers, then rewrite."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        for statement in uninstall_sql(connection.vendor, table):
+            cursor.execute(statement)
+        cursor.execute(sql, params)
+        for statement in install_sql(connection.vendor, table):
+            cursor.execute(statement, None)
+
+
+def test_a_sound_ledger_verifies() -> None:
+    append_many(45)
+    make_checkpoint()
+    append_many(5)
+    make_checkpoint()
+    output = verify("--strict")
+    assert "Ledger OK: 50 entries" in output
+    assert "2 checkpoints" in output
+
+
+def test_an_empty_ledger_verifies() -> None:
+    assert "Ledger OK: 0 entries" in verify()
+
+
+def test_changed_entry_bytes_are_caught_at_their_index() -> None:
+    entries = append_many(20)
+    forged = entries[13].replace(b'"n":13', b'"n":99')
+    tamper(
+        LedgerEntry,
+        'UPDATE fieldvisit_ledgerentry SET entry_bytes = %s WHERE "index" = %s',
+        [forged, 13],
+    )
+    with pytest.raises(CommandError, match="first bad index: 13"):
+        verify()
+
+
+def test_bytes_rewritten_with_a_matching_leaf_hash_are_caught_by_the_tree() -> None:
+    entries = append_many(20)
+    forged = entries[13].replace(b'"n":13', b'"n":99')
+    tamper(
+        LedgerEntry,
+        'UPDATE fieldvisit_ledgerentry SET entry_bytes = %s, leaf_hash = %s WHERE "index" = %s',
+        [forged, merkle.leaf_hash(forged), 13],
+    )
+    with pytest.raises(CommandError, match="first bad index: 12"):  # the pair 12-13
+        verify()
+
+
+def test_a_rewritten_tree_is_caught_by_the_checkpoint_signature() -> None:
+    """Even rewriting every hash up to the root is caught: the signed root differs."""
+    entries = append_many(4)
+    make_checkpoint()
+    forged = entries[3].replace(b'"n":3', b'"n":9')
+    leaf = merkle.leaf_hash(forged)
+    tamper(
+        LedgerEntry,
+        'UPDATE fieldvisit_ledgerentry SET entry_bytes = %s, leaf_hash = %s WHERE "index" = 3',
+        [forged, leaf],
+    )
+    leaves = [merkle.leaf_hash(e) for e in entries[:3]] + [leaf]
+    level1 = [merkle.node_hash(leaves[0], leaves[1]), merkle.node_hash(leaves[2], leaves[3])]
+    for idx, value in enumerate(level1):
+        tamper(
+            LedgerNode,
+            "UPDATE fieldvisit_ledgernode SET hash = %s WHERE level = 1 AND idx = %s",
+            [value, idx],
+        )
+    tamper(
+        LedgerNode,
+        "UPDATE fieldvisit_ledgernode SET hash = %s WHERE level = 2 AND idx = 0",
+        [merkle.node_hash(*level1)],
+    )
+    LedgerHead.objects.update(peaks=merkle.node_hash(*level1))  # a cache, not append-only
+    with pytest.raises(CommandError, match="root hash differs"):
+        verify()
+
+
+def test_a_missing_entry_is_caught() -> None:
+    append_many(10)
+    tamper(LedgerEntry, 'DELETE FROM fieldvisit_ledgerentry WHERE "index" = %s', [4])
+    with pytest.raises(CommandError, match="first bad index: 4"):
+        verify()
+
+
+def test_a_forged_checkpoint_signature_is_caught() -> None:
+    append_many(3)
+    checkpoint = make_checkpoint()
+    assert checkpoint is not None
+    bad = bytes(64)
+    tamper(
+        Checkpoint,
+        "UPDATE fieldvisit_checkpoint SET signature = %s WHERE id = %s",
+        [bad, checkpoint.pk],
+    )
+    with pytest.raises(CommandError, match="JSON signature does not verify"):
+        verify()
