@@ -2,22 +2,28 @@
 
 Nothing stored is trusted: every leaf hash is recomputed from the entry bytes, every stored
 subtree hash from its children, the head from the nodes, and every checkpoint's root from
-the nodes and its signatures from the published key. Memory stays flat: rows are streamed
-level by level.
+the nodes and its signatures from the published key. Rows are streamed through server-side
+cursors, level by level, so memory stays flat whatever the ledger's size.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
 
 from fieldvisit.ledger import merkle, store
 from fieldvisit.ledger.canonical import canonical_json
 from fieldvisit.ledger.checkpoints import verify_checkpoint
-from fieldvisit.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
+from fieldvisit.models import Checkpoint, LedgerHead, LedgerNode
 
-CHUNK = 2000
+CHUNK = 5000
+_sha256 = hashlib.sha256
 
 
 @dataclass
@@ -38,68 +44,125 @@ class AuditReport:
         self.problems.append(f"entry {index}: {problem}")
 
 
-def _check_entries(report: AuditReport, strict: bool) -> None:
-    expected = 0
-    rows = LedgerEntry.objects.order_by("index").values_list(
-        "index", "kind", "subject", "entry_bytes", "leaf_hash"
+def _rows(sql: str, params: list[Any] | None = None) -> Iterator[tuple[Any, ...]]:
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params or [])
+        while rows := cursor.fetchmany(CHUNK):
+            yield from rows
+
+
+# In canonical JSON the keys are sorted, so "index", "kind" and "subject" close the object;
+# strings hold no bare quote, so nothing after the real top-level "index" can look like it.
+_TAIL = re.compile(rb',"index":(0|[1-9][0-9]*),"kind":"([^"\\]*)","subject":"([^"\\]*)"}\Z')
+
+
+def _header(raw: bytes, strict: bool) -> tuple[Any, Any, Any]:
+    """The entry's top-level index, kind and subject, as its bytes say."""
+    if strict:
+        content = json.loads(raw)
+        if canonical_json(content) != raw:
+            raise ValueError("not canonical JSON (RFC 8785)")
+        return content.get("index"), content.get("kind"), content.get("subject")
+    tail = raw[raw.rfind(b',"index":') :]
+    match = _TAIL.match(tail)
+    if match:  # the common case: no escapes in kind or subject
+        return int(match[1]), match[2].decode(), match[3].decode()
+    content = json.loads(b"{" + tail[1:])
+    return content.get("index"), content.get("kind"), content.get("subject")
+
+
+class _Broken(Exception):
+    """The tree's shape is wrong (a node missing): stop, the report says where."""
+
+
+class _Levels:
+    """One streaming cursor per level of stored subtree hashes, read in step with the leaves.
+
+    Each stored node is read once, when both its children are verified, and checked against
+    them; it then counts as verified and feeds the level above. Memory: O(log n).
+    """
+
+    def __init__(self, report: AuditReport) -> None:
+        self.report = report
+        self.streams: dict[int, Iterator[tuple[Any, ...]]] = {}
+        self.left: dict[int, bytes] = {}
+        sql = f"SELECT idx, hash FROM {store._q(store.NODE)} WHERE level = %s ORDER BY idx"
+        self.sql = sql
+
+    def feed(self, level: int, idx: int, value: bytes) -> None:
+        if idx % 2 == 0:
+            self.left[level] = value
+            return
+        parent_level, parent = level + 1, idx // 2
+        stream = self.streams.get(parent_level)
+        if stream is None:
+            stream = self.streams[parent_level] = _rows(self.sql, [parent_level])
+        row = next(stream, None)
+        if row is None or row[0] != parent:
+            self.report.problems.append(f"node ({parent_level}, {parent}) missing")
+            raise _Broken
+        stored = bytes(row[1])
+        if _sha256(b"\x01" + self.left[level] + value).digest() != stored:
+            first = parent << parent_level
+            last = min(first + (1 << parent_level), self.report.entries + 1) - 1
+            self.report.bad_entry(
+                first,
+                f"node ({parent_level}, {parent}) over entries {first}-{last} "
+                "does not match its children",
+            )
+        self.report.nodes += 1
+        self.feed(parent_level, parent, stored)
+
+    def finish(self) -> None:
+        for level, stream in self.streams.items():
+            if next(stream, None) is not None:
+                self.report.problems.append(f"level {level} holds more nodes than the tree has")
+        height = max(self.streams, default=0)
+        extra = LedgerNode.objects.filter(level__gt=height).count()
+        if extra:
+            self.report.problems.append(f"{extra} nodes beyond the tree's height")
+
+
+def _check_tree(report: AuditReport, strict: bool) -> None:
+    """Every leaf from its bytes, and every stored subtree hash from its children."""
+    q = store._q
+    entries = _rows(
+        f"SELECT {q('index')}, kind, subject, entry_bytes, leaf_hash "
+        f"FROM {q(store.ENTRY)} ORDER BY {q('index')}"
     )
-    for index, kind, subject, raw, leaf in rows.iterator(chunk_size=CHUNK):
-        raw = bytes(raw)
-        if index != expected:
-            report.bad_entry(expected, f"missing (next stored index is {index})")
-            expected = index
-        if merkle.leaf_hash(raw) != bytes(leaf):
-            report.bad_entry(index, "leaf hash does not match the entry bytes")
-        try:
-            content = json.loads(raw)
-        except ValueError:
-            report.bad_entry(index, "entry bytes are not JSON")
-        else:
-            if (content.get("index"), content.get("kind"), content.get("subject")) != (
+    levels = _Levels(report)
+    feed, sha256 = levels.feed, _sha256
+    expected = 0
+    try:
+        for index, kind, subject, raw, leaf in entries:
+            raw, leaf = bytes(raw), bytes(leaf)
+            if index != expected:
+                report.bad_entry(expected, f"missing (next stored index is {index})")
+                return
+            if sha256(b"\x00" + raw).digest() != leaf:
+                report.bad_entry(index, "leaf hash does not match the entry bytes")
+            # Fast path: the bytes end exactly as the columns say (no escapes needed).
+            tail = b',"index":%d,"kind":"%b","subject":"%b"}' % (
                 index,
-                kind,
-                subject,
-            ):
-                report.bad_entry(index, "entry bytes disagree with the indexed columns")
-            elif strict and canonical_json(content) != raw:
-                report.bad_entry(index, "entry bytes are not canonical JSON (RFC 8785)")
-        expected += 1
-    report.entries = expected
-
-
-def _level_hashes(level: int) -> Iterator[tuple[int, bytes]]:
-    if level == 0:
-        rows = LedgerEntry.objects.order_by("index").values_list("index", "leaf_hash")
-    else:
-        rows = LedgerNode.objects.filter(level=level).order_by("idx").values_list("idx", "hash")
-    for idx, value in rows.iterator(chunk_size=CHUNK):
-        yield idx, bytes(value)
-
-
-def _check_nodes(report: AuditReport) -> None:
-    """Each level's stored hashes must equal the hashes of the level below, pair by pair."""
-    size = report.entries
-    level = 1
-    while size >> level:
-        lower = _level_hashes(level - 1)
-        expected_count = size >> level
-        seen = 0
-        for idx, value in _level_hashes(level):
-            if idx != seen:
-                report.problems.append(f"node ({level}, {seen}) missing")
-                break
-            (_, left), (_, right) = next(lower), next(lower)
-            if merkle.node_hash(left, right) != value:
-                first_leaf = idx << level
-                report.bad_entry(first_leaf, f"node ({level}, {idx}) does not match its children")
-            seen += 1
-        if seen != expected_count:
-            report.problems.append(f"level {level} holds {seen} nodes, expected {expected_count}")
-        report.nodes += seen
-        level += 1
-    extra = LedgerNode.objects.filter(level__gte=level).count()
-    if extra:
-        report.problems.append(f"{extra} nodes beyond the tree's height")
+                kind.encode(),
+                subject.encode(),
+            )
+            if strict or not raw.endswith(tail):
+                try:
+                    header = _header(raw, strict)
+                except ValueError as exc:
+                    report.bad_entry(index, f"entry bytes are not valid: {exc}")
+                else:
+                    if header != (index, kind, subject):
+                        report.bad_entry(index, "entry bytes disagree with the indexed columns")
+            expected += 1
+            report.entries = expected
+            # The stored leaf (itself checked against the bytes just above) feeds the tree,
+            # so a changed entry is reported at its own index.
+            feed(0, index, leaf)
+        levels.finish()
+    except _Broken:
+        return
 
 
 def _check_head(report: AuditReport) -> None:
@@ -109,9 +172,9 @@ def _check_head(report: AuditReport) -> None:
         report.problems.append(f"head says {size} entries, the ledger holds {report.entries}")
         return
     if size:
-        peaks = store.fetch_nodes(merkle.root_nodes(size))
-        expected = b"".join(peaks[key] for key in merkle.root_nodes(size))
-        if bytes(head.peaks) != expected:
+        keys = merkle.root_nodes(size)
+        peaks = store.fetch_nodes(keys)
+        if bytes(head.peaks) != b"".join(peaks[key] for key in keys):
             report.problems.append("head peaks differ from the stored nodes")
 
 
@@ -131,9 +194,7 @@ def _check_checkpoints(report: AuditReport) -> None:
 
 def audit(strict: bool = False) -> AuditReport:
     report = AuditReport()
-    _check_entries(report, strict)
-    if report.ok:
-        _check_nodes(report)
+    _check_tree(report, strict)
     if report.ok:
         _check_head(report)
         _check_checkpoints(report)

@@ -7,12 +7,12 @@ Proofs read O(log n) stored subtree hashes in at most two queries.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from fieldvisit.ledger import merkle
@@ -41,60 +41,94 @@ def split_peaks(blob: bytes) -> list[bytes]:
     return [blob[i : i + HASH] for i in range(0, len(blob), HASH)]
 
 
-def _locked_head() -> LedgerHead:
-    head = LedgerHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
+# The ledger's hot paths speak plain SQL: an append is four short statements and a proof
+# one query, where the ORM would spend most of the time building them. Table and column
+# names come from the models, so a rename cannot go unnoticed.
+ENTRY = LedgerEntry._meta.db_table
+NODE = LedgerNode._meta.db_table
+HEAD = LedgerHead._meta.db_table
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@functools.cache
+def _append_sql(vendor: str) -> tuple[str, str, str, str]:
+    """The append's statements for one database engine, built once."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    return (
+        f"SELECT size, peaks FROM {_q(HEAD)} WHERE id = 1{lock}",
+        f"INSERT INTO {_q(ENTRY)} ({_q('index')}, kind, subject, at, entry_bytes, leaf_hash) "
+        "VALUES (%s, %s, %s, %s, %s, %s)",
+        f"INSERT INTO {_q(NODE)} (level, idx, hash) VALUES ",
+        f"UPDATE {_q(HEAD)} SET size = %s, peaks = %s WHERE id = 1",
+    )
+
+
+def _locked_head(cursor: Any, sql: str) -> tuple[int, bytes]:
+    """Read the tree head, holding its row lock (PostgreSQL) until the transaction ends.
+
+    On SQLite the IMMEDIATE transaction already holds the database's write lock.
+    """
+    cursor.execute(sql)
+    row = cursor.fetchone()
+    if row is None:
         LedgerHead.objects.bulk_create([LedgerHead(pk=1)], ignore_conflicts=True)
-        head = LedgerHead.objects.select_for_update().get(pk=1)
-    return head
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    return row[0], bytes(row[1])
 
 
 def append(
     kind: str, actor: Mapping[str, Any], subject: str, data: Mapping[str, Any]
 ) -> LedgerEntry:
     """Append one event; call it inside the transaction that writes what it describes."""
-    if not transaction.get_connection().in_atomic_block:
+    if not connection.in_atomic_block:
         raise RuntimeError("ledger appends belong inside the writer's transaction")
-    head = _locked_head()
-    index = head.size
-    at = timezone.now()
-    raw = canonical_json(
-        {
-            "index": index,
-            "kind": kind,
-            "at": iso(at),
-            "actor": actor,
-            "subject": subject,
-            "data": data,
-        }
-    )
-    leaf = merkle.leaf_hash(raw)
-    entry = LedgerEntry(
-        index=index, kind=kind, subject=subject, at=at, entry_bytes=raw, leaf_hash=leaf
-    )
-    entry.save()
-
-    # The peaks are the complete subtrees of the old tree, largest first; the new leaf joins
-    # them and merges with equal-sized neighbours, which is exactly the set of nodes that
-    # the append completes.
-    stack: list[tuple[Node, bytes]] = list(
-        zip(merkle.root_nodes(index), split_peaks(bytes(head.peaks)), strict=True)
-    )
-    stack.append(((0, index), leaf))
-    new_nodes = []
-    for level, idx in merkle.nodes_completed_by_append(index):
-        right_key, right = stack.pop()
-        left_key, left = stack.pop()
-        if (left_key, right_key) != merkle.children(level, idx):
-            raise AssertionError("ledger head peaks are out of order")
-        value = merkle.node_hash(left, right)
-        new_nodes.append(LedgerNode(level=level, idx=idx, hash=value))
-        stack.append(((level, idx), value))
-    if new_nodes:
-        LedgerNode.objects.bulk_create(new_nodes)
-    head.size = index + 1
-    head.peaks = b"".join(value for _, value in stack)
-    head.save(update_fields=["size", "peaks"])
+    select_head, insert_entry, insert_nodes, update_head = _append_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        index, peaks = _locked_head(cursor, select_head)
+        at = timezone.now()
+        raw = canonical_json(
+            {
+                "index": index,
+                "kind": kind,
+                "at": iso(at),
+                "actor": actor,
+                "subject": subject,
+                "data": data,
+            }
+        )
+        leaf = merkle.leaf_hash(raw)
+        entry = LedgerEntry(
+            index=index, kind=kind, subject=subject, at=at, entry_bytes=raw, leaf_hash=leaf
+        )
+        cursor.execute(
+            insert_entry,
+            [index, kind, subject, connection.ops.adapt_datetimefield_value(at), raw, leaf],
+        )
+        # The peaks are the complete subtrees of the old tree, largest first; the new leaf
+        # joins them and merges with equal-sized neighbours, which is exactly the set of
+        # nodes that this append completes.
+        stack: list[tuple[Node, bytes]] = list(
+            zip(merkle.root_nodes(index), split_peaks(peaks), strict=True)
+        )
+        stack.append(((0, index), leaf))
+        new_nodes: list[Any] = []
+        for level, idx in merkle.nodes_completed_by_append(index):
+            right_key, right = stack.pop()
+            left_key, left = stack.pop()
+            if (left_key, right_key) != merkle.children(level, idx):
+                raise AssertionError("ledger head peaks are out of order")
+            value = merkle.node_hash(left, right)
+            new_nodes += [level, idx, value]
+            stack.append(((level, idx), value))
+        if new_nodes:
+            rows = ", ".join(["(%s, %s, %s)"] * (len(new_nodes) // 3))
+            cursor.execute(insert_nodes + rows, new_nodes)
+        cursor.execute(update_head, [index + 1, b"".join(value for _, value in stack)])
+    entry._state.adding = False
     return entry
 
 
@@ -113,20 +147,27 @@ def current_root() -> tuple[int, bytes]:
 
 
 def fetch_nodes(keys: Iterable[Node]) -> dict[Node, bytes]:
-    """Stored hashes for the given subtrees: leaves from entries, the rest from nodes."""
+    """Stored hashes for the given subtrees, in one query: leaves from the entries, the
+    higher levels from the nodes."""
     keys = set(keys)
     leaves = [idx for level, idx in keys if level == 0]
     upper = [(level, idx) for level, idx in keys if level > 0]
-    found: dict[Node, bytes] = {}
+    parts, params = [], []
     if leaves:
-        rows = LedgerEntry.objects.filter(index__in=leaves).values_list("index", "leaf_hash")
-        found.update({(0, index): bytes(value) for index, value in rows})
+        marks = ", ".join(["%s"] * len(leaves))
+        parts.append(
+            f"SELECT 0, {_q('index')}, leaf_hash FROM {_q(ENTRY)} WHERE {_q('index')} IN ({marks})"
+        )
+        params += leaves
     if upper:
-        condition = Q()
-        for level, idx in upper:
-            condition |= Q(level=level, idx=idx)
-        rows = LedgerNode.objects.filter(condition).values_list("level", "idx", "hash")
-        found.update({(level, idx): bytes(value) for level, idx, value in rows})
+        where = " OR ".join(["(level = %s AND idx = %s)"] * len(upper))
+        parts.append(f"SELECT level, idx, hash FROM {_q(NODE)} WHERE {where}")
+        params += [value for key in upper for value in key]
+    found: dict[Node, bytes] = {}
+    if parts:
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            found = {(level, idx): bytes(value) for level, idx, value in cursor.fetchall()}
     missing = keys - found.keys()
     if missing:
         raise LedgerRangeError(f"ledger nodes missing: {sorted(missing)[:3]}")

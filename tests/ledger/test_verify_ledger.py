@@ -120,3 +120,23 @@ def test_a_forged_checkpoint_signature_is_caught() -> None:
     )
     with pytest.raises(CommandError, match="JSON signature does not verify"):
         verify()
+
+
+def test_a_column_that_disagrees_with_the_bytes_is_caught() -> None:
+    """Timelines query the kind and subject columns; they must say what the bytes say."""
+    append_many(6)
+    tamper(LedgerEntry, 'UPDATE fieldvisit_ledgerentry SET kind = %s WHERE "index" = %s', ["x", 2])
+    with pytest.raises(CommandError, match="first bad index: 2"):
+        verify()
+
+
+def test_strict_mode_checks_the_canonical_form() -> None:
+    append_many(3)
+    raw = b'{"actor":{"name":"test","type":"system"},  "at":"x","data":{},"index":1,"kind":"test.event","subject":"test:1"}'
+    tamper(
+        LedgerEntry,
+        'UPDATE fieldvisit_ledgerentry SET entry_bytes = %s, leaf_hash = %s WHERE "index" = 1',
+        [raw, merkle.leaf_hash(raw)],
+    )
+    with pytest.raises(CommandError, match="not canonical JSON"):
+        verify("--strict")

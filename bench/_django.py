@@ -1,0 +1,35 @@
+"""Start Django for a benchmark on a fresh database of its own (SQLite file or PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def setup(engine: str, name: str) -> str:
+    """Point Django at an empty database for this run and migrate it; return a description."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    state = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    os.environ.setdefault("STATE_DIR", str(state))
+    os.environ.setdefault("LEDGER_SIGNING_KEY_FILE", str(state / "ledger.pem"))
+    if engine == "postgres":
+        import psycopg
+
+        db = f"bench_{name}"
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{db}"')
+            c.execute(f'CREATE DATABASE "{db}"')
+        os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{db}"
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{state / 'bench.sqlite3'}"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    return f"{engine} ({os.environ['DATABASE_URL']})"

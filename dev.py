@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Developer entry point; needs nothing but Python 3.11.
+
+    python3 dev.py up      create .venv, install, migrate, load demo data, serve on :8000
+    python3 dev.py test    create .venv, install, run the whole test suite (args go to pytest)
+    python3 dev.py lint    ruff format --check, ruff check, makemigrations --check
+
+Set DATABASE_URL to run against PostgreSQL instead of SQLite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+
+
+def run(*args: str | Path) -> None:
+    completed = subprocess.run([str(a) for a in args], cwd=ROOT, check=False)  # noqa: S603
+    if completed.returncode:
+        sys.exit(completed.returncode)
+
+
+def ensure_env(requirements: str) -> None:
+    """Create the virtualenv and install ``requirements`` unless already installed."""
+    if sys.version_info[:2] != (3, 11):
+        sys.exit(f"Python 3.11 is required (this is {sys.version.split()[0]}).")
+    if not PYTHON.exists():
+        print("Creating .venv ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    files = [ROOT / "requirements.txt", ROOT / requirements]
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+    stamp = VENV / f".installed-{requirements}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"Installing {requirements} ...", flush=True)
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements)
+    stamp.write_text(digest)
+
+
+def main(argv: list[str]) -> None:
+    command, rest = (argv[0], argv[1:]) if argv else ("", [])
+    if command == "up":
+        ensure_env("requirements.txt")
+        run(PYTHON, "manage.py", "quickstart", *rest)
+    elif command == "test":
+        ensure_env("requirements-dev.txt")
+        os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+        run(PYTHON, "-m", "pytest", "-n", os.environ.get("TEST_WORKERS", "auto"), *rest)
+    elif command == "lint":
+        ensure_env("requirements-dev.txt")
+        run(PYTHON, "-m", "ruff", "format", "--check", ".")
+        run(PYTHON, "-m", "ruff", "check", ".")
+        run(PYTHON, "manage.py", "makemigrations", "--check", "--dry-run")
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
