@@ -132,7 +132,10 @@ def test_a_column_that_disagrees_with_the_bytes_is_caught() -> None:
 
 def test_strict_mode_checks_the_canonical_form() -> None:
     append_many(3)
-    raw = b'{"actor":{"name":"test","type":"system"},  "at":"x","data":{},"index":1,"kind":"test.event","subject":"test:1"}'
+    raw = (
+        b'{"actor":{"name":"test","type":"system"},  "at":"x","data":{},'
+        b'"index":1,"kind":"test.event","subject":"test:1"}'
+    )
     tamper(
         LedgerEntry,
         'UPDATE fieldvisit_ledgerentry SET entry_bytes = %s, leaf_hash = %s WHERE "index" = 1',
