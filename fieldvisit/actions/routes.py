@@ -39,6 +39,12 @@ def _stops(route: Route) -> list[Stop]:
     return list(route.stops.select_related("case", "address").order_by("sequence"))
 
 
+def _check_stops_assigned(route: Route, stops: Sequence[Stop]) -> None:
+    rules.check_stops_assigned(
+        [stop.case.number for stop in stops if stop.case.team_id != route.team_id]
+    ).raise_if_failed()
+
+
 def _locked_route(route_id: uuid.UUID) -> Route:
     return Route.objects.select_for_update().select_related("team").get(pk=route_id)
 
@@ -55,6 +61,7 @@ def submit_route(route_id: uuid.UUID, by: Any, now: dt.datetime | None = None) -
         ).raise_if_failed()
         stops = _stops(route)
         rules.check_route_has_stops(len(stops)).raise_if_failed()
+        _check_stops_assigned(route, stops)
         rules.check_stops_geocoded(
             [stop.address.text for stop in stops if not stop.address.geocoded]
         ).raise_if_failed()
@@ -103,6 +110,7 @@ def decide_route(
                 route.date, local_today(route.team.timezone, now)
             ).raise_if_failed()
             rules.check_team_staffed(team_agent_facts(route.team)).raise_if_failed()
+            _check_stops_assigned(route, stops)  # cases may be reassigned after submission
             numbers = rules.assign_notice_numbers(route.date, route.id, [s.id for s in stops])
             for stop in stops:
                 stop.notice_number = numbers[stop.id]
@@ -231,6 +239,11 @@ def decide_change(
 
 def _apply_change(route: Route, change: RouteChangeRequest) -> None:
     stops = _stops(route)
+    rules.check_change_still_applies(
+        change.skip_stops,
+        change.order,
+        [str(s.id) for s in stops if s.status == StopStatus.PLANNED],
+    ).raise_if_failed()
     by_id = {str(stop.id): stop for stop in stops}
     skipped = set(change.skip_stops)
     for stop_id in skipped:

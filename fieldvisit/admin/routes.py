@@ -135,7 +135,11 @@ class RouteAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Route]:
-        return super().get_queryset(request).annotate(stop_total=Count("stops", distinct=True))
+        queryset = super().get_queryset(request)
+        match = request.resolver_match
+        if match and match.url_name == "fieldvisit_route_changelist":
+            queryset = queryset.annotate(stop_total=Count("stops", distinct=True))
+        return queryset
 
     @admin.display(description="Stops", ordering="stop_total")
     def stop_count(self, obj: Route) -> int:

@@ -99,6 +99,17 @@ def check_stops_geocoded(ungeocoded: Collection[str]) -> Verdict:
     return Verdict.passed()
 
 
+def check_stops_assigned(foreign_cases: Collection[str]) -> Verdict:
+    """Every stop's case is assigned to the route's team: agents see only their own team's
+    cases (DESIGN rule 12), and a route shows its agents each stop's debtor."""
+    if foreign_cases:
+        return Verdict.failed(
+            "case_not_assigned",
+            "These cases are not assigned to the route's team: " + ", ".join(sorted(foreign_cases)),
+        )
+    return Verdict.passed()
+
+
 def check_stops_editable(status: str) -> Verdict:
     """An approved route's stops are frozen; only an approved change request alters them."""
     if status != RouteStatus.DRAFT:
@@ -142,6 +153,22 @@ def check_new_order(order: Sequence[uuid.UUID], open_stops: Collection[uuid.UUID
         return Verdict.failed(
             "invalid_order",
             "The order must list each remaining stop of the route exactly once.",
+        )
+    return Verdict.passed()
+
+
+def check_change_still_applies(
+    skip_stops: Collection[str], order: Sequence[str], open_stops: Collection[str]
+) -> Verdict:
+    """At approval, a change must still fit the route as it is now: another approved change
+    may have skipped or reordered the same stops since it was requested."""
+    open_now = set(open_stops)
+    if not set(skip_stops) <= open_now or (
+        order and sorted(order) != sorted(open_now - set(skip_stops))
+    ):
+        return Verdict.failed(
+            "change_request_stale",
+            "The route changed since this request was made; ask the agents for a new request.",
         )
     return Verdict.passed()
 

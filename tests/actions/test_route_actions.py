@@ -150,6 +150,36 @@ def test_submit_with_understaffed_team_is_refused(world: World, draft: Route) ->
     assert_refused("team_understaffed", actions.submit_route, draft.pk, world.planner)
 
 
+def foreign_route(world: World) -> Route:
+    """Tomorrow's route for agent A's team with a stop whose case is the other team's."""
+    case = factories.case(world.other_team, world.creditor, debtor_name="Not Ours")
+    place = factories.address(case)
+    return factories.route(world.team, world.planner, tomorrow(), [world.addresses[0], place])
+
+
+def test_submit_with_another_teams_case_is_refused(world: World) -> None:
+    # Regression: agents would have seen another team's debtor through their route.
+    route = foreign_route(world)
+    case = route.stops.get(sequence=2).case
+    with pytest.raises(RuleViolation) as caught:
+        actions.submit_route(route.pk, world.planner)
+    assert caught.value.code == "case_not_assigned"
+    assert case.number in caught.value.detail
+    route.refresh_from_db()
+    assert route.status == RouteStatus.DRAFT
+
+
+def test_approving_after_a_case_was_reassigned_is_refused(world: World, submitted: Route) -> None:
+    moved = submitted.stops.get(sequence=3).case
+    moved.team = world.other_team
+    moved.save()
+    assert_refused("case_not_assigned", actions.decide_route, submitted.pk, world.supervisor, True)
+    submitted.refresh_from_db()
+    assert submitted.status == RouteStatus.SUBMITTED
+    # Rejecting such a route stays possible.
+    actions.decide_route(submitted.pk, world.supervisor, False, "case moved")
+
+
 def test_agent_cannot_submit(world: World, draft: Route) -> None:
     assert_refused("permission_denied", actions.submit_route, draft.pk, world.agent_a, status=403)
     draft.refresh_from_db()
@@ -467,3 +497,20 @@ def test_fixture_roles(world: World) -> None:
     assert fresh(world.supervisor).has_perm("fieldvisit.decide_routechangerequest")
     assert not fresh(world.supervisor).has_perm("fieldvisit.change_route")
     assert list(world.agent_a.groups.values_list("name", flat=True)) == [Role.AGENT]
+
+
+def test_a_change_made_stale_by_another_is_refused(world: World) -> None:
+    """Two requests made from the same plan: once one skips a stop, the other's order no
+    longer fits the route, and approving it would silently bring the stop back."""
+    stops = list(world.route.stops.order_by("sequence"))
+    first = request_change(world, add_stops=[], skip_stops=[stops[0].id], order=[])
+    second = request_change(
+        world, add_stops=[], skip_stops=[], order=[stops[2].id, stops[1].id, stops[0].id]
+    )
+    actions.decide_change(first.id, world.supervisor, approve=True)
+    assert_refused(
+        "change_request_stale", actions.decide_change, second.id, world.supervisor, approve=True
+    )
+    second.refresh_from_db()
+    assert second.status == ChangeRequestStatus.PENDING
+    assert world.route.stops.get(pk=stops[0].id).status == StopStatus.SKIPPED

@@ -210,6 +210,16 @@ def test_geocoded_stops_pass() -> None:
     assert_passed(rules.check_stops_geocoded([]))
 
 
+def test_stops_of_another_teams_cases_are_refused() -> None:
+    verdict = rules.check_stops_assigned(["C-00009", "C-00002"])
+    assert_failed(verdict, "case_not_assigned")
+    assert verdict.detail.endswith("C-00002, C-00009")
+
+
+def test_stops_of_the_teams_own_cases_pass() -> None:
+    assert_passed(rules.check_stops_assigned([]))
+
+
 def test_stops_editable_only_in_draft() -> None:
     assert_passed(rules.check_stops_editable(RouteStatus.DRAFT))
     for status in RouteStatus:
@@ -321,3 +331,14 @@ def test_notice_numbers_continue_after_already_numbered_stops() -> None:
 
 def test_no_stops_no_numbers() -> None:
     assert rules.assign_notice_numbers(TODAY, ROUTE_ID, []) == {}
+
+
+def test_change_still_applies() -> None:
+    from fieldvisit.rules.routes import check_change_still_applies
+
+    assert check_change_still_applies(["a"], ["c", "b"], ["a", "b", "c"]).ok
+    assert check_change_still_applies([], [], ["a"]).ok
+    stale_skip = check_change_still_applies(["a"], [], ["b", "c"])
+    assert (stale_skip.ok, stale_skip.code) == (False, "change_request_stale")
+    stale_order = check_change_still_applies([], ["a", "b", "c"], ["b", "c"])
+    assert (stale_order.ok, stale_order.code) == (False, "change_request_stale")

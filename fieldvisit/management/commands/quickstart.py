@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import os
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,10 @@ class Command(BaseCommand):
         world = self._saved_world(saved)
         if world is None:
             world = build_world()
-            saved.write_text(json.dumps(world, ensure_ascii=False, indent=2), encoding="utf-8")
-            saved.chmod(0o600)
+            # It holds passwords: readable by the owner only, from the first byte.
+            fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(world, handle, ensure_ascii=False, indent=2)
         host = options["addrport"]
         self.stdout.write(self.style.SUCCESS(f"\nDemo route for {world['route']['date']}. Logins:"))
         for role, login in world["users"].items():

@@ -1,0 +1,301 @@
+"""Every admin changelist loads, searches and filters, with a pinned number of queries.
+
+The counts below are for a superuser (no permission queries) and do not depend on the number
+of rows: the tests load each page with a few rows, add more of everything, and load it again
+with the same bound (an N+1 guard). Each role's landing page is checked at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import uuid
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group, User
+from django.db.models import Model
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from fieldvisit.actions import routes as route_actions
+from fieldvisit.actions.auth import issue_token, revoke_token
+from fieldvisit.choices import RelationKind, Role
+from fieldvisit.ledger import checkpoints
+from fieldvisit.models import (
+    Address,
+    AgentProfile,
+    Case,
+    Checkpoint,
+    Creditor,
+    DeviceToken,
+    LedgerEntry,
+    Relation,
+    Route,
+    RouteChangeRequest,
+    SigningKey,
+    Team,
+)
+from tests import factories
+from tests.conftest import World, approve, today
+
+# Queries per changelist page. Every page starts with two:
+#   session row, signed-in user.
+# Then, per page:
+QUERIES: dict[type[Model], int] = {
+    # count (filtered), count (unfiltered, show_full_result_count), page of groups
+    Group: 5,
+    # groups for the "groups" filter, count, unfiltered count, page of users
+    User: 6,
+    # count, unfiltered count, page
+    Creditor: 5,
+    # creditors and teams for the two related filters, count, unfiltered count,
+    # page of cases (creditor and team joined: list_select_related)
+    Case: 7,
+    # count, unfiltered count, page of addresses (case joined)
+    Address: 5,
+    # count, unfiltered count, page of relations (case joined)
+    Relation: 5,
+    # count, page of entries, distinct kinds for the "kind" filter
+    # (show_full_result_count is off: the ledger grows without bound)
+    LedgerEntry: 5,
+    # count, unfiltered count, page (signing key joined)
+    Checkpoint: 5,
+    # count, unfiltered count, page
+    SigningKey: 5,
+    # count, unfiltered count, page (supervisor and risk manager joined)
+    Team: 5,
+    # teams for the "team" filter, count, unfiltered count, page (user and team joined)
+    AgentProfile: 6,
+    # count, unfiltered count, page (user joined)
+    DeviceToken: 5,
+    # teams for the "team" filter, count, unfiltered count, page (team, planner, decider
+    # joined; stop count annotated), date hierarchy: min/max date, distinct days
+    Route: 8,
+    # count, unfiltered count, page (route with team, requester, decider joined)
+    RouteChangeRequest: 5,
+}
+
+
+def changelist_url(model: type[Model]) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+def populate(world: World, day: dt.date) -> None:
+    """One more of everything the admin lists: a team with agents, a case with an address
+    and relation, an approved route with a change request, tokens, a checkpoint, a key."""
+    tag = secrets.token_hex(3)
+    creditor = factories.creditor()
+    team = Team.objects.create(name=f"Team {tag}", supervisor=world.supervisor)
+    agents = [factories.agent(f"agent_{tag}_{n}", team) for n in range(2)]
+    cases = [factories.case(team, creditor) for _ in range(2)]
+    addresses = [factories.address(case, lat=31.2 + 0.001 * n) for n, case in enumerate(cases)]
+    for case in cases:
+        Relation.objects.create(case=case, name=f"Relation {tag}", kind=RelationKind.FAMILY)
+    route = factories.route(team, world.planner, day, addresses)
+    approve(route, world.planner, world.supervisor)
+    route_actions.request_change(
+        record_id=uuid.uuid4(),
+        route_id=route.pk,
+        by=agents[0],
+        reason="Traffic",
+        add_stops=[],
+        skip_stops=[route.stops.order_by("sequence")[0].pk],
+        order=[],
+        fingerprint="0" * 64,
+    )
+    for agent in agents:
+        _, token = issue_token(agent, f"phone-{tag}", "phone", "android")
+    revoke_token(token.pk, world.supervisor, "lost")
+    SigningKey.objects.create(
+        key_id=secrets.token_hex(8), public_key=secrets.token_bytes(32), valid_from=timezone.now()
+    )
+    Group.objects.create(name=f"group {tag}").permissions.set([])
+    checkpoints.make_checkpoint()
+
+
+@pytest.fixture
+def superuser_client(world: World, client: Client) -> Client:
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    return client
+
+
+def registered() -> list[type[Model]]:
+    return list(admin.site._registry)
+
+
+def test_every_registered_admin_has_a_pinned_query_count() -> None:
+    assert set(registered()) == set(QUERIES)
+
+
+@pytest.mark.parametrize("model", registered(), ids=lambda m: m.__name__)
+def test_changelist_queries_do_not_grow_with_rows(
+    world: World,
+    superuser_client: Client,
+    django_assert_max_num_queries: Any,
+    model: type[Model],
+) -> None:
+    populate(world, today() + dt.timedelta(days=1))
+    url = changelist_url(model)
+    rows_before = model._default_manager.count()
+    with django_assert_max_num_queries(QUERIES[model]) as few:
+        response = superuser_client.get(url)
+    assert response.status_code == 200
+
+    for n in range(2, 6):
+        populate(world, today() + dt.timedelta(days=n))
+    assert model._default_manager.count() > rows_before
+    with django_assert_max_num_queries(QUERIES[model]) as many:
+        response = superuser_client.get(url)
+    assert response.status_code == 200
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+@pytest.mark.parametrize("model", registered(), ids=lambda m: m.__name__)
+def test_changelist_search(world: World, superuser_client: Client, model: type[Model]) -> None:
+    populate(world, today() + dt.timedelta(days=1))
+    if not admin.site._registry[model].search_fields:
+        pytest.skip("no search box")
+    for term in ["a", "1", "Huangpu", "不存在", "%_'\"", "x" * 300]:
+        response = superuser_client.get(changelist_url(model), {"q": term})
+        assert response.status_code == 200, term
+
+
+def filter_links(html: str) -> list[str]:
+    """The query strings of every choice in the filter sidebar and the date hierarchy."""
+    links = []
+    for block in re.findall(r'<nav id="changelist-filter".*?</nav>', html, re.S) + re.findall(
+        r'<nav class="xfull">.*?</nav>', html, re.S
+    ):
+        links += re.findall(r'href="(\?[^"]+)"', block)
+    return sorted({link.replace("&amp;", "&") for link in links})
+
+
+@pytest.mark.parametrize(
+    "model",
+    [m for m in registered() if admin.site._registry[m].list_filter],
+    ids=lambda m: m.__name__,
+)
+def test_changelist_filters(world: World, superuser_client: Client, model: type[Model]) -> None:
+    populate(world, today() + dt.timedelta(days=1))
+    url = changelist_url(model)
+    links = filter_links(superuser_client.get(url).content.decode())
+    assert links, "a changelist with list_filter shows filter choices"
+    for link in links:
+        response = superuser_client.get(url + link)
+        # An invalid lookup would redirect to ?e=1; every offered choice must work.
+        assert response.status_code == 200, link
+
+
+def result_rows(response: Any) -> int:
+    return response.context["cl"].result_count
+
+
+def test_route_filters_select_the_right_rows(world: World, superuser_client: Client) -> None:
+    populate(world, today() + dt.timedelta(days=1))
+    url = changelist_url(Route)
+    assert result_rows(superuser_client.get(url, {"status__exact": "approved"})) == 2
+    assert result_rows(superuser_client.get(url, {"status__exact": "draft"})) == 0
+    response = superuser_client.get(url, {"team__id__exact": world.team.pk})
+    assert result_rows(response) == 1
+    assert result_rows(superuser_client.get(url, {"q": world.route.stops.first().notice_number}))
+
+
+def test_ledger_filter_and_search(world: World, superuser_client: Client) -> None:
+    url = changelist_url(LedgerEntry)
+    expected = LedgerEntry.objects.filter(kind="route.approved").count()
+    assert expected == 1
+    response = superuser_client.get(url, {"kind": "route.approved"})
+    assert response.status_code == 200
+    assert [entry.kind for entry in response.context["cl"].result_list] == ["route.approved"]
+    response = superuser_client.get(url, {"q": f"route:{world.route.pk}"})
+    assert {e.kind for e in response.context["cl"].result_list} == {
+        "route.submitted",
+        "route.approved",
+    }
+
+
+# --- each role's landing -------------------------------------------------------------------
+
+
+def app_links(html: str) -> set[str]:
+    return set(re.findall(r'href="(/admin/fieldvisit/[a-z]+/)"', html))
+
+
+def test_planner_landing(world: World, client: Client) -> None:
+    client.force_login(world.planner)
+    html = client.get(reverse("admin:index")).content.decode()
+    links = app_links(html)
+    assert changelist_url(Route) in links
+    assert changelist_url(Case) in links
+    assert changelist_url(LedgerEntry) not in links
+    assert changelist_url(DeviceToken) not in links
+    assert client.get(changelist_url(Route)).status_code == 200
+    assert client.get(changelist_url(LedgerEntry)).status_code == 403
+    assert client.get(reverse("admin:fieldvisit_route_add")).status_code == 200
+
+
+def test_legal_landing(world: World, client: Client) -> None:
+    client.force_login(world.legal)
+    html = client.get(reverse("admin:index")).content.decode()
+    links = app_links(html)
+    assert {changelist_url(Case), changelist_url(LedgerEntry), changelist_url(Route)} <= links
+    assert changelist_url(Team) not in links
+    assert reverse("admin:fieldvisit_route_add") not in html
+    assert client.get(changelist_url(Case)).status_code == 200
+    assert client.get(changelist_url(LedgerEntry)).status_code == 200
+    assert client.get(reverse("admin:fieldvisit_route_add")).status_code == 403
+    assert client.get(reverse("admin:fieldvisit_case_add")).status_code == 403
+    response = client.post(
+        reverse("admin:fieldvisit_route_add"),
+        {"team": world.team.pk, "date": (today() + dt.timedelta(days=1)).isoformat()},
+    )
+    assert response.status_code == 403
+    assert Route.objects.count() == 1
+
+
+def test_supervisor_landing(world: World, client: Client) -> None:
+    client.force_login(world.supervisor)
+    links = app_links(client.get(reverse("admin:index")).content.decode())
+    assert {
+        changelist_url(Route),
+        changelist_url(RouteChangeRequest),
+        changelist_url(DeviceToken),
+        changelist_url(LedgerEntry),
+    } <= links
+    assert client.get(reverse("admin:fieldvisit_route_add")).status_code == 403
+
+
+def test_auditor_landing(world: World, client: Client) -> None:
+    client.force_login(world.auditor)
+    links = app_links(client.get(reverse("admin:index")).content.decode())
+    assert {changelist_url(LedgerEntry), changelist_url(Checkpoint), changelist_url(Route)} <= links
+    assert client.get(reverse("admin:fieldvisit_creditor_add")).status_code == 403
+
+
+def test_agent_cannot_use_admin(world: World, client: Client) -> None:
+    response = client.post(
+        reverse("admin:login"),
+        {"username": "agent_a", "password": factories.PASSWORD, "next": "/admin/"},
+    )
+    assert response.status_code == 200  # the form again, with an error
+    assert "staff account" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+    client.force_login(world.agent_a)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    assert client.get(changelist_url(Route)).status_code == 302
+
+
+def test_fixture_rows_exist(world: World) -> None:
+    """The populated pages above list real rows of every kind."""
+    populate(world, today() + dt.timedelta(days=1))
+    for model in (Creditor, Case, Address, Relation, AgentProfile, Checkpoint, RouteChangeRequest):
+        assert model._default_manager.exists(), model
+    assert DeviceToken.objects.filter(revoked_at__isnull=False).exists()
+    assert Role.PLANNER in Group.objects.values_list("name", flat=True)

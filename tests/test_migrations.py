@@ -1,0 +1,145 @@
+"""Migrations: none pending, named by hand, role groups as designed, reversible to zero."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+
+BASE_DIR = Path(settings.BASE_DIR)
+role_groups = importlib.import_module("fieldvisit.migrations.0003_role_groups")
+
+
+@pytest.mark.django_db
+def test_no_pending_migrations() -> None:
+    out = io.StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
+    except SystemExit as exc:  # makemigrations --check exits 1 when something is pending
+        pytest.fail(f"models and migrations disagree (exit {exc.code}):\n{out.getvalue()}")
+    assert "No changes detected" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_migrations_are_named_by_hand() -> None:
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    names = [name for app, name in loader.disk_migrations if app == "fieldvisit"]
+    assert names
+    assert not [name for name in names if "auto_" in name]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", sorted(role_groups.ROLE_PERMISSIONS))
+def test_role_groups_have_exactly_their_permissions(role: str) -> None:
+    group = Group.objects.get(name=role)
+    granted = set(group.permissions.values_list("content_type__app_label", "codename"))
+    assert granted == {("fieldvisit", codename) for codename in role_groups.ROLE_PERMISSIONS[role]}
+
+
+def test_nobody_may_delete_evidence_or_decide_their_own_plans() -> None:
+    perms = role_groups.ROLE_PERMISSIONS
+    for role, codenames in perms.items():
+        for codename in codenames:
+            if codename.startswith(("delete_", "change_", "add_")):
+                model = codename.split("_", 1)[1]
+                assert model not in {"ledgerentry", "checkpoint", "signingkey", "devicetoken"}, (
+                    role,
+                    codename,
+                )
+    # Maker-checker by role: planners do not decide, supervisors do not plan.
+    assert "decide_route" not in perms["planner"]
+    assert not {"add_route", "change_route"} & set(perms["supervisor"])
+    assert perms["agent"] == []
+
+
+# --- migrating to zero and back, on a scratch database --------------------------------------
+
+
+@pytest.fixture
+def scratch_database(tmp_path: Path) -> Iterator[str]:
+    """A DATABASE_URL for an empty database of the engine the tests run on."""
+    if connection.vendor == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+        return
+    if connection.vendor != "postgresql":
+        pytest.skip(f"no scratch database recipe for {connection.vendor}")
+    import psycopg
+
+    params = connection.get_connection_params()
+    name = f"fv_migrations_{secrets.token_hex(4)}"
+    admin_params = {k: v for k, v in params.items() if k in {"host", "port", "user", "password"}}
+    with psycopg.connect(dbname="postgres", autocommit=True, **admin_params) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    user = params.get("user") or ""
+    password = f":{params['password']}" if params.get("password") else ""
+    host = params.get("host") or "127.0.0.1"
+    port = params.get("port") or 5432
+    try:
+        yield f"postgres://{user}{password}@{host}:{port}/{name}"
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **admin_params) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+SCRIPT = """
+import django
+django.setup()
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+from fieldvisit.db.append_only import append_only_models, installed_triggers
+
+def state():
+    applied = MigrationRecorder(connection).migration_qs.filter(app="fieldvisit").count()
+    tables = set(connection.introspection.table_names())
+    ledger = [m._meta.db_table for m in append_only_models()]
+    triggers = sum(len(installed_triggers(connection, t)) for t in ledger if t in tables)
+    groups = sorted(Group.objects.values_list("name", flat=True))
+    print(applied, "fieldvisit_route" in tables, triggers, ",".join(groups))
+
+call_command("migrate", interactive=False, verbosity=0)
+state()
+call_command("migrate", "fieldvisit", "zero", interactive=False, verbosity=0)
+state()
+call_command("migrate", interactive=False, verbosity=0)
+state()
+"""
+
+
+def test_migrate_to_zero_and_forward_again(scratch_database: str, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": scratch_database,
+        "STATE_DIR": str(tmp_path / "state"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    roles = ",".join(sorted(role_groups.ROLE_PERMISSIONS))
+    # applied fieldvisit migrations, route table present, append-only triggers, groups
+    assert done.stdout.splitlines() == [
+        f"3 True 8 {roles}",  # forward: 4 ledger tables x (no update, no delete)
+        "0 False 0 ",  # zero: tables, triggers and role groups gone
+        f"3 True 8 {roles}",  # forward again
+    ]
