@@ -183,7 +183,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "RouteStatusEnum": "fieldvisit.choices.RouteStatus",
+        "StopStatusEnum": "fieldvisit.choices.StopStatus",
+        "VisitStatusEnum": "fieldvisit.choices.VisitStatus",
+        "ChangeRequestStatusEnum": "fieldvisit.choices.ChangeRequestStatus",
+        "AlertStatusEnum": "fieldvisit.choices.AlertStatus",
+    },
 }
 
 # Failed logins per username and per client address before the login answers 429.

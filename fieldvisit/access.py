@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from fieldvisit.choices import Role
-from fieldvisit.models import AgentProfile, Case, Route, RouteChangeRequest, Team
+from fieldvisit.models import AgentProfile, Case, Route, RouteChangeRequest, Team, Visit
 
 
 def roles_of(user: Any) -> list[str]:
@@ -68,3 +68,7 @@ def cases_visible_to(user: Any) -> QuerySet[Case]:
     if has_role(user, Role.LEGAL, Role.AUDITOR):
         return Case.objects.all()
     return Case.objects.filter(_team_filter(user, "team"))
+
+
+def visits_visible_to(user: Any) -> QuerySet[Visit]:
+    return Visit.objects.filter(_team_filter(user, "stop__route__team"))

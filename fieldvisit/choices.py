@@ -71,3 +71,40 @@ class Platform(models.TextChoices):
     IOS = "ios", "iOS"
     WEB = "web", "Web"
     OTHER = "other", "Other"
+
+
+class CheckInKind(models.TextChoices):
+    DEPART = "depart", "Depart (出发)"
+    ARRIVE = "arrive", "Arrive at a stop (到达)"
+    PERIODIC = "periodic", "Periodic report (定时通报)"
+    LEAVE = "leave", "Leave a stop (离开)"
+    RETURN = "return", "Return (返回)"
+
+
+class AlertKind(models.TextChoices):
+    PANIC = "panic", "Panic"
+    MISSED_CHECKIN = "missed_checkin", "Missed check-in"
+    TEAM_SPLIT = "team_split", "Team split"
+    RULE_BREAK = "rule_break", "Rule broken (offline check-in)"
+
+
+class AlertSeverity(models.IntegerChoices):
+    """Higher is more severe; the alerts page sorts on it."""
+
+    LOW = 10, "Low"
+    MEDIUM = 20, "Medium"
+    HIGH = 30, "High"
+    CRITICAL = 40, "Critical"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class AlertLevel(models.TextChoices):
+    """Who is being alerted: the team's supervisor first, the risk manager on escalation."""
+
+    SUPERVISOR = "supervisor", "Supervisor"
+    RISK_MANAGER = "risk_manager", "Risk manager"

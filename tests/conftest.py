@@ -39,15 +39,19 @@ def _flushable_append_only_tables_on_sqlite() -> Any:
         return
     from django.db.backends.sqlite3.base import DatabaseOperations
 
-    from fieldvisit.db.append_only import append_only_models, install_sql, uninstall_sql
+    from fieldvisit.db.append_only import guarded_models, install_sql, uninstall_sql
 
     original = DatabaseOperations.sql_flush
 
     def sql_flush(self: Any, style: Any, tables: Any, **kwargs: Any) -> list[str]:
         statements = original(self, style, tables, **kwargs)
-        guarded = [m._meta.db_table for m in append_only_models() if m._meta.db_table in tables]
-        lift = [sql for table in guarded for sql in uninstall_sql("sqlite", table)]
-        restore = [sql for table in guarded for sql in install_sql("sqlite", table)]
+        guarded = [m for m in guarded_models() if m._meta.db_table in tables]
+        lift = [sql for m in guarded for sql in uninstall_sql("sqlite", m._meta.db_table)]
+        restore = [
+            sql
+            for m in guarded
+            for sql in install_sql("sqlite", m._meta.db_table, m.refused_statements)
+        ]
         return lift + statements + restore
 
     DatabaseOperations.sql_flush = sql_flush

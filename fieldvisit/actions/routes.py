@@ -160,13 +160,17 @@ def request_change(
         if unknown := [str(s) for s in skip_stops if s not in open_stops]:
             errors["skip_stops"] = [f"Not a planned stop of this route: {', '.join(unknown)}."]
         on_route = {stop.address_id for stop in stops.values()}
-        for address in add_stops:
+        for position, address in enumerate(add_stops):
+            # Name nothing of another team's case: agents see only their own (rule 12).
             if address.case.team_id != route.team_id:
                 errors.setdefault("add_stops", []).append(
-                    f"Case {address.case.number} is not assigned to this team."
+                    f"Stop {position}: this case is not assigned to your team."
                 )
             elif address.id in on_route:
-                errors.setdefault("add_stops", []).append(f"{address.text} is already a stop.")
+                errors.setdefault("add_stops", []).append(
+                    f"Stop {position}: the address is already on the route (or listed twice)."
+                )
+            on_route.add(address.id)
         if errors:
             raise RuleViolation(
                 "invalid_change_request", "The change request is not valid.", errors=errors
@@ -254,6 +258,7 @@ def _apply_change(route: Route, change: RouteChangeRequest) -> None:
         address = Address.objects.select_related("case").get(pk=item["address"])
         if address.id in on_route:
             continue
+        on_route.add(address.id)
         new_stops.append(
             Stop(route=route, case=address.case, address=address, added_by_change=change)
         )

@@ -3,11 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from fieldvisit.access import has_role
 from fieldvisit.actions.auth import revoke_token
 from fieldvisit.admin.base import ReadOnlyAdmin
+from fieldvisit.choices import Role
 from fieldvisit.models import AgentProfile, DeviceToken, Team
 
 
@@ -55,6 +57,16 @@ class DeviceTokenAdmin(ReadOnlyAdmin):
     list_select_related = ["user", "revoked_by"]
     search_fields = ["user__username", "device_id", "device_name", "key_prefix"]
     actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DeviceToken]:
+        """Supervisors see and revoke the devices of the teams they supervise."""
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser or has_role(request.user, Role.AUDITOR):
+            return queryset
+        teams = Q(user__agent_profile__team__supervisor=request.user) | Q(
+            user__agent_profile__team__risk_manager=request.user
+        )
+        return queryset.filter(teams)
 
     @admin.action(description="Revoke the selected devices' tokens", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[DeviceToken]) -> None:

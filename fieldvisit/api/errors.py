@@ -16,6 +16,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from fieldvisit.api.problems import Problem, problem_body
@@ -57,10 +58,28 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+class ProblemRenderer(JSONRenderer):
+    """ASCII-only JSON: a message that quotes the input (``"\\ud800" is not a valid choice``)
+    may hold a lone surrogate, which has no UTF-8 encoding but does have a JSON escape."""
+
+    ensure_ascii = True
+
+
+class ProblemResponse(Response):
+    """A problem is JSON whatever the view negotiated: the schema view renders YAML and the
+    docs view HTML, and their errors must still parse as ``application/problem+json``."""
+
+    @property
+    def rendered_content(self) -> Any:
+        self.accepted_renderer = ProblemRenderer()
+        self.accepted_media_type = PROBLEM_JSON
+        return super().rendered_content
+
+
 def problem_response(
     status: int, code: str, detail: str, errors: dict[str, list[str]] | None = None, **extra: Any
 ) -> Response:
-    return Response(
+    return ProblemResponse(
         problem_body(status, code, detail, errors, **extra),
         status=status,
         content_type=PROBLEM_JSON,

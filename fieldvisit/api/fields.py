@@ -21,3 +21,28 @@ class FiniteFloatField(serializers.FloatField):
         if not math.isfinite(value):
             self.fail("invalid")
         return value
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an explicit offset: a device time without one is ambiguous evidence."""
+
+    default_error_messages = {
+        "naive": "Give the time with its UTC offset (for example 2026-11-23T10:15:00+08:00).",
+    }
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str) and not _has_offset(value):
+            self.fail("naive")
+        try:
+            return super().to_internal_value(value)
+        except OverflowError:
+            self.fail("invalid", format="ISO 8601")
+
+
+def _has_offset(value: str) -> bool:
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(value.strip()).tzinfo is not None
+    except ValueError:
+        return True  # let the parent report the format error

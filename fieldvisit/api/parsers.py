@@ -36,3 +36,6 @@ class LimitedJSONParser(JSONParser):
             return super().parse(io.BytesIO(raw), media_type, parser_context)
         except ParseError as exc:
             raise ParseError(f"Malformed JSON: {exc.detail}") from exc
+        except RecursionError:
+            # json raises this (not a ValueError) for arrays or objects nested thousands deep.
+            raise ParseError("Malformed JSON: nested too deeply.") from None

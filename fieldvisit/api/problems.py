@@ -40,6 +40,16 @@ CODES: dict[str, tuple[int, str]] = {
     "invalid_route_transition": (422, "The route cannot move to that status"),
     "comment_required": (422, "A comment is required"),
     "ledger_range": (422, "The ledger has no such entry or tree size"),
+    "case_not_assigned": (422, "A stop's case is not assigned to the route's team"),
+    "change_request_stale": (422, "The route changed since the request was made"),
+    "not_team_member": (403, "Not an agent of the route's team"),
+    "not_on_route": (422, "The stop is not on this route"),
+    "outside_visit_hours": (422, "Outside the allowed visit hours"),
+    "too_far_from_address": (422, "Too far from the stop's address"),
+    "frequency_cap": (422, "The debtor's visit frequency cap is reached"),
+    "note_required": (422, "A note is required"),
+    "alert_resolved": (422, "The alert is already resolved"),
+    "alert_acknowledged": (422, "The alert is already acknowledged"),
 }
 
 

@@ -9,6 +9,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from fieldvisit.api.errors import PROBLEM_JSON
 from fieldvisit.api.problems import CODES
 
 # Every authenticated endpoint can answer these.
@@ -48,12 +49,13 @@ class ProblemSerializer(serializers.Serializer):
     )
 
 
-def problems(*codes: str, common: bool = True) -> dict[int, OpenApiResponse]:
+def problems(*codes: str, common: bool = True) -> dict[tuple[int, str], OpenApiResponse]:
+    """The problem answers of an endpoint, by status, as ``application/problem+json``."""
     by_status: dict[int, list[str]] = defaultdict(list)
     for code in (*codes, *(COMMON if common else ())):
         by_status[CODES[code][0]].append(code)
     return {
-        status: OpenApiResponse(
+        (status, PROBLEM_JSON): OpenApiResponse(
             response=ProblemSerializer,
             description="Problem details; `code` is one of: "
             + ", ".join(f"`{code}` ({CODES[code][1]})" for code in sorted(set(names))),

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView
 
-from fieldvisit.api.views import auth, ledger, routes
+from fieldvisit.api.views import auth, checkins, ledger, routes
 
 
 class IndexConverter:
@@ -36,6 +36,9 @@ urlpatterns = [
         routes.ChangeRequestDetail.as_view(),
         name="change-request-detail",
     ),
+    path("checkins/", checkins.CheckInCreate.as_view(), name="checkin-create"),
+    path("alerts/panic/", checkins.PanicCreate.as_view(), name="alert-panic"),
+    path("visits/<uuid:pk>/", checkins.VisitDetail.as_view(), name="visit-detail"),
     path("ledger/checkpoint/", ledger.CheckpointView.as_view(), name="ledger-checkpoint"),
     path("ledger/checkpoint.txt", ledger.CheckpointNoteView.as_view(), name="ledger-note"),
     path("ledger/proof/", ledger.InclusionProofView.as_view(), name="ledger-proof"),

@@ -28,25 +28,26 @@ class AppendOnlyViolation(Exception):
     """Raised by the ORM guard before the database would refuse the same statement."""
 
 
-def trigger_names(table: str) -> list[str]:
-    return [f"{table}_no_update", f"{table}_no_delete"]
+BOTH = ("UPDATE", "DELETE")
 
 
-def install_sql(vendor: str, table: str) -> list[str]:
-    no_update, no_delete = trigger_names(table)
+def trigger_names(table: str, refuse: tuple[str, ...] = BOTH) -> list[str]:
+    return [f"{table}_no_{op.lower()}" for op in refuse]
+
+
+def install_sql(vendor: str, table: str, refuse: tuple[str, ...] = BOTH) -> list[str]:
+    names = zip(trigger_names(table, refuse), refuse, strict=True)
     if vendor == "postgresql":
-        return [
-            PG_FUNCTION,
-            f'CREATE TRIGGER "{no_update}" BEFORE UPDATE ON "{table}" '
-            f"FOR EACH ROW EXECUTE FUNCTION fieldvisit_refuse_change();",
-            f'CREATE TRIGGER "{no_delete}" BEFORE DELETE ON "{table}" '
-            f"FOR EACH ROW EXECUTE FUNCTION fieldvisit_refuse_change();",
+        return [PG_FUNCTION] + [
+            f'CREATE TRIGGER "{name}" BEFORE {op} ON "{table}" '
+            f"FOR EACH ROW EXECUTE FUNCTION fieldvisit_refuse_change();"
+            for name, op in names
         ]
     if vendor == "sqlite":
         return [
             f'CREATE TRIGGER IF NOT EXISTS "{name}" BEFORE {op} ON "{table}" '
             f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END;"
-            for name, op in ((no_update, "UPDATE"), (no_delete, "DELETE"))
+            for name, op in names
         ]
     raise NotImplementedError(f"append-only triggers are not written for {vendor}")
 
@@ -74,16 +75,24 @@ def installed_triggers(connection: Any, table: str) -> set[str]:
 
 
 class AppendOnly(Operation):
-    """Migration operation: install UPDATE/DELETE-refusing triggers on a model's table."""
+    """Migration operation: install UPDATE/DELETE-refusing triggers on a model's table.
+
+    ``refuse=("DELETE",)`` installs only the DELETE trigger, for records whose state moves
+    on through actions (an alert being resolved) but which must never disappear.
+    """
 
     reversible = True
     reduces_to_sql = True
 
-    def __init__(self, model_name: str) -> None:
+    def __init__(self, model_name: str, refuse: tuple[str, ...] = BOTH) -> None:
         self.model_name = model_name
+        self.refuse = tuple(refuse)
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        return (self.__class__.__qualname__, [], {"model_name": self.model_name})
+        kwargs: dict[str, Any] = {"model_name": self.model_name}
+        if self.refuse != BOTH:
+            kwargs["refuse"] = self.refuse
+        return (self.__class__.__qualname__, [], kwargs)
 
     def state_forwards(self, app_label: str, state: Any) -> None:
         pass
@@ -93,7 +102,7 @@ class AppendOnly(Operation):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:  # type: ignore[no-untyped-def]
         table = self._table(app_label, to_state)
-        for sql in install_sql(schema_editor.connection.vendor, table):
+        for sql in install_sql(schema_editor.connection.vendor, table, self.refuse):
             schema_editor.execute(sql, params=None)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:  # type: ignore[no-untyped-def]
@@ -102,15 +111,29 @@ class AppendOnly(Operation):
             schema_editor.execute(sql, params=None)
 
     def describe(self) -> str:
-        return f"Refuse UPDATE and DELETE on {self.model_name}"
+        return f"Refuse {' and '.join(self.refuse)} on {self.model_name}"
 
     @property
     def migration_name_fragment(self) -> str:
         return f"append_only_{self.model_name.lower()}"
 
 
-class AppendOnlyModel(models.Model):
+class UndeletableModel(models.Model):
+    """Abstract base for records that may change state through actions but never vanish."""
+
+    refused_statements: tuple[str, ...] = ("DELETE",)
+
+    class Meta:
+        abstract = True
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise AppendOnlyViolation(f"{type(self).__name__} records are never deleted.")
+
+
+class AppendOnlyModel(UndeletableModel):
     """Abstract base for records that may be inserted but never changed or removed."""
+
+    refused_statements = BOTH
 
     class Meta:
         abstract = True
@@ -121,12 +144,14 @@ class AppendOnlyModel(models.Model):
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise AppendOnlyViolation(f"{type(self).__name__} records are never deleted.")
+
+def guarded_models() -> list[type[UndeletableModel]]:
+    """Every concrete append-only or undeletable model, so a test can prove that each table
+    has exactly the triggers its class promises."""
+    from django.apps import apps
+
+    return [m for m in apps.get_models() if issubclass(m, UndeletableModel)]
 
 
 def append_only_models() -> list[type[models.Model]]:
-    """Every concrete append-only model, so a test can prove each table has its triggers."""
-    from django.apps import apps
-
-    return [m for m in apps.get_models() if issubclass(m, AppendOnlyModel)]
+    return [m for m in guarded_models() if issubclass(m, AppendOnlyModel)]

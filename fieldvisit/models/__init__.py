@@ -4,11 +4,14 @@ from fieldvisit.models.cases import Address, Case, Creditor, Relation, mask_id_n
 from fieldvisit.models.ledger import Checkpoint, LedgerEntry, LedgerHead, LedgerNode, SigningKey
 from fieldvisit.models.people import AgentProfile, DeviceToken, Team
 from fieldvisit.models.routes import Route, RouteChangeRequest, Stop, Visit
+from fieldvisit.models.visits import Alert, CheckIn
 
 __all__ = [
     "Address",
     "AgentProfile",
+    "Alert",
     "Case",
+    "CheckIn",
     "Checkpoint",
     "Creditor",
     "DeviceToken",

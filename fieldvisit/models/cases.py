@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -219,7 +218,12 @@ class Address(models.Model):
 
     @property
     def zone_name(self) -> str:
-        return self.timezone or settings.TIME_ZONE
+        """The zone visit hours are judged in: the planner's, else the coordinates'."""
+        if self.timezone:
+            return self.timezone
+        from fieldvisit.geo import zone_at
+
+        return zone_at(self.lat, self.lon)
 
     def clean(self) -> None:
         if (self.lat is None) != (self.lon is None):

@@ -48,7 +48,7 @@ def assert_problem(response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
-    assert PROBLEM_KEYS <= body.keys()
+    assert body.keys() >= PROBLEM_KEYS
     assert body["status"] == status
     assert body["code"] == code
     assert body["type"].endswith(code)
@@ -137,8 +137,10 @@ def test_repeated_failures_are_throttled_even_for_the_right_password(world, anon
     for _ in range(limit):
         assert_problem(sign_in(anon, "agent_a", password="guess"), 401, "invalid_credentials")
 
-    body = assert_problem(sign_in(anon, "agent_a", password="guess"), 429, "too_many_login_attempts")
+    refused = sign_in(anon, "agent_a", password="guess")
+    body = assert_problem(refused, 429, "too_many_login_attempts")
     assert body["detail"]
+    assert int(refused["Retry-After"]) > settings.LOGIN_FAILURE_WINDOW_S - 5
     # The right password is refused too while the username is blocked, from any address.
     elsewhere = sign_in(anon, "agent_a", REMOTE_ADDR="203.0.113.9")
     assert_problem(elsewhere, 429, "too_many_login_attempts")
@@ -314,6 +316,26 @@ def test_legal_cannot_revoke_tokens_in_admin(world):
     assert phone.get(ME_URL).status_code == 200
 
 
+def test_an_auditor_sees_tokens_but_cannot_revoke_them(world):
+    phone = world.client(world.agent_a)
+    token = DeviceToken.objects.get(user=world.agent_a, device_id="phone-1")
+    admin = Client()
+    admin.force_login(world.auditor)
+
+    listing = admin.get("/admin/fieldvisit/devicetoken/")
+    response = admin.post(
+        "/admin/fieldvisit/devicetoken/",
+        {"action": "revoke", "_selected_action": [str(token.pk)], "index": 0},
+    )
+
+    assert listing.status_code == 200
+    assert response.status_code in (200, 302)
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert phone.get(ME_URL).status_code == 200
+    assert not LedgerEntry.objects.filter(kind="token.revoked").exists()
+
+
 # --- who am I --------------------------------------------------------------------------
 
 
@@ -369,3 +391,22 @@ def test_me_for_the_supervisor_lists_the_role(world):
 
     assert body["roles"] == ["supervisor"]
     assert body["team"] is None
+
+
+def test_a_supervisor_sees_only_their_own_teams_devices(world, client) -> None:  # type: ignore[no-untyped-def]
+    from fieldvisit.models import DeviceToken
+
+    world.client(world.agent_a)
+    world.client(world.outsider)
+    client.force_login(world.supervisor)
+    page = client.get("/admin/fieldvisit/devicetoken/")
+    assert page.status_code == 200
+    shown = {token.user.username for token in page.context["cl"].result_list}
+    assert shown == {"agent_a"}
+    outsider_token = DeviceToken.objects.get(user=world.outsider)
+    client.post(
+        "/admin/fieldvisit/devicetoken/",
+        {"action": "revoke", "_selected_action": [str(outsider_token.pk)]},
+    )
+    outsider_token.refresh_from_db()
+    assert outsider_token.revoked_at is None

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from fieldvisit.models import Route, Stop, Team, Visit
 from tests import factories
-from tests.conftest import approve, today
+from tests.conftest import approve, at, today
 
 LIST_URL = "/api/v1/routes/"
 FULL_ID_NUMBER = "310101198203154512"  # what factories.case gives every debtor
@@ -35,7 +37,7 @@ def assert_problem(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
-    assert PROBLEM_KEYS <= body.keys()
+    assert body.keys() >= PROBLEM_KEYS
     assert (body["status"], body["code"]) == (status, code)
     return body
 
@@ -121,6 +123,17 @@ def test_without_a_date_the_list_is_today_in_the_team_zone(world):
     assert [route["id"] for route in body["results"]] == [str(world.route.pk)]
 
 
+@pytest.mark.parametrize("who", ["agent_a", "supervisor"])
+def test_early_in_the_morning_without_a_date_is_still_today_in_shanghai(world, monkeypatch, who):
+    # 07:30 in Shanghai is 23:30 of the day before in UTC: "today" is read in the team's zone.
+    early = at(today(), 7, 30)
+    monkeypatch.setattr(timezone, "now", lambda: early.astimezone(dt.UTC))
+
+    body = world.client(getattr(world, who)).get(LIST_URL).json()
+
+    assert [route["id"] for route in body["results"]] == [str(world.route.pk)]
+
+
 def test_another_day_has_no_route(world):
     tomorrow = today() + dt.timedelta(days=1)
 
@@ -189,9 +202,7 @@ def test_a_page_past_the_end_is_a_not_found_problem(world):
     assert_problem(response, 404, "not_found")
 
 
-def test_list_query_count_does_not_grow_with_routes_or_stops(
-    world, django_assert_max_num_queries
-):
+def test_list_query_count_does_not_grow_with_routes_or_stops(world, django_assert_max_num_queries):
     supervisor = world.client(world.supervisor)
     supervisor.get("/api/v1/me/")  # last_used_at is written on first use only
     day = today().isoformat()
@@ -224,9 +235,7 @@ def test_agent_list_query_count_does_not_grow_with_stops(world, django_assert_ma
     agent.get("/api/v1/me/")
     later = today() + dt.timedelta(days=2)
     extra = [factories.case(world.team, world.creditor) for _ in range(10)]
-    route = factories.route(
-        world.team, world.planner, later, [factories.address(c) for c in extra]
-    )
+    route = factories.route(world.team, world.planner, later, [factories.address(c) for c in extra])
     approve(route, world.planner, world.supervisor)
     # 1. the device token, with its user
     # 2. the agent profile, 3. the user's groups, 4. the profile's team (team_of)

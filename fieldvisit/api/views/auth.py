@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -48,11 +49,13 @@ class TokenView(APIView):
         data = serializer.validated_data
         address = request.META.get("REMOTE_ADDR", "")
         if login_guard.blocked(data["username"], address):
-            raise Problem(
+            problem = Problem(
                 "too_many_login_attempts",
                 "Too many failed sign-ins; wait a few minutes and try again.",
                 status=429,
             )
+            problem.wait = settings.LOGIN_FAILURE_WINDOW_S  # becomes Retry-After
+            raise problem
         user = authenticate(request, username=data["username"], password=data["password"])
         if user is None:
             login_guard.record_failure(data["username"], address)

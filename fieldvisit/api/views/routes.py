@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -61,7 +62,8 @@ class RouteList(generics.ListAPIView):
                 ) from None
         else:
             team = access.team_of(self.request.user)
-            day = local_today(team.timezone if team else "UTC")
+            # Supervisors have no team of their own: their day is the service's (TIME_ZONE).
+            day = local_today(team.timezone if team else settings.TIME_ZONE)
         return routes_with_stops(self.request.user).filter(date=day)
 
 

@@ -1,0 +1,384 @@
+"""Recording a check-in: every rule of the visit, the two-person opening, team-split and
+offline rule-break alerts, all in one transaction with its ledger entries.
+
+Online (captured less than five minutes before it arrived) a rule break is refused with its
+code, so the phone can stop the agent. Offline, the check-in records what already happened:
+it is kept, the break becomes a flag on it and a failed check on the visit, and the
+supervisor is alerted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+
+from fieldvisit.access import agent_profile
+from fieldvisit.actions import alerts
+from fieldvisit.choices import (
+    AlertKind,
+    CheckInKind,
+    RouteStatus,
+    StopStatus,
+    VisitStatus,
+)
+from fieldvisit.ledger import store as ledger
+from fieldvisit.models import CheckIn, Creditor, Route, Stop, Visit
+from fieldvisit.rules import RuleViolation, Verdict
+from fieldvisit.rules import checkins as rules
+
+# Route-level timing (check-in interval, grace, escalation) follows the strictest creditor
+# among the route's cases; visit-level rules follow the stop's own creditor.
+DEFAULT_CREDITOR = Creditor()
+
+
+@dataclass
+class CheckInData:
+    id: uuid.UUID
+    route: Route
+    stop: Stop | None
+    kind: str
+    lat: float
+    lon: float
+    accuracy_m: float
+    captured_at: dt.datetime
+    sent_at: dt.datetime | None = None
+
+
+@dataclass
+class Outcome:
+    checkin: CheckIn
+    visit: Visit | None
+    next_due_at: dt.datetime | None
+    alerts: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RouteTiming:
+    interval: dt.timedelta
+    grace: dt.timedelta
+    escalation: dt.timedelta
+
+
+def route_timing(route: Route) -> RouteTiming:
+    found = Creditor.objects.filter(cases__stops__route=route).aggregate(
+        interval=Min("checkin_interval_min"),
+        grace=Min("checkin_grace_min"),
+        escalation=Min("escalation_after_min"),
+    )
+    return RouteTiming(
+        interval=dt.timedelta(minutes=found["interval"] or DEFAULT_CREDITOR.checkin_interval_min),
+        grace=dt.timedelta(minutes=found["grace"] or DEFAULT_CREDITOR.checkin_grace_min),
+        escalation=dt.timedelta(
+            minutes=found["escalation"] or DEFAULT_CREDITOR.escalation_after_min
+        ),
+    )
+
+
+def reporting_agents(route: Route) -> tuple[set[int], set[int]]:
+    """Who departed on the route, and who has returned."""
+    rows = route.checkins.filter(kind__in=[CheckInKind.DEPART, CheckInKind.RETURN]).values_list(
+        "agent_id", "kind"
+    )
+    departed = {agent for agent, kind in rows if kind == CheckInKind.DEPART}
+    returned = {agent for agent, kind in rows if kind == CheckInKind.RETURN}
+    return departed, returned
+
+
+def next_due_at(route: Route, timing: RouteTiming | None = None) -> dt.datetime | None:
+    """When the team's next report is due: every interval after the last one, from depart
+    until everyone who departed has returned."""
+    if route.status != RouteStatus.IN_PROGRESS:
+        return None
+    last = route.checkins.aggregate(last=Max("captured_at"))["last"]
+    timing = timing or route_timing(route)
+    return rules.next_due_at(last, timing.interval)
+
+
+def _local(moment: dt.datetime, zone: str) -> dt.datetime:
+    return moment.astimezone(zoneinfo.ZoneInfo(zone))
+
+
+def _always(data: CheckInData, agent: Any) -> None:
+    """Rules no check-in may break, online or offline."""
+    route = data.route
+    profile = agent_profile(agent)
+    rules.check_team_member(
+        profile.team_id if profile else None,
+        route.team_id,
+        bool(profile and profile.qualified and agent.is_active),
+    ).raise_if_failed(403)
+    local_day = _local(data.captured_at, route.team.timezone).date()
+    rules.check_route_executable(route.status, route.date, local_day).raise_if_failed()
+    stop = data.stop
+    rules.check_stop_on_route(
+        data.kind,
+        stop.route_id if stop else None,
+        route.id,
+        stop.status if stop else None,
+    ).raise_if_failed()
+
+
+def _visit_rules(data: CheckInData, visit: Visit) -> tuple[list[Verdict], float | None]:
+    """The rules judged at a debtor's door (arrive and leave): hours, geofence, cap."""
+    stop = data.stop
+    assert stop is not None
+    creditor = stop.case.creditor
+    address = stop.address
+    verdicts = []
+    local = _local(data.captured_at, address.zone_name)
+    verdicts.append(
+        rules.check_visit_hours(local.time(), creditor.visit_hours_start, creditor.visit_hours_end)
+    )
+    distance = None
+    if address.geocoded:
+        distance = rules.distance_m(data.lat, data.lon, address.lat, address.lon)
+        if data.kind == CheckInKind.ARRIVE:
+            verdicts.append(
+                rules.check_geofence(distance, data.accuracy_m, creditor.geofence_radius_m)
+            )
+    if data.kind == CheckInKind.ARRIVE and visit.status == VisitStatus.PLANNED:
+        verdicts.append(_frequency_cap(visit, data.captured_at, address.zone_name, creditor))
+    return verdicts, distance
+
+
+def _frequency_cap(
+    visit: Visit, captured_at: dt.datetime, zone: str, creditor: Creditor
+) -> Verdict:
+    """Visits to the same debtor that already began (first arrival), that day and in 7 days."""
+    earlier = (
+        Visit.objects.filter(stop__case_id=visit.stop.case_id)
+        .exclude(pk=visit.pk)
+        .annotate(first=Min("checkins__captured_at", filter=Q(checkins__kind=CheckInKind.ARRIVE)))
+        .filter(first__isnull=False, first__gt=captured_at - dt.timedelta(days=7))
+        .values_list("first", flat=True)
+    )
+    day = _local(captured_at, zone).date()
+    same_day = sum(1 for first in earlier if _local(first, zone).date() == day)
+    return rules.check_frequency_cap(
+        same_day, len(earlier), creditor.max_visits_per_day, creditor.max_visits_per_7_days
+    )
+
+
+def _partner_flag(data: CheckInData, agent: Any) -> Verdict | None:
+    """Periodic reports: the partner's latest fresh position must be close by."""
+    latest = (
+        data.route.checkins.exclude(agent=agent)
+        .filter(captured_at__gte=data.captured_at - rules.PARTNER_FRESHNESS)
+        .filter(captured_at__lte=data.captured_at + rules.PARTNER_FRESHNESS)
+        .order_by("-captured_at")
+        .values_list("lat", "lon")
+        .first()
+    )
+    if latest is None:
+        return None
+    creditor = _strictest_split(data.route)
+    return rules.check_together(rules.distance_m(data.lat, data.lon, *latest), creditor)
+
+
+def _strictest_split(route: Route) -> float:
+    value = Creditor.objects.filter(cases__stops__route=route).aggregate(
+        d=Min("team_split_distance_m")
+    )["d"]
+    return float(value or DEFAULT_CREDITOR.team_split_distance_m)
+
+
+def _open_visit_for(route: Route) -> Visit | None:
+    """The visit a periodic report belongs to: the one under way on the route, if any."""
+    return (
+        Visit.objects.filter(stop__route=route, status__in=[VisitStatus.ARRIVING, VisitStatus.OPEN])
+        .order_by("-stop__sequence")
+        .first()
+    )
+
+
+def _advance_visit(visit: Visit, data: CheckInData, actor: dict[str, Any]) -> None:
+    """planned -> arriving -> open (two agents together) -> closed (both left)."""
+    creditor = visit.stop.case.creditor
+    checkins = list(visit.checkins.order_by("captured_at"))
+    changed = []
+    if data.kind == CheckInKind.ARRIVE:
+        if visit.status == VisitStatus.PLANNED:
+            visit.status = VisitStatus.ARRIVING
+            changed.append("status")
+        if visit.status == VisitStatus.ARRIVING:
+            arrivals = [
+                rules.Arrival(c.agent_id, c.device_id, c.captured_at, c.lat, c.lon)
+                for c in checkins
+                if c.kind == CheckInKind.ARRIVE
+            ]
+            pair = rules.pair_arrived_together(
+                arrivals,
+                dt.timedelta(minutes=creditor.pair_arrival_window_min),
+                creditor.pair_arrival_distance_m,
+            )
+            if pair:
+                visit.status = VisitStatus.OPEN
+                visit.opened_at = max(pair[0].captured_at, pair[1].captured_at)
+                changed += ["status", "opened_at"]
+                ledger.append(
+                    "visit.opened",
+                    actor,
+                    f"visit:{visit.id}",
+                    {
+                        "agents": sorted({pair[0].agent_id, pair[1].agent_id}),
+                        "devices": sorted({pair[0].device_id, pair[1].device_id}),
+                        "opened_at": visit.opened_at,
+                    },
+                )
+    elif data.kind == CheckInKind.LEAVE and visit.status in (
+        VisitStatus.ARRIVING,
+        VisitStatus.OPEN,
+    ):
+        arrived = {c.agent_id for c in checkins if c.kind == CheckInKind.ARRIVE}
+        left = {c.agent_id for c in checkins if c.kind == CheckInKind.LEAVE}
+        if arrived and arrived <= left:
+            visit.status = VisitStatus.CLOSED
+            visit.closed_at = data.captured_at
+            changed += ["status", "closed_at"]
+            Stop.objects.filter(pk=visit.stop_id).update(status=StopStatus.VISITED)
+            ledger.append(
+                "visit.closed",
+                actor,
+                f"visit:{visit.id}",
+                {"closed_at": visit.closed_at, "opened_at": visit.opened_at},
+            )
+    if changed:
+        visit.save(update_fields=sorted(set(changed)))
+
+
+def _advance_route(route: Route, kind: str) -> None:
+    if kind == CheckInKind.DEPART and route.status == RouteStatus.APPROVED:
+        route.status = RouteStatus.IN_PROGRESS
+        route.save(update_fields=["status", "updated_at"])
+    elif kind == CheckInKind.RETURN and route.status == RouteStatus.IN_PROGRESS:
+        departed, returned = reporting_agents(route)
+        if departed and departed <= returned:
+            route.status = RouteStatus.COMPLETED
+            route.save(update_fields=["status", "updated_at"])
+
+
+def record_checkin(
+    data: CheckInData,
+    agent: Any,
+    device_id: str,
+    fingerprint: str,
+    now: dt.datetime | None = None,
+) -> Outcome:
+    received_at = now or timezone.now()
+    online = rules.is_online(data.captured_at, received_at)
+    actor = ledger.actor_for(agent, device_id)
+    with transaction.atomic(durable=True):
+        # One check-in at a time per route: the pair opening and the status changes read
+        # the route's other check-ins and must not race.
+        route = Route.objects.select_for_update().select_related("team").get(pk=data.route.pk)
+        data.route = route
+        _always(data, agent)
+
+        visit = data.stop.visit if data.stop else _open_visit_for(route)
+        flags: list[str] = []
+        distance = None
+        if data.stop is not None and data.kind in rules.STOP_KINDS:
+            verdicts, distance = _visit_rules(data, visit)
+            broken = [v for v in verdicts if not v.ok]
+            if broken and online:
+                first = broken[0]
+                raise RuleViolation(
+                    first.code,
+                    " ".join(v.detail for v in broken),
+                    errors={"rules": [f"{v.code}: {v.detail}" for v in broken]},
+                )
+            flags += [v.code for v in broken]
+        if data.kind == CheckInKind.PERIODIC:
+            together = _partner_flag(data, agent)
+            if together is not None and not together.ok:
+                flags.append(together.code)
+        if not online:
+            flags.append("late_submission")
+        if data.accuracy_m > rules.LOW_ACCURACY_M:
+            flags.append("low_accuracy")
+        skew = rules.clock_skew_s(data.captured_at, received_at, data.sent_at)
+        if skew is not None and abs(skew) > rules.CLOCK_SKEW_FLAG_S:
+            flags.append("clock_skew")
+
+        checkin = CheckIn.objects.create(
+            id=data.id,
+            route=route,
+            stop=data.stop,
+            visit=visit,
+            agent=agent,
+            device_id=device_id,
+            kind=data.kind,
+            lat=data.lat,
+            lon=data.lon,
+            accuracy_m=data.accuracy_m,
+            captured_at=data.captured_at,
+            received_at=received_at,
+            clock_skew_s=skew,
+            distance_m=round(distance, 1) if distance is not None else None,
+            flags=flags,
+            request_sha256=fingerprint,
+        )
+        ledger.append(
+            f"checkin.{data.kind}",
+            actor,
+            f"visit:{visit.id}" if visit else f"route:{route.id}",
+            {
+                "checkin": checkin.id,
+                "route": route.id,
+                "stop": data.stop.id if data.stop else None,
+                "lat": data.lat,
+                "lon": data.lon,
+                "accuracy_m": data.accuracy_m,
+                "captured_at": data.captured_at,
+                "received_at": received_at,
+                "clock_skew_s": skew,
+                "distance_m": checkin.distance_m,
+                "flags": flags,
+            },
+        )
+        if visit is not None and data.stop is not None:
+            _advance_visit(visit, data, actor)
+        _advance_route(route, data.kind)
+
+        raised = []
+        deferred = [f for f in flags if f in rules.DEFERRABLE]
+        if deferred:
+            raised.append(
+                alerts.raise_alert(
+                    kind=AlertKind.RULE_BREAK,
+                    team=route.team,
+                    detail=f"Check-in queued offline broke: {', '.join(deferred)}.",
+                    actor=actor,
+                    route=route,
+                    visit=visit,
+                    checkin=checkin,
+                    raised_by=agent,
+                    lat=data.lat,
+                    lon=data.lon,
+                    captured_at=data.captured_at,
+                )
+            )
+        if "team_split" in flags:
+            raised.append(
+                alerts.raise_alert(
+                    kind=AlertKind.TEAM_SPLIT,
+                    team=route.team,
+                    detail="The two agents reported positions too far apart.",
+                    actor=actor,
+                    route=route,
+                    visit=visit,
+                    checkin=checkin,
+                    raised_by=agent,
+                    lat=data.lat,
+                    lon=data.lon,
+                    captured_at=data.captured_at,
+                )
+            )
+    return Outcome(checkin=checkin, visit=visit, next_due_at=next_due_at(route), alerts=raised)

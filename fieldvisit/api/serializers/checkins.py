@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from fieldvisit.api.fields import AwareDateTimeField, FiniteFloatField
+from fieldvisit.choices import CheckInKind
+from fieldvisit.models import Alert, CheckIn, Visit
+from fieldvisit.rules.checkins import FUTURE_TOLERANCE, STOP_KINDS
+
+
+def _not_in_future(value: Any) -> Any:
+    if value - timezone.now() > FUTURE_TOLERANCE:
+        raise serializers.ValidationError("This time lies in the future; check the phone's clock.")
+    return value
+
+
+class PositionMixin(serializers.Serializer):
+    lat = FiniteFloatField(min_value=-90, max_value=90)
+    lon = FiniteFloatField(min_value=-180, max_value=180)
+
+
+class CheckInCreateSerializer(PositionMixin):
+    id = serializers.UUIDField()
+    route = serializers.UUIDField()
+    stop = serializers.UUIDField(required=False, allow_null=True)
+    kind = serializers.ChoiceField(choices=CheckInKind.choices)
+    accuracy_m = FiniteFloatField(min_value=0.01, max_value=100_000)
+    captured_at = AwareDateTimeField(validators=[_not_in_future])
+    sent_at = AwareDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Device clock when sending (optional): lets the server measure clock skew "
+        "even for check-ins queued offline.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["kind"] in STOP_KINDS and not attrs.get("stop"):
+            raise serializers.ValidationError({"stop": ["Arrive and leave name their stop."]})
+        return attrs
+
+
+class VisitBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Visit
+        fields = ["id", "status"]
+
+
+class CheckInSerializer(serializers.ModelSerializer):
+    agent = serializers.CharField(source="agent.username")
+
+    class Meta:
+        model = CheckIn
+        fields = [
+            "id",
+            "kind",
+            "agent",
+            "device_id",
+            "route",
+            "stop",
+            "lat",
+            "lon",
+            "accuracy_m",
+            "captured_at",
+            "received_at",
+            "clock_skew_s",
+            "distance_m",
+            "flags",
+        ]
+
+
+class CheckInResultSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    clock_skew_s = serializers.FloatField(allow_null=True)
+    flags = serializers.ListField(child=serializers.CharField())
+    visit = VisitBriefSerializer(allow_null=True)
+    next_due_at = serializers.DateTimeField(allow_null=True)
+
+
+class PanicSerializer(PositionMixin):
+    id = serializers.UUIDField()
+    captured_at = AwareDateTimeField(validators=[_not_in_future])
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    discreet = serializers.BooleanField(
+        required=False, default=False, help_text="The phone shows nothing; supervisors are told."
+    )
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Alert
+        fields = ["id", "kind", "severity", "status", "raised_at", "discreet"]
+
+
+class VisitSerializer(serializers.ModelSerializer):
+    checkins = serializers.SerializerMethodField()
+    photos = serializers.SerializerMethodField()
+    recording = serializers.SerializerMethodField()
+    receipts = serializers.SerializerMethodField()
+    report = serializers.SerializerMethodField()
+    compliance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Visit
+        fields = [
+            "id",
+            "stop",
+            "status",
+            "opened_at",
+            "closed_at",
+            "checkins",
+            "photos",
+            "recording",
+            "receipts",
+            "report",
+            "compliance",
+        ]
+
+    def get_checkins(self, visit: Visit) -> list[dict[str, Any]]:
+        return CheckInSerializer(self.context["checkins"], many=True).data
+
+    def get_photos(self, visit: Visit) -> list[Any]:
+        return []  # photo evidence arrives with the photos feature
+
+    def get_recording(self, visit: Visit) -> Any:
+        return None  # the recording arrives with the audio feature
+
+    def get_receipts(self, visit: Visit) -> list[Any]:
+        return []
+
+    def get_report(self, visit: Visit) -> Any:
+        return None
+
+    def get_compliance(self, visit: Visit) -> dict[str, Any]:
+        from fieldvisit.compliance import visit_compliance
+
+        return visit_compliance(visit, self.context["checkins"])

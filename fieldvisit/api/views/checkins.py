@@ -1,0 +1,183 @@
+"""Check-ins, panic alerts and the visit as the phone sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from fieldvisit import access
+from fieldvisit.actions import alerts as alert_actions
+from fieldvisit.actions import checkins as actions
+from fieldvisit.api.idempotency import create_once, fingerprint
+from fieldvisit.api.problems import Problem
+from fieldvisit.api.schema import problems
+from fieldvisit.api.serializers.checkins import (
+    AlertSerializer,
+    CheckInCreateSerializer,
+    CheckInResultSerializer,
+    PanicSerializer,
+    VisitSerializer,
+)
+from fieldvisit.choices import RouteStatus
+from fieldvisit.models import Alert, CheckIn, Route, Stop
+
+
+def checkin_result(checkin: CheckIn) -> dict[str, Any]:
+    visit = checkin.visit
+    if visit is not None:
+        visit.refresh_from_db(fields=["status"])
+    return CheckInResultSerializer(
+        {
+            "id": checkin.id,
+            "kind": checkin.kind,
+            "received_at": checkin.received_at,
+            "clock_skew_s": checkin.clock_skew_s,
+            "flags": checkin.flags,
+            "visit": visit,
+            "next_due_at": actions.next_due_at(Route.objects.get(pk=checkin.route_id)),
+        }
+    ).data
+
+
+class CheckInCreate(GenericAPIView):
+    serializer_class = CheckInCreateSerializer
+
+    @extend_schema(
+        operation_id="checkins_create",
+        request=CheckInCreateSerializer,
+        responses={
+            201: CheckInResultSerializer,
+            200: CheckInResultSerializer,
+            **problems(
+                "validation_error",
+                "malformed_request",
+                "not_found",
+                "id_conflict",
+                "route_not_approved",
+                "not_team_member",
+                "not_on_route",
+                "outside_visit_hours",
+                "too_far_from_address",
+                "frequency_cap",
+            ),
+        },
+        description="Report a check-in. A rule break captured under 5 minutes ago is refused "
+        "with its code; one queued offline is kept with the break as a flag. Sending the same "
+        "`id` again with the same content returns the existing check-in (200).",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        route = get_object_or_404(
+            access.routes_visible_to(request.user).select_related("team"), pk=data["route"]
+        )
+        stop = None
+        if data.get("stop"):
+            stop = (
+                Stop.objects.select_related("case__creditor", "address", "visit")
+                .filter(pk=data["stop"], route=route)
+                .first()
+            )
+            if stop is None:
+                raise Problem("not_on_route", "The stop is not on this route.", 422)
+        digest = fingerprint(request.user.pk, data)
+        checkin, created = create_once(
+            CheckIn,
+            data["id"],
+            digest,
+            lambda: (
+                actions.record_checkin(
+                    actions.CheckInData(
+                        id=data["id"],
+                        route=route,
+                        stop=stop,
+                        kind=data["kind"],
+                        lat=data["lat"],
+                        lon=data["lon"],
+                        accuracy_m=data["accuracy_m"],
+                        captured_at=data["captured_at"],
+                        sent_at=data.get("sent_at"),
+                    ),
+                    request.user,
+                    request.auth.device_id,
+                    digest,
+                ).checkin
+            ),
+        )
+        return Response(
+            checkin_result(checkin),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class PanicCreate(GenericAPIView):
+    serializer_class = PanicSerializer
+
+    @extend_schema(
+        operation_id="alerts_panic",
+        request=PanicSerializer,
+        responses={
+            201: AlertSerializer,
+            200: AlertSerializer,
+            **problems("validation_error", "malformed_request", "not_team_member", "id_conflict"),
+        },
+        description="An agent in danger. The team's supervisor and risk manager are alerted at "
+        "once; with `discreet` the phone shows nothing.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        team = access.team_of(request.user)
+        if team is None:
+            raise Problem("not_team_member", "Only field agents of a team raise panic alerts.", 403)
+        route = (
+            Route.objects.filter(team=team, status=RouteStatus.IN_PROGRESS)
+            .order_by("-date")
+            .first()
+        )
+        digest = fingerprint(request.user.pk, data)
+        alert, created = create_once(
+            Alert,
+            data["id"],
+            digest,
+            lambda: alert_actions.panic(
+                alert_id=data["id"],
+                agent=request.user,
+                team=team,
+                route=route,
+                lat=data["lat"],
+                lon=data["lon"],
+                captured_at=data["captured_at"],
+                note=data["note"],
+                discreet=data["discreet"],
+                device_id=request.auth.device_id,
+                fingerprint=digest,
+            ),
+        )
+        return Response(
+            AlertSerializer(alert).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class VisitDetail(GenericAPIView):
+    serializer_class = VisitSerializer
+
+    @extend_schema(
+        operation_id="visits_retrieve",
+        responses={200: VisitSerializer, **problems("not_found")},
+    )
+    def get(self, request: Request, pk: Any) -> Response:
+        visit = get_object_or_404(
+            access.visits_visible_to(request.user).select_related("stop__route"), pk=pk
+        )
+        checkins = list(visit.checkins.select_related("agent").order_by("captured_at"))
+        return Response(VisitSerializer(visit, context={"checkins": checkins}).data)

@@ -1,0 +1,26 @@
+"""Where an address is in time: its IANA zone, from the planner or from its coordinates."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.conf import settings
+
+
+@functools.cache
+def _finder() -> Any:
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
+def zone_at(lat: float | None, lon: float | None) -> str:
+    """The IANA zone at a point (timezonefinder's offline polygons); the project's default
+    zone when the point has no coordinates or lies at sea."""
+    if lat is None or lon is None:
+        return settings.TIME_ZONE
+    zone = _finder().timezone_at(lat=lat, lng=lon)
+    if not zone or zone.startswith("Etc/"):
+        return settings.TIME_ZONE
+    return zone

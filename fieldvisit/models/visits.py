@@ -1,0 +1,159 @@
+"""Check-ins and alerts: where the agents were, when, and what went wrong."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from fieldvisit.choices import AlertKind, AlertLevel, AlertSeverity, AlertStatus, CheckInKind
+from fieldvisit.db.append_only import AppendOnlyModel, UndeletableModel
+
+
+class CheckIn(AppendOnlyModel):
+    """A timed, geotagged report from one agent's phone (通报): depart, arrive, periodic,
+    leave, return.
+
+    Both clocks are kept: ``captured_at`` (the device, when it happened) and
+    ``received_at`` (the server, when it reached us), with the measured skew. A check-in
+    queued offline that breaks a rule is kept with the break as a flag: it is evidence of
+    what happened and is never thrown away.
+    """
+
+    id = models.UUIDField(primary_key=True, help_text="Client-generated UUID.")
+    route = models.ForeignKey("fieldvisit.Route", on_delete=models.PROTECT, related_name="checkins")
+    stop = models.ForeignKey(
+        "fieldvisit.Stop", on_delete=models.PROTECT, related_name="checkins", null=True, blank=True
+    )
+    visit = models.ForeignKey(
+        "fieldvisit.Visit", on_delete=models.PROTECT, related_name="checkins", null=True, blank=True
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkins"
+    )
+    device_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=16, choices=CheckInKind.choices)
+    lat = models.FloatField()
+    lon = models.FloatField()
+    accuracy_m = models.FloatField()
+    captured_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    clock_skew_s = models.FloatField(null=True, blank=True)
+    distance_m = models.FloatField(
+        null=True, blank=True, help_text="Distance to the stop's address (arrive and leave)."
+    )
+    flags = models.JSONField(default=list, blank=True)
+    request_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["captured_at"]
+        indexes = [
+            models.Index(fields=["route", "captured_at"]),
+            models.Index(fields=["visit", "captured_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="checkin_coordinates_valid",
+                condition=Q(lat__gte=-90, lat__lte=90, lon__gte=-180, lon__lte=180),
+            ),
+            models.CheckConstraint(name="checkin_accuracy_positive", condition=Q(accuracy_m__gt=0)),
+            models.CheckConstraint(
+                name="checkin_stop_for_arrive_and_leave",
+                condition=~Q(kind__in=[CheckInKind.ARRIVE, CheckInKind.LEAVE])
+                | Q(stop__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.agent_id} at {self.captured_at:%H:%M}"
+
+
+class Alert(UndeletableModel):
+    """Something a supervisor must see now: a panic, a missed check-in, a team split, or a
+    rule broken offline. People acknowledge and resolve alerts, with a note; nothing clears
+    them silently and the database refuses to delete them. Every step is a ledger entry.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    kind = models.CharField(max_length=16, choices=AlertKind.choices)
+    severity = models.PositiveSmallIntegerField(choices=AlertSeverity.choices)
+    level = models.CharField(
+        max_length=16, choices=AlertLevel.choices, default=AlertLevel.SUPERVISOR
+    )
+    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    team = models.ForeignKey("fieldvisit.Team", on_delete=models.PROTECT, related_name="alerts")
+    route = models.ForeignKey(
+        "fieldvisit.Route", on_delete=models.PROTECT, related_name="alerts", null=True, blank=True
+    )
+    visit = models.ForeignKey(
+        "fieldvisit.Visit", on_delete=models.PROTECT, related_name="alerts", null=True, blank=True
+    )
+    checkin = models.ForeignKey(
+        CheckIn, on_delete=models.PROTECT, related_name="alerts", null=True, blank=True
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="raised_alerts",
+        null=True,
+        blank=True,
+    )
+    detail = models.TextField()
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    discreet = models.BooleanField(
+        default=False, help_text="Panic raised silently: the phone shows nothing."
+    )
+    captured_at = models.DateTimeField(null=True, blank=True)
+    raised_at = models.DateTimeField()
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text="For a missed check-in: when it was due."
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    acknowledge_note = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    resolution_note = models.TextField(blank=True)
+    request_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["status", "-severity", "-raised_at"]
+        permissions = [("handle_alert", "Can acknowledge and resolve alerts")]
+        indexes = [models.Index(fields=["status", "-severity", "-raised_at"])]
+        constraints = [
+            # The watchdog raises one alert per missed due time, however often it runs.
+            models.UniqueConstraint(
+                fields=["route", "due_at"],
+                condition=Q(kind=AlertKind.MISSED_CHECKIN),
+                name="one_missed_checkin_alert_per_due_time",
+            ),
+            models.CheckConstraint(
+                name="alert_resolution_recorded",
+                condition=~Q(status=AlertStatus.RESOLVED)
+                | Q(resolved_by__isnull=False, resolved_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="alert_acknowledgement_recorded",
+                condition=Q(status=AlertStatus.OPEN)
+                | Q(acknowledged_by__isnull=False, acknowledged_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.team}, {self.raised_at:%Y-%m-%d %H:%M})"

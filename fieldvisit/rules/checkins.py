@@ -1,0 +1,196 @@
+"""Rules for check-ins and visits (DESIGN rules 1-5 and 10; seeds: 外访流程 (1)(2), 行为指引 2, 3).
+
+Plain functions over plain values: the action gathers the facts, these decide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fieldvisit.choices import CheckInKind, RouteStatus, StopStatus
+from fieldvisit.rules import Verdict
+
+EARTH_RADIUS_M = 6_371_008.8
+# A check-in captured longer ago than this was queued offline: it records what already
+# happened, so a rule break is kept as a flag instead of being refused (API.md).
+ONLINE_WINDOW = dt.timedelta(minutes=5)
+# Device time ahead of server time by more than this cannot be a capture time.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+# Skew beyond this is worth showing to a reviewer.
+CLOCK_SKEW_FLAG_S = 120.0
+# A fix less precise than this is noted (accepted, flagged low_accuracy).
+LOW_ACCURACY_M = 50.0
+# A partner's position older than this says nothing about being together now.
+PARTNER_FRESHNESS = dt.timedelta(minutes=15)
+
+STOP_KINDS = {CheckInKind.ARRIVE, CheckInKind.LEAVE}
+# The rule breaks that an offline check-in keeps as flags (API.md "Check-ins").
+DEFERRABLE = {"outside_visit_hours", "too_far_from_address", "frequency_cap"}
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine on the mean Earth radius)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def is_online(captured_at: dt.datetime, received_at: dt.datetime) -> bool:
+    """Captured less than five minutes before it reached us: the phone is online now."""
+    return received_at - captured_at < ONLINE_WINDOW
+
+
+def clock_skew_s(
+    captured_at: dt.datetime, received_at: dt.datetime, sent_at: dt.datetime | None
+) -> float | None:
+    """Device clock minus server clock, in seconds.
+
+    Measured from ``sent_at`` (device time at sending) when the phone gives it; otherwise
+    from ``captured_at`` when the check-in is online, where capture and sending are close.
+    An offline check-in without ``sent_at`` says nothing about the clock.
+    """
+    if sent_at is not None:
+        return round((sent_at - received_at).total_seconds(), 3)
+    if is_online(captured_at, received_at):
+        return round((captured_at - received_at).total_seconds(), 3)
+    return None
+
+
+def check_captured_at(captured_at: dt.datetime, received_at: dt.datetime) -> Verdict:
+    if captured_at - received_at > FUTURE_TOLERANCE:
+        return Verdict.failed(
+            "captured_in_future", "captured_at lies in the future; check the phone's clock."
+        )
+    return Verdict.passed()
+
+
+def check_route_executable(
+    status: str, route_date: dt.date, captured_local_date: dt.date
+) -> Verdict:
+    """Agents may only check in on an approved route, on the route's own day."""
+    if status not in (RouteStatus.APPROVED, RouteStatus.IN_PROGRESS):
+        return Verdict.failed("route_not_approved", f"The route is {status}, not approved.")
+    if route_date != captured_local_date:
+        return Verdict.failed(
+            "route_not_approved",
+            f"The route is approved for {route_date}, not for {captured_local_date}.",
+        )
+    return Verdict.passed()
+
+
+def check_team_member(agent_team_id: int | None, route_team_id: int, qualified: bool) -> Verdict:
+    if agent_team_id != route_team_id or not qualified:
+        return Verdict.failed(
+            "not_team_member", "Only qualified agents of the route's team check in on it."
+        )
+    return Verdict.passed()
+
+
+def check_stop_on_route(
+    kind: str, stop_route_id: object | None, route_id: object, stop_status: str | None
+) -> Verdict:
+    """Arrive and leave name a stop of this route that is still to be visited."""
+    if kind not in STOP_KINDS:
+        return Verdict.passed()
+    if stop_route_id is None or stop_route_id != route_id:
+        return Verdict.failed("not_on_route", "The stop is not on this route.")
+    if stop_status == StopStatus.SKIPPED:
+        return Verdict.failed("not_on_route", "The stop was skipped by an approved change.")
+    return Verdict.passed()
+
+
+def check_visit_hours(local_time: dt.time, start: dt.time, end: dt.time) -> Verdict:
+    """Only between the creditor's hours (default 08:00-21:00), in the address's own zone."""
+    if not start <= local_time < end:
+        return Verdict.failed(
+            "outside_visit_hours",
+            f"Visits are allowed between {start:%H:%M} and {end:%H:%M} local time "
+            f"(it is {local_time:%H:%M} there).",
+        )
+    return Verdict.passed()
+
+
+def check_geofence(distance: float, accuracy_m: float, radius_m: float) -> Verdict:
+    """Within the radius of the address, giving the fix the benefit of its accuracy, but
+    never more than the radius itself (a 5 km fix proves nothing)."""
+    allowance = min(accuracy_m, radius_m)
+    if distance - allowance > radius_m:
+        return Verdict.failed(
+            "too_far_from_address",
+            f"{distance:.0f} m from the address (allowed {radius_m:.0f} m, "
+            f"GPS accuracy {accuracy_m:.0f} m).",
+        )
+    return Verdict.passed(f"{distance:.0f} m from the address")
+
+
+def check_frequency_cap(
+    visits_that_day: int, visits_in_7_days: int, per_day: int, per_7_days: int
+) -> Verdict:
+    """Anti-harassment cap on visits per debtor (counts exclude the visit being opened)."""
+    if visits_that_day >= per_day:
+        return Verdict.failed(
+            "frequency_cap", f"The debtor was already visited {visits_that_day} time(s) that day."
+        )
+    if visits_in_7_days >= per_7_days:
+        return Verdict.failed(
+            "frequency_cap",
+            f"The debtor was already visited {visits_in_7_days} time(s) in 7 days.",
+        )
+    return Verdict.passed()
+
+
+@dataclass(frozen=True)
+class Arrival:
+    agent_id: int
+    device_id: str
+    captured_at: dt.datetime
+    lat: float
+    lon: float
+
+
+def pair_arrived_together(
+    arrivals: Sequence[Arrival], window: dt.timedelta, max_distance_m: float
+) -> tuple[Arrival, Arrival] | None:
+    """Two different agents on two different devices, within the window and distance."""
+    for i, first in enumerate(arrivals):
+        for second in arrivals[i + 1 :]:
+            if (
+                first.agent_id != second.agent_id
+                and first.device_id != second.device_id
+                and abs(first.captured_at - second.captured_at) <= window
+                and distance_m(first.lat, first.lon, second.lat, second.lon) <= max_distance_m
+            ):
+                return first, second
+    return None
+
+
+def check_together(distance: float, max_distance_m: float) -> Verdict:
+    """The two agents stay together: periodic positions within the split distance."""
+    if distance > max_distance_m:
+        return Verdict.failed(
+            "team_split", f"The agents are {distance:.0f} m apart (at most {max_distance_m:.0f})."
+        )
+    return Verdict.passed()
+
+
+def next_due_at(last_report: dt.datetime | None, interval: dt.timedelta) -> dt.datetime | None:
+    return last_report + interval if last_report else None
+
+
+def missed_checkin_level(
+    now: dt.datetime,
+    due_at: dt.datetime,
+    grace: dt.timedelta,
+    escalation: dt.timedelta,
+) -> str | None:
+    """None while in time; "supervisor" once due + grace has passed; "risk_manager" once
+    it is still missing ``escalation`` later."""
+    if now <= due_at + grace:
+        return None
+    if now <= due_at + grace + escalation:
+        return "supervisor"
+    return "risk_manager"
