@@ -192,6 +192,20 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Background jobs. With a broker (Redis), Celery workers and beat run them; without one, the
+# quick start runs the same schedule in-process (fieldvisit.scheduler).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = env_bool(
+    "CELERY_TASK_ALWAYS_EAGER", not (env_str("CELERY_BROKER_URL") or REDIS_URL)
+)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+# Keys are job names in fieldvisit.jobs; "schedule" in seconds.
+CELERY_BEAT_SCHEDULE = {
+    "watchdog": {"task": "fieldvisit.watchdog", "schedule": env_int("WATCHDOG_EVERY_S", 60)},
+    "checkpoint": {"task": "fieldvisit.checkpoint", "schedule": env_int("CHECKPOINT_EVERY_S", 300)},
+}
+
 # Failed logins per username and per client address before the login answers 429.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60)

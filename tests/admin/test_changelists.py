@@ -16,19 +16,23 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
+from django.db import transaction
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from fieldvisit.actions import alerts
 from fieldvisit.actions import routes as route_actions
 from fieldvisit.actions.auth import issue_token, revoke_token
-from fieldvisit.choices import RelationKind, Role
+from fieldvisit.choices import AlertKind, RelationKind, Role
 from fieldvisit.ledger import checkpoints
 from fieldvisit.models import (
     Address,
     AgentProfile,
+    Alert,
     Case,
+    CheckIn,
     Checkpoint,
     Creditor,
     DeviceToken,
@@ -77,6 +81,11 @@ QUERIES: dict[type[Model], int] = {
     Route: 8,
     # count, unfiltered count, page (route with team, requester, decider joined)
     RouteChangeRequest: 5,
+    # teams for the "team" filter, count, unfiltered count, page (team and raiser joined)
+    Alert: 6,
+    # count, unfiltered count, page (agent, route with team, visit with address joined),
+    # date hierarchy: min/max capture time, distinct days
+    CheckIn: 7,
 }
 
 
@@ -114,6 +123,33 @@ def populate(world: World, day: dt.date) -> None:
         key_id=secrets.token_hex(8), public_key=secrets.token_bytes(32), valid_from=timezone.now()
     )
     Group.objects.create(name=f"group {tag}").permissions.set([])
+    stop = route.stops.select_related("visit", "address").order_by("sequence").last()
+    moment = timezone.now()
+    checkin = CheckIn.objects.create(
+        id=uuid.uuid4(),
+        route=route,
+        stop=stop,
+        visit=stop.visit,
+        agent=agents[0],
+        device_id=f"phone-{tag}",
+        kind="arrive",
+        lat=stop.address.lat,
+        lon=stop.address.lon,
+        accuracy_m=5,
+        captured_at=moment,
+        received_at=moment,
+        request_sha256="0" * 64,
+    )
+    with transaction.atomic():
+        alerts.raise_alert(
+            kind=AlertKind.PANIC,
+            team=team,
+            detail="test",
+            actor=alerts.SYSTEM,
+            raised_by=agents[1],
+            route=route,
+            checkin=checkin,
+        )
     checkpoints.make_checkpoint()
 
 

@@ -42,6 +42,9 @@ class Command(BaseCommand):
             f"Demo world saved in {saved}\n"
         )
         if not options["no_serve"]:
+            from fieldvisit import scheduler
+
+            scheduler.start()  # the watchdog and checkpoints, in this process
             call_command("runserver", host, use_reloader=False)
 
     def _saved_world(self, path: Path) -> dict[str, Any] | None:

@@ -1,0 +1,150 @@
+"""Alerts and check-ins in admin: supervisors see their teams' alerts at once, newest and
+most severe first, refreshing live, and acknowledge or resolve each with a note."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from fieldvisit.access import has_role
+from fieldvisit.actions import alerts as actions
+from fieldvisit.admin.base import ReadOnlyAdmin
+from fieldvisit.choices import AlertSeverity, AlertStatus, Role
+from fieldvisit.models import Alert, CheckIn
+from fieldvisit.rules import RuleViolation
+
+SEVERITY_COLOURS = {
+    AlertSeverity.CRITICAL: "#b00020",
+    AlertSeverity.HIGH: "#e65100",
+    AlertSeverity.MEDIUM: "#f9a825",
+    AlertSeverity.LOW: "#607d8b",
+}
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="What was done")
+
+
+def scoped(request: HttpRequest, queryset: QuerySet[Any], team_field: str) -> QuerySet[Any]:
+    """Supervisors see their own teams; superusers, auditors and legal see everything."""
+    user = request.user
+    if user.is_superuser or has_role(user, Role.AUDITOR, Role.LEGAL):
+        return queryset
+    return queryset.filter(
+        Q(**{f"{team_field}__supervisor": user}) | Q(**{f"{team_field}__risk_manager": user})
+    )
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = [
+        "severity_badge",
+        "kind",
+        "team",
+        "status",
+        "level",
+        "raised_at",
+        "raised_by",
+        "detail",
+    ]
+    list_filter = ["status", "kind", "severity", "level", "team"]
+    list_select_related = ["team", "raised_by"]
+    search_fields = ["detail", "team__name", "raised_by__username"]
+    change_list_template = "admin/fieldvisit/alert/change_list.html"
+    change_form_template = "admin/fieldvisit/alert/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
+        order = Case(
+            When(status=AlertStatus.OPEN, then=Value(0)),
+            When(status=AlertStatus.ACKNOWLEDGED, then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        )
+        queryset = super().get_queryset(request).annotate(open_first=order)
+        return scoped(request, queryset, "team").order_by("open_first", "-severity", "-raised_at")
+
+    @admin.display(description="Severity", ordering="severity")
+    def severity_badge(self, obj: Alert) -> str:
+        colour = SEVERITY_COLOURS.get(obj.severity, "#607d8b")
+        return format_html(
+            '<span style="background:{};color:#fff;padding:2px 8px;border-radius:8px">{}</span>',
+            colour,
+            obj.get_severity_display(),
+        )
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("feed/", wrap(self.feed_view), name="fieldvisit_alert_feed"),
+            path(
+                "<uuid:object_id>/handle/", wrap(self.handle_view), name="fieldvisit_alert_handle"
+            ),
+            *super().get_urls(),
+        ]
+
+    def feed_view(self, request: HttpRequest) -> JsonResponse:
+        """What the page polls: it reloads when this signature changes."""
+        state = self.get_queryset(request).aggregate(
+            open=Count("pk", filter=Q(status=AlertStatus.OPEN)),
+            raised=Max("raised_at"),
+            acknowledged=Max("acknowledged_at"),
+            resolved=Max("resolved_at"),
+            escalated=Max("escalated_at"),
+        )
+        signature = "|".join(str(state[k]) for k in sorted(state))
+        return JsonResponse({"open": state["open"], "signature": signature})
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        obj = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        extra["can_handle"] = bool(
+            obj is not None
+            and obj.status != AlertStatus.RESOLVED
+            and request.user.has_perm("fieldvisit.handle_alert")
+        )
+        return super().change_view(request, object_id, form_url, extra)
+
+    def handle_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        alert = get_object_or_404(self.get_queryset(request), pk=object_id)
+        form = NoteForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            resolve = "_resolve" in request.POST
+            handle = actions.resolve if resolve else actions.acknowledge
+            try:
+                handle(alert.pk, request.user, form.cleaned_data["note"])
+            except RuleViolation as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+            else:
+                verb = "resolved" if resolve else "acknowledged"
+                self.message_user(request, f"Alert {verb}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:fieldvisit_alert_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": alert,
+            "title": f"Handle: {alert}",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/fieldvisit/alert/handle.html", context)
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(ReadOnlyAdmin):
+    list_display = ["captured_at", "kind", "agent", "route", "visit", "distance_m", "flags"]
+    list_filter = ["kind", "route__date"]
+    list_select_related = ["agent", "route__team", "visit__stop__address"]
+    search_fields = ["agent__username", "route__team__name"]
+    date_hierarchy = "captured_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CheckIn]:
+        return scoped(request, super().get_queryset(request), "route__team")

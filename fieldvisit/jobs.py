@@ -1,0 +1,83 @@
+"""Background jobs as plain functions: the Celery tasks and the quick start's in-process
+scheduler both call these, so the same code runs everywhere.
+
+Each job is idempotent: run twice, or by two workers at once, it does its work once
+(row locks on the route, and a unique constraint per missed due time as the backstop).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from fieldvisit.actions import alerts
+from fieldvisit.actions.checkins import next_due_at, reporting_agents, route_timing
+from fieldvisit.choices import AlertKind, AlertLevel, AlertStatus, RouteStatus
+from fieldvisit.ledger.checkpoints import make_checkpoint
+from fieldvisit.models import Alert, Route
+from fieldvisit.rules.checkins import missed_checkin_level
+
+logger = logging.getLogger(__name__)
+
+
+def _watch_route(route_id: object, now: dt.datetime) -> int:
+    """Raise or escalate this route's missed check-in alert; return how many steps were taken."""
+    with transaction.atomic(durable=True):
+        route = Route.objects.select_for_update().select_related("team").get(pk=route_id)
+        if route.status != RouteStatus.IN_PROGRESS:
+            return 0
+        departed, returned = reporting_agents(route)
+        if departed and departed <= returned:
+            return 0
+        timing = route_timing(route)
+        due = next_due_at(route, timing)
+        if due is None:
+            return 0
+        level = missed_checkin_level(now, due, timing.grace, timing.escalation)
+        if level is None:
+            return 0
+        steps = 0
+        alert = Alert.objects.filter(route=route, kind=AlertKind.MISSED_CHECKIN, due_at=due).first()
+        if alert is None:
+            alert = alerts.raise_alert(
+                kind=AlertKind.MISSED_CHECKIN,
+                team=route.team,
+                detail=f"No check-in from the team since {due - timing.interval:%H:%M}; "
+                f"one was due at {due:%H:%M}.",
+                actor=alerts.SYSTEM,
+                route=route,
+                due_at=due,
+            )
+            steps += 1
+        if (
+            level == AlertLevel.RISK_MANAGER
+            and alert.escalated_at is None
+            and alert.status != AlertStatus.RESOLVED
+        ):
+            alerts.escalate(alert, now)
+            steps += 1
+        return steps
+
+
+def watchdog(now: dt.datetime | None = None) -> int:
+    """Check every route under way for an overdue check-in (run every minute)."""
+    now = now or timezone.now()
+    steps = 0
+    for route_id in Route.objects.filter(status=RouteStatus.IN_PROGRESS).values_list(
+        "pk", flat=True
+    ):
+        try:
+            steps += _watch_route(route_id, now)
+        except IntegrityError:
+            # Another worker raised the same alert a moment earlier: nothing left to do.
+            logger.info("missed check-in alert for route %s raised elsewhere", route_id)
+    return steps
+
+
+def checkpoint() -> int | None:
+    """Sign the ledger's tree head (run every few minutes); None when the ledger is empty."""
+    signed = make_checkpoint()
+    return signed.tree_size if signed else None

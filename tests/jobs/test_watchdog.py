@@ -1,0 +1,175 @@
+"""The missed check-in watchdog under time travel: raised once, escalated once, e-mailed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection, connections
+
+from fieldvisit import jobs, tasks
+from fieldvisit.choices import AlertKind, AlertLevel, RouteStatus
+from fieldvisit.models import Alert, LedgerEntry
+from tests.conftest import World
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = dt.date(2026, 11, 24)
+
+
+def local(hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
+    return dt.datetime.combine(DAY, dt.time(hour, minute, second), tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def clock() -> Any:
+    with time_machine.travel(local(8, 55), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def world(clock: Any, world: World) -> World:  # the clock first, then the fixture world
+    world.supervisor.email = "supervisor@example.com"
+    world.supervisor.save()
+    return world
+
+
+def report(world: World, clock: Any, kind: str, when: dt.datetime, agent: str = "agent_a") -> None:
+    """The phone reports online: sent at the moment it is captured."""
+    clock.move_to(when)
+    user = getattr(world, agent)
+    api = world.client(user, device=f"{agent}-phone")
+    stop = world.route.stops.order_by("sequence").first()
+    body = {
+        "id": str(uuid.uuid4()),
+        "route": str(world.route.id),
+        "kind": kind,
+        "lat": stop.address.lat,
+        "lon": stop.address.lon,
+        "accuracy_m": 8,
+        "captured_at": when.isoformat(),
+    }
+    response = api.post("/api/v1/checkins/", body, format="json")
+    assert response.status_code == 201, response.json()
+
+
+def missed() -> list[Alert]:
+    return list(Alert.objects.filter(kind=AlertKind.MISSED_CHECKIN).order_by("due_at"))
+
+
+def run_watchdog(capture: Any) -> int:
+    """Run the job and its after-commit work (the e-mails) as production would."""
+    with capture(execute=True):
+        return jobs.watchdog()
+
+
+@pytest.mark.django_db
+def test_missed_checkin_is_raised_once_then_escalated_once(
+    world: World, clock: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    watchdog = lambda: run_watchdog(django_capture_on_commit_callbacks)  # noqa: E731
+    report(world, clock, "depart", local(9, 0))
+    world.route.refresh_from_db()
+    assert world.route.status == RouteStatus.IN_PROGRESS
+
+    clock.move_to(local(9, 39, 59))  # due 09:30, grace 10 minutes: still in time
+    assert watchdog() == 0
+    assert missed() == []
+
+    clock.move_to(local(9, 41))
+    assert watchdog() == 1
+    assert watchdog() == 0  # idempotent
+    [alert] = missed()
+    assert alert.due_at == local(9, 30)
+    assert alert.level == AlertLevel.SUPERVISOR
+    assert [m.to for m in mail.outbox] == [["supervisor@example.com"]]
+
+    clock.move_to(local(9, 54))  # escalation 15 minutes after due + grace: not yet
+    assert watchdog() == 0
+    clock.move_to(local(9, 56))
+    assert watchdog() == 1
+    assert watchdog() == 0
+    alert.refresh_from_db()
+    assert alert.level == AlertLevel.RISK_MANAGER
+    assert alert.escalated_at == local(9, 56)
+    assert len(mail.outbox) == 2 and "ESCALATED" in mail.outbox[1].subject
+    kinds = list(
+        LedgerEntry.objects.filter(subject=f"alert:{alert.id}").values_list("kind", flat=True)
+    )
+    assert kinds == ["alert.raised", "alert.escalated"]
+
+
+@pytest.mark.django_db
+def test_a_report_moves_the_due_time_and_return_stops_the_clock(world: World, clock: Any) -> None:
+    report(world, clock, "depart", local(9, 0))
+    report(world, clock, "periodic", local(9, 25))
+    clock.move_to(local(9, 50))
+    assert jobs.watchdog() == 0  # due 09:55 now
+    clock.move_to(local(10, 6))
+    assert jobs.watchdog() == 1
+    assert missed()[0].due_at == local(9, 55)
+    report(world, clock, "return", local(10, 7))
+    world.route.refresh_from_db()
+    assert world.route.status == RouteStatus.COMPLETED
+    clock.move_to(local(12, 0))
+    assert jobs.watchdog() == 0
+
+
+@pytest.mark.django_db
+def test_a_resolved_alert_is_not_escalated(world: World, clock: Any) -> None:
+    from fieldvisit.actions.alerts import resolve
+
+    report(world, clock, "depart", local(9, 0))
+    clock.move_to(local(9, 41))
+    jobs.watchdog()
+    resolve(missed()[0].id, world.supervisor, "Called the team: phone battery was flat.")
+    clock.move_to(local(10, 0))
+    assert jobs.watchdog() == 0
+    assert missed()[0].escalated_at is None
+
+
+@pytest.mark.django_db
+def test_the_celery_task_runs_the_same_job(world: World, clock: Any, settings: Any) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    report(world, clock, "depart", local(9, 0))
+    clock.move_to(local(9, 45))
+    assert tasks.watchdog.apply().get() == 1
+    assert len(missed()) == 1
+    assert tasks.checkpoint.apply().get() == LedgerEntry.objects.count()
+    assert settings.CELERY_BEAT_SCHEDULE["watchdog"]["task"] == tasks.watchdog.name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_raise_and_escalate_once(world: World, clock: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks between connections are a PostgreSQL test (set DATABASE_URL)")
+    report(world, clock, "depart", local(9, 0))
+    clock.move_to(local(10, 0))  # past due, grace and escalation: raise and escalate
+    start = threading.Barrier(4)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            results.append(jobs.watchdog())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert sorted(results) == [0, 0, 0, 2]
+    [alert] = missed()
+    assert alert.level == AlertLevel.RISK_MANAGER
+    assert LedgerEntry.objects.filter(kind="alert.escalated").count() == 1
