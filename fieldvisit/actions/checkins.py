@@ -61,9 +61,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class RouteTiming:
+    """The route's strictest thresholds among its cases' creditors, read in one query."""
+
     interval: dt.timedelta
     grace: dt.timedelta
     escalation: dt.timedelta
+    split_distance_m: float
 
 
 def route_timing(route: Route) -> RouteTiming:
@@ -71,13 +74,18 @@ def route_timing(route: Route) -> RouteTiming:
         interval=Min("checkin_interval_min"),
         grace=Min("checkin_grace_min"),
         escalation=Min("escalation_after_min"),
+        split=Min("team_split_distance_m"),
     )
+    default = DEFAULT_CREDITOR
+
+    def pick(key: str, fallback: int) -> int:
+        return fallback if found[key] is None else found[key]
+
     return RouteTiming(
-        interval=dt.timedelta(minutes=found["interval"] or DEFAULT_CREDITOR.checkin_interval_min),
-        grace=dt.timedelta(minutes=found["grace"] or DEFAULT_CREDITOR.checkin_grace_min),
-        escalation=dt.timedelta(
-            minutes=found["escalation"] or DEFAULT_CREDITOR.escalation_after_min
-        ),
+        interval=dt.timedelta(minutes=pick("interval", default.checkin_interval_min)),
+        grace=dt.timedelta(minutes=pick("grace", default.checkin_grace_min)),
+        escalation=dt.timedelta(minutes=pick("escalation", default.escalation_after_min)),
+        split_distance_m=float(pick("split", default.team_split_distance_m)),
     )
 
 
@@ -166,7 +174,7 @@ def _frequency_cap(
     )
 
 
-def _partner_flag(data: CheckInData, agent: Any) -> Verdict | None:
+def _partner_flag(data: CheckInData, agent: Any, timing: RouteTiming) -> Verdict | None:
     """Periodic reports: the partner's latest fresh position must be close by."""
     latest = (
         data.route.checkins.exclude(agent=agent)
@@ -178,15 +186,8 @@ def _partner_flag(data: CheckInData, agent: Any) -> Verdict | None:
     )
     if latest is None:
         return None
-    creditor = _strictest_split(data.route)
-    return rules.check_together(rules.distance_m(data.lat, data.lon, *latest), creditor)
-
-
-def _strictest_split(route: Route) -> float:
-    value = Creditor.objects.filter(cases__stops__route=route).aggregate(
-        d=Min("team_split_distance_m")
-    )["d"]
-    return float(value or DEFAULT_CREDITOR.team_split_distance_m)
+    distance = rules.distance_m(data.lat, data.lon, *latest)
+    return rules.check_together(distance, timing.split_distance_m)
 
 
 def _open_visit_for(route: Route) -> Visit | None:
@@ -280,6 +281,7 @@ def record_checkin(
         route = Route.objects.select_for_update().select_related("team").get(pk=data.route.pk)
         data.route = route
         _always(data, agent)
+        timing = route_timing(route)
 
         visit = data.stop.visit if data.stop else _open_visit_for(route)
         flags: list[str] = []
@@ -296,7 +298,7 @@ def record_checkin(
                 )
             flags += [v.code for v in broken]
         if data.kind == CheckInKind.PERIODIC:
-            together = _partner_flag(data, agent)
+            together = _partner_flag(data, agent, timing)
             if together is not None and not together.ok:
                 flags.append(together.code)
         if not online:
@@ -381,4 +383,7 @@ def record_checkin(
                     captured_at=data.captured_at,
                 )
             )
-    return Outcome(checkin=checkin, visit=visit, next_due_at=next_due_at(route), alerts=raised)
+    # From the latest report on the route: one queued offline and sent late does not move
+    # the due time back.
+    due = next_due_at(route, timing)
+    return Outcome(checkin=checkin, visit=visit, next_due_at=due, alerts=raised)

@@ -25,13 +25,16 @@ from fieldvisit.api.serializers.checkins import (
     VisitSerializer,
 )
 from fieldvisit.choices import RouteStatus
-from fieldvisit.models import Alert, CheckIn, Route, Stop
+from fieldvisit.models import Alert, CheckIn, Route, Stop, Visit
 
 
-def checkin_result(checkin: CheckIn) -> dict[str, Any]:
-    visit = checkin.visit
-    if visit is not None:
-        visit.refresh_from_db(fields=["status"])
+def checkin_result(checkin: CheckIn, outcome: actions.Outcome | None = None) -> dict[str, Any]:
+    """The answer to a check-in; for a repeated one, with the visit and due time as now."""
+    if outcome is not None:
+        visit, due = outcome.visit, outcome.next_due_at
+    else:
+        visit = Visit.objects.filter(pk=checkin.visit_id).first()
+        due = actions.next_due_at(Route.objects.get(pk=checkin.route_id))
     return CheckInResultSerializer(
         {
             "id": checkin.id,
@@ -40,7 +43,7 @@ def checkin_result(checkin: CheckIn) -> dict[str, Any]:
             "clock_skew_s": checkin.clock_skew_s,
             "flags": checkin.flags,
             "visit": visit,
-            "next_due_at": actions.next_due_at(Route.objects.get(pk=checkin.route_id)),
+            "next_due_at": due,
         }
     ).data
 
@@ -88,31 +91,31 @@ class CheckInCreate(GenericAPIView):
             if stop is None:
                 raise Problem("not_on_route", "The stop is not on this route.", 422)
         digest = fingerprint(request.user.pk, data)
-        checkin, created = create_once(
-            CheckIn,
-            data["id"],
-            digest,
-            lambda: (
-                actions.record_checkin(
-                    actions.CheckInData(
-                        id=data["id"],
-                        route=route,
-                        stop=stop,
-                        kind=data["kind"],
-                        lat=data["lat"],
-                        lon=data["lon"],
-                        accuracy_m=data["accuracy_m"],
-                        captured_at=data["captured_at"],
-                        sent_at=data.get("sent_at"),
-                    ),
-                    request.user,
-                    request.auth.device_id,
-                    digest,
-                ).checkin
-            ),
-        )
+        outcomes: list[actions.Outcome] = []
+
+        def record() -> CheckIn:
+            outcome = actions.record_checkin(
+                actions.CheckInData(
+                    id=data["id"],
+                    route=route,
+                    stop=stop,
+                    kind=data["kind"],
+                    lat=data["lat"],
+                    lon=data["lon"],
+                    accuracy_m=data["accuracy_m"],
+                    captured_at=data["captured_at"],
+                    sent_at=data.get("sent_at"),
+                ),
+                request.user,
+                request.auth.device_id,
+                digest,
+            )
+            outcomes.append(outcome)
+            return outcome.checkin
+
+        checkin, created = create_once(CheckIn, data["id"], digest, record)
         return Response(
-            checkin_result(checkin),
+            checkin_result(checkin, outcomes[0] if created else None),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

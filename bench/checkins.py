@@ -1,0 +1,120 @@
+"""Check-in throughput through the full stack, run by hand.
+
+    .venv/bin/python bench/checkins.py [--db sqlite|postgres] [--count 1000]
+
+Both sides go through Django's request handling, middleware, DRF, token authentication and
+JSON rendering in this process; the baseline is an authenticated endpoint that does nothing
+else. Prints the ratio (goal >= 0.5) and the queries one periodic check-in costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _django import setup
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--profile", action="store_true", help="Profile check-ins only.")
+    parser.add_argument("--sort", default="cumulative", help="pstats sort key for --profile")
+    args = parser.parse_args()
+    import os
+
+    os.environ["THROTTLE_USER"] = "100000000/min"
+    print("database:", setup(args.db, "checkins"))
+
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import path
+    from rest_framework.response import Response
+    from rest_framework.test import APIClient
+    from rest_framework.views import APIView
+
+    import config.urls
+    from fieldvisit.actions.auth import issue_token
+    from fieldvisit.demo import build_world
+    from fieldvisit.models import Route
+
+    class Noop(APIView):
+        def get(self, request):  # type: ignore[no-untyped-def]
+            return Response({"ok": True})
+
+    config.urls.urlpatterns.append(path("bench/noop/", Noop.as_view()))
+    settings.ALLOWED_HOSTS = ["*"]
+
+    world = build_world()
+    route = Route.objects.get(pk=world["route"]["id"])
+    clients = []
+    for name in ("agent_a", "agent_b"):
+        user = User.objects.get(username=world["users"][name]["username"])
+        token, _ = issue_token(user, f"{name}-bench", "bench", "android")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        clients.append(client)
+    stop = world["stops"][0]
+
+    def checkin(n: int, kind: str = "periodic") -> None:
+        body = {
+            "id": str(uuid.uuid4()),
+            "route": str(route.pk),
+            "kind": kind,
+            "lat": stop["lat"] + 0.0001 * (n % 3),
+            "lon": stop["lon"],
+            "accuracy_m": 8,
+            "captured_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+        response = clients[n % 2].post("/api/v1/checkins/", body, format="json")
+        assert response.status_code == 201, response.content
+
+    def noop(n: int) -> None:
+        assert clients[n % 2].get("/bench/noop/").status_code == 200
+
+    for n in range(2):
+        checkin(n, "depart")
+    for n in range(20):  # warm up both paths
+        checkin(n)
+        noop(n)
+
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(lambda: [checkin(n) for n in range(args.count)])
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
+        return
+
+    def rate(fn) -> float:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        for n in range(args.count):
+            fn(n)
+        return args.count / (time.perf_counter() - started)
+
+    best_checkin, best_noop = 0.0, 0.0
+    for _ in range(3):  # interleaved rounds: noise hits both sides alike
+        best_noop = max(best_noop, rate(noop))
+        best_checkin = max(best_checkin, rate(checkin))
+    with CaptureQueriesContext(connection) as queries:
+        checkin(0)
+    with CaptureQueriesContext(connection) as noop_queries:
+        noop(0)
+    print(f"check-ins: {best_checkin:,.0f}/s; authenticated no-op: {best_noop:,.0f}/s")
+    print(f"  RATIO check-ins / no-op = {best_checkin / best_noop:.2f}  (goal >= 0.5)")
+    print(f"  queries per periodic check-in: {len(queries)} (no-op: {len(noop_queries)})")
+    for query in queries.captured_queries:
+        print("    ", query["sql"][:110])
+
+
+if __name__ == "__main__":
+    main()
