@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class FieldVisitConfig(AppConfig):
     name = "fieldvisit"
     verbose_name = "Field visits"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from fieldvisit.roles import ensure_role_groups
+
+        # After auth's own handler has created the permissions (apps run in order).
+        post_migrate.connect(ensure_role_groups, sender=self, dispatch_uid="fieldvisit-roles")

@@ -53,7 +53,9 @@ def case(team: Team | None, creditor_: Creditor, **fields: Any) -> Case:
         creditor=creditor_,
         team=team,
         debtor_name=fields.pop("debtor_name", f"Debtor {n}"),
-        debtor_id_number=fields.pop("debtor_id_number", "310101198203154512"),
+        # A distinct debtor per case (the visit frequency cap counts per debtor); the first
+        # three and last four digits stay fixed, so the masked form is predictable.
+        debtor_id_number=fields.pop("debtor_id_number", f"3101011982{n:04d}4512"),
         amount_due=fields.pop("amount_due", Decimal("1000.00") * n),
         **fields,
     )
@@ -71,7 +73,9 @@ def address(case_: Case, lat: float = 31.2304, lon: float = 121.4737, **fields: 
     )
 
 
-def route(team: Team, planner: User, day: dt.date, addresses: list[Address], **fields: Any) -> Route:
+def route(
+    team: Team, planner: User, day: dt.date, addresses: list[Address], **fields: Any
+) -> Route:
     created = Route.objects.create(
         team=team, date=day, planned_by=planner, status=fields.pop("status", RouteStatus.DRAFT)
     )

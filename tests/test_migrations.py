@@ -27,6 +27,13 @@ def granted_by_migrations(role: str) -> set[str]:
     return set(role_groups.ROLE_PERMISSIONS[role]) | set(alert_grants.GRANTS.get(role, []))
 
 
+@pytest.mark.parametrize("role", sorted(role_groups.ROLE_PERMISSIONS))
+def test_the_current_role_list_matches_the_migrations(role: str) -> None:
+    from fieldvisit.roles import ROLE_PERMISSIONS
+
+    assert set(ROLE_PERMISSIONS[role]) == granted_by_migrations(role)
+
+
 @pytest.mark.django_db
 def test_no_pending_migrations() -> None:
     out = io.StringIO()

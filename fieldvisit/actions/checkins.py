@@ -113,7 +113,7 @@ def _local(moment: dt.datetime, zone: str) -> dt.datetime:
     return moment.astimezone(zoneinfo.ZoneInfo(zone))
 
 
-def _always(data: CheckInData, agent: Any) -> None:
+def _always(data: CheckInData, agent: Any, online: bool) -> None:
     """Rules no check-in may break, online or offline."""
     route = data.route
     profile = agent_profile(agent)
@@ -123,7 +123,9 @@ def _always(data: CheckInData, agent: Any) -> None:
         bool(profile and profile.qualified and agent.is_active),
     ).raise_if_failed(403)
     local_day = _local(data.captured_at, route.team.timezone).date()
-    rules.check_route_executable(route.status, route.date, local_day).raise_if_failed()
+    rules.check_route_executable(
+        route.status, route.date, local_day, queued=not online
+    ).raise_if_failed()
     stop = data.stop
     rules.check_stop_on_route(
         data.kind,
@@ -159,9 +161,19 @@ def _visit_rules(data: CheckInData, visit: Visit) -> tuple[list[Verdict], float 
 def _frequency_cap(
     visit: Visit, captured_at: dt.datetime, zone: str, creditor: Creditor
 ) -> Verdict:
-    """Visits to the same debtor that already began (first arrival), that day and in 7 days."""
+    """Visits to the same debtor that already began (first arrival), that day and in 7 days.
+
+    The cap is per debtor (rule 10): all cases with the debtor's ID number count together,
+    as a debtor may owe on several accounts; a case without an ID number stands alone.
+    """
+    case = visit.stop.case
+    same_debtor = (
+        Q(stop__case__debtor_id_number=case.debtor_id_number)
+        if case.debtor_id_number
+        else Q(stop__case_id=case.pk)
+    )
     earlier = (
-        Visit.objects.filter(stop__case_id=visit.stop.case_id)
+        Visit.objects.filter(same_debtor)
         .exclude(pk=visit.pk)
         .annotate(first=Min("checkins__captured_at", filter=Q(checkins__kind=CheckInKind.ARRIVE)))
         .filter(first__isnull=False, first__gt=captured_at - dt.timedelta(days=7))
@@ -280,7 +292,13 @@ def record_checkin(
         # the route's other check-ins and must not race.
         route = Route.objects.select_for_update().select_related("team").get(pk=data.route.pk)
         data.route = route
-        _always(data, agent)
+        if data.stop is not None:
+            # The caller read the stop before this lock; an approved change may skip it.
+            data.stop.refresh_from_db(fields=["status"])
+        _always(data, agent, online)
+        if data.stop is not None:
+            # Likewise its visit: a check-in committed meanwhile may have moved it on.
+            data.stop.visit.refresh_from_db(fields=["status", "opened_at", "closed_at"])
         timing = route_timing(route)
 
         visit = data.stop.visit if data.stop else _open_visit_for(route)
@@ -289,7 +307,9 @@ def record_checkin(
         if data.stop is not None and data.kind in rules.STOP_KINDS:
             verdicts, distance = _visit_rules(data, visit)
             broken = [v for v in verdicts if not v.ok]
-            if broken and online:
+            # A leave is never refused: the phone cannot stop a visit that has already run
+            # late, and refusing would leave the visit open. The break is flagged instead.
+            if broken and online and data.kind != CheckInKind.LEAVE:
                 first = broken[0]
                 raise RuleViolation(
                     first.code,
@@ -306,7 +326,7 @@ def record_checkin(
         if data.accuracy_m > rules.LOW_ACCURACY_M:
             flags.append("low_accuracy")
         skew = rules.clock_skew_s(data.captured_at, received_at, data.sent_at)
-        if skew is not None and abs(skew) > rules.CLOCK_SKEW_FLAG_S:
+        if rules.skew_is_evident(skew, data.sent_at is not None):
             flags.append("clock_skew")
 
         checkin = CheckIn.objects.create(
@@ -350,39 +370,31 @@ def record_checkin(
         _advance_route(route, data.kind)
 
         raised = []
-        deferred = [f for f in flags if f in rules.DEFERRABLE]
-        if deferred:
-            raised.append(
-                alerts.raise_alert(
-                    kind=AlertKind.RULE_BREAK,
-                    team=route.team,
-                    detail=f"Check-in queued offline broke: {', '.join(deferred)}.",
-                    actor=actor,
-                    route=route,
-                    visit=visit,
-                    checkin=checkin,
-                    raised_by=agent,
-                    lat=data.lat,
-                    lon=data.lon,
-                    captured_at=data.captured_at,
+        problems = {
+            AlertKind.RULE_BREAK: [f for f in flags if f in rules.DEFERRABLE],
+            AlertKind.TEAM_SPLIT: [f for f in flags if f == "team_split"],
+        }
+        details = {
+            AlertKind.RULE_BREAK: "The check-in broke: {}.",
+            AlertKind.TEAM_SPLIT: "The two agents reported positions too far apart.",
+        }
+        for kind, found in problems.items():
+            if found:
+                raised.append(
+                    alerts.raise_alert(
+                        kind=kind,
+                        team=route.team,
+                        detail=details[kind].format(", ".join(found)),
+                        actor=actor,
+                        route=route,
+                        visit=visit,
+                        checkin=checkin,
+                        raised_by=agent,
+                        lat=data.lat,
+                        lon=data.lon,
+                        captured_at=data.captured_at,
+                    )
                 )
-            )
-        if "team_split" in flags:
-            raised.append(
-                alerts.raise_alert(
-                    kind=AlertKind.TEAM_SPLIT,
-                    team=route.team,
-                    detail="The two agents reported positions too far apart.",
-                    actor=actor,
-                    route=route,
-                    visit=visit,
-                    checkin=checkin,
-                    raised_by=agent,
-                    lat=data.lat,
-                    lon=data.lon,
-                    captured_at=data.captured_at,
-                )
-            )
     # From the latest report on the route: one queued offline and sent late does not move
     # the due time back.
     due = next_due_at(route, timing)

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, models
+from rest_framework import status
+from rest_framework.response import Response
 
 from fieldvisit.api.problems import Problem
 from fieldvisit.ledger.canonical import canonical_json, jsonable
@@ -71,3 +73,8 @@ def create_once(
         if found is None:
             raise
         return found, False
+
+
+def answer(data: Any, created: bool) -> Response:
+    """201 for a new record, 200 for a retry that found the same record."""
+    return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -60,6 +60,20 @@ def clock_skew_s(
     return None
 
 
+def skew_is_evident(skew_s: float | None, from_sent_at: bool) -> bool:
+    """Is the measured skew the phone's clock, not the network's delay?
+
+    Measured from ``sent_at``, any large difference is the clock. Measured from
+    ``captured_at``, a phone may simply have taken a few minutes to deliver, so only a
+    device clock *ahead* of ours (which no delay explains) counts.
+    """
+    if skew_s is None:
+        return False
+    if from_sent_at:
+        return abs(skew_s) > CLOCK_SKEW_FLAG_S
+    return skew_s > CLOCK_SKEW_FLAG_S
+
+
 def check_captured_at(captured_at: dt.datetime, received_at: dt.datetime) -> Verdict:
     if captured_at - received_at > FUTURE_TOLERANCE:
         return Verdict.failed(
@@ -69,10 +83,17 @@ def check_captured_at(captured_at: dt.datetime, received_at: dt.datetime) -> Ver
 
 
 def check_route_executable(
-    status: str, route_date: dt.date, captured_local_date: dt.date
+    status: str, route_date: dt.date, captured_local_date: dt.date, queued: bool = False
 ) -> Verdict:
-    """Agents may only check in on an approved route, on the route's own day."""
-    if status not in (RouteStatus.APPROVED, RouteStatus.IN_PROGRESS):
+    """Agents may only check in on an approved route, on the route's own day.
+
+    A check-in ``queued`` offline may reach us after the team has returned and the route
+    completed: it records what happened while the route was walked, and is kept.
+    """
+    executable = [RouteStatus.APPROVED, RouteStatus.IN_PROGRESS]
+    if queued:
+        executable.append(RouteStatus.COMPLETED)
+    if status not in executable:
         return Verdict.failed("route_not_approved", f"The route is {status}, not approved.")
     if route_date != captured_local_date:
         return Verdict.failed(

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +13,7 @@ from rest_framework.response import Response
 from fieldvisit import access
 from fieldvisit.actions import alerts as alert_actions
 from fieldvisit.actions import checkins as actions
-from fieldvisit.api.idempotency import create_once, fingerprint
+from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.problems import Problem
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.checkins import (
@@ -114,10 +113,7 @@ class CheckInCreate(GenericAPIView):
             return outcome.checkin
 
         checkin, created = create_once(CheckIn, data["id"], digest, record)
-        return Response(
-            checkin_result(checkin, outcomes[0] if created else None),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return answer(checkin_result(checkin, outcomes[0] if created else None), created)
 
 
 class PanicCreate(GenericAPIView):
@@ -165,10 +161,7 @@ class PanicCreate(GenericAPIView):
                 fingerprint=digest,
             ),
         )
-        return Response(
-            AlertSerializer(alert).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return answer(AlertSerializer(alert).data, created)
 
 
 class VisitDetail(GenericAPIView):

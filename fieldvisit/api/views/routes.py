@@ -9,14 +9,14 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from fieldvisit import access
 from fieldvisit.actions import routes as actions
 from fieldvisit.actions.common import local_today
-from fieldvisit.api.idempotency import create_once, fingerprint
+from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.problems import Problem
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.routes import (
@@ -127,10 +127,7 @@ class ChangeRequestCreate(generics.GenericAPIView):
                 device_id=request.auth.device_id,
             ),
         )
-        return Response(
-            ChangeRequestSerializer(change).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return answer(ChangeRequestSerializer(change).data, created)
 
 
 @extend_schema(responses={200: ChangeRequestSerializer, **problems("not_found")})

@@ -1,0 +1,115 @@
+"""The five roles as auth groups and the model permissions each holds.
+
+The data migrations 0003 and 0005 created these (migrations stay frozen as written); this
+module is the current list, and ``ensure_role_groups`` runs after every ``migrate`` (and
+after a test database flush) so the groups exist and hold exactly their permissions.
+Nobody gets delete on evidence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    "agent": [],
+    "planner": [
+        "view_creditor",
+        "view_case",
+        "add_case",
+        "change_case",
+        "view_address",
+        "add_address",
+        "change_address",
+        "view_relation",
+        "add_relation",
+        "change_relation",
+        "view_team",
+        "view_agentprofile",
+        "view_route",
+        "add_route",
+        "change_route",
+        "delete_route",
+        "view_stop",
+        "add_stop",
+        "change_stop",
+        "delete_stop",
+        "view_routechangerequest",
+    ],
+    "supervisor": [
+        "view_creditor",
+        "view_case",
+        "view_address",
+        "view_relation",
+        "view_team",
+        "change_team",
+        "view_agentprofile",
+        "add_agentprofile",
+        "change_agentprofile",
+        "view_route",
+        "decide_route",
+        "view_stop",
+        "view_routechangerequest",
+        "decide_routechangerequest",
+        "view_devicetoken",
+        "revoke_devicetoken",
+        "view_ledgerentry",
+        "view_checkpoint",
+        "view_signingkey",
+        "view_checkin",
+        "view_alert",
+        "handle_alert",
+    ],
+    "legal": [
+        "view_creditor",
+        "view_case",
+        "view_address",
+        "view_relation",
+        "view_route",
+        "view_stop",
+        "view_ledgerentry",
+        "view_checkpoint",
+        "view_signingkey",
+        "view_checkin",
+        "view_alert",
+    ],
+    "auditor": [
+        "view_creditor",
+        "view_case",
+        "view_address",
+        "view_relation",
+        "view_team",
+        "view_agentprofile",
+        "view_route",
+        "view_stop",
+        "view_routechangerequest",
+        "view_devicetoken",
+        "view_ledgerentry",
+        "view_checkpoint",
+        "view_signingkey",
+        "view_checkin",
+        "view_alert",
+    ],
+}
+
+
+def ensure_role_groups(
+    sender: Any = None, using: str = "default", plan: Any = None, **kwargs: Any
+) -> None:
+    """Create the role groups if missing and give each exactly its permissions."""
+    from django.contrib.auth.models import Group, Permission
+
+    if plan and all(backwards for _, backwards in plan):
+        return  # unapplying migrations: the groups go with them
+
+    wanted = {codename for codenames in ROLE_PERMISSIONS.values() for codename in codenames}
+    perms = {
+        p.codename: p
+        for p in Permission.objects.using(using).filter(
+            content_type__app_label="fieldvisit", codename__in=wanted
+        )
+    }
+    if set(perms) != wanted:
+        return  # permissions not created yet (an earlier app's post_migrate): next time
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        group.permissions.set([perms[c] for c in codenames])
