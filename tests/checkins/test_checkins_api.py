@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from fieldvisit.actions import checkins as actions
 from fieldvisit.choices import AlertKind, CheckInKind, RouteStatus, StopStatus, VisitStatus
-from fieldvisit.models import Alert, CheckIn, DeviceToken, LedgerEntry, Route, Stop, Visit
+from fieldvisit.models import Alert, Case, CheckIn, DeviceToken, LedgerEntry, Route, Stop, Visit
 from tests import factories
 from tests.checkins.conftest import (
     CHECKINS_URL,
@@ -853,3 +853,39 @@ def test_a_check_in_post_stays_within_its_query_budget(
 
     assert response.status_code == 201, response.content
     assert response.json()["visit"]["status"] == "open"
+
+
+# --- behaviour settled after review --------------------------------------------------------
+
+
+def test_the_cap_counts_every_case_of_the_same_debtor(world, phone_a, stops):
+    """Rule 10 is per debtor: another account of the same person counts too."""
+    other_case = factories.case(world.team, world.creditor)
+    Case.objects.filter(pk=other_case.pk).update(debtor_id_number=stops[0].case.debtor_id_number)
+    other_case.addresses.create(kind="work", text="Other account", lat=31.3, lon=121.5)
+    earlier_visit_same_case(world, 0, dt.datetime(2026, 11, 24, 8, 40, tzinfo=ZONE))
+    Stop.objects.filter(route__team=world.other_team).update(case=other_case)
+    problem = assert_problem(post(phone_a, body(world, ARRIVE, stops[0])), 422, "frequency_cap")
+    assert "that day" in problem["detail"]
+
+
+def test_a_late_leave_is_kept_and_flagged_so_the_visit_can_close(
+    world, phone_a, phone_b, stops, clock
+):
+    arrive_pair(world, stops[0])
+    clock.move_to(dt.datetime(2026, 11, 24, 21, 5, tzinfo=ZONE))
+    first = post(phone_a, body(world, LEAVE, stops[0]))
+    second = post(phone_b, body(world, LEAVE, stops[0]))
+    assert (first.status_code, second.status_code) == (201, 201), second.content
+    assert "outside_visit_hours" in second.json()["flags"]
+    assert second.json()["visit"]["status"] == "closed"
+    assert Alert.objects.filter(kind="rule_break", checkin_id=second.json()["id"]).exists()
+
+
+def test_a_slow_delivery_is_not_taken_for_clock_skew(world, phone_a):
+    """Without sent_at, a report that took three minutes to arrive says nothing about the
+    clock: it is measured, not flagged."""
+    response = post(phone_a, body(world, DEPART, ago=minutes(3)))
+    assert response.status_code == 201
+    assert response.json()["clock_skew_s"] == pytest.approx(-180, abs=5)
+    assert "clock_skew" not in response.json()["flags"]
