@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fieldvisit.actions.common import local_today, require_perm, team_agent_facts
-from fieldvisit.choices import ChangeRequestStatus, RouteStatus, StopStatus
+from fieldvisit.choices import ChangeRequestStatus, RouteStatus, StopStatus, VisitStatus
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Address, Route, RouteChangeRequest, Stop, Visit
 from fieldvisit.rules import RuleViolation
@@ -36,7 +36,25 @@ def _stop_plan(stops: Sequence[Stop]) -> list[dict[str, Any]]:
 
 
 def _stops(route: Route) -> list[Stop]:
-    return list(route.stops.select_related("case", "address").order_by("sequence"))
+    return list(route.stops.select_related("case", "address", "visit").order_by("sequence"))
+
+
+def _still_open(stop: Stop) -> bool:
+    """A stop a change may still skip or reorder: planned, and its visit not yet begun.
+
+    A visit under way (an agent has arrived) must be finished where it is: skipping its
+    stop would leave the visit open for ever and its check-ins refused.
+    """
+    visit = getattr(stop, "visit", None)
+    return stop.status == StopStatus.PLANNED and (
+        visit is None or visit.status == VisitStatus.PLANNED
+    )
+
+
+def _check_added_addresses(route: Route, addresses: Sequence[Address]) -> None:
+    """Added stops meet the same bar as planned ones: the team's cases, geocoded."""
+    _check_stops_assigned(route, [Stop(case=a.case, address=a) for a in addresses])
+    rules.check_stops_geocoded([a.text for a in addresses if not a.geocoded]).raise_if_failed()
 
 
 def _check_stops_assigned(route: Route, stops: Sequence[Stop]) -> None:
@@ -155,10 +173,12 @@ def request_change(
         route = _locked_route(route_id)
         rules.check_route_changeable(route.status).raise_if_failed()
         stops = {stop.id: stop for stop in _stops(route)}
-        open_stops = {sid for sid, stop in stops.items() if stop.status == StopStatus.PLANNED}
+        open_stops = {sid for sid, stop in stops.items() if _still_open(stop)}
         errors: dict[str, list[str]] = {}
         if unknown := [str(s) for s in skip_stops if s not in open_stops]:
-            errors["skip_stops"] = [f"Not a planned stop of this route: {', '.join(unknown)}."]
+            errors["skip_stops"] = [
+                f"Not a stop of this route still to be visited: {', '.join(unknown)}."
+            ]
         on_route = {stop.address_id for stop in stops.values()}
         for position, address in enumerate(add_stops):
             # Name nothing of another team's case: agents see only their own (rule 12).
@@ -169,6 +189,10 @@ def request_change(
             elif address.id in on_route:
                 errors.setdefault("add_stops", []).append(
                     f"Stop {position}: the address is already on the route (or listed twice)."
+                )
+            elif not address.geocoded:
+                errors.setdefault("add_stops", []).append(
+                    f"Stop {position}: the address has no coordinates; the geofence needs them."
                 )
             on_route.add(address.id)
         if errors:
@@ -244,32 +268,37 @@ def decide_change(
 def _apply_change(route: Route, change: RouteChangeRequest) -> None:
     stops = _stops(route)
     rules.check_change_still_applies(
-        change.skip_stops,
-        change.order,
-        [str(s.id) for s in stops if s.status == StopStatus.PLANNED],
+        change.skip_stops, change.order, [str(s.id) for s in stops if _still_open(s)]
     ).raise_if_failed()
     by_id = {str(stop.id): stop for stop in stops}
     skipped = set(change.skip_stops)
     for stop_id in skipped:
         by_id[stop_id].status = StopStatus.SKIPPED
     on_route = {stop.address_id for stop in stops}
-    new_stops = []
+    added = Address.objects.select_related("case").in_bulk(
+        [item["address"] for item in change.add_stops]
+    )
+    fresh = []
     for item in change.add_stops:
-        address = Address.objects.select_related("case").get(pk=item["address"])
-        if address.id in on_route:
-            continue
-        on_route.add(address.id)
-        new_stops.append(
-            Stop(route=route, case=address.case, address=address, added_by_change=change)
-        )
-    # New order: the requested order of remaining stops (or the current one), then the
-    # skipped stops, then the added ones. Sequences are rewritten in two passes so the
+        address = added[uuid.UUID(item["address"])]
+        if address.id not in on_route:
+            on_route.add(address.id)
+            fresh.append(address)
+    # The case may have moved to another team, or lost its coordinates, since the request.
+    _check_added_addresses(route, fresh)
+    new_stops = [
+        Stop(route=route, case=address.case, address=address, added_by_change=change)
+        for address in fresh
+    ]
+    # New order: what was already visited (or is under way) keeps its place in front, as
+    # walked; then the requested order of the open stops (or their current one); then the
+    # skipped ones; then the added ones. Sequences are rewritten in two passes so the
     # unique (route, sequence) constraint holds at every step.
-    remaining = [s for s in stops if str(s.id) not in skipped and s.status == StopStatus.PLANNED]
+    open_now = [s for s in stops if _still_open(s) and str(s.id) not in skipped]
     if change.order:
-        remaining = [by_id[stop_id] for stop_id in change.order]
-    others = [s for s in stops if s not in remaining]
-    ordered = remaining + others
+        open_now = [by_id[stop_id] for stop_id in change.order]
+    begun = [s for s in stops if s.status != StopStatus.SKIPPED and not _still_open(s)]
+    ordered = begun + open_now + [s for s in stops if s.status == StopStatus.SKIPPED]
     offset = max(s.sequence for s in stops) + len(new_stops) + 1
     for position, stop in enumerate(ordered, start=1):
         stop.sequence = offset + position

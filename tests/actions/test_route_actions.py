@@ -18,7 +18,9 @@ from django.db import IntegrityError, transaction
 from fieldvisit.actions import routes as actions
 from fieldvisit.choices import ChangeRequestStatus, Role, RouteStatus, StopStatus
 from fieldvisit.models import (
+    Address,
     AgentProfile,
+    Case,
     LedgerEntry,
     Route,
     RouteChangeRequest,
@@ -514,3 +516,47 @@ def test_a_change_made_stale_by_another_is_refused(world: World) -> None:
     second.refresh_from_db()
     assert second.status == ChangeRequestStatus.PENDING
     assert world.route.stops.get(pk=stops[0].id).status == StopStatus.SKIPPED
+
+
+def _begin_visit(stop: Any, status: str) -> None:
+    Visit.objects.filter(stop=stop).update(status=status)
+
+
+def test_a_stop_whose_visit_is_under_way_cannot_be_skipped(world: World) -> None:
+    stops = list(world.route.stops.order_by("sequence"))
+    _begin_visit(stops[0], "arriving")
+    assert_refused(
+        "invalid_change_request",
+        request_change,
+        world,
+        add_stops=[],
+        skip_stops=[stops[0].id],
+        order=[],
+    )
+
+
+def test_an_added_address_needs_coordinates(world: World) -> None:
+    Address.objects.filter(pk=world.addresses[3].pk).update(lat=None, lon=None)
+    world.addresses[3].refresh_from_db()
+    assert_refused("invalid_change_request", request_change, world, skip_stops=[], order=[])
+
+
+def test_a_case_moved_to_another_team_before_approval_is_not_added(world: World) -> None:
+    change = request_change(world, skip_stops=[], order=[])
+    Case.objects.filter(pk=world.addresses[3].case_id).update(team=world.other_team)
+    assert_refused(
+        "case_not_assigned", actions.decide_change, change.id, world.supervisor, approve=True
+    )
+
+
+def test_visited_stops_keep_their_place_when_a_change_is_applied(world: World) -> None:
+    stops = list(world.route.stops.order_by("sequence"))
+    _begin_visit(stops[0], "closed")
+    Stop.objects.filter(pk=stops[0].pk).update(status=StopStatus.VISITED)
+    change = request_change(world, add_stops=[], skip_stops=[], order=[stops[2].id, stops[1].id])
+    actions.decide_change(change.id, world.supervisor, approve=True)
+    assert list(world.route.stops.order_by("sequence").values_list("id", flat=True)) == [
+        stops[0].id,
+        stops[2].id,
+        stops[1].id,
+    ]

@@ -889,3 +889,13 @@ def test_a_slow_delivery_is_not_taken_for_clock_skew(world, phone_a):
     assert response.status_code == 201
     assert response.json()["clock_skew_s"] == pytest.approx(-180, abs=5)
     assert "clock_skew" not in response.json()["flags"]
+
+
+def test_a_retry_with_a_new_sent_at_is_the_same_check_in(world, phone_a):
+    """Phones retry freely: sent_at is the moment of sending, new on every retry."""
+    payload = body(world, DEPART, sent_at=timezone.now().isoformat())
+    first = post(phone_a, payload)
+    retry = post(phone_a, {**payload, "sent_at": (timezone.now() + minutes(1)).isoformat()})
+    without_stop_key = post(phone_a, {**payload, "stop": None})
+    assert (first.status_code, retry.status_code, without_stop_key.status_code) == (201, 200, 200)
+    assert CheckIn.objects.count() == 1

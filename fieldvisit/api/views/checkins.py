@@ -47,6 +47,9 @@ def checkin_result(checkin: CheckIn, outcome: actions.Outcome | None = None) -> 
     ).data
 
 
+EVENT_FIELDS = ("id", "route", "stop", "kind", "lat", "lon", "accuracy_m", "captured_at")
+
+
 class CheckInCreate(GenericAPIView):
     serializer_class = CheckInCreateSerializer
 
@@ -89,7 +92,9 @@ class CheckInCreate(GenericAPIView):
             )
             if stop is None:
                 raise Problem("not_on_route", "The stop is not on this route.", 422)
-        digest = fingerprint(request.user.pk, data)
+        # What the check-in says happened; not sent_at, which a retry sends afresh.
+        event = {key: data.get(key) for key in EVENT_FIELDS}
+        digest = fingerprint(request.user.pk, event)
         outcomes: list[actions.Outcome] = []
 
         def record() -> CheckIn:
