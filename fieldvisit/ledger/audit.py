@@ -20,7 +20,7 @@ from django.db import connection
 from fieldvisit.ledger import merkle, store
 from fieldvisit.ledger.canonical import canonical_json
 from fieldvisit.ledger.checkpoints import verify_checkpoint
-from fieldvisit.models import Checkpoint, LedgerHead, LedgerNode
+from fieldvisit.models import Checkpoint, LedgerHead
 
 CHUNK = 5000
 _sha256 = hashlib.sha256
@@ -82,12 +82,15 @@ class _Levels:
     them; it then counts as verified and feeds the level above. Memory: O(log n).
     """
 
-    def __init__(self, report: AuditReport) -> None:
+    def __init__(self, report: AuditReport, size: int) -> None:
         self.report = report
+        self.size = size
         self.streams: dict[int, Iterator[tuple[Any, ...]]] = {}
         self.left: dict[int, bytes] = {}
-        sql = f"SELECT idx, hash FROM {store._q(store.NODE)} WHERE level = %s ORDER BY idx"
-        self.sql = sql
+        self.sql = (
+            f"SELECT idx, hash FROM {store._q(store.NODE)} "
+            "WHERE level = %s AND idx < %s ORDER BY idx"
+        )
 
     def feed(self, level: int, idx: int, value: bytes) -> None:
         if idx % 2 == 0:
@@ -96,7 +99,9 @@ class _Levels:
         parent_level, parent = level + 1, idx // 2
         stream = self.streams.get(parent_level)
         if stream is None:
-            stream = self.streams[parent_level] = _rows(self.sql, [parent_level])
+            stream = self.streams[parent_level] = _rows(
+                self.sql, [parent_level, self.size >> parent_level]
+            )
         row = next(stream, None)
         if row is None or row[0] != parent:
             self.report.problems.append(f"node ({parent_level}, {parent}) missing")
@@ -117,20 +122,18 @@ class _Levels:
         for level, stream in self.streams.items():
             if next(stream, None) is not None:
                 self.report.problems.append(f"level {level} holds more nodes than the tree has")
-        height = max(self.streams, default=0)
-        extra = LedgerNode.objects.filter(level__gt=height).count()
-        if extra:
-            self.report.problems.append(f"{extra} nodes beyond the tree's height")
 
 
-def _check_tree(report: AuditReport, strict: bool) -> None:
-    """Every leaf from its bytes, and every stored subtree hash from its children."""
+def _check_tree(report: AuditReport, strict: bool, size: int) -> None:
+    """Every leaf from its bytes, and every stored subtree hash from its children, for the
+    first ``size`` entries (the head read at the start: appends meanwhile are not judged)."""
     q = store._q
     entries = _rows(
         f"SELECT {q('index')}, kind, subject, entry_bytes, leaf_hash "
-        f"FROM {q(store.ENTRY)} ORDER BY {q('index')}"
+        f"FROM {q(store.ENTRY)} WHERE {q('index')} < %s ORDER BY {q('index')}",
+        [size],
     )
-    levels = _Levels(report)
+    levels = _Levels(report, size)
     feed, sha256 = levels.feed, _sha256
     expected = 0
     try:
@@ -163,23 +166,22 @@ def _check_tree(report: AuditReport, strict: bool) -> None:
         levels.finish()
     except _Broken:
         return
+    if report.entries < size:
+        report.bad_entry(report.entries, f"missing (the head says {size} entries)")
 
 
-def _check_head(report: AuditReport) -> None:
-    head = LedgerHead.objects.filter(pk=1).first()
-    size = head.size if head else 0
-    if size != report.entries:
-        report.problems.append(f"head says {size} entries, the ledger holds {report.entries}")
-        return
+def _check_head(report: AuditReport, size: int, peaks: bytes) -> None:
+    """The head read at the start must be the peaks of the verified tree at its size."""
     if size:
         keys = merkle.root_nodes(size)
-        peaks = store.fetch_nodes(keys)
-        if bytes(head.peaks) != b"".join(peaks[key] for key in keys):
+        stored = store.fetch_nodes(keys)
+        if peaks != b"".join(stored[key] for key in keys):
             report.problems.append("head peaks differ from the stored nodes")
 
 
-def _check_checkpoints(report: AuditReport) -> None:
-    for checkpoint in Checkpoint.objects.select_related("key").order_by("tree_size", "id"):
+def _check_checkpoints(report: AuditReport, size: int) -> None:
+    signed = Checkpoint.objects.select_related("key").filter(tree_size__lte=size)
+    for checkpoint in signed.order_by("tree_size", "id"):
         report.checkpoints += 1
         label = f"checkpoint at size {checkpoint.tree_size} (key {checkpoint.key_id})"
         for problem in verify_checkpoint(checkpoint):
@@ -193,9 +195,13 @@ def _check_checkpoints(report: AuditReport) -> None:
 
 
 def audit(strict: bool = False) -> AuditReport:
+    """Verify the ledger as it stood when the audit began; appends meanwhile are left for
+    the next run, so a busy ledger never raises a false alarm."""
+    head = LedgerHead.objects.filter(pk=1).first()
+    size, peaks = (head.size, bytes(head.peaks)) if head else (0, b"")
     report = AuditReport()
-    _check_tree(report, strict)
+    _check_tree(report, strict, size)
     if report.ok:
-        _check_head(report)
-        _check_checkpoints(report)
+        _check_head(report, size, peaks)
+        _check_checkpoints(report, size)
     return report

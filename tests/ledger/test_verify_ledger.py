@@ -143,3 +143,30 @@ def test_strict_mode_checks_the_canonical_form() -> None:
     )
     with pytest.raises(CommandError, match="not canonical JSON"):
         verify("--strict")
+
+
+def test_appends_during_an_audit_raise_no_false_alarm(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A busy ledger keeps growing while a long audit reads it: the audit judges the ledger
+    as it stood when it began, and what came after is left for the next run."""
+    from fieldvisit.ledger import audit as audit_module
+
+    append_many(9)
+    make_checkpoint()
+    original = audit_module._check_tree
+
+    def busy(report, strict, size):  # type: ignore[no-untyped-def]
+        append_many(5)  # writers carry on after the head was read
+        make_checkpoint()
+        return original(report, strict, size)
+
+    monkeypatch.setattr(audit_module, "_check_tree", busy)
+    report = audit_module.audit()
+    assert report.ok, report.problems
+    assert (report.entries, report.checkpoints) == (9, 1)
+
+
+def test_a_truncated_tail_is_caught() -> None:
+    append_many(10)
+    tamper(LedgerEntry, 'DELETE FROM fieldvisit_ledgerentry WHERE "index" = %s', [9])
+    with pytest.raises(CommandError, match="first bad index: 9"):
+        verify()
