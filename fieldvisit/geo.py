@@ -24,3 +24,10 @@ def zone_at(lat: float | None, lon: float | None) -> str:
     if not zone or zone.startswith("Etc/"):
         return settings.TIME_ZONE
     return zone
+
+
+def local_text(moment: Any, zone: str, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+    """A time as people at the place read it, with the zone named (for evidence text)."""
+    import zoneinfo
+
+    return moment.astimezone(zoneinfo.ZoneInfo(zone)).strftime(fmt)

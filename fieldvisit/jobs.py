@@ -16,6 +16,7 @@ from django.utils import timezone
 from fieldvisit.actions import alerts
 from fieldvisit.actions.checkins import next_due_at, reporting_agents, route_timing
 from fieldvisit.choices import AlertKind, AlertLevel, AlertStatus, RouteStatus
+from fieldvisit.geo import local_text
 from fieldvisit.ledger.checkpoints import make_checkpoint
 from fieldvisit.models import Alert, Route
 from fieldvisit.rules.checkins import missed_checkin_level
@@ -45,8 +46,9 @@ def _watch_route(route_id: object, now: dt.datetime) -> int:
             alert = alerts.raise_alert(
                 kind=AlertKind.MISSED_CHECKIN,
                 team=route.team,
-                detail=f"No check-in from the team since {due - timing.interval:%H:%M}; "
-                f"one was due at {due:%H:%M}.",
+                detail="No check-in from the team since "
+                f"{local_text(due - timing.interval, route.team.timezone, '%H:%M %Z')}; "
+                f"one was due at {local_text(due, route.team.timezone, '%H:%M %Z')}.",
                 actor=alerts.SYSTEM,
                 route=route,
                 due_at=due,

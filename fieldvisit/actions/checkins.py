@@ -153,6 +153,10 @@ def _visit_rules(data: CheckInData, visit: Visit) -> tuple[list[Verdict], float 
             verdicts.append(
                 rules.check_geofence(distance, data.accuracy_m, creditor.geofence_radius_m)
             )
+    elif data.kind == CheckInKind.ARRIVE:
+        # Routes are approved with geocoded stops only; should an address lose its
+        # coordinates anyway, the arrival is kept but the geofence is not judged as passed.
+        verdicts.append(Verdict.failed("address_not_geocoded", "The address has no coordinates."))
     if data.kind == CheckInKind.ARRIVE and visit.status == VisitStatus.PLANNED:
         verdicts.append(_frequency_cap(visit, data.captured_at, address.zone_name, creditor))
     return verdicts, distance
@@ -309,12 +313,12 @@ def record_checkin(
             broken = [v for v in verdicts if not v.ok]
             # A leave is never refused: the phone cannot stop a visit that has already run
             # late, and refusing would leave the visit open. The break is flagged instead.
-            if broken and online and data.kind != CheckInKind.LEAVE:
-                first = broken[0]
+            refusable = [v for v in broken if v.code in rules.DEFERRABLE]
+            if refusable and online and data.kind != CheckInKind.LEAVE:
                 raise RuleViolation(
-                    first.code,
-                    " ".join(v.detail for v in broken),
-                    errors={"rules": [f"{v.code}: {v.detail}" for v in broken]},
+                    refusable[0].code,
+                    " ".join(v.detail for v in refusable),
+                    errors={"rules": [f"{v.code}: {v.detail}" for v in refusable]},
                 )
             flags += [v.code for v in broken]
         if data.kind == CheckInKind.PERIODIC:

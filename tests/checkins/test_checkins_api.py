@@ -899,3 +899,14 @@ def test_a_retry_with_a_new_sent_at_is_the_same_check_in(world, phone_a):
     without_stop_key = post(phone_a, {**payload, "stop": None})
     assert (first.status_code, retry.status_code, without_stop_key.status_code) == (201, 200, 200)
     assert CheckIn.objects.count() == 1
+
+
+def test_an_address_without_coordinates_is_flagged_not_passed(world, phone_a, stops):
+    from fieldvisit.models import Address
+
+    Address.objects.filter(pk=stops[0].address_id).update(lat=None, lon=None)
+    response = post(phone_a, body(world, ARRIVE, stops[0], lat=31.2, lon=121.4))
+    assert response.status_code == 201, response.content
+    assert "address_not_geocoded" in response.json()["flags"]
+    checks = phone_a.get(visit_url(stops[0].visit.pk)).json()["compliance"]["checks"]
+    assert checks["geofence"]["ok"] is False

@@ -260,24 +260,35 @@ def test_an_open_visit_passes_every_check_so_far(world, phone_a):
     assert visit["compliance"]["ok"] is True
 
 
-def test_a_missed_check_in_fails_checkins_on_time(world, phone_a):
+def test_a_missed_check_in_during_the_visit_fails_checkins_on_time(world, phone_a, clock):
     stop = stops_of(world.route)[0]
+    arrived = timezone.now()
     arrive_pair(world, stop)
-    with transaction.atomic():
-        alert_actions.raise_alert(
-            kind=AlertKind.MISSED_CHECKIN,
-            team=world.team,
-            detail="No report for 40 minutes.",
-            actor=ledger.actor_for(system="test"),
-            route=world.route,
-            due_at=timezone.now() - dt.timedelta(minutes=15),
-        )
 
+    def missed(due: dt.datetime) -> None:
+        with transaction.atomic():
+            alert_actions.raise_alert(
+                kind=AlertKind.MISSED_CHECKIN,
+                team=world.team,
+                detail="No report for 40 minutes.",
+                actor=ledger.actor_for(system="test"),
+                route=world.route,
+                due_at=due,
+            )
+
+    missed(arrived - dt.timedelta(minutes=15))  # before the visit: says nothing about it
     checks = phone_a.get(visit_url(stop.visit.pk)).json()["compliance"]["checks"]
+    assert checks["checkins_on_time"] == {
+        "ok": True,
+        "detail": "No check-in missed during the visit.",
+    }
 
+    clock.move_to(arrived + dt.timedelta(minutes=45))
+    missed(arrived + dt.timedelta(minutes=30))  # while the visit was under way
+    checks = phone_a.get(visit_url(stop.visit.pk)).json()["compliance"]["checks"]
     assert checks["checkins_on_time"] == {
         "ok": False,
-        "detail": "1 missed check-in(s) on the route.",
+        "detail": "1 check-in(s) missed during the visit.",
     }
 
 

@@ -86,6 +86,7 @@ def test_missed_checkin_is_raised_once_then_escalated_once(
     assert watchdog() == 0  # idempotent
     [alert] = missed()
     assert alert.due_at == local(9, 30)
+    assert "due at 09:30 CST" in alert.detail  # the team's own clock, zone named
     assert alert.level == AlertLevel.SUPERVISOR
     assert [m.to for m in mail.outbox] == [["supervisor@example.com"]]
 
