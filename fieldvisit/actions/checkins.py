@@ -29,7 +29,7 @@ from fieldvisit.choices import (
     VisitStatus,
 )
 from fieldvisit.ledger import store as ledger
-from fieldvisit.models import CheckIn, Creditor, Route, Stop, Visit
+from fieldvisit.models import Case, CheckIn, Creditor, Route, Stop, Visit
 from fieldvisit.rules import RuleViolation, Verdict
 from fieldvisit.rules import checkins as rules
 
@@ -176,6 +176,14 @@ def _frequency_cap(
         if case.debtor_id_number
         else Q(stop__case_id=case.pk)
     )
+    # Two teams may knock on the same debtor's doors at once: lock the debtor's cases (in
+    # key order, so concurrent check-ins cannot deadlock) before counting their visits.
+    debtor_cases = (
+        Case.objects.filter(debtor_id_number=case.debtor_id_number)
+        if case.debtor_id_number
+        else Case.objects.filter(pk=case.pk)
+    )
+    list(debtor_cases.select_for_update().order_by("pk").values_list("pk", flat=True))
     earlier = (
         Visit.objects.filter(same_debtor)
         .exclude(pk=visit.pk)

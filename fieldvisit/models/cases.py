@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -165,6 +166,11 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"{self.number} {self.debtor_name}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # One debtor, one spelling: the visit cap counts per ID number ("...331x" is "...331X").
+        self.debtor_id_number = (self.debtor_id_number or "").strip().upper()
+        super().save(*args, **kwargs)
+
     @property
     def debtor_id_masked(self) -> str:
         return mask_id_number(self.debtor_id_number)
@@ -212,6 +218,11 @@ class Address(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.text}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.moved_after_approval():
+            raise ValidationError("An approved route visits this address: it cannot move.")
+        super().save(*args, **kwargs)
+
     @property
     def geocoded(self) -> bool:
         return self.lat is not None and self.lon is not None
@@ -225,9 +236,30 @@ class Address(models.Model):
 
         return zone_at(self.lat, self.lon)
 
+    # What the geofence and visit hours are judged against; approval froze it.
+    LOCATION_FIELDS = ("text", "lat", "lon", "timezone")
+
+    def moved_after_approval(self) -> bool:
+        """Would saving change the location that an approved route's stop relies on?
+
+        Maker-checker: once a supervisor approved a stop here, moving the address would
+        move the geofence (or the zone, and so the hours) under the approval.
+        """
+        if self._state.adding or not self.pk:
+            return False
+        stored = Address.objects.filter(pk=self.pk).values(*self.LOCATION_FIELDS).first()
+        if stored is None or all(stored[f] == getattr(self, f) for f in self.LOCATION_FIELDS):
+            return False
+        return self.stops.exclude(route__status="draft").exists()
+
     def clean(self) -> None:
         if (self.lat is None) != (self.lon is None):
             raise ValidationError("Give both latitude and longitude, or neither.")
+        if self.moved_after_approval():
+            raise ValidationError(
+                "An approved route visits this address: its location can no longer change. "
+                "Add a new address to the case instead."
+            )
 
 
 class Relation(models.Model):

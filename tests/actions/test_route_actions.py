@@ -560,3 +560,38 @@ def test_visited_stops_keep_their_place_when_a_change_is_applied(world: World) -
         stops[2].id,
         stops[1].id,
     ]
+
+
+def test_an_approved_stops_address_cannot_move(world: World, client: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    address = world.route.stops.order_by("sequence").first().address
+    address.lat += 0.01
+    with pytest.raises(ValidationError):
+        address.save()
+    client.force_login(world.planner)
+    page = client.get(f"/admin/fieldvisit/address/{address.pk}/change/")
+    assert page.status_code == 200
+    form = {
+        "case": str(address.case_id),
+        "kind": address.kind,
+        "text": address.text,
+        "lat": "31.9",
+        "lon": str(address.lon),
+        "timezone": address.timezone,
+    }
+    answer = client.post(f"/admin/fieldvisit/address/{address.pk}/change/", form)
+    assert answer.status_code == 200  # the form comes back with the error
+    assert b"can no longer change" in answer.content
+    address.refresh_from_db()
+    assert address.lat != 31.9
+    # An address only on draft routes (or none) may still be corrected.
+    spare = world.addresses[3]
+    spare.lat += 0.001
+    spare.save()
+
+
+def test_id_numbers_are_stored_in_one_spelling(world: World) -> None:
+    case = factories.case(world.team, world.creditor, debtor_id_number=" 31011519900502331x ")
+    case.refresh_from_db()
+    assert case.debtor_id_number == "31011519900502331X"
