@@ -72,3 +72,16 @@ def cases_visible_to(user: Any) -> QuerySet[Case]:
 
 def visits_visible_to(user: Any) -> QuerySet[Visit]:
     return Visit.objects.filter(_team_filter(user, "stop__route__team"))
+
+
+def staff_scope(user: Any, team_field: str) -> Q:
+    """What a staff user sees in admin, for records bound to a team through ``team_field``
+    ("" for the team itself).
+
+    Superusers, auditors, legal and planners (who plan for every team) see all; a supervisor
+    sees the teams they supervise or manage the risk of, and nothing of the others.
+    """
+    if user.is_superuser or has_role(user, Role.AUDITOR, Role.LEGAL, Role.PLANNER):
+        return Q()
+    prefix = f"{team_field}__" if team_field else ""
+    return Q(**{f"{prefix}supervisor": user}) | Q(**{f"{prefix}risk_manager": user})

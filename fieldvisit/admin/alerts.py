@@ -14,10 +14,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from fieldvisit.access import has_role
 from fieldvisit.actions import alerts as actions
-from fieldvisit.admin.base import ReadOnlyAdmin
-from fieldvisit.choices import AlertSeverity, AlertStatus, Role
+from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
+from fieldvisit.choices import AlertSeverity, AlertStatus
 from fieldvisit.models import Alert, CheckIn
 from fieldvisit.rules import RuleViolation
 
@@ -33,18 +32,8 @@ class NoteForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="What was done")
 
 
-def scoped(request: HttpRequest, queryset: QuerySet[Any], team_field: str) -> QuerySet[Any]:
-    """Supervisors see their own teams; superusers, auditors and legal see everything."""
-    user = request.user
-    if user.is_superuser or has_role(user, Role.AUDITOR, Role.LEGAL):
-        return queryset
-    return queryset.filter(
-        Q(**{f"{team_field}__supervisor": user}) | Q(**{f"{team_field}__risk_manager": user})
-    )
-
-
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyAdmin):
+class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
     list_display = [
         "severity_badge",
         "kind",
@@ -69,7 +58,7 @@ class AlertAdmin(ReadOnlyAdmin):
             output_field=IntegerField(),
         )
         queryset = super().get_queryset(request).annotate(open_first=order)
-        return scoped(request, queryset, "team").order_by("open_first", "-severity", "-raised_at")
+        return queryset.order_by("open_first", "-severity", "-raised_at")
 
     @admin.display(description="Severity", ordering="severity")
     def severity_badge(self, obj: Alert) -> str:
@@ -139,12 +128,11 @@ class AlertAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(ReadOnlyAdmin):
+class CheckInAdmin(TeamScopedAdmin, ReadOnlyAdmin):
+    team_field = "route__team"
+
     list_display = ["captured_at", "kind", "agent", "route", "visit", "distance_m", "flags"]
     list_filter = ["kind", "route__date"]
     list_select_related = ["agent", "route__team", "visit__stop__address"]
     search_fields = ["agent__username", "route__team__name"]
     date_hierarchy = "captured_at"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[CheckIn]:
-        return scoped(request, super().get_queryset(request), "route__team")

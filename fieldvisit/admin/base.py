@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+
+from fieldvisit.access import staff_scope
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,3 +34,13 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class TeamScopedAdmin(admin.ModelAdmin):
+    """Rows bound to a team show only to the staff who oversee that team."""
+
+    team_field = "team"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        return queryset.filter(staff_scope(request.user, self.team_field))

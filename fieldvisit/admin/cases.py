@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from fieldvisit.admin.base import TeamScopedAdmin
 from fieldvisit.models import Address, Case, Creditor, Relation
 
 
@@ -48,7 +49,7 @@ class RelationInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(TeamScopedAdmin):
     list_display = [
         "number",
         "debtor_name",
@@ -67,7 +68,9 @@ class CaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Address)
-class AddressAdmin(admin.ModelAdmin):
+class AddressAdmin(TeamScopedAdmin):
+    team_field = "case__team"
+
     list_display = ["text", "kind", "case", "lat", "lon", "timezone"]
     list_filter = ["kind"]
     list_select_related = ["case"]
@@ -76,7 +79,9 @@ class AddressAdmin(admin.ModelAdmin):
 
 
 @admin.register(Relation)
-class RelationAdmin(admin.ModelAdmin):
+class RelationAdmin(TeamScopedAdmin):
+    team_field = "case__team"
+
     list_display = ["name", "kind", "case"]
     list_filter = ["kind"]
     list_select_related = ["case"]

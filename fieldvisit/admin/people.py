@@ -3,25 +3,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from fieldvisit.access import has_role
 from fieldvisit.actions.auth import revoke_token
-from fieldvisit.admin.base import ReadOnlyAdmin
-from fieldvisit.choices import Role
+from fieldvisit.actions.people import save_agent_profile
+from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
 from fieldvisit.models import AgentProfile, DeviceToken, Team
 
 
 class AgentInline(admin.TabularInline):
     model = AgentProfile
     extra = 0
+    can_delete = False  # deactivate instead: who was qualified when is evidence
     fields = ["user", "badge_number", "background_check_on", "active"]
     autocomplete_fields = ["user"]
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(TeamScopedAdmin):
+    team_field = ""
+
     list_display = ["name", "supervisor", "risk_manager", "timezone", "active"]
     list_filter = ["active"]
     list_select_related = ["supervisor", "risk_manager"]
@@ -29,19 +31,40 @@ class TeamAdmin(admin.ModelAdmin):
     autocomplete_fields = ["supervisor", "risk_manager"]
     inlines = [AgentInline]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Who oversees a team decides who sees its records: only a superuser changes it.
+        if request.user.is_superuser:
+            return []
+        return ["supervisor", "risk_manager"]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not AgentProfile:
+            return super().save_formset(request, form, formset, change)
+        for profile in formset.save(commit=False):
+            save_agent_profile(profile, request.user)
+        return None
+
 
 @admin.register(AgentProfile)
-class AgentProfileAdmin(admin.ModelAdmin):
+class AgentProfileAdmin(TeamScopedAdmin):
     list_display = ["user", "badge_number", "team", "background_check_on", "active"]
     list_filter = ["active", "team"]
     list_select_related = ["user", "team"]
     search_fields = ["badge_number", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user", "team"]
 
+    def save_model(self, request: HttpRequest, obj: AgentProfile, form: Any, change: bool) -> None:
+        save_agent_profile(obj, request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead: who was qualified when is evidence
+
 
 @admin.register(DeviceToken)
-class DeviceTokenAdmin(ReadOnlyAdmin):
+class DeviceTokenAdmin(TeamScopedAdmin, ReadOnlyAdmin):
     """Supervisors revoke a lost phone's token here; the user's other devices keep working."""
+
+    team_field = "user__agent_profile__team"
 
     list_display = [
         "user",
@@ -57,16 +80,6 @@ class DeviceTokenAdmin(ReadOnlyAdmin):
     list_select_related = ["user", "revoked_by"]
     search_fields = ["user__username", "device_id", "device_name", "key_prefix"]
     actions = ["revoke"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[DeviceToken]:
-        """Supervisors see and revoke the devices of the teams they supervise."""
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser or has_role(request.user, Role.AUDITOR):
-            return queryset
-        teams = Q(user__agent_profile__team__supervisor=request.user) | Q(
-            user__agent_profile__team__risk_manager=request.user
-        )
-        return queryset.filter(teams)
 
     @admin.action(description="Revoke the selected devices' tokens", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[DeviceToken]) -> None:

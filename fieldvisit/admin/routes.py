@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from fieldvisit.actions import routes as actions
-from fieldvisit.admin.base import ReadOnlyAdmin
+from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus
 from fieldvisit.models import Route, RouteChangeRequest, Stop
 from fieldvisit.rules import RuleViolation
@@ -115,7 +115,7 @@ def decision_view(
 
 
 @admin.register(Route)
-class RouteAdmin(admin.ModelAdmin):
+class RouteAdmin(TeamScopedAdmin):
     form = RouteForm
     list_display = ["date", "team", "status", "stop_count", "planned_by", "decided_by"]
     list_filter = ["status", "date", "team"]
@@ -226,7 +226,9 @@ class RouteAdmin(admin.ModelAdmin):
 
 
 @admin.register(RouteChangeRequest)
-class RouteChangeRequestAdmin(ReadOnlyAdmin):
+class RouteChangeRequestAdmin(TeamScopedAdmin, ReadOnlyAdmin):
+    team_field = "route__team"
+
     list_display = ["received_at", "route", "requested_by", "status", "decided_by"]
     list_filter = ["status"]
     list_select_related = ["route__team", "requested_by", "decided_by"]
