@@ -167,6 +167,9 @@ REST_FRAMEWORK = {
         "user": env_str("THROTTLE_USER", "6000/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Client addresses for throttling: X-Forwarded-For is trusted only through this many
+    # proxies of our own (0: never, so a client cannot pick its own address).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

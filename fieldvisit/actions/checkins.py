@@ -120,7 +120,7 @@ def _always(data: CheckInData, agent: Any, online: bool) -> None:
     rules.check_team_member(
         profile.team_id if profile else None,
         route.team_id,
-        bool(profile and profile.qualified and agent.is_active),
+        bool(profile and profile.qualified),
     ).raise_if_failed(403)
     local_day = _local(data.captured_at, route.team.timezone).date()
     rules.check_route_executable(

@@ -17,15 +17,7 @@ def local_today(zone_name: str, now: dt.datetime | None = None) -> dt.date:
 
 
 def team_agent_facts(team: Team) -> list[AgentFacts]:
-    return [
-        AgentFacts(
-            user_id=agent.user_id,
-            active=agent.active and agent.user.is_active,
-            badge_number=agent.badge_number,
-            background_check_on=agent.background_check_on,
-        )
-        for agent in team.agents.select_related("user")
-    ]
+    return [agent.facts() for agent in team.agents.select_related("user")]
 
 
 def require_perm(user, perm: str, what: str) -> None:  # type: ignore[no-untyped-def]

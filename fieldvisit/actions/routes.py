@@ -10,11 +10,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from fieldvisit.access import agent_profile, has_role
 from fieldvisit.actions.common import local_today, require_perm, team_agent_facts
-from fieldvisit.choices import ChangeRequestStatus, RouteStatus, StopStatus, VisitStatus
+from fieldvisit.choices import ChangeRequestStatus, Role, RouteStatus, StopStatus, VisitStatus
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Address, Route, RouteChangeRequest, Stop, Visit
 from fieldvisit.rules import RuleViolation
+from fieldvisit.rules import checkins as checkin_rules
 from fieldvisit.rules import routes as rules
 
 
@@ -171,6 +173,14 @@ def request_change(
     """An agent asks to deviate from an approved route (extra, skipped or reordered stops)."""
     with transaction.atomic(durable=True):
         route = _locked_route(route_id)
+        # Only the route's own qualified agents ask (seeds: 行为指引 3, the agents report to
+        # their lead); supervisors decide, they do not request.
+        profile = agent_profile(by)
+        checkin_rules.check_team_member(
+            profile.team_id if profile else None,
+            route.team_id,
+            bool(profile and profile.qualified and has_role(by, Role.AGENT)),
+        ).raise_if_failed(403)
         rules.check_route_changeable(route.status).raise_if_failed()
         stops = {stop.id: stop for stop in _stops(route)}
         open_stops = {sid for sid, stop in stops.items() if _still_open(stop)}

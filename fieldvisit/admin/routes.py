@@ -21,6 +21,7 @@ from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus
 from fieldvisit.models import Route, RouteChangeRequest, Stop
 from fieldvisit.rules import RuleViolation
+from fieldvisit.rules import routes as rules
 
 
 class DecisionForm(forms.Form):
@@ -69,7 +70,7 @@ class StopInline(admin.TabularInline):
         return super().get_queryset(request).select_related("case", "address")
 
     def _editable(self, obj: Route | None) -> bool:
-        return obj is None or obj.status == RouteStatus.DRAFT
+        return obj is None or rules.check_stops_editable(obj.status).ok
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._editable(obj) and super().has_add_permission(request, obj)

@@ -29,7 +29,3 @@ def record_failure(username: str, address: str) -> None:
                 cache.incr(key)
             except ValueError:
                 cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW_S)
-
-
-def clear(username: str) -> None:
-    cache.delete(_keys(username, "")[0])

@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from fieldvisit.choices import Platform
 from fieldvisit.models.validators import validate_timezone
+from fieldvisit.rules.routes import AgentFacts, is_qualified
 
 
 class Team(models.Model):
@@ -76,9 +77,18 @@ class AgentProfile(models.Model):
     def __str__(self) -> str:
         return f"{self.user.get_username()} ({self.badge_number})"
 
+    def facts(self) -> AgentFacts:
+        """What the rules judge an agent by (the account must be active too)."""
+        return AgentFacts(
+            user_id=self.user_id,
+            active=self.active and self.user.is_active,
+            badge_number=self.badge_number,
+            background_check_on=self.background_check_on,
+        )
+
     @property
     def qualified(self) -> bool:
-        return bool(self.active and self.badge_number and self.background_check_on)
+        return is_qualified(self.facts())
 
 
 class DeviceToken(models.Model):

@@ -70,10 +70,6 @@ class Route(models.Model):
     def __str__(self) -> str:
         return f"{self.team} {self.date:%Y-%m-%d} ({self.get_status_display()})"
 
-    @property
-    def executable(self) -> bool:
-        return self.status in (RouteStatus.APPROVED, RouteStatus.IN_PROGRESS)
-
     def clean(self) -> None:
         if self.decided_by_id and self.decided_by_id == self.planned_by_id:
             raise ValidationError("The planner of a route cannot decide on it (maker-checker).")

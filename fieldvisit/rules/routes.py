@@ -50,13 +50,15 @@ def check_maker_checker(planner_id: int, decider_id: int) -> Verdict:
     return Verdict.passed()
 
 
+def is_qualified(agent: AgentFacts) -> bool:
+    """Qualified for field work (seeds: 外访催收作业人员诚信规定): active, badged, and a
+    police and credit background check on file."""
+    return bool(agent.active and agent.badge_number.strip() and agent.background_check_on)
+
+
 def check_team_staffed(agents: Sequence[AgentFacts], minimum: int = MIN_TEAM_SIZE) -> Verdict:
     """A team needs at least two qualified agents: active, badged, background-checked."""
-    qualified = {
-        agent.user_id
-        for agent in agents
-        if agent.active and agent.badge_number.strip() and agent.background_check_on
-    }
+    qualified = {agent.user_id for agent in agents if is_qualified(agent)}
     if len(qualified) < minimum:
         return Verdict.failed(
             "team_understaffed",
@@ -116,15 +118,6 @@ def check_stops_editable(status: str) -> Verdict:
         return Verdict.failed(
             "route_frozen",
             "Stops can only be edited while the route is a draft; request a change instead.",
-        )
-    return Verdict.passed()
-
-
-def check_change_request_usable(status: str) -> Verdict:
-    """A deviation from the route may only be used once it has been approved."""
-    if status != ChangeRequestStatus.APPROVED:
-        return Verdict.failed(
-            "change_request_not_approved", f"The change request is {status}, not approved."
         )
     return Verdict.passed()
 

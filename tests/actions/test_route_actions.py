@@ -414,9 +414,19 @@ def test_change_request_decided_only_once(world: World) -> None:
     assert world.route.stops.count() == 3
 
 
+def test_only_the_routes_agents_request_changes(world: World) -> None:
+    for outsider in (world.supervisor, world.outsider, world.legal):
+        assert_refused("not_team_member", request_change, world, by=outsider, status=403)
+
+
 def test_requester_cannot_decide_own_change(world: World) -> None:
-    change = request_change(world, by=world.supervisor)
-    assert_refused("maker_checker", actions.decide_change, change.pk, world.supervisor, True)
+    """Even an agent who somehow holds the decide permission cannot approve their own."""
+    from django.contrib.auth.models import Permission
+
+    change = request_change(world, by=world.agent_a)
+    world.agent_a.user_permissions.add(Permission.objects.get(codename="decide_routechangerequest"))
+    agent = fresh(world.agent_a)
+    assert_refused("maker_checker", actions.decide_change, change.pk, agent, True)
 
 
 @pytest.mark.parametrize("who", ["planner", "agent_b", "legal"])

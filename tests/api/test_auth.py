@@ -410,3 +410,11 @@ def test_a_supervisor_sees_only_their_own_teams_devices(world, client) -> None: 
     )
     outsider_token.refresh_from_db()
     assert outsider_token.revoked_at is None
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_throttle(world, anon, settings):
+    """Without proxies of ours, X-Forwarded-For is the client's word and is ignored."""
+    for n in range(settings.LOGIN_FAILURE_LIMIT):
+        sign_in(anon, "agent_b", password="guess", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+    refused = sign_in(anon, "agent_a", password="guess", HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert_problem(refused, 429, "too_many_login_attempts")  # same real address: blocked

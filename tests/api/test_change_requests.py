@@ -168,7 +168,7 @@ def test_supervisor_may_see_the_route_but_not_request_changes(world):
 
     response = world.client(world.supervisor).post(create_url(world.route.pk), body, format="json")
 
-    assert_problem(response, 403, "permission_denied")
+    assert_problem(response, 403, "not_team_member")
     assert not RouteChangeRequest.objects.exists()
 
 

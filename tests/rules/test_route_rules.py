@@ -230,12 +230,6 @@ def test_stops_editable_only_in_draft() -> None:
 # --- change requests -----------------------------------------------------------------------
 
 
-def test_change_request_usable_only_when_approved() -> None:
-    assert_passed(rules.check_change_request_usable(ChangeRequestStatus.APPROVED))
-    for status in (ChangeRequestStatus.PENDING, ChangeRequestStatus.REJECTED):
-        assert_failed(rules.check_change_request_usable(status), "change_request_not_approved")
-
-
 @pytest.mark.parametrize("status", [ChangeRequestStatus.APPROVED, ChangeRequestStatus.REJECTED])
 def test_decided_change_request_cannot_be_decided_again(status: str) -> None:
     verdict = rules.check_change_request_decidable(status, requester_id=1, decider_id=2)

@@ -8,12 +8,13 @@ from rest_framework import serializers
 from fieldvisit.api.fields import AwareDateTimeField, FiniteFloatField
 from fieldvisit.choices import CheckInKind
 from fieldvisit.models import Alert, CheckIn, Visit
-from fieldvisit.rules.checkins import FUTURE_TOLERANCE, STOP_KINDS
+from fieldvisit.rules.checkins import STOP_KINDS, check_captured_at
 
 
 def _not_in_future(value: Any) -> Any:
-    if value - timezone.now() > FUTURE_TOLERANCE:
-        raise serializers.ValidationError("This time lies in the future; check the phone's clock.")
+    verdict = check_captured_at(value, timezone.now())
+    if not verdict.ok:
+        raise serializers.ValidationError(verdict.detail)
     return value
 
 

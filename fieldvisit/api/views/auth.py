@@ -11,6 +11,7 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from fieldvisit.actions.auth import issue_token, revoke_token
@@ -47,7 +48,7 @@ class TokenView(APIView):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        address = request.META.get("REMOTE_ADDR", "")
+        address = AnonRateThrottle().get_ident(request)  # honours NUM_PROXIES
         if login_guard.blocked(data["username"], address):
             problem = Problem(
                 "too_many_login_attempts",

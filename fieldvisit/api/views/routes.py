@@ -24,7 +24,6 @@ from fieldvisit.api.serializers.routes import (
     ChangeRequestSerializer,
     RouteSerializer,
 )
-from fieldvisit.choices import Role
 from fieldvisit.models import Route, RouteChangeRequest, Stop
 
 
@@ -88,7 +87,7 @@ class ChangeRequestCreate(generics.GenericAPIView):
                 "validation_error",
                 "malformed_request",
                 "not_found",
-                "permission_denied",
+                "not_team_member",
                 "id_conflict",
                 "route_not_approved",
                 "invalid_change_request",
@@ -100,13 +99,6 @@ class ChangeRequestCreate(generics.GenericAPIView):
     )
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         route = get_object_or_404(access.routes_visible_to(request.user), pk=pk)
-        team = access.team_of(request.user)
-        if (
-            team is None
-            or team.pk != route.team_id
-            or not access.has_role(request.user, Role.AGENT)
-        ):
-            raise Problem("permission_denied", "Only the route's agents request changes.", 403)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
