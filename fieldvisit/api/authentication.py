@@ -29,8 +29,11 @@ class DeviceTokenAuthentication(BaseAuthentication):
             key = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise AuthenticationFailed("Malformed token.", code="invalid_token") from None
+        # The agent's profile and team come along: nearly every request needs them.
         token = (
-            DeviceToken.objects.select_related("user").filter(key_digest=token_digest(key)).first()
+            DeviceToken.objects.select_related("user__agent_profile__team")
+            .filter(key_digest=token_digest(key))
+            .first()
         )
         if token is None:
             raise AuthenticationFailed("Unknown token.", code="invalid_token")
