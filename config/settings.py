@@ -32,6 +32,7 @@ SECRETS_DIR = env_path(
 )
 
 DEBUG = env_bool("DEBUG", False)
+SECRET_KEY_GENERATED = not env_str("SECRET_KEY")  # fine on one machine; see fieldvisit.checks
 SECRET_KEY = env_str("SECRET_KEY") or read_or_create_secret(SECRETS_DIR / "secret_key")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

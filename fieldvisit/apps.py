@@ -8,6 +8,7 @@ class FieldVisitConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from fieldvisit import checks  # noqa: F401  (registers the deployment checks)
         from fieldvisit.roles import ensure_role_groups
 
         # After auth's own handler has created the permissions (apps run in order).

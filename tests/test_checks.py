@@ -1,0 +1,25 @@
+"""Deployment checks warn about secrets a single machine would generate for itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.checks import run_checks
+
+
+def warning_ids() -> set[str]:
+    return {message.id for message in run_checks(include_deployment_checks=True)}
+
+
+def test_a_missing_ledger_key_and_a_generated_secret_are_reported(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings.LEDGER_SIGNING_KEY_FILE = tmp_path / "absent.pem"
+    settings.SECRET_KEY_GENERATED = True
+    assert {"fieldvisit.W001", "fieldvisit.W002"} <= warning_ids()
+
+
+def test_shared_secrets_pass(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    key = tmp_path / "ledger.pem"
+    key.write_text("present")
+    settings.LEDGER_SIGNING_KEY_FILE = key
+    settings.SECRET_KEY_GENERATED = False
+    assert not {"fieldvisit.W001", "fieldvisit.W002"} & warning_ids()
