@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from fieldvisit.choices import Role
-from fieldvisit.models import AgentProfile, Case, Route, RouteChangeRequest, Team, Visit
+from fieldvisit.models import AgentProfile, Route, RouteChangeRequest, Team, Visit
 
 
 def roles_of(user: Any) -> list[str]:
@@ -45,6 +45,12 @@ def team_of(user: Any) -> Team | None:
     return profile.team
 
 
+def _overseen_by(user: Any, team_field: str) -> Q:
+    """Records of the teams ``user`` supervises or manages the risk of ("" for the team)."""
+    prefix = f"{team_field}__" if team_field else ""
+    return Q(**{f"{prefix}supervisor": user}) | Q(**{f"{prefix}risk_manager": user})
+
+
 def _team_filter(user: Any, prefix: str) -> Q:
     """Teams whose records ``user`` may read: their own as an agent, the ones they supervise."""
     condition = Q(pk__in=[])
@@ -52,7 +58,7 @@ def _team_filter(user: Any, prefix: str) -> Q:
     if team is not None:
         condition |= Q(**{f"{prefix}": team})
     if has_role(user, Role.SUPERVISOR):
-        condition |= Q(**{f"{prefix}__supervisor": user}) | Q(**{f"{prefix}__risk_manager": user})
+        condition |= _overseen_by(user, prefix)
     return condition
 
 
@@ -62,12 +68,6 @@ def routes_visible_to(user: Any) -> QuerySet[Route]:
 
 def change_requests_visible_to(user: Any) -> QuerySet[RouteChangeRequest]:
     return RouteChangeRequest.objects.filter(_team_filter(user, "route__team"))
-
-
-def cases_visible_to(user: Any) -> QuerySet[Case]:
-    if has_role(user, Role.LEGAL, Role.AUDITOR):
-        return Case.objects.all()
-    return Case.objects.filter(_team_filter(user, "team"))
 
 
 def visits_visible_to(user: Any) -> QuerySet[Visit]:
@@ -83,5 +83,4 @@ def staff_scope(user: Any, team_field: str) -> Q:
     """
     if user.is_superuser or has_role(user, Role.AUDITOR, Role.LEGAL, Role.PLANNER):
         return Q()
-    prefix = f"{team_field}__" if team_field else ""
-    return Q(**{f"{prefix}supervisor": user}) | Q(**{f"{prefix}risk_manager": user})
+    return _overseen_by(user, team_field)

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fieldvisit.actions import alerts
-from fieldvisit.actions.checkins import next_due_at, reporting_agents, route_timing
+from fieldvisit.actions.checkins import next_due_at, route_timing
 from fieldvisit.choices import AlertKind, AlertLevel, AlertStatus, RouteStatus
 from fieldvisit.geo import local_text
 from fieldvisit.ledger.checkpoints import make_checkpoint
@@ -28,10 +28,7 @@ def _watch_route(route_id: object, now: dt.datetime) -> int:
     """Raise or escalate this route's missed check-in alert; return how many steps were taken."""
     with transaction.atomic(durable=True):
         route = Route.objects.select_for_update().select_related("team").get(pk=route_id)
-        if route.status != RouteStatus.IN_PROGRESS:
-            return 0
-        departed, returned = reporting_agents(route)
-        if departed and departed <= returned:
+        if route.status != RouteStatus.IN_PROGRESS:  # the last return completes the route
             return 0
         timing = route_timing(route)
         due = next_due_at(route, timing)

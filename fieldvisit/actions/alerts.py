@@ -15,10 +15,11 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from fieldvisit.access import team_of
 from fieldvisit.actions.common import require_perm
-from fieldvisit.choices import AlertKind, AlertLevel, AlertSeverity, AlertStatus
+from fieldvisit.choices import AlertKind, AlertLevel, AlertSeverity, AlertStatus, RouteStatus
 from fieldvisit.ledger import store as ledger
-from fieldvisit.models import Alert, Team
+from fieldvisit.models import Alert, Route, Team
 from fieldvisit.rules import RuleViolation
 
 SYSTEM = ledger.actor_for(system="fieldvisit")
@@ -109,8 +110,6 @@ def panic(
     *,
     alert_id: uuid.UUID,
     agent: Any,
-    team: Team,
-    route: Any,
     lat: float,
     lon: float,
     captured_at: dt.datetime,
@@ -119,8 +118,19 @@ def panic(
     device_id: str,
     fingerprint: str,
 ) -> Alert:
-    """An agent in danger: raised at once, to the supervisor and the risk manager."""
+    """An agent in danger: raised at once, to the supervisor and the risk manager, with the
+    route the team is walking (if any)."""
+    team = team_of(agent)
+    if team is None:
+        raise RuleViolation(
+            "not_team_member", "Only field agents of a team raise panic alerts.", 403
+        )
     with transaction.atomic(durable=True):
+        route = (
+            Route.objects.filter(team=team, status=RouteStatus.IN_PROGRESS)
+            .order_by("-date")
+            .first()
+        )
         return raise_alert(
             kind=AlertKind.PANIC,
             team=team,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -56,7 +56,6 @@ class Outcome:
     checkin: CheckIn
     visit: Visit | None
     next_due_at: dt.datetime | None
-    alerts: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -171,21 +170,16 @@ def _frequency_cap(
     as a debtor may owe on several accounts; a case without an ID number stands alone.
     """
     case = visit.stop.case
-    same_debtor = (
-        Q(stop__case__debtor_id_number=case.debtor_id_number)
-        if case.debtor_id_number
-        else Q(stop__case_id=case.pk)
-    )
-    # Two teams may knock on the same debtor's doors at once: lock the debtor's cases (in
-    # key order, so concurrent check-ins cannot deadlock) before counting their visits.
     debtor_cases = (
         Case.objects.filter(debtor_id_number=case.debtor_id_number)
         if case.debtor_id_number
         else Case.objects.filter(pk=case.pk)
     )
-    list(debtor_cases.select_for_update().order_by("pk").values_list("pk", flat=True))
+    # Two teams may knock on the same debtor's doors at once: lock the debtor's cases (in
+    # key order, so concurrent check-ins cannot deadlock), then count their visits.
+    locked = list(debtor_cases.select_for_update().order_by("pk").values_list("pk", flat=True))
     earlier = (
-        Visit.objects.filter(same_debtor)
+        Visit.objects.filter(stop__case_id__in=locked)
         .exclude(pk=visit.pk)
         .annotate(first=Min("checkins__captured_at", filter=Q(checkins__kind=CheckInKind.ARRIVE)))
         .filter(first__isnull=False, first__gt=captured_at - dt.timedelta(days=7))
@@ -381,7 +375,6 @@ def record_checkin(
             _advance_visit(visit, data, actor)
         _advance_route(route, data.kind)
 
-        raised = []
         problems = {
             AlertKind.RULE_BREAK: [f for f in flags if f in rules.DEFERRABLE],
             AlertKind.TEAM_SPLIT: [f for f in flags if f == "team_split"],
@@ -392,22 +385,20 @@ def record_checkin(
         }
         for kind, found in problems.items():
             if found:
-                raised.append(
-                    alerts.raise_alert(
-                        kind=kind,
-                        team=route.team,
-                        detail=details[kind].format(", ".join(found)),
-                        actor=actor,
-                        route=route,
-                        visit=visit,
-                        checkin=checkin,
-                        raised_by=agent,
-                        lat=data.lat,
-                        lon=data.lon,
-                        captured_at=data.captured_at,
-                    )
+                alerts.raise_alert(
+                    kind=kind,
+                    team=route.team,
+                    detail=details[kind].format(", ".join(found)),
+                    actor=actor,
+                    route=route,
+                    visit=visit,
+                    checkin=checkin,
+                    raised_by=agent,
+                    lat=data.lat,
+                    lon=data.lon,
+                    captured_at=data.captured_at,
                 )
     # From the latest report on the route: one queued offline and sent late does not move
     # the due time back.
     due = next_due_at(route, timing)
-    return Outcome(checkin=checkin, visit=visit, next_due_at=due, alerts=raised)
+    return Outcome(checkin=checkin, visit=visit, next_due_at=due)

@@ -14,7 +14,7 @@ from fieldvisit.access import agent_profile, has_role
 from fieldvisit.actions.common import local_today, require_perm, team_agent_facts
 from fieldvisit.choices import ChangeRequestStatus, Role, RouteStatus, StopStatus, VisitStatus
 from fieldvisit.ledger import store as ledger
-from fieldvisit.models import Address, Route, RouteChangeRequest, Stop, Visit
+from fieldvisit.models import Address, Case, Route, RouteChangeRequest, Stop, Visit
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import checkins as checkin_rules
 from fieldvisit.rules import routes as rules
@@ -38,7 +38,7 @@ def _stop_plan(stops: Sequence[Stop]) -> list[dict[str, Any]]:
 
 
 def _stops(route: Route) -> list[Stop]:
-    return list(route.stops.select_related("case", "address", "visit").order_by("sequence"))
+    return list(route.stops.select_related("case", "address__case", "visit").order_by("sequence"))
 
 
 def _still_open(stop: Stop) -> bool:
@@ -53,16 +53,16 @@ def _still_open(stop: Stop) -> bool:
     )
 
 
-def _check_added_addresses(route: Route, addresses: Sequence[Address]) -> None:
-    """Added stops meet the same bar as planned ones: the team's cases, geocoded."""
-    _check_stops_assigned(route, [Stop(case=a.case, address=a) for a in addresses])
-    rules.check_stops_geocoded([a.text for a in addresses if not a.geocoded]).raise_if_failed()
-
-
-def _check_stops_assigned(route: Route, stops: Sequence[Stop]) -> None:
+def _check_cases_assigned(route: Route, cases: Sequence[Case]) -> None:
     rules.check_stops_assigned(
-        [stop.case.number for stop in stops if stop.case.team_id != route.team_id]
+        [case.number for case in cases if case.team_id != route.team_id]
     ).raise_if_failed()
+
+
+def _check_places(route: Route, addresses: Sequence[Address]) -> None:
+    """Every stop's place: an address of a case of the route's team, with coordinates."""
+    _check_cases_assigned(route, [address.case for address in addresses])
+    rules.check_stops_geocoded([a.text for a in addresses if not a.geocoded]).raise_if_failed()
 
 
 def _locked_route(route_id: uuid.UUID) -> Route:
@@ -81,10 +81,7 @@ def submit_route(route_id: uuid.UUID, by: Any, now: dt.datetime | None = None) -
         ).raise_if_failed()
         stops = _stops(route)
         rules.check_route_has_stops(len(stops)).raise_if_failed()
-        _check_stops_assigned(route, stops)
-        rules.check_stops_geocoded(
-            [stop.address.text for stop in stops if not stop.address.geocoded]
-        ).raise_if_failed()
+        _check_places(route, [stop.address for stop in stops])
         rules.check_team_staffed(team_agent_facts(route.team)).raise_if_failed()
         route.status = RouteStatus.SUBMITTED
         route.submitted_at = now
@@ -130,7 +127,8 @@ def decide_route(
                 route.date, local_today(route.team.timezone, now)
             ).raise_if_failed()
             rules.check_team_staffed(team_agent_facts(route.team)).raise_if_failed()
-            _check_stops_assigned(route, stops)  # cases may be reassigned after submission
+            # Cases may be reassigned after submission.
+            _check_cases_assigned(route, [stop.case for stop in stops])
             numbers = rules.assign_notice_numbers(route.date, route.id, [s.id for s in stops])
             for stop in stops:
                 stop.notice_number = numbers[stop.id]
@@ -295,7 +293,7 @@ def _apply_change(route: Route, change: RouteChangeRequest) -> None:
             on_route.add(address.id)
             fresh.append(address)
     # The case may have moved to another team, or lost its coordinates, since the request.
-    _check_added_addresses(route, fresh)
+    _check_places(route, fresh)
     new_stops = [
         Stop(route=route, case=address.case, address=address, added_by_change=change)
         for address in fresh

@@ -29,9 +29,6 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    sha = getattr(value, "sha256", None)
-    if isinstance(sha, str):  # an uploaded file: its content hash stands for it
-        return sha
     return jsonable(value)
 
 

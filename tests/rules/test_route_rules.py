@@ -59,7 +59,9 @@ def test_failed_verdict_raises_rule_violation_with_code_and_status() -> None:
 
 
 def test_passed_verdict_does_not_raise() -> None:
-    Verdict.passed("fine").raise_if_failed()
+    verdict = Verdict.passed("fine")
+    assert (verdict.ok, verdict.code, verdict.detail) == (True, "", "fine")
+    verdict.raise_if_failed()
 
 
 # --- transitions ---------------------------------------------------------------------------

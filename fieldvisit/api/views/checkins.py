@@ -23,7 +23,6 @@ from fieldvisit.api.serializers.checkins import (
     PanicSerializer,
     VisitSerializer,
 )
-from fieldvisit.choices import RouteStatus
 from fieldvisit.models import Alert, CheckIn, Route, Stop, Visit
 
 
@@ -139,14 +138,6 @@ class PanicCreate(GenericAPIView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        team = access.team_of(request.user)
-        if team is None:
-            raise Problem("not_team_member", "Only field agents of a team raise panic alerts.", 403)
-        route = (
-            Route.objects.filter(team=team, status=RouteStatus.IN_PROGRESS)
-            .order_by("-date")
-            .first()
-        )
         digest = fingerprint(request.user.pk, data)
         alert, created = create_once(
             Alert,
@@ -155,8 +146,6 @@ class PanicCreate(GenericAPIView):
             lambda: alert_actions.panic(
                 alert_id=data["id"],
                 agent=request.user,
-                team=team,
-                route=route,
                 lat=data["lat"],
                 lon=data["lon"],
                 captured_at=data["captured_at"],
