@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,13 @@ from rest_framework.parsers import JSONParser
 from fieldvisit.api.problems import Problem
 
 
+def _over(declared: str, limit: int) -> bool:
+    try:
+        return int(declared) > limit
+    except ValueError:
+        return False
+
+
 class LimitedJSONParser(JSONParser):
     """DRF reads JSON from the raw stream, bypassing DATA_UPLOAD_MAX_MEMORY_SIZE; this
     parser applies the limit itself (413) and turns bad UTF-8 or JSON into a 400."""
@@ -18,20 +26,13 @@ class LimitedJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        try:
-            too_big = declared is not None and int(declared) > limit
-        except ValueError:
-            too_big = False
-        if too_big:
-            raise Problem("request_too_large", f"JSON bodies are limited to {limit} bytes.")
-        raw = stream.read(limit + 1) if stream is not None else b""
-        if len(raw) > limit:
+        declared = request.META.get("CONTENT_LENGTH", "") if request is not None else ""
+        # Refuse on the declared length before reading; else read one byte past the limit.
+        raw = b"" if stream is None or _over(declared, limit) else stream.read(limit + 1)
+        if _over(declared, limit) or len(raw) > limit:
             raise Problem("request_too_large", f"JSON bodies are limited to {limit} bytes.")
         if not raw:
             return {}
-        import io
-
         try:
             return super().parse(io.BytesIO(raw), media_type, parser_context)
         except ParseError as exc:
