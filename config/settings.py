@@ -127,6 +127,41 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Evidence: content-addressed, never overwritten (fieldvisit.evidence.storage). Local files by
+# default; an S3-compatible bucket (with Object Lock retention if the bucket has it) when
+# EVIDENCE_S3_BUCKET is set. Credentials come from the environment (AWS_ACCESS_KEY_ID, ...).
+EVIDENCE_ROOT = env_path("EVIDENCE_ROOT", STATE_DIR / "evidence")
+EVIDENCE_S3_BUCKET = env_str("EVIDENCE_S3_BUCKET")
+if EVIDENCE_S3_BUCKET:
+    STORAGES["evidence"] = {
+        "BACKEND": "fieldvisit.evidence.storage.EvidenceS3Storage",
+        "OPTIONS": {
+            "bucket_name": EVIDENCE_S3_BUCKET,
+            "endpoint_url": env_str("EVIDENCE_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("EVIDENCE_S3_REGION") or None,
+            "location": env_str("EVIDENCE_S3_PREFIX"),
+            "object_lock_days": env_int("EVIDENCE_OBJECT_LOCK_DAYS", 0),
+            "object_lock_mode": env_str("EVIDENCE_OBJECT_LOCK_MODE", "COMPLIANCE"),
+        },
+    }
+else:
+    STORAGES["evidence"] = {
+        "BACKEND": "fieldvisit.evidence.storage.EvidenceFileSystemStorage",
+        "OPTIONS": {
+            "location": EVIDENCE_ROOT,
+            "base_url": None,
+            "file_permissions_mode": 0o440,
+            "directory_permissions_mode": 0o750,
+        },
+    }
+# Largest photo or receipt file accepted (413 file_too_large beyond).
+EVIDENCE_MAX_FILE_BYTES = env_int("EVIDENCE_MAX_FILE_BYTES", 256 * 1024 * 1024)
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
+# tus uploads in progress live here until complete: a directory every app server shares.
+TUS_UPLOAD_DIR = env_path("TUS_UPLOAD_DIR", STATE_DIR / "uploads")
+TUS_MAX_SIZE = env_int("TUS_MAX_SIZE", 2 * 1024 * 1024 * 1024)
+TUS_EXPIRES_AFTER_HOURS = env_int("TUS_EXPIRES_AFTER_HOURS", 72)
+
 # Without collectstatic (tests, quick start) WhiteNoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -193,6 +228,9 @@ SPECTACULAR_SETTINGS = {
         "VisitStatusEnum": "fieldvisit.choices.VisitStatus",
         "ChangeRequestStatusEnum": "fieldvisit.choices.ChangeRequestStatus",
         "AlertStatusEnum": "fieldvisit.choices.AlertStatus",
+        "PhotoKindEnum": "fieldvisit.choices.PhotoKind",
+        "CheckInKindEnum": "fieldvisit.choices.CheckInKind",
+        "AlertKindEnum": "fieldvisit.choices.AlertKind",
     },
 }
 
@@ -208,6 +246,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "watchdog": {"task": "fieldvisit.watchdog", "schedule": env_int("WATCHDOG_EVERY_S", 60)},
     "checkpoint": {"task": "fieldvisit.checkpoint", "schedule": env_int("CHECKPOINT_EVERY_S", 300)},
+    "expire_uploads": {
+        "task": "fieldvisit.expire_uploads",
+        "schedule": env_int("EXPIRE_UPLOADS_EVERY_S", 3600),
+    },
+    "sweep_evidence": {
+        "task": "fieldvisit.sweep_evidence",
+        "schedule": env_int("SWEEP_EVIDENCE_EVERY_S", 3600),
+    },
 }
 
 # Failed logins per username and per client address before the login answers 429.

@@ -108,3 +108,30 @@ class AlertLevel(models.TextChoices):
 
     SUPERVISOR = "supervisor", "Supervisor"
     RISK_MANAGER = "risk_manager", "Risk manager"
+
+
+class PhotoKind(models.TextChoices):
+    DOOR = "door", "Door number with the partner in frame (门牌号码)"
+    NEAREST_DOOR = "nearest_door", "Nearest door number (address not found)"
+    SURROUNDINGS = "surroundings", "Surroundings"
+    NOTICE_ON_DOOR = "notice_on_door", "Notice on the door"
+    SEAL = "seal", "Seal (封条)"
+    OTHER = "other", "Other"
+
+
+class ReceiptOutcome(models.TextChoices):
+    SIGNED_BY_DEBTOR = "signed_by_debtor", "Signed by the debtor"
+    SIGNED_BY_RELATION = "signed_by_relation", "Signed by a relation"
+    REFUSED = "refused", "Refused"
+    NOT_DELIVERED = "not_delivered", "Not delivered"
+    LEFT_IN_MAILBOX = "left_in_mailbox", "Left in a private mailbox"
+
+
+class UploadStatus(models.TextChoices):
+    """A tus upload's life: receiving bytes, then completed (a segment) or ended."""
+
+    RECEIVING = "receiving", "Receiving"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed (refused when complete)"
+    TERMINATED = "terminated", "Terminated by the client"
+    EXPIRED = "expired", "Expired"

@@ -80,3 +80,17 @@ def checkpoint() -> int | None:
     """Sign the ledger's tree head (run every few minutes); None when the ledger is empty."""
     signed = make_checkpoint()
     return signed.tree_size if signed else None
+
+
+def expire_uploads() -> int:
+    """tus expiration: end unfinished uploads past their time and free their bytes (hourly)."""
+    from fieldvisit.actions.uploads import expire_uploads as expire
+
+    return expire()
+
+
+def sweep_evidence() -> dict[str, int]:
+    """Finish evidence promotions a crash interrupted; drop staged bytes nobody cites."""
+    from fieldvisit.evidence.storage import sweep_staging
+
+    return sweep_staging()

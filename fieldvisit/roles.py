@@ -58,6 +58,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_checkin",
         "view_alert",
         "handle_alert",
+        "view_evidencefile",
+        "view_photo",
+        "view_receipt",
+        "view_recording",
+        "view_audiosegment",
     ],
     "legal": [
         "view_creditor",
@@ -71,6 +76,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_signingkey",
         "view_checkin",
         "view_alert",
+        "view_evidencefile",
+        "view_photo",
+        "view_receipt",
+        "view_recording",
+        "view_audiosegment",
     ],
     "auditor": [
         "view_creditor",
@@ -88,6 +98,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_signingkey",
         "view_checkin",
         "view_alert",
+        "view_evidencefile",
+        "view_photo",
+        "view_receipt",
+        "view_recording",
+        "view_audiosegment",
     ],
 }
 

@@ -15,3 +15,13 @@ def watchdog() -> int:
 @shared_task(name="fieldvisit.checkpoint", ignore_result=True)
 def checkpoint() -> int | None:
     return jobs.checkpoint()
+
+
+@shared_task(name="fieldvisit.expire_uploads", ignore_result=True)
+def expire_uploads() -> int:
+    return jobs.expire_uploads()
+
+
+@shared_task(name="fieldvisit.sweep_evidence", ignore_result=True)
+def sweep_evidence() -> dict[str, int]:
+    return jobs.sweep_evidence()

@@ -69,6 +69,14 @@ def _test_settings(settings: Any, ledger_key_dir: Path, tmp_path: Path) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.LEDGER_SIGNING_KEY_FILE = ledger_key_dir / "ledger-ed25519.pem"
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "evidence": {
+            "BACKEND": "fieldvisit.evidence.storage.EvidenceFileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "evidence", "base_url": None},
+        },
+    }
+    settings.TUS_UPLOAD_DIR = tmp_path / "uploads"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     cache.clear()
 

@@ -20,11 +20,17 @@ from django.db.migrations.loader import MigrationLoader
 
 BASE_DIR = Path(settings.BASE_DIR)
 role_groups = importlib.import_module("fieldvisit.migrations.0003_role_groups")
-alert_grants = importlib.import_module("fieldvisit.migrations.0005_alert_permissions")
+GRANTS = [
+    importlib.import_module("fieldvisit.migrations.0005_alert_permissions").GRANTS,
+    importlib.import_module("fieldvisit.migrations.0007_evidence_permissions").GRANTS,
+]
 
 
 def granted_by_migrations(role: str) -> set[str]:
-    return set(role_groups.ROLE_PERMISSIONS[role]) | set(alert_grants.GRANTS.get(role, []))
+    granted = set(role_groups.ROLE_PERMISSIONS[role])
+    for grants in GRANTS:
+        granted |= set(grants.get(role, []))
+    return granted
 
 
 @pytest.mark.parametrize("role", sorted(role_groups.ROLE_PERMISSIONS))

@@ -46,3 +46,15 @@ def _has_offset(value: str) -> bool:
         return dt.datetime.fromisoformat(value.strip()).tzinfo is not None
     except ValueError:
         return True  # let the parent report the format error
+
+
+def not_in_future(value: Any) -> Any:
+    """A device time may not lie ahead of the server's clock (beyond the allowed skew)."""
+    from django.utils import timezone
+
+    from fieldvisit.rules.checkins import check_captured_at
+
+    verdict = check_captured_at(value, timezone.now())
+    if not verdict.ok:
+        raise serializers.ValidationError(verdict.detail)
+    return value

@@ -50,6 +50,23 @@ CODES: dict[str, tuple[int, str]] = {
     "note_required": (422, "A note is required"),
     "alert_resolved": (422, "The alert is already resolved"),
     "alert_acknowledged": (422, "The alert is already acknowledged"),
+    # Evidence files (photos, receipts, audio).
+    "file_too_large": (413, "The file is too large"),
+    "hash_mismatch": (422, "The file's SHA-256 differs from the declared one"),
+    "invalid_image": (422, "The image is corrupt, truncated or too large to decode"),
+    "invalid_audio": (422, "The audio is not a readable recording"),
+    "chain_broken": (422, "The segment does not follow the recording's previous segment"),
+    "notice_mismatch": (422, "The notice number is not this stop's"),
+    "storage_unavailable": (503, "Evidence storage is unavailable; nothing was kept"),
+    # tus 1.0 resumable uploads: the protocol's status codes, as problems.
+    "tus_version_unsupported": (412, "Unsupported tus version"),
+    "upload_offset_mismatch": (409, "Upload-Offset does not match the upload's offset"),
+    "upload_locked": (423, "Another request is writing to this upload"),
+    "upload_expired": (410, "The upload expired"),
+    "upload_gone": (410, "The upload ended"),
+    "upload_complete": (403, "The upload is complete and cannot change"),
+    "checksum_mismatch": (460, "The chunk's checksum does not match"),
+    "checksum_unsupported": (400, "Unsupported checksum algorithm"),
 }
 
 

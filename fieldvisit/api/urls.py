@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView
 
-from fieldvisit.api.views import auth, checkins, ledger, routes
+from fieldvisit.api.views import auth, checkins, evidence, ledger, routes, uploads
 
 
 class IndexConverter:
@@ -39,6 +39,11 @@ urlpatterns = [
     path("checkins/", checkins.CheckInCreate.as_view(), name="checkin-create"),
     path("alerts/panic/", checkins.PanicCreate.as_view(), name="alert-panic"),
     path("visits/<uuid:pk>/", checkins.VisitDetail.as_view(), name="visit-detail"),
+    path("visits/<uuid:pk>/photos/", evidence.PhotoCreate.as_view(), name="visit-photos"),
+    path("visits/<uuid:pk>/receipts/", evidence.ReceiptCreate.as_view(), name="visit-receipts"),
+    path("uploads/", uploads.UploadCreate.as_view(), name="upload-create"),
+    path("uploads/<uuid:pk>/", uploads.UploadDetail.as_view(), name="upload-detail"),
+    path("visits/<uuid:pk>/recording/", checkins.RecordingView.as_view(), name="visit-recording"),
     path("ledger/checkpoint/", ledger.CheckpointView.as_view(), name="ledger-checkpoint"),
     path("ledger/checkpoint.txt", ledger.CheckpointNoteView.as_view(), name="ledger-note"),
     path("ledger/proof/", ledger.InclusionProofView.as_view(), name="ledger-proof"),

@@ -1,29 +1,43 @@
 """The domain models, split by domain; import them from here."""
 
 from fieldvisit.models.cases import Address, Case, Creditor, Relation, mask_id_number
+from fieldvisit.models.evidence import (
+    AudioSegment,
+    EvidenceFile,
+    Photo,
+    Receipt,
+    Recording,
+)
 from fieldvisit.models.ledger import Checkpoint, LedgerEntry, LedgerHead, LedgerNode, SigningKey
 from fieldvisit.models.people import AgentProfile, DeviceToken, Team
 from fieldvisit.models.routes import Route, RouteChangeRequest, Stop, Visit
+from fieldvisit.models.uploads import Upload
 from fieldvisit.models.visits import Alert, CheckIn
 
 __all__ = [
     "Address",
     "AgentProfile",
     "Alert",
+    "AudioSegment",
     "Case",
     "CheckIn",
     "Checkpoint",
     "Creditor",
     "DeviceToken",
+    "EvidenceFile",
     "LedgerEntry",
     "LedgerHead",
     "LedgerNode",
+    "Photo",
+    "Receipt",
+    "Recording",
     "Relation",
     "Route",
     "RouteChangeRequest",
     "SigningKey",
     "Stop",
     "Team",
+    "Upload",
     "Visit",
     "mask_id_number",
 ]

@@ -2,20 +2,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fieldvisit.api.fields import AwareDateTimeField, FiniteFloatField
+from fieldvisit.api.fields import AwareDateTimeField, FiniteFloatField, not_in_future
+from fieldvisit.api.serializers.evidence import (
+    PhotoSerializer,
+    ReceiptSerializer,
+    RecordingSerializer,
+)
 from fieldvisit.choices import CheckInKind
 from fieldvisit.models import Alert, CheckIn, Visit
-from fieldvisit.rules.checkins import STOP_KINDS, check_captured_at
-
-
-def _not_in_future(value: Any) -> Any:
-    verdict = check_captured_at(value, timezone.now())
-    if not verdict.ok:
-        raise serializers.ValidationError(verdict.detail)
-    return value
+from fieldvisit.rules.checkins import STOP_KINDS
 
 
 class PositionMixin(serializers.Serializer):
@@ -29,7 +27,7 @@ class CheckInCreateSerializer(PositionMixin):
     stop = serializers.UUIDField(required=False, allow_null=True)
     kind = serializers.ChoiceField(choices=CheckInKind.choices)
     accuracy_m = FiniteFloatField(min_value=0.01, max_value=100_000)
-    captured_at = AwareDateTimeField(validators=[_not_in_future])
+    captured_at = AwareDateTimeField(validators=[not_in_future])
     sent_at = AwareDateTimeField(
         required=False,
         allow_null=True,
@@ -125,14 +123,18 @@ class VisitSerializer(serializers.ModelSerializer):
     def get_checkins(self, visit: Visit) -> list[dict[str, Any]]:
         return CheckInSerializer(self.context["checkins"], many=True).data
 
-    def get_photos(self, visit: Visit) -> list[Any]:
-        return []  # photo evidence arrives with the photos feature
+    @extend_schema_field(PhotoSerializer(many=True))
+    def get_photos(self, visit: Visit) -> list[dict[str, Any]]:
+        return PhotoSerializer(self.context["photos"], many=True).data
 
-    def get_recording(self, visit: Visit) -> Any:
-        return None  # the recording arrives with the audio feature
+    @extend_schema_field(RecordingSerializer(allow_null=True))
+    def get_recording(self, visit: Visit) -> dict[str, Any] | None:
+        recording = self.context["recording"]
+        return RecordingSerializer(recording).data if recording["id"] else None
 
-    def get_receipts(self, visit: Visit) -> list[Any]:
-        return []
+    @extend_schema_field(ReceiptSerializer(many=True))
+    def get_receipts(self, visit: Visit) -> list[dict[str, Any]]:
+        return ReceiptSerializer(self.context["receipts"], many=True).data
 
     def get_report(self, visit: Visit) -> Any:
         return None

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from fieldvisit import access
 from fieldvisit.actions import alerts as alert_actions
 from fieldvisit.actions import checkins as actions
+from fieldvisit.actions.recordings import recording_verdict
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.problems import Problem
 from fieldvisit.api.schema import problems
@@ -23,6 +24,7 @@ from fieldvisit.api.serializers.checkins import (
     PanicSerializer,
     VisitSerializer,
 )
+from fieldvisit.api.serializers.evidence import RecordingSerializer
 from fieldvisit.models import Alert, CheckIn, Route, Stop, Visit
 
 
@@ -158,6 +160,18 @@ class PanicCreate(GenericAPIView):
         return answer(AlertSerializer(alert).data, created)
 
 
+def visit_context(visit: Visit) -> dict[str, Any]:
+    """Everything the visit's answer shows, each kind of evidence in one query."""
+    return {
+        "checkins": list(visit.checkins.select_related("agent").order_by("captured_at")),
+        "photos": list(visit.photos.select_related("file", "agent").order_by("captured_at")),
+        "receipts": list(
+            visit.receipts.select_related("signature", "photo", "agent").order_by("captured_at")
+        ),
+        "recording": recording_verdict(visit),
+    }
+
+
 class VisitDetail(GenericAPIView):
     serializer_class = VisitSerializer
 
@@ -169,5 +183,20 @@ class VisitDetail(GenericAPIView):
         visit = get_object_or_404(
             access.visits_visible_to(request.user).select_related("stop__route"), pk=pk
         )
-        checkins = list(visit.checkins.select_related("agent").order_by("captured_at"))
-        return Response(VisitSerializer(visit, context={"checkins": checkins}).data)
+        return Response(VisitSerializer(visit, context=visit_context(visit)).data)
+
+
+class RecordingView(GenericAPIView):
+    serializer_class = RecordingSerializer
+
+    @extend_schema(
+        operation_id="visits_recording_retrieve",
+        responses={200: RecordingSerializer, **problems("not_found")},
+        description="The visit's recording: its segments, gaps and verdict. `valid` needs it "
+        "continuous (gaps of at most 2 s, no missing segment) and covering the visit (from "
+        "before the first arrive to after the last leave). Without a recording, `id` is null "
+        "and `valid` false.",
+    )
+    def get(self, request: Request, pk: Any) -> Response:
+        visit = get_object_or_404(access.visits_visible_to(request.user), pk=pk)
+        return Response(RecordingSerializer(recording_verdict(visit)).data)

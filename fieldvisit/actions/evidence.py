@@ -1,0 +1,249 @@
+"""Ingesting photos and notice receipts: verify, inspect, stage, record, ledger, promote.
+
+The order matters for "nothing lost, nothing half-stored": the declared hash and the content
+are checked before anything is kept; the bytes are staged before the transaction; the rows
+and the ledger entry are written in one transaction; the bytes reach their final key only
+after it commits, and a failure anywhere removes the staged bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from fieldvisit.access import agent_profile
+from fieldvisit.actions.files import Received, check_declared_hash, file_entry, storing
+from fieldvisit.choices import CheckInKind
+from fieldvisit.evidence.receiving import HashedUploadedFile
+from fieldvisit.ledger import store as ledger
+from fieldvisit.media import MediaError
+from fieldvisit.media.images import ImageInfo, inspect_image
+from fieldvisit.models import Photo, Receipt, Visit
+from fieldvisit.rules import RuleViolation
+from fieldvisit.rules import evidence as rules
+from fieldvisit.rules.checkins import check_team_member
+
+
+def require_team_agent(visit: Visit, agent: Any) -> None:
+    profile = agent_profile(agent)
+    check_team_member(
+        profile.team_id if profile else None,
+        visit.stop.route.team_id,
+        bool(profile and profile.qualified),
+    ).raise_if_failed(403)
+
+
+def visit_window(visit: Visit) -> rules.VisitWindow:
+    first = visit.checkins.filter(kind=CheckInKind.ARRIVE).aggregate(at=Min("captured_at"))["at"]
+    return rules.VisitWindow(first, visit.opened_at, visit.closed_at)
+
+
+@dataclass
+class Image:
+    """A received image that passed the hash and content checks."""
+
+    received: Received
+    info: ImageInfo
+
+
+def inspect(
+    upload: HashedUploadedFile, declared: str, field: str, accept: frozenset[str] | None = None
+) -> Image:
+    """The declared hash, then the content: the real type, a whole decodable image."""
+    check_declared_hash(upload.sha256, declared, field)
+    try:
+        info = inspect_image(upload.temporary_file_path())
+    except MediaError as error:
+        status = 415 if error.code == "unsupported_media_type" else 422
+        raise RuleViolation(error.code, error.detail, status, {field: [error.detail]}) from None
+    if accept is not None and info.media_type not in accept:
+        names = ", ".join(sorted(accept))
+        detail = f"The {field} is {info.media_type}; it must be {names}."
+        raise RuleViolation("unsupported_media_type", detail, 415, {field: [detail]})
+    return Image(Received(upload.sha256, upload.size, info.media_type, upload), info)
+
+
+@dataclass
+class PhotoData:
+    id: uuid.UUID
+    visit: Visit
+    kind: str
+    captured_at: dt.datetime
+    lat: float | None
+    lon: float | None
+    partner_in_frame: bool
+    file: HashedUploadedFile
+    sha256: str
+
+
+def add_photo(
+    data: PhotoData, agent: Any, device_id: str, fingerprint: str, now: dt.datetime | None = None
+) -> Photo:
+    visit = data.visit
+    require_team_agent(visit, agent)
+    image = inspect(data.file, data.sha256, "file")
+    exif = image.info.exif
+    stop = visit.stop
+    address = stop.address
+    creditor = stop.case.creditor
+    taken_at = rules.exif_moment(exif.taken_at, address.zone_name)
+    flags, distance = rules.photo_flags(
+        exif_lat=exif.lat,
+        exif_lon=exif.lon,
+        exif_taken_at=taken_at,
+        captured_at=data.captured_at,
+        address=(address.lat, address.lon) if address.geocoded else None,
+        radius_m=creditor.geofence_radius_m,
+        window=visit_window(visit),
+    )
+    received_at = now or timezone.now()
+    with storing(image.received) as record, transaction.atomic(durable=True):
+        (file,) = record()
+        photo = Photo.objects.create(
+            id=data.id,
+            visit=visit,
+            agent=agent,
+            device_id=device_id,
+            captured_at=data.captured_at,
+            received_at=received_at,
+            lat=data.lat,
+            lon=data.lon,
+            flags=flags,
+            request_sha256=fingerprint,
+            file=file,
+            kind=data.kind,
+            partner_in_frame=data.partner_in_frame,
+            width=image.info.width,
+            height=image.info.height,
+            exif_lat=exif.lat,
+            exif_lon=exif.lon,
+            exif_altitude=exif.altitude,
+            exif_taken_at=taken_at,
+            exif_make=exif.make or "",
+            exif_model=exif.model or "",
+            distance_m=round(distance, 1) if distance is not None else None,
+        )
+        ledger.append(
+            "photo.added",
+            ledger.actor_for(agent, device_id),
+            f"visit:{visit.id}",
+            {
+                "photo": photo.id,
+                "file": file_entry(file),
+                "kind": photo.kind,
+                "partner_in_frame": photo.partner_in_frame,
+                "captured_at": photo.captured_at,
+                "received_at": received_at,
+                "lat": photo.lat,
+                "lon": photo.lon,
+                "exif": {
+                    "lat": exif.lat,
+                    "lon": exif.lon,
+                    "altitude": exif.altitude,
+                    "taken_at": taken_at,
+                    "make": exif.make,
+                    "model": exif.model,
+                },
+                "distance_m": photo.distance_m,
+                "flags": flags,
+            },
+        )
+    return photo
+
+
+@dataclass
+class ReceiptData:
+    id: uuid.UUID
+    visit: Visit
+    notice_number: str
+    outcome: str
+    signer_name: str
+    signer_relation: str
+    captured_at: dt.datetime
+    lat: float | None
+    lon: float | None
+    signature: HashedUploadedFile | None
+    signature_sha256: str
+    photo: HashedUploadedFile | None
+    photo_sha256: str
+
+
+SIGNATURE_TYPES = frozenset({"image/png"})
+SLIP_PHOTO_TYPES = frozenset({"image/jpeg", "image/heic"})
+
+
+def record_receipt(
+    data: ReceiptData,
+    agent: Any,
+    device_id: str,
+    fingerprint: str,
+    now: dt.datetime | None = None,
+) -> Receipt:
+    visit = data.visit
+    require_team_agent(visit, agent)
+    rules.check_notice_number(data.notice_number, visit.stop.notice_number or "").raise_if_failed()
+    signature = (
+        inspect(data.signature, data.signature_sha256, "signature", SIGNATURE_TYPES)
+        if data.signature is not None
+        else None
+    )
+    photo = (
+        inspect(data.photo, data.photo_sha256, "photo", SLIP_PHOTO_TYPES)
+        if data.photo is not None
+        else None
+    )
+    flags = [] if visit_window(visit).was_open(data.captured_at) else ["lone_agent"]
+    received_at = now or timezone.now()
+    with (
+        storing(
+            signature.received if signature else None, photo.received if photo else None
+        ) as record,
+        transaction.atomic(durable=True),
+    ):
+        rows = iter(record())
+        signature_row = next(rows) if signature else None
+        photo_row = next(rows) if photo else None
+        receipt = Receipt.objects.create(
+            id=data.id,
+            visit=visit,
+            agent=agent,
+            device_id=device_id,
+            captured_at=data.captured_at,
+            received_at=received_at,
+            lat=data.lat,
+            lon=data.lon,
+            flags=flags,
+            request_sha256=fingerprint,
+            notice_number=data.notice_number.strip(),
+            outcome=data.outcome,
+            signer_name=data.signer_name.strip(),
+            signer_relation=data.signer_relation.strip(),
+            signature=signature_row,
+            photo=photo_row,
+        )
+        ledger.append(
+            "receipt.recorded",
+            ledger.actor_for(agent, device_id),
+            f"visit:{visit.id}",
+            {
+                "receipt": receipt.id,
+                "notice_number": receipt.notice_number,
+                "outcome": receipt.outcome,
+                "signer_name": receipt.signer_name,
+                "signer_relation": receipt.signer_relation,
+                "signature": file_entry(signature_row) if signature_row else None,
+                "photo": file_entry(photo_row) if photo_row else None,
+                "captured_at": receipt.captured_at,
+                "received_at": received_at,
+                "lat": receipt.lat,
+                "lon": receipt.lon,
+                "flags": flags,
+            },
+        )
+    return receipt

@@ -1,0 +1,112 @@
+"""Keeping received files as evidence: stage, record in the caller's transaction, promote.
+
+"Nothing lost, nothing half-stored": bytes are staged before the transaction; the
+``EvidenceFile`` rows are written inside it; the bytes reach their final, content-addressed
+key only after it commits, and a failure anywhere removes the staged bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from fieldvisit.evidence import storage
+from fieldvisit.models import EvidenceFile
+from fieldvisit.rules import RuleViolation
+
+log = logging.getLogger(__name__)
+
+
+class LocalFile(File):
+    """A file already on local disk; a file-system storage moves it instead of copying."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(open(path, "rb"), name=path)  # noqa: SIM115 - closed by the caller
+        self.path = path
+
+    def temporary_file_path(self) -> str:
+        return self.path
+
+
+@dataclass
+class Received:
+    """Bytes that passed their checks, about to become evidence."""
+
+    sha256: str
+    size: int
+    media_type: str
+    content: File
+    staged: str = ""
+
+
+def check_declared_hash(actual: str, declared: str, field: str) -> None:
+    if actual != declared.lower():
+        raise RuleViolation(
+            "hash_mismatch",
+            f"The {field} received has SHA-256 {actual}, not the declared {declared}; "
+            "nothing was kept.",
+            errors={field: ["SHA-256 mismatch"]},
+        )
+
+
+def _stage(received: Received) -> None:
+    try:
+        received.staged = storage.stage(received.content, received.sha256)
+    except Exception as error:
+        log.exception("staging evidence failed")
+        raise RuleViolation(
+            "storage_unavailable",
+            "The evidence storage could not take the file; nothing was kept. Retry later.",
+            503,
+        ) from error
+
+
+def file_entry(row: EvidenceFile) -> dict[str, Any]:
+    """How a ledger entry cites a file."""
+    return {"sha256": row.sha256, "size": row.size, "media_type": row.media_type}
+
+
+@contextmanager
+def storing(*files: Received | None) -> Iterator[Callable[[], list[EvidenceFile]]]:
+    """Stage the files, then let the caller record them in its transaction.
+
+    Yields a function that writes the ``EvidenceFile`` rows (one per distinct hash) inside
+    the caller's transaction, in the order given, and arranges each promotion for after the
+    commit. On any failure the staged bytes are removed.
+    """
+    present = [f for f in files if f is not None]
+    try:
+        for received in present:
+            _stage(received)
+
+        def record() -> list[EvidenceFile]:
+            rows = []
+            for received in present:
+                row, _ = EvidenceFile.objects.get_or_create(
+                    sha256=received.sha256,
+                    defaults={
+                        "size": received.size,
+                        "media_type": received.media_type,
+                        "stored_at": timezone.now(),
+                    },
+                )
+                rows.append(row)
+                transaction.on_commit(
+                    lambda r=received, m=row.media_type: storage.promote(r.staged, r.sha256, m),
+                    robust=True,
+                )
+            return rows
+
+        yield record
+    except BaseException:
+        for received in present:
+            if received.staged:
+                storage.discard(received.staged)
+        raise

@@ -1,0 +1,182 @@
+"""The visit's recording: segments join it in order, each chained to the one before.
+
+A segment is judged when its upload's last byte arrives: the whole-file SHA-256 against
+the declared one, the audio itself (format and duration), and the chain (``prev_sha256``
+names the previous segment's hash). A failure keeps nothing. The verdict on the whole
+recording (continuous, covering the visit) is computed from the segments when asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+
+from fieldvisit.actions.files import LocalFile, Received, check_declared_hash, file_entry, storing
+from fieldvisit.choices import CheckInKind, UploadStatus
+from fieldvisit.ledger import store as ledger
+from fieldvisit.media import MediaError
+from fieldvisit.media.audio import inspect_audio
+from fieldvisit.models import AudioSegment, Recording, Upload, Visit
+from fieldvisit.rules import RuleViolation
+from fieldvisit.rules import recording as rules
+from fieldvisit.tus import partials
+
+
+@dataclass(frozen=True)
+class SegmentMeta:
+    """What ``Upload-Metadata`` says about a segment (validated at creation)."""
+
+    recording: uuid.UUID
+    index: int
+    started_at: dt.datetime
+    sha256: str
+    prev_sha256: str
+
+    @classmethod
+    def of(cls, upload: Upload) -> SegmentMeta:
+        meta = upload.metadata
+        return cls(
+            recording=uuid.UUID(meta["recording"]),
+            index=int(meta["segment"]),
+            started_at=dt.datetime.fromisoformat(meta["started_at"]),
+            sha256=meta["sha256"].lower(),
+            prev_sha256=(meta.get("prev_sha256") or "").lower(),
+        )
+
+
+def _as_rule_segment(segment: AudioSegment) -> rules.Segment:
+    return rules.Segment(
+        index=segment.index,
+        started_at=segment.started_at,
+        duration_s=segment.duration_s,
+        sha256=segment.file_id,
+        prev_sha256=segment.prev_sha256,
+    )
+
+
+def check_can_join(visit: Visit, meta: SegmentMeta) -> None:
+    """Refuse early (at upload creation) what could never join the recording."""
+    recording = Recording.objects.filter(visit=visit).first()
+    if recording is not None and recording.id != meta.recording:
+        raise RuleViolation(
+            "chain_broken",
+            f"The visit's recording is {recording.id}; a visit has one recording.",
+        )
+    if recording is not None and recording.segments.filter(index=meta.index).exists():
+        raise RuleViolation(
+            "chain_broken", f"Segment {meta.index} of this recording is already stored."
+        )
+    if meta.index == 0 and meta.prev_sha256:
+        raise RuleViolation("chain_broken", "Segment 0 has no previous segment.")
+
+
+def add_segment(upload: Upload, sha256: str, now: dt.datetime | None = None) -> AudioSegment:
+    meta = SegmentMeta.of(upload)
+    check_declared_hash(sha256, meta.sha256, "segment")
+    path = str(partials.path_for(upload.id))
+    try:
+        info = inspect_audio(path)
+    except MediaError as error:
+        raise RuleViolation(error.code, error.detail) from None
+    received_at = now or timezone.now()
+    agent = upload.owner
+    content = LocalFile(path)
+    try:
+        received = Received(sha256, upload.length, info.media_type, content)
+        with storing(received) as record, transaction.atomic(durable=True):
+            # One segment at a time per visit: the chain check reads the previous segment.
+            visit = Visit.objects.select_for_update().get(pk=upload.visit_id)
+            recording = Recording.objects.filter(visit=visit).first()
+            if recording is None:
+                recording = Recording.objects.create(
+                    id=meta.recording, visit=visit, started_by=agent, created_at=received_at
+                )
+            check_can_join(visit, meta)
+            previous = recording.segments.filter(index=meta.index - 1).first()
+            rules.chain_verdict(
+                meta.index, meta.prev_sha256, _as_rule_segment(previous) if previous else None
+            ).raise_if_failed()
+            (file,) = record()
+            segment = AudioSegment.objects.create(
+                id=upload.id,
+                recording=recording,
+                index=meta.index,
+                file=file,
+                prev_sha256=meta.prev_sha256,
+                started_at=meta.started_at,
+                duration_s=round(info.duration_s, 3),
+                format=info.format,
+                agent=agent,
+                device_id=upload.device_id,
+                received_at=received_at,
+            )
+            Upload.objects.filter(pk=upload.pk).update(
+                status=UploadStatus.COMPLETED, ended_at=received_at
+            )
+            ledger.append(
+                "recording.segment_added",
+                ledger.actor_for(agent, upload.device_id),
+                f"visit:{visit.id}",
+                {
+                    "recording": recording.id,
+                    "segment": segment.index,
+                    "file": file_entry(file),
+                    "prev_sha256": segment.prev_sha256,
+                    "started_at": segment.started_at,
+                    "duration_s": segment.duration_s,
+                    "format": segment.format,
+                    "upload": upload.id,
+                    "received_at": received_at,
+                },
+            )
+    finally:
+        content.close()
+    return segment
+
+
+def visit_bounds(visit: Visit) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The first arrival and the last leave at the visit's stop."""
+    found = visit.checkins.aggregate(
+        first=Min("captured_at", filter=Q(kind=CheckInKind.ARRIVE)),
+        last=Max("captured_at", filter=Q(kind=CheckInKind.LEAVE)),
+    )
+    return found["first"], found["last"]
+
+
+def recording_verdict(visit: Visit, segments: list[AudioSegment] | None = None) -> dict[str, Any]:
+    """``GET /visits/{id}/recording/``: the segments and whether they make a valid recording."""
+    recording = Recording.objects.filter(visit=visit).first()
+    if segments is None:
+        segments = list(recording.segments.select_related("file")) if recording else []
+    first_arrive, last_leave = visit_bounds(visit)
+    verdict = rules.judge_recording(
+        [_as_rule_segment(s) for s in segments], first_arrive, last_leave
+    )
+    return {
+        "id": recording.id if recording else None,
+        "segments": [
+            {
+                "index": s.index,
+                "sha256": s.file_id,
+                "started_at": s.started_at,
+                "duration_s": s.duration_s,
+                "format": s.format,
+                "size": s.file.size,
+            }
+            for s in segments
+        ],
+        "continuous": verdict.continuous,
+        "covers_visit": verdict.covers_visit,
+        "gaps": [{"after_index": g.after_index, "seconds": g.seconds} for g in verdict.gaps],
+        "missing": verdict.missing,
+        "starts_at": verdict.starts_at,
+        "ends_at": verdict.ends_at,
+        "valid": verdict.valid,
+        "detail": verdict.detail,
+    }

@@ -1,0 +1,269 @@
+"""tus uploads: create, receive a PATCH, terminate, expire. Completion hands the bytes to
+``fieldvisit.actions.recordings``.
+
+One writer at a time per upload: a PATCH takes a lease with a conditional UPDATE (works the
+same on SQLite and PostgreSQL) and a concurrent PATCH gets ``423 upload_locked``, so bytes
+are never interleaved. The lease runs out by itself if a server dies mid-request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from fieldvisit.actions import recordings
+from fieldvisit.actions.evidence import require_team_agent
+from fieldvisit.choices import UploadStatus
+from fieldvisit.models import Upload, Visit
+from fieldvisit.rules import RuleViolation
+from fieldvisit.tus import partials
+from fieldvisit.tus.protocol import Checksum
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=2)
+LEASE_RENEW_EVERY = dt.timedelta(seconds=30)
+
+
+def expires_after() -> dt.timedelta:
+    return dt.timedelta(hours=settings.TUS_EXPIRES_AFTER_HOURS)
+
+
+def create_upload(
+    *,
+    visit: Visit,
+    owner: Any,
+    device_id: str,
+    length: int,
+    metadata: dict[str, str],
+    segment: recordings.SegmentMeta,
+    now: dt.datetime | None = None,
+) -> Upload:
+    """A new upload for a segment of the visit's recording (checked before any byte)."""
+    require_team_agent(visit, owner)
+    if length > settings.TUS_MAX_SIZE:
+        raise RuleViolation(
+            "file_too_large",
+            f"Upload-Length {length} exceeds Tus-Max-Size {settings.TUS_MAX_SIZE}.",
+            413,
+        )
+    if length == 0:
+        raise RuleViolation(
+            "invalid_audio", "An empty segment holds no audio.", 422, {"Upload-Length": ["0"]}
+        )
+    recordings.check_can_join(visit, segment)
+    now = now or timezone.now()
+    upload = Upload.objects.create(
+        id=uuid.uuid4(),
+        owner=owner,
+        device_id=device_id,
+        visit=visit,
+        length=length,
+        metadata=metadata,
+        created_at=now,
+        expires_at=now + expires_after(),
+    )
+    partials.create(upload.id)
+    return upload
+
+
+def find(upload_id: Any, owner: Any) -> Upload:
+    """The caller's own upload, or a problem saying why there is none."""
+    upload = Upload.objects.filter(pk=upload_id, owner=owner).first()
+    if upload is None or upload.status == UploadStatus.TERMINATED:
+        raise RuleViolation("not_found", "No such upload.", 404)
+    if upload.status == UploadStatus.EXPIRED or (
+        upload.status == UploadStatus.RECEIVING and upload.expires_at <= timezone.now()
+    ):
+        raise RuleViolation("upload_expired", "The upload expired; start a new one.", 410)
+    if upload.status == UploadStatus.FAILED:
+        failure = upload.failure or {}
+        raise RuleViolation(
+            "upload_gone",
+            "The upload was refused when complete ({}: {}); start a new one.".format(
+                failure.get("code", "?"), failure.get("detail", "")
+            ),
+            410,
+        )
+    return upload
+
+
+@dataclass
+class Lease:
+    upload: Upload
+    token: str
+    renewed: dt.datetime
+
+    def renew(self) -> None:
+        now = timezone.now()
+        if now - self.renewed >= LEASE_RENEW_EVERY:
+            Upload.objects.filter(pk=self.upload.pk, lease=self.token).update(
+                lease_until=now + LEASE
+            )
+            self.renewed = now
+
+    def release(self) -> None:
+        Upload.objects.filter(pk=self.upload.pk, lease=self.token).update(
+            lease="", lease_until=None
+        )
+
+
+def take_lease(upload: Upload) -> Lease:
+    now = timezone.now()
+    token = secrets.token_hex(16)
+    taken = (
+        Upload.objects.filter(pk=upload.pk, status=UploadStatus.RECEIVING)
+        .filter(Q(lease="") | Q(lease_until__lt=now))
+        .update(lease=token, lease_until=now + LEASE)
+    )
+    if not taken:
+        raise RuleViolation(
+            "upload_locked", "Another request is writing to this upload; retry shortly.", 423
+        )
+    upload.refresh_from_db()
+    return Lease(upload, token, now)
+
+
+def receive(
+    upload: Upload,
+    offset: int,
+    body: Iterator[bytes],
+    declared_length: int | None,
+    checksum: Checksum | None,
+) -> Upload:
+    """Append a PATCH body at ``offset``; complete the upload when its last byte arrives."""
+    if upload.status == UploadStatus.COMPLETED:
+        raise RuleViolation("upload_complete", "The upload is complete and cannot change.", 403)
+    lease = take_lease(upload)
+    try:
+        upload = lease.upload
+        if offset != upload.offset:
+            raise RuleViolation(
+                "upload_offset_mismatch",
+                f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
+                409,
+            )
+        room = upload.length - upload.offset
+        if declared_length is not None and declared_length > room:
+            raise RuleViolation(
+                "file_too_large",
+                f"The chunk of {declared_length} bytes goes past Upload-Length {upload.length}.",
+                413,
+            )
+        hasher = partials.running_hash(upload.id, upload.offset)
+        chunk_hash = checksum.hasher() if checksum else None
+        writer = partials.Writer(upload.id, upload.offset)
+        try:
+            try:
+                for block in body:
+                    if writer.written + len(block) > room:
+                        raise RuleViolation(
+                            "file_too_large",
+                            f"The body goes past Upload-Length {upload.length}.",
+                            413,
+                        )
+                    writer.write(block)
+                    hasher.update(block)
+                    if chunk_hash:
+                        chunk_hash.update(block)
+                    lease.renew()
+                cut_short = declared_length is not None and writer.written < declared_length
+            except OSError:
+                cut_short = True
+            if cut_short:
+                # The client went away mid-body. Without a checksum, tus keeps what arrived;
+                # with one, the chunk cannot be verified and is dropped.
+                log.info("upload %s: body cut short after %s bytes", upload.id, writer.written)
+                if chunk_hash:
+                    writer.rollback()
+                    raise RuleViolation(
+                        "malformed_request",
+                        "The body ended before Content-Length bytes; the checksummed chunk "
+                        "was discarded.",
+                        400,
+                    )
+            if chunk_hash and chunk_hash.digest() != checksum.digest:
+                writer.rollback()
+                raise RuleViolation(
+                    "checksum_mismatch",
+                    f"The chunk's {checksum.algorithm} does not match Upload-Checksum; "
+                    "it was discarded.",
+                    460,
+                )
+            new_offset = writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            writer.close()
+        Upload.objects.filter(pk=upload.pk, lease=lease.token).update(
+            offset=new_offset, expires_at=timezone.now() + expires_after()
+        )
+        partials.keep(upload.id, new_offset, hasher)
+        upload.refresh_from_db()
+        if upload.offset == upload.length:
+            return _complete(upload, hasher.hexdigest())
+        return upload
+    finally:
+        lease.release()
+
+
+def _complete(upload: Upload, sha256: str) -> Upload:
+    """The last byte arrived: the bytes become a segment, or the upload fails, keeping nothing."""
+    try:
+        recordings.add_segment(upload, sha256)
+    except RuleViolation as problem:
+        Upload.objects.filter(pk=upload.pk).update(
+            status=UploadStatus.FAILED,
+            ended_at=timezone.now(),
+            failure={"code": problem.code, "detail": problem.detail},
+        )
+        partials.remove(upload.id)
+        raise
+    partials.remove(upload.id)
+    upload.refresh_from_db()
+    return upload
+
+
+def terminate(upload: Upload) -> None:
+    """Termination: only of unfinished uploads; completed segments are evidence."""
+    if upload.status == UploadStatus.COMPLETED:
+        raise RuleViolation(
+            "upload_complete", "A completed upload is evidence and cannot be terminated.", 403
+        )
+    lease = take_lease(upload)
+    try:
+        Upload.objects.filter(pk=upload.pk).update(
+            status=UploadStatus.TERMINATED, ended_at=timezone.now()
+        )
+        partials.remove(upload.id)
+    finally:
+        lease.release()
+
+
+def expire_uploads(now: dt.datetime | None = None) -> int:
+    """The expiration job: unfinished uploads past their time are ended and their bytes freed."""
+    now = now or timezone.now()
+    stale = list(
+        Upload.objects.filter(status=UploadStatus.RECEIVING, expires_at__lte=now)
+        .filter(Q(lease="") | Q(lease_until__lt=now))
+        .values_list("pk", flat=True)
+    )
+    for upload_id in stale:
+        with transaction.atomic():
+            ended = Upload.objects.filter(
+                pk=upload_id, status=UploadStatus.RECEIVING, expires_at__lte=now
+            ).update(status=UploadStatus.EXPIRED, ended_at=now)
+        if ended:
+            partials.remove(upload_id)
+    return len(stale)

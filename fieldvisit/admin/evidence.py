@@ -1,0 +1,169 @@
+"""Evidence in admin: photos with thumbnails, receipts, recordings. Read-only, team-scoped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from fieldvisit.admin.base import ReadOnlyAdmin, ReadOnlyInline, TeamScopedAdmin
+from fieldvisit.evidence.storage import open_evidence
+from fieldvisit.evidence.thumbnails import thumbnail
+from fieldvisit.media import MediaError
+from fieldvisit.models import AudioSegment, EvidenceFile, Photo, Receipt, Recording
+
+VISIT_TEAM = "visit__stop__route__team"
+
+
+class EvidenceAdmin(ReadOnlyAdmin, TeamScopedAdmin):
+    team_field = VISIT_TEAM
+    show_full_result_count = False
+
+
+@admin.register(Photo)
+class PhotoAdmin(EvidenceAdmin):
+    list_display = ["preview", "kind", "visit", "agent", "captured_at", "distance_m", "flag_list"]
+    list_select_related = ["agent", "visit__stop__case"]
+    list_filter = ["kind", "partner_in_frame"]
+    search_fields = ["id", "file__sha256", "visit__stop__case__number", "agent__username"]
+    date_hierarchy = "captured_at"
+    fields = [
+        "large_preview",
+        "id",
+        "visit",
+        "kind",
+        "partner_in_frame",
+        "agent",
+        "device_id",
+        "captured_at",
+        "received_at",
+        "lat",
+        "lon",
+        "original",
+        "width",
+        "height",
+        "exif_lat",
+        "exif_lon",
+        "exif_altitude",
+        "exif_taken_at",
+        "exif_make",
+        "exif_model",
+        "distance_m",
+        "flags",
+    ]
+    readonly_fields = fields
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<uuid:pk>/thumbnail/", wrap(self.thumbnail_view), name="fieldvisit_photo_thumb"),
+            path("<uuid:pk>/original/", wrap(self.original_view), name="fieldvisit_photo_original"),
+            *super().get_urls(),
+        ]
+
+    def _photo(self, request: HttpRequest, pk: Any) -> Photo:
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        return get_object_or_404(self.get_queryset(request), pk=pk)
+
+    def thumbnail_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
+        photo = self._photo(request, pk)
+        try:
+            data = thumbnail(photo.file_id)
+        except MediaError:
+            return HttpResponse(status=404)
+        response = HttpResponse(data, content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
+    def original_view(self, request: HttpRequest, pk: Any) -> FileResponse:
+        photo = self._photo(request, pk)
+        return FileResponse(
+            open_evidence(photo.file_id),
+            content_type=photo.file.media_type,
+            as_attachment=True,
+            filename=f"{photo.file_id}.{photo.file.media_type.split('/')[-1]}",
+        )
+
+    @admin.display(description="Photo")
+    def preview(self, obj: Photo) -> str:
+        url = reverse("admin:fieldvisit_photo_thumb", args=[obj.pk])
+        return format_html('<img src="{}" alt="" loading="lazy" style="max-height:80px">', url)
+
+    @admin.display(description="Photo")
+    def large_preview(self, obj: Photo) -> str:
+        url = reverse("admin:fieldvisit_photo_thumb", args=[obj.pk])
+        return format_html('<img src="{}" alt="" style="max-width:640px">', url)
+
+    @admin.display(description="Original file")
+    def original(self, obj: Photo) -> str:
+        url = reverse("admin:fieldvisit_photo_original", args=[obj.pk])
+        return format_html('<a href="{}">{}</a> (SHA-256)', url, obj.file_id)
+
+    @admin.display(description="Flags")
+    def flag_list(self, obj: Photo) -> str:
+        return ", ".join(obj.flags) or "—"
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(EvidenceAdmin):
+    list_display = ["notice_number", "outcome", "visit", "agent", "captured_at", "flag_list"]
+    list_select_related = ["agent", "visit__stop__case"]
+    list_filter = ["outcome"]
+    search_fields = ["notice_number", "signer_name", "visit__stop__case__number"]
+    date_hierarchy = "captured_at"
+    fields = [
+        "id",
+        "visit",
+        "notice_number",
+        "outcome",
+        "signer_name",
+        "signer_relation",
+        "signature",
+        "photo",
+        "agent",
+        "device_id",
+        "captured_at",
+        "received_at",
+        "lat",
+        "lon",
+        "flags",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Flags")
+    def flag_list(self, obj: Receipt) -> str:
+        return ", ".join(obj.flags) or "—"
+
+
+class SegmentInline(ReadOnlyInline):
+    model = AudioSegment
+    fields = ["index", "file", "started_at", "duration_s", "format", "prev_sha256", "agent"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(Recording)
+class RecordingAdmin(EvidenceAdmin):
+    list_display = ["id", "visit", "started_by", "created_at"]
+    list_select_related = ["started_by", "visit__stop__case"]
+    search_fields = ["id", "visit__stop__case__number"]
+    fields = ["id", "visit", "started_by", "created_at"]
+    readonly_fields = fields
+    inlines = [SegmentInline]
+
+
+@admin.register(EvidenceFile)
+class EvidenceFileAdmin(ReadOnlyAdmin):
+    list_display = ["sha256", "media_type", "size", "stored_at"]
+    list_filter = ["media_type"]
+    search_fields = ["sha256"]
+    fields = ["sha256", "media_type", "size", "stored_at"]
+    readonly_fields = fields
+    show_full_result_count = False

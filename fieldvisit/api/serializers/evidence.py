@@ -1,0 +1,177 @@
+"""Photos and notice receipts: multipart in, the recorded evidence out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from fieldvisit.api.fields import AwareDateTimeField, FiniteFloatField, not_in_future
+from fieldvisit.choices import PhotoKind, ReceiptOutcome
+from fieldvisit.models import Photo, Receipt
+from fieldvisit.rules.evidence import receipt_missing
+
+SHA256_FIELD = {"regex": r"^[0-9a-fA-F]{64}$", "max_length": 64}
+
+
+def sha256_field(**kwargs: Any) -> serializers.RegexField:
+    return serializers.RegexField(
+        help_text="SHA-256 of the file as the phone computed it, lowercase hex.",
+        error_messages={"invalid": "Give the SHA-256 as 64 hexadecimal digits."},
+        **SHA256_FIELD,
+        **kwargs,
+    )
+
+
+def evidence_file(**kwargs: Any) -> serializers.FileField:
+    # Empty files are judged by the content check (an empty image is invalid_image).
+    return serializers.FileField(allow_empty_file=True, use_url=False, **kwargs)
+
+
+class CapturedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    captured_at = AwareDateTimeField(validators=[not_in_future])
+    lat = FiniteFloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    lon = FiniteFloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("lat") is None) != (attrs.get("lon") is None):
+            raise serializers.ValidationError({"lon": ["Give lat and lon together."]})
+        return attrs
+
+
+class PhotoCreateSerializer(CapturedSerializer):
+    file = evidence_file(help_text="The original photo, byte for byte: JPEG, HEIC/HEIF or PNG.")
+    kind = serializers.ChoiceField(choices=PhotoKind.choices)
+    sha256 = sha256_field()
+    partner_in_frame = serializers.BooleanField(required=False, default=False)
+
+
+class ReceiptCreateSerializer(CapturedSerializer):
+    notice_number = serializers.CharField(max_length=32)
+    outcome = serializers.ChoiceField(choices=ReceiptOutcome.choices)
+    signer_name = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True
+    )
+    signer_relation = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True
+    )
+    signature = evidence_file(required=False, help_text="The signature image, PNG.")
+    signature_sha256 = sha256_field(required=False, default="")
+    photo = evidence_file(required=False, help_text="The paper slip or mailbox, JPEG or HEIC.")
+    photo_sha256 = sha256_field(required=False, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        errors: dict[str, list[str]] = {}
+        for name in receipt_missing(
+            attrs["outcome"],
+            signer_name=attrs["signer_name"],
+            signer_relation=attrs["signer_relation"],
+            has_signature=attrs.get("signature") is not None,
+            has_photo=attrs.get("photo") is not None,
+        ):
+            errors[name] = [f"Required when the outcome is {attrs['outcome']}."]
+        for name in ("signature", "photo"):
+            if attrs.get(name) is not None and not attrs[f"{name}_sha256"]:
+                errors[f"{name}_sha256"] = [f"Declare the SHA-256 of the {name}."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class ExifSerializer(serializers.Serializer):
+    lat = serializers.FloatField(source="exif_lat", allow_null=True)
+    lon = serializers.FloatField(source="exif_lon", allow_null=True)
+    altitude = serializers.FloatField(source="exif_altitude", allow_null=True)
+    taken_at = serializers.DateTimeField(source="exif_taken_at", allow_null=True)
+    make = serializers.CharField(source="exif_make")
+    model = serializers.CharField(source="exif_model")
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    sha256 = serializers.CharField(source="file_id")
+    size = serializers.IntegerField(source="file.size")
+    media_type = serializers.CharField(source="file.media_type")
+    exif = ExifSerializer(source="*")
+    agent = serializers.CharField(source="agent.username")
+
+    class Meta:
+        model = Photo
+        fields = [
+            "id",
+            "kind",
+            "sha256",
+            "size",
+            "media_type",
+            "width",
+            "height",
+            "partner_in_frame",
+            "agent",
+            "captured_at",
+            "received_at",
+            "lat",
+            "lon",
+            "exif",
+            "distance_m",
+            "flags",
+        ]
+
+
+class FileBriefSerializer(serializers.Serializer):
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    media_type = serializers.CharField()
+
+
+class ReceiptSerializer(serializers.ModelSerializer):
+    signature = FileBriefSerializer(allow_null=True)
+    photo = FileBriefSerializer(allow_null=True)
+    agent = serializers.CharField(source="agent.username")
+
+    class Meta:
+        model = Receipt
+        fields = [
+            "id",
+            "notice_number",
+            "outcome",
+            "signer_name",
+            "signer_relation",
+            "signature",
+            "photo",
+            "agent",
+            "captured_at",
+            "received_at",
+            "lat",
+            "lon",
+            "flags",
+        ]
+
+
+class SegmentSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    duration_s = serializers.FloatField()
+    format = serializers.CharField()
+    size = serializers.IntegerField()
+
+
+class GapSerializer(serializers.Serializer):
+    after_index = serializers.IntegerField()
+    seconds = serializers.FloatField()
+
+
+class RecordingSerializer(serializers.Serializer):
+    """The visit's recording and its verdict (rule 6): continuous and covering the visit."""
+
+    id = serializers.UUIDField(allow_null=True)
+    segments = SegmentSerializer(many=True)
+    continuous = serializers.BooleanField()
+    covers_visit = serializers.BooleanField()
+    gaps = GapSerializer(many=True)
+    missing = serializers.ListField(child=serializers.IntegerField())
+    starts_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    valid = serializers.BooleanField()
+    detail = serializers.CharField()

@@ -1,0 +1,28 @@
+"""What a tus upload's ``Upload-Metadata`` must say about the audio segment it carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from fieldvisit.api.fields import AwareDateTimeField
+from fieldvisit.api.serializers.evidence import sha256_field
+
+
+class SegmentMetadataSerializer(serializers.Serializer):
+    visit = serializers.UUIDField()
+    recording = serializers.UUIDField(help_text="Client UUID of the visit's recording.")
+    segment = serializers.IntegerField(min_value=0, max_value=100_000, help_text="0-based index.")
+    started_at = AwareDateTimeField(help_text="Device time of the segment's first sample.")
+    sha256 = sha256_field()
+    prev_sha256 = sha256_field(required=False, default="", allow_blank=True)
+    filename = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    content_type = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["segment"] > 0 and not attrs["prev_sha256"]:
+            raise serializers.ValidationError(
+                {"prev_sha256": ["Segments after the first name the previous one's SHA-256."]}
+            )
+        return attrs

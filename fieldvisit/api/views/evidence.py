@@ -1,0 +1,161 @@
+"""Photos and notice receipts for a visit (multipart uploads, hashed as they stream in)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from fieldvisit import access
+from fieldvisit.actions import evidence as actions
+from fieldvisit.api.idempotency import answer, create_once, fingerprint
+from fieldvisit.api.schema import problems
+from fieldvisit.api.serializers.evidence import (
+    PhotoCreateSerializer,
+    PhotoSerializer,
+    ReceiptCreateSerializer,
+    ReceiptSerializer,
+)
+from fieldvisit.evidence.receiving import HashingUploadHandler
+from fieldvisit.models import Photo, Receipt, Visit
+
+UPLOAD_PROBLEMS = (
+    "validation_error",
+    "malformed_request",
+    "not_found",
+    "id_conflict",
+    "not_team_member",
+    "hash_mismatch",
+    "unsupported_media_type",
+    "file_too_large",
+    "invalid_image",
+    "storage_unavailable",
+)
+
+
+class EvidenceUploadView(GenericAPIView):
+    """Multipart only; the named file fields stream to disk through a hashing handler."""
+
+    parser_classes = [MultiPartParser]
+    file_fields: set[str] = set()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        request._request.upload_handlers = [
+            HashingUploadHandler(request._request, self.file_fields)
+        ]
+
+    def visit(self, pk: Any) -> Visit:
+        return get_object_or_404(
+            access.visits_visible_to(self.request.user).select_related(
+                "stop__route", "stop__address", "stop__case__creditor"
+            ),
+            pk=pk,
+        )
+
+    def validated(self) -> dict[str, Any]:
+        serializer = self.get_serializer(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+def _event(data: dict[str, Any], files: tuple[str, ...]) -> dict[str, Any]:
+    """What a retry must repeat: every field, with files by their declared hash."""
+    return {k: v for k, v in data.items() if k not in files}
+
+
+class PhotoCreate(EvidenceUploadView):
+    serializer_class = PhotoCreateSerializer
+    file_fields = {"file"}
+
+    @extend_schema(
+        operation_id="visits_photos_create",
+        request={"multipart/form-data": PhotoCreateSerializer},
+        responses={201: PhotoSerializer, 200: PhotoSerializer, **problems(*UPLOAD_PROBLEMS)},
+        description="Add a photo to the visit. The file is hashed as it arrives and must match "
+        "`sha256`; its type comes from its content (JPEG, HEIC/HEIF, PNG). Flags: `no_gps`, "
+        "`far_from_address`, `taken_outside_visit`, `exif_time_mismatch`, `lone_agent`.",
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        visit = self.visit(pk)
+        data = self.validated()
+        digest = fingerprint(request.user.pk, {"visit": visit.pk, **_event(data, ("file",))})
+        photo, created = create_once(
+            Photo,
+            data["id"],
+            digest,
+            lambda: actions.add_photo(
+                actions.PhotoData(
+                    id=data["id"],
+                    visit=visit,
+                    kind=data["kind"],
+                    captured_at=data["captured_at"],
+                    lat=data.get("lat"),
+                    lon=data.get("lon"),
+                    partner_in_frame=data["partner_in_frame"],
+                    file=data["file"],
+                    sha256=data["sha256"],
+                ),
+                request.user,
+                request.auth.device_id,
+                digest,
+            ),
+        )
+        photo = Photo.objects.select_related("file", "agent").get(pk=photo.pk)
+        return answer(PhotoSerializer(photo).data, created)
+
+
+class ReceiptCreate(EvidenceUploadView):
+    serializer_class = ReceiptCreateSerializer
+    file_fields = {"signature", "photo"}
+
+    @extend_schema(
+        operation_id="visits_receipts_create",
+        request={"multipart/form-data": ReceiptCreateSerializer},
+        responses={
+            201: ReceiptSerializer,
+            200: ReceiptSerializer,
+            **problems(*UPLOAD_PROBLEMS, "notice_mismatch"),
+        },
+        description="Record the outcome of delivering the stop's demand notice. Signed "
+        "outcomes need the signature (PNG) and the signer's name, `signed_by_relation` the "
+        "relation, `left_in_mailbox` a photo. Recorded while the visit is not open, the "
+        "receipt is kept and flagged `lone_agent`.",
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        visit = self.visit(pk)
+        data = self.validated()
+        files = ("signature", "photo")
+        digest = fingerprint(request.user.pk, {"visit": visit.pk, **_event(data, files)})
+        receipt, created = create_once(
+            Receipt,
+            data["id"],
+            digest,
+            lambda: actions.record_receipt(
+                actions.ReceiptData(
+                    id=data["id"],
+                    visit=visit,
+                    notice_number=data["notice_number"],
+                    outcome=data["outcome"],
+                    signer_name=data["signer_name"],
+                    signer_relation=data["signer_relation"],
+                    captured_at=data["captured_at"],
+                    lat=data.get("lat"),
+                    lon=data.get("lon"),
+                    signature=data.get("signature"),
+                    signature_sha256=data["signature_sha256"],
+                    photo=data.get("photo"),
+                    photo_sha256=data["photo_sha256"],
+                ),
+                request.user,
+                request.auth.device_id,
+                digest,
+            ),
+        )
+        receipt = Receipt.objects.select_related("signature", "photo", "agent").get(pk=receipt.pk)
+        return answer(ReceiptSerializer(receipt).data, created)

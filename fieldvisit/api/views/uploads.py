@@ -1,0 +1,258 @@
+"""tus 1.0.0 at ``/api/v1/uploads/``: the HTTP side. Thin: headers in, actions, headers out.
+
+Authenticated like the rest of the API (``OPTIONS`` excepted, as the protocol wants), and
+an upload is only ever visible to the user who created it. Errors are problem details with
+the protocol's status codes (409 offset, 412 version, 413 size, 415 content type, 423 lock,
+460 checksum, 404/410 unknown or ended).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from fieldvisit import access
+from fieldvisit.actions import recordings
+from fieldvisit.actions import uploads as actions
+from fieldvisit.api.schema import problems
+from fieldvisit.api.serializers.uploads import SegmentMetadataSerializer
+from fieldvisit.models import Upload
+from fieldvisit.rules import RuleViolation
+from fieldvisit.tus import CHECKSUMS, EXTENSIONS, OFFSET_OCTET_STREAM, VERSION
+from fieldvisit.tus.protocol import (
+    format_metadata,
+    http_date,
+    parse_checksum,
+    parse_int,
+    parse_metadata,
+)
+
+READ_SIZE = 1024 * 1024
+OVERRIDABLE = {"PATCH", "DELETE", "HEAD"}
+REASONS = {460: "Checksum Mismatch", 423: "Locked"}
+TUS_PROBLEMS = (
+    "tus_version_unsupported",
+    "malformed_request",
+    "validation_error",
+    "not_found",
+    "not_team_member",
+    "file_too_large",
+    "chain_broken",
+)
+FINAL_PATCH_PROBLEMS = ("hash_mismatch", "invalid_audio", "chain_broken", "storage_unavailable")
+
+
+def body_blocks(request: HttpRequest) -> Iterator[bytes]:
+    """The raw request body, a block at a time, never whole in memory."""
+    while True:
+        block = request.read(READ_SIZE)
+        if not block:
+            return
+        yield block
+
+
+def content_length(request: HttpRequest) -> int | None:
+    return parse_int(request.META.get("CONTENT_LENGTH") or None, "Content-Length")
+
+
+def require_offset_stream(request: HttpRequest) -> None:
+    media_type = (request.META.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+    if media_type != OFFSET_OCTET_STREAM:
+        raise RuleViolation(
+            "unsupported_media_type",
+            f"A tus PATCH body is {OFFSET_OCTET_STREAM}.",
+            415,
+        )
+
+
+def upload_headers(upload: Upload) -> dict[str, str]:
+    return {
+        "Upload-Offset": str(upload.offset),
+        "Upload-Expires": http_date(upload.expires_at),
+    }
+
+
+class TusView(APIView):
+    """Protocol headers on every answer; ``X-HTTP-Method-Override`` for limited clients."""
+
+    parser_classes: list[Any] = []
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "OPTIONS":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        override = request.headers.get("X-HTTP-Method-Override", "").upper()
+        if request.method == "POST" and override in OVERRIDABLE:
+            request.method = override
+        return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != VERSION:
+            raise RuleViolation(
+                "tus_version_unsupported", f"This server speaks tus {VERSION} only.", 412
+            )
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Tus-Resumable"] = VERSION
+        response["Cache-Control"] = "no-store"
+        if response.status_code == 412:
+            response["Tus-Version"] = VERSION
+        if response.status_code in REASONS:
+            response.reason_phrase = REASONS[response.status_code]
+        return response
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(
+            status=204,
+            headers={
+                "Tus-Version": VERSION,
+                "Tus-Extension": ",".join(EXTENSIONS),
+                "Tus-Max-Size": str(settings.TUS_MAX_SIZE),
+                "Tus-Checksum-Algorithm": ",".join(CHECKSUMS),
+            },
+        )
+
+
+def _patch_body(request: Request, upload: Upload, offset: int) -> Upload:
+    return actions.receive(
+        upload,
+        offset,
+        body_blocks(request._request),
+        content_length(request._request),
+        parse_checksum(request.headers.get("Upload-Checksum")),
+    )
+
+
+class UploadCreate(TusView):
+    @extend_schema(
+        operation_id="uploads_create",
+        request=None,
+        parameters=[
+            OpenApiParameter("Tus-Resumable", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("Upload-Length", int, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                "Upload-Metadata",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="visit, recording, segment, started_at, sha256, prev_sha256, "
+                "filename, content_type (base64 values, tus style)",
+            ),
+        ],
+        responses={201: None, **problems(*TUS_PROBLEMS, *FINAL_PATCH_PROBLEMS)},
+        description="tus creation (and creation-with-upload): start uploading one audio "
+        "segment of a visit's recording. The answer's `Location` is the upload's URL.",
+    )
+    def post(self, request: Request) -> Response:
+        length = parse_int(request.headers.get("Upload-Length"), "Upload-Length")
+        if length is None:
+            raise RuleViolation(
+                "malformed_request",
+                "Upload-Length is required (deferred length is not supported).",
+                400,
+            )
+        metadata = parse_metadata(request.headers.get("Upload-Metadata"))
+        serializer = SegmentMetadataSerializer(data=metadata)
+        serializer.is_valid(raise_exception=True)
+        meta = serializer.validated_data
+        visit = (
+            access.visits_visible_to(request.user)
+            .select_related("stop__route")
+            .filter(pk=meta["visit"])
+            .first()
+        )
+        if visit is None:
+            raise RuleViolation("not_found", "No such visit.", 404)
+        upload = actions.create_upload(
+            visit=visit,
+            owner=request.user,
+            device_id=request.auth.device_id,
+            length=length,
+            metadata=metadata,
+            segment=recordings.SegmentMeta(
+                recording=meta["recording"],
+                index=meta["segment"],
+                started_at=meta["started_at"],
+                sha256=meta["sha256"].lower(),
+                prev_sha256=meta["prev_sha256"].lower(),
+            ),
+        )
+        location = request.build_absolute_uri(reverse("api:upload-detail", args=[upload.pk]))
+        if (content_length(request._request) or 0) > 0:
+            require_offset_stream(request._request)
+            upload = _patch_body(request, upload, 0)
+        return Response(status=201, headers={"Location": location, **upload_headers(upload)})
+
+
+class UploadDetail(TusView):
+    def upload(self, pk: Any) -> Upload:
+        return actions.find(pk, self.request.user)
+
+    @extend_schema(
+        operation_id="uploads_head",
+        responses={200: None, **problems("not_found", "upload_expired", "upload_gone")},
+        description="tus: the upload's offset, length and metadata.",
+    )
+    def head(self, request: Request, pk: Any) -> HttpResponse:
+        upload = self.upload(pk)
+        return Response(
+            status=200,
+            headers={
+                **upload_headers(upload),
+                "Upload-Length": str(upload.length),
+                "Upload-Metadata": format_metadata(upload.metadata),
+            },
+        )
+
+    @extend_schema(
+        operation_id="uploads_patch",
+        request={OFFSET_OCTET_STREAM: bytes},
+        responses={
+            204: None,
+            **problems(
+                "upload_offset_mismatch",
+                "unsupported_media_type",
+                "upload_locked",
+                "checksum_mismatch",
+                "checksum_unsupported",
+                "file_too_large",
+                "upload_complete",
+                "not_found",
+                "upload_expired",
+                "upload_gone",
+                *FINAL_PATCH_PROBLEMS,
+            ),
+        },
+        description="tus: append bytes at `Upload-Offset`. The request that brings the last "
+        "byte gets the segment's verdict: 204, or `hash_mismatch`, `invalid_audio` or "
+        "`chain_broken` (nothing kept).",
+    )
+    def patch(self, request: Request, pk: Any) -> Response:
+        require_offset_stream(request._request)
+        offset = parse_int(request.headers.get("Upload-Offset"), "Upload-Offset")
+        if offset is None:
+            raise RuleViolation("malformed_request", "Upload-Offset is required.", 400)
+        upload = _patch_body(request, self.upload(pk), offset)
+        return Response(status=204, headers=upload_headers(upload))
+
+    @extend_schema(
+        operation_id="uploads_terminate",
+        responses={204: None, **problems("upload_complete", "upload_locked", "not_found")},
+        description="tus termination: abandon an unfinished upload. Completed ones are evidence.",
+    )
+    def delete(self, request: Request, pk: Any) -> Response:
+        actions.terminate(self.upload(pk))
+        return Response(status=204)

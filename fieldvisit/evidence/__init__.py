@@ -1,0 +1,1 @@
+"""Evidence files: receiving them hashed, storing them content-addressed, reading them back."""

@@ -1,0 +1,113 @@
+"""Rules for photos and notice receipts (DESIGN rules 4, 7 and 8).
+
+Evidence is never refused for what it shows: a photo far from the address or taken before
+the partner arrived is still evidence. These functions turn what a file and the visit say
+into flags; the compliance verdict reads the flags.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from fieldvisit.choices import ReceiptOutcome
+from fieldvisit.rules import Verdict
+from fieldvisit.rules.checkins import distance_m
+
+# A phone's EXIF clock and its app clock are the same clock; more than this apart, one of
+# them was changed.
+EXIF_TIME_TOLERANCE = dt.timedelta(minutes=5)
+# Photos a little before the first arrival (walking up to the door) or after the last leave
+# still belong to the visit.
+VISIT_MARGIN = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class VisitWindow:
+    """When the visit happened, as the check-ins tell it."""
+
+    first_arrive: dt.datetime | None
+    opened_at: dt.datetime | None
+    closed_at: dt.datetime | None
+
+    def was_open(self, moment: dt.datetime) -> bool:
+        """Both agents were there together (rule 2) at ``moment``."""
+        if self.opened_at is None or moment < self.opened_at:
+            return False
+        return self.closed_at is None or moment <= self.closed_at
+
+    def contains(self, moment: dt.datetime) -> bool:
+        if self.first_arrive is None or moment < self.first_arrive - VISIT_MARGIN:
+            return False
+        return self.closed_at is None or moment <= self.closed_at + VISIT_MARGIN
+
+
+def exif_moment(taken_at: dt.datetime | None, zone: str) -> dt.datetime | None:
+    """EXIF DateTimeOriginal as an instant; without an offset it is the address's local time."""
+    if taken_at is None:
+        return None
+    if taken_at.tzinfo is None:
+        return taken_at.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+    return taken_at
+
+
+def photo_flags(
+    *,
+    exif_lat: float | None,
+    exif_lon: float | None,
+    exif_taken_at: dt.datetime | None,
+    captured_at: dt.datetime,
+    address: tuple[float, float] | None,
+    radius_m: float,
+    window: VisitWindow,
+) -> tuple[list[str], float | None]:
+    """Flags for a photo, and its distance from the address by its own EXIF position."""
+    flags: list[str] = []
+    distance = None
+    if exif_lat is None or exif_lon is None:
+        flags.append("no_gps")
+    elif address is not None:
+        distance = distance_m(exif_lat, exif_lon, *address)
+        if distance > radius_m:
+            flags.append("far_from_address")
+    taken = exif_taken_at or captured_at
+    if not window.contains(taken):
+        flags.append("taken_outside_visit")
+    if exif_taken_at is not None and abs(exif_taken_at - captured_at) > EXIF_TIME_TOLERANCE:
+        flags.append("exif_time_mismatch")
+    if not window.was_open(captured_at):
+        flags.append("lone_agent")
+    return flags, distance
+
+
+def receipt_missing(
+    outcome: str,
+    *,
+    signer_name: str,
+    signer_relation: str,
+    has_signature: bool,
+    has_photo: bool,
+) -> list[str]:
+    """The fields an outcome needs but lacks (rule 8): a signed receipt has the signature and
+    the signer's name, a relation says who they are, a notice left in a mailbox is
+    photographed."""
+    missing = []
+    if outcome.startswith("signed_by_"):
+        if not has_signature:
+            missing.append("signature")
+        if not signer_name.strip():
+            missing.append("signer_name")
+    if outcome == ReceiptOutcome.SIGNED_BY_RELATION and not signer_relation.strip():
+        missing.append("signer_relation")
+    if outcome == ReceiptOutcome.LEFT_IN_MAILBOX and not has_photo:
+        missing.append("photo")
+    return missing
+
+
+def check_notice_number(given: str, stops: str) -> Verdict:
+    if not stops or given.strip() != stops:
+        return Verdict.failed(
+            "notice_mismatch", "The notice number is not the one issued for this stop."
+        )
+    return Verdict.passed()

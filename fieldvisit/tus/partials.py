@@ -1,0 +1,112 @@
+"""The bytes of uploads in progress, and their running SHA-256.
+
+Each upload is one file, ``TUS_UPLOAD_DIR/<id>.part``; its committed length is the upload's
+offset in the database. A PATCH writes at that offset (first cutting off anything a crashed
+writer left beyond it), so a resume after a dropped connection or a server restart continues
+exactly where the database says.
+
+The whole-file SHA-256 is kept running in memory between PATCHes of the same process, so the
+normal path never reads the bytes twice. After a restart (or when another process took the
+previous PATCH) the hash is caught up by reading the file once up to the offset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+READ_SIZE = 1024 * 1024
+KEEP_RUNNING = 512  # running hashes kept per process (least recently used dropped)
+
+_lock = threading.Lock()
+_running: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+catch_up_reads = 0  # how often a hash had to be rebuilt from the file (tests and metrics)
+
+
+def path_for(upload_id: object) -> Path:
+    directory = Path(settings.TUS_UPLOAD_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"{upload_id}.part"
+
+
+def create(upload_id: object) -> None:
+    with open(path_for(upload_id), "xb"):
+        pass
+
+
+def remove(upload_id: object) -> None:
+    forget(upload_id)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path_for(upload_id))
+
+
+def forget(upload_id: object) -> None:
+    with _lock:
+        _running.pop(str(upload_id), None)
+
+
+def running_hash(upload_id: object, offset: int) -> Any:
+    """A SHA-256 object holding exactly the first ``offset`` bytes of the upload (a copy the
+    caller may feed; ``keep`` stores it back)."""
+    global catch_up_reads
+    with _lock:
+        found = _running.get(str(upload_id))
+        if found is not None and found[0] == offset:
+            _running.move_to_end(str(upload_id))
+            return found[1].copy()
+    hasher = hashlib.sha256()
+    if offset:
+        catch_up_reads += 1
+        remaining = offset
+        with open(path_for(upload_id), "rb") as f:
+            while remaining:
+                block = f.read(min(READ_SIZE, remaining))
+                if not block:
+                    raise OSError(f"upload {upload_id} holds fewer bytes than its offset")
+                hasher.update(block)
+                remaining -= len(block)
+    return hasher
+
+
+def keep(upload_id: object, offset: int, hasher: Any) -> None:
+    with _lock:
+        _running[str(upload_id)] = (offset, hasher.copy())
+        _running.move_to_end(str(upload_id))
+        while len(_running) > KEEP_RUNNING:
+            _running.popitem(last=False)
+
+
+class Writer:
+    """Appends one PATCH body at the committed offset; ``rollback`` restores the offset."""
+
+    def __init__(self, upload_id: object, offset: int) -> None:
+        self.upload_id = upload_id
+        self.offset = offset
+        self.file = open(path_for(upload_id), "r+b")  # noqa: SIM115 - closed in close()
+        self.file.seek(offset)
+        self.file.truncate()
+        self.written = 0
+
+    def write(self, block: bytes) -> None:
+        self.file.write(block)
+        self.written += len(block)
+
+    def commit(self) -> int:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        return self.offset + self.written
+
+    def rollback(self) -> None:
+        self.file.seek(self.offset)
+        self.file.truncate()
+        self.written = 0
+
+    def close(self) -> None:
+        self.file.close()
