@@ -231,6 +231,9 @@ SPECTACULAR_SETTINGS = {
         "PhotoKindEnum": "fieldvisit.choices.PhotoKind",
         "CheckInKindEnum": "fieldvisit.choices.CheckInKind",
         "AlertKindEnum": "fieldvisit.choices.AlertKind",
+        "ReceiptOutcomeEnum": "fieldvisit.choices.ReceiptOutcome",
+        "ReportOutcomeEnum": "fieldvisit.choices.ReportOutcome",
+        "ReportStatusEnum": "fieldvisit.choices.ReportStatus",
     },
 }
 

@@ -135,3 +135,22 @@ class UploadStatus(models.TextChoices):
     FAILED = "failed", "Failed (refused when complete)"
     TERMINATED = "terminated", "Terminated by the client"
     EXPIRED = "expired", "Expired"
+
+
+class ReportOutcome(models.TextChoices):
+    """What the visit came to, as the team's report states it (上门催收情况报告)."""
+
+    MET_DEBTOR = "met_debtor", "Met the debtor"
+    MET_RELATION = "met_relation", "Met a relation"
+    NO_ANSWER = "no_answer", "Nobody answered"
+    ADDRESS_NOT_FOUND = "address_not_found", "Address not found"
+    MOVED = "moved", "The debtor moved away"
+    REFUSED_CONTACT = "refused_contact", "Contact refused"
+
+
+class ReportStatus(models.TextChoices):
+    """A report's state, read from its records: co-signed, corrected, or neither yet."""
+
+    AWAITING_COSIGN = "awaiting_cosign", "Awaiting the partner's co-signature"
+    COSIGNED = "cosigned", "Co-signed by both agents"
+    SUPERSEDED = "superseded", "Superseded by a correction"

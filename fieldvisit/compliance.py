@@ -1,7 +1,7 @@
 """A visit's compliance verdict: named checks, each ``{ok, detail}``, from what is known.
 
-The checks read the visit's records and call the rules; checks whose evidence is still to
-come (photos, recording, receipt, report) join as their features land.
+The checks read the visit's records and call the rules; callers that already hold the
+records (the visit's API answer, a bundle) pass them in so nothing is read twice.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from fieldvisit.choices import AlertKind, CheckInKind, RouteStatus
+from fieldvisit.choices import AlertKind, CheckInKind, PhotoKind, RouteStatus
 from fieldvisit.geo import local_text
-from fieldvisit.models import Alert, CheckIn, Visit
+from fieldvisit.models import Alert, CheckIn, Photo, Receipt, Visit, VisitReport
 
 Check = dict[str, Any]
 
@@ -49,7 +49,85 @@ def _checkins_on_time(visit: Visit, checkins: list[CheckIn]) -> Check:
     return _check(True, "No check-in missed during the visit.")
 
 
-def visit_compliance(visit: Visit, checkins: list[CheckIn]) -> dict[str, Any]:
+DOOR_KINDS = (PhotoKind.DOOR, PhotoKind.NEAREST_DOOR)
+
+
+def _door_photo(photos: list[Photo]) -> Check:
+    """Rule 7: the door number (or the nearest one) with the partner in frame, taken while
+    both agents were there and near the address."""
+    door = [p for p in photos if p.kind in DOOR_KINDS]
+    if not door:
+        return _check(False, "No photo of the door number (or the nearest door number).")
+    with_partner = [p for p in door if p.partner_in_frame]
+    if not with_partner:
+        return _check(False, "The door photos do not show the partner in frame.")
+    good = [p for p in with_partner if not {"lone_agent", "far_from_address"} & set(p.flags)]
+    if not good:
+        flags = sorted({f for p in with_partner for f in p.flags})
+        return _check(False, f"The door photos with the partner are flagged: {', '.join(flags)}.")
+    best = good[0]
+    note = f" (flags: {', '.join(best.flags)})" if best.flags else ""
+    return _check(True, f"Door photo {best.file_id[:12]}… with the partner in frame{note}.")
+
+
+def _notice_outcome(receipts: list[Receipt]) -> Check:
+    if not receipts:
+        return _check(False, "No notice receipt recorded.")
+    last = receipts[-1]
+    return _check(True, f"Notice {last.notice_number}: {last.get_outcome_display()}.")
+
+
+def _recording(recording: dict[str, Any]) -> Check:
+    if recording["id"] is None:
+        return _check(False, "No recording uploaded.")
+    return _check(recording["valid"], recording["detail"])
+
+
+def _report_cosigned(report: VisitReport | None, zone: str) -> Check:
+    """Rule 9: the current report, co-signed by a second agent over its exact content, with
+    all six conduct attestations given. A false attestation is a statement: it fails here."""
+    if report is None:
+        return _check(False, "No visit report filed.")
+    author = report.author.get_username()
+    problems = []
+    digest = report.compute_sha256()
+    if digest != report.content_sha256:
+        problems.append("its content does not match its recorded SHA-256")
+    cosignature = report.cosignature_or_none()
+    if cosignature is None:
+        problems.append("it awaits the second agent's co-signature")
+    elif cosignature.agent_id == report.author_id:
+        problems.append("it is co-signed by its own author")
+    elif cosignature.report_sha256 != digest:
+        problems.append("the co-signature does not sign this content")
+    if report.failed_attestations:
+        problems.append(f"attestations not given: {', '.join(report.failed_attestations)}")
+    if problems:
+        return _check(False, f"Report {report.id} by {author}: {'; '.join(problems)}.")
+    assert cosignature is not None  # narrowed by the problems above
+    return _check(
+        True,
+        f"Report {report.id} by {author}, co-signed by {cosignature.agent.get_username()} "
+        f"{local_text(cosignature.signed_at, zone)}; all six attestations given.",
+    )
+
+
+_UNSET: Any = object()
+
+
+def visit_compliance(
+    visit: Visit,
+    checkins: list[CheckIn],
+    photos: list[Photo] | None = None,
+    receipts: list[Receipt] | None = None,
+    recording: dict[str, Any] | None = None,
+    report: VisitReport | None = _UNSET,
+) -> dict[str, Any]:
+    from fieldvisit.actions.recordings import recording_verdict
+
+    photos = list(visit.photos.order_by("captured_at")) if photos is None else photos
+    receipts = list(visit.receipts.order_by("captured_at")) if receipts is None else receipts
+    recording = recording_verdict(visit) if recording is None else recording
     route = visit.stop.route
     checks: dict[str, Check] = {}
     approved = route.decided_by_id is not None and route.status in (
@@ -84,4 +162,12 @@ def visit_compliance(visit: Visit, checkins: list[CheckIn]) -> dict[str, Any]:
         "Visit frequency cap exceeded",
     )
     checks["checkins_on_time"] = _checkins_on_time(visit, checkins)
+    checks["door_photo"] = _door_photo(photos)
+    checks["recording"] = _recording(recording)
+    checks["notice_outcome"] = _notice_outcome(receipts)
+    if report is _UNSET:
+        from fieldvisit.actions.reports import known_current_report
+
+        report = known_current_report(visit)
+    checks["report_cosigned"] = _report_cosigned(report, zone)
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}

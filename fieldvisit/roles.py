@@ -1,8 +1,9 @@
 """The five roles as auth groups and the model permissions each holds.
 
-The data migrations 0003 and 0005 created these (migrations stay frozen as written); this
-module is the current list, and ``ensure_role_groups`` runs after every ``migrate`` (and
-after a test database flush) so the groups exist and hold exactly their permissions.
+The data migrations 0003, 0005, 0007 and 0009 created these (migrations stay frozen as
+written); this module is the current list, and ``ensure_role_groups`` runs after every
+``migrate`` (and after a test database flush) so the groups exist and hold exactly their
+permissions.
 Nobody gets delete on evidence.
 """
 
@@ -63,6 +64,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_receipt",
         "view_recording",
         "view_audiosegment",
+        "view_visit",
+        "view_visitreport",
+        "view_reportcosignature",
+        "view_visitreview",
+        "review_visit",
     ],
     "legal": [
         "view_creditor",
@@ -81,6 +87,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_receipt",
         "view_recording",
         "view_audiosegment",
+        "view_visit",
+        "view_visitreport",
+        "view_reportcosignature",
+        "view_visitreview",
     ],
     "auditor": [
         "view_creditor",
@@ -103,6 +113,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_receipt",
         "view_recording",
         "view_audiosegment",
+        "view_visit",
+        "view_visitreport",
+        "view_reportcosignature",
+        "view_visitreview",
+        "view_evidenceaccess",
     ],
 }
 

@@ -23,6 +23,8 @@ role_groups = importlib.import_module("fieldvisit.migrations.0003_role_groups")
 GRANTS = [
     importlib.import_module("fieldvisit.migrations.0005_alert_permissions").GRANTS,
     importlib.import_module("fieldvisit.migrations.0007_evidence_permissions").GRANTS,
+    importlib.import_module("fieldvisit.migrations.0009_report_permissions").GRANTS,
+    {"auditor": ["view_evidenceaccess"]},  # 0010_evidence_access
 ]
 
 

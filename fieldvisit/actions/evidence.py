@@ -66,7 +66,30 @@ def inspect(
         names = ", ".join(sorted(accept))
         detail = f"The {field} is {info.media_type}; it must be {names}."
         raise RuleViolation("unsupported_media_type", detail, 415, {field: [detail]})
-    return Image(Received(upload.sha256, upload.size, info.media_type, upload), info)
+    return Image(Received(upload.sha256, upload.size, upload.crc32, info.media_type, upload), info)
+
+
+def captured(
+    data: PhotoData | ReceiptData,
+    agent: Any,
+    device_id: str,
+    received_at: dt.datetime,
+    flags: list[str],
+    fingerprint: str,
+) -> dict[str, Any]:
+    """The fields every record a phone sends carries (``Captured``)."""
+    return {
+        "id": data.id,
+        "visit": data.visit,
+        "agent": agent,
+        "device_id": device_id,
+        "captured_at": data.captured_at,
+        "received_at": received_at,
+        "lat": data.lat,
+        "lon": data.lon,
+        "flags": flags,
+        "request_sha256": fingerprint,
+    }
 
 
 @dataclass
@@ -106,16 +129,7 @@ def add_photo(
     with storing(image.received) as record, transaction.atomic(durable=True):
         (file,) = record()
         photo = Photo.objects.create(
-            id=data.id,
-            visit=visit,
-            agent=agent,
-            device_id=device_id,
-            captured_at=data.captured_at,
-            received_at=received_at,
-            lat=data.lat,
-            lon=data.lon,
-            flags=flags,
-            request_sha256=fingerprint,
+            **captured(data, agent, device_id, received_at, flags, fingerprint),
             file=file,
             kind=data.kind,
             partner_in_frame=data.partner_in_frame,
@@ -210,16 +224,7 @@ def record_receipt(
         signature_row = next(rows) if signature else None
         photo_row = next(rows) if photo else None
         receipt = Receipt.objects.create(
-            id=data.id,
-            visit=visit,
-            agent=agent,
-            device_id=device_id,
-            captured_at=data.captured_at,
-            received_at=received_at,
-            lat=data.lat,
-            lon=data.lon,
-            flags=flags,
-            request_sha256=fingerprint,
+            **captured(data, agent, device_id, received_at, flags, fingerprint),
             notice_number=data.notice_number.strip(),
             outcome=data.outcome,
             signer_name=data.signer_name.strip(),

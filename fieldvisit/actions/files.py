@@ -41,6 +41,7 @@ class Received:
 
     sha256: str
     size: int
+    crc32: int
     media_type: str
     content: File
     staged: str = ""
@@ -93,6 +94,7 @@ def storing(*files: Received | None) -> Iterator[Callable[[], list[EvidenceFile]
                     sha256=received.sha256,
                     defaults={
                         "size": received.size,
+                        "crc32": received.crc32,
                         "media_type": received.media_type,
                         "stored_at": timezone.now(),
                     },

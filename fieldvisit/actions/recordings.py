@@ -40,7 +40,11 @@ class SegmentMeta:
 
     @classmethod
     def of(cls, upload: Upload) -> SegmentMeta:
-        meta = upload.metadata
+        return cls.parse(upload.metadata)
+
+    @classmethod
+    def parse(cls, meta: dict[str, str]) -> SegmentMeta:
+        """How completion reads the stored ``Upload-Metadata`` (raises ``ValueError``)."""
         return cls(
             recording=uuid.UUID(meta["recording"]),
             index=int(meta["segment"]),
@@ -68,6 +72,10 @@ def check_can_join(visit: Visit, meta: SegmentMeta) -> None:
             "chain_broken",
             f"The visit's recording is {recording.id}; a visit has one recording.",
         )
+    if recording is None and Recording.objects.filter(pk=meta.recording).exists():
+        raise RuleViolation(
+            "chain_broken", f"Recording {meta.recording} is another visit's recording."
+        )
     if recording is not None and recording.segments.filter(index=meta.index).exists():
         raise RuleViolation(
             "chain_broken", f"Segment {meta.index} of this recording is already stored."
@@ -76,7 +84,9 @@ def check_can_join(visit: Visit, meta: SegmentMeta) -> None:
         raise RuleViolation("chain_broken", "Segment 0 has no previous segment.")
 
 
-def add_segment(upload: Upload, sha256: str, now: dt.datetime | None = None) -> AudioSegment:
+def add_segment(
+    upload: Upload, sha256: str, crc32: int, now: dt.datetime | None = None
+) -> AudioSegment:
     meta = SegmentMeta.of(upload)
     check_declared_hash(sha256, meta.sha256, "segment")
     path = str(partials.path_for(upload.id))
@@ -88,16 +98,16 @@ def add_segment(upload: Upload, sha256: str, now: dt.datetime | None = None) -> 
     agent = upload.owner
     content = LocalFile(path)
     try:
-        received = Received(sha256, upload.length, info.media_type, content)
+        received = Received(sha256, upload.length, crc32, info.media_type, content)
         with storing(received) as record, transaction.atomic(durable=True):
             # One segment at a time per visit: the chain check reads the previous segment.
             visit = Visit.objects.select_for_update().get(pk=upload.visit_id)
+            check_can_join(visit, meta)
             recording = Recording.objects.filter(visit=visit).first()
             if recording is None:
                 recording = Recording.objects.create(
                     id=meta.recording, visit=visit, started_by=agent, created_at=received_at
                 )
-            check_can_join(visit, meta)
             previous = recording.segments.filter(index=meta.index - 1).first()
             rules.chain_verdict(
                 meta.index, meta.prev_sha256, _as_rule_segment(previous) if previous else None

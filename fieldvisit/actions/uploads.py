@@ -95,6 +95,14 @@ def find(upload_id: Any, owner: Any) -> Upload:
             ),
             410,
         )
+    if upload.status == UploadStatus.RECEIVING:
+        settled = partials.settle(upload.id, upload.offset)
+        if settled != upload.offset:
+            log.warning(
+                "upload %s: resuming at %s, not %s (bytes lost)", upload.id, settled, upload.offset
+            )
+            Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(offset=settled)
+            upload.offset = settled
     return upload
 
 
@@ -112,25 +120,44 @@ class Lease:
             )
             self.renewed = now
 
-    def release(self) -> None:
-        Upload.objects.filter(pk=self.upload.pk, lease=self.token).update(
-            lease="", lease_until=None
-        )
+    released: bool = False
+
+    def release(self, **changes: Any) -> None:
+        """Give the lease back, with the upload's last changes in the same UPDATE."""
+        if not self.released:
+            Upload.objects.filter(pk=self.upload.pk, lease=self.token).update(
+                lease="", lease_until=None, **changes
+            )
+            self.released = True
 
 
-def take_lease(upload: Upload) -> Lease:
+def take_lease(upload: Upload, offset: int | None = None) -> Lease:
+    """One writer at a time; with ``offset``, only if the upload is still at that offset
+    (one conditional UPDATE decides both in the normal path)."""
     now = timezone.now()
     token = secrets.token_hex(16)
-    taken = (
-        Upload.objects.filter(pk=upload.pk, status=UploadStatus.RECEIVING)
-        .filter(Q(lease="") | Q(lease_until__lt=now))
-        .update(lease=token, lease_until=now + LEASE)
+    candidates = Upload.objects.filter(pk=upload.pk, status=UploadStatus.RECEIVING).filter(
+        Q(lease="") | Q(lease_until__lt=now)
     )
-    if not taken:
+    if offset is not None:
+        candidates = candidates.filter(offset=offset)
+    if not candidates.update(lease=token, lease_until=now + LEASE):
+        upload.refresh_from_db()
+        held = upload.lease and upload.lease_until and upload.lease_until >= now
+        if offset is not None and upload.offset != offset and not held:
+            raise RuleViolation(
+                "upload_offset_mismatch",
+                f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
+                409,
+            )
+        if upload.status == UploadStatus.COMPLETED:
+            raise RuleViolation("upload_complete", "The upload is complete and cannot change.", 403)
         raise RuleViolation(
             "upload_locked", "Another request is writing to this upload; retry shortly.", 423
         )
-    upload.refresh_from_db()
+    if offset is not None:
+        upload.offset = offset
+    upload.lease, upload.lease_until = token, now + LEASE
     return Lease(upload, token, now)
 
 
@@ -144,15 +171,16 @@ def receive(
     """Append a PATCH body at ``offset``; complete the upload when its last byte arrives."""
     if upload.status == UploadStatus.COMPLETED:
         raise RuleViolation("upload_complete", "The upload is complete and cannot change.", 403)
-    lease = take_lease(upload)
+    if offset != upload.offset:
+        # Fast answer from the row just read; take_lease checks again atomically.
+        raise RuleViolation(
+            "upload_offset_mismatch",
+            f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
+            409,
+        )
+    lease = take_lease(upload, offset)
     try:
         upload = lease.upload
-        if offset != upload.offset:
-            raise RuleViolation(
-                "upload_offset_mismatch",
-                f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
-                409,
-            )
         room = upload.length - upload.offset
         if declared_length is not None and declared_length > room:
             raise RuleViolation(
@@ -206,22 +234,21 @@ def receive(
             raise
         finally:
             writer.close()
-        Upload.objects.filter(pk=upload.pk, lease=lease.token).update(
-            offset=new_offset, expires_at=timezone.now() + expires_after()
-        )
         partials.keep(upload.id, new_offset, hasher)
-        upload.refresh_from_db()
-        if upload.offset == upload.length:
-            return _complete(upload, hasher.hexdigest())
-        return upload
+        upload.offset, upload.expires_at = new_offset, timezone.now() + expires_after()
+        if upload.offset < upload.length:
+            lease.release(offset=upload.offset, expires_at=upload.expires_at)
+            return upload
+        Upload.objects.filter(pk=upload.pk, lease=lease.token).update(offset=upload.offset)
+        return _complete(upload, hasher)
     finally:
         lease.release()
 
 
-def _complete(upload: Upload, sha256: str) -> Upload:
+def _complete(upload: Upload, digests: partials.Digests) -> Upload:
     """The last byte arrived: the bytes become a segment, or the upload fails, keeping nothing."""
     try:
-        recordings.add_segment(upload, sha256)
+        recordings.add_segment(upload, digests.hexdigest(), digests.crc32)
     except RuleViolation as problem:
         Upload.objects.filter(pk=upload.pk).update(
             status=UploadStatus.FAILED,

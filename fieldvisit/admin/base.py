@@ -36,6 +36,19 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class LoggedReadsAdmin(admin.ModelAdmin):
+    """Evidence pages: each opening of a record by legal or a supervisor is logged."""
+
+    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> Any:
+        from fieldvisit.access_log import record_read
+
+        response = super().change_view(request, object_id, *args, **kwargs)
+        if response.status_code == 200:
+            name = self.model._meta.model_name
+            record_read(request.user, name, f"{name}:{object_id}", via="admin")
+        return response
+
+
 class TeamScopedAdmin(admin.ModelAdmin):
     """Rows bound to a team show only to the staff who oversee that team."""
 

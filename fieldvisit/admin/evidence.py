@@ -10,16 +10,29 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from fieldvisit.admin.base import ReadOnlyAdmin, ReadOnlyInline, TeamScopedAdmin
+from fieldvisit.access_log import record_read
+from fieldvisit.admin.base import (
+    LoggedReadsAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    TeamScopedAdmin,
+)
 from fieldvisit.evidence.storage import open_evidence
 from fieldvisit.evidence.thumbnails import thumbnail
 from fieldvisit.media import MediaError
-from fieldvisit.models import AudioSegment, EvidenceFile, Photo, Receipt, Recording
+from fieldvisit.models import (
+    AudioSegment,
+    EvidenceAccess,
+    EvidenceFile,
+    Photo,
+    Receipt,
+    Recording,
+)
 
 VISIT_TEAM = "visit__stop__route__team"
 
 
-class EvidenceAdmin(ReadOnlyAdmin, TeamScopedAdmin):
+class EvidenceAdmin(LoggedReadsAdmin, ReadOnlyAdmin, TeamScopedAdmin):
     team_field = VISIT_TEAM
     show_full_result_count = False
 
@@ -27,7 +40,7 @@ class EvidenceAdmin(ReadOnlyAdmin, TeamScopedAdmin):
 @admin.register(Photo)
 class PhotoAdmin(EvidenceAdmin):
     list_display = ["preview", "kind", "visit", "agent", "captured_at", "distance_m", "flag_list"]
-    list_select_related = ["agent", "visit__stop__case"]
+    list_select_related = ["agent", "visit__stop__address", "visit__stop__case"]
     list_filter = ["kind", "partner_in_frame"]
     search_fields = ["id", "file__sha256", "visit__stop__case__number", "agent__username"]
     date_hierarchy = "captured_at"
@@ -84,6 +97,7 @@ class PhotoAdmin(EvidenceAdmin):
 
     def original_view(self, request: HttpRequest, pk: Any) -> FileResponse:
         photo = self._photo(request, pk)
+        record_read(request.user, "photo_original", f"photo:{photo.pk}", via="admin")
         return FileResponse(
             open_evidence(photo.file_id),
             content_type=photo.file.media_type,
@@ -114,7 +128,7 @@ class PhotoAdmin(EvidenceAdmin):
 @admin.register(Receipt)
 class ReceiptAdmin(EvidenceAdmin):
     list_display = ["notice_number", "outcome", "visit", "agent", "captured_at", "flag_list"]
-    list_select_related = ["agent", "visit__stop__case"]
+    list_select_related = ["agent", "visit__stop__address", "visit__stop__case"]
     list_filter = ["outcome"]
     search_fields = ["notice_number", "signer_name", "visit__stop__case__number"]
     date_hierarchy = "captured_at"
@@ -152,7 +166,7 @@ class SegmentInline(ReadOnlyInline):
 @admin.register(Recording)
 class RecordingAdmin(EvidenceAdmin):
     list_display = ["id", "visit", "started_by", "created_at"]
-    list_select_related = ["started_by", "visit__stop__case"]
+    list_select_related = ["started_by", "visit__stop__address", "visit__stop__case"]
     search_fields = ["id", "visit__stop__case__number"]
     fields = ["id", "visit", "started_by", "created_at"]
     readonly_fields = fields
@@ -165,5 +179,19 @@ class EvidenceFileAdmin(ReadOnlyAdmin):
     list_filter = ["media_type"]
     search_fields = ["sha256"]
     fields = ["sha256", "media_type", "size", "stored_at"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+
+@admin.register(EvidenceAccess)
+class EvidenceAccessAdmin(ReadOnlyAdmin):
+    """Who read which evidence (DESIGN rule 12), for auditors."""
+
+    list_display = ["at", "user", "action", "subject", "via"]
+    list_select_related = ["user"]
+    list_filter = ["action", "via"]
+    search_fields = ["subject", "user__username"]
+    date_hierarchy = "at"
+    fields = ["at", "user", "action", "subject", "via"]
     readonly_fields = fields
     show_full_result_count = False

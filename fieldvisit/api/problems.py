@@ -58,6 +58,16 @@ CODES: dict[str, tuple[int, str]] = {
     "chain_broken": (422, "The segment does not follow the recording's previous segment"),
     "notice_mismatch": (422, "The notice number is not this stop's"),
     "storage_unavailable": (503, "Evidence storage is unavailable; nothing was kept"),
+    # Visit reports, co-signatures and reviews.
+    "visit_not_started": (422, "The visit has not begun: nobody has arrived"),
+    "not_at_visit": (422, "You did not arrive at this visit"),
+    "report_exists": (409, "The visit already has a report; a correction names it"),
+    "not_current_report": (409, "That is not the visit's current report"),
+    "report_missing": (422, "The visit has no report"),
+    "cosign_by_author": (422, "The author of a report cannot co-sign it"),
+    "already_cosigned": (409, "The report is already co-signed by another agent"),
+    "visit_not_closed": (422, "The visit is not closed: both agents have not left yet"),
+    "visit_not_reported": (422, "The visit has no co-signed report to review"),
     # tus 1.0 resumable uploads: the protocol's status codes, as problems.
     "tus_version_unsupported": (412, "Unsupported tus version"),
     "upload_offset_mismatch": (409, "Upload-Offset does not match the upload's offset"),

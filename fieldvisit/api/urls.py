@@ -1,7 +1,16 @@
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView
 
-from fieldvisit.api.views import auth, checkins, evidence, ledger, routes, uploads
+from fieldvisit.api.views import (
+    auth,
+    checkins,
+    evidence,
+    ledger,
+    legal,
+    reports,
+    routes,
+    uploads,
+)
 
 
 class IndexConverter:
@@ -41,6 +50,16 @@ urlpatterns = [
     path("visits/<uuid:pk>/", checkins.VisitDetail.as_view(), name="visit-detail"),
     path("visits/<uuid:pk>/photos/", evidence.PhotoCreate.as_view(), name="visit-photos"),
     path("visits/<uuid:pk>/receipts/", evidence.ReceiptCreate.as_view(), name="visit-receipts"),
+    path("visits/<uuid:pk>/report/", reports.ReportCreate.as_view(), name="visit-report"),
+    path(
+        "visits/<uuid:pk>/report/cosign/",
+        reports.ReportCosign.as_view(),
+        name="visit-report-cosign",
+    ),
+    path("visits/<uuid:pk>/bundle/", legal.VisitBundle.as_view(), name="visit-bundle"),
+    path("cases/", legal.CaseList.as_view(), name="case-list"),
+    path("cases/<uuid:pk>/evidence/", legal.CaseEvidence.as_view(), name="case-evidence"),
+    path("cases/<uuid:pk>/bundle/", legal.CaseBundle.as_view(), name="case-bundle"),
     path("uploads/", uploads.UploadCreate.as_view(), name="upload-create"),
     path("uploads/<uuid:pk>/", uploads.UploadDetail.as_view(), name="upload-detail"),
     path("visits/<uuid:pk>/recording/", checkins.RecordingView.as_view(), name="visit-recording"),

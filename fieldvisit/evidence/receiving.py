@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import zlib
 from typing import Any
 
 from django.conf import settings
@@ -29,6 +30,7 @@ class HashedUploadedFile(TemporaryUploadedFile):
     """A received file with its SHA-256, computed as it arrived."""
 
     sha256: str = ""
+    crc32: int = 0
 
     def __init__(self, name: str, content_type: str, charset: str | None, directory: str | None):
         file = tempfile.NamedTemporaryFile(suffix=".upload", dir=directory)  # noqa: SIM115
@@ -82,6 +84,7 @@ class HashingUploadHandler(FileUploadHandler):
             self.file.discard()
             raise file_too_large(self.limit)
         self.file.hasher.update(raw_data)
+        self.file.crc32 = zlib.crc32(raw_data, self.file.crc32)
         self.file.write(raw_data)
 
     def file_complete(self, file_size: int) -> HashedUploadedFile | None:

@@ -26,6 +26,7 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils import timezone
 from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,22 @@ def evidence_storage() -> Storage:
 class EvidenceFileSystemStorage(FileSystemStorage):
     """Evidence on a local (or mounted) file system; files are made read-only."""
 
+    def __init__(self, **settings: Any) -> None:
+        # Read-only unless the settings say otherwise (not FILE_UPLOAD_PERMISSIONS, 0o644).
+        settings.setdefault("file_permissions_mode", 0o440)
+        super().__init__(**settings)
+
     def promote(self, staged: str, final: str, media_type: str) -> None:
         target = self.path(final)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with contextlib.suppress(FileExistsError):  # a link never overwrites
             os.link(self.path(staged), target)
         self.delete(staged)
+
+    def sync(self, name: str) -> None:
+        """Make a stored file durable before the row citing it commits."""
+        with open(self.path(name), "rb") as f:
+            os.fsync(f.fileno())
 
     def staging_dir(self) -> str:
         """Where the upload handler writes, so staging a file is a rename, not a copy."""
@@ -90,6 +101,21 @@ class EvidenceS3Storage(S3Storage):
             )
         self.delete(staged)
 
+    def delete(self, name: str) -> None:
+        """Staged bytes are removed for good. Object Lock needs a versioned bucket, where a
+        plain delete only puts a delete marker in front of the bytes; so every version of a
+        staging key is deleted, and only if one cannot be (a bucket default retention locks
+        it) does a delete marker hide it."""
+        if name.startswith(f"{STAGING}/"):
+            key = self._normalize_name(clean_name(name))
+            answers = self.bucket.object_versions.filter(Prefix=key).delete()
+            if not any(answer.get("Errors") for answer in answers):
+                return
+        super().delete(name)
+
+    def sync(self, name: str) -> None:
+        """Object storage acknowledges a PUT only once the object is durable."""
+
     def staging_dir(self) -> None:
         return None
 
@@ -102,6 +128,7 @@ def stage(content: IO[bytes], sha256: str) -> str:
     saved = evidence_storage().save(name, file)
     if saved != name:  # pragma: no cover - a fresh uuid never collides
         raise RuntimeError(f"staging key {name} was taken")
+    evidence_storage().sync(name)  # type: ignore[attr-defined]
     return name
 
 
@@ -125,7 +152,8 @@ def stored(sha256: str) -> bool:
 
 
 def staged_names() -> Iterator[tuple[str, str]]:
-    """``(staging key, sha256)`` of everything waiting in staging."""
+    """``(staging key, sha256)`` of everything waiting in staging; the hash is empty for a
+    request's temporary upload file (``*.upload``) that a crash left behind."""
     storage = evidence_storage()
     try:
         _dirs, files = storage.listdir(STAGING)
@@ -136,10 +164,13 @@ def staged_names() -> Iterator[tuple[str, str]]:
         found = STAGED_NAME.match(name)
         if found:
             yield name, found["sha256"]
+        elif filename.endswith(".upload"):
+            yield name, ""
 
 
 def sweep_staging(older_than: dt.timedelta = dt.timedelta(hours=1)) -> dict[str, int]:
-    """Finish promotions a crash interrupted; remove staged bytes no committed row cites."""
+    """Finish promotions a crash interrupted; remove staged bytes no committed row cites and
+    temporary upload files of requests that died."""
     from fieldvisit.models import EvidenceFile
 
     storage = evidence_storage()
@@ -148,7 +179,7 @@ def sweep_staging(older_than: dt.timedelta = dt.timedelta(hours=1)) -> dict[str,
     for name, sha256 in staged_names():
         if storage.get_modified_time(name) > cutoff:
             continue  # a request may still be using it
-        record = EvidenceFile.objects.filter(sha256=sha256).first()
+        record = EvidenceFile.objects.filter(sha256=sha256).first() if sha256 else None
         if record is not None:
             promote(name, sha256, record.media_type)
             done["promoted"] += 1

@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('sha256', models.CharField(max_length=64, primary_key=True, serialize=False)),
                 ('size', models.BigIntegerField()),
+                ('crc32', models.BigIntegerField(help_text='CRC-32 of the bytes: bundles store files in ZIPs.')),
                 ('media_type', models.CharField(max_length=64)),
                 ('stored_at', models.DateTimeField()),
             ],

@@ -1,5 +1,6 @@
 """The domain models, split by domain; import them from here."""
 
+from fieldvisit.models.access_log import EvidenceAccess
 from fieldvisit.models.cases import Address, Case, Creditor, Relation, mask_id_number
 from fieldvisit.models.evidence import (
     AudioSegment,
@@ -10,6 +11,7 @@ from fieldvisit.models.evidence import (
 )
 from fieldvisit.models.ledger import Checkpoint, LedgerEntry, LedgerHead, LedgerNode, SigningKey
 from fieldvisit.models.people import AgentProfile, DeviceToken, Team
+from fieldvisit.models.reports import ReportCosignature, VisitReport, VisitReview
 from fieldvisit.models.routes import Route, RouteChangeRequest, Stop, Visit
 from fieldvisit.models.uploads import Upload
 from fieldvisit.models.visits import Alert, CheckIn
@@ -24,6 +26,7 @@ __all__ = [
     "Checkpoint",
     "Creditor",
     "DeviceToken",
+    "EvidenceAccess",
     "EvidenceFile",
     "LedgerEntry",
     "LedgerHead",
@@ -32,6 +35,7 @@ __all__ = [
     "Receipt",
     "Recording",
     "Relation",
+    "ReportCosignature",
     "Route",
     "RouteChangeRequest",
     "SigningKey",
@@ -39,5 +43,7 @@ __all__ = [
     "Team",
     "Upload",
     "Visit",
+    "VisitReport",
+    "VisitReview",
     "mask_id_number",
 ]

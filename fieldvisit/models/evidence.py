@@ -23,6 +23,7 @@ class EvidenceFile(AppendOnlyModel):
 
     sha256 = models.CharField(max_length=64, primary_key=True)
     size = models.BigIntegerField()
+    crc32 = models.BigIntegerField(help_text="CRC-32 of the bytes: bundles store files in ZIPs.")
     media_type = models.CharField(max_length=64)
     stored_at = models.DateTimeField()
 

@@ -31,17 +31,27 @@ from fieldvisit.models import (
     Address,
     AgentProfile,
     Alert,
+    AudioSegment,
     Case,
     CheckIn,
     Checkpoint,
     Creditor,
     DeviceToken,
+    EvidenceAccess,
+    EvidenceFile,
     LedgerEntry,
+    Photo,
+    Receipt,
+    Recording,
     Relation,
+    ReportCosignature,
     Route,
     RouteChangeRequest,
     SigningKey,
     Team,
+    Visit,
+    VisitReport,
+    VisitReview,
 )
 from tests import factories
 from tests.conftest import World, approve, today
@@ -86,6 +96,26 @@ QUERIES: dict[type[Model], int] = {
     # count, unfiltered count, page (agent, route with team, visit with address joined),
     # date hierarchy: min/max capture time, distinct days
     CheckIn: 7,
+    # distinct actions and channels for the two filters, count, page (user joined),
+    # date hierarchy: min/max time, distinct days
+    EvidenceAccess: 8,
+    # Evidence: show_full_result_count is off (it only grows).
+    # count, page (agent, visit with stop, address and case joined), date hierarchy: min/max
+    # capture time, distinct days
+    Photo: 6,
+    # count, page (agent, visit with stop, address and case joined), date hierarchy: min/max
+    # capture time, distinct days
+    Receipt: 6,
+    # count, page (starter, visit with stop, address and case joined)
+    Recording: 4,
+    # count, page, distinct media types for the "media type" filter
+    EvidenceFile: 5,
+    # Visits, reports, reviews (show_full_result_count off): count, page (visit with route,
+    # team, case and address; report with author, co-signer, correction and visit address;
+    # review with reviewer, report and visit address joined)
+    Visit: 4,
+    VisitReport: 4,
+    VisitReview: 4,
 }
 
 
@@ -95,7 +125,8 @@ def changelist_url(model: type[Model]) -> str:
 
 def populate(world: World, day: dt.date) -> None:
     """One more of everything the admin lists: a team with agents, a case with an address
-    and relation, an approved route with a change request, tokens, a checkpoint, a key."""
+    and relation, an approved route with a change request, tokens, a checkpoint, a key, and
+    a visit's evidence (photos, a receipt, a recording and the files they cite)."""
     tag = secrets.token_hex(3)
     creditor = factories.creditor()
     team = Team.objects.create(name=f"Team {tag}", supervisor=world.supervisor)
@@ -150,7 +181,109 @@ def populate(world: World, day: dt.date) -> None:
             route=route,
             checkin=checkin,
         )
+    add_evidence(stop.visit, agents, moment)
+    add_report(stop.visit, agents, world.supervisor, moment)
+    EvidenceAccess.objects.create(
+        user=world.supervisor,
+        action="visit",
+        subject=f"visit:{stop.visit.pk}",
+        at=moment,
+        via="api",
+    )
     checkpoints.make_checkpoint()
+
+
+def add_report(visit: Any, agents: list[User], reviewer: User, moment: dt.datetime) -> None:
+    """A co-signed, reviewed report for ``visit``, inserted directly (tests/reports covers
+    the actions)."""
+    report = VisitReport(
+        id=uuid.uuid4(),
+        visit=visit,
+        author=agents[0],
+        device_id="phone",
+        outcome="no_answer",
+        received_at=moment,
+        request_sha256="0" * 64,
+        did_not_enter_residence=True,
+        no_cash_accepted=True,
+        identity_shown=True,
+        no_third_party_disclosure=True,
+        opening_statement_recorded=True,
+        closing_statement_recorded=True,
+    )
+    report.content_sha256 = report.compute_sha256()
+    report.save()
+    ReportCosignature.objects.create(
+        report=report,
+        agent=agents[1],
+        device_id="phone",
+        report_sha256=report.content_sha256,
+        signed_at=moment,
+    )
+    VisitReview.objects.create(
+        visit=visit, report=report, reviewer=reviewer, comment="Seen.", created_at=moment
+    )
+
+
+def add_evidence(visit: Any, agents: list[User], moment: dt.datetime) -> None:
+    """Evidence rows for ``visit``, written directly: the changelists are about queries, and
+    the actions need real transactions and files (tests/evidence covers those). The tables
+    are append-only: rows are inserted, never changed."""
+
+    def file(media_type: str) -> EvidenceFile:
+        return EvidenceFile.objects.create(
+            sha256=secrets.token_hex(32),
+            size=1000 + secrets.randbelow(1000),
+            crc32=secrets.randbelow(2**32),
+            media_type=media_type,
+            stored_at=moment,
+        )
+
+    captured: dict[str, Any] = {
+        "visit": visit,
+        "agent": agents[0],
+        "device_id": "phone",
+        "captured_at": moment,
+        "received_at": moment,
+        "lat": visit.stop.address.lat,
+        "lon": visit.stop.address.lon,
+        "request_sha256": "0" * 64,
+    }
+    for kind in ("door", "seal"):
+        Photo.objects.create(
+            id=uuid.uuid4(),
+            file=file("image/jpeg"),
+            kind=kind,
+            partner_in_frame=kind == "door",
+            width=64,
+            height=48,
+            flags=["lone_agent"],
+            **captured,
+        )
+    Receipt.objects.create(
+        id=uuid.uuid4(),
+        notice_number=visit.stop.notice_number,
+        outcome="signed_by_debtor",
+        signer_name="Debtor",
+        signature=file("image/png"),
+        photo=file("image/jpeg"),
+        **captured,
+    )
+    recording = Recording.objects.create(
+        id=uuid.uuid4(), visit=visit, started_by=agents[0], created_at=moment
+    )
+    AudioSegment.objects.create(
+        id=uuid.uuid4(),
+        recording=recording,
+        index=0,
+        file=file("audio/mp4"),
+        started_at=moment,
+        duration_s=60,
+        format="m4a",
+        agent=agents[0],
+        device_id="phone",
+        received_at=moment,
+    )
 
 
 @pytest.fixture
@@ -331,7 +464,20 @@ def test_agent_cannot_use_admin(world: World, client: Client) -> None:
 def test_fixture_rows_exist(world: World) -> None:
     """The populated pages above list real rows of every kind."""
     populate(world, today() + dt.timedelta(days=1))
-    for model in (Creditor, Case, Address, Relation, AgentProfile, Checkpoint, RouteChangeRequest):
+    for model in (
+        Creditor,
+        Case,
+        Address,
+        Relation,
+        AgentProfile,
+        Checkpoint,
+        RouteChangeRequest,
+        Photo,
+        Receipt,
+        Recording,
+        AudioSegment,
+        EvidenceFile,
+    ):
         assert model._default_manager.exists(), model
     assert DeviceToken.objects.filter(revoked_at__isnull=False).exists()
     assert Role.PLANNER in Group.objects.values_list("name", flat=True)

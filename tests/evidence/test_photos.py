@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zlib
 from typing import Any
 
 import pytest
@@ -84,8 +85,10 @@ def test_every_corpus_image_gets_its_expected_answer(agent: Any, visit: Any, ent
         # (The manifest read no EXIF where Pillow's default pixel limit stopped it opening.)
         assert exif["make"] == (entry["make"] or "")
         assert exif["model"] == (entry["model"] or "")
-    # Kept byte for byte at its content address, and nothing left in staging.
+    # Kept byte for byte at its content address, and nothing left in staging; the CRC-32
+    # that ZIP bundles need was taken on the way in.
     assert stored_files() == {final_path(entry["sha256"]): data}
+    assert EvidenceFile.objects.get().crc32 == zlib.crc32(data)
 
 
 def test_a_photo_at_the_door_during_the_open_visit_has_no_flags(agent: Any, visit: Any) -> None:
@@ -284,3 +287,32 @@ def test_the_database_refuses_to_change_photos(agent: Any, visit: Any, statement
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement.format(table=Photo._meta.db_table))
     assert Photo.objects.get().kind == "door"
+
+
+def test_the_door_photo_check_needs_the_partner_in_frame(agent: Any, visit: Any) -> None:
+    def door_check() -> dict[str, Any]:
+        shown = agent.get(f"/api/v1/visits/{visit.pk}/").json()
+        return shown["compliance"]["checks"]["door_photo"]
+
+    assert door_check()["ok"] is False
+    alone = photo_form(at_address(visit), partner_in_frame="false")
+    assert post_form(agent, photos_url(visit), alone).status_code == 201
+    assert door_check() == {
+        "ok": False,
+        "detail": "The door photos do not show the partner in frame.",
+    }
+    seal = photo_form(at_address(visit, colour="red"), kind="seal")
+    assert post_form(agent, photos_url(visit), seal).status_code == 201
+    assert door_check()["ok"] is False
+    both = photo_form(at_address(visit, colour="green"), partner_in_frame="true")
+    assert post_form(agent, photos_url(visit), both).status_code == 201
+    assert door_check()["ok"] is True
+
+
+def test_a_door_photo_far_from_the_address_does_not_pass(agent: Any, visit: Any) -> None:
+    far = photo_form(at_address(visit, 500))
+    assert post_form(agent, photos_url(visit), far).json()["flags"] == ["far_from_address"]
+    shown = agent.get(f"/api/v1/visits/{visit.pk}/").json()
+    check = shown["compliance"]["checks"]["door_photo"]
+    assert check["ok"] is False
+    assert "far_from_address" in check["detail"]

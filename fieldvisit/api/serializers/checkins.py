@@ -11,6 +11,7 @@ from fieldvisit.api.serializers.evidence import (
     ReceiptSerializer,
     RecordingSerializer,
 )
+from fieldvisit.api.serializers.reports import ReportSerializer
 from fieldvisit.choices import CheckInKind
 from fieldvisit.models import Alert, CheckIn, Visit
 from fieldvisit.rules.checkins import STOP_KINDS
@@ -136,10 +137,24 @@ class VisitSerializer(serializers.ModelSerializer):
     def get_receipts(self, visit: Visit) -> list[dict[str, Any]]:
         return ReceiptSerializer(self.context["receipts"], many=True).data
 
-    def get_report(self, visit: Visit) -> Any:
-        return None
+    @extend_schema_field(ReportSerializer(allow_null=True))
+    def get_report(self, visit: Visit) -> dict[str, Any] | None:
+        """The current report: the head of the visit's chain of reports and corrections."""
+        from fieldvisit.actions.reports import known_current_report
+
+        context = self.context
+        report = context["report"] if "report" in context else known_current_report(visit)
+        return ReportSerializer(report).data if report is not None else None
 
     def get_compliance(self, visit: Visit) -> dict[str, Any]:
         from fieldvisit.compliance import visit_compliance
 
-        return visit_compliance(visit, self.context["checkins"])
+        context = self.context
+        return visit_compliance(
+            visit,
+            context["checkins"],
+            context["photos"],
+            context["receipts"],
+            context["recording"],
+            **({"report": context["report"]} if "report" in context else {}),
+        )

@@ -11,9 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from fieldvisit import access
+from fieldvisit.access_log import record_read
 from fieldvisit.actions import alerts as alert_actions
 from fieldvisit.actions import checkins as actions
 from fieldvisit.actions.recordings import recording_verdict
+from fieldvisit.actions.reports import remember_current_report
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.problems import Problem
 from fieldvisit.api.schema import problems
@@ -169,6 +171,8 @@ def visit_context(visit: Visit) -> dict[str, Any]:
             visit.receipts.select_related("signature", "photo", "agent").order_by("captured_at")
         ),
         "recording": recording_verdict(visit),
+        # Kept on the visit too, for its compliance verdict.
+        "report": remember_current_report(visit),
     }
 
 
@@ -183,6 +187,7 @@ class VisitDetail(GenericAPIView):
         visit = get_object_or_404(
             access.visits_visible_to(request.user).select_related("stop__route"), pk=pk
         )
+        record_read(request.user, "visit", f"visit:{visit.pk}")
         return Response(VisitSerializer(visit, context=visit_context(visit)).data)
 
 

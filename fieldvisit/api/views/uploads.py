@@ -8,6 +8,7 @@ the protocol's status codes (409 offset, 412 version, 413 size, 415 content type
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,6 +73,26 @@ def require_offset_stream(request: HttpRequest) -> None:
             f"A tus PATCH body is {OFFSET_OCTET_STREAM}.",
             415,
         )
+
+
+def require_read_back(metadata: dict[str, str], segment: recordings.SegmentMeta) -> None:
+    """Completion reads the segment again from the stored ``Upload-Metadata``: refuse now
+    values it would read differently from what was validated (``segment 1.0``, a hash
+    with spaces), rather than fail the final PATCH after the whole upload."""
+    try:
+        read_back: recordings.SegmentMeta | None = recordings.SegmentMeta.parse(metadata)
+    except ValueError:
+        read_back = None
+    if read_back == segment:
+        return
+    errors = {
+        {"index": "segment"}.get(f.name, f.name): ["Give the value in its plain form."]
+        for f in dataclasses.fields(segment)
+        if read_back is None or getattr(read_back, f.name) != getattr(segment, f.name)
+    }
+    raise RuleViolation(
+        "validation_error", "Upload-Metadata has values in an odd form.", 422, errors
+    )
 
 
 def upload_headers(upload: Upload) -> dict[str, str]:
@@ -168,6 +189,14 @@ class UploadCreate(TusView):
         serializer = SegmentMetadataSerializer(data=metadata)
         serializer.is_valid(raise_exception=True)
         meta = serializer.validated_data
+        segment = recordings.SegmentMeta(
+            recording=meta["recording"],
+            index=meta["segment"],
+            started_at=meta["started_at"],
+            sha256=meta["sha256"].lower(),
+            prev_sha256=meta["prev_sha256"].lower(),
+        )
+        require_read_back(metadata, segment)
         visit = (
             access.visits_visible_to(request.user)
             .select_related("stop__route")
@@ -182,13 +211,7 @@ class UploadCreate(TusView):
             device_id=request.auth.device_id,
             length=length,
             metadata=metadata,
-            segment=recordings.SegmentMeta(
-                recording=meta["recording"],
-                index=meta["segment"],
-                started_at=meta["started_at"],
-                sha256=meta["sha256"].lower(),
-                prev_sha256=meta["prev_sha256"].lower(),
-            ),
+            segment=segment,
         )
         location = request.build_absolute_uri(reverse("api:upload-detail", args=[upload.pk]))
         if (content_length(request._request) or 0) > 0:

@@ -1,0 +1,162 @@
+"""Photo upload throughput and server memory, through a real server over loopback.
+
+    .venv/bin/python bench/photos.py [--db sqlite|postgres] [--mb 20] [--big-mb 200]
+
+A child process runs ``manage.py runserver``; this process streams multipart uploads to
+``POST /api/v1/visits/{id}/photos/`` with http.client (never holding the body in memory).
+Baseline, in the same run: ``hashlib.sha256`` over the same file plus writing it to a new
+file, which is the least any upload must do. Prints throughput / baseline (goal >= 0.5) and
+the server's peak memory above idle while it receives a big photo (goal: flat, < 100 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import io
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _django import setup
+from _server import Server
+
+CHUNK = 1024 * 1024
+MB = 1024 * 1024
+
+
+def noise_jpeg(path: Path, target_mb: int) -> None:
+    """A camera-sized JPEG of noise (noise does not compress), about ``target_mb`` MB."""
+    from PIL import Image
+
+    pixels = int(target_mb * MB / 1.45)  # noise at quality 95: ~1.45 bytes per pixel
+    width = int((pixels * 4 / 3) ** 0.5) // 16 * 16
+    height = int(width * 3 / 4) // 16 * 16
+    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    image.save(path, "JPEG", quality=95)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def baseline(path: Path, out_dir: Path) -> float:
+    """Hash the file and write it to a new file, as an upload must at least do."""
+    start = time.perf_counter()
+    digest = hashlib.sha256()
+    with path.open("rb") as source, (out_dir / uuid.uuid4().hex).open("wb") as target:
+        while block := source.read(CHUNK):
+            digest.update(block)
+            target.write(block)
+    return time.perf_counter() - start
+
+
+def timed(function: object, *args: object) -> float:
+    start = time.perf_counter()
+    function(*args)  # type: ignore[operator]
+    return time.perf_counter() - start
+
+
+def upload(port: int, token: str, visit_id: str, path: Path, digest: str) -> tuple[float, int]:
+    boundary = uuid.uuid4().hex
+    fields = {
+        "id": str(uuid.uuid4()),
+        "kind": "door",
+        "captured_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        "sha256": digest,
+        "partner_in_frame": "true",
+    }
+    head = io.BytesIO()
+    for name, value in fields.items():
+        disposition = f'Content-Disposition: form-data; name="{name}"'
+        head.write(f"--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n".encode())
+    head.write(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode()
+    )
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    size = path.stat().st_size
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    start = time.perf_counter()
+    connection.putrequest("POST", f"/api/v1/visits/{visit_id}/photos/")
+    connection.putheader("Authorization", f"Token {token}")
+    connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    connection.putheader("Content-Length", str(len(head.getvalue()) + size + len(tail)))
+    connection.endheaders()
+    connection.send(head.getvalue())
+    with path.open("rb") as f:
+        while block := f.read(CHUNK):
+            connection.send(block)
+    connection.send(tail)
+    response = connection.getresponse()
+    body = response.read()
+    elapsed = time.perf_counter() - start
+    if response.status != 201:
+        raise RuntimeError(f"upload answered {response.status}: {body[:300]!r}")
+    return elapsed, size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--mb", type=int, default=20)
+    parser.add_argument("--big-mb", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    os.environ["THROTTLE_USER"] = "100000000/min"
+    print("database:", setup(args.db, "photos"))
+
+    from django.contrib.auth.models import User
+
+    from fieldvisit.actions.auth import issue_token
+    from fieldvisit.demo import build_world
+
+    world = build_world()
+    agent = User.objects.get(username=world["users"]["agent_a"]["username"])
+    token, _ = issue_token(agent, "bench-phone", "bench", "android")
+    visit_id = world["stops"][0]["visit_id"]
+
+    work = Path(tempfile.mkdtemp(prefix="bench-photos-"))
+    photo, big = work / "photo.jpg", work / "big.jpg"
+    noise_jpeg(photo, args.mb)
+    digest = sha256_of(photo)
+    server = Server()
+    try:
+        upload(server.port, token, visit_id, photo, digest)  # warm up: imports, first decode
+        times = [upload(server.port, token, visit_id, photo, digest)[0] for _ in range(args.runs)]
+        bases = [baseline(photo, work) for _ in range(args.runs)]
+        size = photo.stat().st_size
+        best, base = min(times), min(bases)
+        print(f"photo: {size / MB:.1f} MB JPEG, best of {args.runs}")
+        print(f"  upload through the endpoint: {size / MB / best:8.1f} MB/s ({best:.3f} s)")
+        print(f"  baseline sha256 + file write: {size / MB / base:8.1f} MB/s ({base:.3f} s)")
+        print(f"  ratio upload / baseline: {base / best:.2f} (goal >= 0.5)")
+        from fieldvisit.media.images import inspect_image
+
+        decode = min(timed(inspect_image, photo) for _ in range(args.runs))
+        print(f"  of the upload, decoding the whole image to prove it intact: {decode:.3f} s")
+
+        noise_jpeg(big, args.big_mb)
+        big_digest = sha256_of(big)
+        idle = server.rss()
+        server.reset_peak()
+        elapsed, big_size = upload(server.port, token, visit_id, big, big_digest)
+        peak = server.peak_rss()
+        print(f"big photo: {big_size / MB:.0f} MB in {elapsed:.1f} s")
+        print(f"  server RSS idle {idle / MB:.0f} MB, peak {peak / MB:.0f} MB, "
+              f"above idle {(peak - idle) / MB:.0f} MB (goal: < 100 MB)")  # fmt: skip
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,314 @@
+"""Filing, co-signing and reviewing visit reports (DESIGN rules 9 and 11).
+
+The rules, as this module applies them:
+
+- A report is filed by a qualified agent of the visit's team who arrived at the visit, once
+  the visit has begun (someone arrived). It may be written before the agents leave.
+- A visit has one chain of reports. The first corrects nothing; every later one is a
+  correction that names the current report (the chain's head) in ``corrects``. Nothing is
+  edited: the old report stays, marked superseded by the new one.
+- The co-signer is the other agent: a qualified agent of the team who arrived at the visit
+  and did not write the report. Co-signing waits until the visit is closed (both agents
+  left), because the report attests the closing statement. The co-signature records the
+  SHA-256 of the report's canonical content.
+- Visit status: ``reported`` means "closed, and the current report is co-signed". A
+  co-signature moves a closed visit to ``reported``. Filing a correction of a reported or
+  reviewed visit moves it back to ``closed`` (the new report awaits its co-signature); the
+  correction's co-signature makes it ``reported`` again, to be reviewed again.
+- A review is made by a supervisor or risk manager of the visit's team holding
+  ``review_visit``, with a comment, on a ``reported`` (or already ``reviewed``) visit; it
+  points at the report read and moves the visit to ``reviewed``.
+
+Each step is one durable transaction with its ledger entry, under a lock on the visit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from fieldvisit.actions.common import require_perm
+from fieldvisit.actions.evidence import require_team_agent
+from fieldvisit.choices import CheckInKind, ReportStatus, VisitStatus
+from fieldvisit.ledger import store as ledger
+from fieldvisit.models import CheckIn, ReportCosignature, Visit, VisitReport, VisitReview
+from fieldvisit.rules import RuleViolation
+
+# The attribute visit_context keeps the current report under, so that the visit's answer and
+# its compliance verdict share one query.
+CURRENT_REPORT = "_current_report"
+COSIGNABLE = (VisitStatus.CLOSED, VisitStatus.REPORTED, VisitStatus.REVIEWED)
+REVIEWABLE = (VisitStatus.REPORTED, VisitStatus.REVIEWED)
+
+
+def current_report(visit: Visit | Any) -> VisitReport | None:
+    """The head of the visit's report chain (the report nothing corrects), in one query,
+    with its author and co-signature."""
+    visit_id = getattr(visit, "pk", visit)
+    return (
+        VisitReport.objects.filter(visit_id=visit_id, corrected_by__isnull=True)
+        .select_related("author", "cosignature__agent", "corrected_by")
+        .order_by("-received_at")
+        .first()
+    )
+
+
+def remember_current_report(visit: Visit) -> VisitReport | None:
+    """Read the current report once and keep it on ``visit`` for the compliance verdict."""
+    report = current_report(visit)
+    setattr(visit, CURRENT_REPORT, report)
+    return report
+
+
+def known_current_report(visit: Visit) -> VisitReport | None:
+    """The report ``remember_current_report`` kept on ``visit``, else a fresh read."""
+    if CURRENT_REPORT in vars(visit):
+        return vars(visit)[CURRENT_REPORT]
+    return current_report(visit)
+
+
+def _arrived(visit: Visit) -> set[int]:
+    return set(
+        CheckIn.objects.filter(visit=visit, kind=CheckInKind.ARRIVE).values_list(
+            "agent_id", flat=True
+        )
+    )
+
+
+def _locked_visit(visit_id: Any) -> Visit:
+    return Visit.objects.select_for_update().select_related("stop__route__team").get(pk=visit_id)
+
+
+def _move(visit: Visit, status: str) -> dict[str, str] | None:
+    """Set the visit's status; the change as the ledger records it (None if unchanged)."""
+    if visit.status == status:
+        return None
+    change = {"from": visit.status, "to": status}
+    visit.status = status
+    visit.save(update_fields=["status"])
+    return change
+
+
+@dataclass
+class ReportData:
+    id: uuid.UUID
+    visit: Visit
+    outcome: str
+    promise_amount: Decimal | None
+    promise_date: dt.date | None
+    notes: str
+    attestations: dict[str, bool]
+    corrects: uuid.UUID | None
+
+
+def file_report(
+    data: ReportData,
+    agent: Any,
+    device_id: str,
+    fingerprint: str,
+    now: dt.datetime | None = None,
+) -> VisitReport:
+    require_team_agent(data.visit, agent)
+    received_at = now or timezone.now()
+    with transaction.atomic(durable=True):
+        visit = _locked_visit(data.visit.pk)
+        if VisitReport.objects.filter(pk=data.id).exists():
+            # A concurrent retry of the same request committed while this one waited for the
+            # lock: the caller's create_once answers with that report (or id_conflict).
+            raise IntegrityError(f"report {data.id} exists")
+        arrived = _arrived(visit)
+        if not arrived:
+            raise RuleViolation(
+                "visit_not_started",
+                "Nobody has arrived at this visit yet: there is nothing to report.",
+            )
+        if agent.pk not in arrived:
+            raise RuleViolation(
+                "not_at_visit", "Only an agent who arrived at the visit files its report."
+            )
+        current = current_report(visit)
+        if current is None and data.corrects is not None:
+            detail = "The visit has no report yet: there is nothing to correct."
+            raise RuleViolation("validation_error", detail, 422, {"corrects": [detail]})
+        if current is not None and data.corrects is None:
+            raise RuleViolation(
+                "report_exists",
+                f"The visit already has a report ({current.id}). A second report is a "
+                "correction: name the current report in `corrects`.",
+                409,
+            )
+        if current is not None and data.corrects != current.id:
+            raise RuleViolation(
+                "not_current_report",
+                f"A correction names the visit's current report ({current.id}).",
+                409,
+            )
+        report = VisitReport(
+            id=data.id,
+            visit=visit,
+            author=agent,
+            device_id=device_id,
+            outcome=data.outcome,
+            promise_amount=data.promise_amount,
+            promise_date=data.promise_date,
+            notes=data.notes,
+            corrects_id=current.id if current is not None else None,
+            received_at=received_at,
+            request_sha256=fingerprint,
+            **data.attestations,
+        )
+        content = report.content()
+        report.content_sha256 = report.compute_sha256()
+        report.save()
+        # A correction of a co-signed report awaits its own co-signature.
+        change = _move(visit, VisitStatus.CLOSED) if visit.status in REVIEWABLE else None
+        ledger.append(
+            "report.filed",
+            ledger.actor_for(agent, device_id),
+            f"visit:{visit.id}",
+            {
+                "report": report.id,
+                "content": content,
+                "content_sha256": report.content_sha256,
+                "failed_attestations": report.failed_attestations,
+                "received_at": received_at,
+                "status": ReportStatus.AWAITING_COSIGN,
+                "visit_status": change,
+            },
+        )
+    return report
+
+
+@dataclass
+class Cosigned:
+    cosignature: ReportCosignature
+    report: VisitReport
+    created: bool
+
+
+def cosign_report(
+    visit: Visit,
+    agent: Any,
+    device_id: str,
+    report_id: uuid.UUID | None = None,
+    now: dt.datetime | None = None,
+) -> Cosigned:
+    """The partner co-signs the visit's current report (``report_id``, when the phone names
+    the report it read, must be that one). Signing again answers with the same signature."""
+    require_team_agent(visit, agent)
+    signed_at = now or timezone.now()
+    with transaction.atomic(durable=True):
+        locked = _locked_visit(visit.pk)
+        report = current_report(locked)
+        if report is None:
+            raise RuleViolation("report_missing", "The visit has no report to co-sign yet.")
+        if report_id is not None and report_id != report.id:
+            raise RuleViolation(
+                "not_current_report",
+                f"The visit's current report is {report.id}; co-sign that one.",
+                409,
+            )
+        if report.author_id == agent.pk:
+            raise RuleViolation(
+                "cosign_by_author",
+                "The author of a report cannot co-sign it: the other agent does.",
+            )
+        existing = report.cosignature_or_none()
+        if existing is not None:
+            if existing.agent_id == agent.pk:
+                return Cosigned(existing, report, created=False)
+            raise RuleViolation(
+                "already_cosigned",
+                f"The report is already co-signed by {existing.agent.get_username()}.",
+                409,
+            )
+        if agent.pk not in _arrived(locked):
+            raise RuleViolation(
+                "not_at_visit", "Only an agent who arrived at the visit co-signs its report."
+            )
+        if locked.status not in COSIGNABLE:
+            raise RuleViolation(
+                "visit_not_closed",
+                "The report is co-signed once both agents have left: it attests the closing "
+                "statement.",
+            )
+        digest = report.compute_sha256()
+        cosignature = ReportCosignature.objects.create(
+            report=report,
+            agent=agent,
+            device_id=device_id,
+            report_sha256=digest,
+            signed_at=signed_at,
+        )
+        report.cosignature = cosignature
+        change = _move(locked, VisitStatus.REPORTED)
+        ledger.append(
+            "report.cosigned",
+            ledger.actor_for(agent, device_id),
+            f"visit:{locked.id}",
+            {
+                "report": report.id,
+                "cosignature": cosignature.id,
+                "author": report.author_id,
+                "report_sha256": digest,
+                "signed_at": signed_at,
+                "failed_attestations": report.failed_attestations,
+                "visit_status": change,
+            },
+        )
+    return Cosigned(cosignature, report, created=True)
+
+
+def may_review(user: Any, visit: Visit) -> bool:
+    """A supervisor (or risk manager) of the visit's team with the ``review_visit`` right."""
+    team = visit.stop.route.team
+    return user.pk in (team.supervisor_id, team.risk_manager_id) and user.has_perm(
+        "fieldvisit.review_visit"
+    )
+
+
+def review_visit(
+    visit_id: Any, by: Any, comment: str, now: dt.datetime | None = None
+) -> VisitReview:
+    comment = comment.strip()
+    if not comment:
+        raise RuleViolation("comment_required", "Say what the review found.")
+    created_at = now or timezone.now()
+    with transaction.atomic(durable=True):
+        visit = _locked_visit(visit_id)
+        require_perm(by, "fieldvisit.review_visit", "review visits")
+        if not may_review(by, visit):
+            raise RuleViolation(
+                "permission_denied", "Only a supervisor of the visit's team reviews it.", 403
+            )
+        report = current_report(visit)
+        cosignature = report.cosignature_or_none() if report is not None else None
+        if visit.status not in REVIEWABLE or cosignature is None:
+            raise RuleViolation(
+                "visit_not_reported", "The visit has no co-signed report to review yet."
+            )
+        review = VisitReview.objects.create(
+            visit=visit, report=report, reviewer=by, comment=comment, created_at=created_at
+        )
+        change = _move(visit, VisitStatus.REVIEWED)
+        ledger.append(
+            "visit.reviewed",
+            ledger.actor_for(by),
+            f"visit:{visit.id}",
+            {
+                "review": review.id,
+                "report": report.id,
+                "report_sha256": report.content_sha256,
+                "cosignature": cosignature.id,
+                "comment": comment,
+                "reviewed_at": created_at,
+                "visit_status": change,
+            },
+        )
+    return review

@@ -1,0 +1,274 @@
+"""Visits, their reports and the supervisor's review in admin.
+
+Visits, reports and reviews are read-only here, scoped to the teams the user oversees. The
+one thing done on a visit is the review: a supervisor (or risk manager) of the visit's team
+with ``review_visit`` opens "Review" on a reported visit, reads the co-signed report and the
+compliance verdict, and records a comment; the action writes the review and its ledger entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from fieldvisit.actions import reports as actions
+from fieldvisit.admin.base import (
+    LoggedReadsAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    TeamScopedAdmin,
+)
+from fieldvisit.choices import ReportStatus
+from fieldvisit.geo import local_text
+from fieldvisit.models import Visit, VisitReport, VisitReview
+from fieldvisit.models.reports import ATTESTATIONS
+from fieldvisit.rules import RuleViolation
+
+VISIT_TEAM = "visit__stop__route__team"
+REPORT_RELATED = ["author", "cosignature__agent", "corrected_by"]
+
+
+class ReviewForm(forms.Form):
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Review comment",
+        help_text="Required: what you checked and what you found.",
+    )
+
+
+def attestation_rows(report: VisitReport) -> list[tuple[str, bool]]:
+    return [(name.replace("_", " ").capitalize(), getattr(report, name)) for name in ATTESTATIONS]
+
+
+def cosigned_text(report: VisitReport) -> str:
+    cosignature = report.cosignature_or_none()
+    if cosignature is None:
+        return "—"
+    return f"{cosignature.agent.get_username()} at {cosignature.signed_at:%Y-%m-%d %H:%M:%S %Z}"
+
+
+class ReportInline(ReadOnlyInline):
+    model = VisitReport
+    fk_name = "visit"
+    fields = ["id", "outcome", "author", "received_at", "corrects", "report_status", "cosigned"]
+    readonly_fields = fields
+    ordering = ["received_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[VisitReport]:
+        return super().get_queryset(request).select_related(*REPORT_RELATED)
+
+    @admin.display(description="Status")
+    def report_status(self, obj: VisitReport) -> str:
+        return ReportStatus(obj.status).label
+
+    @admin.display(description="Co-signed")
+    def cosigned(self, obj: VisitReport) -> str:
+        return cosigned_text(obj)
+
+
+class ReviewInline(ReadOnlyInline):
+    model = VisitReview
+    fields = ["created_at", "reviewer", "report", "comment"]
+    readonly_fields = fields
+    ordering = ["created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[VisitReview]:
+        return super().get_queryset(request).select_related("reviewer", "report")
+
+
+@admin.register(Visit)
+class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
+    team_field = "stop__route__team"
+
+    list_display = ["__str__", "date", "team", "case", "status", "opened_at", "closed_at"]
+    list_select_related = ["stop__route__team", "stop__case", "stop__address"]
+    list_filter = ["status"]
+    search_fields = ["stop__case__number", "stop__notice_number", "stop__route__team__name"]
+    ordering = ["-stop__route__date", "stop__sequence"]
+    show_full_result_count = False
+    fields = ["stop", "status", "opened_at", "closed_at", "current_report", "compliance"]
+    readonly_fields = fields
+    inlines = [ReportInline, ReviewInline]
+    change_form_template = "admin/fieldvisit/visit/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Visit]:
+        # The review page and the change page show the same as the changelist.
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    @admin.display(description="Date", ordering="stop__route__date")
+    def date(self, obj: Visit) -> Any:
+        return obj.stop.route.date
+
+    @admin.display(description="Team")
+    def team(self, obj: Visit) -> Any:
+        return obj.stop.route.team
+
+    @admin.display(description="Case")
+    def case(self, obj: Visit) -> str:
+        return obj.stop.case.number
+
+    @admin.display(description="Current report")
+    def current_report(self, obj: Visit) -> str:
+        report = actions.known_current_report(obj)
+        if report is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>, by {}; {}; co-signed: {}',
+            reverse("admin:fieldvisit_visitreport_change", args=[report.pk]),
+            report,
+            report.author.get_username(),
+            ReportStatus(report.status).label,
+            cosigned_text(report),
+        )
+
+    @admin.display(description="Compliance")
+    def compliance(self, obj: Visit) -> str:
+        return compliance_html(obj)
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<uuid:object_id>/review/", wrap(self.review_view), name="fieldvisit_visit_review"
+            ),
+            *super().get_urls(),
+        ]
+
+    def can_review(self, request: HttpRequest, obj: Visit) -> bool:
+        return obj.status in actions.REVIEWABLE and actions.may_review(request.user, obj)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        obj = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        extra["can_review"] = bool(obj is not None and self.can_review(request, obj))
+        return super().change_view(request, object_id, form_url, extra)
+
+    def review_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        visit = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not actions.may_review(request.user, visit):
+            raise PermissionDenied
+        form = ReviewForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                actions.review_visit(visit.pk, request.user, form.cleaned_data["comment"])
+            except RuleViolation as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+            else:
+                self.message_user(request, f"{visit} reviewed.", messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:fieldvisit_visit_change", args=[visit.pk])
+                )
+        report = actions.remember_current_report(visit)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": visit,
+            "title": f"Review: {visit}",
+            "report": report,
+            "attestations": attestation_rows(report) if report is not None else [],
+            "cosigned": cosigned_text(report) if report is not None else "—",
+            "compliance": compliance_html(visit),
+            "reviews": list(visit.reviews.select_related("reviewer").order_by("created_at")),
+            "reviewable": visit.status in actions.REVIEWABLE,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/fieldvisit/visit/review.html", context)
+
+
+def compliance_html(visit: Visit) -> str:
+    from fieldvisit.compliance import visit_compliance
+
+    checkins = list(visit.checkins.select_related("agent").order_by("captured_at"))
+    verdict = visit_compliance(visit, checkins)
+    rows = format_html_join(
+        "",
+        "<li>{} <strong>{}</strong>: {}</li>",
+        (
+            ("✔" if check["ok"] else "✘", name, check["detail"])
+            for name, check in verdict["checks"].items()
+        ),
+    )
+    return format_html("<ul>{}</ul>", rows)
+
+
+@admin.register(VisitReport)
+class VisitReportAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
+    team_field = VISIT_TEAM
+
+    list_display = ["received_at", "visit", "outcome", "author", "report_status", "cosigned"]
+    list_select_related = [*REPORT_RELATED, "visit__stop__address"]
+    list_filter = ["outcome"]
+    search_fields = ["id", "visit__stop__case__number", "author__username", "notes"]
+    show_full_result_count = False
+    fields = [
+        "id",
+        "visit",
+        "report_status",
+        "outcome",
+        "promise_amount",
+        "promise_date",
+        "notes",
+        *ATTESTATIONS,
+        "author",
+        "device_id",
+        "received_at",
+        "corrects",
+        "superseded_by",
+        "cosigned",
+        "cosignature_sha256",
+        "content_sha256",
+        "content_verified",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[VisitReport]:
+        # Selecting here makes the changelist skip list_select_related: name it all.
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    @admin.display(description="Status")
+    def report_status(self, obj: VisitReport) -> str:
+        return ReportStatus(obj.status).label
+
+    @admin.display(description="Co-signed")
+    def cosigned(self, obj: VisitReport) -> str:
+        return cosigned_text(obj)
+
+    @admin.display(description="Superseded by")
+    def superseded_by(self, obj: VisitReport) -> Any:
+        return obj.corrected_by if obj.is_superseded() else "—"
+
+    @admin.display(description="Co-signature's SHA-256")
+    def cosignature_sha256(self, obj: VisitReport) -> str:
+        cosignature = obj.cosignature_or_none()
+        return cosignature.report_sha256 if cosignature else "—"
+
+    @admin.display(description="Content matches its SHA-256", boolean=True)
+    def content_verified(self, obj: VisitReport) -> bool:
+        return obj.compute_sha256() == obj.content_sha256
+
+
+@admin.register(VisitReview)
+class VisitReviewAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
+    team_field = VISIT_TEAM
+
+    list_display = ["created_at", "visit", "reviewer", "report", "comment"]
+    list_select_related = ["reviewer", "report", "visit__stop__address"]
+    search_fields = ["comment", "reviewer__username", "visit__stop__case__number"]
+    show_full_result_count = False
+    fields = ["id", "visit", "report", "reviewer", "comment", "created_at", "reviewed_at"]
+    readonly_fields = fields
+
+    @admin.display(description="Local time")
+    def reviewed_at(self, obj: VisitReview) -> str:
+        return local_text(obj.created_at, obj.visit.stop.address.zone_name)

@@ -1,0 +1,161 @@
+"""Visit reports and their co-signature: JSON in, the recorded report out."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from fieldvisit.choices import ReportOutcome, ReportStatus
+from fieldvisit.models import VisitReport
+
+# Who was met: only then can anybody have promised to pay.
+PROMISE_OUTCOMES = {ReportOutcome.MET_DEBTOR, ReportOutcome.MET_RELATION}
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false`` and nothing else: an attestation is a statement, not a string
+    that happens to look like one."""
+
+    default_error_messages = {"invalid": "Give true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data is True or data is False:
+            return data
+        self.fail("invalid")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class AttestationsSerializer(serializers.Serializer):
+    """The six conduct attestations (DESIGN rule 9); every one is required. A ``false`` is
+    recorded as given, and the visit's compliance fails on it."""
+
+    did_not_enter_residence = StrictBooleanField(help_text="Did not enter the residence.")
+    no_cash_accepted = StrictBooleanField(help_text="No cash or goods accepted.")
+    identity_shown = StrictBooleanField(help_text="Identity and badge shown.")
+    no_third_party_disclosure = StrictBooleanField(
+        help_text="No debt details disclosed to unrelated third parties."
+    )
+    opening_statement_recorded = StrictBooleanField(
+        help_text="Opening statement (date, time, both agents, debtor, address) recorded."
+    )
+    closing_statement_recorded = StrictBooleanField(help_text="Closing statement recorded.")
+
+
+class PromiseToPaySerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), help_text="Positive."
+    )
+    date = serializers.DateField(help_text="Not before the day of the visit.")
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    outcome = serializers.ChoiceField(choices=ReportOutcome.choices)
+    promise_to_pay = PromiseToPaySerializer(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Only when the debtor or a relation was met.",
+    )
+    notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    attestations = AttestationsSerializer()
+    corrects = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="For a correction: the id of the visit's current report, which it replaces. "
+        "A visit's first report leaves it out.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        promise = attrs.get("promise_to_pay")
+        if promise is not None:
+            if attrs["outcome"] not in PROMISE_OUTCOMES:
+                raise serializers.ValidationError(
+                    {"promise_to_pay": ["Only a debtor or relation who was met can promise."]}
+                )
+            visit_day = self.context["visit_day"]
+            if promise["date"] < visit_day:
+                raise serializers.ValidationError(
+                    {
+                        "promise_to_pay": {
+                            "date": [f"The promised date lies before the visit ({visit_day})."]
+                        }
+                    }
+                )
+        return attrs
+
+
+class PromiseToPayAnswerSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    date = serializers.DateField()
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(choices=ReportStatus.choices, read_only=True)
+    author = serializers.CharField(source="author.username", read_only=True)
+    promise_to_pay = PromiseToPayAnswerSerializer(allow_null=True, read_only=True)
+    attestations = AttestationsSerializer(read_only=True)
+    failed_attestations = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The attestations given as false; the compliance check fails on them.",
+    )
+    cosigned_by = serializers.SerializerMethodField()
+    cosigned_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VisitReport
+        fields = [
+            "id",
+            "visit",
+            "status",
+            "outcome",
+            "promise_to_pay",
+            "notes",
+            "attestations",
+            "failed_attestations",
+            "author",
+            "device_id",
+            "received_at",
+            "corrects",
+            "content_sha256",
+            "cosigned_by",
+            "cosigned_at",
+        ]
+        read_only_fields = fields
+
+    def get_cosigned_by(self, report: VisitReport) -> str | None:
+        cosignature = report.cosignature_or_none()
+        return cosignature.agent.get_username() if cosignature else None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_cosigned_at(self, report: VisitReport) -> Any:
+        cosignature = report.cosignature_or_none()
+        if cosignature is None:
+            return None
+        return serializers.DateTimeField().to_representation(cosignature.signed_at)
+
+
+class CosignSerializer(serializers.Serializer):
+    report = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The report the agent read and signs; it must be the visit's current "
+        "report. Left out: the current report.",
+    )
+
+
+class CosignResultSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="Always `cosigned`.")
+    report = serializers.UUIDField(source="report.id")
+    cosigned_by = serializers.CharField(source="cosignature.agent.username")
+    cosigned_at = serializers.DateTimeField(source="cosignature.signed_at")
+    report_sha256 = serializers.CharField(
+        source="cosignature.report_sha256",
+        help_text="SHA-256 of the signed report's canonical content (RFC 8785).",
+    )

@@ -1,0 +1,137 @@
+"""The legal API: case search, a case's evidence timeline, evidence bundles. Legal users
+only; every read is recorded in the evidence access log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from fieldvisit.access_log import record_read
+from fieldvisit.actions.bundles import export
+from fieldvisit.api.permissions import HasRole
+from fieldvisit.api.problems import Problem
+from fieldvisit.api.schema import problems
+from fieldvisit.api.serializers.checkins import VisitSerializer
+from fieldvisit.choices import Role
+from fieldvisit.models import Case, Visit
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    creditor = serializers.CharField(source="creditor.name")
+    team = serializers.CharField(source="team.name", allow_null=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "number",
+            "creditor",
+            "team",
+            "debtor_name",
+            "debtor_id_number",
+            "amount_due",
+            "currency",
+            "overdue_since",
+            "status",
+        ]
+
+
+class CaseEvidenceSerializer(serializers.Serializer):
+    case = CaseSerializer()
+    visits = VisitSerializer(many=True)
+
+
+class LegalView(generics.GenericAPIView):
+    permission_classes = [HasRole]
+    required_roles = (Role.LEGAL,)
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("q", str, description="Case number, debtor name or ID number")],
+    responses={200: CaseSerializer(many=True), **problems("permission_denied")},
+)
+class CaseList(LegalView, generics.ListAPIView):
+    serializer_class = CaseSerializer
+
+    def get_queryset(self) -> QuerySet[Case]:
+        cases = Case.objects.select_related("creditor", "team").order_by("number")
+        q = self.request.query_params.get("q", "").strip()
+        if "\x00" in q or len(q) > 200:
+            raise Problem(
+                "validation_error",
+                "Some fields are invalid.",
+                errors={"q": ["Search with up to 200 characters of text."]},
+            )
+        if q:
+            cases = cases.filter(
+                Q(number__icontains=q) | Q(debtor_name__icontains=q) | Q(debtor_id_number=q.upper())
+            )
+        return cases
+
+
+def visits_of(case: Case) -> list[Visit]:
+    return list(
+        Visit.objects.filter(stop__case=case)
+        .select_related("stop__route", "stop__address", "stop__case__creditor")
+        .order_by("stop__route__date", "stop__sequence")
+    )
+
+
+class CaseEvidence(LegalView):
+    serializer_class = CaseEvidenceSerializer
+
+    @extend_schema(
+        operation_id="cases_evidence",
+        responses={200: CaseEvidenceSerializer, **problems("not_found", "permission_denied")},
+        description="The case's visits in time order, each with its check-ins, photos, "
+        "recording, receipts, report and compliance verdict. The read is logged.",
+    )
+    def get(self, request: Request, pk: Any) -> Response:
+        from fieldvisit.api.views.checkins import visit_context
+
+        case = get_object_or_404(Case.objects.select_related("creditor", "team"), pk=pk)
+        record_read(request.user, "case_evidence", f"case:{case.pk}")
+        visits = [
+            VisitSerializer(visit, context=visit_context(visit)).data for visit in visits_of(case)
+        ]
+        return Response({"case": CaseSerializer(case).data, "visits": visits})
+
+
+def zip_response(name: str, chunks: Any) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+BUNDLE_SCHEMA = {
+    "responses": {
+        (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The bundle"),
+        **problems("not_found", "permission_denied"),
+    },
+    "description": "An evidence bundle (ZIP, streamed): original files, manifest, SHA256SUMS, "
+    "signed checkpoint, ledger entries with inclusion proofs, report.html and verify.py. The "
+    "same evidence gives the same bytes. The download is a ledger entry.",
+}
+
+
+class CaseBundle(LegalView):
+    @extend_schema(operation_id="cases_bundle", **BUNDLE_SCHEMA)
+    def get(self, request: Request, pk: Any) -> StreamingHttpResponse:
+        case = get_object_or_404(Case, pk=pk)
+        return zip_response(*export(case, request.user, getattr(request.auth, "device_id", None)))
+
+
+class VisitBundle(LegalView):
+    @extend_schema(operation_id="visits_bundle", **BUNDLE_SCHEMA)
+    def get(self, request: Request, pk: Any) -> StreamingHttpResponse:
+        visit = get_object_or_404(Visit, pk=pk)
+        return zip_response(*export(visit, request.user, getattr(request.auth, "device_id", None)))

@@ -1,0 +1,219 @@
+"""The visit report (上门催收情况报告), its co-signature, and the supervisor's review.
+
+All three are append-only (DESIGN rule 11): the models refuse UPDATE and DELETE and so do the
+database's triggers. A report is never edited: a correction is a new report that names the
+one it corrects (``corrects``), which makes a visit's reports one chain whose head is the
+current report. A co-signature is its own record carrying the SHA-256 of the canonical
+content of the report it signs, so it cannot be moved to another report or survive a change
+to the one it signs. A review is a record pointing at the report the supervisor read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from fieldvisit.choices import ReportOutcome, ReportStatus
+from fieldvisit.db.append_only import AppendOnlyModel
+from fieldvisit.ledger.canonical import canonical_json
+
+# The six conduct attestations of DESIGN rule 9, in the order the report states them.
+ATTESTATIONS = (
+    "did_not_enter_residence",
+    "no_cash_accepted",
+    "identity_shown",
+    "no_third_party_disclosure",
+    "opening_statement_recorded",
+    "closing_statement_recorded",
+)
+
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+def money_text(amount: Decimal | None) -> str | None:
+    """An amount as the canonical content spells it: two decimals, no exponent."""
+    return None if amount is None else f"{amount:.2f}"
+
+
+class VisitReport(AppendOnlyModel):
+    """The team's written account of a visit, with the conduct attestations (rule 9).
+
+    A false attestation is kept as given: it is a statement, and the visit's compliance
+    verdict fails on it.
+    """
+
+    id = models.UUIDField(primary_key=True, help_text="Client-generated UUID.")
+    visit = models.ForeignKey("fieldvisit.Visit", on_delete=models.PROTECT, related_name="reports")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visit_reports"
+    )
+    device_id = models.CharField(max_length=128)
+    outcome = models.CharField(max_length=24, choices=ReportOutcome.choices)
+    promise_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    promise_date = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    did_not_enter_residence = models.BooleanField()
+    no_cash_accepted = models.BooleanField()
+    identity_shown = models.BooleanField()
+    no_third_party_disclosure = models.BooleanField()
+    opening_statement_recorded = models.BooleanField()
+    closing_statement_recorded = models.BooleanField()
+    corrects = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="corrected_by",
+        null=True,
+        blank=True,
+        help_text="The report this one corrects (a report is corrected at most once).",
+    )
+    received_at = models.DateTimeField()
+    content_sha256 = models.CharField(
+        max_length=64, help_text="SHA-256 of the report's canonical content (RFC 8785)."
+    )
+    request_sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["received_at"]
+        indexes = [models.Index(fields=["visit", "received_at"])]
+        constraints = [
+            # The first report of a visit is the only one that corrects nothing; with
+            # ``corrects`` one-to-one, a visit's reports form a single chain.
+            models.UniqueConstraint(
+                fields=["visit"],
+                condition=Q(corrects__isnull=True),
+                name="one_first_report_per_visit",
+            ),
+            models.CheckConstraint(
+                name="report_promise_complete",
+                condition=Q(promise_amount__isnull=True, promise_date__isnull=True)
+                | Q(promise_amount__gt=0, promise_date__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="report_does_not_correct_itself", condition=~Q(corrects=F("id"))
+            ),
+            models.CheckConstraint(
+                name="report_content_sha256_hex", condition=Q(content_sha256__regex=SHA256_HEX)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report {str(self.id)[:8]} ({self.get_outcome_display()})"
+
+    @property
+    def attestations(self) -> dict[str, bool]:
+        return {name: getattr(self, name) for name in ATTESTATIONS}
+
+    @property
+    def failed_attestations(self) -> list[str]:
+        return [name for name in ATTESTATIONS if getattr(self, name) is not True]
+
+    @property
+    def promise_to_pay(self) -> dict[str, Any] | None:
+        if self.promise_amount is None:
+            return None
+        return {"amount": self.promise_amount, "date": self.promise_date}
+
+    def content(self) -> dict[str, Any]:
+        """What the author states and the co-signer signs: every field of the report but the
+        server's bookkeeping (times, device, fingerprints). Plain JSON values only, so the
+        ledger entry that carries it lets anyone recompute ``content_sha256``."""
+        promise = None
+        if self.promise_amount is not None and self.promise_date is not None:
+            promise = {
+                "amount": money_text(self.promise_amount),
+                "date": self.promise_date.isoformat(),
+            }
+        return {
+            "report": str(self.id),
+            "visit": str(self.visit_id),
+            "author": self.author_id,
+            "outcome": self.outcome,
+            "promise_to_pay": promise,
+            "notes": self.notes,
+            "attestations": self.attestations,
+            "corrects": str(self.corrects_id) if self.corrects_id else None,
+        }
+
+    def compute_sha256(self) -> str:
+        return hashlib.sha256(canonical_json(self.content())).hexdigest()
+
+    def cosignature_or_none(self) -> ReportCosignature | None:
+        try:
+            return self.cosignature
+        except ReportCosignature.DoesNotExist:
+            return None
+
+    def is_superseded(self) -> bool:
+        try:
+            return self.corrected_by is not None
+        except VisitReport.DoesNotExist:
+            return False
+
+    @property
+    def status(self) -> str:
+        if self.is_superseded():
+            return ReportStatus.SUPERSEDED
+        if self.cosignature_or_none() is not None:
+            return ReportStatus.COSIGNED
+        return ReportStatus.AWAITING_COSIGN
+
+
+class ReportCosignature(AppendOnlyModel):
+    """The partner's signature under a report: who, when, on which device, and the SHA-256 of
+    the content they signed. One per report; the author never co-signs."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    report = models.OneToOneField(VisitReport, on_delete=models.PROTECT, related_name="cosignature")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="report_cosignatures"
+    )
+    device_id = models.CharField(max_length=128)
+    report_sha256 = models.CharField(
+        max_length=64, help_text="The signed report's content SHA-256 at signing."
+    )
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["signed_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="cosignature_report_sha256_hex", condition=Q(report_sha256__regex=SHA256_HEX)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Co-signature of {self.report_id}"
+
+    def matches(self, report: VisitReport) -> bool:
+        """Does this signature sign ``report`` as it reads now?"""
+        return self.report_id == report.pk and self.report_sha256 == report.compute_sha256()
+
+
+class VisitReview(AppendOnlyModel):
+    """A supervisor's review of a visit's co-signed report, with their comment. A later
+    review is another record; the one before stays."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    visit = models.ForeignKey("fieldvisit.Visit", on_delete=models.PROTECT, related_name="reviews")
+    report = models.ForeignKey(VisitReport, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visit_reviews"
+    )
+    comment = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at"]
+        permissions = [("review_visit", "Can review a visit's co-signed report")]
+        constraints = [
+            models.CheckConstraint(name="review_comment_given", condition=~Q(comment="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of {self.visit_id} by {self.reviewer_id}"
