@@ -34,7 +34,7 @@ def noise_jpeg(path: Path, target_mb: int) -> None:
     """A camera-sized JPEG of noise (noise does not compress), about ``target_mb`` MB."""
     from PIL import Image
 
-    pixels = int(target_mb * MB / 1.45)  # noise at quality 95: ~1.45 bytes per pixel
+    pixels = int(target_mb * MB / 1.17)  # noise at quality 95: ~1.17 bytes per pixel
     width = int((pixels * 4 / 3) ** 0.5) // 16 * 16
     height = int(width * 3 / 4) // 16 * 16
     image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
