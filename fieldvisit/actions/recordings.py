@@ -8,7 +8,9 @@ recording (continuous, covering the visit) is computed from the segments when as
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -96,7 +98,11 @@ def add_segment(
         raise RuleViolation(error.code, error.detail) from None
     received_at = now or timezone.now()
     agent = upload.owner
-    content = LocalFile(path)
+    # Stage a hard link, not the partial file itself: until the segment commits, the upload
+    # keeps its bytes (a HEAD meanwhile sees them; a storage failure can be retried).
+    link = f"{path}.{uuid.uuid4().hex}.staging"
+    os.link(path, link)
+    content = LocalFile(link)
     try:
         received = Received(sha256, upload.length, crc32, info.media_type, content)
         with storing(received) as record, transaction.atomic(durable=True):
@@ -147,6 +153,8 @@ def add_segment(
             )
     finally:
         content.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(link)
     return segment
 
 

@@ -95,7 +95,8 @@ def find(upload_id: Any, owner: Any) -> Upload:
             ),
             410,
         )
-    if upload.status == UploadStatus.RECEIVING:
+    writing = upload.lease and upload.lease_until and upload.lease_until >= timezone.now()
+    if upload.status == UploadStatus.RECEIVING and not writing:
         settled = partials.settle(upload.id, upload.offset)
         if settled != upload.offset:
             log.warning(
@@ -250,7 +251,9 @@ def _complete(upload: Upload, digests: partials.Digests) -> Upload:
     try:
         recordings.add_segment(upload, digests.hexdigest(), digests.crc32)
     except RuleViolation as problem:
-        Upload.objects.filter(pk=upload.pk).update(
+        if problem.status >= 500:
+            raise  # storage briefly unavailable: the bytes stay, the last PATCH can be retried
+        Upload.objects.filter(pk=upload.pk, status=UploadStatus.RECEIVING).update(
             status=UploadStatus.FAILED,
             ended_at=timezone.now(),
             failure={"code": problem.code, "detail": problem.detail},

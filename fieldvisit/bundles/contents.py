@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from fieldvisit.ledger import store
 from fieldvisit.ledger.canonical import canonical_json, iso
 from fieldvisit.ledger.checkpoints import first_checkpoint_covering, make_checkpoint
-from fieldvisit.ledger.keys import public_pem
+from fieldvisit.ledger.keys import current_signing_key, public_pem
 from fieldvisit.models import Case, Checkpoint, LedgerEntry, Recording, Visit
 
 EXTENSIONS = {
@@ -70,9 +70,9 @@ class Bundle:
 
 
 def _subjects(visits: list[Visit]) -> list[str]:
-    subjects = {f"visit:{v.pk}" for v in visits}
-    subjects |= {f"route:{v.stop.route_id}" for v in visits}
-    return sorted(subjects)
+    """The visits' own entries only: route entries name every stop of the day (other
+    debtors' addresses), which a bundle handed to a court must not carry."""
+    return sorted(f"visit:{v.pk}" for v in visits)
 
 
 def _checkpoint_for(entries: list[LedgerEntry]) -> Checkpoint:
@@ -185,7 +185,11 @@ def build(kind: str, subject_id: str, name: str, visits: list[Visit]) -> Bundle:
     checkpoint = _checkpoint_for(entries)
     entries = [e for e in entries if e.index < checkpoint.tree_size]
     bundle = Bundle(name, kind, subject_id, visits, checkpoint, entries)
-    items = _evidence_items(visits, _cited_by(entries))
+    # Evidence recorded after the checkpoint (or while this bundle was being read) waits for
+    # the next bundle: every item must be proven by an entry in this one.
+    items = [
+        i for i in _evidence_items(visits, _cited_by(entries)) if i["ledger_entry"] is not None
+    ]
 
     evidence = [
         Member(
@@ -250,9 +254,18 @@ def build(kind: str, subject_id: str, name: str, visits: list[Visit]) -> Bundle:
             json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True).encode() + b"\n",
         )
     )
+    record, private = current_signing_key()
+    if record.key_id != key.key_id:  # the key was rotated since the checkpoint
+        docs.append(generated("SHA256SUMS.key.pem", public_pem(bytes(record.public_key)).encode()))
     members = sorted(docs + evidence + [t for t, _ in thumbnails], key=lambda m: m.path)
-    sums = "".join(f"{m.sha256}  {m.path}\n" for m in members)
-    bundle.members = [generated("SHA256SUMS", sums.encode()), *members]
+    sums = "".join(f"{m.sha256}  {m.path}\n" for m in members).encode()
+    # The list of files is signed too, so nothing can be dropped, added or rewritten with a
+    # matching SHA256SUMS. Ed25519 is deterministic: the same bytes every time.
+    bundle.members = [
+        generated("SHA256SUMS", sums),
+        generated("SHA256SUMS.sig", private.sign(sums)),
+        *members,
+    ]
     return bundle
 
 

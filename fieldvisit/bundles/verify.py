@@ -2,19 +2,26 @@
 """Verify this evidence bundle. Python 3 standard library only; the Ed25519 signature is
 checked with the "cryptography" package when it is installed.
 
-    python3 verify.py [bundle folder]      (default: the folder this file is in)
+    python3 verify.py [--key-id ID ...] [bundle folder]   (default: this file's folder)
 
 Checks, each independent of the server that made the bundle:
   1. every file listed in SHA256SUMS has that SHA-256, and no file is unlisted;
-  2. every evidence file in manifest.json is listed, and its ledger entry names its SHA-256;
-  3. every ledger entry in ledger/entries.jsonl hashes to its leaf (RFC 6962: SHA-256 of
+  2. SHA256SUMS.sig is the server's Ed25519 signature of SHA256SUMS, so no file can be
+     added, dropped or changed together with its line;
+  3. every file under evidence/ is a manifest.json item, every item is recorded by a proven
+     ledger entry naming its SHA-256, and every evidence entry has its files here;
+  4. every ledger entry in ledger/entries.jsonl hashes to its leaf (RFC 6962: SHA-256 of
      0x00 + the entry's exact bytes), and its inclusion proof (RFC 9162, section 2.1.3.2)
      leads to the root hash in checkpoint.json;
-  4. checkpoint.sig is a valid Ed25519 signature of checkpoint.json by public_key.pem, and
+  5. checkpoint.sig is a valid Ed25519 signature of checkpoint.json by public_key.pem, and
      the key id in checkpoint.json is that key's.
-Exit status 0 when everything holds; 1, naming each failure, otherwise.
+With --key-id, the keys must be ones you trust (the company publishes its key ids at
+/api/v1/ledger/keys/); otherwise anyone could re-sign a forged bundle with a key of their own.
+Exit status 0 when everything holds; 1, naming each failure; 2 when the signatures could
+not be checked here (the Python package "cryptography" is missing).
 """
 
+import argparse
 import base64
 import hashlib
 import json
@@ -105,7 +112,7 @@ def check_files(root, report):
     for folder, _dirs, files in os.walk(root):
         for filename in files:
             name = os.path.relpath(os.path.join(folder, filename), root).replace(os.sep, "/")
-            if name not in listed and name != "SHA256SUMS" and "__pycache__" not in name:
+            if name not in listed and name not in ("SHA256SUMS", "SHA256SUMS.sig"):
                 report.fail(f"file not listed in SHA256SUMS: {name}")
                 bad += 1
     if not bad:
@@ -179,6 +186,18 @@ def mentions(value, digest):
     return value == digest
 
 
+EVIDENCE_KINDS = ("photo.added", "receipt.recorded", "recording.segment_added")
+
+
+def cited_files(entry):
+    """SHA-256 of the files an evidence entry records."""
+    if entry.get("kind") not in EVIDENCE_KINDS:
+        return []
+    data = entry.get("data") or {}
+    files = [data.get("file"), data.get("signature"), data.get("photo")]
+    return [f["sha256"] for f in files if isinstance(f, dict) and "sha256" in f]
+
+
 def check_manifest(root, listed, entries, report):
     try:
         with open(os.path.join(root, "manifest.json"), encoding="utf-8") as f:
@@ -201,59 +220,125 @@ def check_manifest(root, listed, entries, report):
         elif not mentions(entries[index].get("data"), digest):
             report.fail(f"ledger entry {index} does not record {path}")
             bad += 1
+    paths = {item.get("path") for item in items}
+    for name in listed:
+        if name.startswith("evidence/") and name not in paths:
+            report.fail(f"evidence file not in manifest.json: {name}")
+            bad += 1
+    digests = {item.get("sha256") for item in items}
+    for index, entry in sorted(entries.items()):
+        for digest in cited_files(entry):
+            if digest not in digests:
+                report.fail(f"ledger entry {index} records a file that is not in the bundle")
+                bad += 1
     if not bad:
         report.ok(f"{len(items)} evidence files are each recorded by a proven ledger entry")
 
 
-def check_signature(root, signed, checkpoint, report):
-    if signed is None:
-        return
+def load_key(root, name, report):
+    """The raw Ed25519 key in a PEM file of the bundle, or None."""
     try:
-        with open(os.path.join(root, "checkpoint.sig"), "rb") as f:
-            signature = f.read()
-        with open(os.path.join(root, "public_key.pem"), "rb") as f:
+        with open(os.path.join(root, name), "rb") as f:
             pem = f.read()
         body = [x for x in pem.decode("ascii").splitlines() if x and not x.startswith("-----")]
         der = base64.b64decode("".join(body))
     except (OSError, ValueError) as error:
-        report.fail(f"signature or public key unreadable: {error}")
-        return
+        report.fail(f"{name} unreadable: {error}")
+        return None
     if not der.startswith(ED25519_SPKI_PREFIX) or len(der) != 44:
-        report.fail("public_key.pem is not an Ed25519 public key")
-        return
-    raw = der[len(ED25519_SPKI_PREFIX) :]
-    if hashlib.sha256(raw).hexdigest()[:16] != checkpoint.get("key_id"):
-        report.fail(f"checkpoint.json names key {checkpoint.get('key_id')}, not this public key")
+        report.fail(f"{name} is not an Ed25519 public key")
+        return None
+    return der[len(ED25519_SPKI_PREFIX) :]
+
+
+def key_id(raw):
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def ed25519_verify(raw, signature, message):
+    """True or False; None when the 'cryptography' package is not there to check."""
     try:
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     except ImportError:
-        report.note(
-            "signature NOT checked here: the Python package 'cryptography' is not installed. "
-            "Check it with: openssl pkeyutl -verify -pubin -inkey public_key.pem -rawin "
-            "-in checkpoint.json -sigfile checkpoint.sig"
-        )
-        return
+        return None
     try:
-        Ed25519PublicKey.from_public_bytes(raw).verify(signature, signed)
+        Ed25519PublicKey.from_public_bytes(raw).verify(signature, message)
     except (InvalidSignature, ValueError):
-        report.fail("checkpoint.sig is not a valid signature of checkpoint.json by public_key.pem")
-        return
-    report.ok("checkpoint signature verified (key {})".format(checkpoint.get("key_id")))
+        return False
+    return True
+
+
+def read(root, name, report):
+    try:
+        with open(os.path.join(root, name), "rb") as f:
+            return f.read()
+    except OSError as error:
+        report.fail(f"{name} cannot be read: {error}")
+        return None
+
+
+def check_signatures(root, signed, checkpoint, trusted, report):
+    """Both signatures; returns False when they could not be checked here."""
+    checked = True
+    key = load_key(root, "public_key.pem", report)
+    sums_key_file = "SHA256SUMS.key.pem"
+    sums_key = (
+        load_key(root, sums_key_file, report)
+        if os.path.exists(os.path.join(root, sums_key_file))
+        else key
+    )
+    for raw, what in ((key, "public_key.pem"), (sums_key, "the SHA256SUMS key")):
+        if raw is not None and trusted and key_id(raw) not in trusted:
+            report.fail(f"{what} has key id {key_id(raw)}, not one of the trusted --key-id")
+    if key is not None and checkpoint is not None and key_id(key) != checkpoint.get("key_id"):
+        report.fail(f"checkpoint.json names key {checkpoint.get('key_id')}, not public_key.pem")
+    pairs = (
+        ("checkpoint.sig", key, signed, "checkpoint.json"),
+        ("SHA256SUMS.sig", sums_key, read(root, "SHA256SUMS", report), "SHA256SUMS"),
+    )
+    for sig_name, raw, message, what in pairs:
+        signature = read(root, sig_name, report)
+        if raw is None or message is None or signature is None:
+            continue
+        verdict = ed25519_verify(raw, signature, message)
+        if verdict is None:
+            checked = False
+            report.note(
+                f"{sig_name} NOT checked here: the Python package 'cryptography' is not "
+                "installed. Check it with: openssl pkeyutl -verify -pubin -inkey "
+                f"{'public_key.pem' if raw == key else sums_key_file} -rawin -in {what} "
+                f"-sigfile {sig_name}"
+            )
+        elif verdict:
+            report.ok(f"{sig_name} verified: {what} signed by key {key_id(raw)}")
+        else:
+            report.fail(f"{sig_name} is not a valid signature of {what}")
+    return checked
 
 
 def main(argv):
-    root = argv[1] if len(argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-    report = Report()
+    parser = argparse.ArgumentParser(description="Verify an evidence bundle.")
+    parser.add_argument("folder", nargs="?", default=os.path.dirname(os.path.abspath(__file__)))
+    parser.add_argument(
+        "--key-id", action="append", default=[], help="a signing key id you trust (repeatable)"
+    )
+    args = parser.parse_args(argv[1:])
+    root, report = args.folder, Report()
     listed = check_files(root, report)
     signed, checkpoint = load_checkpoint(root, report)
     entries = check_entries(root, checkpoint, report)
     check_manifest(root, listed, entries, report)
-    check_signature(root, signed, checkpoint, report)
+    checked = check_signatures(root, signed, checkpoint, set(args.key_id), report)
     if report.failures:
         print(f"{len(report.failures)} CHECK(S) FAILED")
         return 1
-    print("ALL CHECKS PASSED" + (" (see the note about the signature)" if report.notes else ""))
+    if not checked:
+        print("INCOMPLETE: files and proofs hold, but the signatures were not checked (see above)")
+        return 2
+    if not args.key_id:
+        print("note  run with --key-id <the company's key id> to pin the signing key")
+    print("ALL CHECKS PASSED")
     return 0
 
 

@@ -63,14 +63,15 @@ class HashingUploadHandler(FileUploadHandler):
         self.fields = fields
         self.limit = limit or settings.EVIDENCE_MAX_FILE_BYTES
         self.received = 0
-        self.file: HashedUploadedFile | None = None
+        # Not named ``file``: Django closes ``handler.file`` of skipped parts if it exists.
+        self.current: HashedUploadedFile | None = None
 
     def new_file(self, field_name: str, *args: Any, **kwargs: Any) -> None:
         super().new_file(field_name, *args, **kwargs)
         if field_name not in self.fields:
             raise SkipFile()
         directory = getattr(evidence_storage(), "staging_dir", lambda: None)()
-        self.file = HashedUploadedFile(
+        self.current = HashedUploadedFile(
             self.file_name or field_name,
             self.content_type or "application/octet-stream",
             self.charset,
@@ -78,19 +79,19 @@ class HashingUploadHandler(FileUploadHandler):
         )
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
-        assert self.file is not None
+        assert self.current is not None
         self.received += len(raw_data)
         if self.received > self.limit:
-            self.file.discard()
+            self.current.discard()
             raise file_too_large(self.limit)
-        self.file.hasher.update(raw_data)
-        self.file.crc32 = zlib.crc32(raw_data, self.file.crc32)
-        self.file.write(raw_data)
+        self.current.hasher.update(raw_data)
+        self.current.crc32 = zlib.crc32(raw_data, self.current.crc32)
+        self.current.write(raw_data)
 
     def file_complete(self, file_size: int) -> HashedUploadedFile | None:
-        if self.file is None:
+        if self.current is None:
             return None
-        done, self.file = self.file, None
+        done, self.current = self.current, None
         done.flush()
         done.seek(0)
         done.size = file_size
@@ -98,5 +99,5 @@ class HashingUploadHandler(FileUploadHandler):
         return done
 
     def upload_interrupted(self) -> None:
-        if self.file is not None:
-            self.file.discard()
+        if self.current is not None:
+            self.current.discard()

@@ -313,7 +313,10 @@ def _text(value: Any) -> str | None:
         value = value.decode("latin-1")
     if not isinstance(value, str):
         return None
-    return value.rstrip("\x00 ") or None
+    # Text fields hold what a camera wrote: no NUL or other control characters (databases
+    # refuse NUL), and no more than a make or model needs.
+    cleaned = "".join(ch for ch in value.rstrip("\x00 ") if ch.isprintable())
+    return cleaned.strip()[:TEXT_LIMIT] or None
 
 
 def _number(value: Any) -> float | None:
@@ -354,6 +357,9 @@ def _altitude(gps: Mapping[int, Any]) -> float | None:
     return -altitude if below_sea_level else altitude
 
 
+TEXT_LIMIT = 128
+# A photo's own clock outside these years is wrong, not a date to keep.
+YEARS = range(1990, 2200)
 _EXIF_DATETIME = re.compile(r"(\d{4}):(\d{2}):(\d{2}) (\d{2}):(\d{2}):(\d{2})")
 _EXIF_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
 
@@ -373,6 +379,7 @@ def _taken_at(exif_ifd: Mapping[int, Any]) -> datetime.datetime | None:
             delta = datetime.timedelta(hours=int(hours), minutes=int(minutes))
             tz = datetime.timezone(-delta if sign == "-" else delta)
     try:
-        return datetime.datetime(*(int(part) for part in match.groups()), tzinfo=tz)
+        moment = datetime.datetime(*(int(part) for part in match.groups()), tzinfo=tz)
     except ValueError:
         return None
+    return moment if moment.year in YEARS else None

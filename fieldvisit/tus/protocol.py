@@ -46,9 +46,12 @@ def parse_metadata(value: str | None) -> dict[str, str]:
         encoded = parts[1] if len(parts) == 2 else ""
         try:
             found[key] = base64.b64decode(encoded, validate=True).decode("utf-8")
+            if any(not ch.isprintable() for ch in found[key]):
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, "control character")
         except (binascii.Error, UnicodeDecodeError):
             raise malformed(
-                f"Upload-Metadata value of {key!r} is not base64 of UTF-8 text.", "Upload-Metadata"
+                f"Upload-Metadata value of {key!r} is not base64 of printable UTF-8 text.",
+                "Upload-Metadata",
             ) from None
     return found
 

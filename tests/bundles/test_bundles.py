@@ -78,9 +78,16 @@ def test_standard_tools_verify_the_bundle(bundle: Path) -> None:
     signature = openssl_verify(bundle)
     assert signature.returncode == 0, signature.stderr
     assert "Signature Verified Successfully" in signature.stdout
+    sums = run(
+        ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "public_key.pem", "-rawin",
+         "-in", "SHA256SUMS", "-sigfile", "SHA256SUMS.sig"],
+        bundle,
+    )  # fmt: skip
+    assert sums.returncode == 0, sums.stderr
     verified = verify_py(bundle)
     assert verified.returncode == 0, verified.stdout
-    assert "checkpoint signature verified" in verified.stdout
+    assert "checkpoint.sig verified" in verified.stdout
+    assert "SHA256SUMS.sig verified" in verified.stdout
     assert verified.stdout.strip().endswith("ALL CHECKS PASSED")
 
 
@@ -95,9 +102,10 @@ def test_verify_py_without_cryptography_says_the_signature_was_not_checked(
         result = run([python, "-I", "-S", "verify.py"], bundle)
     else:
         result = verify_py(bundle, python)
-    assert result.returncode == 0, result.stdout
-    assert "signature NOT checked" in result.stdout
+    assert result.returncode == 2, result.stdout
+    assert "checkpoint.sig NOT checked" in result.stdout
     assert "openssl pkeyutl -verify" in result.stdout
+    assert "INCOMPLETE" in result.stdout
 
 
 def flip(path: Path, offset: int) -> None:
@@ -163,14 +171,15 @@ def test_one_flipped_byte_in_the_checkpoint_is_caught(bundle: Path) -> None:
     assert "FAIL" in verified.stdout
 
 
-def rewrite_sums(root: Path) -> None:
+def rewrite_sums(root: Path, drop: str = "") -> None:
     """What a forger would do: make SHA256SUMS match the altered files."""
     import hashlib
 
     lines = []
     for line in (root / "SHA256SUMS").read_text().splitlines():
         _, name = line.split("  ", 1)
-        lines.append(f"{hashlib.sha256((root / name).read_bytes()).hexdigest()}  {name}")
+        if name != drop:
+            lines.append(f"{hashlib.sha256((root / name).read_bytes()).hexdigest()}  {name}")
     (root / "SHA256SUMS").write_text("\n".join(lines) + "\n")
 
 
@@ -297,3 +306,60 @@ def test_a_fully_evidenced_visit_is_compliant_and_its_report_says_so(
     kinds = {e["entry"]["kind"] for e in entries}
     assert {"report.filed", "report.cosigned", "photo.added", "receipt.recorded",
             "recording.segment_added", "visit.opened", "visit.closed"} <= kinds  # fmt: skip
+
+
+def test_a_dropped_segment_is_caught_even_with_every_list_rewritten(bundle: Path) -> None:
+    """A forger removes a recording segment: its file, its manifest item, its ledger line
+    and its SHA256SUMS line. The signed SHA256SUMS no longer matches."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    segment = next(i for i in manifest["items"] if i["record"]["type"] == "audio_segment")
+    (bundle / segment["path"]).unlink()
+    manifest["items"].remove(segment)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    path = bundle / "ledger" / "entries.jsonl"
+    lines = [
+        line for line in path.read_text().splitlines()
+        if json.loads(line)["index"] != segment["ledger_entry"]
+    ]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    rewrite_sums(bundle, drop=segment["path"])
+    verified = verify_py(bundle)
+    assert verified.returncode == 1
+    assert "SHA256SUMS.sig is not a valid signature of SHA256SUMS" in verified.stdout
+
+
+def test_an_added_file_is_caught(bundle: Path) -> None:
+    extra = bundle / "__pycache__" / "notes.txt"
+    extra.parent.mkdir()
+    extra.write_text("planted")
+    verified = verify_py(bundle)
+    assert verified.returncode == 1
+    assert "file not listed in SHA256SUMS: __pycache__/notes.txt" in verified.stdout
+
+
+def test_a_rewritten_report_html_is_caught(bundle: Path) -> None:
+    report = bundle / "report.html"
+    report.write_text(report.read_text().replace("Zhang San", "Li Si"))
+    rewrite_sums(bundle)
+    verified = verify_py(bundle)
+    assert verified.returncode == 1
+    assert "SHA256SUMS.sig is not a valid signature" in verified.stdout
+
+
+def test_a_pinned_key_id_that_differs_fails(bundle: Path) -> None:
+    verified = run([sys.executable, "verify.py", "--key-id", "0000000000000000"], bundle)
+    assert verified.returncode == 1
+    assert "not one of the trusted --key-id" in verified.stdout
+    key_id = json.loads((bundle / "checkpoint.json").read_text())["key_id"]
+    assert run([sys.executable, "verify.py", "--key-id", key_id], bundle).returncode == 0
+
+
+def test_a_bundle_carries_no_other_debtors_addresses(
+    world: Any, evidenced_visit: Any, bundle: Path
+) -> None:
+    others = [s for s in evidenced_visit.stop.route.stops.all() if s.pk != evidenced_visit.stop_id]
+    assert others
+    text = (bundle / "ledger" / "entries.jsonl").read_text() + (bundle / "report.html").read_text()
+    for stop in others:
+        assert str(stop.case_id) not in text
+        assert stop.address.text not in text

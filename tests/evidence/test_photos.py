@@ -316,3 +316,43 @@ def test_a_door_photo_far_from_the_address_does_not_pass(agent: Any, visit: Any)
     check = shown["compliance"]["checks"]["door_photo"]
     assert check["ok"] is False
     assert "far_from_address" in check["detail"]
+
+
+def test_an_extra_file_part_is_ignored_not_a_500(agent: Any, visit: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    form = photo_form(at_address(visit))
+    form["extra"] = SimpleUploadedFile("x.bin", b"not wanted")
+    assert post_form(agent, photos_url(visit), form).status_code == 201
+
+
+def test_too_many_form_fields_is_a_400(agent: Any, visit: Any) -> None:
+    form = photo_form(at_address(visit))
+    form.update({f"f{n}": "x" for n in range(1100)})
+    assert_problem(post_form(agent, photos_url(visit), form), 400, "malformed_request")
+    assert_nothing_kept()
+
+
+@pytest.mark.parametrize(
+    ("make", "taken_at", "expected_make", "expected_taken_at"),
+    [
+        ("Ca\x00non", None, "Canon", None),
+        ("M" * 300, None, "M" * 128, None),
+        (
+            "Cam",
+            dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone(-dt.timedelta(hours=12))),
+            "Cam",
+            None,
+        ),
+    ],
+    ids=["nul", "long", "year-9999"],
+)
+def test_hostile_exif_text_and_times_are_cleaned(
+    agent: Any, visit: Any, make: str, taken_at: Any, expected_make: str, expected_taken_at: Any
+) -> None:
+    address = visit.stop.address
+    data = images.jpeg(lat=address.lat, lon=address.lon, make=make, taken_at=taken_at)
+    response = post_form(agent, photos_url(visit), photo_form(data))
+    assert response.status_code == 201, response.content
+    exif = response.json()["exif"]
+    assert (exif["make"], exif["taken_at"]) == (expected_make, expected_taken_at)

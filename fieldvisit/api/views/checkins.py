@@ -204,4 +204,5 @@ class RecordingView(GenericAPIView):
     )
     def get(self, request: Request, pk: Any) -> Response:
         visit = get_object_or_404(access.visits_visible_to(request.user), pk=pk)
+        record_read(request.user, "recording", f"visit:{visit.pk}")
         return Response(RecordingSerializer(recording_verdict(visit)).data)
