@@ -33,3 +33,16 @@ def setup(engine: str, name: str) -> str:
     django.setup()
     call_command("migrate", verbosity=0)
     return f"{engine} ({os.environ['DATABASE_URL']})"
+
+
+def demo_agent() -> tuple[str, str]:
+    """A fresh demo world: agent A's API token and the visit of the route's first stop."""
+    from django.contrib.auth.models import User
+
+    from fieldvisit.actions.auth import issue_token
+    from fieldvisit.demo import build_world
+
+    world = build_world()
+    agent = User.objects.get(username=world["users"]["agent_a"]["username"])
+    token, _ = issue_token(agent, "bench-phone", "bench", "android")
+    return token, world["stops"][0]["visit_id"]

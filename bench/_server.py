@@ -1,43 +1,21 @@
-"""A real HTTP server for upload benchmarks: ``manage.py runserver`` in a child process, so
-its memory can be read from /proc while a client streams to it over loopback."""
+"""A real HTTP server for upload benchmarks (``tests.childserver``), whose memory is read
+from /proc while a client streams to it over loopback."""
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.childserver import ChildServer
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
+class Server(ChildServer):
     def __init__(self) -> None:
-        self.port = free_port()
-        env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost"}
-        self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", "--skip-checks",
-             f"127.0.0.1:{self.port}"],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start")
+        super().__init__({**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost"})
+        self.start()
 
     def _status(self, field: str) -> int:
+        assert self.process is not None
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
@@ -51,8 +29,5 @@ class Server:
 
     def reset_peak(self) -> None:
         """Start a new peak measurement (Linux: write 5 to clear_refs)."""
+        assert self.process is not None
         Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)

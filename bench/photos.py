@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _django import setup
+from _django import demo_agent, setup
 from _server import Server
 
 CHUNK = 1024 * 1024
@@ -115,15 +115,7 @@ def main() -> None:
     os.environ["THROTTLE_USER"] = "100000000/min"
     print("database:", setup(args.db, "photos"))
 
-    from django.contrib.auth.models import User
-
-    from fieldvisit.actions.auth import issue_token
-    from fieldvisit.demo import build_world
-
-    world = build_world()
-    agent = User.objects.get(username=world["users"]["agent_a"]["username"])
-    token, _ = issue_token(agent, "bench-phone", "bench", "android")
-    visit_id = world["stops"][0]["visit_id"]
+    token, visit_id = demo_agent()
 
     work = Path(tempfile.mkdtemp(prefix="bench-photos-"))
     photo, big = work / "photo.jpg", work / "big.jpg"

@@ -22,7 +22,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _django import setup
+from _django import demo_agent, setup
 from _server import Server
 from photos import MB, baseline, sha256_of
 
@@ -92,21 +92,14 @@ def main() -> None:
     os.environ["THROTTLE_USER"] = "100000000/min"
     print("database:", setup(args.db, "uploads"))
 
-    from django.contrib.auth.models import User
-
-    from fieldvisit.actions.auth import issue_token
-    from fieldvisit.demo import build_world
-
-    world = build_world()
-    agent = User.objects.get(username=world["users"]["agent_a"]["username"])
-    token, _ = issue_token(agent, "bench-phone", "bench", "android")
+    token, visit_id = demo_agent()
 
     work = Path(tempfile.mkdtemp(prefix="bench-uploads-"))
     segment, big = work / "segment.wav", work / "big.wav"
     wav(segment, args.mb * MB)
     server = Server()
     try:
-        recording = Recording(server.port, token, world["stops"][0]["visit_id"])
+        recording = Recording(server.port, token, visit_id)
         recording.upload(segment, 8 * MB)  # warm up
         base = min(baseline(segment, work) for _ in range(args.runs))
         size = segment.stat().st_size

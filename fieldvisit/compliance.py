@@ -115,6 +115,30 @@ def _report_cosigned(report: VisitReport | None, zone: str) -> Check:
 _UNSET: Any = object()
 
 
+RECORDS = ("checkins", "photos", "receipts", "recording", "report")
+
+
+def visit_records(visit: Visit) -> dict[str, Any]:
+    """Everything a visit is judged and shown by (its API answer, the legal timeline, a
+    bundle's report), each kind of record in one query, in a fixed order. The keys are
+    ``visit_compliance``'s parameters."""
+    from fieldvisit.actions.recordings import recording_verdict
+    from fieldvisit.actions.reports import remember_current_report
+
+    return {
+        "checkins": list(visit.checkins.select_related("agent").order_by("captured_at", "id")),
+        "photos": list(visit.photos.select_related("file", "agent").order_by("captured_at", "id")),
+        "receipts": list(
+            visit.receipts.select_related("signature", "photo", "agent").order_by(
+                "captured_at", "id"
+            )
+        ),
+        "recording": recording_verdict(visit),
+        # Kept on the visit too, for its compliance verdict.
+        "report": remember_current_report(visit),
+    }
+
+
 def visit_compliance(
     visit: Visit,
     checkins: list[CheckIn],

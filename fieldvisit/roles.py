@@ -11,6 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
+# What supervisors, legal and auditors all read: every kind of evidence and its report.
+EVIDENCE_READERS = [
+    "view_evidencefile",
+    "view_photo",
+    "view_receipt",
+    "view_recording",
+    "view_audiosegment",
+    "view_visit",
+    "view_visitreport",
+    "view_reportcosignature",
+    "view_visitreview",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "agent": [],
     "planner": [
@@ -59,15 +72,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_checkin",
         "view_alert",
         "handle_alert",
-        "view_evidencefile",
-        "view_photo",
-        "view_receipt",
-        "view_recording",
-        "view_audiosegment",
-        "view_visit",
-        "view_visitreport",
-        "view_reportcosignature",
-        "view_visitreview",
+        *EVIDENCE_READERS,
         "review_visit",
     ],
     "legal": [
@@ -82,15 +87,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_signingkey",
         "view_checkin",
         "view_alert",
-        "view_evidencefile",
-        "view_photo",
-        "view_receipt",
-        "view_recording",
-        "view_audiosegment",
-        "view_visit",
-        "view_visitreport",
-        "view_reportcosignature",
-        "view_visitreview",
+        *EVIDENCE_READERS,
     ],
     "auditor": [
         "view_creditor",
@@ -108,15 +105,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_signingkey",
         "view_checkin",
         "view_alert",
-        "view_evidencefile",
-        "view_photo",
-        "view_receipt",
-        "view_recording",
-        "view_audiosegment",
-        "view_visit",
-        "view_visitreport",
-        "view_reportcosignature",
-        "view_visitreview",
+        *EVIDENCE_READERS,
         "view_evidenceaccess",
     ],
 }

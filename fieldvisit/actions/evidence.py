@@ -199,6 +199,19 @@ def record_receipt(
     fingerprint: str,
     now: dt.datetime | None = None,
 ) -> Receipt:
+    missing = rules.receipt_missing(
+        data.outcome,
+        signer_name=data.signer_name,
+        signer_relation=data.signer_relation,
+        has_signature=data.signature is not None,
+        has_photo=data.photo is not None,
+    )
+    if missing:
+        raise RuleViolation(
+            "validation_error",
+            "Some fields are invalid.",
+            errors={name: [f"Required when the outcome is {data.outcome}."] for name in missing},
+        )
     visit = data.visit
     require_team_agent(visit, agent)
     rules.check_notice_number(data.notice_number, visit.stop.notice_number or "").raise_if_failed()

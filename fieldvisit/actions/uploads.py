@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -284,16 +283,12 @@ def terminate(upload: Upload) -> None:
 def expire_uploads(now: dt.datetime | None = None) -> int:
     """The expiration job: unfinished uploads past their time are ended and their bytes freed."""
     now = now or timezone.now()
-    stale = list(
-        Upload.objects.filter(status=UploadStatus.RECEIVING, expires_at__lte=now)
-        .filter(Q(lease="") | Q(lease_until__lt=now))
-        .values_list("pk", flat=True)
+    idle = Upload.objects.filter(status=UploadStatus.RECEIVING, expires_at__lte=now).filter(
+        Q(lease="") | Q(lease_until__lt=now)
     )
+    stale = list(idle.values_list("pk", flat=True))
     for upload_id in stale:
-        with transaction.atomic():
-            ended = Upload.objects.filter(
-                pk=upload_id, status=UploadStatus.RECEIVING, expires_at__lte=now
-            ).update(status=UploadStatus.EXPIRED, ended_at=now)
-        if ended:
+        # One conditional UPDATE: a PATCH that took the upload meanwhile keeps it.
+        if idle.filter(pk=upload_id).update(status=UploadStatus.EXPIRED, ended_at=now):
             partials.remove(upload_id)
     return len(stale)

@@ -36,6 +36,10 @@ class EvidenceAdmin(LoggedReadsAdmin, ReadOnlyAdmin, TeamScopedAdmin):
     team_field = VISIT_TEAM
     show_full_result_count = False
 
+    @admin.display(description="Flags")
+    def flag_list(self, obj: Any) -> str:
+        return ", ".join(obj.flags) or "—"
+
 
 @admin.register(Photo)
 class PhotoAdmin(EvidenceAdmin):
@@ -120,10 +124,6 @@ class PhotoAdmin(EvidenceAdmin):
         url = reverse("admin:fieldvisit_photo_original", args=[obj.pk])
         return format_html('<a href="{}">{}</a> (SHA-256)', url, obj.file_id)
 
-    @admin.display(description="Flags")
-    def flag_list(self, obj: Photo) -> str:
-        return ", ".join(obj.flags) or "—"
-
 
 @admin.register(Receipt)
 class ReceiptAdmin(EvidenceAdmin):
@@ -150,10 +150,6 @@ class ReceiptAdmin(EvidenceAdmin):
         "flags",
     ]
     readonly_fields = fields
-
-    @admin.display(description="Flags")
-    def flag_list(self, obj: Receipt) -> str:
-        return ", ".join(obj.flags) or "—"
 
 
 class SegmentInline(ReadOnlyInline):

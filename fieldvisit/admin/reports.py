@@ -56,15 +56,8 @@ def cosigned_text(report: VisitReport) -> str:
     return f"{cosignature.agent.get_username()} at {cosignature.signed_at:%Y-%m-%d %H:%M:%S %Z}"
 
 
-class ReportInline(ReadOnlyInline):
-    model = VisitReport
-    fk_name = "visit"
-    fields = ["id", "outcome", "author", "received_at", "corrects", "report_status", "cosigned"]
-    readonly_fields = fields
-    ordering = ["received_at"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[VisitReport]:
-        return super().get_queryset(request).select_related(*REPORT_RELATED)
+class ReportColumns:
+    """The report's status and co-signature, as inline and changelist columns."""
 
     @admin.display(description="Status")
     def report_status(self, obj: VisitReport) -> str:
@@ -73,6 +66,17 @@ class ReportInline(ReadOnlyInline):
     @admin.display(description="Co-signed")
     def cosigned(self, obj: VisitReport) -> str:
         return cosigned_text(obj)
+
+
+class ReportInline(ReportColumns, ReadOnlyInline):
+    model = VisitReport
+    fk_name = "visit"
+    fields = ["id", "outcome", "author", "received_at", "corrects", "report_status", "cosigned"]
+    readonly_fields = fields
+    ordering = ["received_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[VisitReport]:
+        return super().get_queryset(request).select_related(*REPORT_RELATED)
 
 
 class ReviewInline(ReadOnlyInline):
@@ -187,10 +191,9 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
 
 
 def compliance_html(visit: Visit) -> str:
-    from fieldvisit.compliance import visit_compliance
+    from fieldvisit.compliance import visit_compliance, visit_records
 
-    checkins = list(visit.checkins.select_related("agent").order_by("captured_at"))
-    verdict = visit_compliance(visit, checkins)
+    verdict = visit_compliance(visit, **visit_records(visit))
     rows = format_html_join(
         "",
         "<li>{} <strong>{}</strong>: {}</li>",
@@ -203,7 +206,7 @@ def compliance_html(visit: Visit) -> str:
 
 
 @admin.register(VisitReport)
-class VisitReportAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
+class VisitReportAdmin(ReportColumns, LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
     team_field = VISIT_TEAM
 
     list_display = ["received_at", "visit", "outcome", "author", "report_status", "cosigned"]
@@ -235,14 +238,6 @@ class VisitReportAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[VisitReport]:
         # Selecting here makes the changelist skip list_select_related: name it all.
         return super().get_queryset(request).select_related(*self.list_select_related)
-
-    @admin.display(description="Status")
-    def report_status(self, obj: VisitReport) -> str:
-        return ReportStatus(obj.status).label
-
-    @admin.display(description="Co-signed")
-    def cosigned(self, obj: VisitReport) -> str:
-        return cosigned_text(obj)
 
     @admin.display(description="Superseded by")
     def superseded_by(self, obj: VisitReport) -> Any:

@@ -9,12 +9,12 @@ import datetime as dt
 import hashlib
 import json
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.template.loader import render_to_string
 
+from fieldvisit.compliance import visit_records
 from fieldvisit.ledger import store
 from fieldvisit.ledger.canonical import canonical_json, iso
 from fieldvisit.ledger.checkpoints import first_checkpoint_covering, make_checkpoint
@@ -101,12 +101,14 @@ def _cited_by(entries: list[LedgerEntry]) -> dict[tuple[str, str], int]:
     return cited
 
 
-def _evidence_items(visits: list[Visit], cited: dict[tuple[str, str], int]) -> list[dict]:
+def _evidence_items(
+    visits: list[Visit], records: dict[Any, dict[str, Any]], cited: dict[tuple[str, str], int]
+) -> list[dict]:
     """The manifest's items, in a fixed order: by visit, then by kind and capture time."""
     items: list[dict[str, Any]] = []
     for number, visit in enumerate(visits, 1):
         folder = f"evidence/visit-{number:02d}-{visit.pk}"
-        for photo in visit.photos.select_related("file").order_by("captured_at", "id"):
+        for photo in records[visit.pk]["photos"]:
             ext = EXTENSIONS.get(photo.file.media_type, "bin")
             items.append(
                 {
@@ -118,9 +120,7 @@ def _evidence_items(visits: list[Visit], cited: dict[tuple[str, str], int]) -> l
                     "ledger_entry": cited.get(("photo", str(photo.pk))),
                 }
             )
-        for receipt in visit.receipts.select_related("signature", "photo").order_by(
-            "captured_at", "id"
-        ):
+        for receipt in records[visit.pk]["receipts"]:
             for role in ("signature", "photo"):
                 file = getattr(receipt, role)
                 if file is None:
@@ -185,10 +185,13 @@ def build(kind: str, subject_id: str, name: str, visits: list[Visit]) -> Bundle:
     checkpoint = _checkpoint_for(entries)
     entries = [e for e in entries if e.index < checkpoint.tree_size]
     bundle = Bundle(name, kind, subject_id, visits, checkpoint, entries)
+    records = {visit.pk: visit_records(visit) for visit in visits}
     # Evidence recorded after the checkpoint (or while this bundle was being read) waits for
     # the next bundle: every item must be proven by an entry in this one.
     items = [
-        i for i in _evidence_items(visits, _cited_by(entries)) if i["ledger_entry"] is not None
+        i
+        for i in _evidence_items(visits, records, _cited_by(entries))
+        if i["ledger_entry"] is not None
     ]
 
     evidence = [
@@ -204,7 +207,7 @@ def build(kind: str, subject_id: str, name: str, visits: list[Visit]) -> Bundle:
         generated("checkpoint.sig", bytes(checkpoint.signature)),
         generated("public_key.pem", public_pem(bytes(key.public_key)).encode()),
         generated("ledger/entries.jsonl", _proof_lines(entries, checkpoint.tree_size)),
-        generated("report.html", report.render(bundle, items, thumbnails).encode()),
+        generated("report.html", report.render(bundle, records, items, thumbnails).encode()),
         generated("verify.py", verify_script()),
         generated(
             "README.txt",
@@ -283,13 +286,4 @@ def for_visit(visit: Visit) -> Bundle:
 
 
 def for_case(case: Case) -> Bundle:
-    visits = list(
-        Visit.objects.filter(stop__case=case)
-        .select_related("stop__route", "stop__case", "stop__address")
-        .order_by("stop__route__date", "stop__sequence", "pk")
-    )
-    return build("case", str(case.pk), f"case-{case.number}", visits)
-
-
-def evidence_members(bundle: Bundle) -> Iterator[Member]:
-    return (m for m in bundle.members if m.evidence)
+    return build("case", str(case.pk), f"case-{case.number}", list(Visit.of_case(case)))

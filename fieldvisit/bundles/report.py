@@ -10,8 +10,6 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from fieldvisit.actions.recordings import recording_verdict
-from fieldvisit.actions.reports import current_report
 from fieldvisit.bundles.contents import Bundle, Member, generated
 from fieldvisit.compliance import visit_compliance
 from fieldvisit.evidence.thumbnails import thumbnail
@@ -33,63 +31,61 @@ def thumbnails(items: list[dict[str, Any]]) -> list[tuple[Member, str]]:
     return [(member, sha) for sha, member in sorted(made.items())]
 
 
-def render(bundle: Bundle, items: list[dict[str, Any]], thumbs: list[tuple[Member, str]]) -> str:
+def _key(record: dict[str, Any]) -> tuple[str, str, str]:
+    """What a manifest item records, as a lookup key."""
+    if record["type"] == "audio_segment":
+        return ("audio_segment", f"{record['recording']}/{record['index']}", "")
+    return (record["type"], record["id"], record.get("part", ""))
+
+
+def render(
+    bundle: Bundle,
+    records_of: dict[Any, dict[str, Any]],
+    items: list[dict[str, Any]],
+    thumbs: list[tuple[Member, str]],
+) -> str:
+    """``records_of``: each visit's ``visit_records``, by visit id."""
     thumb_for = {sha: member.path for member, sha in thumbs}
+    path_of = {_key(i["record"]): i["path"] for i in items}
     visits = []
     for visit in bundle.visits:
         zone = visit.stop.address.zone_name
-        checkins = list(visit.checkins.select_related("agent").order_by("captured_at"))
-        photos = list(visit.photos.select_related("file", "agent").order_by("captured_at", "id"))
-        receipts = list(
-            visit.receipts.select_related("signature", "photo", "agent").order_by(
-                "captured_at", "id"
-            )
-        )
-        recording = recording_verdict(visit)
-        report = current_report(visit)
-        paths = {
-            (i["record"]["type"], i["record"].get("id"), i["record"].get("part")): i["path"]
-            for i in items
-        }
+        records = records_of[visit.pk]
+        recording, report = records["recording"], records["report"]
         visits.append(
             {
                 "visit": visit,
                 "zone": zone,
-                "checkins": [{"c": c, "at": local_text(c.captured_at, zone)} for c in checkins],
+                "checkins": [
+                    {"c": c, "at": local_text(c.captured_at, zone)} for c in records["checkins"]
+                ],
                 "photos": [
                     {
                         "p": p,
                         "at": local_text(p.captured_at, zone),
-                        "original": paths.get(("photo", str(p.pk), None)),
+                        "original": path_of.get(("photo", str(p.pk), "")),
                         "thumbnail": thumb_for.get(p.file_id),
                     }
-                    for p in photos
+                    for p in records["photos"]
                 ],
                 "receipts": [
                     {
                         "r": r,
                         "at": local_text(r.captured_at, zone),
-                        "signature": paths.get(("receipt", str(r.pk), "signature")),
+                        "signature": path_of.get(("receipt", str(r.pk), "signature")),
                         "signature_thumb": thumb_for.get(r.signature_id or ""),
-                        "photo": paths.get(("receipt", str(r.pk), "photo")),
+                        "photo": path_of.get(("receipt", str(r.pk), "photo")),
                         "photo_thumb": thumb_for.get(r.photo_id or ""),
                     }
-                    for r in receipts
+                    for r in records["receipts"]
                 ],
                 "recording": recording,
                 "segments": [
                     {
                         **s,
                         "at": local_text(s["started_at"], zone),
-                        "path": next(
-                            (
-                                i["path"]
-                                for i in items
-                                if i["record"]["type"] == "audio_segment"
-                                and i["record"]["index"] == s["index"]
-                                and i["record"]["recording"] == str(recording["id"])
-                            ),
-                            None,
+                        "path": path_of.get(
+                            ("audio_segment", f"{recording['id']}/{s['index']}", "")
                         ),
                     }
                     for s in recording["segments"]
@@ -97,9 +93,7 @@ def render(bundle: Bundle, items: list[dict[str, Any]], thumbs: list[tuple[Membe
                 "report": report,
                 "cosignature": report.cosignature_or_none() if report else None,
                 "report_at": local_text(report.received_at, zone) if report else "",
-                "compliance": visit_compliance(
-                    visit, checkins, photos, receipts, recording, report=report
-                ),
+                "compliance": visit_compliance(visit, **records),
             }
         )
     return render_to_string(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -130,6 +131,15 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"Visit to {self.stop}"
+
+    @classmethod
+    def of_case(cls, case: Any) -> models.QuerySet[Visit]:
+        """A case's visits in time order, with what their evidence is shown with."""
+        return (
+            cls.objects.filter(stop__case=case)
+            .select_related("stop__route", "stop__address", "stop__case__creditor")
+            .order_by("stop__route__date", "stop__sequence", "pk")
+        )
 
 
 class RouteChangeRequest(models.Model):

@@ -28,33 +28,7 @@ from tests.checkins.conftest import (  # noqa: F401 - fixtures and helpers share
 from tests.evidence import images
 from tests.evidence.conftest import photo_form, photos_url, post_form, receipts_url, sha
 from tests.reports.conftest import cosign, file_report
-from tests.uploads.conftest import AUDIO, TUS, UPLOADS_URL, metadata
-
-
-def upload_segment(client: Any, visit: Visit, recording: str, index: int, data: bytes,
-                   prev: str, started_at: Any) -> None:  # fmt: skip
-    meta = metadata(
-        visit=visit.pk,
-        recording=recording,
-        segment=index,
-        started_at=iso(started_at),
-        sha256=sha(data),
-        prev_sha256=prev,
-        filename=f"seg{index}.m4a",
-    )
-    created = client.post(
-        UPLOADS_URL, HTTP_UPLOAD_LENGTH=str(len(data)), HTTP_UPLOAD_METADATA=meta, **TUS
-    )
-    assert created.status_code == 201, created.content
-    done = client.generic(
-        "PATCH",
-        created["Location"],
-        data,
-        content_type="application/offset+octet-stream",
-        HTTP_UPLOAD_OFFSET="0",
-        **TUS,
-    )
-    assert done.status_code == 204, done.content
+from tests.uploads.conftest import AUDIO, upload_segment
 
 
 @pytest.fixture
@@ -86,8 +60,16 @@ def evidenced_visit(world: Any, clock: Any) -> Visit:
     recording, prev = str(uuid.uuid4()), ""
     for index in range(3):
         data = (AUDIO / f"recording_seg{index}.m4a").read_bytes()
-        upload_segment(phone_a, visit, recording, index, data, prev,
-                       started + dt.timedelta(seconds=20 * index))  # fmt: skip
+        _, done = upload_segment(
+            phone_a,
+            visit,
+            data,
+            recording=recording,
+            segment=index,
+            started_at=started + dt.timedelta(seconds=20 * index),
+            prev_sha256=prev,
+        )
+        assert done.status_code == 204, done.content
         prev = sha(data)
     clock.shift(dt.timedelta(seconds=30))
     for user, device in ((world.agent_a, "phone-a"), (world.agent_b, "phone-b")):

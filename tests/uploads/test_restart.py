@@ -13,10 +13,8 @@ import hashlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,50 +25,16 @@ import requests
 from time_machine import escape_hatch
 from tusclient import client as tus
 
+from tests.childserver import ChildServer
 from tests.uploads.conftest import AUDIO
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/v1"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", "--skip-checks",
-             f"127.0.0.1:{self.port}"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start")
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(10)
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, Any]]]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ChildServer, dict[str, Any]]]:
     state = tmp_path_factory.mktemp("restart")
     env = {
         **os.environ,
@@ -86,14 +50,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, d
     seeded = subprocess.run(
         [*manage, "seed_demo", "--json"], cwd=ROOT, env=env, check=True, capture_output=True
     )
-    running = Server(env)
+    running = ChildServer(env)
     running.start()
     yield running, json.loads(seeded.stdout)
     running.stop()
 
 
 def test_an_upload_resumes_after_the_server_process_restarts(
-    server: tuple[Server, dict[str, Any]],
+    server: tuple[ChildServer, dict[str, Any]],
 ) -> None:
     running, world = server
     user = world["users"]["agent_a"]

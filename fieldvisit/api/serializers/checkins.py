@@ -140,21 +140,10 @@ class VisitSerializer(serializers.ModelSerializer):
     @extend_schema_field(ReportSerializer(allow_null=True))
     def get_report(self, visit: Visit) -> dict[str, Any] | None:
         """The current report: the head of the visit's chain of reports and corrections."""
-        from fieldvisit.actions.reports import known_current_report
-
-        context = self.context
-        report = context["report"] if "report" in context else known_current_report(visit)
+        report = self.context["report"]
         return ReportSerializer(report).data if report is not None else None
 
     def get_compliance(self, visit: Visit) -> dict[str, Any]:
-        from fieldvisit.compliance import visit_compliance
+        from fieldvisit.compliance import RECORDS, visit_compliance
 
-        context = self.context
-        return visit_compliance(
-            visit,
-            context["checkins"],
-            context["photos"],
-            context["receipts"],
-            context["recording"],
-            **({"report": context["report"]} if "report" in context else {}),
-        )
+        return visit_compliance(visit, **{key: self.context[key] for key in RECORDS})

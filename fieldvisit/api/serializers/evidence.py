@@ -9,7 +9,6 @@ from rest_framework import serializers
 from fieldvisit.api.fields import AwareDateTimeField, FiniteFloatField, not_in_future
 from fieldvisit.choices import PhotoKind, ReceiptOutcome
 from fieldvisit.models import Photo, Receipt
-from fieldvisit.rules.evidence import receipt_missing
 
 SHA256_FIELD = {"regex": r"^[0-9a-fA-F]{64}$", "max_length": 64}
 
@@ -63,15 +62,9 @@ class ReceiptCreateSerializer(CapturedSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
+        # What each outcome needs is the receipt rule's (fieldvisit.rules.evidence), checked
+        # by the action; here only the form's own shape.
         errors: dict[str, list[str]] = {}
-        for name in receipt_missing(
-            attrs["outcome"],
-            signer_name=attrs["signer_name"],
-            signer_relation=attrs["signer_relation"],
-            has_signature=attrs.get("signature") is not None,
-            has_photo=attrs.get("photo") is not None,
-        ):
-            errors[name] = [f"Required when the outcome is {attrs['outcome']}."]
         for name in ("signature", "photo"):
             if attrs.get(name) is not None and not attrs[f"{name}_sha256"]:
                 errors[f"{name}_sha256"] = [f"Declare the SHA-256 of the {name}."]

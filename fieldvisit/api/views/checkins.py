@@ -15,7 +15,6 @@ from fieldvisit.access_log import record_read
 from fieldvisit.actions import alerts as alert_actions
 from fieldvisit.actions import checkins as actions
 from fieldvisit.actions.recordings import recording_verdict
-from fieldvisit.actions.reports import remember_current_report
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.problems import Problem
 from fieldvisit.api.schema import problems
@@ -27,6 +26,7 @@ from fieldvisit.api.serializers.checkins import (
     VisitSerializer,
 )
 from fieldvisit.api.serializers.evidence import RecordingSerializer
+from fieldvisit.compliance import visit_records
 from fieldvisit.models import Alert, CheckIn, Route, Stop, Visit
 
 
@@ -162,20 +162,6 @@ class PanicCreate(GenericAPIView):
         return answer(AlertSerializer(alert).data, created)
 
 
-def visit_context(visit: Visit) -> dict[str, Any]:
-    """Everything the visit's answer shows, each kind of evidence in one query."""
-    return {
-        "checkins": list(visit.checkins.select_related("agent").order_by("captured_at")),
-        "photos": list(visit.photos.select_related("file", "agent").order_by("captured_at")),
-        "receipts": list(
-            visit.receipts.select_related("signature", "photo", "agent").order_by("captured_at")
-        ),
-        "recording": recording_verdict(visit),
-        # Kept on the visit too, for its compliance verdict.
-        "report": remember_current_report(visit),
-    }
-
-
 class VisitDetail(GenericAPIView):
     serializer_class = VisitSerializer
 
@@ -188,7 +174,7 @@ class VisitDetail(GenericAPIView):
             access.visits_visible_to(request.user).select_related("stop__route"), pk=pk
         )
         record_read(request.user, "visit", f"visit:{visit.pk}")
-        return Response(VisitSerializer(visit, context=visit_context(visit)).data)
+        return Response(VisitSerializer(visit, context=visit_records(visit)).data)
 
 
 class RecordingView(GenericAPIView):

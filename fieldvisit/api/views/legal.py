@@ -21,6 +21,7 @@ from fieldvisit.api.problems import Problem
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.checkins import VisitSerializer
 from fieldvisit.choices import Role
+from fieldvisit.compliance import visit_records
 from fieldvisit.models import Case, Visit
 
 
@@ -77,14 +78,6 @@ class CaseList(LegalView, generics.ListAPIView):
         return cases
 
 
-def visits_of(case: Case) -> list[Visit]:
-    return list(
-        Visit.objects.filter(stop__case=case)
-        .select_related("stop__route", "stop__address", "stop__case__creditor")
-        .order_by("stop__route__date", "stop__sequence")
-    )
-
-
 class CaseEvidence(LegalView):
     serializer_class = CaseEvidenceSerializer
 
@@ -95,12 +88,11 @@ class CaseEvidence(LegalView):
         "recording, receipts, report and compliance verdict. The read is logged.",
     )
     def get(self, request: Request, pk: Any) -> Response:
-        from fieldvisit.api.views.checkins import visit_context
-
         case = get_object_or_404(Case.objects.select_related("creditor", "team"), pk=pk)
         record_read(request.user, "case_evidence", f"case:{case.pk}")
         visits = [
-            VisitSerializer(visit, context=visit_context(visit)).data for visit in visits_of(case)
+            VisitSerializer(visit, context=visit_records(visit)).data
+            for visit in Visit.of_case(case)
         ]
         return Response({"case": CaseSerializer(case).data, "visits": visits})
 
