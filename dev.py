@@ -4,6 +4,7 @@
     python3 dev.py up      create .venv, install, migrate, load demo data, serve on :8000
     python3 dev.py test    create .venv, install, run the whole test suite (args go to pytest)
     python3 dev.py lint    ruff format --check, ruff check, makemigrations --check
+    python3 dev.py audit   pip-audit over requirements*.txt (a package it cannot check fails it)
 
 Set DATABASE_URL to run against PostgreSQL instead of SQLite.
 """
@@ -61,6 +62,12 @@ def main(argv: list[str]) -> None:
         run(PYTHON, "-m", "ruff", "format", "--check", ".")
         run(PYTHON, "-m", "ruff", "check", ".")
         run(PYTHON, "manage.py", "makemigrations", "--check", "--dry-run")
+    elif command == "audit":
+        ensure_env("requirements-dev.txt")
+        # --strict: a package the vulnerability service does not know is a failure, not a pass.
+        for requirements in ("requirements.txt", "requirements-dev.txt"):
+            run(PYTHON, "-m", "pip_audit", "--strict", "--progress-spinner", "off",
+                "-r", requirements, *rest)  # fmt: skip
     else:
         sys.exit(__doc__)
 

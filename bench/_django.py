@@ -11,8 +11,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def setup(engine: str, name: str) -> str:
-    """Point Django at an empty database for this run and migrate it; return a description."""
+def setup(engine: str, name: str, database: str | None = None) -> str:
+    """Point Django at an empty database for this run and migrate it; return a description.
+
+    On PostgreSQL the database is ``bench_<name>`` unless ``database`` names it.
+    """
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     state = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     os.environ.setdefault("STATE_DIR", str(state))
@@ -20,7 +23,7 @@ def setup(engine: str, name: str) -> str:
     if engine == "postgres":
         import psycopg
 
-        db = f"bench_{name}"
+        db = database or f"bench_{name}"
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{db}"')
             c.execute(f'CREATE DATABASE "{db}"')

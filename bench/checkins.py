@@ -30,6 +30,7 @@ def main() -> None:
     import os
 
     os.environ["THROTTLE_USER"] = "100000000/min"
+    os.environ["THROTTLE_WRITE"] = "100000000/min"
     print("database:", setup(args.db, "checkins"))
 
     from django.conf import settings

@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     os.environ["THROTTLE_USER"] = "100000000/min"
+    os.environ["THROTTLE_WRITE"] = "100000000/min"
     print("database:", setup(args.db, "photos"))
 
     token, visit_id = demo_agent()

@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+# Django's own test for a key it would call weak (security.W009): long and varied enough.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_UNIQUE = 5
+INSECURE_PREFIX = "django-insecure"
 
 
 def env_str(name: str, default: str = "") -> str:
+    """``NAME``, or the contents of the file ``NAME_FILE`` names (not both: which would win?)."""
     file_name = os.environ.get(f"{name}_FILE")
     if file_name:
-        return Path(file_name).read_text(encoding="utf-8").strip()
+        if os.environ.get(name):
+            raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+        try:
+            return Path(file_name).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            # The message names the variable, never the secret.
+            raise ImproperlyConfigured(f"{name}_FILE cannot be read: {exc}") from None
     return os.environ.get(name, default)
 
 
@@ -50,3 +65,32 @@ def read_or_create_secret(path: Path, nbytes: int = 50) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")
     return value
+
+
+def weak_secret_key(value: str) -> str:
+    """Why ``value`` is no secret key for production (empty when it is a good one)."""
+    if not value:
+        return "it is not set"
+    if value.startswith(INSECURE_PREFIX):
+        return f"it starts with {INSECURE_PREFIX!r}"
+    if len(value) < SECRET_KEY_MIN_LENGTH or len(set(value)) < SECRET_KEY_MIN_UNIQUE:
+        return (
+            f"it is shorter than {SECRET_KEY_MIN_LENGTH} characters or has fewer than "
+            f"{SECRET_KEY_MIN_UNIQUE} different ones"
+        )
+    return ""
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with its password replaced, so the password can come from its own secret file
+    (``DATABASE_PASSWORD_FILE``) while the rest of the URL stays plain configuration."""
+    if not password:
+        return url
+    parts = urlsplit(url)
+    if parts.hostname is None:
+        raise ImproperlyConfigured("DATABASE_PASSWORD needs a DATABASE_URL with a host.")
+    user = parts.username or ""  # already percent-encoded as written
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"{user}:{quote(password, safe='')}@{host}{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -1,8 +1,10 @@
 """Settings for the field-visit evidence backend: one module, driven by environment variables.
 
 Defaults run on one machine with nothing else installed: SQLite and files under ``var/``.
-Production sets ``DATABASE_URL`` (PostgreSQL), ``SECRET_KEY`` (or ``SECRET_KEY_FILE``),
-``ALLOWED_HOSTS`` and leaves ``DEBUG`` off.
+Production sets ``DJANGO_ENV=production``, ``DATABASE_URL`` (PostgreSQL), ``SECRET_KEY`` (or
+``SECRET_KEY_FILE``), ``ALLOWED_HOSTS`` and ``REDIS_URL``; it refuses to start without a real
+secret key or with ``DEBUG`` on, and turns on HTTPS-only cookies, HSTS and the SSL redirect
+(``manage.py check --deploy`` is then clean). Every secret can come from a ``*_FILE``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
     env_bool,
@@ -19,6 +22,8 @@ from config.env import (
     env_path,
     env_str,
     read_or_create_secret,
+    weak_secret_key,
+    with_password,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,9 +36,24 @@ SECRETS_DIR = env_path(
     Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "fieldvisit",
 )
 
+# "production": no generated or weak secret, no DEBUG, explicit hosts, TLS-only defaults.
+PRODUCTION = env_str("DJANGO_ENV", "development").strip().lower() == "production"
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY_GENERATED = not env_str("SECRET_KEY")  # fine on one machine; see fieldvisit.checks
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off when DJANGO_ENV=production.")
+    if weak_secret_key(env_str("SECRET_KEY")):
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs SECRET_KEY (or SECRET_KEY_FILE): "
+            + weak_secret_key(env_str("SECRET_KEY"))
+            + ". Make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    if not env_list("ALLOWED_HOSTS"):
+        raise ImproperlyConfigured("DJANGO_ENV=production needs ALLOWED_HOSTS.")
 SECRET_KEY = env_str("SECRET_KEY") or read_or_create_secret(SECRETS_DIR / "secret_key")
+# Old keys still accepted for sessions and signatures while a new SECRET_KEY rolls out.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -48,6 +68,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "import_export",
     "fieldvisit",
 ]
 
@@ -84,7 +105,11 @@ TEMPLATES = [
 # Database: SQLite file by default, anything dj-database-url understands otherwise.
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL") or f"sqlite:///{STATE_DIR / 'db.sqlite3'}",
+        # The password may come on its own (DATABASE_PASSWORD or DATABASE_PASSWORD_FILE).
+        with_password(
+            env_str("DATABASE_URL") or f"sqlite:///{STATE_DIR / 'db.sqlite3'}",
+            env_str("DATABASE_PASSWORD"),
+        ),
         conn_max_age=env_int("CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )
@@ -121,6 +146,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env_path("STATIC_ROOT", STATE_DIR / "static")
+# Admin maps (Leaflet, from our static files). A tile server is optional: empty draws the
+# points on a plain background, so no visit position leaves for a third party by default.
+# e.g. MAP_TILE_URL=https://tile.openstreetmap.org/{z}/{x}/{y}.png
+MAP_TILE_URL = env_str("MAP_TILE_URL")
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION")
+# The operations dashboard polls its JSON feed this often (seconds).
+OPERATIONS_REFRESH_S = env_int("OPERATIONS_REFRESH_S", 5)
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", STATE_DIR / "media")
 STORAGES = {
@@ -144,6 +176,14 @@ if EVIDENCE_S3_BUCKET:
             "object_lock_mode": env_str("EVIDENCE_OBJECT_LOCK_MODE", "COMPLIANCE"),
         },
     }
+    # Keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or their *_FILE; unset, boto3 looks
+    # them up itself (instance role, ~/.aws).
+    for option, name in (
+        ("access_key", "AWS_ACCESS_KEY_ID"),
+        ("secret_key", "AWS_SECRET_ACCESS_KEY"),
+    ):
+        if env_str(name):
+            STORAGES["evidence"]["OPTIONS"][option] = env_str(name)
 else:
     STORAGES["evidence"] = {
         "BACKEND": "fieldvisit.evidence.storage.EvidenceFileSystemStorage",
@@ -170,16 +210,21 @@ WHITENOISE_AUTOREFRESH = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
-# Security. Production runs behind TLS; the quick start does not.
+# Security. Production runs behind TLS (defaults on with DJANGO_ENV=production, each one can
+# still be set); the quick start does not.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+# The TLS proxy in front must set (overwrite) X-Forwarded-Proto; then a request it forwarded
+# over HTTPS counts as secure and the SSL redirect does not loop.
 SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", PRODUCTION) else None
 )
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -194,13 +239,20 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "fieldvisit.api.errors.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Rates per scope (fieldvisit.api.throttling); 429 "throttled" with Retry-After beyond.
+    # A busy agent makes a few requests a second at most (a tus chunk, a check-in, a photo):
+    # the defaults leave a wide margin, the sign-in limit allows a whole office behind one
+    # address signing in at once, and the failed sign-ins have their own limit (login_guard).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "fieldvisit.api.throttling.AnonThrottle",
+        "fieldvisit.api.throttling.UserThrottle",
+        "fieldvisit.api.throttling.WriteThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env_str("THROTTLE_ANON", "120/min"),
-        "user": env_str("THROTTLE_USER", "6000/min"),
+        "anon": env_str("THROTTLE_ANON", "120/min"),  # per address, unauthenticated
+        "user": env_str("THROTTLE_USER", "6000/min"),  # per user, every request
+        "write": env_str("THROTTLE_WRITE", "1200/min"),  # per device token, writes only
+        "login": env_str("THROTTLE_LOGIN", "300/min"),  # per address, sign-in attempts
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Client addresses for throttling: X-Forwarded-For is trusted only through this many
@@ -257,6 +309,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fieldvisit.sweep_evidence",
         "schedule": env_int("SWEEP_EVIDENCE_EVERY_S", 3600),
     },
+    "timestamp_checkpoints": {
+        "task": "fieldvisit.timestamp_checkpoints",
+        "schedule": env_int("TIMESTAMP_EVERY_S", 60),
+    },
 }
 
 # Failed logins per username and per client address before the login answers 429.
@@ -268,13 +324,41 @@ LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
 LEDGER_SIGNING_KEY_FILE = env_path("LEDGER_SIGNING_KEY_FILE", SECRETS_DIR / "ledger-ed25519.pem")
 # The C2SP tlog-checkpoint origin line and signer name of this log.
 LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "fieldvisit.example/ledger")
+# RFC 3161 time-stamps of checkpoints from an outside authority (empty URL: off). The
+# authority's CA certificate(s), PEM, are what tokens are checked against and what bundles
+# carry; requests run in the background jobs, never inside an append, with this timeout.
+LEDGER_TSA_URL = env_str("LEDGER_TSA_URL")
+LEDGER_TSA_CA_FILE = env_str("LEDGER_TSA_CA_FILE")
+LEDGER_TSA_TIMEOUT_S = float(env_str("LEDGER_TSA_TIMEOUT_S", "5"))
 
+# Every handler masks ID numbers (fieldvisit.privacy), whoever logs them: a 404's path, the
+# development server's request line with its query string, a traceback. Django's own "django"
+# logger handlers are replaced, so nothing reaches a handler without the filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"mask_id_numbers": {"()": "fieldvisit.privacy.MaskIdNumbers"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_id_numbers"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["mask_id_numbers"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "INFO"},
+    },
 }
 
 STATE_DIR.mkdir(parents=True, exist_ok=True)

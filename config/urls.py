@@ -3,8 +3,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerView
 
+from fieldvisit.admin import operations
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/operations/", include(operations.urls())),
     path("admin/", admin.site.urls),
     path("api/v1/", include("fieldvisit.api.urls")),
     path(

@@ -1,4 +1,5 @@
-"""Deployment checks (``manage.py check --deploy``) for what the quick start creates itself.
+"""Deployment checks (``manage.py check --deploy``) for what the quick start creates itself,
+and for what only works right when every server shares it.
 
 Generated on first use is right for one machine; behind a load balancer every server must
 share one ledger key and one secret key, or checkpoints and sessions split between them.
@@ -35,3 +36,46 @@ def shared_secrets(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
             )
         )
     return warnings
+
+
+@register(Tags.security, deploy=True)
+def shared_counters(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """API throttles and the failed sign-in guard count in the default cache: a per-process
+    cache gives every worker its own count, so N workers allow N times the limits."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        return [
+            Warning(
+                f"The default cache ({backend.rsplit('.', 1)[-1]}) is not shared between "
+                "processes: rate limits and the failed sign-in limit count per worker.",
+                hint="Set REDIS_URL so every worker counts in one place.",
+                id="fieldvisit.W003",
+            )
+        ]
+    return []
+
+
+@register()
+def timestamp_authority(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """A time-stamp authority without a CA certificate to check its tokens against stamps
+    nothing: every token would be refused, and the gap would only grow."""
+    if not settings.LEDGER_TSA_URL:
+        return []
+    from fieldvisit.ledger import timestamps
+
+    try:
+        found = timestamps.ca_certificates()
+    except (OSError, ValueError) as error:
+        found, problem = [], f"cannot be read as PEM certificates ({error})"
+    else:
+        problem = "holds no certificate" if settings.LEDGER_TSA_CA_FILE else "is not set"
+    if found:
+        return []
+    return [
+        Warning(
+            f"LEDGER_TSA_URL is set but LEDGER_TSA_CA_FILE {problem}: no RFC 3161 token can "
+            "be checked, so none is kept.",
+            hint="Point LEDGER_TSA_CA_FILE at the time-stamp authority's CA certificate (PEM).",
+            id="fieldvisit.W011",
+        )
+    ]

@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 def _watch_route(route_id: object, now: dt.datetime) -> int:
     """Raise or escalate this route's missed check-in alert; return how many steps were taken."""
     with transaction.atomic(durable=True):
-        route = Route.objects.select_for_update().select_related("team").get(pk=route_id)
+        # NO KEY, as check-ins lock routes (see ``checkins.record_checkin``).
+        route = Route.objects.select_for_update(no_key=True).select_related("team").get(pk=route_id)
         if route.status != RouteStatus.IN_PROGRESS:  # the last return completes the route
             return 0
         timing = route_timing(route)
@@ -77,9 +78,21 @@ def watchdog(now: dt.datetime | None = None) -> int:
 
 
 def checkpoint() -> int | None:
-    """Sign the ledger's tree head (run every few minutes); None when the ledger is empty."""
+    """Sign the ledger's tree head (run every few minutes), then ask the time-stamp authority
+    for its token (when one is configured); None when the ledger is empty."""
     signed = make_checkpoint()
+    timestamp_checkpoints()
     return signed.tree_size if signed else None
+
+
+def timestamp_checkpoints() -> dict[str, int]:
+    """RFC 3161 tokens for checkpoints that have none yet (run every minute): the retry of
+    an authority that was down or slow. Outside any transaction, each request with a short
+    timeout; every attempt is recorded, so a gap shows until it is filled."""
+    from fieldvisit.ledger import timestamps
+
+    run = timestamps.stamp_pending()
+    return {"stamped": run.stamped, "failed": run.failed, "pending": run.pending}
 
 
 def expire_uploads() -> int:
@@ -89,8 +102,12 @@ def expire_uploads() -> int:
     return expire()
 
 
-def sweep_evidence() -> dict[str, int]:
-    """Finish evidence promotions a crash interrupted; drop staged bytes nobody cites."""
+def sweep_evidence(older_than: dt.timedelta = dt.timedelta(hours=1)) -> dict[str, int]:
+    """Finish evidence promotions a crash interrupted; drop staged bytes nobody cites, and
+    the files of ended uploads a crash left in the upload directory."""
+    from fieldvisit.actions.uploads import sweep_upload_dir
     from fieldvisit.evidence.storage import sweep_staging
 
-    return sweep_staging()
+    done = sweep_staging(older_than)
+    done["upload_leftovers"] = sweep_upload_dir(older_than)
+    return done

@@ -25,3 +25,8 @@ def expire_uploads() -> int:
 @shared_task(name="fieldvisit.sweep_evidence", ignore_result=True)
 def sweep_evidence() -> dict[str, int]:
     return jobs.sweep_evidence()
+
+
+@shared_task(name="fieldvisit.timestamp_checkpoints", ignore_result=True)
+def timestamp_checkpoints() -> dict[str, int]:
+    return jobs.timestamp_checkpoints()

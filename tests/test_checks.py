@@ -23,3 +23,16 @@ def test_shared_secrets_pass(settings, tmp_path: Path) -> None:  # type: ignore[
     settings.LEDGER_SIGNING_KEY_FILE = key
     settings.SECRET_KEY_GENERATED = False
     assert not {"fieldvisit.W001", "fieldvisit.W002"} & warning_ids()
+
+
+def test_a_per_process_cache_is_reported_because_limits_would_count_per_worker(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert "fieldvisit.W003" in warning_ids()
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+        }
+    }
+    assert "fieldvisit.W003" not in warning_ids()

@@ -25,6 +25,8 @@ GRANTS = [
     importlib.import_module("fieldvisit.migrations.0007_evidence_permissions").GRANTS,
     importlib.import_module("fieldvisit.migrations.0009_report_permissions").GRANTS,
     {"auditor": ["view_evidenceaccess"]},  # 0010_evidence_access
+    importlib.import_module("fieldvisit.migrations.0011_ledger_timestamps").GRANTS,
+    importlib.import_module("fieldvisit.migrations.0012_case_import").GRANTS,
 ]
 
 

@@ -18,12 +18,16 @@ from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Case, Visit
 
 
-def export(subject: Case | Visit, user: Any, device_id: str | None) -> tuple[str, Iterator[bytes]]:
-    """The bundle's file name and its bytes (a generator: nothing is built up front)."""
+def export(
+    subject: Case | Visit, user: Any, device_id: str | None, consistent_with: int | None = None
+) -> tuple[str, Iterator[bytes]]:
+    """The bundle's file name and its bytes (a generator: nothing is built up front).
+
+    ``consistent_with``: an older checkpoint's tree size the bundle must prove it extends."""
     if isinstance(subject, Case):
-        bundle = contents.for_case(subject)
+        bundle = contents.for_case(subject, consistent_with)
     else:
-        bundle = contents.for_visit(subject)
+        bundle = contents.for_visit(subject, consistent_with)
     with transaction.atomic(durable=True):
         ledger.append(
             "bundle.downloaded",

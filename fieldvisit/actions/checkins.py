@@ -68,13 +68,26 @@ class RouteTiming:
     split_distance_m: float
 
 
+# The strictest value of each threshold among the creditors of a route's cases, as ORM
+# aggregates over the creditor: ``route_timing`` reads them for one route, the operations
+# board (``fieldvisit.operations``) for every route of the day in one query.
+TIMING_AGGREGATES = {
+    "interval": "checkin_interval_min",
+    "grace": "checkin_grace_min",
+    "escalation": "escalation_after_min",
+    "split": "team_split_distance_m",
+}
+
+
 def route_timing(route: Route) -> RouteTiming:
     found = Creditor.objects.filter(cases__stops__route=route).aggregate(
-        interval=Min("checkin_interval_min"),
-        grace=Min("checkin_grace_min"),
-        escalation=Min("escalation_after_min"),
-        split=Min("team_split_distance_m"),
+        **{key: Min(field) for key, field in TIMING_AGGREGATES.items()}
     )
+    return timing_from(found)
+
+
+def timing_from(found: Any) -> RouteTiming:
+    """The route's timing from its creditors' strictest values (None: the defaults)."""
     default = DEFAULT_CREDITOR
 
     def pick(key: str, fallback: int) -> int:
@@ -177,7 +190,9 @@ def _frequency_cap(
     )
     # Two teams may knock on the same debtor's doors at once: lock the debtor's cases (in
     # key order, so concurrent check-ins cannot deadlock), then count their visits.
-    locked = list(debtor_cases.select_for_update().order_by("pk").values_list("pk", flat=True))
+    locked = list(
+        debtor_cases.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True)
+    )
     earlier = (
         Visit.objects.filter(stop__case_id__in=locked)
         .exclude(pk=visit.pk)
@@ -296,15 +311,30 @@ def record_checkin(
     with transaction.atomic(durable=True):
         # One check-in at a time per route: the pair opening and the status changes read
         # the route's other check-ins and must not race.
-        route = Route.objects.select_for_update().select_related("team").get(pk=data.route.pk)
+        # FOR NO KEY UPDATE, like every lock on a row that evidence refers to: the foreign
+        # keys of rows other writers insert meanwhile are checked at their COMMIT with FOR
+        # KEY SHARE, while they hold the ledger's lock; a plain FOR UPDATE here would make
+        # them wait for us while we wait for the ledger: a deadlock.
+        route = (
+            Route.objects.select_for_update(no_key=True)
+            .select_related("team")
+            .get(pk=data.route.pk)
+        )
         data.route = route
         if data.stop is not None:
             # The caller read the stop before this lock; an approved change may skip it.
             data.stop.refresh_from_db(fields=["status"])
         _always(data, agent, online)
         if data.stop is not None:
-            # Likewise its visit: a check-in committed meanwhile may have moved it on.
-            data.stop.visit.refresh_from_db(fields=["status", "opened_at", "closed_at"])
+            # Likewise its visit: a check-in committed meanwhile may have moved it on. Locked
+            # now, before the ledger: segments and reports lock the visit, then the ledger;
+            # taking the ledger first and the visit (to open or close it) second deadlocks.
+            visit = data.stop.visit
+            visit.status, visit.opened_at, visit.closed_at = (
+                Visit.objects.select_for_update(no_key=True)
+                .values_list("status", "opened_at", "closed_at")
+                .get(pk=visit.pk)
+            )
         timing = route_timing(route)
 
         visit = data.stop.visit if data.stop else _open_visit_for(route)

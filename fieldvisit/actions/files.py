@@ -2,7 +2,8 @@
 
 "Nothing lost, nothing half-stored": bytes are staged before the transaction; the
 ``EvidenceFile`` rows are written inside it; the bytes reach their final, content-addressed
-key only after it commits, and a failure anywhere removes the staged bytes.
+key only after it commits, and a failure anywhere removes the staged bytes (but for a lost
+database connection, when nobody can tell whether the commit happened: the sweep decides).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.files import File
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from fieldvisit.evidence import storage
@@ -107,6 +108,12 @@ def storing(*files: Received | None) -> Iterator[Callable[[], list[EvidenceFile]
             return rows
 
         yield record
+    except (OperationalError, InterfaceError):
+        # The database went away, perhaps while committing: a row may cite the staged bytes
+        # after all. They stay for ``sweep_staging``, which promotes them if a row cites
+        # them and removes them if none does, once it can ask the database.
+        log.warning("database unavailable; staged evidence left to the sweep")
+        raise
     except BaseException:
         for received in present:
             if received.staged:

@@ -107,7 +107,9 @@ def add_segment(
         received = Received(sha256, upload.length, crc32, info.media_type, content)
         with storing(received) as record, transaction.atomic(durable=True):
             # One segment at a time per visit: the chain check reads the previous segment.
-            visit = Visit.objects.select_for_update().get(pk=upload.visit_id)
+            # NO KEY: check-ins referring to the visit commit (checking their foreign key
+            # with FOR KEY SHARE) while holding the ledger's lock that we wait for.
+            visit = Visit.objects.select_for_update(no_key=True).get(pk=upload.visit_id)
             check_can_join(visit, meta)
             recording = Recording.objects.filter(visit=visit).first()
             if recording is None:

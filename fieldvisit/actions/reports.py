@@ -82,7 +82,13 @@ def _arrived(visit: Visit) -> set[int]:
 
 
 def _locked_visit(visit_id: Any) -> Visit:
-    return Visit.objects.select_for_update().select_related("stop__route__team").get(pk=visit_id)
+    # NO KEY: writers referring to the visit check that foreign key at COMMIT, holding the
+    # ledger's lock (see ``checkins.record_checkin``).
+    return (
+        Visit.objects.select_for_update(no_key=True)
+        .select_related("stop__route__team")
+        .get(pk=visit_id)
+    )
 
 
 def _move(visit: Visit, status: str) -> dict[str, str] | None:

@@ -12,9 +12,16 @@ from django.utils import timezone
 
 from fieldvisit.access import agent_profile, has_role
 from fieldvisit.actions.common import local_today, require_perm, team_agent_facts
-from fieldvisit.choices import ChangeRequestStatus, Role, RouteStatus, StopStatus, VisitStatus
+from fieldvisit.choices import (
+    CaseStatus,
+    ChangeRequestStatus,
+    Role,
+    RouteStatus,
+    StopStatus,
+    VisitStatus,
+)
 from fieldvisit.ledger import store as ledger
-from fieldvisit.models import Address, Case, Route, RouteChangeRequest, Stop, Visit
+from fieldvisit.models import Address, Case, Route, RouteChangeRequest, Stop, Team, Visit
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import checkins as checkin_rules
 from fieldvisit.rules import routes as rules
@@ -66,7 +73,49 @@ def _check_places(route: Route, addresses: Sequence[Address]) -> None:
 
 
 def _locked_route(route_id: uuid.UUID) -> Route:
-    return Route.objects.select_for_update().select_related("team").get(pk=route_id)
+    # NO KEY, as check-ins lock routes (see ``checkins.record_checkin``).
+    return Route.objects.select_for_update(no_key=True).select_related("team").get(pk=route_id)
+
+
+def create_route(team_id: int, day: dt.date, address_ids: Sequence[uuid.UUID], by: Any) -> Route:
+    """The planner turns an (edited) proposal into a draft route, stops in the given order.
+
+    The draft then follows the normal path: submitted the day before, approved by someone
+    else. A debtor at their visit frequency cap is refused here, as at the door.
+    """
+    from fieldvisit import planning  # reads only; imports the models like this module
+
+    with transaction.atomic(durable=True):
+        require_perm(by, "fieldvisit.add_route", "plan routes")
+        team = Team.objects.select_for_update().get(pk=team_id)
+        rules.check_route_has_stops(len(address_ids)).raise_if_failed()
+        if len(set(address_ids)) != len(address_ids):
+            raise RuleViolation("invalid_order", "An address is listed twice.")
+        if Route.objects.filter(team=team, date=day).exclude(status=RouteStatus.REJECTED).exists():
+            raise RuleViolation(
+                "route_exists", f"{team} already has a route for {day:%Y-%m-%d}; edit that one."
+            )
+        found = Address.objects.select_related("case__creditor").in_bulk(address_ids)
+        if missing := [str(a) for a in address_ids if a not in found]:
+            raise RuleViolation("not_found", f"No such address: {', '.join(missing)}.", 404)
+        addresses = [found[a] for a in address_ids]
+        if closed := sorted({a.case.number for a in addresses if a.case.status != CaseStatus.OPEN}):
+            raise RuleViolation("case_not_open", f"These cases are not open: {', '.join(closed)}.")
+        route = Route.objects.create(team=team, date=day, planned_by=by)
+        _check_places(route, addresses)
+        caps = planning.cap_verdicts([a.case for a in addresses], day)
+        per_debtor: dict[str, int] = {}
+        for address in addresses:
+            key = planning.debtor_key(address.case)
+            per_debtor[key] = per_debtor.get(key, 0) + 1
+            allowed, verdict = caps[key]
+            if per_debtor[key] > allowed:
+                raise RuleViolation("frequency_cap", f"{address.case.number}: {verdict.detail}")
+        Stop.objects.bulk_create(
+            Stop(route=route, sequence=n, case=a.case, address=a)
+            for n, a in enumerate(addresses, start=1)
+        )
+    return route
 
 
 def submit_route(route_id: uuid.UUID, by: Any, now: dt.datetime | None = None) -> Route:

@@ -1,9 +1,11 @@
 """tus uploads: create, receive a PATCH, terminate, expire. Completion hands the bytes to
 ``fieldvisit.actions.recordings``.
 
-One writer at a time per upload: a PATCH takes a lease with a conditional UPDATE (works the
-same on SQLite and PostgreSQL) and a concurrent PATCH gets ``423 upload_locked``, so bytes
-are never interleaved. The lease runs out by itself if a server dies mid-request.
+One writer at a time per upload: a PATCH takes the upload's writer lock (an OS file lock,
+``partials.hold``) and a lease with a conditional UPDATE (works the same on SQLite and
+PostgreSQL); a concurrent PATCH gets ``423 upload_locked``, so bytes are never interleaved.
+A server killed mid-PATCH leaves its lease in the row but not its lock: the next PATCH, able
+to take the lock, takes the lease over at once, so a client resumes right after a restart.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -94,15 +97,22 @@ def find(upload_id: Any, owner: Any) -> Upload:
             ),
             410,
         )
-    writing = upload.lease and upload.lease_until and upload.lease_until >= timezone.now()
-    if upload.status == UploadStatus.RECEIVING and not writing:
-        settled = partials.settle(upload.id, upload.offset)
-        if settled != upload.offset:
-            log.warning(
-                "upload %s: resuming at %s, not %s (bytes lost)", upload.id, settled, upload.offset
-            )
-            Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(offset=settled)
-            upload.offset = settled
+    if upload.status == UploadStatus.RECEIVING:
+        held = partials.hold(upload.id)  # None: a live writer is at it, the row is current
+        if held is not None:
+            try:
+                settled = partials.settle(upload.id, upload.offset)
+                if settled != upload.offset:
+                    log.warning(
+                        "upload %s: resuming at %s, not %s (bytes lost)",
+                        upload.id,
+                        settled,
+                        upload.offset,
+                    )
+                    Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(offset=settled)
+                    upload.offset = settled
+            finally:
+                held.release()
     return upload
 
 
@@ -111,6 +121,7 @@ class Lease:
     upload: Upload
     token: str
     renewed: dt.datetime
+    held: partials.Held
 
     def renew(self) -> None:
         now = timezone.now()
@@ -123,42 +134,67 @@ class Lease:
     released: bool = False
 
     def release(self, **changes: Any) -> None:
-        """Give the lease back, with the upload's last changes in the same UPDATE."""
+        """Give the lease back, with the upload's last changes in the same UPDATE, then the
+        writer lock (in that order: whoever takes the lock next finds the row up to date)."""
         if not self.released:
-            Upload.objects.filter(pk=self.upload.pk, lease=self.token).update(
-                lease="", lease_until=None, **changes
-            )
             self.released = True
+            try:
+                Upload.objects.filter(pk=self.upload.pk, lease=self.token).update(
+                    lease="", lease_until=None, **changes
+                )
+            finally:
+                self.held.release()
+
+
+def _locked() -> RuleViolation:
+    return RuleViolation(
+        "upload_locked", "Another request is writing to this upload; retry shortly.", 423
+    )
 
 
 def take_lease(upload: Upload, offset: int | None = None) -> Lease:
     """One writer at a time; with ``offset``, only if the upload is still at that offset
     (one conditional UPDATE decides both in the normal path)."""
-    now = timezone.now()
-    token = secrets.token_hex(16)
-    candidates = Upload.objects.filter(pk=upload.pk, status=UploadStatus.RECEIVING).filter(
-        Q(lease="") | Q(lease_until__lt=now)
-    )
-    if offset is not None:
-        candidates = candidates.filter(offset=offset)
-    if not candidates.update(lease=token, lease_until=now + LEASE):
-        upload.refresh_from_db()
-        held = upload.lease and upload.lease_until and upload.lease_until >= now
-        if offset is not None and upload.offset != offset and not held:
-            raise RuleViolation(
-                "upload_offset_mismatch",
-                f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
-                409,
-            )
-        if upload.status == UploadStatus.COMPLETED:
-            raise RuleViolation("upload_complete", "The upload is complete and cannot change.", 403)
-        raise RuleViolation(
-            "upload_locked", "Another request is writing to this upload; retry shortly.", 423
-        )
+    held = partials.hold(upload.id)
+    if held is None:
+        raise _locked()
+    try:
+        now = timezone.now()
+        token = secrets.token_hex(16)
+        candidates = Upload.objects.filter(pk=upload.pk, status=UploadStatus.RECEIVING)
+        if offset is not None:
+            candidates = candidates.filter(offset=offset)
+        free = Q(lease="") | Q(lease_until__lt=now)
+        taken = candidates.filter(free).update(lease=token, lease_until=now + LEASE)
+        if not taken:
+            upload.refresh_from_db()
+            if upload.lease and upload.status == UploadStatus.RECEIVING:
+                # A lease in the row, but nobody holds the lock: its writer died (a server
+                # killed mid-PATCH). Take it over, if it is still that lease.
+                log.warning("upload %s: taking over the lease of a writer that died", upload.id)
+                taken = candidates.filter(lease=upload.lease).update(
+                    lease=token, lease_until=now + LEASE
+                )
+        if not taken:
+            upload.refresh_from_db()
+            if offset is not None and upload.offset != offset:
+                raise RuleViolation(
+                    "upload_offset_mismatch",
+                    f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
+                    409,
+                )
+            if upload.status == UploadStatus.COMPLETED:
+                raise RuleViolation(
+                    "upload_complete", "The upload is complete and cannot change.", 403
+                )
+            raise _locked()
+    except BaseException:
+        held.release()
+        raise
     if offset is not None:
         upload.offset = offset
     upload.lease, upload.lease_until = token, now + LEASE
-    return Lease(upload, token, now)
+    return Lease(upload, token, now, held)
 
 
 def receive(
@@ -292,3 +328,41 @@ def expire_uploads(now: dt.datetime | None = None) -> int:
         if idle.filter(pk=upload_id).update(status=UploadStatus.EXPIRED, ended_at=now):
             partials.remove(upload_id)
     return len(stale)
+
+
+def sweep_upload_dir(older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
+    """Remove what a crash left in ``TUS_UPLOAD_DIR``: the bytes and lock file of uploads no
+    longer receiving (a server killed between storing a segment and removing its bytes), and
+    completion links (``*.staging``) no live request is using. Files changed within
+    ``older_than`` are left alone. Returns how many files were removed."""
+    directory = Path(settings.TUS_UPLOAD_DIR)
+    if not directory.is_dir():
+        return 0
+    cutoff = (timezone.now() - older_than).timestamp()
+    receiving = {
+        str(pk)
+        for pk in Upload.objects.filter(status=UploadStatus.RECEIVING).values_list("pk", flat=True)
+    }
+    removed = 0
+    for path in directory.iterdir():
+        upload_id = path.name.split(".", 1)[0]
+        try:
+            if not path.is_file() or path.stat().st_mtime > cutoff:
+                continue
+            if upload_id in receiving:
+                if not path.name.endswith(".staging"):
+                    continue  # the upload's own bytes and lock
+                held = partials.hold(upload_id)
+                if held is None:
+                    continue  # its completion is under way
+                try:
+                    path.unlink()
+                finally:
+                    held.release()
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
+        log.info("removed %s, left by a request that died", path.name)
+    return removed

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -81,6 +82,8 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
 
     def feed_view(self, request: HttpRequest) -> JsonResponse:
         """What the page polls: it reloads when this signature changes."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied  # the count of open alerts is the alert list's
         state = self.get_queryset(request).aggregate(
             open=Count("pk", filter=Q(status=AlertStatus.OPEN)),
             raised=Max("raised_at"),
@@ -104,6 +107,8 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra)
 
     def handle_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not request.user.has_perm("fieldvisit.handle_alert"):
+            raise PermissionDenied  # the page is the action's: only those who handle alerts
         alert = get_object_or_404(self.get_queryset(request), pk=object_id)
         form = NoteForm(request.POST or None)
         if request.method == "POST" and form.is_valid():

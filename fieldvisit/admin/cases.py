@@ -1,8 +1,15 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from import_export.admin import ImportMixin
+from import_export.formats import base_formats
 
 from fieldvisit.admin.base import TeamScopedAdmin
+from fieldvisit.imports import CaseResource
 from fieldvisit.models import Address, Case, Creditor, Relation
 
 
@@ -49,7 +56,13 @@ class RelationInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(TeamScopedAdmin):
+class CaseAdmin(ImportMixin, TeamScopedAdmin):
+    """Planners import the risk department's case lists (see fieldvisit/imports.py): a dry
+    run shows every row's fate and errors first, and the confirmed import is all or nothing.
+    There is deliberately no export: a case file would carry full ID numbers."""
+
+    resource_classes = [CaseResource]
+    import_formats = [base_formats.CSV, base_formats.XLSX]
     list_display = [
         "number",
         "debtor_name",
@@ -65,6 +78,38 @@ class CaseAdmin(TeamScopedAdmin):
     autocomplete_fields = ["creditor", "team"]
     inlines = [AddressInline, RelationInline]
     readonly_fields = ["created_at", "updated_at"]
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("fieldvisit.import_case")
+
+    def get_import_data_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        # The confirmed import re-reads the file: should a row fail now (the data changed
+        # since the preview), nothing of the file is kept.
+        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+
+    def process_import(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        # The confirmation names the previewed file and its format; a stale or forged one
+        # (the file gone, another server's temporary folder, a format that is not in the
+        # list, bytes that no longer parse) is a message, never a server error.
+        try:
+            return super().process_import(request, **kwargs)
+        except (OSError, LookupError, ValueError, UnicodeError):
+            self.message_user(
+                request,
+                "The previewed file is no longer available. Upload it again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:fieldvisit_case_import"))
+
+    def process_result(self, result: Any, request: HttpRequest) -> HttpResponse:
+        if result.has_errors() or result.has_validation_errors():
+            self.message_user(
+                request,
+                "Nothing was imported: the file no longer imports cleanly. Preview it again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:fieldvisit_case_import"))
+        return super().process_result(result, request)
 
 
 @admin.register(Address)

@@ -27,6 +27,7 @@ from fieldvisit.admin.base import (
     ReadOnlyInline,
     TeamScopedAdmin,
 )
+from fieldvisit.admin.maps import visit_map
 from fieldvisit.choices import ReportStatus
 from fieldvisit.geo import local_text
 from fieldvisit.models import Visit, VisitReport, VisitReview
@@ -156,6 +157,8 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
         obj = self.get_object(request, object_id)
         extra = dict(extra_context or {})
         extra["can_review"] = bool(obj is not None and self.can_review(request, obj))
+        if obj is not None:
+            extra["fv_map"] = visit_map(obj)
         return super().change_view(request, object_id, form_url, extra)
 
     def review_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

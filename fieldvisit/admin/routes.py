@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -17,7 +18,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from fieldvisit.actions import routes as actions
+from fieldvisit.admin import planning
 from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
+from fieldvisit.admin.maps import route_map
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus
 from fieldvisit.models import Route, RouteChangeRequest, Stop
 from fieldvisit.rules import RuleViolation
@@ -176,6 +179,7 @@ class RouteAdmin(TeamScopedAdmin):
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
         return [
+            path("propose/", wrap(self.propose_view), name="fieldvisit_route_propose"),
             path(
                 "<uuid:object_id>/submit/", wrap(self.submit_view), name="fieldvisit_route_submit"
             ),
@@ -203,9 +207,15 @@ class RouteAdmin(TeamScopedAdmin):
         if obj is not None:
             extra["can_submit"] = self.can_submit(request, obj)
             extra["can_decide"] = self.can_decide(request, obj)
+            extra["fv_map"] = route_map(obj)
         return super().change_view(request, object_id, form_url, extra)
 
+    def propose_view(self, request: HttpRequest) -> HttpResponse:
+        return planning.propose_view(self, request)
+
     def submit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not request.user.has_perm("fieldvisit.change_route"):
+            raise PermissionDenied  # action pages open only to those who may take the action
         route = get_object_or_404(self.get_queryset(request), pk=object_id)
         if request.method == "POST":
             try:
@@ -217,6 +227,8 @@ class RouteAdmin(TeamScopedAdmin):
         return HttpResponseRedirect(reverse("admin:fieldvisit_route_change", args=[route.pk]))
 
     def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not request.user.has_perm("fieldvisit.decide_route"):
+            raise PermissionDenied
         route = get_object_or_404(self.get_queryset(request).select_related("team"), pk=object_id)
         stops = route.stops.select_related("case", "address").order_by("sequence")
         summary = "\n".join(
@@ -261,6 +273,8 @@ class RouteChangeRequestAdmin(TeamScopedAdmin, ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra)
 
     def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not request.user.has_perm("fieldvisit.decide_routechangerequest"):
+            raise PermissionDenied  # legal may not even read change requests
         change = get_object_or_404(self.get_queryset(request), pk=object_id)
         lines = [f"Reason: {change.reason}"]
         if change.add_stops:

@@ -7,6 +7,7 @@ client never has to parse an HTML error page, and a 500 never leaks a traceback.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -26,6 +27,12 @@ from fieldvisit.rules import RuleViolation
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+# The database went away (restarted, fail-over, connection cut, locked): the request changed
+# nothing that stays (its transaction rolled back), so the client may simply retry.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+DATABASE_DOWN_DETAIL = "The database is briefly unavailable; nothing was stored. Retry shortly."
+RETRY_AFTER_S = "5"
 
 DRF_CODES: list[tuple[type[Exception], str]] = [
     (exceptions.ParseError, "malformed_request"),
@@ -138,12 +145,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             else {"non_field_errors": [str(m) for m in exc.messages]}
         )
         return problem_response(422, "validation_error", "Some fields are invalid.", errors)
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, DATABASE_DOWN):
         logger.exception("database unavailable")
-        response = problem_response(
-            503, "service_unavailable", "The service is briefly unavailable; retry shortly."
-        )
-        response["Retry-After"] = "5"
+        response = problem_response(503, "database_unavailable", DATABASE_DOWN_DETAIL)
+        response["Retry-After"] = RETRY_AFTER_S
         return response
     if isinstance(exc, DatabaseError):
         logger.exception("database error")
@@ -183,6 +188,17 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its ``except`` block: a database failure outside a DRF view
+    # (a middleware, a non-DRF view) is still a 503 the client can retry, not a 500.
+    if isinstance(sys.exc_info()[1], DATABASE_DOWN):
+        if _is_api(request):
+            response = _json_problem(503, "database_unavailable", DATABASE_DOWN_DETAIL)
+        else:
+            response = HttpResponse(
+                "Service briefly unavailable; retry shortly.", status=503, content_type="text/plain"
+            )
+        response["Retry-After"] = RETRY_AFTER_S
+        return response
     if _is_api(request):
         return _json_problem(500, "internal_error", "Something went wrong on our side.")
     return defaults.server_error(request)

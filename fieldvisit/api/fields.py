@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
+from django.db import models
 from rest_framework import serializers
 
 
@@ -23,7 +25,31 @@ class FiniteFloatField(serializers.FloatField):
         return value
 
 
-class AwareDateTimeField(serializers.DateTimeField):
+class DateTimeField(serializers.DateTimeField):
+    """RFC 3339 times out: local time, except when the zone's offset then had seconds.
+
+    Before 1901 Asia/Shanghai was on local mean time, +08:05:43, and ``isoformat`` writes
+    those seconds; RFC 3339 (the schema's ``date-time``) and many clients' parsers refuse
+    them. A phone with a broken clock sends such times (a panic is never refused for its
+    clock), and EXIF says what it likes: those answer in UTC instead.
+    """
+
+    def to_representation(self, value: Any) -> Any:
+        text = super().to_representation(value)
+        if isinstance(value, dt.datetime) and isinstance(text, str) and _seconds_offset(text):
+            return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return text
+
+
+def _seconds_offset(text: str) -> bool:
+    return len(text) > 9 and text[-9] in "+-" and text[-6] == ":" and text[-3] == ":"
+
+
+# Model fields become the RFC 3339 field in every ModelSerializer of the API.
+serializers.ModelSerializer.serializer_field_mapping[models.DateTimeField] = DateTimeField
+
+
+class AwareDateTimeField(DateTimeField):
     """ISO 8601 with an explicit offset: a device time without one is ambiguous evidence."""
 
     default_error_messages = {
@@ -40,8 +66,6 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 
 def _has_offset(value: str) -> bool:
-    import datetime as dt
-
     try:
         return dt.datetime.fromisoformat(value.strip()).tzinfo is not None
     except ValueError:

@@ -30,7 +30,7 @@ CODES: dict[str, tuple[int, str]] = {
     "throttled": (429, "Too many requests"),
     "too_many_login_attempts": (429, "Too many failed sign-ins"),
     "internal_error": (500, "Internal error"),
-    "service_unavailable": (503, "Service temporarily unavailable"),
+    "database_unavailable": (503, "The database is briefly unavailable; nothing was stored"),
     # Rules (see fieldvisit.rules); 422 unless noted.
     "route_not_approved": (422, "The route is not approved"),
     "invalid_change_request": (422, "The change request is not valid"),

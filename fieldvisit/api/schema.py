@@ -20,6 +20,7 @@ COMMON = (
     "throttled",
     "not_acceptable",
     "internal_error",
+    "database_unavailable",
 )
 
 

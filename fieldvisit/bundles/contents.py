@@ -15,9 +15,9 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from fieldvisit.compliance import visit_records
-from fieldvisit.ledger import store
+from fieldvisit.ledger import store, timestamps
 from fieldvisit.ledger.canonical import canonical_json, iso
-from fieldvisit.ledger.checkpoints import first_checkpoint_covering, make_checkpoint
+from fieldvisit.ledger.checkpoints import first_checkpoint_covering, make_checkpoint, note_text
 from fieldvisit.ledger.keys import current_signing_key, public_pem
 from fieldvisit.models import Case, Checkpoint, LedgerEntry, Recording, Visit
 
@@ -75,8 +75,9 @@ def _subjects(visits: list[Visit]) -> list[str]:
     return sorted(f"visit:{v.pk}" for v in visits)
 
 
-def _checkpoint_for(entries: list[LedgerEntry]) -> Checkpoint:
-    needed = max((e.index for e in entries), default=0) + 1
+def _checkpoint_for(entries: list[LedgerEntry], at_least: int = 0) -> Checkpoint:
+    """The first checkpoint covering the entries (and the size asked to be consistent with)."""
+    needed = max(max((e.index for e in entries), default=0) + 1, at_least)
     checkpoint = first_checkpoint_covering(needed) or make_checkpoint()
     if checkpoint is None:  # pragma: no cover - an entry exists, so the tree is not empty
         raise RuntimeError("the ledger is empty")
@@ -178,11 +179,75 @@ def _proof_lines(entries: list[LedgerEntry], size: int) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
-def build(kind: str, subject_id: str, name: str, visits: list[Visit]) -> Bundle:
+def tlog_proof(entry: LedgerEntry, size: int, note: str) -> bytes:
+    """A C2SP tlog-proof (https://c2sp.org/tlog-proof): the entry's exact bytes as the
+    ``extra`` line (so the leaf hash can be recomputed), its index, the RFC 6962 inclusion
+    path, a blank line and the checkpoint as a C2SP tlog-checkpoint signed note."""
+    proof = store.inclusion_proof(entry.index, size)
+    lines = [
+        "c2sp.org/tlog-proof@v1",
+        f"extra {base64.b64encode(bytes(entry.entry_bytes)).decode()}",
+        f"index {entry.index}",
+        *(base64.b64encode(node).decode() for node in proof.path),
+        "",
+    ]
+    return ("\n".join(lines) + "\n" + note).encode()
+
+
+def earlier_sizes(kind: str, subject_id: str) -> set[int]:
+    """The checkpoint sizes that earlier downloads of the same bundle cited."""
+    sizes = set()
+    for raw in LedgerEntry.objects.filter(
+        kind="bundle.downloaded", subject=f"bundle:{kind}:{subject_id}"
+    ).values_list("entry_bytes", flat=True):
+        size = json.loads(bytes(raw))["data"].get("checkpoint", {}).get("tree_size")
+        if isinstance(size, int):
+            sizes.add(size)
+    return sizes
+
+
+def _consistency_lines(sizes: set[int], size: int) -> bytes:
+    """RFC 9162 consistency proofs from each earlier checkpoint size to this bundle's."""
+    lines = []
+    for first in sorted(s for s in sizes if 1 <= s < size):
+        proof = store.consistency_proof(first, size)
+        lines.append(
+            canonical_json(
+                {
+                    "first": first,
+                    "first_root": proof.first_root.hex(),
+                    "second": size,
+                    "second_root": proof.second_root.hex(),
+                    "path": [node.hex() for node in proof.path],
+                }
+            )
+        )
+    return b"".join(line + b"\n" for line in lines)
+
+
+def _timestamp_docs(checkpoint: Checkpoint) -> list[Member]:
+    """The checkpoint's RFC 3161 token and the authority's CA certificate(s), when stamped."""
+    granted = timestamps.granted_for(checkpoint)
+    if granted is None:
+        return []
+    docs = [generated("timestamp/checkpoint.tsr", bytes(granted.response))]
+    ca = timestamps.ca_pem()
+    if ca:
+        docs.append(generated("timestamp/tsa-ca.pem", ca))
+    return docs
+
+
+def build(
+    kind: str, subject_id: str, name: str, visits: list[Visit], consistent_with: int | None = None
+) -> Bundle:
+    """``consistent_with``: the tree size of an older checkpoint (another bundle's) that this
+    bundle must prove it extends; a larger one makes the bundle cite a checkpoint that big."""
     from fieldvisit.bundles import report
 
+    if consistent_with is not None and not 1 <= consistent_with <= store.tree_size():
+        raise store.LedgerRangeError(f"consistent_with must be between 1 and {store.tree_size()}")
     entries = list(LedgerEntry.objects.filter(subject__in=_subjects(visits)).order_by("index"))
-    checkpoint = _checkpoint_for(entries)
+    checkpoint = _checkpoint_for(entries, consistent_with or 0)
     entries = [e for e in entries if e.index < checkpoint.tree_size]
     bundle = Bundle(name, kind, subject_id, visits, checkpoint, entries)
     records = {visit.pk: visit_records(visit) for visit in visits}
@@ -202,12 +267,25 @@ def build(kind: str, subject_id: str, name: str, visits: list[Visit]) -> Bundle:
     ]
     thumbnails = report.thumbnails(items)
     key = checkpoint.key
+    note = note_text(checkpoint)
+    sizes = earlier_sizes(kind, subject_id) | ({consistent_with} if consistent_with else set())
+    consistency = _consistency_lines(sizes, checkpoint.tree_size)
     docs = [
         generated("checkpoint.json", bytes(checkpoint.signed_bytes)),
         generated("checkpoint.sig", bytes(checkpoint.signature)),
         generated("public_key.pem", public_pem(bytes(key.public_key)).encode()),
         generated("ledger/entries.jsonl", _proof_lines(entries, checkpoint.tree_size)),
+        *(
+            generated(
+                f"ledger/proofs/{entry.index}.tlog-proof",
+                tlog_proof(entry, checkpoint.tree_size, note),
+            )
+            for entry in entries
+        ),
+        *_timestamp_docs(checkpoint),
         generated("report.html", report.render(bundle, records, items, thumbnails).encode()),
+        generated("checkpoint.txt", note.encode()),
+        *([generated("ledger/consistency.jsonl", consistency)] if consistency else []),
         generated("verify.py", verify_script()),
         generated(
             "README.txt",
@@ -217,6 +295,8 @@ def build(kind: str, subject_id: str, name: str, visits: list[Visit]) -> Bundle:
                     "bundle": bundle,
                     "checkpoint": checkpoint,
                     "timestamp": iso(checkpoint.timestamp),
+                    "stamped": bool(timestamps.granted_for(checkpoint)),
+                    "consistency": bool(consistency),
                 },
             ).encode(),
         ),
@@ -278,12 +358,14 @@ def verify_script() -> bytes:
     return (Path(__file__).with_name("verify.py")).read_bytes()
 
 
-def for_visit(visit: Visit) -> Bundle:
+def for_visit(visit: Visit, consistent_with: int | None = None) -> Bundle:
     visit = Visit.objects.select_related("stop__route", "stop__case", "stop__address").get(
         pk=visit.pk
     )
-    return build("visit", str(visit.pk), f"visit-{visit.pk}", [visit])
+    return build("visit", str(visit.pk), f"visit-{visit.pk}", [visit], consistent_with)
 
 
-def for_case(case: Case) -> Bundle:
-    return build("case", str(case.pk), f"case-{case.number}", list(Visit.of_case(case)))
+def for_case(case: Case, consistent_with: int | None = None) -> Bundle:
+    return build(
+        "case", str(case.pk), f"case-{case.number}", list(Visit.of_case(case)), consistent_with
+    )

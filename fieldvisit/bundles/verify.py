@@ -2,7 +2,8 @@
 """Verify this evidence bundle. Python 3 standard library only; the Ed25519 signature is
 checked with the "cryptography" package when it is installed.
 
-    python3 verify.py [--key-id ID ...] [bundle folder]   (default: this file's folder)
+    python3 verify.py [--key-id ID ...] [--tsa-ca PEM] [--against OTHER_BUNDLE] [bundle folder]
+                                                        (default: this file's folder)
 
 Checks, each independent of the server that made the bundle:
   1. every file listed in SHA256SUMS has that SHA-256, and no file is unlisted;
@@ -14,11 +15,19 @@ Checks, each independent of the server that made the bundle:
      0x00 + the entry's exact bytes), and its inclusion proof (RFC 9162, section 2.1.3.2)
      leads to the root hash in checkpoint.json;
   5. checkpoint.sig is a valid Ed25519 signature of checkpoint.json by public_key.pem, and
-     the key id in checkpoint.json is that key's.
+     the key id in checkpoint.json is that key's;
+  6. every ledger entry has a C2SP tlog-proof file (ledger/proofs/<index>.tlog-proof) whose
+     entry bytes, inclusion path and signed-note checkpoint (signed by public_key.pem) agree;
+  7. timestamp/checkpoint.tsr, when present, is an RFC 3161 time-stamp token over
+     checkpoint.json from the authority whose CA is timestamp/tsa-ca.pem (or --tsa-ca),
+     checked with "openssl ts -verify" (--require-timestamp: its absence is a failure);
+  8. with --against OTHER_BUNDLE, the other bundle passes the same checks and both bundles'
+     checkpoints lie on one history: the later one carries an RFC 9162 consistency proof
+     (ledger/consistency.jsonl) from the earlier one's tree size and root.
 With --key-id, the keys must be ones you trust (the company publishes its key ids at
 /api/v1/ledger/keys/); otherwise anyone could re-sign a forged bundle with a key of their own.
-Exit status 0 when everything holds; 1, naming each failure; 2 when the signatures could
-not be checked here (the Python package "cryptography" is missing).
+Exit status 0 when everything holds; 1, naming each failure; 2 when something could not be
+checked here (the Python package "cryptography" or the openssl command is missing).
 """
 
 import argparse
@@ -26,6 +35,8 @@ import base64
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 import sys
 
 ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
@@ -133,8 +144,9 @@ def load_checkpoint(root, report):
         return None, None
 
 
-def check_entries(root, checkpoint, report):
+def check_entries(root, checkpoint, report, leaves=None):
     entries = {}
+    leaves = {} if leaves is None else leaves
     try:
         with open(os.path.join(root, "ledger", "entries.jsonl"), "rb") as f:
             lines = [line for line in f.read().split(b"\n") if line.strip()]
@@ -173,6 +185,7 @@ def check_entries(root, checkpoint, report):
             bad += 1
         else:
             entries[index] = entry
+            leaves[index] = leaf
     if not bad:
         report.ok(f"{len(entries)} ledger entries proven included in the checkpoint")
     return entries
@@ -317,24 +330,330 @@ def check_signatures(root, signed, checkpoint, trusted, report):
     return checked
 
 
+# --- C2SP tlog-proof files (https://c2sp.org/tlog-proof, c2sp.org/tlog-checkpoint) ----------
+
+PROOF_HEADER = "c2sp.org/tlog-proof@v1"
+NOTE_ED25519 = b"\x01"
+
+
+def parse_tlog_proof(text):
+    """(extra bytes or None, index, [hashes], note text); ValueError when malformed."""
+    lines = text.split("\n")
+    if lines[0] != PROOF_HEADER:
+        raise ValueError("not a c2sp.org/tlog-proof@v1 file")
+    at, extra = 1, None
+    if lines[at].startswith("extra "):
+        extra = base64.b64decode(lines[at][6:], validate=True)
+        at += 1
+    if not lines[at].startswith("index "):
+        raise ValueError("no index line")
+    number = lines[at][6:]
+    if not number.isdigit() or (number != "0" and number.startswith("0")):
+        raise ValueError("malformed index")
+    at += 1
+    path = []
+    while lines[at] != "":
+        value = base64.b64decode(lines[at], validate=True)
+        if len(value) != 32:
+            raise ValueError("a proof hash is not 32 bytes")
+        path.append(value)
+        at += 1
+    return extra, int(number), path, "\n".join(lines[at + 1 :])
+
+
+def parse_note(note):
+    """(origin, size, root, [(name, key hash, signature)]) of a signed-note checkpoint."""
+    body, sep, signatures = note.partition("\n\n")
+    lines = body.split("\n")
+    if not sep or len(lines) < 3 or not lines[1].isdigit():
+        raise ValueError("not a tlog-checkpoint signed note")
+    root = base64.b64decode(lines[2], validate=True)
+    sigs = []
+    for line in signatures.split("\n"):
+        if not line:
+            continue
+        dash, _, rest = line.partition(" ")
+        name, _, value = rest.partition(" ")
+        blob = base64.b64decode(value, validate=True)
+        if dash != "\u2014" or len(blob) < 5:
+            raise ValueError("malformed signature line")
+        sigs.append((name, blob[:4], blob[4:]))
+    return lines[0], int(lines[1]), root, (body + "\n").encode(), sigs
+
+
+def note_key_hash(name, raw):
+    return hashlib.sha256(name.encode() + b"\n" + NOTE_ED25519 + raw).digest()[:4]
+
+
+def check_tlog_proofs(root, checkpoint, key, leaves, report):
+    """Every entry's tlog-proof file; returns False when the note signature was not checked."""
+    folder = os.path.join(root, "ledger", "proofs")
+    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    checked, bad, notes, found = True, 0, {}, set()
+    for name in names:
+        where = f"ledger/proofs/{name}"
+        try:
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                extra, index, path, note = parse_tlog_proof(f.read())
+            origin, size, note_root, body, sigs = parse_note(note)
+        except (OSError, ValueError, IndexError, UnicodeDecodeError) as error:
+            report.fail(f"{where} is unreadable: {error}")
+            bad += 1
+            continue
+        found.add(index)
+        leaf = hashlib.sha256(b"\x00" + extra).digest() if extra is not None else leaves.get(index)
+        if name != f"{index}.tlog-proof" or leaf is None or leaves.get(index) != leaf:
+            report.fail(f"{where}: its entry is not ledger entry {index} of entries.jsonl")
+            bad += 1
+        elif checkpoint is None or (size, note_root) != (
+            checkpoint["tree_size"],
+            checkpoint["root"],
+        ):
+            report.fail(f"{where}: its signed note is not the checkpoint of checkpoint.json")
+            bad += 1
+        elif root_from_inclusion_proof(index, size, leaf, path) != note_root:
+            report.fail(f"{where}: inclusion proof does not lead to the note's root")
+            bad += 1
+        else:
+            notes.setdefault(note, (origin, body, sigs, where))
+    missing = sorted(set(leaves) - found)
+    if missing:
+        report.fail(f"ledger entries without a tlog-proof file: {missing[:5]}")
+        bad += 1
+    for origin, body, sigs, where in notes.values():
+        if key is None:
+            continue
+        mine = [
+            sig
+            for name, khash, sig in sigs
+            if name == origin and khash == note_key_hash(origin, key)
+        ]
+        if not mine:
+            report.fail(f"{where}: the signed note carries no signature by public_key.pem")
+            bad += 1
+            continue
+        verdict = ed25519_verify(key, mine[0], body)
+        if verdict is None:
+            checked = False
+            report.note("the tlog-proof signed note NOT checked here: 'cryptography' is missing")
+        elif not verdict:
+            report.fail(f"{where}: the signed note's signature does not verify")
+            bad += 1
+    if not bad and names:
+        report.ok(f"{len(names)} C2SP tlog-proof files verified against the signed note")
+    elif not names and leaves:
+        report.fail("ledger/proofs/ holds no tlog-proof files")
+    return checked
+
+
+# --- RFC 3161 time-stamp ------------------------------------------------------------------
+
+
+def pem_fingerprints(path):
+    """SHA-256 fingerprints of the certificates in a PEM file."""
+    with open(path, encoding="ascii") as f:
+        text = f.read()
+    prints = []
+    for block in text.split("-----BEGIN CERTIFICATE-----")[1:]:
+        body = block.split("-----END CERTIFICATE-----")[0]
+        prints.append(hashlib.sha256(base64.b64decode("".join(body.split()))).hexdigest())
+    return prints
+
+
+def check_timestamp(root, tsa_ca, require, report):
+    """The RFC 3161 token over checkpoint.json; False when it could not be checked here."""
+    token = os.path.join("timestamp", "checkpoint.tsr")
+    if not os.path.isfile(os.path.join(root, token)):
+        if require:
+            report.fail("no RFC 3161 time-stamp (timestamp/checkpoint.tsr) in this bundle")
+        else:
+            report.note(
+                "no RFC 3161 time-stamp in this bundle (the authority had not stamped "
+                "this checkpoint yet); only the server's own clock dates it"
+            )
+        return True
+    ca = os.path.abspath(tsa_ca) if tsa_ca else os.path.join(root, "timestamp", "tsa-ca.pem")
+    if not os.path.isfile(ca):
+        report.note(
+            "timestamp/checkpoint.tsr NOT checked: no authority CA certificate (give "
+            "the authority's CA with --tsa-ca FILE)"
+        )
+        return False
+    command = f"openssl ts -verify -data checkpoint.json -in {token} -CAfile {ca}"
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        report.note(
+            f"timestamp/checkpoint.tsr NOT checked: openssl is not installed. Run: {command}"
+        )
+        return False
+    done = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [openssl, "ts", "-verify", "-data", "checkpoint.json", "-in", token, "-CAfile", ca],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or "Verification: OK" not in done.stdout:
+        why = (done.stderr.strip().splitlines() or ["no reason given"])[0]
+        report.fail(f"timestamp/checkpoint.tsr does not verify ({command}): {why}")
+        return True
+    text = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [openssl, "ts", "-reply", "-in", token, "-text"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    when = next(
+        (x.split(":", 1)[1].strip() for x in text.splitlines() if x.startswith("Time stamp:")), "?"
+    )
+    prints = ", ".join(p[:16] for p in pem_fingerprints(ca))
+    report.ok(
+        f"timestamp/checkpoint.tsr verified (openssl ts): checkpoint.json existed at {when} "
+        f"per the time-stamp authority (CA SHA-256 {prints}...)"
+    )
+    return True
+
+
+# --- consistency between two bundles (RFC 9162, section 2.1.4.2) ------------------------------
+
+
+def verify_consistency(first, second, first_root, second_root, path):
+    if first == second:
+        return not path and first_root == second_root
+    if not 0 < first < second or not path:
+        return False
+    if first & (first - 1) == 0:
+        path = [first_root, *path]
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node(c, fr), node(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == first_root and sr == second_root
+
+
+def check_against(mine, other, report):
+    """Both bundles' checkpoints on one history; ``mine``/``other``: (folder, checkpoint)."""
+    if mine[1] is None or other[1] is None:
+        report.fail("--against: a checkpoint is unreadable, consistency cannot be checked")
+        return
+    earlier, later = sorted((mine, other), key=lambda b: b[1]["tree_size"])
+    a, b = earlier[1], later[1]
+    if a["tree_size"] == b["tree_size"]:
+        if a["root"] == b["root"]:
+            report.ok(f"both bundles cite tree size {a['tree_size']} with the same root")
+        else:
+            report.fail(
+                f"FORKED HISTORY: both bundles cite tree size {a['tree_size']} with different roots"
+            )
+        return
+    proofs = []
+    try:
+        with open(os.path.join(later[0], "ledger", "consistency.jsonl"), "rb") as f:
+            proofs = [json.loads(x) for x in f.read().split(b"\n") if x.strip()]
+    except OSError:
+        pass
+    except ValueError as error:
+        report.fail(f"ledger/consistency.jsonl of {later[0]} is unreadable: {error}")
+        return
+    line = next((p for p in proofs if p.get("first") == a["tree_size"]), None)
+    if line is None:
+        report.fail(
+            f"the later bundle ({later[0]}) holds no consistency proof from tree size "
+            f"{a['tree_size']}: download it again with ?consistent_with={a['tree_size']}"
+        )
+        return
+    try:
+        first_root = bytes.fromhex(line["first_root"])
+        second_root = bytes.fromhex(line["second_root"])
+        path = [bytes.fromhex(h) for h in line["path"]]
+    except (KeyError, TypeError, ValueError) as error:
+        report.fail(f"the consistency proof from {a['tree_size']} is unreadable: {error}")
+        return
+    if line.get("second") != b["tree_size"] or second_root != b["root"]:
+        report.fail("the consistency proof does not end at the later bundle's checkpoint")
+    elif first_root != a["root"]:
+        report.fail(
+            f"FORKED HISTORY: at tree size {a['tree_size']} the later bundle's log had "
+            f"root {first_root.hex()}, the earlier bundle's checkpoint says "
+            f"{a['root'].hex()}"
+        )
+    elif not verify_consistency(a["tree_size"], b["tree_size"], first_root, second_root, path):
+        report.fail(
+            f"FORKED HISTORY: the consistency proof from tree size {a['tree_size']} to "
+            f"{b['tree_size']} does not hold"
+        )
+    else:
+        report.ok(
+            f"one history: tree size {a['tree_size']} ({earlier[0]}) is a prefix of tree "
+            f"size {b['tree_size']} ({later[0]}); nothing in between was removed"
+        )
+
+
+def verify_bundle(root, args, report):
+    """All checks of one bundle folder: (its checkpoint or None, everything checked?)."""
+    listed = check_files(root, report)
+    signed, checkpoint = load_checkpoint(root, report)
+    leaves = {}
+    entries = check_entries(root, checkpoint, report, leaves)
+    check_manifest(root, listed, entries, report)
+    checked = check_signatures(root, signed, checkpoint, set(args.key_id), report)
+    key = (
+        load_key(root, "public_key.pem", Report())
+        if os.path.isfile(os.path.join(root, "public_key.pem"))
+        else None
+    )
+    checked = check_tlog_proofs(root, checkpoint, key, leaves, report) and checked
+    checked = check_timestamp(root, args.tsa_ca, args.require_timestamp, report) and checked
+    return checkpoint, checked
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description="Verify an evidence bundle.")
     parser.add_argument("folder", nargs="?", default=os.path.dirname(os.path.abspath(__file__)))
     parser.add_argument(
         "--key-id", action="append", default=[], help="a signing key id you trust (repeatable)"
     )
+    parser.add_argument(
+        "--tsa-ca", help="the time-stamp authority's CA certificate (PEM) you trust"
+    )
+    parser.add_argument(
+        "--require-timestamp", action="store_true", help="fail when there is no RFC 3161 token"
+    )
+    parser.add_argument(
+        "--against", metavar="OTHER_BUNDLE", help="another bundle (folder) of the same ledger"
+    )
     args = parser.parse_args(argv[1:])
     root, report = args.folder, Report()
-    listed = check_files(root, report)
-    signed, checkpoint = load_checkpoint(root, report)
-    entries = check_entries(root, checkpoint, report)
-    check_manifest(root, listed, entries, report)
-    checked = check_signatures(root, signed, checkpoint, set(args.key_id), report)
+    checkpoint, checked = verify_bundle(root, args, report)
+    if args.against:
+        print(f"--- the other bundle: {args.against}")
+        other, other_checked = verify_bundle(args.against, args, report)
+        checked = checked and other_checked
+        print("--- both together")
+        check_against((root, checkpoint), (args.against, other), report)
     if report.failures:
         print(f"{len(report.failures)} CHECK(S) FAILED")
         return 1
     if not checked:
-        print("INCOMPLETE: files and proofs hold, but the signatures were not checked (see above)")
+        print(
+            "INCOMPLETE: files and proofs hold, but not everything could be checked here "
+            "(see the notes above)"
+        )
         return 2
     if not args.key_id:
         print("note  run with --key-id <the company's key id> to pin the signing key")

@@ -9,7 +9,14 @@ from fieldvisit.models.evidence import (
     Receipt,
     Recording,
 )
-from fieldvisit.models.ledger import Checkpoint, LedgerEntry, LedgerHead, LedgerNode, SigningKey
+from fieldvisit.models.ledger import (
+    Checkpoint,
+    CheckpointTimestamp,
+    LedgerEntry,
+    LedgerHead,
+    LedgerNode,
+    SigningKey,
+)
 from fieldvisit.models.people import AgentProfile, DeviceToken, Team
 from fieldvisit.models.reports import ReportCosignature, VisitReport, VisitReview
 from fieldvisit.models.routes import Route, RouteChangeRequest, Stop, Visit
@@ -24,6 +31,7 @@ __all__ = [
     "Case",
     "CheckIn",
     "Checkpoint",
+    "CheckpointTimestamp",
     "Creditor",
     "DeviceToken",
     "EvidenceAccess",

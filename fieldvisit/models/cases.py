@@ -13,6 +13,7 @@ from django.db.models import F, Q
 
 from fieldvisit.choices import AddressKind, CaseStatus, RelationKind
 from fieldvisit.models.validators import validate_timezone
+from fieldvisit.privacy import mask_id_number
 
 # The legal window for contact (seeds: 22:00-08:00 forbidden; company rule 09:00-21:00).
 # A creditor may narrow it, never widen it, so the database holds these as hard bounds.
@@ -108,19 +109,6 @@ class Creditor(models.Model):
             raise ValidationError(errors)
 
 
-def mask_id_number(value: str) -> str:
-    """Show only what identifies the document to the holder: the first 3 and last 4 characters.
-
-    Agents see masked numbers (privacy rule 12); short values keep only their last 2.
-    """
-    value = value or ""
-    if len(value) >= 10:
-        return value[:3] + "*" * (len(value) - 7) + value[-4:]
-    if len(value) > 2:
-        return "*" * (len(value) - 2) + value[-2:]
-    return "*" * len(value)
-
-
 class Case(models.Model):
     """One debtor's overdue account (个案) assigned for field work.
 
@@ -156,6 +144,7 @@ class Case(models.Model):
 
     class Meta:
         ordering = ["number"]
+        permissions = [("import_case", "Can import cases from CSV or XLSX files")]
         constraints = [
             models.CheckConstraint(
                 name="case_amount_due_not_negative", condition=Q(amount_due__gte=0)

@@ -117,3 +117,40 @@ class Checkpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"checkpoint @ {self.tree_size}"
+
+
+class CheckpointTimestamp(AppendOnlyModel):
+    """One request for an RFC 3161 time-stamp over a checkpoint's signed bytes.
+
+    A time-stamp authority outside the company signs the SHA-256 of ``checkpoint.signed_bytes``
+    with its own time, so the checkpoint provably existed then. Every attempt is a row: a
+    granted one keeps the authority's DER ``TimeStampResp`` and its time, a failed one its
+    error, so a gap (an authority down or slow) stays visible until a retry fills it.
+    """
+
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="timestamps")
+    authority = models.CharField(max_length=500, help_text="The time-stamp authority's URL.")
+    requested_at = models.DateTimeField()
+    response = models.BinaryField(
+        blank=True, default=b"", help_text="The DER TimeStampResp; empty when the attempt failed."
+    )
+    gen_time = models.DateTimeField(null=True, blank=True, help_text="The authority's time.")
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkpoint"],
+                condition=Q(gen_time__isnull=False),
+                name="checkpoint_timestamped_once",
+            ),
+        ]
+
+    @property
+    def granted(self) -> bool:
+        return self.gen_time is not None
+
+    def __str__(self) -> str:
+        state = "granted" if self.granted else "failed"
+        return f"time-stamp of checkpoint @ {self.checkpoint.tree_size} ({state})"

@@ -5,6 +5,14 @@ offset in the database. A PATCH writes at that offset (first cutting off anythin
 writer left beyond it), so a resume after a dropped connection or a server restart continues
 exactly where the database says.
 
+One writer at a time: besides its lease in the database, a writer holds an OS lock on
+``<id>.lock`` (``flock``), which the kernel drops when the process ends, however it ends. A
+PATCH that can take the lock knows no live process writes the upload, so a lease left by a
+server killed mid-PATCH does not hold the upload back until it runs out. The directory's file
+system must give locks to every app server that shares it (a local disk, NFSv4). Even were a
+live writer's lease taken over, the whole-file SHA-256 is checked before anything becomes
+evidence: mixed bytes fail the upload, they never become evidence.
+
 The whole-file SHA-256 is kept running in memory between PATCHes of the same process, so the
 normal path never reads the bytes twice. After a restart (or when another process took the
 previous PATCH) the hash is caught up by reading the file once up to the offset.
@@ -13,6 +21,7 @@ previous PATCH) the hash is caught up by reading the file once up to the offset.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import threading
@@ -28,6 +37,9 @@ KEEP_RUNNING = 512  # running hashes kept per process (least recently used dropp
 
 _lock = threading.Lock()
 _running: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+# Uploads this process is writing: where locks are per process (NFS), a thread's own lock
+# would not keep another thread of the same process out.
+_writing: set[str] = set()
 catch_up_reads = 0  # how often a hash had to be rebuilt from the file (tests and metrics)
 
 
@@ -37,6 +49,10 @@ def path_for(upload_id: object) -> Path:
     return directory / f"{upload_id}.part"
 
 
+def lock_path_for(upload_id: object) -> Path:
+    return path_for(upload_id).with_suffix(".lock")
+
+
 def create(upload_id: object) -> None:
     with open(path_for(upload_id), "xb"):
         pass
@@ -44,8 +60,49 @@ def create(upload_id: object) -> None:
 
 def remove(upload_id: object) -> None:
     forget(upload_id)
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path_for(upload_id))
+    for path in (path_for(upload_id), lock_path_for(upload_id)):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+
+
+class Held:
+    """The writer lock of one upload, held until ``release`` (or the process's end)."""
+
+    def __init__(self, key: str, fd: int) -> None:
+        self.key = key
+        self.fd: int | None = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # drops the lock
+            self.fd = None
+            with _lock:
+                _writing.discard(self.key)
+
+
+def hold(upload_id: object) -> Held | None:
+    """Take the upload's writer lock without waiting; None while a live writer has it."""
+    key = str(upload_id)
+    with _lock:
+        if key in _writing:
+            return None
+        _writing.add(key)
+    fd = -1
+    try:
+        fd = os.open(lock_path_for(upload_id), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        with _lock:
+            _writing.discard(key)
+        return None
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with _lock:
+            _writing.discard(key)
+        raise
+    return Held(key, fd)
 
 
 def settle(upload_id: object, offset: int) -> int:

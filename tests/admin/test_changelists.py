@@ -35,6 +35,7 @@ from fieldvisit.models import (
     Case,
     CheckIn,
     Checkpoint,
+    CheckpointTimestamp,
     Creditor,
     DeviceToken,
     EvidenceAccess,
@@ -78,6 +79,8 @@ QUERIES: dict[type[Model], int] = {
     LedgerEntry: 5,
     # count, unfiltered count, page (signing key joined)
     Checkpoint: 5,
+    # count, unfiltered count, page (checkpoint joined); the "granted" filter needs none
+    CheckpointTimestamp: 5,
     # count, unfiltered count, page
     SigningKey: 5,
     # count, unfiltered count, page (supervisor and risk manager joined)
@@ -190,7 +193,11 @@ def populate(world: World, day: dt.date) -> None:
         at=moment,
         via="api",
     )
-    checkpoints.make_checkpoint()
+    checkpoint = checkpoints.make_checkpoint()
+    # A failed time-stamp request (tests/ledger/test_timestamps.py asks a real authority).
+    CheckpointTimestamp.objects.create(
+        checkpoint=checkpoint, authority="http://127.0.0.1:9/tsr", requested_at=moment, error="x"
+    )
 
 
 def add_report(visit: Any, agents: list[User], reviewer: User, moment: dt.datetime) -> None:

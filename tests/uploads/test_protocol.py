@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import subprocess
+import sys
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -18,6 +20,7 @@ from fieldvisit.actions import uploads as upload_actions
 from fieldvisit.choices import UploadStatus
 from fieldvisit.models import AudioSegment, Upload, Visit
 from fieldvisit.rules import RuleViolation
+from fieldvisit.tus import partials
 from tests.uploads.conftest import (
     PROBLEM_JSON,
     TUS,
@@ -474,17 +477,44 @@ def test_a_patch_while_another_request_holds_the_lease_is_423(agent, started, da
     assert partial_path(started).read_bytes() == data[:2000]
 
 
-def test_a_lease_left_by_a_dead_writer_runs_out(agent, started, data):
+def test_a_lease_left_by_a_dead_writer_is_taken_over_at_once(agent, started, data):
+    # A server killed mid-PATCH leaves its lease in the row; its writer lock died with it.
     Upload.objects.filter(pk=upload_id(started)).update(
-        lease="f" * 32, lease_until=timezone.now() + dt.timedelta(seconds=30)
+        lease="f" * 32, lease_until=timezone.now() + dt.timedelta(minutes=2)
     )
-    assert_tus_problem(patch(agent, started, data[1000:2000], 1000), 423, "upload_locked")
-
-    Upload.objects.filter(pk=upload_id(started)).update(
-        lease_until=timezone.now() - dt.timedelta(seconds=1)
-    )
+    assert head(agent, started)["Upload-Offset"] == "1000"
     assert patch(agent, started, data[1000:2000], 1000).status_code == 204
     assert Upload.objects.get(pk=upload_id(started)).lease == ""
+    assert partial_path(started).read_bytes() == data[:2000]
+
+
+def test_a_live_writer_on_another_process_keeps_its_lease(agent, started, data):
+    """The lock, not the lease's time, says whether the writer lives: another process
+    holding the upload's lock file keeps the upload locked whatever the row says."""
+    Upload.objects.filter(pk=upload_id(started)).update(
+        lease="f" * 32, lease_until=timezone.now() - dt.timedelta(minutes=5)
+    )
+    lock_file = partials.lock_path_for(upload_id(started))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock_file)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        assert_tus_problem(patch(agent, started, data[1000:2000], 1000), 423, "upload_locked")
+        assert partial_path(started).read_bytes() == data[:1000]
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert patch(agent, started, data[1000:2000], 1000).status_code == 204
+
+
+HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)
+"""
 
 
 # --- X-HTTP-Method-Override -------------------------------------------------------------------

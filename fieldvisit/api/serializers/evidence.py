@@ -6,7 +6,12 @@ from typing import Any
 
 from rest_framework import serializers
 
-from fieldvisit.api.fields import AwareDateTimeField, FiniteFloatField, not_in_future
+from fieldvisit.api.fields import (
+    AwareDateTimeField,
+    DateTimeField,
+    FiniteFloatField,
+    not_in_future,
+)
 from fieldvisit.choices import PhotoKind, ReceiptOutcome
 from fieldvisit.models import Photo, Receipt
 
@@ -77,7 +82,7 @@ class ExifSerializer(serializers.Serializer):
     lat = serializers.FloatField(source="exif_lat", allow_null=True)
     lon = serializers.FloatField(source="exif_lon", allow_null=True)
     altitude = serializers.FloatField(source="exif_altitude", allow_null=True)
-    taken_at = serializers.DateTimeField(source="exif_taken_at", allow_null=True)
+    taken_at = DateTimeField(source="exif_taken_at", allow_null=True)  # EXIF: any year
     make = serializers.CharField(source="exif_make")
     model = serializers.CharField(source="exif_model")
 

@@ -24,6 +24,18 @@ class CheckpointQuerySerializer(serializers.Serializer):
     tree_size = serializers.IntegerField(min_value=1, max_value=MAX_INDEX, required=False)
 
 
+class BundleQuerySerializer(serializers.Serializer):
+    consistent_with = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_INDEX,
+        required=False,
+        help_text="The tree size of an older checkpoint (another bundle's checkpoint.json): "
+        "the bundle then carries an RFC 9162 consistency proof from it in "
+        "ledger/consistency.jsonl, for `verify.py --against OTHER_BUNDLE`. Proofs from the "
+        "checkpoints of earlier downloads of the same bundle are always included.",
+    )
+
+
 class KeyQuerySerializer(serializers.Serializer):
     key_id = serializers.RegexField(r"^[0-9a-f]{16}$", required=False)
 
@@ -37,6 +49,26 @@ class CheckpointSerializer(serializers.Serializer):
     signed_b64 = serializers.CharField(
         help_text="Base64 of the signed bytes: canonical JSON of key_id, root_hash, tree_size, "
         "timestamp."
+    )
+    tsa_status = serializers.ChoiceField(
+        choices=["stamped", "failed", "pending", "off"],
+        help_text="RFC 3161 time-stamp of the signed bytes: `stamped`; `failed` (the authority "
+        "was down, slow or gave a bad token: retried by the background job); `pending` (not "
+        "asked yet); `off` (no time-stamp authority configured).",
+    )
+    tsa_token = serializers.CharField(
+        allow_null=True,
+        help_text="Base64 of the authority's DER TimeStampResp over the signed bytes "
+        "(`openssl ts -verify -data checkpoint.json -in token.tsr -CAfile tsa-ca.pem`).",
+    )
+    tsa_time = serializers.DateTimeField(
+        allow_null=True, help_text="The time the authority put in its token."
+    )
+    tsa_authority = serializers.CharField(
+        allow_null=True, help_text="The authority's URL (of the token, or of the last attempt)."
+    )
+    tsa_error = serializers.CharField(
+        allow_null=True, help_text="Why the last attempt failed, while no token is there."
     )
 
 

@@ -94,7 +94,10 @@ class ChangeRequestCreateSerializer(serializers.Serializer):
 
 
 class ChangeRequestSerializer(serializers.ModelSerializer):
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null while the request is pending.
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     comment = serializers.CharField(source="decision_comment")
 
     class Meta:

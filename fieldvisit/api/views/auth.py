@@ -23,11 +23,13 @@ from fieldvisit.api.serializers.auth import (
     TokenRequestSerializer,
     TokenResponseSerializer,
 )
+from fieldvisit.api.throttling import LoginThrottle
 
 
 class TokenView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
 
     @extend_schema(
         operation_id="auth_token",
@@ -39,6 +41,7 @@ class TokenView(APIView):
                 "malformed_request",
                 "invalid_credentials",
                 "too_many_login_attempts",
+                "throttled",
                 common=False,
             ),
         },

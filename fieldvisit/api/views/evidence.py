@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.datastructures import MultiValueDict
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
@@ -49,6 +51,16 @@ class EvidenceUploadView(GenericAPIView):
         request._request.upload_handlers = [
             HashingUploadHandler(request._request, self.file_fields)
         ]
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # Close the received files now (Django closes only the files it parsed itself): a
+        # stored one was renamed away, which closing tolerates, and the garbage collector
+        # would not.
+        files = getattr(request, "_files", None)
+        if isinstance(files, MultiValueDict):
+            for received in chain.from_iterable(values for _, values in files.lists()):
+                received.close()
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def visit(self, pk: Any) -> Visit:
         return get_object_or_404(

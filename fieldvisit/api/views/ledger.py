@@ -21,7 +21,7 @@ from fieldvisit.api.renderers import PemRenderer, TextRenderer
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers import ledger as s
 from fieldvisit.choices import Role
-from fieldvisit.ledger import checkpoints, keys, store
+from fieldvisit.ledger import checkpoints, keys, store, timestamps
 from fieldvisit.models import Checkpoint, LedgerEntry, SigningKey
 
 AUDIT_ROLES = (Role.LEGAL, Role.AUDITOR, Role.SUPERVISOR)
@@ -41,6 +41,20 @@ def checkpoint_body(checkpoint: Checkpoint) -> dict[str, Any]:
         "key_id": checkpoint.key_id,
         "signature": b64(bytes(checkpoint.signature)),
         "signed_b64": b64(signed),
+        **timestamp_fields(checkpoint),
+    }
+
+
+def timestamp_fields(checkpoint: Checkpoint) -> dict[str, Any]:
+    """The checkpoint's RFC 3161 token and its state; a gap stays visible as its status."""
+    status, attempt = timestamps.status_of(checkpoint)
+    granted = attempt if status == "stamped" else None
+    return {
+        "tsa_status": status,
+        "tsa_token": b64(bytes(granted.response)) if granted else None,
+        "tsa_time": granted.gen_time.isoformat() if granted else None,
+        "tsa_authority": attempt.authority if attempt else None,
+        "tsa_error": attempt.error if attempt and not granted else None,
     }
 
 

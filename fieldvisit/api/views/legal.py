@@ -20,6 +20,7 @@ from fieldvisit.api.permissions import HasRole
 from fieldvisit.api.problems import Problem
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.checkins import VisitSerializer
+from fieldvisit.api.serializers.ledger import BundleQuerySerializer
 from fieldvisit.choices import Role
 from fieldvisit.compliance import visit_records
 from fieldvisit.models import Case, Visit
@@ -57,7 +58,11 @@ class LegalView(generics.GenericAPIView):
 
 @extend_schema(
     parameters=[OpenApiParameter("q", str, description="Case number, debtor name or ID number")],
-    responses={200: CaseSerializer(many=True), **problems("permission_denied")},
+    # 404 not_found: a page beyond the last.
+    responses={
+        200: CaseSerializer(many=True),
+        **problems("validation_error", "not_found", "permission_denied"),
+    },
 )
 class CaseList(LegalView, generics.ListAPIView):
     serializer_class = CaseSerializer
@@ -105,9 +110,10 @@ def zip_response(name: str, chunks: Any) -> StreamingHttpResponse:
 
 
 BUNDLE_SCHEMA = {
+    "parameters": [BundleQuerySerializer],
     "responses": {
         (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The bundle"),
-        **problems("not_found", "permission_denied"),
+        **problems("validation_error", "ledger_range", "not_found", "permission_denied"),
     },
     "description": "An evidence bundle (ZIP, streamed): original files, manifest, SHA256SUMS, "
     "signed checkpoint, ledger entries with inclusion proofs, report.html and verify.py. The "
@@ -115,15 +121,23 @@ BUNDLE_SCHEMA = {
 }
 
 
+def consistent_with(request: Request) -> int | None:
+    query = BundleQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data.get("consistent_with")
+
+
 class CaseBundle(LegalView):
     @extend_schema(operation_id="cases_bundle", **BUNDLE_SCHEMA)
     def get(self, request: Request, pk: Any) -> StreamingHttpResponse:
         case = get_object_or_404(Case, pk=pk)
-        return zip_response(*export(case, request.user, getattr(request.auth, "device_id", None)))
+        device = getattr(request.auth, "device_id", None)
+        return zip_response(*export(case, request.user, device, consistent_with(request)))
 
 
 class VisitBundle(LegalView):
     @extend_schema(operation_id="visits_bundle", **BUNDLE_SCHEMA)
     def get(self, request: Request, pk: Any) -> StreamingHttpResponse:
         visit = get_object_or_404(Visit, pk=pk)
-        return zip_response(*export(visit, request.user, getattr(request.auth, "device_id", None)))
+        device = getattr(request.auth, "device_id", None)
+        return zip_response(*export(visit, request.user, device, consistent_with(request)))

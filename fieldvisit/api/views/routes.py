@@ -43,7 +43,8 @@ def routes_with_stops(user) -> QuerySet[Route]:  # type: ignore[no-untyped-def]
             "date", dt.date, description="The day (YYYY-MM-DD); today in the team's zone if absent"
         )
     ],
-    responses={200: RouteSerializer(many=True), **problems("validation_error")},
+    # 404 not_found: a page beyond the last.
+    responses={200: RouteSerializer(many=True), **problems("validation_error", "not_found")},
 )
 class RouteList(generics.ListAPIView):
     serializer_class = RouteSerializer

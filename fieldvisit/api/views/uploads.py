@@ -49,6 +49,15 @@ TUS_PROBLEMS = (
     "file_too_large",
     "chain_broken",
 )
+# Every tus request but OPTIONS names the protocol version (412 otherwise).
+TUS_RESUMABLE = OpenApiParameter(
+    "Tus-Resumable",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    enum=[VERSION],
+    description="The tus protocol version.",
+)
 FINAL_PATCH_PROBLEMS = ("hash_mismatch", "invalid_audio", "chain_broken", "storage_unavailable")
 
 
@@ -162,7 +171,7 @@ class UploadCreate(TusView):
         operation_id="uploads_create",
         request=None,
         parameters=[
-            OpenApiParameter("Tus-Resumable", str, OpenApiParameter.HEADER, required=True),
+            TUS_RESUMABLE,
             OpenApiParameter("Upload-Length", int, OpenApiParameter.HEADER, required=True),
             OpenApiParameter(
                 "Upload-Metadata",
@@ -226,7 +235,11 @@ class UploadDetail(TusView):
 
     @extend_schema(
         operation_id="uploads_head",
-        responses={200: None, **problems("not_found", "upload_expired", "upload_gone")},
+        parameters=[TUS_RESUMABLE],
+        responses={
+            200: None,
+            **problems("tus_version_unsupported", "not_found", "upload_expired", "upload_gone"),
+        },
         description="tus: the upload's offset, length and metadata.",
     )
     def head(self, request: Request, pk: Any) -> HttpResponse:
@@ -243,9 +256,21 @@ class UploadDetail(TusView):
     @extend_schema(
         operation_id="uploads_patch",
         request={OFFSET_OCTET_STREAM: bytes},
+        parameters=[
+            TUS_RESUMABLE,
+            OpenApiParameter("Upload-Offset", int, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                "Upload-Checksum",
+                str,
+                OpenApiParameter.HEADER,
+                description="`sha1` or `sha256` and the chunk's base64 digest",
+            ),
+        ],
         responses={
             204: None,
             **problems(
+                "tus_version_unsupported",
+                "malformed_request",
                 "upload_offset_mismatch",
                 "unsupported_media_type",
                 "upload_locked",
@@ -273,7 +298,18 @@ class UploadDetail(TusView):
 
     @extend_schema(
         operation_id="uploads_terminate",
-        responses={204: None, **problems("upload_complete", "upload_locked", "not_found")},
+        parameters=[TUS_RESUMABLE],
+        responses={
+            204: None,
+            **problems(
+                "tus_version_unsupported",
+                "upload_complete",
+                "upload_locked",
+                "not_found",
+                "upload_expired",
+                "upload_gone",
+            ),
+        },
         description="tus termination: abandon an unfinished upload. Completed ones are evidence.",
     )
     def delete(self, request: Request, pk: Any) -> Response:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from fieldvisit.ledger import timestamps
 from fieldvisit.ledger.audit import audit
 
 
@@ -31,9 +32,22 @@ class Command(BaseCommand):
                 else "the tree structure or a checkpoint is wrong"
             )
             raise CommandError(f"Ledger verification FAILED ({where}): {report.problems[0]}")
+        tokens = timestamps.audit_tokens()
+        if tokens.problems:
+            for problem in tokens.problems[:20]:
+                self.stderr.write(problem)
+            raise CommandError(f"Ledger verification FAILED: {tokens.problems[0]}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Ledger OK: {report.entries} entries, {report.nodes} subtree hashes, "
                 f"{report.checkpoints} checkpoints verified."
             )
+        )
+        gap = (
+            f"; {tokens.missing} WITHOUT a token (the timestamp_checkpoints job retries)"
+            if tokens.missing
+            else ""
+        )
+        self.stdout.write(
+            f"RFC 3161 time-stamps: {tokens.stamped} checkpoints stamped by the authority{gap}."
         )

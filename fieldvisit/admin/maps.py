@@ -1,0 +1,121 @@
+"""Maps on admin pages: a route's stops in order, a visit's check-ins and photo positions.
+
+The page gets plain data (``json_script``), and ``fieldvisit/map.js`` draws it with Leaflet
+from our own static files. Tiles come from ``MAP_TILE_URL`` when it is set; without it the
+points are drawn on a plain background, fitted to their bounds, and no position of a debtor
+or an agent leaves for a third-party tile server.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from django.conf import settings
+
+from fieldvisit.geo import local_text
+from fieldvisit.models import CheckIn, Photo, Route, Visit
+
+
+class Point(TypedDict):
+    lat: float
+    lon: float
+    kind: str  # stop, address, checkin, photo: the colour and legend entry
+    label: str
+
+
+class Circle(TypedDict):
+    lat: float
+    lon: float
+    radius_m: float
+    label: str
+
+
+class MapData(TypedDict):
+    tiles: dict[str, str]
+    points: list[Point]
+    line: list[list[float]]
+    circles: list[Circle]
+    unplaced: list[str]  # what has no position, said under the map
+
+
+def _tiles() -> dict[str, str]:
+    return {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION}
+
+
+def route_map(route: Route) -> MapData:
+    """The stops in visiting order, joined by a line (one query)."""
+    points: list[Point] = []
+    unplaced: list[str] = []
+    for stop in route.stops.select_related("case", "address").order_by("sequence"):
+        label = f"{stop.sequence}. {stop.case.number}: {stop.address.text}"
+        if stop.address.geocoded:
+            points.append(
+                {"lat": stop.address.lat, "lon": stop.address.lon, "kind": "stop", "label": label}
+            )
+        else:
+            unplaced.append(label)
+    return {
+        "tiles": _tiles(),
+        "points": points,
+        "line": [[p["lat"], p["lon"]] for p in points],
+        "circles": [],
+        "unplaced": unplaced,
+    }
+
+
+def _photo_position(photo: Photo) -> tuple[float, float, str] | None:
+    """Where the photo was taken: its own EXIF GPS first (what the court will read from the
+    file), else the position the phone reported with it."""
+    if photo.exif_lat is not None and photo.exif_lon is not None:
+        return photo.exif_lat, photo.exif_lon, "EXIF GPS"
+    if photo.lat is not None and photo.lon is not None:
+        return photo.lat, photo.lon, "phone position"
+    return None
+
+
+def visit_map(visit: Visit) -> MapData:
+    """The address with its geofence, each check-in and each photo (two queries, the visit's
+    stop, address and case's creditor being loaded with it)."""
+    address = visit.stop.address
+    zone = address.zone_name if address.geocoded or address.timezone else settings.TIME_ZONE
+    points: list[Point] = []
+    circles: list[Circle] = []
+    unplaced: list[str] = []
+    if address.geocoded:
+        points.append(
+            {"lat": address.lat, "lon": address.lon, "kind": "address", "label": address.text}
+        )
+        radius = visit.stop.case.creditor.geofence_radius_m
+        circles.append(
+            {
+                "lat": address.lat,
+                "lon": address.lon,
+                "radius_m": float(radius),
+                "label": f"Geofence: {radius} m around the address",
+            }
+        )
+    checkins = CheckIn.objects.filter(visit=visit).select_related("agent").order_by("captured_at")
+    for checkin in checkins:
+        label = (
+            f"{checkin.get_kind_display()} by {checkin.agent.get_username()} at "
+            f"{local_text(checkin.captured_at, zone, '%H:%M:%S %Z')} "
+            f"(±{checkin.accuracy_m:.0f} m)"
+        )
+        points.append({"lat": checkin.lat, "lon": checkin.lon, "kind": "checkin", "label": label})
+    photos = Photo.objects.filter(visit=visit).select_related("agent").order_by("captured_at")
+    for photo in photos:
+        taken = local_text(photo.captured_at, zone, "%H:%M:%S %Z")
+        label = f"Photo ({photo.get_kind_display()}) by {photo.agent.get_username()} at {taken}"
+        position = _photo_position(photo)
+        if position is None:
+            unplaced.append(f"{label}: no GPS")
+            continue
+        lat, lon, source = position
+        points.append({"lat": lat, "lon": lon, "kind": "photo", "label": f"{label}, {source}"})
+    return {
+        "tiles": _tiles(),
+        "points": points,
+        "line": [],
+        "circles": circles,
+        "unplaced": unplaced,
+    }

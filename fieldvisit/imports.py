@@ -1,0 +1,249 @@
+"""Case import from the risk department's CSV or XLSX lists (django-import-export).
+
+One row per case, keyed on the case ``number``, so importing the same file again changes
+nothing (every row is reported as skipped). The creditor is named by its ``code`` and the team
+by its ``name``; neither is created by an import, since a creditor carries the contract's rule
+settings and a team its agents. Addresses come in per-kind columns (``home_address``,
+``home_lat``, ``home_lon``, ``work_address``, ...) and one ``timezone`` column; an address is
+found again by its case, kind and text. Nothing is deleted, and an address an approved route
+visits keeps its location (the model refuses the move; the row reports it).
+
+Case changes are not ledger events (the ledger records routes from their submission, with
+each stop's case and address), so the import writes through the models' own validation.
+Cases are only imported here, never exported: the file would carry full ID numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from import_export import fields, resources, widgets
+from import_export.instance_loaders import CachedInstanceLoader
+
+from fieldvisit.choices import AddressKind
+from fieldvisit.models import Address, Case, Creditor, Team
+
+ADDRESS_KINDS = [kind.value for kind in AddressKind]
+ADDRESS_COLUMNS = [
+    *(f"{kind}_{part}" for kind in ADDRESS_KINDS for part in ("address", "lat", "lon")),
+    "timezone",
+]
+
+
+class NamedForeignKeyWidget(widgets.ForeignKeyWidget):
+    """A foreign key by a natural key, with a row error (not a traceback) when unknown."""
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
+        value = "" if value is None else str(value).strip()
+        if not value:
+            return None
+        try:
+            return super().clean(value, row, **kwargs)
+        except ObjectDoesNotExist as exc:
+            name = self.model._meta.verbose_name
+            raise ValueError(f"No {name} with {self.field} {value!r}.") from exc
+
+
+class TrimmedCharWidget(widgets.CharWidget):
+    """Spreadsheet cells arrive padded, and numbers-as-text as numbers: one spelling each."""
+
+    def __init__(self, upper: bool = False, **kwargs: Any) -> None:
+        super().__init__(allow_blank=True, **kwargs)
+        self.upper = upper
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = "" if value is None else str(value).strip()
+        return text.upper() if self.upper else text
+
+
+class FlexibleBooleanWidget(widgets.BooleanWidget):
+    TRUE_VALUES = [*widgets.BooleanWidget.TRUE_VALUES, "yes", "Yes", "YES", "是"]
+    FALSE_VALUES = [*widgets.BooleanWidget.FALSE_VALUES, "no", "No", "NO", "否"]
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+        if value in (None, ""):
+            return True  # the model's default: the account is reachable
+        if value not in self.TRUE_VALUES and value not in self.FALSE_VALUES:
+            raise ValueError(f"{value!r} is not yes or no.")
+        return super().clean(value, row, **kwargs)
+
+
+class DayWidget(widgets.DateWidget):
+    """A spreadsheet date cell is a datetime at midnight: the day is what counts."""
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        return super().clean(value, row, **kwargs)
+
+
+class AddressesField(fields.Field):
+    """Shown in the preview's diff: the case's addresses before and after the row."""
+
+    def get_value(self, instance: Any) -> str:
+        if instance is None or instance._state.adding:
+            return ""
+        return "; ".join(
+            f"{a.kind}: {a.text} ({a.lat}, {a.lon})"
+            for a in Address.objects.filter(case_id=instance.pk).order_by("kind", "text")
+        )
+
+
+@dataclass
+class AddressRow:
+    kind: str
+    text: str
+    lat: float | None
+    lon: float | None
+    timezone: str | None  # None: keep what is stored (or none for a new address)
+    existing: Address | None = None
+
+    def differs(self) -> bool:
+        stored = self.existing
+        return (
+            stored is None
+            or (stored.lat, stored.lon) != (self.lat, self.lon)
+            or (self.timezone is not None and stored.timezone != self.timezone)
+        )
+
+
+def _cell(row: Any, column: str) -> str:
+    value = row.get(column)
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and not column.endswith(("lat", "lon")):
+        value = int(value)
+    return str(value).strip()
+
+
+def _coordinate(row: Any, column: str, errors: dict[str, list[str]]) -> float | None:
+    raw = _cell(row, column)
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        errors.setdefault(column, []).append(f"{raw!r} is not a number.")
+        return None
+
+
+class CaseResource(resources.ModelResource):
+    number = fields.Field("number", "number", TrimmedCharWidget())
+    creditor = fields.Field("creditor", "creditor", NamedForeignKeyWidget(Creditor, "code"))
+    team = fields.Field("team", "team", NamedForeignKeyWidget(Team, "name"))
+    debtor_name = fields.Field("debtor_name", "debtor_name", TrimmedCharWidget())
+    debtor_id_number = fields.Field(
+        "debtor_id_number", "debtor_id_number", TrimmedCharWidget(upper=True)
+    )
+    debtor_phone = fields.Field("debtor_phone", "debtor_phone", TrimmedCharWidget())
+    currency = fields.Field("currency", "currency", TrimmedCharWidget(upper=True))
+    reachable = fields.Field("reachable", "reachable", FlexibleBooleanWidget())
+    status = fields.Field("status", "status", TrimmedCharWidget())
+    notes = fields.Field("notes", "notes", TrimmedCharWidget())
+    overdue_since = fields.Field("overdue_since", "overdue_since", DayWidget())
+    addresses = AddressesField(column_name="addresses", readonly=True)
+
+    class Meta:
+        model = Case
+        import_id_fields = ["number"]
+        fields = [
+            "number",
+            "creditor",
+            "team",
+            "debtor_name",
+            "debtor_id_number",
+            "debtor_phone",
+            "amount_due",
+            "currency",
+            "overdue_since",
+            "reachable",
+            "status",
+            "notes",
+            "addresses",
+        ]
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+        instance_loader_class = CachedInstanceLoader
+
+    def get_user_visible_fields(self) -> list[fields.Field]:
+        case_fields = [f for f in super().get_user_visible_fields() if f.column_name != "addresses"]
+        return case_fields + [fields.Field(column_name=c) for c in ADDRESS_COLUMNS]
+
+    def import_field(self, field: fields.Field, instance: Case, row: Any, *args: Any, **kw: Any):  # type: ignore[no-untyped-def]
+        # Cells that do not parse are the row's errors, named by their column.
+        try:
+            return super().import_field(field, instance, row, *args, **kw)
+        except (ArithmeticError, TypeError, ValueError) as exc:
+            message = str(exc)
+            if isinstance(exc, decimal.DecimalException):
+                message = f"{row.get(field.column_name)!r} is not an amount."
+            raise ValueError(message or f"{row.get(field.column_name)!r} is not valid.") from exc
+
+    def import_instance(self, instance: Case, row: Any, **kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as exc:
+            errors = exc.message_dict
+        instance._import_addresses = self._addresses(instance, row, errors)  # type: ignore[attr-defined]
+        if errors:
+            raise ValidationError(errors)
+
+    def _addresses(self, case: Case, row: Any, errors: dict[str, list[str]]) -> list[AddressRow]:
+        zone = _cell(row, "timezone") or None
+        stored = [] if case._state.adding else list(Address.objects.filter(case_id=case.pk))
+        found = []
+        for kind in ADDRESS_KINDS:
+            text = _cell(row, f"{kind}_address")
+            lat = _coordinate(row, f"{kind}_lat", errors)
+            lon = _coordinate(row, f"{kind}_lon", errors)
+            if not text:
+                if lat is not None or lon is not None:
+                    errors.setdefault(f"{kind}_address", []).append(
+                        "Coordinates without an address."
+                    )
+                continue
+            item = AddressRow(kind, text, lat, lon, zone)
+            item.existing = next((a for a in stored if (a.kind, a.text) == (kind, text)), None)
+            candidate = item.existing or Address(kind=kind, text=text)
+            if item.differs():
+                candidate.lat, candidate.lon = lat, lon
+                if zone is not None:
+                    candidate.timezone = zone
+                try:
+                    candidate.full_clean(exclude=["case"])
+                except ValidationError as exc:
+                    for name, messages in exc.message_dict.items():
+                        column = f"{kind}_{'address' if name in ('text', '__all__') else name}"
+                        if name == "timezone":
+                            column = "timezone"
+                        errors.setdefault(column, []).extend(messages)
+            found.append(item)
+        return found
+
+    def skip_row(
+        self, instance: Case, original: Case, row: Any, import_validation_errors: Any = None
+    ) -> bool:  # type: ignore[override]
+        if not super().skip_row(instance, original, row, import_validation_errors):
+            return False
+        return not any(item.differs() for item in getattr(instance, "_import_addresses", []))
+
+    def after_save_instance(self, instance: Case, row: Any, **kwargs: Any) -> None:
+        for item in getattr(instance, "_import_addresses", []):
+            if not item.differs():
+                continue
+            address = item.existing or Address(case=instance, kind=item.kind, text=item.text)
+            address.lat, address.lon = item.lat, item.lon
+            if item.timezone is not None:
+                address.timezone = item.timezone
+            address.save()

@@ -1,0 +1,368 @@
+"""Case import through the admin's import pages, with CSV and XLSX files made here.
+
+The planner uploads a file, reads the dry-run preview (every row new, changed, skipped or
+invalid, with its row number and the column at fault), confirms, and importing the same file
+again changes nothing. A file with a bad row imports nothing at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from typing import Any
+
+import openpyxl
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from fieldvisit.choices import AddressKind, CaseStatus
+from fieldvisit.models import Address, Case, Creditor
+from tests import factories
+from tests.conftest import World, approve, today
+
+pytestmark = pytest.mark.django_db
+
+IMPORT_URL = reverse("admin:fieldvisit_case_import")
+PROCESS_URL = reverse("admin:fieldvisit_case_process_import")
+FORMAT = {"csv": "0", "xlsx": "1"}  # positions in CaseAdmin.import_formats
+
+HEADER = [
+    "number",
+    "creditor",
+    "team",
+    "debtor_name",
+    "debtor_id_number",
+    "debtor_phone",
+    "amount_due",
+    "currency",
+    "overdue_since",
+    "reachable",
+    "status",
+    "notes",
+    "home_address",
+    "home_lat",
+    "home_lon",
+    "work_address",
+    "work_lat",
+    "work_lon",
+    "timezone",
+]
+
+
+def rows(world: World) -> list[list[Any]]:
+    """Three new cases of the fixture world's creditor and team, one with two addresses."""
+    return [
+        [
+            "IMP-001",
+            "acme",
+            "Huangpu",
+            "Wang Lei",
+            "31010119800101123x",
+            "13800000001",
+            "52000.50",
+            "cny",
+            "2026-08-01",
+            "yes",
+            "open",
+            "",
+            "18 Fuzhou Road, Shanghai",
+            "31.2350",
+            "121.4800",
+            "100 Century Avenue, Shanghai",
+            "31.2380",
+            "121.5060",
+            "Asia/Shanghai",
+        ],
+        [
+            "IMP-002",
+            "acme",
+            "Huangpu",
+            "Li Na",
+            "310101198202021234",
+            "",
+            "800",
+            "CNY",
+            "",
+            "no",
+            "open",
+            "Met a relation last time.",
+            "5 Henan Road, Shanghai",
+            "31.2320",
+            "121.4850",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "IMP-003",
+            "acme",
+            "",
+            "Zhang Wei",
+            "",
+            "",
+            "1200",
+            "CNY",
+            "",
+            "",
+            "on_hold",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]
+
+
+def csv_file(table: list[list[Any]], name: str = "cases.csv") -> SimpleUploadedFile:
+    out = io.StringIO()
+    csv.writer(out).writerows([HEADER, *table])
+    return SimpleUploadedFile(name, out.getvalue().encode("utf-8"), content_type="text/csv")
+
+
+def xlsx_file(table: list[list[Any]], name: str = "cases.xlsx") -> SimpleUploadedFile:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    for line in table:
+        # Spreadsheet cells keep their types: numbers as numbers, dates as dates.
+        cells = list(line)
+        for i in (HEADER.index("home_lat"), HEADER.index("home_lon")):
+            cells[i] = float(cells[i]) if cells[i] else None
+        cells[HEADER.index("amount_due")] = float(cells[HEADER.index("amount_due")])
+        day = cells[HEADER.index("overdue_since")]
+        cells[HEADER.index("overdue_since")] = dt.datetime.fromisoformat(day) if day else None
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return SimpleUploadedFile(
+        name,
+        out.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def preview(client: Client, upload: SimpleUploadedFile, kind: str) -> Any:
+    response = client.post(IMPORT_URL, {"import_file": upload, "format": FORMAT[kind]})
+    assert response.status_code == 200
+    return response
+
+
+def confirm(client: Client, response: Any) -> Any:
+    form = response.context["confirm_form"]
+    assert form is not None, "the preview offers no confirmation"
+    return client.post(PROCESS_URL, form.initial)
+
+
+def fates(response: Any) -> list[str]:
+    return [row.import_type for row in response.context["result"].rows]
+
+
+@pytest.fixture
+def planner(world: World, client: Client) -> User:
+    client.force_login(world.planner)
+    return world.planner
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_preview_confirm_and_reimport_changes_nothing(
+    world: World, client: Client, planner: User, kind: str
+) -> None:
+    make = csv_file if kind == "csv" else xlsx_file
+    before = Case.objects.count()
+
+    first = preview(client, make(rows(world)), kind)
+    assert fates(first) == ["new", "new", "new"]
+    assert Case.objects.count() == before  # the preview is a dry run
+    page = first.content.decode()
+    assert "IMP-001" in page and "Wang Lei" in page
+
+    done = confirm(client, first)
+    assert done.status_code == 302
+    assert Case.objects.count() == before + 3
+    wang = Case.objects.get(number="IMP-001")
+    assert wang.creditor == world.creditor and wang.team == world.team
+    assert wang.amount_due == Decimal("52000.50") and wang.currency == "CNY"
+    assert wang.debtor_id_number == "31010119800101123X"  # one spelling for the cap
+    assert wang.overdue_since == dt.date(2026, 8, 1) and wang.reachable
+    places = {a.kind: a for a in wang.addresses.all()}
+    assert set(places) == {AddressKind.HOME, AddressKind.WORK}
+    assert (places["home"].lat, places["home"].lon) == (31.235, 121.48)
+    assert places["work"].timezone == "Asia/Shanghai"
+    assert not Case.objects.get(number="IMP-002").reachable
+    zhang = Case.objects.get(number="IMP-003")
+    assert zhang.team is None and zhang.status == CaseStatus.ON_HOLD and zhang.reachable
+    stamps = dict(Case.objects.values_list("number", "updated_at"))
+    addresses = Address.objects.count()
+
+    again = preview(client, make(rows(world)), kind)
+    assert fates(again) == ["skip", "skip", "skip"]
+    confirm(client, again)
+    assert dict(Case.objects.values_list("number", "updated_at")) == stamps
+    assert Address.objects.count() == addresses
+
+
+def test_a_changed_row_is_an_update_and_only_it_changes(
+    world: World, client: Client, planner: User
+) -> None:
+    confirm(client, preview(client, csv_file(rows(world)), "csv"))
+    table = rows(world)
+    table[1][HEADER.index("amount_due")] = "650"
+    table[1][HEADER.index("work_address")] = "9 Jiujiang Road, Shanghai"
+    table[1][HEADER.index("work_lat")] = "31.2360"
+    table[1][HEADER.index("work_lon")] = "121.4810"
+    response = preview(client, csv_file(table), "csv")
+    assert fates(response) == ["skip", "update", "skip"]
+    assert "9 Jiujiang Road" in response.content.decode()  # the diff shows the new address
+    confirm(client, response)
+    li = Case.objects.get(number="IMP-002")
+    assert li.amount_due == Decimal("650")
+    assert sorted(li.addresses.values_list("kind", flat=True)) == ["home", "work"]
+
+
+def test_bad_rows_are_reported_by_row_and_column_and_nothing_is_imported(
+    world: World, client: Client, planner: User
+) -> None:
+    table = rows(world)
+    table[0][HEADER.index("creditor")] = "nobody"
+    table[0][HEADER.index("amount_due")] = "lots"
+    table[2][HEADER.index("home_address")] = "1 Nowhere Lane"
+    table[2][HEADER.index("home_lat")] = "95"
+    table[2][HEADER.index("home_lon")] = "121.4"
+    table[2][HEADER.index("status")] = "paid"
+    before = Case.objects.count()
+    response = preview(client, csv_file(table), "csv")
+    result = response.context["result"]
+    invalid = {row.number: row.field_specific_errors for row in result.invalid_rows}
+    assert set(invalid) == {1, 3}  # data rows 1 and 3; row 2 is fine
+    assert set(invalid[1]) == {"creditor", "amount_due"}
+    assert "No creditor with code 'nobody'." in invalid[1]["creditor"]
+    assert "'lots' is not an amount." in invalid[1]["amount_due"]
+    assert set(invalid[3]) == {"home_lat", "status"}
+    assert response.context.get("confirm_form") is None  # no way to confirm a broken file
+    page = response.content.decode()
+    assert "No creditor with code" in page and "home_lat" in page
+    assert Case.objects.count() == before
+
+
+def test_a_file_that_broke_after_its_preview_imports_nothing(
+    world: World, client: Client, planner: User
+) -> None:
+    response = preview(client, csv_file(rows(world)), "csv")
+    Creditor.objects.filter(code="acme").update(code="acme-renamed")  # meanwhile
+    before = Case.objects.count()
+    done = confirm(client, response)
+    assert done.status_code == 302 and done.url == IMPORT_URL
+    assert Case.objects.count() == before
+
+
+def test_an_address_an_approved_route_visits_does_not_move(
+    world: World, client: Client, planner: User
+) -> None:
+    confirm(client, preview(client, csv_file(rows(world)), "csv"))
+    home = Address.objects.get(case__number="IMP-002", kind="home")
+    route = factories.route(world.team, world.planner, today() + dt.timedelta(days=1), [home])
+    approve(route, world.planner, world.supervisor)
+    table = rows(world)
+    table[1][HEADER.index("home_lat")] = "31.2400"
+    response = preview(client, csv_file(table), "csv")
+    errors = {
+        row.number: row.field_specific_errors for row in response.context["result"].invalid_rows
+    }
+    assert list(errors) == [2]
+    assert "approved route" in " ".join(errors[2]["home_address"])
+    home.refresh_from_db()
+    assert home.lat == 31.232
+
+
+def test_unreadable_and_headerless_files_are_form_errors_not_500s(
+    world: World, client: Client, planner: User
+) -> None:
+    garbage = SimpleUploadedFile("cases.xlsx", b"PK\x03\x04 not really a workbook")
+    response = preview(client, garbage, "xlsx")
+    assert response.context["form"].errors
+    no_number = SimpleUploadedFile("cases.csv", b"creditor,debtor_name\nacme,X\n")
+    response = preview(client, no_number, "csv")
+    assert response.context["result"].has_errors()
+    assert Case.objects.filter(debtor_name="X").count() == 0
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"import_file_name": "no-such-file", "original_file_name": "x.csv", "format": "0"},
+        {"format": "7"},
+        {"format": "csv"},
+        {"import_file_name": "../../etc/passwd", "format": "0"},
+        {"import_file_name": ""},
+    ],
+)
+def test_stale_or_forged_confirmations_are_messages_not_500s(
+    world: World, client: Client, planner: User, forged: dict[str, str]
+) -> None:
+    form = preview(client, csv_file(rows(world)), "csv").context["confirm_form"]
+    before = Case.objects.count()
+    response = client.post(PROCESS_URL, {**form.initial, **forged})
+    assert response.status_code in (200, 302)
+    assert Case.objects.count() == before
+
+
+def test_a_gbk_csv_is_a_form_error(world: World, client: Client, planner: User) -> None:
+    out = io.StringIO()
+    csv.writer(out).writerows([HEADER, rows(world)[0]])
+    text = out.getvalue().replace("Wang Lei", "王磊")
+    upload = SimpleUploadedFile("cases.csv", text.encode("gbk"), content_type="text/csv")
+    response = preview(client, upload, "csv")
+    assert "UnicodeDecodeError" in str(response.context["form"].errors)
+    assert not Case.objects.filter(number="IMP-001").exists()
+
+
+def test_only_planners_import_and_nobody_exports(world: World, client: Client) -> None:
+    for user in (world.supervisor, world.legal, world.auditor):
+        client.force_login(user)
+        assert client.get(IMPORT_URL).status_code == 403
+        assert client.post(PROCESS_URL, {}).status_code == 403
+    client.force_login(world.planner)
+    changelist = client.get(reverse("admin:fieldvisit_case_changelist"))
+    assert IMPORT_URL in changelist.content.decode()
+    assert "/export/" not in changelist.content.decode()
+    client.force_login(world.supervisor)
+    changelist = client.get(reverse("admin:fieldvisit_case_changelist"))
+    assert IMPORT_URL not in changelist.content.decode()
+
+
+# The import page: session, user, and the user's permissions (fetched for the import check
+# and the admin context: user and group permissions, then cached).
+IMPORT_PAGE_QUERIES = 4
+# A preview of n rows: those 4, the instance loader's one query for every case number, and
+# the savepoints around the file; then per row its lookups (creditor, team), the model's
+# uniqueness and constraint checks, the case's insert or update, each address's checks and
+# write, and the diff's read of the addresses: at most 40 for a row with two addresses.
+PREVIEW_BASE_QUERIES = 9
+PREVIEW_ROW_QUERIES = 40
+
+
+def test_import_pages_query_counts(
+    world: World, client: Client, planner: User, django_assert_max_num_queries: Any
+) -> None:
+    with django_assert_max_num_queries(IMPORT_PAGE_QUERIES):
+        assert client.get(IMPORT_URL).status_code == 200
+    small = rows(world)
+    big = [[f"IMP-{n:03d}", *line[1:]] for n, line in enumerate(small * 10, start=1)]
+    with django_assert_max_num_queries(PREVIEW_BASE_QUERIES + 3 * PREVIEW_ROW_QUERIES) as few:
+        preview(client, csv_file(small), "csv")
+    with django_assert_max_num_queries(PREVIEW_BASE_QUERIES + 30 * PREVIEW_ROW_QUERIES) as many:
+        response = preview(client, csv_file(big), "csv")
+    assert fates(response) == ["new"] * 30
+    # Ten times the rows, ten times the per-row queries: nothing else grows with the file.
+    per_file = len(few.captured_queries) - PREVIEW_BASE_QUERIES
+    assert len(many.captured_queries) <= PREVIEW_BASE_QUERIES + 10 * per_file
