@@ -6,7 +6,7 @@ bytes each; beyond them gunicorn answers 414 or 431 before Django sees the reque
 are limited by Django (DATA_UPLOAD_MAX_MEMORY_SIZE, EVIDENCE_MAX_FILE_BYTES, TUS_MAX_SIZE).
 
 gunicorn's access log writes each request line, query string included: its handlers mask ID
-numbers like Django's (fieldvisit.privacy).
+numbers, phone numbers, names and search terms like Django's (fieldvisit.privacy).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from fieldvisit.privacy import MaskIdNumbers
+from fieldvisit.privacy import MaskPersonalData
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
@@ -39,14 +39,14 @@ errorlog = "-"
 
 
 class MaskingLogger(Logger):
-    """gunicorn's logger, with ID numbers masked on every handler it sets up."""
+    """gunicorn's logger, with personal data masked on every handler it sets up."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
-                if not any(isinstance(f, MaskIdNumbers) for f in handler.filters):
-                    handler.addFilter(MaskIdNumbers())
+                if not any(isinstance(f, MaskPersonalData) for f in handler.filters):
+                    handler.addFilter(MaskPersonalData())
 
 
 logger_class = MaskingLogger

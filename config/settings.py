@@ -58,7 +58,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "fieldvisit.admin_site.FieldVisitAdminConfig",  # django.contrib.admin, sign-in guarded
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -126,10 +126,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 REDIS_URL = env_str("REDIS_URL")
+# A Redis that hangs costs a request one short timeout (fieldvisit.api.throttling).
+CACHE_TIMEOUT_S = float(env_str("CACHE_TIMEOUT_S", "0.5"))
 if REDIS_URL:
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": CACHE_TIMEOUT_S, "socket_timeout": CACHE_TIMEOUT_S},
     }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -174,6 +177,10 @@ if EVIDENCE_S3_BUCKET:
             "location": env_str("EVIDENCE_S3_PREFIX"),
             "object_lock_days": env_int("EVIDENCE_OBJECT_LOCK_DAYS", 0),
             "object_lock_mode": env_str("EVIDENCE_OBJECT_LOCK_MODE", "COMPLIANCE"),
+            # A bucket that errs or hangs costs an upload seconds, not minutes (then 503).
+            "connect_timeout_s": float(env_str("EVIDENCE_S3_CONNECT_TIMEOUT_S", "5")),
+            "read_timeout_s": float(env_str("EVIDENCE_S3_READ_TIMEOUT_S", "15")),
+            "max_attempts": env_int("EVIDENCE_S3_MAX_ATTEMPTS", 3),
         },
     }
     # Keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or their *_FILE; unset, boto3 looks
@@ -196,6 +203,9 @@ else:
     }
 # Largest photo or receipt file accepted (413 file_too_large beyond).
 EVIDENCE_MAX_FILE_BYTES = env_int("EVIDENCE_MAX_FILE_BYTES", 256 * 1024 * 1024)
+# Memory all image decodes of one server process may hold at once (a 200 MP photo needs about
+# 0.9 GB); the worst case of a server is workers x this.
+IMAGE_DECODE_MEMORY_BYTES = env_int("IMAGE_DECODE_MEMORY_BYTES", 1_250_000_000)
 FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR") or None
 # tus uploads in progress live here until complete: a directory every app server shares.
 TUS_UPLOAD_DIR = env_path("TUS_UPLOAD_DIR", STATE_DIR / "uploads")
@@ -242,7 +252,7 @@ REST_FRAMEWORK = {
     # Rates per scope (fieldvisit.api.throttling); 429 "throttled" with Retry-After beyond.
     # A busy agent makes a few requests a second at most (a tus chunk, a check-in, a photo):
     # the defaults leave a wide margin, the sign-in limit allows a whole office behind one
-    # address signing in at once, and the failed sign-ins have their own limit (login_guard).
+    # address signing in at once, and the failed sign-ins have their own limit (sign_in).
     "DEFAULT_THROTTLE_CLASSES": [
         "fieldvisit.api.throttling.AnonThrottle",
         "fieldvisit.api.throttling.UserThrottle",
@@ -315,9 +325,15 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Failed logins per username and per client address before the login answers 429.
+# Failed sign-ins (API token and admin form, fieldvisit.sign_in) within the window
+# before sign-in answers 429: per username at one address; per username everywhere and per
+# address for every username (an office of 200 behind one NAT may each mistype once). The
+# last two spare a username at an address where it signed in within LOGIN_KNOWN_ADDRESS_S.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 20)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 200)
 LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60)
+LOGIN_KNOWN_ADDRESS_S = env_int("LOGIN_KNOWN_ADDRESS_S", 30 * 24 * 3600)
 
 # The evidence ledger's Ed25519 signing key: a private file outside the repository,
 # created (mode 0600) on first use when missing.
@@ -331,13 +347,14 @@ LEDGER_TSA_URL = env_str("LEDGER_TSA_URL")
 LEDGER_TSA_CA_FILE = env_str("LEDGER_TSA_CA_FILE")
 LEDGER_TSA_TIMEOUT_S = float(env_str("LEDGER_TSA_TIMEOUT_S", "5"))
 
-# Every handler masks ID numbers (fieldvisit.privacy), whoever logs them: a 404's path, the
+# Every handler masks ID numbers, phone numbers, Chinese text (names, addresses) and query
+# values that may be search terms (fieldvisit.privacy), whoever logs them: a 404's path, the
 # development server's request line with its query string, a traceback. Django's own "django"
 # logger handlers are replaced, so nothing reaches a handler without the filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_id_numbers": {"()": "fieldvisit.privacy.MaskIdNumbers"}},
+    "filters": {"mask_personal_data": {"()": "fieldvisit.privacy.MaskPersonalData"}},
     "formatters": {
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
@@ -346,11 +363,11 @@ LOGGING = {
         }
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["mask_id_numbers"]},
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_personal_data"]},
         "django.server": {
             "class": "logging.StreamHandler",
             "formatter": "django.server",
-            "filters": ["mask_id_numbers"],
+            "filters": ["mask_personal_data"],
         },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},

@@ -84,3 +84,77 @@ def staff_scope(user: Any, team_field: str) -> Q:
     if user.is_superuser or has_role(user, Role.AUDITOR, Role.LEGAL, Role.PLANNER):
         return Q()
     return _overseen_by(user, team_field)
+
+
+def evidence_scope(user: Any, team_field: str) -> Q:
+    """What a staff user sees of evidence and of what happened in the field (photos,
+    receipts, recordings, their files, visits, their reports and reviews, alerts, check-ins,
+    agents' devices, the ledger, the live board), for records bound to a team through
+    ``team_field``.
+
+    Superusers, auditors and legal see all; a supervisor sees the teams they supervise or
+    manage the risk of. Unlike ``staff_scope``, planning routes for every team shows no team's
+    evidence: a planner who also supervises sees their own teams' evidence only.
+    """
+    if user.is_superuser or has_role(user, Role.AUDITOR, Role.LEGAL):
+        return Q()
+    return _overseen_by(user, team_field)
+
+
+def oversight_scope(user: Any, team_field: str) -> Q:
+    """What a staff user acts on as a supervisor (agents and their teams, route and change
+    decisions, alerts, device tokens), for records bound to a team through ``team_field``.
+
+    Superusers act on every team; everyone else on the teams they supervise or manage the
+    risk of, whatever else they may read (a planner who also supervises reads every team's
+    cases and routes but moves agents and decides routes of their own teams only).
+    """
+    if user.is_superuser:
+        return Q()
+    return _overseen_by(user, team_field)
+
+
+# The roles that work in admin: none of their holders is a team's field agent.
+STAFF_ROLES = (Role.PLANNER, Role.SUPERVISOR, Role.LEGAL, Role.AUDITOR)
+
+
+def field_agents(user_field: str) -> Q:
+    """Records whose user (through ``user_field``, "" for the user itself) may be a team's
+    field agent: holds the agent role and no staff role, and is neither a superuser nor
+    staff (admin access). A supervisor enrols only these, and acts on (revokes the tokens,
+    reads the ledger entries of) only these: enrolling legal, an auditor or a superuser into
+    one's team would put their devices and their ledger in the supervisor's hands."""
+    from django.contrib.auth.models import User
+
+    users = User.objects.filter(
+        groups__name=Role.AGENT, is_superuser=False, is_staff=False
+    ).exclude(groups__name__in=STAFF_ROLES)
+    return Q(**{f"{user_field}__in" if user_field else "pk__in": users.values("pk")})
+
+
+def team_in_scope(scope: Q, team_id: int | None) -> bool:
+    """Is the team (None: no team) within ``scope``, a ``staff_scope`` or
+    ``oversight_scope`` of teams (``team_field`` "")?
+
+    "No team" belongs to the unrestricted only: unassigned cases are the planners', an agent
+    of no team nobody's but the superuser's.
+    """
+    if not scope:
+        return True
+    return team_id is not None and Team.objects.filter(scope, pk=team_id).exists()
+
+
+# How each team-bound model reaches its team ("" for the team itself): the scopes above take
+# these as ``team_field``, and admin forms restrict their choices with them.
+TEAM_PATHS: dict[str, str] = {
+    "team": "",
+    "agentprofile": "team",
+    "case": "team",
+    "address": "case__team",
+    "relation": "case__team",
+    "route": "team",
+    "stop": "route__team",
+    "routechangerequest": "route__team",
+    "alert": "team",
+    "visit": "stop__route__team",
+}

@@ -1,4 +1,4 @@
-"""Recording reads of evidence by legal users and supervisors (DESIGN rule 12)."""
+"""Recording reads of evidence by legal users, supervisors and auditors (DESIGN rule 12)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from django.utils import timezone
 from fieldvisit.access import has_role
 from fieldvisit.choices import Role
 
-LOGGED_ROLES = (Role.LEGAL, Role.SUPERVISOR)
+# Every person who reads evidence to oversee, judge or audit it: a court asks who read what.
+LOGGED_ROLES = (Role.LEGAL, Role.SUPERVISOR, Role.AUDITOR)
 
 
 def record_read(user: Any, action: str, subject: str, via: str = "api") -> None:
-    """Log the read when the reader is legal or a supervisor (agents read their own team's
-    visits all day; those reads are the work itself, not oversight)."""
+    """Log the read when the reader is legal, a supervisor or an auditor (agents read their
+    own team's visits all day; those reads are the work itself, not oversight)."""
     from fieldvisit.models import EvidenceAccess
 
     if user.is_superuser or has_role(user, *LOGGED_ROLES):

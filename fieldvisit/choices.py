@@ -86,6 +86,7 @@ class AlertKind(models.TextChoices):
     MISSED_CHECKIN = "missed_checkin", "Missed check-in"
     TEAM_SPLIT = "team_split", "Team split"
     RULE_BREAK = "rule_break", "Rule broken (offline check-in)"
+    LATE_EVIDENCE = "late_evidence", "Evidence received after review"
 
 
 class AlertSeverity(models.IntegerChoices):

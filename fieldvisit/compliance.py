@@ -6,13 +6,24 @@ records (the visit's API answer, a bundle) pass them in so nothing is read twice
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 
-from fieldvisit.choices import AlertKind, CheckInKind, PhotoKind, RouteStatus
+from fieldvisit.choices import AlertKind, CheckInKind, PhotoKind, RouteStatus, VisitStatus
 from fieldvisit.geo import local_text
-from fieldvisit.models import Alert, CheckIn, Photo, Receipt, Visit, VisitReport
+from fieldvisit.models import (
+    Alert,
+    CheckIn,
+    LedgerEntry,
+    Photo,
+    Receipt,
+    Visit,
+    VisitReport,
+    VisitReview,
+)
 
 Check = dict[str, Any]
 
@@ -195,3 +206,96 @@ def visit_compliance(
         report = known_current_report(visit)
     checks["report_cosigned"] = _report_cosigned(report, zone)
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}
+
+
+def latest_review(visit: Visit | Any) -> VisitReview | None:
+    """The visit's latest review, with its reviewer: the last in the ledger (reviews made
+    before reviews kept their ledger index: the latest made)."""
+    return (
+        VisitReview.objects.filter(visit_id=getattr(visit, "pk", visit))
+        .select_related("reviewer")
+        .order_by(F("ledger_index").desc(nulls_last=True), "-created_at")
+        .first()
+    )
+
+
+# The record each kind of a visit's ledger entry adds, and the field of its data naming it
+# (a segment's id is its upload's). Check-ins are ``checkin.<kind>``, naming ``checkin``.
+RECORD_ENTRIES = {
+    "photo.added": ("photo", "photo"),
+    "receipt.recorded": ("receipt", "receipt"),
+    "recording.segment_added": ("segment", "upload"),
+    "report.filed": ("report", "report"),
+}
+
+
+def recorded_after(visit: Visit, review: VisitReview) -> dict[tuple[str, str], int]:
+    """The visit's records whose ledger entries come after the review's, by ``(kind, id)``,
+    with their entry's index: what the review did not see. The ledger's order is the order
+    of commits, whatever the clocks said; one query."""
+    entries = LedgerEntry.objects.filter(subject=f"visit:{visit.pk}")
+    boundary: Any = review.ledger_index
+    if boundary is None:  # made before reviews kept their index: the latest review's entry
+        latest = entries.filter(kind="visit.reviewed").order_by("-index").values("index")[:1]
+        boundary = Subquery(latest)
+    found: dict[tuple[str, str], int] = {}
+    for index, kind, raw in (
+        entries.filter(index__gt=boundary)
+        .filter(Q(kind__in=RECORD_ENTRIES) | Q(kind__startswith="checkin."))
+        .values_list("index", "kind", "entry_bytes")
+    ):
+        record, field = RECORD_ENTRIES.get(kind, ("checkin", "checkin"))
+        found[(record, json.loads(bytes(raw))["data"][field])] = index
+    return found
+
+
+def review_state(visit: Visit, records: dict[str, Any]) -> dict[str, Any] | None:
+    """The visit's latest review as it was made (the compliance verdict it saw), and what
+    reached us after it (``recorded_after``): those items are pending a new review, and their
+    arrival re-opened the visit (``reported`` again). ``records`` is ``visit_records(visit)``;
+    two queries more.
+    """
+    review = latest_review(visit)
+    if review is None:
+        return None
+    later = recorded_after(visit, review)
+
+    def item(kind: str, id: Any, received_at: Any, flags: list[str], late_by_s: Any) -> dict:
+        return {
+            "kind": kind,
+            "id": id,
+            "received_at": received_at,
+            "flags": flags,
+            "late_by_s": late_by_s,
+        }
+
+    after: list[dict[str, Any]] = []
+    for kind, items in (
+        ("checkin", records["checkins"]),
+        ("photo", records["photos"]),
+        ("receipt", records["receipts"]),
+    ):
+        after += [
+            item(kind, i.id, i.received_at, list(i.flags), getattr(i, "late_by_s", None))
+            for i in items
+            if (kind, str(i.id)) in later
+        ]
+    after += [
+        item("segment", s["id"], s["received_at"], s["flags"], s["late_by_s"])
+        for s in records["recording"]["segments"]
+        if ("segment", str(s["id"])) in later
+    ]
+    report = records["report"]
+    if report is not None and ("report", str(report.id)) in later:
+        after.append(item("report", report.id, report.received_at, [], None))
+    # In the order they reached us: the ledger's.
+    after.sort(key=lambda i: later[(i["kind"], str(i["id"]))])
+    return {
+        "id": review.id,
+        "reviewer": review.reviewer.get_username(),
+        "reviewed_at": review.created_at,
+        "report": review.report_id,
+        "compliance": review.compliance,
+        "superseded": bool(after) or visit.status != VisitStatus.REVIEWED,
+        "received_after": after,
+    }

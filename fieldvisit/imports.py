@@ -24,6 +24,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
+from fieldvisit.access import staff_scope, team_in_scope
 from fieldvisit.choices import AddressKind
 from fieldvisit.models import Address, Case, Creditor, Team
 
@@ -191,10 +192,22 @@ class CaseResource(resources.ModelResource):
 
     def import_instance(self, instance: Case, row: Any, **kwargs: Any) -> None:
         errors: dict[str, list[str]] = {}
+        before = None if instance._state.adding else instance.team_id
         try:
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
             errors = exc.message_dict
+        if kwargs.get("user") is None:
+            # No importer, no scope to check against: fail closed.
+            errors.setdefault("team", []).append("No importer: the team cannot be checked.")
+        else:
+            # The importer's scope (planners: every team; anyone else: the teams they
+            # oversee), for the case's team now and the team the row gives it.
+            scope = staff_scope(kwargs["user"], "")
+            if before is not None and not team_in_scope(scope, before):
+                errors.setdefault("number", []).append("A case of a team you do not plan for.")
+            elif not team_in_scope(scope, instance.team_id):
+                errors.setdefault("team", []).append("Not a team you plan for.")
         instance._import_addresses = self._addresses(instance, row, errors)  # type: ignore[attr-defined]
         if errors:
             raise ValidationError(errors)

@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from fieldvisit.access import has_role, staff_scope
+from fieldvisit.access import evidence_scope, has_role
 from fieldvisit.actions.checkins import TIMING_AGGREGATES, RouteTiming, timing_from
 from fieldvisit.choices import AlertKind, AlertStatus, Role, RouteStatus, VisitStatus
 from fieldvisit.models import Alert, CheckIn, Route, Stop, Visit
@@ -149,7 +149,7 @@ def todays_routes(user: Any, now: dt.datetime) -> list[Route]:
         for key, field in TIMING_AGGREGATES.items()
     }
     routes = (
-        Route.objects.filter(staff_scope(user, "team"), date__in=dates, status__in=WORKING)
+        Route.objects.filter(evidence_scope(user, "team"), date__in=dates, status__in=WORKING)
         .filter(team__active=True)
         .select_related("team")
         .annotate(
@@ -250,7 +250,7 @@ def board(user: Any, now: dt.datetime) -> Board:
             }
         rows[route.team_id] = row
 
-    scope = Alert.objects.filter(staff_scope(user, "team"), status__in=UNRESOLVED)
+    scope = Alert.objects.filter(evidence_scope(user, "team"), status__in=UNRESOLVED)
     counts = (
         scope.order_by()
         .values("team_id", "team__name")

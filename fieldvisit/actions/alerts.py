@@ -15,8 +15,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from fieldvisit.access import team_of
-from fieldvisit.actions.common import require_perm
+from fieldvisit.access import oversight_scope, team_of
+from fieldvisit.actions.common import require_perm, require_record_in_scope
 from fieldvisit.choices import AlertKind, AlertLevel, AlertSeverity, AlertStatus, RouteStatus
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Alert, Route, Team
@@ -81,6 +81,7 @@ def raise_alert(
         AlertKind.TEAM_SPLIT: AlertSeverity.HIGH,
         AlertKind.MISSED_CHECKIN: AlertSeverity.HIGH,
         AlertKind.RULE_BREAK: AlertSeverity.MEDIUM,
+        AlertKind.LATE_EVIDENCE: AlertSeverity.MEDIUM,
     }[kind]
     alert = Alert.objects.create(
         id=alert_id or uuid.uuid4(),
@@ -164,6 +165,7 @@ def _handle(alert_id: uuid.UUID, by: Any, note: str, resolve: bool) -> Alert:
     with transaction.atomic(durable=True):
         alert = Alert.objects.select_for_update().select_related("team").get(pk=alert_id)
         require_perm(by, "fieldvisit.handle_alert", "handle alerts")
+        require_record_in_scope(oversight_scope(by, ""), alert.team_id, "alert")
         if alert.status == AlertStatus.RESOLVED:
             raise RuleViolation("alert_resolved", "The alert is already resolved.")
         if alert.status == AlertStatus.OPEN:

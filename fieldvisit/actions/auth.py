@@ -9,8 +9,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from fieldvisit.access import field_agents, oversight_scope
+from fieldvisit.actions.common import require_perm, require_record_in_scope
 from fieldvisit.ledger import store as ledger
-from fieldvisit.models import DeviceToken
+from fieldvisit.models import AgentProfile, DeviceToken
 
 
 def token_digest(key: str) -> str:
@@ -63,9 +65,24 @@ def issue_token(
 
 
 def revoke_token(token_id: Any, by: Any, reason: str) -> DeviceToken:
-    """Stop one device's token (sign-out, lost phone); the user's other devices go on."""
+    """Stop one device's token (sign-out, lost phone); the user's other devices go on.
+
+    Someone else's token is revoked only with the right to, by a supervisor of the owner's
+    team (a field agent's: ``access.field_agents``); another team's token, or staff's, is
+    absent (404).
+    """
     with transaction.atomic(durable=True):
         token = DeviceToken.objects.select_for_update().get(pk=token_id)
+        if token.user_id != by.pk:
+            require_perm(by, "fieldvisit.revoke_devicetoken", "revoke others' device tokens")
+            # Only a field agent's team makes their tokens a supervisor's: staff given a
+            # profile (before enrolling was limited, or a staff role since) belong to none.
+            team_id = (
+                AgentProfile.objects.filter(field_agents("user"), user_id=token.user_id)
+                .values_list("team_id", flat=True)
+                .first()
+            )
+            require_record_in_scope(oversight_scope(by, ""), team_id, "device token")
         if token.revoked_at is None:
             _revoke(token, by, reason)
     return token

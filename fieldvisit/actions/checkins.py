@@ -20,7 +20,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from fieldvisit.access import agent_profile
-from fieldvisit.actions import alerts
+from fieldvisit.actions import alerts, late_evidence
 from fieldvisit.choices import (
     AlertKind,
     CheckInKind,
@@ -403,6 +403,17 @@ def record_checkin(
         )
         if visit is not None and data.stop is not None:
             _advance_visit(visit, data, actor)
+            # A check-in reaching a reviewed visit (queued offline) re-opens its review.
+            late_evidence.Arrival(visit, received_at, flags).recorded(
+                kind="checkin",
+                record_id=checkin.id,
+                actor=actor,
+                agent=agent,
+                checkin=checkin,
+                lat=data.lat,
+                lon=data.lon,
+                captured_at=data.captured_at,
+            )
         _advance_route(route, data.kind)
 
         problems = {

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+from django.db.models import Q
 from django.utils import timezone
 
+from fieldvisit.access import team_in_scope
 from fieldvisit.models import Team
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.routes import AgentFacts
@@ -23,3 +25,17 @@ def team_agent_facts(team: Team) -> list[AgentFacts]:
 def require_perm(user, perm: str, what: str) -> None:  # type: ignore[no-untyped-def]
     if not user.has_perm(perm):
         raise RuleViolation("permission_denied", f"You are not allowed to {what}.", 403)
+
+
+def require_team_in_scope(scope: Q, team_id: int | None, field: str, detail: str) -> None:
+    """A team the user sets (a foreign key) must be within their scope: 403, naming the
+    field, so an admin form shows it on that field."""
+    if not team_in_scope(scope, team_id):
+        raise RuleViolation("permission_denied", detail, 403, errors={field: [detail]})
+
+
+def require_record_in_scope(scope: Q, team_id: int | None, what: str) -> None:
+    """A record the user acts on must be of a team within their scope; another team's is
+    absent (404), as in the API."""
+    if not team_in_scope(scope, team_id):
+        raise RuleViolation("not_found", f"No such {what}.", 404)

@@ -15,15 +15,15 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Min
-from django.utils import timezone
 
 from fieldvisit.access import agent_profile
+from fieldvisit.actions import late_evidence
 from fieldvisit.actions.files import Received, check_declared_hash, file_entry, storing
 from fieldvisit.choices import CheckInKind
 from fieldvisit.evidence.receiving import HashedUploadedFile
 from fieldvisit.ledger import store as ledger
 from fieldvisit.media import MediaError
-from fieldvisit.media.images import ImageInfo, inspect_image
+from fieldvisit.media.images import THUMBNAIL_PX, ImageInfo, inspect_image
 from fieldvisit.models import Photo, Receipt, Visit
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import evidence as rules
@@ -58,7 +58,8 @@ def inspect(
     """The declared hash, then the content: the real type, a whole decodable image."""
     check_declared_hash(upload.sha256, declared, field)
     try:
-        info = inspect_image(upload.temporary_file_path())
+        # The decode that proves the image whole makes its thumbnail too: never a second one.
+        info = inspect_image(upload.temporary_file_path(), thumbnail_px=THUMBNAIL_PX)
     except MediaError as error:
         status = 415 if error.code == "unsupported_media_type" else 422
         raise RuleViolation(error.code, error.detail, status, {field: [error.detail]}) from None
@@ -66,7 +67,11 @@ def inspect(
         names = ", ".join(sorted(accept))
         detail = f"The {field} is {info.media_type}; it must be {names}."
         raise RuleViolation("unsupported_media_type", detail, 415, {field: [detail]})
-    return Image(Received(upload.sha256, upload.size, upload.crc32, info.media_type, upload), info)
+    # The thumbnail is kept once the evidence is recorded (``storing``), never before.
+    received = Received(
+        upload.sha256, upload.size, upload.crc32, info.media_type, upload, thumbnail=info.thumbnail
+    )
+    return Image(received, info)
 
 
 def captured(
@@ -125,11 +130,14 @@ def add_photo(
         radius_m=creditor.geofence_radius_m,
         window=visit_window(visit),
     )
-    received_at = now or timezone.now()
     with storing(image.received) as record, transaction.atomic(durable=True):
+        # Locked before the ledger: a review and this photo cannot pass each other.
+        arrival = late_evidence.arriving(visit.pk, flags, data.captured_at, now)
+        received_at, flags, late_by = arrival.received_at, arrival.flags, arrival.late_by_s
         (file,) = record()
         photo = Photo.objects.create(
             **captured(data, agent, device_id, received_at, flags, fingerprint),
+            late_by_s=late_by,
             file=file,
             kind=data.kind,
             partner_in_frame=data.partner_in_frame,
@@ -166,7 +174,11 @@ def add_photo(
                 },
                 "distance_m": photo.distance_m,
                 "flags": flags,
+                "late_by_s": late_by,
             },
+        )
+        arrival.recorded(
+            kind="photo", record_id=photo.id, actor=ledger.actor_for(agent, device_id), agent=agent
         )
     return photo
 
@@ -226,13 +238,14 @@ def record_receipt(
         else None
     )
     flags = [] if visit_window(visit).was_open(data.captured_at) else ["lone_agent"]
-    received_at = now or timezone.now()
     with (
         storing(
             signature.received if signature else None, photo.received if photo else None
         ) as record,
         transaction.atomic(durable=True),
     ):
+        arrival = late_evidence.arriving(visit.pk, flags, data.captured_at, now)
+        received_at, flags, late_by = arrival.received_at, arrival.flags, arrival.late_by_s
         rows = iter(record())
         signature_row = next(rows) if signature else None
         photo_row = next(rows) if photo else None
@@ -244,6 +257,7 @@ def record_receipt(
             signer_relation=data.signer_relation.strip(),
             signature=signature_row,
             photo=photo_row,
+            late_by_s=late_by,
         )
         ledger.append(
             "receipt.recorded",
@@ -262,6 +276,13 @@ def record_receipt(
                 "lat": receipt.lat,
                 "lon": receipt.lon,
                 "flags": flags,
+                "late_by_s": late_by,
             },
+        )
+        arrival.recorded(
+            kind="receipt",
+            record_id=receipt.id,
+            actor=ledger.actor_for(agent, device_id),
+            agent=agent,
         )
     return receipt

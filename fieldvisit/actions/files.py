@@ -18,7 +18,7 @@ from django.core.files import File
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from fieldvisit.evidence import storage
+from fieldvisit.evidence import storage, thumbnails
 from fieldvisit.models import EvidenceFile
 from fieldvisit.rules import RuleViolation
 
@@ -46,6 +46,8 @@ class Received:
     media_type: str
     content: File
     staged: str = ""
+    # Made by the decode that checked the bytes; kept only once they are evidence.
+    thumbnail: bytes | None = None
 
 
 def check_declared_hash(actual: str, declared: str, field: str) -> None:
@@ -105,6 +107,11 @@ def storing(*files: Received | None) -> Iterator[Callable[[], list[EvidenceFile]
                     lambda r=received, m=row.media_type: storage.promote(r.staged, r.sha256, m),
                     robust=True,
                 )
+                if received.thumbnail is not None:
+                    # After the commit: a refused or failed upload leaves no thumbnail.
+                    transaction.on_commit(
+                        lambda r=received: thumbnails.keep(r.sha256, r.thumbnail), robust=True
+                    )
             return rows
 
         yield record

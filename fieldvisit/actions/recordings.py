@@ -15,18 +15,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max, Min, Q
-from django.utils import timezone
 
+from fieldvisit import access
+from fieldvisit.actions import late_evidence
+from fieldvisit.actions.evidence import require_team_agent
 from fieldvisit.actions.files import LocalFile, Received, check_declared_hash, file_entry, storing
 from fieldvisit.choices import CheckInKind, UploadStatus
 from fieldvisit.ledger import store as ledger
 from fieldvisit.media import MediaError
 from fieldvisit.media.audio import inspect_audio
-from fieldvisit.models import AudioSegment, Recording, Upload, Visit
+from fieldvisit.models import AudioSegment, DeviceToken, Recording, Upload, Visit
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import recording as rules
+from fieldvisit.rules.lateness import LATE_SUBMISSION
 from fieldvisit.tus import partials
 
 
@@ -86,6 +90,37 @@ def check_can_join(visit: Visit, meta: SegmentMeta) -> None:
         raise RuleViolation("chain_broken", "Segment 0 has no previous segment.")
 
 
+# The answers ``require_owner_may_upload`` gives: the uploader, not the bytes, is refused.
+UPLOADER_REFUSED = frozenset({"not_found", "not_team_member", "token_revoked"})
+
+
+def require_uploader(visit_id: Any, user: Any) -> Visit:
+    """Who may upload a visit's audio, checked at creation, on every PATCH and at completion
+    (under the visit's lock, in ``add_segment``):
+        a visit the user sees (``access.visits_visible_to``: an active agent of its team; 404
+        otherwise, as any other team's visit) and a qualified agent of its team (403
+        ``not_team_member``). An agent moved off the team or deactivated mid-upload gets the
+        answer creation would give them now."""
+    visit = access.visits_visible_to(user).select_related("stop__route").filter(pk=visit_id).first()
+    if visit is None:
+        raise RuleViolation("not_found", "No such visit.", 404)
+    require_team_agent(visit, user)
+    return visit
+
+
+def require_owner_may_upload(upload: Upload, *, completing: bool = False) -> None:
+    """``require_uploader`` for the upload's owner, read afresh (a PATCH can take minutes); at
+    completion, also the phone's token still live (revoked meanwhile: 401, like the next
+    request would get)."""
+    owner = get_user_model().objects.select_related("agent_profile__team").get(pk=upload.owner_id)
+    require_uploader(upload.visit_id, owner)
+    if not completing:
+        return
+    live = DeviceToken.objects.filter(user=owner, device_id=upload.device_id, revoked_at=None)
+    if not live.exists():
+        raise RuleViolation("token_revoked", "This device's token was revoked; sign in again.", 401)
+
+
 def add_segment(
     upload: Upload, sha256: str, crc32: int, now: dt.datetime | None = None
 ) -> AudioSegment:
@@ -96,7 +131,7 @@ def add_segment(
         info = inspect_audio(path)
     except MediaError as error:
         raise RuleViolation(error.code, error.detail) from None
-    received_at = now or timezone.now()
+    ended = meta.started_at + dt.timedelta(seconds=info.duration_s)
     agent = upload.owner
     # Stage a hard link, not the partial file itself: until the segment commits, the upload
     # keeps its bytes (a HEAD meanwhile sees them; a storage failure can be retried).
@@ -109,7 +144,11 @@ def add_segment(
             # One segment at a time per visit: the chain check reads the previous segment.
             # NO KEY: check-ins referring to the visit commit (checking their foreign key
             # with FOR KEY SHARE) while holding the ledger's lock that we wait for.
-            visit = Visit.objects.select_for_update(no_key=True).get(pk=upload.visit_id)
+            arrival = late_evidence.arriving(upload.visit_id, [], ended, now)
+            visit, received_at = arrival.visit, arrival.received_at
+            # Under the lock: a move off the team committed since the last byte's checks is
+            # seen here, and none can commit before this segment does.
+            require_owner_may_upload(upload, completing=True)
             check_can_join(visit, meta)
             recording = Recording.objects.filter(visit=visit).first()
             if recording is None:
@@ -120,6 +159,7 @@ def add_segment(
             rules.chain_verdict(
                 meta.index, meta.prev_sha256, _as_rule_segment(previous) if previous else None
             ).raise_if_failed()
+            flags, late_by = arrival.flags, arrival.late_by_s
             (file,) = record()
             segment = AudioSegment.objects.create(
                 id=upload.id,
@@ -133,6 +173,7 @@ def add_segment(
                 agent=agent,
                 device_id=upload.device_id,
                 received_at=received_at,
+                late_by_s=late_by,
             )
             Upload.objects.filter(pk=upload.pk).update(
                 status=UploadStatus.COMPLETED, ended_at=received_at
@@ -151,7 +192,15 @@ def add_segment(
                     "format": segment.format,
                     "upload": upload.id,
                     "received_at": received_at,
+                    "flags": flags,
+                    "late_by_s": late_by,
                 },
+            )
+            arrival.recorded(
+                kind="segment",
+                record_id=segment.id,
+                actor=ledger.actor_for(agent, upload.device_id),
+                agent=agent,
             )
     finally:
         content.close()
@@ -169,6 +218,12 @@ def visit_bounds(visit: Visit) -> tuple[dt.datetime | None, dt.datetime | None]:
     return found["first"], found["last"]
 
 
+def segment_flags(segment: AudioSegment) -> list[str]:
+    """A segment's flags: ``late_submission`` when it was held back past the visit's close
+    (its lateness, ``late_by_s``, is what is stored)."""
+    return [LATE_SUBMISSION] if segment.late_by_s is not None else []
+
+
 def recording_verdict(visit: Visit, segments: list[AudioSegment] | None = None) -> dict[str, Any]:
     """``GET /visits/{id}/recording/``: the segments and whether they make a valid recording."""
     recording = Recording.objects.filter(visit=visit).first()
@@ -182,12 +237,16 @@ def recording_verdict(visit: Visit, segments: list[AudioSegment] | None = None) 
         "id": recording.id if recording else None,
         "segments": [
             {
+                "id": s.id,
                 "index": s.index,
                 "sha256": s.file_id,
                 "started_at": s.started_at,
                 "duration_s": s.duration_s,
                 "format": s.format,
                 "size": s.file.size,
+                "received_at": s.received_at,
+                "flags": segment_flags(s),
+                "late_by_s": s.late_by_s,
             }
             for s in segments
         ],

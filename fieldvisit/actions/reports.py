@@ -17,7 +17,9 @@ The rules, as this module applies them:
   correction's co-signature makes it ``reported`` again, to be reviewed again.
 - A review is made by a supervisor or risk manager of the visit's team holding
   ``review_visit``, with a comment, on a ``reported`` (or already ``reviewed``) visit; it
-  points at the report read and moves the visit to ``reviewed``.
+  points at the report read, keeps the compliance verdict it was made on, and moves the
+  visit to ``reviewed``. Evidence received after it moves the visit back to ``reported``
+  (``fieldvisit.actions.late_evidence``); the review itself never changes.
 
 Each step is one durable transaction with its ledger entry, under a lock on the visit row.
 """
@@ -33,9 +35,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from fieldvisit.actions import late_evidence
 from fieldvisit.actions.common import require_perm
 from fieldvisit.actions.evidence import require_team_agent
 from fieldvisit.choices import CheckInKind, ReportStatus, VisitStatus
+from fieldvisit.compliance import visit_compliance, visit_records
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import CheckIn, ReportCosignature, Visit, VisitReport, VisitReview
 from fieldvisit.rules import RuleViolation
@@ -121,9 +125,9 @@ def file_report(
     now: dt.datetime | None = None,
 ) -> VisitReport:
     require_team_agent(data.visit, agent)
-    received_at = now or timezone.now()
     with transaction.atomic(durable=True):
         visit = _locked_visit(data.visit.pk)
+        received_at = now or timezone.now()  # under the lock, like a review's time
         if VisitReport.objects.filter(pk=data.id).exists():
             # A concurrent retry of the same request committed while this one waited for the
             # lock: the caller's create_once answers with that report (or id_conflict).
@@ -173,6 +177,7 @@ def file_report(
         report.content_sha256 = report.compute_sha256()
         report.save()
         # A correction of a co-signed report awaits its own co-signature.
+        was_reviewed = visit.status == VisitStatus.REVIEWED
         change = _move(visit, VisitStatus.CLOSED) if visit.status in REVIEWABLE else None
         ledger.append(
             "report.filed",
@@ -188,6 +193,19 @@ def file_report(
                 "visit_status": change,
             },
         )
+        if was_reviewed:
+            # Received after the review: the review stays, the supervisors hear of it.
+            late_evidence.review_reopened(
+                visit,
+                kind="report",
+                record_id=report.id,
+                received_at=received_at,
+                actor=ledger.actor_for(agent, device_id),
+                agent=agent,
+                flags=[],
+                late_by_s=None,
+                change=change,
+            )
     return report
 
 
@@ -285,9 +303,10 @@ def review_visit(
     comment = comment.strip()
     if not comment:
         raise RuleViolation("comment_required", "Say what the review found.")
-    created_at = now or timezone.now()
     with transaction.atomic(durable=True):
         visit = _locked_visit(visit_id)
+        # Under the lock, as evidence takes its time of arrival (``late_evidence.arriving``).
+        created_at = now or timezone.now()
         require_perm(by, "fieldvisit.review_visit", "review visits")
         if not may_review(by, visit):
             raise RuleViolation(
@@ -299,22 +318,36 @@ def review_visit(
             raise RuleViolation(
                 "visit_not_reported", "The visit has no co-signed report to review yet."
             )
-        review = VisitReview.objects.create(
-            visit=visit, report=report, reviewer=by, comment=comment, created_at=created_at
-        )
+        # The verdict the supervisor reviews, kept with the review: evidence that arrives
+        # later re-opens the visit (``late_evidence``) and never changes what this one saw.
+        verdict = visit_compliance(visit, **visit_records(visit))
+        review_id = uuid.uuid4()
         change = _move(visit, VisitStatus.REVIEWED)
-        ledger.append(
+        entry = ledger.append(
             "visit.reviewed",
             ledger.actor_for(by),
             f"visit:{visit.id}",
             {
-                "review": review.id,
+                "review": review_id,
                 "report": report.id,
                 "report_sha256": report.content_sha256,
                 "cosignature": cosignature.id,
                 "comment": comment,
                 "reviewed_at": created_at,
+                "compliance": verdict,
                 "visit_status": change,
             },
+        )
+        # Its place in the ledger says what it saw: the visit's records entered before it
+        # (``compliance.recorded_after``).
+        review = VisitReview.objects.create(
+            id=review_id,
+            visit=visit,
+            report=report,
+            reviewer=by,
+            comment=comment,
+            created_at=created_at,
+            compliance=verdict,
+            ledger_index=entry.index,
         )
     return review

@@ -10,8 +10,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from fieldvisit.access import agent_profile, has_role
-from fieldvisit.actions.common import local_today, require_perm, team_agent_facts
+from fieldvisit.access import agent_profile, has_role, oversight_scope, staff_scope
+from fieldvisit.actions.common import (
+    local_today,
+    require_perm,
+    require_record_in_scope,
+    require_team_in_scope,
+    team_agent_facts,
+)
 from fieldvisit.choices import (
     CaseStatus,
     ChangeRequestStatus,
@@ -87,6 +93,9 @@ def create_route(team_id: int, day: dt.date, address_ids: Sequence[uuid.UUID], b
 
     with transaction.atomic(durable=True):
         require_perm(by, "fieldvisit.add_route", "plan routes")
+        require_team_in_scope(
+            staff_scope(by, ""), team_id, "team", "Plan routes for the teams you plan for."
+        )
         team = Team.objects.select_for_update().get(pk=team_id)
         rules.check_route_has_stops(len(address_ids)).raise_if_failed()
         if len(set(address_ids)) != len(address_ids):
@@ -118,12 +127,28 @@ def create_route(team_id: int, day: dt.date, address_ids: Sequence[uuid.UUID], b
     return route
 
 
+def route_makers(route: Route) -> set[int]:
+    """Who made the plan (``rules.check_maker_checker``): its creator and whoever changed or
+    submitted it while it was a draft."""
+    return {route.planned_by_id, *route.makers.values_list("pk", flat=True)}
+
+
+def record_draft_change(route_id: uuid.UUID, by: Any) -> None:
+    """``by`` changed a draft's team, date or stops (in admin): one of its makers from now on,
+    so not the one who decides it. Runs inside the caller's transaction (the admin's save)."""
+    with transaction.atomic():
+        route = _locked_route(route_id)
+        rules.check_stops_editable(route.status).raise_if_failed()
+        route.makers.add(by)
+
+
 def submit_route(route_id: uuid.UUID, by: Any, now: dt.datetime | None = None) -> Route:
     """The planner hands a draft route in for approval, the day before it is walked."""
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         route = _locked_route(route_id)
         require_perm(by, "fieldvisit.change_route", "submit routes")
+        require_record_in_scope(staff_scope(by, ""), route.team_id, "route")
         rules.check_transition(route.status, RouteStatus.SUBMITTED).raise_if_failed()
         rules.check_planned_ahead(
             route.date, local_today(route.team.timezone, now)
@@ -135,6 +160,7 @@ def submit_route(route_id: uuid.UUID, by: Any, now: dt.datetime | None = None) -
         route.status = RouteStatus.SUBMITTED
         route.submitted_at = now
         route.save(update_fields=["status", "submitted_at", "updated_at"])
+        route.makers.add(by)  # handing it in makes it theirs too: not theirs to decide
         ledger.append(
             "route.submitted",
             ledger.actor_for(by),
@@ -156,7 +182,8 @@ def decide_route(
     comment: str = "",
     now: dt.datetime | None = None,
 ) -> Route:
-    """A supervisor other than the planner approves or rejects a submitted route.
+    """A supervisor who made none of it (planned, changed or submitted it) approves or
+    rejects a submitted route.
 
     Approval freezes the stops, gives each its demand-notice number and opens a visit record.
     """
@@ -165,9 +192,12 @@ def decide_route(
     with transaction.atomic(durable=True):
         route = _locked_route(route_id)
         require_perm(by, "fieldvisit.decide_route", "approve or reject routes")
+        makers = route_makers(route)
+        rules.check_maker_checker(makers, by.pk).raise_if_failed()
+        # Decided by a supervisor of the route's team (whatever else they may read).
+        require_record_in_scope(oversight_scope(by, ""), route.team_id, "route")
         target = RouteStatus.APPROVED if approve else RouteStatus.REJECTED
         rules.check_transition(route.status, target).raise_if_failed()
-        rules.check_maker_checker(route.planned_by_id, by.pk).raise_if_failed()
         if not approve and not comment:
             raise RuleViolation("comment_required", "Say why the route is rejected.")
         stops = _stops(route)
@@ -198,6 +228,7 @@ def decide_route(
                 "team": route.team.name,
                 "date": route.date,
                 "planned_by": route.planned_by_id,
+                "makers": sorted(makers),
                 "comment": comment,
                 "stops": _stop_plan(stops),
             },
@@ -299,6 +330,7 @@ def decide_change(
         rules.check_change_request_decidable(
             change.status, change.requested_by_id, by.pk
         ).raise_if_failed()
+        require_record_in_scope(oversight_scope(by, ""), route.team_id, "change request")
         if not approve and not comment:
             raise RuleViolation("comment_required", "Say why the change is rejected.")
         if approve:

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from fieldvisit.actions import recordings
 from fieldvisit.actions.evidence import require_team_agent
+from fieldvisit.actions.recordings import require_owner_may_upload
 from fieldvisit.choices import UploadStatus
 from fieldvisit.models import Upload, Visit
 from fieldvisit.rules import RuleViolation
@@ -214,6 +215,7 @@ def receive(
             f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
             409,
         )
+    require_owner_may_upload(upload)
     lease = take_lease(upload, offset)
     try:
         upload = lease.upload
@@ -288,6 +290,10 @@ def _complete(upload: Upload, digests: partials.Digests) -> Upload:
     except RuleViolation as problem:
         if problem.status >= 500:
             raise  # storage briefly unavailable: the bytes stay, the last PATCH can be retried
+        if problem.code in recordings.UPLOADER_REFUSED:
+            # Checked under the visit's lock: the bytes stay (an agent put back, or signed in
+            # again, finishes with an empty PATCH), nothing joins the recording.
+            raise
         Upload.objects.filter(pk=upload.pk, status=UploadStatus.RECEIVING).update(
             status=UploadStatus.FAILED,
             ended_at=timezone.now(),

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from fieldvisit.access import evidence_scope, oversight_scope, team_in_scope
 from fieldvisit.actions import alerts as actions
 from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
 from fieldvisit.choices import AlertSeverity, AlertStatus
@@ -35,6 +36,7 @@ class NoteForm(forms.Form):
 
 @admin.register(Alert)
 class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
+    read_scope = staticmethod(evidence_scope)
     list_display = [
         "severity_badge",
         "kind",
@@ -45,7 +47,13 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
         "raised_by",
         "detail",
     ]
-    list_filter = ["status", "kind", "severity", "level", "team"]
+    list_filter = [
+        "status",
+        "kind",
+        "severity",
+        "level",
+        ("team", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["team", "raised_by"]
     search_fields = ["detail", "team__name", "raised_by__username"]
     change_list_template = "admin/fieldvisit/alert/change_list.html"
@@ -103,6 +111,7 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
             obj is not None
             and obj.status != AlertStatus.RESOLVED
             and request.user.has_perm("fieldvisit.handle_alert")
+            and team_in_scope(oversight_scope(request.user, ""), obj.team_id)
         )
         return super().change_view(request, object_id, form_url, extra)
 
@@ -135,6 +144,7 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
 @admin.register(CheckIn)
 class CheckInAdmin(TeamScopedAdmin, ReadOnlyAdmin):
     team_field = "route__team"
+    read_scope = staticmethod(evidence_scope)
 
     list_display = ["captured_at", "kind", "agent", "route", "visit", "distance_m", "flags"]
     list_filter = ["kind", "route__date"]

@@ -6,8 +6,8 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from import_export.admin import ImportMixin
-from import_export.formats import base_formats
 
+from fieldvisit import import_files
 from fieldvisit.admin.base import TeamScopedAdmin
 from fieldvisit.imports import CaseResource
 from fieldvisit.models import Address, Case, Creditor, Relation
@@ -62,7 +62,9 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
     There is deliberately no export: a case file would carry full ID numbers."""
 
     resource_classes = [CaseResource]
-    import_formats = [base_formats.CSV, base_formats.XLSX]
+    # Read within limits (size, zip, rows, columns, cells) before any row is looked at.
+    import_formats = [import_files.CSV, import_files.XLSX]
+    import_form_class = import_files.CaseImportForm
     list_display = [
         "number",
         "debtor_name",
@@ -72,7 +74,8 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
         "status",
         "reachable",
     ]
-    list_filter = ["status", "reachable", "creditor", "team"]
+    # The "team" filter offers only the teams of the rows in scope, not every team's name.
+    list_filter = ["status", "reachable", "creditor", ("team", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["creditor", "team"]
     search_fields = ["number", "debtor_name", "debtor_phone"]
     autocomplete_fields = ["creditor", "team"]
@@ -81,6 +84,12 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("fieldvisit.import_case")
+
+    def add_data_read_fail_error_to_form(self, form: Any, e: Exception) -> None:
+        if isinstance(e, import_files.ImportFileRefused):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
 
     def get_import_data_kwargs(self, **kwargs: Any) -> dict[str, Any]:
         # The confirmed import re-reads the file: should a row fail now (the data changed

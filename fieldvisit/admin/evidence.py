@@ -1,21 +1,26 @@
-"""Evidence in admin: photos with thumbnails, receipts, recordings. Read-only, team-scoped."""
+"""Evidence in admin: photos with thumbnails, receipts, recordings and the files they cite.
+Read-only, team-scoped: a supervisor sees the evidence of the teams they oversee (planning
+for every team shows no team's evidence: ``access.evidence_scope``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from fieldvisit.access import evidence_scope
 from fieldvisit.access_log import record_read
 from fieldvisit.admin.base import (
     LoggedReadsAdmin,
     ReadOnlyAdmin,
     ReadOnlyInline,
-    TeamScopedAdmin,
+    ScopedReadsAdmin,
 )
 from fieldvisit.evidence.storage import open_evidence
 from fieldvisit.evidence.thumbnails import thumbnail
@@ -32,9 +37,13 @@ from fieldvisit.models import (
 VISIT_TEAM = "visit__stop__route__team"
 
 
-class EvidenceAdmin(LoggedReadsAdmin, ReadOnlyAdmin, TeamScopedAdmin):
+class EvidenceAdmin(ScopedReadsAdmin, LoggedReadsAdmin, ReadOnlyAdmin):
     team_field = VISIT_TEAM
     show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        scope = evidence_scope(request.user, self.team_field)
+        return super().get_queryset(request).filter(scope)
 
     @admin.display(description="Flags")
     def flag_list(self, obj: Any) -> str:
@@ -84,8 +93,6 @@ class PhotoAdmin(EvidenceAdmin):
 
     def _photo(self, request: HttpRequest, pk: Any) -> Photo:
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         return get_object_or_404(self.get_queryset(request), pk=pk)
 
@@ -169,14 +176,37 @@ class RecordingAdmin(EvidenceAdmin):
     inlines = [SegmentInline]
 
 
+def cited_in_scope(user: Any) -> Q:
+    """Files that some record ``user`` may see cites: a photo, a receipt's signature or
+    slip photo, an audio segment. The same bytes sent by two teams are one file, which each
+    team's supervisor sees."""
+    scope = evidence_scope(user, VISIT_TEAM)
+    if not scope:
+        return scope
+    mine = OuterRef("pk")
+    citing = [
+        Photo.objects.filter(scope, file=mine),
+        Receipt.objects.filter(scope, signature=mine),
+        Receipt.objects.filter(scope, photo=mine),
+        AudioSegment.objects.filter(evidence_scope(user, f"recording__{VISIT_TEAM}"), file=mine),
+    ]
+    condition = Q(pk__in=[])
+    for rows in citing:
+        condition |= Q(Exists(rows))
+    return condition
+
+
 @admin.register(EvidenceFile)
-class EvidenceFileAdmin(ReadOnlyAdmin):
+class EvidenceFileAdmin(ScopedReadsAdmin, LoggedReadsAdmin, ReadOnlyAdmin):
     list_display = ["sha256", "media_type", "size", "stored_at"]
     list_filter = ["media_type"]
     search_fields = ["sha256"]
     fields = ["sha256", "media_type", "size", "stored_at"]
     readonly_fields = fields
     show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EvidenceFile]:
+        return super().get_queryset(request).filter(cited_in_scope(request.user))
 
 
 @admin.register(EvidenceAccess)

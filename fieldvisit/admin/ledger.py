@@ -1,27 +1,55 @@
-"""The ledger in admin: read-only, for auditors and supervisors."""
+"""The ledger in admin: read-only, for auditors, legal and supervisors (the entries about
+their teams only, ``fieldvisit.ledger.scope``); every page of entries and every entry opened
+is in the evidence access log."""
 
 from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
-from fieldvisit.admin.base import ReadOnlyAdmin
+from fieldvisit.access_log import record_read
+from fieldvisit.admin.base import ReadOnlyAdmin, ScopedReadsAdmin
+from fieldvisit.ledger.scope import entry_scope
 from fieldvisit.models import Checkpoint, CheckpointTimestamp, LedgerEntry, SigningKey
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(ScopedReadsAdmin, ReadOnlyAdmin):
     list_display = ["index", "kind", "subject", "at"]
     list_filter = ["kind"]
     search_fields = ["subject", "kind"]
     fields = ["index", "kind", "subject", "at", "leaf_hash_hex", "content"]
     readonly_fields = fields
     show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerEntry]:
+        return super().get_queryset(request).filter(entry_scope(request.user))
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        """The page, and in the access log the range of entries it shows (the rows are
+        read once: the template reuses them)."""
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if response.status_code == 200 and changelist is not None:
+            shown = [entry.index for entry in changelist.result_list]
+            span = f"{min(shown)}-{max(shown)}" if shown else "none"
+            record_read(request.user, "ledger_list", f"ledger:{span}", via="admin")
+        return response
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        entry = getattr(response, "context_data", {}).get("original")
+        if response.status_code == 200 and entry is not None:
+            record_read(request.user, "ledger_entry", f"ledger:{entry.index}", via="admin")
+        return response
 
     @admin.display(description="Leaf hash")
     def leaf_hash_hex(self, obj: LedgerEntry) -> str:

@@ -3,26 +3,67 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from fieldvisit.access import evidence_scope, field_agents, oversight_scope, team_in_scope
 from fieldvisit.actions.auth import revoke_token
-from fieldvisit.actions.people import save_agent_profile
-from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
+from fieldvisit.actions.people import check_agent_profile, save_agent_profile
+from fieldvisit.admin.base import ReadOnlyAdmin, ScopedChoices, TeamScopedAdmin, checked_form
 from fieldvisit.models import AgentProfile, DeviceToken, Team
+from fieldvisit.rules import RuleViolation
 
 
-class AgentInline(admin.TabularInline):
+def _agent_users(field: Any, request: HttpRequest) -> Any:
+    """The users a profile may be for: field agents without one (``field_agents``: no staff),
+    or agents of the teams the user oversees (a profile never changes hands: the action
+    refuses that with a form error)."""
+    if field is not None:
+        field.queryset = field.queryset.filter(
+            (Q(agent_profile__isnull=True) & field_agents(""))
+            | oversight_scope(request.user, "agent_profile__team")
+        )
+    return field
+
+
+class OverseenOnly:
+    """Agents and teams are changed by those who oversee them (``oversight_scope``): others
+    who may read them (planners, auditors; a planner who also supervises, for the teams they
+    do not oversee) get the read-only page, and a POST is refused (403)."""
+
+    write_scope = staticmethod(oversight_scope)
+    team_attribute = "team_id"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not team_in_scope(
+            oversight_scope(request.user, ""), getattr(obj, self.team_attribute)
+        ):
+            return False
+        return super().has_change_permission(request, obj)  # type: ignore[misc]
+
+
+class AgentInline(ScopedChoices, admin.TabularInline):
     model = AgentProfile
     extra = 0
     can_delete = False  # deactivate instead: who was qualified when is evidence
     fields = ["user", "badge_number", "background_check_on", "active"]
     autocomplete_fields = ["user"]
+    write_scope = staticmethod(oversight_scope)
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = checked_form(formset.form, check_agent_profile, request.user)
+        return formset
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return _agent_users(field, request) if db_field.name == "user" else field
 
 
 @admin.register(Team)
-class TeamAdmin(TeamScopedAdmin):
+class TeamAdmin(OverseenOnly, TeamScopedAdmin):
     team_field = ""
+    team_attribute = "pk"
 
     list_display = ["name", "supervisor", "risk_manager", "timezone", "active"]
     list_filter = ["active"]
@@ -46,12 +87,25 @@ class TeamAdmin(TeamScopedAdmin):
 
 
 @admin.register(AgentProfile)
-class AgentProfileAdmin(TeamScopedAdmin):
+class AgentProfileAdmin(OverseenOnly, TeamScopedAdmin):
     list_display = ["user", "badge_number", "team", "background_check_on", "active"]
-    list_filter = ["active", "team"]
+    # The "team" filter offers only the teams of the rows in scope, not every team's name.
+    list_filter = ["active", ("team", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["user", "team"]
     search_fields = ["badge_number", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user", "team"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A profile stays its agent's (the ledger follows it as ``user:<id>``).
+        return ["user"] if obj is not None else []
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):  # type: ignore[no-untyped-def]
+        form = super().get_form(request, obj, change, **kw)
+        return checked_form(form, check_agent_profile, request.user)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return _agent_users(field, request) if db_field.name == "user" else field
 
     def save_model(self, request: HttpRequest, obj: AgentProfile, form: Any, change: bool) -> None:
         save_agent_profile(obj, request.user)
@@ -65,6 +119,9 @@ class DeviceTokenAdmin(TeamScopedAdmin, ReadOnlyAdmin):
     """Supervisors revoke a lost phone's token here; the user's other devices keep working."""
 
     team_field = "user__agent_profile__team"
+    # Legal has no view permission; auditors read every device; a supervisor, planner or
+    # not, the devices of their own teams' agents: planning gives no business with tokens.
+    read_scope = staticmethod(evidence_scope)
 
     list_display = [
         "user",
@@ -84,9 +141,17 @@ class DeviceTokenAdmin(TeamScopedAdmin, ReadOnlyAdmin):
     @admin.action(description="Revoke the selected devices' tokens", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[DeviceToken]) -> None:
         count = 0
-        for token_id in queryset.filter(revoked_at__isnull=True).values_list("pk", flat=True):
-            revoke_token(token_id, request.user, "revoked by a supervisor in admin")
-            count += 1
+        # Only the teams the user oversees (the action checks it again for each token).
+        overseen = queryset.filter(oversight_scope(request.user, "user__agent_profile__team"))
+        if not request.user.is_superuser:
+            overseen = overseen.filter(field_agents("user"))  # never staff's tokens
+        for token_id in overseen.filter(revoked_at__isnull=True).values_list("pk", flat=True):
+            try:
+                revoke_token(token_id, request.user, "revoked by a supervisor in admin")
+            except RuleViolation as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+            else:
+                count += 1
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
 
     def has_revoke_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -20,7 +20,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from fieldvisit.access import evidence_scope
 from fieldvisit.actions import reports as actions
+from fieldvisit.actions.late_evidence import KIND_NAMES
 from fieldvisit.admin.base import (
     LoggedReadsAdmin,
     ReadOnlyAdmin,
@@ -29,12 +31,15 @@ from fieldvisit.admin.base import (
 )
 from fieldvisit.admin.maps import visit_map
 from fieldvisit.choices import ReportStatus
+from fieldvisit.compliance import review_state, visit_compliance, visit_records
 from fieldvisit.geo import local_text
 from fieldvisit.models import Visit, VisitReport, VisitReview
 from fieldvisit.models.reports import ATTESTATIONS
 from fieldvisit.rules import RuleViolation
+from fieldvisit.rules.lateness import lateness_text
 
 VISIT_TEAM = "visit__stop__route__team"
+RECORDS_KEPT = "_fv_records"
 REPORT_RELATED = ["author", "cosignature__agent", "corrected_by"]
 
 
@@ -93,6 +98,7 @@ class ReviewInline(ReadOnlyInline):
 @admin.register(Visit)
 class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
     team_field = "stop__route__team"
+    read_scope = staticmethod(evidence_scope)
 
     list_display = ["__str__", "date", "team", "case", "status", "opened_at", "closed_at"]
     list_select_related = ["stop__route__team", "stop__case", "stop__address"]
@@ -100,7 +106,15 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
     search_fields = ["stop__case__number", "stop__notice_number", "stop__route__team__name"]
     ordering = ["-stop__route__date", "stop__sequence"]
     show_full_result_count = False
-    fields = ["stop", "status", "opened_at", "closed_at", "current_report", "compliance"]
+    fields = [
+        "stop",
+        "status",
+        "opened_at",
+        "closed_at",
+        "current_report",
+        "compliance",
+        "last_review",
+    ]
     readonly_fields = fields
     inlines = [ReportInline, ReviewInline]
     change_form_template = "admin/fieldvisit/visit/change_form.html"
@@ -123,7 +137,7 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
 
     @admin.display(description="Current report")
     def current_report(self, obj: Visit) -> str:
-        report = actions.known_current_report(obj)
+        report = self.records(obj)["report"]
         if report is None:
             return "—"
         return format_html(
@@ -137,7 +151,18 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
 
     @admin.display(description="Compliance")
     def compliance(self, obj: Visit) -> str:
-        return compliance_html(obj)
+        return compliance_html(obj, self.records(obj))
+
+    @admin.display(description="Last review")
+    def last_review(self, obj: Visit) -> str:
+        return review_html(obj, self.records(obj))
+
+    @staticmethod
+    def records(obj: Visit) -> dict[str, Any]:
+        """The visit's records, read once for the fields that show them."""
+        if RECORDS_KEPT not in vars(obj):
+            setattr(obj, RECORDS_KEPT, visit_records(obj))
+        return vars(obj)[RECORDS_KEPT]
 
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
@@ -162,6 +187,8 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra)
 
     def review_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not request.user.has_perm("fieldvisit.review_visit"):
+            raise PermissionDenied  # refused before any lookup, as the other pages are
         visit = get_object_or_404(self.get_queryset(request), pk=object_id)
         if not actions.may_review(request.user, visit):
             raise PermissionDenied
@@ -176,7 +203,8 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:fieldvisit_visit_change", args=[visit.pk])
                 )
-        report = actions.remember_current_report(visit)
+        records = visit_records(visit)
+        report = records["report"]
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -185,7 +213,8 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
             "report": report,
             "attestations": attestation_rows(report) if report is not None else [],
             "cosigned": cosigned_text(report) if report is not None else "—",
-            "compliance": compliance_html(visit),
+            "compliance": compliance_html(visit, records),
+            "last_review": review_html(visit, records),
             "reviews": list(visit.reviews.select_related("reviewer").order_by("created_at")),
             "reviewable": visit.status in actions.REVIEWABLE,
             "form": form,
@@ -193,10 +222,12 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
         return TemplateResponse(request, "admin/fieldvisit/visit/review.html", context)
 
 
-def compliance_html(visit: Visit) -> str:
-    from fieldvisit.compliance import visit_compliance, visit_records
+def compliance_html(visit: Visit, records: dict[str, Any] | None = None) -> str:
+    verdict = visit_compliance(visit, **(records or visit_records(visit)))
+    return verdict_html(verdict)
 
-    verdict = visit_compliance(visit, **visit_records(visit))
+
+def verdict_html(verdict: dict[str, Any]) -> str:
     rows = format_html_join(
         "",
         "<li>{} <strong>{}</strong>: {}</li>",
@@ -208,9 +239,55 @@ def compliance_html(visit: Visit) -> str:
     return format_html("<ul>{}</ul>", rows)
 
 
+def review_html(visit: Visit, records: dict[str, Any] | None = None) -> str:
+    """The latest review with the verdict it was made on, and what reached us after it
+    (pending a new review), with how late each item came after the visit closed."""
+    state = review_state(visit, records or visit_records(visit))
+    if state is None:
+        return "Not reviewed yet."
+    zone = visit.stop.address.zone_name
+    head = format_html(
+        "Reviewed {} by {}{}.",
+        local_text(state["reviewed_at"], zone),
+        state["reviewer"],
+        format_html(" — <strong>{}</strong>", "superseded, pending re-review")
+        if state["superseded"]
+        else "",
+    )
+    if state["compliance"] is None:
+        seen = format_html("<p>{}</p>", "The verdict at that review was not recorded.")
+    else:
+        seen = format_html(
+            "<p>Compliance as it stood at that review:</p>{}", verdict_html(state["compliance"])
+        )
+    after = ""
+    if state["received_after"]:
+        items = format_html_join(
+            "",
+            "<li>{} <code>{}</code>, received {}{}; flags: {}</li>",
+            (
+                (
+                    KIND_NAMES.get(item["kind"], item["kind"]),
+                    item["id"],
+                    local_text(item["received_at"], zone),
+                    f", {lateness_text(item['late_by_s'])} after the visit closed"
+                    if item["late_by_s"] is not None
+                    else "",
+                    ", ".join(item["flags"]) or "none",
+                )
+                for item in state["received_after"]
+            ),
+        )
+        after = format_html(
+            "<p>Received after that review (pending re-review):</p><ul>{}</ul>", items
+        )
+    return format_html("<p>{}</p>{}{}", head, seen, after)
+
+
 @admin.register(VisitReport)
 class VisitReportAdmin(ReportColumns, LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
     team_field = VISIT_TEAM
+    read_scope = staticmethod(evidence_scope)
 
     list_display = ["received_at", "visit", "outcome", "author", "report_status", "cosigned"]
     list_select_related = [*REPORT_RELATED, "visit__stop__address"]
@@ -259,6 +336,7 @@ class VisitReportAdmin(ReportColumns, LoggedReadsAdmin, TeamScopedAdmin, ReadOnl
 @admin.register(VisitReview)
 class VisitReviewAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
     team_field = VISIT_TEAM
+    read_scope = staticmethod(evidence_scope)
 
     list_display = ["created_at", "visit", "reviewer", "report", "comment"]
     list_select_related = ["reviewer", "report", "visit__stop__address"]

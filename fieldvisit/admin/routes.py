@@ -1,4 +1,4 @@
-"""Routes in admin: the planner drafts and submits, a different supervisor decides.
+"""Routes in admin: planners draft and submit, a supervisor who made none of it decides.
 
 Decisions go through the same actions as the API (rules, transaction, ledger entry); the
 admin only shows the buttons a user may press and never edits a decided route.
@@ -17,9 +17,10 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from fieldvisit.access import oversight_scope, team_in_scope
 from fieldvisit.actions import routes as actions
 from fieldvisit.admin import planning
-from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
+from fieldvisit.admin.base import ReadOnlyAdmin, ScopedChoices, TeamScopedAdmin
 from fieldvisit.admin.maps import route_map
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus
 from fieldvisit.models import Route, RouteChangeRequest, Stop
@@ -61,7 +62,7 @@ class RouteForm(forms.ModelForm):
         return cleaned
 
 
-class StopInline(admin.TabularInline):
+class StopInline(ScopedChoices, admin.TabularInline):
     model = Stop
     extra = 1
     fields = ["sequence", "case", "address", "notice_number", "status"]
@@ -122,7 +123,8 @@ def decision_view(
 class RouteAdmin(TeamScopedAdmin):
     form = RouteForm
     list_display = ["date", "team", "status", "stop_count", "planned_by", "decided_by"]
-    list_filter = ["status", "date", "team"]
+    # The "team" filter offers only the teams of the rows in scope, not every team's name.
+    list_filter = ["status", "date", ("team", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["team", "planned_by", "decided_by"]
     search_fields = ["team__name", "stops__case__number", "stops__notice_number"]
     date_hierarchy = "date"
@@ -176,6 +178,12 @@ class RouteAdmin(TeamScopedAdmin):
             obj.planned_by = request.user
         super().save_model(request, obj, form, change)
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if change and (form.has_changed() or any(fs.has_changed() for fs in formsets)):
+            # Whoever changes a draft (its team, date or stops) is one of its makers.
+            actions.record_draft_change(form.instance.pk, request.user)
+
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
         return [
@@ -195,8 +203,9 @@ class RouteAdmin(TeamScopedAdmin):
     def can_decide(self, request: HttpRequest, obj: Route) -> bool:
         return (
             obj.status == RouteStatus.SUBMITTED
-            and obj.planned_by_id != request.user.pk
             and request.user.has_perm("fieldvisit.decide_route")
+            and rules.check_maker_checker(actions.route_makers(obj), request.user.pk).ok
+            and team_in_scope(oversight_scope(request.user, ""), obj.team_id)
         )
 
     def change_view(
@@ -269,6 +278,7 @@ class RouteChangeRequestAdmin(TeamScopedAdmin, ReadOnlyAdmin):
                 obj.status == ChangeRequestStatus.PENDING
                 and obj.requested_by_id != request.user.pk
                 and request.user.has_perm("fieldvisit.decide_routechangerequest")
+                and team_in_scope(oversight_scope(request.user, ""), obj.route.team_id)
             )
         return super().change_view(request, object_id, form_url, extra)
 

@@ -126,7 +126,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, exceptions.APIException):
         return _drf_problem(exc)
     if isinstance(exc, RuleViolation):
-        return problem_response(exc.status, exc.code, exc.detail, exc.errors)
+        response = problem_response(exc.status, exc.code, exc.detail, exc.errors)
+        if exc.status == 503:  # briefly unavailable (evidence storage): nothing kept, retry
+            response["Retry-After"] = RETRY_AFTER_S
+        if exc.status == 401:  # a 401 names the scheme to sign in with, as DRF's own do
+            response["WWW-Authenticate"] = 'Token realm="api"'
+        return response
     if isinstance(exc, LedgerRangeError):
         return problem_response(422, "ledger_range", str(exc))
     if isinstance(exc, Http404):

@@ -31,6 +31,7 @@ CODES: dict[str, tuple[int, str]] = {
     "too_many_login_attempts": (429, "Too many failed sign-ins"),
     "internal_error": (500, "Internal error"),
     "database_unavailable": (503, "The database is briefly unavailable; nothing was stored"),
+    "sign_in_unavailable": (503, "Sign-in is briefly unavailable; retry shortly"),
     # Rules (see fieldvisit.rules); 422 unless noted.
     "route_not_approved": (422, "The route is not approved"),
     "invalid_change_request": (422, "The change request is not valid"),

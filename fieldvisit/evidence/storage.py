@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from typing import IO, Any
 
+from botocore.config import Config
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils import timezone
@@ -70,14 +71,32 @@ class EvidenceFileSystemStorage(FileSystemStorage):
 
 
 class EvidenceS3Storage(S3Storage):
-    """Evidence in an S3-compatible bucket; final objects may carry Object Lock retention."""
+    """Evidence in an S3-compatible bucket; final objects may carry Object Lock retention.
+
+    A bucket that answers 5xx or does not answer at all must not hold a phone's upload for
+    minutes (botocore's defaults: 60 s to connect, 60 s per read, up to 5 attempts): the
+    client connects within ``connect_timeout_s``, waits ``read_timeout_s`` for each read and
+    makes ``max_attempts`` attempts (standard retry mode: 5xx, throttling and connection
+    errors, with a short jittered back-off); then the upload is ``503 storage_unavailable``
+    with ``Retry-After``, nothing kept. A ``client_config`` in the settings wins over these.
+    """
 
     def __init__(self, **settings: Any) -> None:
         self.object_lock_days = int(settings.pop("object_lock_days", 0) or 0)
         self.object_lock_mode = settings.pop("object_lock_mode", "COMPLIANCE")
+        bounded = Config(
+            connect_timeout=float(settings.pop("connect_timeout_s", 5)),
+            read_timeout=float(settings.pop("read_timeout_s", 15)),
+            retries={
+                "total_max_attempts": int(settings.pop("max_attempts", 3)),
+                "mode": "standard",
+            },
+        )
         settings.setdefault("file_overwrite", False)
         settings.setdefault("querystring_auth", True)
         super().__init__(**settings)
+        # Under whatever client_config the settings (or django-storages' default) give.
+        self.client_config = bounded.merge(self.client_config)
 
     def retention(self) -> dict[str, Any]:
         if not self.object_lock_days:

@@ -1,11 +1,14 @@
 """Thumbnails for people (admin, reports): derived from the original, never replacing it.
 
-They live in the default (media) storage, not with the evidence, and are made on first use
-with the EXIF orientation applied.
+They live in the default (media) storage, not with the evidence, named by the original's
+SHA-256, with the EXIF orientation applied. Ingest makes them from the decode that checks the
+photo (``keep``), so nothing decodes evidence a second time for them; evidence received before
+that gets its thumbnail on first use, once.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +19,8 @@ from django.core.files.storage import default_storage
 
 from fieldvisit.evidence.storage import evidence_storage, key_for, open_evidence
 from fieldvisit.media.images import thumbnail_jpeg
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -33,12 +38,31 @@ def local_path(sha256: str) -> Iterator[str]:
         yield copy.name
 
 
+def _name(sha256: str) -> str:
+    return f"thumbnails/{sha256}.jpg"
+
+
+def keep(sha256: str, data: bytes | None) -> None:
+    """Store the thumbnail made at ingest (``inspect_image(..., thumbnail_px=...)``).
+
+    Derived data never holds up evidence: if the media storage fails, the thumbnail is made
+    on first use instead.
+    """
+    if data is None:
+        return
+    try:
+        if not default_storage.exists(_name(sha256)):
+            default_storage.save(_name(sha256), ContentFile(data))
+    except Exception:
+        log.warning("keeping the thumbnail of %s failed", sha256, exc_info=True)
+
+
 def thumbnail(sha256: str) -> bytes:
-    name = f"thumbnails/{sha256}.jpg"
+    name = _name(sha256)
     if default_storage.exists(name):
         with default_storage.open(name, "rb") as cached:
             return cached.read()
     with local_path(sha256) as path:
         data = thumbnail_jpeg(path)
-    default_storage.save(name, ContentFile(data))
+    keep(sha256, data)
     return data

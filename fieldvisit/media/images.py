@@ -3,10 +3,25 @@
 The type is judged from the leading bytes, never from the file name, and before any decoding: a
 GIF pixel bomb is refused as an unsupported type without Pillow ever parsing it. Accepted files
 are then fully decoded once, because only a full decode proves an image is not truncated
-(``Image.open()`` and ``verify()`` succeed on a JPEG cut in half). Decoding is the expensive,
-memory-hungry step (a 200 MP HEIC needs about 0.9 GB), so one decode at a time runs per process
-(``DECODE_SLOTS``). EXIF is best effort: damaged metadata never makes a photo invalid, it only
-leaves the unreadable values as ``None``.
+(``Image.open()`` and ``verify()`` succeed on a JPEG cut in half); the same decode makes the
+photo's thumbnail, so nothing decodes it again. EXIF is best effort: damaged metadata never
+makes a photo invalid, it only leaves the unreadable values as ``None``.
+
+Decoding is the expensive, memory-hungry step (a 200 MP HEIC needs about 0.9 GB), and small
+files can declare enormous work, so what a decode will cost is judged from the headers first
+and refused when implausible (``invalid_image``, in milliseconds):
+
+- pixels: ``MAX_PIXELS`` for camera formats, ``MAX_PNG_PIXELS`` for PNG, which phones write for
+  screens (screenshots, signature pads), not for 200 MP camera sensors; an all-zero RGBA PNG
+  deflates 1030:1, so 1 MB is 1 GB of pixels, and Pillow cannot decode a PNG at a smaller scale.
+- a JPEG that libjpeg must buffer whole (progressive, or its first scan not carrying every
+  component) is decoded scan by scan over the whole image: ``MAX_SCAN_PIXELS`` bounds pixels x
+  scans (a 46 KB greyscale JPEG of 15000 x 15000 pixels and 150 empty scans took 10 s), and its
+  coefficient buffer (2 bytes per pixel per component) counts in its memory.
+- memory: each decode reserves its estimated memory from ``DECODE_MEMORY`` (per process,
+  ``settings.IMAGE_DECODE_MEMORY_BYTES``) and
+  waits only while the reservations of others leave too little, so a small photo is never held
+  up behind a large decode; an image that alone needs more is refused.
 """
 
 from __future__ import annotations
@@ -25,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pillow_heif
-from PIL import ExifTags, Image, ImageFile, ImageOps
+from PIL import ExifTags, Image, ImageFile
 
 from fieldvisit.media import MediaError
 
@@ -34,10 +49,62 @@ ACCEPTED = {"image/jpeg", "image/png", "image/heic"}
 # Above real phone cameras: the Galaxy S24 Ultra writes 200 MP (16320x12240) photos, which
 # Pillow's default limit (89 MP, hard error at 179 MP) would refuse.
 MAX_PIXELS = 250_000_000
+# The long side of thumbnails (admin, bundles' report.html).
+THUMBNAIL_PX = 640
+# PNG: a 64 MP camera (9248x6936) saving PNG, 8K screenshots, long scrolling screenshots.
+# Decoding it whole takes 256 MB and about 2 s at most.
+MAX_PNG_PIXELS = 1 << 26
+# libjpeg's simple progression has 10 scans (6 for greyscale); a 12 MP photo may have 250.
+MAX_SCAN_PIXELS = 12 * MAX_PIXELS
+# Decoded bytes per pixel of a HEIF through pillow-heif (measured: 0.9 GB for 200 MP).
+_HEIF_BYTES_PER_PIXEL = 4.5
+_BASE_DECODE_BYTES = 16 * 1024 * 1024
 
-# One full decode at a time per process, so concurrent uploads never hold several decoded
-# 200 MP images (0.6 GB of RGB each) in memory at once.
-DECODE_SLOTS = threading.BoundedSemaphore(1)
+
+class DecodeMemory:
+    """Bytes of decoding this process allows at once, reserved by each decode for its run.
+
+    A reservation waits only while others hold too much, so a 1 KB photo is decoded at once
+    next to a 200 MP one, while two 200 MP photos are decoded one after the other. A decode
+    that alone needs more than the whole allowance is refused by the caller, never queued.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.free = capacity
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def reserve(self, amount: int) -> Iterator[None]:
+        amount = min(amount, self.capacity)
+        with self._changed:
+            self._changed.wait_for(lambda: self.free >= amount)
+            self.free -= amount
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.free += amount
+                self._changed.notify_all()
+
+
+def _decode_memory_bytes() -> int:
+    """``settings.IMAGE_DECODE_MEMORY_BYTES`` (1.25 GB unless configured): per process, so a
+    server's worst case is its workers x this."""
+    from django.conf import settings
+
+    default = 1_250_000_000
+    return (
+        int(getattr(settings, "IMAGE_DECODE_MEMORY_BYTES", default))
+        if settings.configured
+        else default
+    )
+
+
+DECODE_MEMORY = DecodeMemory(_decode_memory_bytes())
+# Warnings are silenced around Pillow's parsing with catch_warnings, which swaps process-wide
+# state: only one thread may do it at a time. Decoding runs outside it.
+_WARNINGS = threading.Lock()
 
 _ACCEPTED_LABEL = "JPEG, HEIC/HEIF, PNG"
 _LABELS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/heic": "HEIC/HEIF"}
@@ -124,40 +191,95 @@ class Exif:
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """An accepted photo: its real type, its size as decoded, and its EXIF."""
+    """An accepted photo: its real type, its size as decoded, its EXIF, and the thumbnail
+    (``thumbnail_jpeg``) made from the same decode when one was asked for."""
 
     media_type: str
     width: int
     height: int
     exif: Exif
+    thumbnail: bytes | None = None
 
 
-def inspect_image(path: str | os.PathLike[str]) -> ImageInfo:
-    """Type, size and EXIF of a photo, after proving it is an accepted type and decodes whole.
+def inspect_image(path: str | os.PathLike[str], thumbnail_px: int | None = None) -> ImageInfo:
+    """Type, size and EXIF of a photo, after proving it is an accepted type and decodes whole;
+    with ``thumbnail_px``, also its thumbnail fitted in that square, from the same decode
+    (``None`` if Pillow cannot make one of an image it decoded).
 
     Raises ``MediaError`` with ``unsupported_media_type`` (another type, judged before any
-    decoding) or ``invalid_image`` (empty, unrecognised, too many pixels, truncated, corrupt).
+    decoding) or ``invalid_image`` (empty, unrecognised, too many pixels, too costly to decode,
+    truncated, corrupt).
     """
     with _opened(path) as (im, media_type):
         width, height = im.size  # before decoding: draft() shrinks a JPEG's size
-        _decode(im, path, media_type)
-        return ImageInfo(media_type, width, height, _read_exif(im))
+        heif = _decode(im, path, media_type, thumbnail_px or THUMBNAIL_PX)
+        with _quiet():
+            exif = _read_exif(im)
+        thumbnail = None
+        if thumbnail_px is not None:
+            with contextlib.suppress(Exception):
+                thumbnail = _thumbnail(im, heif, thumbnail_px, exif.orientation)
+        return ImageInfo(media_type, width, height, exif, thumbnail)
 
 
-def thumbnail_jpeg(path: str | os.PathLike[str], max_px: int = 640) -> bytes:
+def thumbnail_jpeg(path: str | os.PathLike[str], max_px: int = THUMBNAIL_PX) -> bytes:
     """JPEG bytes (RGB, quality 80, no metadata) of the photo fitted in ``max_px`` square,
-    turned upright by its EXIF orientation.
-
-    ``Image.thumbnail()`` calls ``draft()`` before decoding, so a JPEG is decoded with DCT
-    scaling and a HEIF from an embedded thumbnail when one is large enough. Fitting into a
-    square before rotating gives the same size as rotating first, without a full-size copy.
+    turned upright by its EXIF orientation: ``inspect_image`` with its checks and one decode.
     """
-    with _opened(path) as (im, _media_type):
-        im.thumbnail((max_px, max_px))
-        upright = ImageOps.exif_transpose(im).convert("RGB")
-        out = io.BytesIO()
-        upright.save(out, "JPEG", quality=80)
-        return out.getvalue()
+    thumbnail = inspect_image(path, thumbnail_px=max_px).thumbnail
+    if thumbnail is None:
+        raise MediaError("invalid_image", "No thumbnail can be made of this image.")
+    return thumbnail
+
+
+def _thumbnail(
+    im: Image.Image, heif: pillow_heif.HeifImage | None, max_px: int, orientation: int | None
+) -> bytes:
+    """The decoded pixels shrunk by a whole factor band by band (Pillow's resize of a whole
+    64 MP RGBA image copies all of it, twice), fitted in the square (never enlarged: a JPEG
+    decoded at 1/8 may be a little smaller), then turned upright: the same size as turning
+    first, without a full-size copy. A HEIF is upright already."""
+    if heif is not None:
+        width, height, mode, stride = *heif.size, heif.mode, heif.stride
+
+        def band(top: int, count: int) -> Image.Image:
+            data = heif.data[top * stride : (top + count) * stride]
+            return Image.frombuffer(mode, (width, count), data, "raw", mode, stride, 1)
+
+        orientation = None
+    else:
+        width, height = im.size
+
+        def band(top: int, count: int) -> Image.Image:
+            return im.crop((0, top, width, top + count))
+
+    factor = max(1, max(width, height) // max_px)
+    if factor == 1 and heif is None:
+        small = im.convert("RGB") if im.mode != "RGB" else im
+    else:
+        small = Image.new("RGB", (math.ceil(width / factor), math.ceil(height / factor)))
+        rows = factor * max(1, 256 // factor)
+        for top in range(0, height, rows):
+            part = band(top, min(rows, height - top)).convert("RGB")
+            small.paste(part.reduce(factor) if factor > 1 else part, (0, top // factor))
+    small.thumbnail((max_px, max_px))
+    method = _TRANSPOSE.get(orientation or 1)
+    upright = small.transpose(method) if method is not None else small
+    out = io.BytesIO()
+    upright.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+# EXIF orientation -> the transposition that makes the pixels upright (as ImageOps.exif_transpose).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _accepted_type(path: str | os.PathLike[str]) -> str:
@@ -180,50 +302,174 @@ def _accepted_type(path: str | os.PathLike[str]) -> str:
 
 
 @contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Pillow's warnings silenced here rather than globally, because ``-W error`` would
+    otherwise turn 'Corrupt EXIF data' into an exception; one thread at a time, since
+    ``catch_warnings`` swaps process-wide state."""
+    with _WARNINGS, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextlib.contextmanager
 def _opened(path: str | os.PathLike[str]) -> Iterator[tuple[ImageFile.ImageFile, str]]:
-    """Open an accepted photo with Pillow inside a decode slot, after the type and pixel checks.
+    """Open an accepted photo with Pillow, judge the cost of decoding it from its headers, and
+    hold that much of ``DECODE_MEMORY`` while the caller decodes it.
 
     Every failure inside, from Pillow, pillow-heif or the caller's decoding, becomes
-    ``MediaError("invalid_image")``. Warnings are silenced here rather than globally because
-    ``-W error`` would otherwise turn 'Corrupt EXIF data' into an exception; the slot also keeps
-    this process-wide ``catch_warnings`` from racing with itself.
+    ``MediaError("invalid_image")``.
     """
     media_type = _accepted_type(path)
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Pillow would then pad a truncated image silently; refuse to judge rather than accept.
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
     label = _LABELS[media_type]
-    with DECODE_SLOTS, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            if media_type == "image/heic":
-                _check_bmff_boxes(path)
-            with Image.open(path, formats=[_PILLOW_FORMATS[media_type]]) as im:
-                if im.width * im.height > MAX_PIXELS:
-                    raise MediaError(
-                        "invalid_image", _bomb_detail(f"{im.width}x{im.height} pixels")
-                    )
-                yield im, media_type
-        except MediaError:
-            raise
-        except Image.DecompressionBombError as exc:
-            raise MediaError("invalid_image", _bomb_detail("more pixels")) from exc
-        except MemoryError as exc:
-            raise MediaError(
-                "invalid_image", f"The {label} image is too large to decode on this server."
-            ) from exc
-        except Exception as exc:
-            raise MediaError(
-                "invalid_image",
-                f"The file is not a whole, readable {label} image: it is truncated or corrupt.",
-            ) from exc
+    try:
+        with contextlib.ExitStack() as stack:
+            with _quiet():
+                if media_type == "image/heic":
+                    _check_bmff_boxes(path)
+                im = stack.enter_context(Image.open(path, formats=[_PILLOW_FORMATS[media_type]]))
+                cost = _decode_cost(im, path, media_type)
+            stack.enter_context(DECODE_MEMORY.reserve(cost))
+            yield im, media_type
+    except MediaError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise MediaError("invalid_image", _bomb_detail("more pixels", MAX_PIXELS)) from exc
+    except MemoryError as exc:
+        raise MediaError(
+            "invalid_image", f"The {label} image is too large to decode on this server."
+        ) from exc
+    except Exception as exc:
+        raise MediaError(
+            "invalid_image",
+            f"The file is not a whole, readable {label} image: it is truncated or corrupt.",
+        ) from exc
 
 
-def _bomb_detail(size: str) -> str:
+def _bomb_detail(size: str, limit: int) -> str:
     return (
-        f"The image declares {size}, over the limit of {MAX_PIXELS:,} pixels: "
+        f"The image declares {size}, over the limit of {limit:,} pixels: "
         "refused as a possible decompression bomb."
     )
+
+
+def _decode_cost(im: ImageFile.ImageFile, path: str | os.PathLike[str], media_type: str) -> int:
+    """Bytes decoding ``im`` will take, judged from its headers; ``MediaError`` when the image
+    is over a limit (pixels, JPEG scans, memory) and so not worth decoding at all."""
+    pixels = im.width * im.height
+    limit = MAX_PNG_PIXELS if media_type == "image/png" else MAX_PIXELS
+    if pixels > limit:
+        raise MediaError("invalid_image", _bomb_detail(f"{im.width}x{im.height} pixels", limit))
+    if media_type == "image/heic":
+        cost = int(pixels * _HEIF_BYTES_PER_PIXEL)
+    elif media_type == "image/png":
+        cost = pixels * _bytes_per_pixel(im.mode)
+    else:
+        cost = pixels // 4 + _jpeg_buffer_bytes(path, im.width, im.height)
+    cost += _BASE_DECODE_BYTES
+    if cost > DECODE_MEMORY.capacity:
+        raise MediaError(
+            "invalid_image",
+            f"Decoding this {im.width}x{im.height} image would take about {cost // 10**6:,} MB, "
+            f"over the {DECODE_MEMORY.capacity // 10**6:,} MB allowed: refused as a possible "
+            "decompression bomb.",
+        )
+    return cost
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """What Pillow keeps per pixel: one byte for 1, L and P, two for I;16, else four (RGB too)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith("I;16") else 4
+
+
+_JPEG_SOF = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_PROGRESSIVE = {0xC2, 0xC6, 0xCA, 0xCE}
+
+
+def _jpeg_buffer_bytes(path: str | os.PathLike[str], width: int, height: int) -> int:
+    """The whole-image coefficient buffer libjpeg keeps for a JPEG of several scans, after
+    checking the number of scans; 0 for a single-scan JPEG (every camera's baseline JPEG).
+
+    libjpeg buffers every DCT coefficient (2 bytes per pixel per full-size component) when the
+    frame is progressive or its first scan does not carry every component, and then walks every
+    block once per scan, however empty the scan: pixels x scans is the decoding time. Each scan
+    starts with an SOS marker (FF DA), which never occurs in entropy-coded data, so counting
+    them after the first bounds the scans from above without decoding anything.
+    """
+    frame = _jpeg_frame(path)
+    if frame is None:  # no scan at all: Pillow will find the file truncated
+        return 0
+    progressive, sampling, first_scan_components, scans_start = frame
+    if not progressive and first_scan_components >= len(sampling):
+        return 0
+    most = max(1, MAX_SCAN_PIXELS // max(1, width * height))
+    scans = _count_scans(path, scans_start, most)
+    if scans > most:
+        raise MediaError(
+            "invalid_image",
+            f"The {width}x{height} JPEG has more than {most:,} scans: decoding it would walk "
+            f"over {MAX_SCAN_PIXELS:,} pixels. Refused as a possible decompression bomb.",
+        )
+    h_max = max(h for h, _ in sampling)
+    v_max = max(v for _, v in sampling)
+    blocks = sum(
+        math.ceil(math.ceil(width * h / h_max) / 8) * math.ceil(math.ceil(height * v / v_max) / 8)
+        for h, v in sampling
+    )
+    return blocks * 64 * 2
+
+
+def _jpeg_frame(
+    path: str | os.PathLike[str],
+) -> tuple[bool, list[tuple[int, int]], int, int] | None:
+    """(progressive, sampling factors per component, components in the first scan, offset
+    after the first SOS marker) from walking the marker segments as libjpeg does (bytes
+    between segments skipped); ``None`` if the file ends before a scan."""
+    progressive, sampling = False, []
+    with open(path, "rb") as f:
+        f.read(2)  # SOI, checked by the type sniffing
+        while byte := f.read(1):
+            if byte != b"\xff":
+                continue
+            marker = f.read(1)
+            while marker == b"\xff":  # fill bytes
+                marker = f.read(1)
+            if not marker or marker == b"\xd9":
+                return None
+            code = marker[0]
+            if code in (0x00, 0x01) or 0xD0 <= code <= 0xD7:  # no length follows
+                continue
+            size = int.from_bytes(f.read(2), "big")
+            body_start = f.tell()
+            if code in _JPEG_SOF:
+                body = f.read(max(0, size - 2))
+                count = body[5] if len(body) > 5 else 0
+                parts = body[6 : 6 + 3 * count]
+                sampling = [(b >> 4 or 1, b & 15 or 1) for b in parts[1::3]]
+                progressive = code in _JPEG_PROGRESSIVE
+            elif code == 0xDA:
+                components = f.read(1)
+                if not sampling or not components:
+                    return None
+                return progressive, sampling, components[0], body_start + size - 2
+            f.seek(body_start + max(0, size - 2))
+    return None
+
+
+def _count_scans(path: str | os.PathLike[str], start: int, most: int) -> int:
+    """1 + the SOS markers after ``start``; stops counting past ``most``."""
+    scans, tail = 1, b""
+    with open(path, "rb") as f:
+        f.seek(start)
+        while scans <= most and (block := f.read(1024 * 1024)):
+            data = tail + block
+            scans += data.count(b"\xff\xda")
+            tail = data[-1:]
+    return scans
 
 
 def _check_bmff_boxes(path: str | os.PathLike[str]) -> None:
@@ -251,22 +497,30 @@ def _check_bmff_boxes(path: str | os.PathLike[str]) -> None:
             position += box_size
 
 
-def _decode(im: ImageFile.ImageFile, path: str | os.PathLike[str], media_type: str) -> None:
+def _decode(
+    im: ImageFile.ImageFile, path: str | os.PathLike[str], media_type: str, thumbnail_px: int
+) -> pillow_heif.HeifImage | None:
     """Decode every pixel once, to prove the image is whole; the pixels are freed when the
-    image closes, still inside the decode slot.
+    image closes. A HEIF's decoded pixels are returned (a thumbnail is made from them).
 
-    A JPEG is decoded at 1/8 scale (``draft``): the whole entropy-coded stream is still read,
-    so truncation is still detected, for 1/64 of the memory. A HEIF is decoded by pillow-heif
-    directly: through Pillow the decoded pixels would be copied once more (1.4 GB instead of
-    0.9 GB peak for 200 MP).
+    A JPEG is decoded with DCT scaling (``draft``): at the smallest of 1/8, 1/4, 1/2 that is
+    still at least 3/4 of ``thumbnail_px`` on its long side (1/8 for a 12 MP photo or larger:
+    a thumbnail a little smaller than asked costs no slower decode); the whole entropy-coded
+    stream is still read, so truncation is still detected, for 1/64 (or 1/16) of the memory.
+    A HEIF is decoded by pillow-heif directly: through Pillow the decoded pixels would be
+    copied once more (1.4 GB instead of 0.9 GB peak for 200 MP).
     """
     if media_type == "image/heic":
         heif = pillow_heif.open_heif(os.fspath(path), convert_hdr_to_8bit=True)
-        heif[heif.primary_index].load()
-        return
+        primary = heif[heif.primary_index]
+        primary.load()
+        return primary
     if media_type == "image/jpeg":
-        im.draft("RGB", (max(1, im.width // 8), max(1, im.height // 8)))
+        width, height = im.size
+        scale = next((s for s in (8, 4, 2) if max(width, height) // s >= thumbnail_px * 3 // 4), 1)
+        im.draft("RGB", (max(1, width // scale), max(1, height // scale)))
     im.load()
+    return None
 
 
 def _read_exif(im: Image.Image) -> Exif:

@@ -55,6 +55,11 @@ class Captured(AppendOnlyModel):
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
     flags = models.JSONField(default=list, blank=True)
+    late_by_s = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Flagged late_submission: seconds after the visit closed that it reached us.",
+    )
     request_sha256 = models.CharField(max_length=64)
 
     class Meta:
@@ -165,6 +170,11 @@ class AudioSegment(AppendOnlyModel):
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     device_id = models.CharField(max_length=128)
     received_at = models.DateTimeField()
+    late_by_s = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Received late (late_submission): seconds after the visit closed.",
+    )
 
     class Meta:
         ordering = ["recording", "index"]

@@ -196,8 +196,10 @@ class ReportCosignature(AppendOnlyModel):
 
 
 class VisitReview(AppendOnlyModel):
-    """A supervisor's review of a visit's co-signed report, with their comment. A later
-    review is another record; the one before stays."""
+    """A supervisor's review of a visit's co-signed report, with their comment and the
+    compliance verdict it was made on. A later review is another record; the one before
+    stays. Evidence received after a review does not change what it saw: it re-opens the
+    visit for a new review."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     visit = models.ForeignKey("fieldvisit.Visit", on_delete=models.PROTECT, related_name="reviews")
@@ -207,6 +209,17 @@ class VisitReview(AppendOnlyModel):
     )
     comment = models.TextField()
     created_at = models.DateTimeField()
+    compliance = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The compliance verdict the review was made on, as it stood then.",
+    )
+    ledger_index = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The index of its visit.reviewed ledger entry: the visit's records with a "
+        "greater index were received after it.",
+    )
 
     class Meta:
         ordering = ["created_at"]

@@ -24,7 +24,8 @@ class Route(models.Model):
     """A team's ordered stops for one day (外访路线), planned the day before and approved.
 
     Maker-checker: the person who planned a route can never be the one who approves it, which
-    the database enforces as well as the code. Agents may only check in on approved routes.
+    the database enforces as well as the code; nor can anyone who changed or submitted it
+    (``makers``), which the decision checks. Agents may only check in on approved routes.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -35,6 +36,11 @@ class Route(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="planned_routes"
     )
     submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Everyone who made the plan besides ``planned_by``: changed it (team, date, stops) while
+    # it was a draft, or submitted it. None of them decides it (``rules.check_maker_checker``).
+    makers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="made_routes", blank=True, editable=False
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

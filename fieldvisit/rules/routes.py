@@ -41,11 +41,16 @@ def check_transition(current: str, target: str) -> Verdict:
     )
 
 
-def check_maker_checker(planner_id: int, decider_id: int) -> Verdict:
-    """The planner of a route never approves or rejects it (maker-checker)."""
-    if planner_id == decider_id:
+def check_maker_checker(makers: Collection[int], decider_id: int) -> Verdict:
+    """Nobody who made a route approves or rejects it (maker-checker): ``makers`` are its
+    creator, whoever changed it (its team, date or stops) while it was a draft, and whoever
+    submitted it. A user holding both the planner and supervisor roles checks only plans
+    they had no hand in."""
+    if decider_id in set(makers):
         return Verdict.failed(
-            "maker_checker", "The planner of a route cannot approve or reject it."
+            "maker_checker",
+            "Someone who made this route (planned, changed or submitted it) cannot approve "
+            "or reject it.",
         )
     return Verdict.passed()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -366,3 +367,351 @@ def test_import_pages_query_counts(
     # Ten times the rows, ten times the per-row queries: nothing else grows with the file.
     per_file = len(few.captured_queries) - PREVIEW_BASE_QUERIES
     assert len(many.captured_queries) <= PREVIEW_BASE_QUERIES + 10 * per_file
+
+
+# --- hostile files: limits checked before (and while) parsing ---------------------------------
+
+
+def rewrite_xlsx(upload: SimpleUploadedFile, sheet: Any = None, extra: Any = None) -> bytes:
+    """The workbook's bytes with its first sheet's XML passed through ``sheet`` and, with
+    ``extra``, a member of that (name, size in bytes of spaces) added."""
+    import re
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(upload.read()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml" and sheet is not None:
+                data = sheet(data, re)
+            target.writestr(info, data)
+        if extra is not None:
+            name, size = extra
+            with target.open(name, "w") as member:
+                block = b" " * (1024 * 1024)
+                for _ in range(size // len(block)):
+                    member.write(block)
+    return out.getvalue()
+
+
+def sheet_xml(data: bytes) -> bytes:
+    import zipfile
+
+    return zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+
+
+def xlsx_bytes(data: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(
+        "cases.xlsx",
+        data,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def measured_preview(client: Client, upload: SimpleUploadedFile, kind: str) -> tuple[Any, int]:
+    """The preview and its peak of Python memory in bytes (traced: slower)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        response = preview(client, upload, kind)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return response, peak
+
+
+def form_errors(response: Any) -> str:
+    return " ".join(response.context["form"].errors.get("import_file", []))
+
+
+def test_an_xlsx_claiming_a_huge_sheet_is_read_by_its_real_cells(
+    world: World, client: Client, planner: User
+) -> None:
+    """The assessment's 5 KB file: ``<dimension ref="A1:XFD3000"/>`` and one row at 3000.
+    openpyxl's read-only mode pads every row to the claimed 16384 columns and fills the 2998
+    missing rows: 49 million cells, +394 MB. Read by its real cells it is one case."""
+    table = rows(world)[:1]
+    made = xlsx_file(table)
+
+    def at_row_3000(data: bytes, re: Any) -> bytes:
+        data = re.sub(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="A1:XFD3000"/>', data)
+        return data.replace(b'<row r="2"', b'<row r="3000"').replace(b'r="A2"', b'r="A3000"')
+
+    data = rewrite_xlsx(made, sheet=at_row_3000)
+    assert len(data) < 8 * 1024
+    assert b'<dimension ref="A1:XFD3000"/>' in sheet_xml(data)
+
+    response, peak = measured_preview(client, xlsx_bytes(data), "xlsx")
+
+    assert not response.context["form"].errors
+    assert fates(response) == ["new"]
+    assert peak < 40 * 1024 * 1024, f"{peak / 2**20:.0f} MB"
+
+
+def test_data_beyond_the_column_limit_is_a_form_error(
+    world: World, client: Client, planner: User
+) -> None:
+    def far_right_cell(data: bytes, re: Any) -> bytes:
+        return data.replace(b"</row></sheetData>", b'<c r="XFD2"><v>1</v></c></row></sheetData>')
+
+    data = rewrite_xlsx(xlsx_file(rows(world)[:1]), sheet=far_right_cell)
+    assert b'r="XFD2"' in sheet_xml(data)
+
+    response, peak = measured_preview(client, xlsx_bytes(data), "xlsx")
+
+    assert "at most 100 columns" in form_errors(response)
+    assert response.context.get("result") is None
+    assert peak < 40 * 1024 * 1024
+
+
+def test_a_zip_bomb_in_an_xlsx_is_refused_before_it_is_opened(
+    world: World, client: Client, planner: User
+) -> None:
+    """An XLSX is a zip: 80 MB of spaces in one member compress to under 100 KB."""
+    data = rewrite_xlsx(xlsx_file(rows(world)[:1]), extra=("xl/media/padding.xml", 80 * 2**20))
+    assert len(data) < 200 * 1024
+
+    response, peak = measured_preview(client, xlsx_bytes(data), "xlsx")
+
+    assert "uncompressed" in form_errors(response)
+    assert peak < 40 * 1024 * 1024
+
+
+def test_a_file_over_the_size_limit_is_a_form_error(
+    world: World, client: Client, planner: User
+) -> None:
+    out = io.StringIO()
+    csv.writer(out).writerows([HEADER, rows(world)[0]])
+    text = out.getvalue() + "\n" * (10 * 2**20)  # blank lines: padding a parser would skip
+    upload = SimpleUploadedFile("cases.csv", text.encode(), content_type="text/csv")
+
+    response = preview(client, upload, "csv")
+
+    assert "10 MB" in form_errors(response)
+    assert response.context.get("result") is None
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_more_rows_than_the_limit_is_a_form_error(
+    world: World, client: Client, planner: User, kind: str
+) -> None:
+    first = rows(world)[0]
+    table = [[f"MANY-{n:05d}", *first[1:]] for n in range(5001)]
+    make = csv_file if kind == "csv" else xlsx_file
+
+    upload = make(table)
+    started = time.monotonic()
+    response = preview(client, upload, kind)
+    took = time.monotonic() - started
+
+    assert "at most 5000 rows" in form_errors(response)
+    assert response.context.get("result") is None  # refused before any row was looked up
+    assert took < 20
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("number,notes\nA-1," + "x" * 200_000 + "\n", "longer than 10000 characters"),
+        ('number,notes\nA-1,"' + "x" * 20_000 + '"\n', "longer than 10000 characters"),
+        ("number," + ",".join(f"c{n}" for n in range(5000)) + "\nA-1\n", "at most 100 columns"),
+        ("number,notes\nA-1,a,b,c\n", "row 1 has 4 cells"),
+    ],
+    ids=["over-csv-field-limit", "long-field", "wide-header", "ragged-row"],
+)
+def test_csv_cells_and_columns_are_limited_with_messages_a_planner_understands(
+    world: World, client: Client, planner: User, text: str, expected: str
+) -> None:
+    upload = SimpleUploadedFile("cases.csv", text.encode(), content_type="text/csv")
+
+    response = preview(client, upload, "csv")
+
+    assert expected in form_errors(response), form_errors(response)
+    assert "encountered while trying to read file" not in form_errors(response)
+
+
+def test_a_stray_xlsx_cell_in_a_column_without_a_header_is_ignored_as_before(
+    world: World, client: Client, planner: User
+) -> None:
+    def stray_cell(data: bytes, re: Any) -> bytes:
+        return data.replace(b"</row></sheetData>", b'<c r="Z2"><v>7</v></c></row></sheetData>')
+
+    data = rewrite_xlsx(xlsx_file(rows(world)[:1]), sheet=stray_cell)
+
+    response = preview(client, xlsx_bytes(data), "xlsx")
+
+    assert not response.context["form"].errors
+    assert fates(response) == ["new"]
+
+
+def test_an_import_without_an_importer_refuses_every_row(world: World) -> None:
+    """The team-scope check needs the importer: the resource used without one (a shell, a
+    script, a future caller) fails closed instead of importing into any team."""
+    import tablib
+
+    from fieldvisit.imports import CaseResource
+
+    dataset = tablib.Dataset(*rows(world), headers=HEADER)
+    result = CaseResource().import_data(dataset, dry_run=False)
+    assert result.has_validation_errors()
+    assert len(result.invalid_rows) == len(rows(world))
+    assert not Case.objects.filter(number__startswith="IMP-").exists()
+
+
+def with_part(data: bytes, name: str, content_type: str, chunks: Any) -> bytes:
+    """The workbook's bytes with a part ``name`` written from ``chunks`` (streamed into the
+    zip, never held whole) and declared in ``[Content_Types].xml``."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    override = f'<Override PartName="/{name}" ContentType="{content_type}"/></Types>'.encode()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename == name:
+                continue
+            part = source.read(info)
+            if info.filename == "[Content_Types].xml" and override[:30] not in part:
+                part = part.replace(b"</Types>", override)
+            target.writestr(info, part)
+        with target.open(name, "w") as member:
+            for chunk in chunks:
+                member.write(chunk)
+    return out.getvalue()
+
+
+SHARED_STRINGS = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+MAIN_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+
+def repeated(head: bytes, item: bytes, count: int, tail: bytes) -> Any:
+    yield head
+    block = item * 10_000
+    for _ in range(count // 10_000):
+        yield block
+    yield tail
+
+
+def timed_preview(client: Client, upload: SimpleUploadedFile) -> tuple[Any, float, int]:
+    started = time.monotonic()
+    response, peak = measured_preview(client, upload, "xlsx")
+    return response, time.monotonic() - started, peak
+
+
+@pytest.mark.parametrize(
+    ("name", "item", "count"),
+    [
+        ("xl/sharedStrings.xml", b"<si><t>a</t></si>", 3_700_000),  # the review's file
+        ("xl/strings.bin", b"<si><t>a</t></si>", 3_700_000),  # renamed in the content types
+        ("xl/sharedStrings.xml", b"<x:si/>", 2_000_000),  # 14 MB: under the part's size cap
+    ],
+    ids=["review", "renamed", "counted"],
+)
+def test_millions_of_shared_strings_are_refused_before_openpyxl_loads_them(
+    world: World, client: Client, planner: User, name: str, item: bytes, count: int
+) -> None:
+    """The review's 154 KB file: 3.7 million ``<si><t>a</t></si>`` (63 MB, under the zip's
+    64 MB) that openpyxl loads whole, even read-only: 60 s and +350 MB before any row. Under
+    another part name (the content types say where the strings are) it is the same."""
+    strings = repeated(
+        b"<sst " + MAIN_NS + b" xmlns:x=" + MAIN_NS[6:] + b"><si><t>number</t></si>",
+        item,
+        count,
+        b"</sst>",
+    )
+    data = with_part(xlsx_file(rows(world)[:1]).read(), name, SHARED_STRINGS, strings)
+    assert len(data) < 400 * 1024
+
+    response, took, peak = timed_preview(client, xlsx_bytes(data))
+
+    assert "shared strings" in form_errors(response) or "uncompressed" in form_errors(response)
+    assert response.context.get("result") is None
+    assert took < 10, f"{took:.1f} s"
+    assert peak < 40 * 1024 * 1024, f"{peak / 2**20:.0f} MB"
+
+
+def test_a_stylesheet_of_a_million_formats_is_refused_before_it_is_parsed(
+    world: World, client: Client, planner: User
+) -> None:
+    """openpyxl parses styles.xml whole into objects: 70,000 formats are 5 s and +60 MB."""
+    styles = repeated(
+        b"<styleSheet " + MAIN_NS + b'><cellXfs count="1">',
+        b'<xf numFmtId="14"/>',
+        1_000_000,
+        b"</cellXfs></styleSheet>",
+    )
+    data = with_part(xlsx_file(rows(world)[:1]).read(), "xl/styles.xml", STYLES, styles)
+
+    response, took, peak = timed_preview(client, xlsx_bytes(data))
+
+    assert "styles" in form_errors(response) or "formats" in form_errors(response), form_errors(
+        response
+    )
+    assert took < 10, f"{took:.1f} s"
+    assert peak < 40 * 1024 * 1024, f"{peak / 2**20:.0f} MB"
+
+
+@pytest.mark.parametrize(
+    "row",
+    [b'<row r="%d"><c r="XFD%d"/></row>', b'<row r="%d"><c r="A%d"/></row>'],
+    ids=["empty-cells-far-right", "empty-rows"],
+)
+def test_many_empty_or_far_right_cells_are_refused_quickly(
+    world: World, client: Client, planner: User, row: bytes
+) -> None:
+    """Each row reaching column XFD, even with an empty cell, made openpyxl build a
+    16384-cell row: 3 ms a row, so a sheet of such rows ran for minutes."""
+
+    def sheet(data: bytes, re: Any) -> bytes:
+        rows_xml = b"".join(row % (n, n) for n in range(3, 300_003))
+        return data.replace(b"</sheetData>", rows_xml + b"</sheetData>")
+
+    data = rewrite_xlsx(xlsx_file(rows(world)[:1]), sheet=sheet)
+
+    response, took, peak = timed_preview(client, xlsx_bytes(data))
+
+    assert "column 100" in form_errors(response) or "rows" in form_errors(response)
+    assert took < 10, f"{took:.1f} s"
+    assert peak < 40 * 1024 * 1024, f"{peak / 2**20:.0f} MB"
+
+
+def test_a_realistic_5000_row_xlsx_passes_the_checks_cheaply() -> None:
+    """5000 rows of 30 columns as a spreadsheet program writes them (shared strings): the
+    checks before openpyxl take a small part of the reading."""
+    from fieldvisit import import_files
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([f"column_{c}" for c in range(30)])
+    for n in range(5000):
+        sheet.append([f"CASE-{n:05d} {c} 福州路 Road" if c % 3 else n * 1.5 for c in range(30)])
+    out = io.BytesIO()
+    book.save(out)
+    data = out.getvalue()
+
+    started = time.monotonic()
+    import_files.check_zip(data)
+    took = time.monotonic() - started
+
+    assert took < 2.0, f"{took:.2f} s"  # measured 0.4 s; reading the rows takes 8 s
+
+
+def test_a_row_numbered_past_a_spreadsheets_last_row_is_refused(
+    world: World, client: Client, planner: User
+) -> None:
+    """openpyxl yields an empty row for every skipped row number: row 3,000,000 was 4 s of
+    empty rows, a row numbered in the billions hours."""
+
+    def far_row(data: bytes, re: Any) -> bytes:
+        return data.replace(b'<row r="2"', b'<row r="3000000"').replace(b'r="A2"', b'r="A3000000"')
+
+    data = rewrite_xlsx(xlsx_file(rows(world)[:1]), sheet=far_row)
+    assert b'r="3000000"' in sheet_xml(data)
+
+    response, took, _ = timed_preview(client, xlsx_bytes(data))
+
+    assert "last row" in form_errors(response), form_errors(response)
+    assert took < 10, f"{took:.1f} s"

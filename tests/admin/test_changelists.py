@@ -74,9 +74,9 @@ QUERIES: dict[type[Model], int] = {
     Address: 5,
     # count, unfiltered count, page of relations (case joined)
     Relation: 5,
-    # count, page of entries, distinct kinds for the "kind" filter
-    # (show_full_result_count is off: the ledger grows without bound)
-    LedgerEntry: 5,
+    # count, page of entries, the read in the evidence access log, distinct kinds for the
+    # "kind" filter (show_full_result_count is off: the ledger grows without bound)
+    LedgerEntry: 6,
     # count, unfiltered count, page (signing key joined)
     Checkpoint: 5,
     # count, unfiltered count, page (checkpoint joined); the "granted" filter needs none

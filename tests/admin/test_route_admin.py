@@ -279,7 +279,11 @@ def test_supervisor_who_planned_the_route_gets_no_link_and_is_refused(
     assert decide_link(route) not in client.get(change_url(route)).content.decode()
     response = client.post(decide_url(route), {"comment": "", "_approve": "Approve"})
     assert messages_of(response) == [
-        ("error", "The planner of a route cannot approve or reject it.")
+        (
+            "error",
+            "Someone who made this route (planned, changed or submitted it) cannot approve "
+            "or reject it.",
+        )
     ]
     route.refresh_from_db()
     assert route.status == RouteStatus.SUBMITTED

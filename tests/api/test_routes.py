@@ -54,7 +54,7 @@ def approved_route(world, team: Team, day: dt.date, stops: int) -> Route:
     cases = [factories.case(team, world.creditor) for _ in range(stops)]
     addresses = [factories.address(c, lat=31.2 + 0.001 * n) for n, c in enumerate(cases)]
     route = factories.route(team, world.planner, day, addresses)
-    approve(route, world.planner, world.supervisor)
+    approve(route, world.planner, team.supervisor)  # only the team's own supervisor decides
     return route
 
 

@@ -4,7 +4,8 @@ authorization matrix.
 Agent A and agent B have walked stop 1 (arrived, reported by B, left: the visit is closed
 and awaits A's co-signature, with a photo, a receipt and a recorded audio segment) and
 are at stop 2 (both arrived: the visit is open). The outsider agent is of another team;
-the supervisor oversees the fixture team; a device of agent A was revoked.
+the supervisor oversees the fixture team; a device of agent A was revoked. The outsider
+raised a panic of their own (the other team's).
 """
 
 from __future__ import annotations
@@ -115,11 +116,20 @@ class Scene:
             format="json",
         )
         assert panic.status_code == 201, panic.content
+        # The outsider's panic: a record (and ledger entries) of a team the supervisor does
+        # not oversee.
+        foreign = world.client(world.outsider, "device").post(
+            "/api/v1/alerts/panic/",
+            {"id": str(uuid.uuid4()), "lat": 31.1, "lon": 121.3, "captured_at": iso(now())},
+            format="json",
+        )
+        assert foreign.status_code == 201, foreign.content
         checkpoints.latest_checkpoint()
 
         self.report = VisitReport.objects.get(visit=self.closed)
         self.change = RouteChangeRequest.objects.get()
-        self.alert = Alert.objects.get()
+        self.alert = Alert.objects.get(team=world.team)
+        self.foreign_alert = Alert.objects.get(team=world.other_team)
         self.photo = Photo.objects.get()
         self.receipt = Receipt.objects.get()
 

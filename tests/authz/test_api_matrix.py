@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.urls import URLResolver, get_resolver
 
+from fieldvisit.models import LedgerEntry
 from tests.authz.scene import PRINCIPALS, Scene, now, report_body
 from tests.checkins.conftest import body, iso
 from tests.evidence.conftest import photo_form
@@ -57,6 +58,12 @@ def closed_visit(s: Scene) -> str:
 
 def case(s: Scene) -> str:
     return f"/api/v1/cases/{s.closed.stop.case_id}/"
+
+
+def foreign_entry(s: Scene) -> int:
+    """The ledger entry of the outsider's panic: about a team the supervisor does not oversee."""
+    subject = f"alert:{s.foreign_alert.pk}"
+    return LedgerEntry.objects.get(kind="alert.raised", subject=subject).index
 
 
 def tus_create(scene: Scene, client: Any, principal: str) -> Any:
@@ -202,7 +209,10 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int,
         lambda s, c, p: c.delete(s.new_upload(), **TUS),
         (401, 401, 204, 404, 404, 404, 404, 404),
     ),
-    # The ledger is read by those who audit it: supervisors, legal, auditors.
+    # The ledger is read by those who audit it: supervisors, legal, auditors. Hashes and
+    # keys are open to them all; an entry's bytes (its own page, its inclusion proof) are a
+    # supervisor's only for entries about their teams: not the outsider's panic
+    # (tests/authz/test_ledger_scope.py has the rest).
     ("ledger-checkpoint", "GET"): (
         get(lambda s: "/api/v1/ledger/checkpoint/"),
         (401, 401, 403, 403, 403, 200, 200, 200),
@@ -212,8 +222,8 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int,
         (401, 401, 403, 403, 403, 200, 200, 200),
     ),
     ("ledger-proof", "GET"): (
-        get(lambda s: "/api/v1/ledger/proof/?entry=0"),
-        (401, 401, 403, 403, 403, 200, 200, 200),
+        get(lambda s: f"/api/v1/ledger/proof/?entry={foreign_entry(s)}"),
+        (401, 401, 403, 403, 403, 404, 200, 200),
     ),
     ("ledger-consistency", "GET"): (
         get(lambda s: "/api/v1/ledger/consistency/?first=1&second=2"),
@@ -228,8 +238,8 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int,
         (401, 401, 403, 403, 403, 200, 200, 200),
     ),
     ("ledger-entry", "GET"): (
-        get(lambda s: "/api/v1/ledger/entries/0/"),
-        (401, 401, 403, 403, 403, 200, 200, 200),
+        get(lambda s: f"/api/v1/ledger/entries/{foreign_entry(s)}/"),
+        (401, 401, 403, 403, 403, 404, 200, 200),
     ),
 }
 

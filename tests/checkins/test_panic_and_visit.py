@@ -56,6 +56,7 @@ VISIT_KEYS = {
     "receipts",
     "report",
     "compliance",
+    "review",  # the latest review, with the verdict it was made on (not in API.md)
 }
 CHECKS = {
     "route_approved",
@@ -232,6 +233,7 @@ def test_a_planned_visit_as_the_agent_sees_it(world, phone_a):
     assert visit["stop"] == str(stop.pk)
     assert (visit["status"], visit["opened_at"], visit["closed_at"]) == ("planned", None, None)
     assert visit["checkins"] == []
+    assert visit["review"] is None
     compliance = visit["compliance"]
     assert set(compliance) == {"ok", "checks"}
     assert set(compliance["checks"]) == CHECKS

@@ -188,3 +188,179 @@ def test_storage_down_at_promotion_keeps_the_row_and_the_sweep_finishes(
     assert head_object["ObjectLockMode"] == "COMPLIANCE"
     assert bucket.client.get_object(Bucket=bucket.name, Key=key)["Body"].read() == data
     assert_ledger_whole()
+
+
+# --- S3 answering 5xx, or not answering at all ------------------------------------------------
+
+
+class FaultyS3:
+    """An HTTP proxy in front of moto that can answer ``PUT`` (PutObject) with an error, or
+    accept requests and never answer them (a hung S3), and otherwise passes requests on."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.client
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.fault: str | int | None = None  # None, a status for PUTs, or "hang"
+        self.seen: list[str] = []
+        self.released = threading.Event()
+        proxy = self
+        host, port = upstream.removeprefix("http://").split(":")
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def relay(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                proxy.seen.append(self.command)
+                if proxy.fault == "hang":
+                    proxy.released.wait(60)  # never answers within the client's timeout
+                    self.close_connection = True
+                    return
+                if isinstance(proxy.fault, int) and self.command == "PUT":
+                    error = (
+                        b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>"
+                        + (b"ServiceUnavailable" if proxy.fault == 503 else b"InternalError")
+                        + b"</Code><Message>injected</Message></Error>"
+                    )
+                    self.send_response(proxy.fault)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
+                    return
+                connection = http.client.HTTPConnection(host, int(port), timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                connection.request(self.command, self.path, body=body, headers=headers)
+                answer = connection.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(name, value)
+                if self.command == "HEAD":
+                    self.send_header("Content-Length", answer.getheader("Content-Length") or "0")
+                else:
+                    self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                connection.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = relay
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def faulty(s3: S3Server, bucket: Bucket, settings: Any) -> Iterator[FaultyS3]:
+    """The evidence storage reaching the bucket through ``FaultyS3``, with the storage's own
+    client settings (timeouts and retries), made short for the test."""
+    proxy = FaultyS3(s3.endpoint)
+    options = s3_settings(proxy.endpoint, bucket.name)
+    options["OPTIONS"].update({"connect_timeout_s": 1, "read_timeout_s": 1, "max_attempts": 2})
+    settings.STORAGES = {**settings.STORAGES, "evidence": options}
+    found = evidence_storage()
+    found.connection.meta.client.meta.events.register(
+        "before-sign.s3.CopyObject", _copy_as_s3_takes_it
+    )
+    yield proxy
+    proxy.close()
+
+
+def test_the_s3_client_has_bounded_timeouts_and_retries_by_default(
+    bucket: Bucket, settings: Any
+) -> None:
+    options = s3_settings("http://127.0.0.1:9", bucket.name)
+    settings.STORAGES = {**settings.STORAGES, "evidence": options}
+    config = evidence_storage().connection.meta.client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (5, 15)
+    assert config.retries == {"total_max_attempts": 3, "mode": "standard"}
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_s3_answering_5xx_to_put_object_is_503_with_retry_after_and_the_retry_is_stored(
+    agent: Any, visit: Any, bucket: Bucket, faulty: FaultyS3, status: int
+) -> None:
+    import time
+
+    data = jpeg("olive")
+    entries = LedgerEntry.objects.count()
+    faulty.fault = status
+    started = time.monotonic()
+    response = post_form(agent, photos_url(visit), photo_form(data))
+    took = time.monotonic() - started
+
+    assert_problem(response, 503, "storage_unavailable")
+    assert response["Retry-After"] == "5"
+    assert took < 10, f"{took:.1f} s"
+    assert faulty.seen.count("PUT") == 2  # retried once (max_attempts 2), then given up
+    assert (Photo.objects.count(), EvidenceFile.objects.count()) == (0, 0)
+    assert LedgerEntry.objects.count() == entries
+    assert bucket.versions() == []
+
+    faulty.fault = None
+    retried = post_form(agent, photos_url(visit), photo_form(data))
+    assert retried.status_code == 201, retried.content
+    assert bucket.keys() == [final_path(sha(data))]
+    assert bucket.versions("staging/") == []
+    assert LedgerEntry.objects.count() == entries + 1
+    assert_ledger_whole()
+
+
+def test_s3_that_hangs_is_503_within_the_timeouts_and_the_retry_is_stored(
+    agent: Any, visit: Any, bucket: Bucket, faulty: FaultyS3
+) -> None:
+    import time
+
+    data = jpeg("coral")
+    faulty.fault = "hang"
+    started = time.monotonic()
+    response = post_form(agent, photos_url(visit), photo_form(data))
+    took = time.monotonic() - started
+
+    assert_problem(response, 503, "storage_unavailable")
+    assert response["Retry-After"] == "5"
+    # Two attempts of a one-second read timeout (and a short back-off), not minutes.
+    assert took < 10, f"{took:.1f} s"
+    assert (Photo.objects.count(), EvidenceFile.objects.count()) == (0, 0)
+
+    faulty.fault = None
+    retried = post_form(agent, photos_url(visit), photo_form(data))
+    assert retried.status_code == 201, retried.content
+    assert bucket.keys() == [final_path(sha(data))]
+    assert_ledger_whole()
+
+
+def test_s3_failing_on_the_last_tus_patch_is_503_and_the_retry_completes(
+    agent: Any, visit: Any, bucket: Bucket, faulty: FaultyS3
+) -> None:
+    data = audio("recording_seg0.m4a")
+    url = created(agent, data, segment_meta(visit, data))
+    assert patch(agent, url, data[:20000], 0).status_code == 204
+    faulty.fault = 503
+    response = patch(agent, url, data[20000:], 20000)
+    assert_tus_problem(response, 503, "storage_unavailable")
+    assert response["Retry-After"] == "5"
+    assert AudioSegment.objects.count() == 0
+    assert Upload.objects.get(pk=upload_id(url)).offset == len(data)
+
+    faulty.fault = None
+    assert patch(agent, url, b"", len(data)).status_code == 204
+    assert AudioSegment.objects.get().file_id == sha(data)
+    assert bucket.versions("staging/") == []
+    assert_ledger_whole()

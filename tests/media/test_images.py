@@ -145,13 +145,40 @@ def _png_header(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize(("width", "bomb"), [(25_001, True), (25_000, False)])
-def test_pixel_limit_is_checked_before_decoding(tmp_path: Path, width: int, bomb: bool) -> None:
-    """Between MAX_PIXELS and Pillow's own hard limit (twice that) Pillow only warns. At the
-    limit the header passes and the missing pixel data is what makes the file invalid."""
-    assert (width * 10_000 > MAX_PIXELS) is bomb
-    path = tmp_path / "wide.png"
-    path.write_bytes(_png_header(width, 10_000))
+def _jpeg_header(width: int, height: int) -> bytes:
+    """A baseline greyscale JPEG declaring this size, with one scan of no data at all."""
+
+    def segment(marker: int, data: bytes) -> bytes:
+        return bytes([0xFF, marker]) + (len(data) + 2).to_bytes(2, "big") + data
+
+    dqt = segment(0xDB, b"\x00" + bytes([1] * 64))
+    sof0 = segment(
+        0xC0, b"\x08" + height.to_bytes(2, "big") + width.to_bytes(2, "big") + b"\x01\x01\x11\x00"
+    )
+    dht = segment(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00")
+    sos = segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+    return b"\xff\xd8" + dqt + sof0 + dht + sos
+
+
+@pytest.mark.parametrize(
+    ("header", "width", "height", "bomb"),
+    [
+        (_jpeg_header, 25_001, 10_000, True),
+        (_jpeg_header, 25_000, 10_000, False),
+        (_png_header, 8193, 8192, True),
+        (_png_header, 8192, 8192, False),
+    ],
+)
+def test_pixel_limit_is_checked_before_decoding(
+    tmp_path: Path, header: Any, width: int, height: int, bomb: bool
+) -> None:
+    """Between MAX_PIXELS and Pillow's own hard limit (twice that) Pillow only warns; PNG has a
+    lower limit (MAX_PNG_PIXELS). At the limit the header passes and the missing pixel data is
+    what makes the file invalid."""
+    limit = MAX_PIXELS if header is _jpeg_header else images.MAX_PNG_PIXELS
+    assert (width * height > limit) is bomb
+    path = tmp_path / "wide"
+    path.write_bytes(header(width, height))
 
     with pytest.raises(MediaError) as caught:
         inspect_image(path)
@@ -443,24 +470,29 @@ def test_thumbnail_refuses_what_inspect_refuses(name: str, code: str) -> None:
     assert caught.value.code == code
 
 
-# One decode at a time.
+# Decoding memory: reserved per decode, so a small photo never waits behind a large one.
 
 
-def _overlap_of_concurrent_inspections(monkeypatch: pytest.MonkeyPatch) -> int:
-    """Most decodes seen running at once while four threads inspect photos together."""
+def _rgba_png(path: Path, size: tuple[int, int]) -> Path:
+    Image.new("RGBA", size, (10, 20, 30, 255)).save(path, "PNG")
+    return path
+
+
+def _overlap_of_concurrent_inspections(monkeypatch: pytest.MonkeyPatch, path: Path) -> int:
+    """Most decodes seen running at once while four threads inspect ``path`` together."""
     real_decode = images._decode
     lock = threading.Lock()
     running = 0
     most = 0
 
-    def slow_decode(*args: Any) -> None:
+    def slow_decode(*args: Any) -> Any:
         nonlocal running, most
         with lock:
             running += 1
             most = max(most, running)
         try:
             time.sleep(0.2)
-            real_decode(*args)
+            return real_decode(*args)
         finally:
             with lock:
                 running -= 1
@@ -471,7 +503,7 @@ def _overlap_of_concurrent_inspections(monkeypatch: pytest.MonkeyPatch) -> int:
 
     def work() -> None:
         start.wait()
-        results.append(inspect_image(IMAGES / "gps_iphone7.jpg"))
+        results.append(inspect_image(path))
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for thread in threads:
@@ -482,23 +514,77 @@ def _overlap_of_concurrent_inspections(monkeypatch: pytest.MonkeyPatch) -> int:
     return most
 
 
-def test_concurrent_inspections_never_decode_at_the_same_time(
-    monkeypatch: pytest.MonkeyPatch,
+def test_large_decodes_wait_for_each_other_small_ones_do_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    assert isinstance(images.DECODE_SLOTS, threading.BoundedSemaphore)
+    """With room for one 2000x2000 RGBA PNG (16 MB of pixels) at a time, those are decoded one
+    after the other, while small photos are decoded together."""
+    large = _rgba_png(tmp_path / "large.png", (2000, 2000))
+    monkeypatch.setattr(images, "DECODE_MEMORY", images.DecodeMemory(50 * 10**6))
 
-    assert _overlap_of_concurrent_inspections(monkeypatch) == 1
+    assert _overlap_of_concurrent_inspections(monkeypatch, large) == 1
+    assert _overlap_of_concurrent_inspections(monkeypatch, IMAGES / "gps_iphone7.jpg") > 1
 
 
-def test_overlap_measure_does_see_overlap_without_the_slot(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_small_photo_is_not_held_up_by_a_slow_decode(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The measure above can fail: with four slots, decodes do run together."""
-    monkeypatch.setattr(images, "DECODE_SLOTS", threading.BoundedSemaphore(4))
+    """A 2 s decode of a large photo runs; a small photo inspected meanwhile answers at once."""
+    large = _rgba_png(tmp_path / "large.png", (3000, 2000))
+    real_decode = images._decode
+    started = threading.Event()
 
-    assert _overlap_of_concurrent_inspections(monkeypatch) > 1
+    def decode(im: Any, path: Any, *args: Any) -> Any:
+        if Path(path) == large:
+            started.set()
+            time.sleep(2)
+        return real_decode(im, path, *args)
+
+    monkeypatch.setattr(images, "_decode", decode)
+    slow = threading.Thread(target=inspect_image, args=(large,))
+    slow.start()
+    try:
+        assert started.wait(10)
+        begin = time.perf_counter()
+        inspect_image(IMAGES / "gps_iphone7.jpg")
+        assert time.perf_counter() - begin < 1
+        assert slow.is_alive()
+    finally:
+        slow.join(timeout=30)
+
+
+def test_an_image_needing_more_memory_than_allowed_is_refused_not_queued(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    large = _rgba_png(tmp_path / "large.png", (2000, 2000))
+    monkeypatch.setattr(images, "DECODE_MEMORY", images.DecodeMemory(20 * 10**6))
+
+    with pytest.raises(MediaError) as caught:
+        inspect_image(large)
+    assert caught.value.code == "invalid_image"
+    assert "MB" in caught.value.detail and "decompression bomb" in caught.value.detail
+    assert images.DECODE_MEMORY.free == images.DECODE_MEMORY.capacity
+    assert inspect_image(IMAGES / "gps_iphone7.jpg").media_type == "image/jpeg"
 
 
 def test_exif_is_frozen() -> None:
     with pytest.raises(AttributeError):
         Exif().lat = 1.0  # type: ignore[misc]
+
+
+def test_the_decode_memory_budget_is_a_setting() -> None:
+    """``IMAGE_DECODE_MEMORY_BYTES`` sets each server process's decode budget."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from fieldvisit.media import images; "
+        "print(images.DECODE_MEMORY.capacity)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env["IMAGE_DECODE_MEMORY_BYTES"] = "300000000"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "300000000"

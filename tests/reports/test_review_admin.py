@@ -16,6 +16,7 @@ from django.urls import reverse
 from fieldvisit.actions import reports as actions
 from fieldvisit.choices import Role
 from fieldvisit.models import (
+    Alert,
     LedgerEntry,
     ReportCosignature,
     Visit,
@@ -205,6 +206,13 @@ def test_a_correction_after_review_is_reviewed_again(
     correction = file_report(phone_b, closed_visit, report_body(corrects=cosigned["id"])).json()
     visit = Visit.objects.get(pk=closed_visit.pk)
     assert visit.status == "closed"
+    # Received after the review: the supervisors are alerted, and the ledger says so.
+    (reopened,) = ledger_entries("visit.review_reopened")
+    assert reopened["data"]["review"] == str(first_review.pk)
+    assert reopened["data"]["received"] == {"kind": "report", "id": correction["id"]}
+    assert reopened["data"]["visit_status"] == {"from": "reviewed", "to": "closed"}
+    alert = Alert.objects.get(kind="late_evidence")
+    assert (alert.visit_id, str(alert.pk)) == (visit.pk, reopened["data"]["alert"])
     page = supervisor.get(change_url(Visit, visit.pk))
     assert review_url(visit) not in page.content.decode()
 

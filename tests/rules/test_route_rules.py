@@ -119,11 +119,25 @@ def test_refused_transitions(current: str, target: str) -> None:
 
 
 def test_planner_cannot_decide_own_route() -> None:
-    assert_failed(rules.check_maker_checker(planner_id=7, decider_id=7), "maker_checker")
+    assert_failed(rules.check_maker_checker(makers={7}, decider_id=7), "maker_checker")
 
 
 def test_someone_else_may_decide() -> None:
-    assert_passed(rules.check_maker_checker(planner_id=7, decider_id=8))
+    assert_passed(rules.check_maker_checker(makers={7}, decider_id=8))
+
+
+@pytest.mark.parametrize("decider", [7, 9, 11])
+def test_no_maker_decides_whoever_created_the_route(decider: int) -> None:
+    """The makers are everyone who made the plan: its creator (7), whoever changed it while
+    it was a draft (9) and whoever submitted it (11)."""
+    verdict = rules.check_maker_checker(makers=[7, 9, 11], decider_id=decider)
+    assert_failed(verdict, "maker_checker")
+    assert "made" in verdict.detail
+
+
+def test_someone_who_made_none_of_it_may_decide() -> None:
+    assert_passed(rules.check_maker_checker(makers=(7, 9, 11), decider_id=8))
+    assert_passed(rules.check_maker_checker(makers=(), decider_id=8))
 
 
 # --- team staffed --------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Request size limits over real HTTP, through gunicorn with the production configuration
 (config/gunicorn.py): oversized headers and request lines stop at gunicorn (431, 414),
 oversized bodies at Django with a 413 problem; nothing is a 500. gunicorn's access log masks
-ID numbers in query strings."""
+ID numbers, phone numbers, names and search terms in query strings."""
 
 from __future__ import annotations
 
@@ -182,3 +182,16 @@ def test_the_access_log_masks_id_numbers(server: Server) -> None:
         time.sleep(0.1)
     assert line in written, written
     assert ID not in written
+
+
+def test_the_access_log_masks_phone_numbers_names_and_search_terms(server: Server) -> None:
+    phone, name = "13812345678", "%E7%8E%8B%E5%BB%BA%E5%9B%BD"  # 王建国
+    status, _, _ = server.raw(request("GET", f"/api/v1/cases/?q={phone}&name={name}", []))
+    assert status == 401
+
+    line = "GET /api/v1/cases/?q=138****5678&name=*** HTTP/1.1"
+    deadline = time.monotonic() + 20
+    while line not in (written := server.log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert line in written, written
+    assert phone not in written and name not in written

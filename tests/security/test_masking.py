@@ -1,6 +1,7 @@
 # ruff: noqa: F811 - fixtures named ``world`` take the imported fixture of that name
 """ID numbers: masked in every answer an agent gets, in full only to legal (who take cases to
-court), and masked in the logs whoever writes them."""
+court), and masked in the logs whoever writes them; so are phone numbers, names and the
+search terms of query strings."""
 
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ import pytest
 
 from fieldvisit.choices import CheckInKind
 from fieldvisit.models import Case, Visit
-from fieldvisit.privacy import MaskIdNumbers, mask_id_number, mask_id_numbers_in
+from fieldvisit.privacy import (
+    MaskPersonalData,
+    mask_id_number,
+    mask_id_numbers_in,
+    mask_personal_data_in,
+)
 from tests.checkins.conftest import (  # noqa: F401 - fixtures and helpers shared on purpose
     DAY,
     assert_problem,
@@ -33,6 +39,9 @@ from tests.childserver import ROOT, free_port
 
 ID = "31010119820101451X"
 OLD_ID = "310101820101451"
+PHONE = "13812345678"
+NAME = "王建国"
+NAME_IN_URL = "%E7%8E%8B%E5%BB%BA%E5%9B%BD"  # 王建国, percent-encoded as a client sends it
 
 
 @pytest.mark.parametrize(
@@ -62,6 +71,64 @@ def test_id_numbers_in_text_are_masked(text: str, expected: str) -> None:
 )
 def test_other_numbers_are_left_alone(text: str) -> None:
     assert mask_id_numbers_in(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            f'"GET /api/v1/cases/?q={PHONE}&name={NAME_IN_URL} HTTP/1.1" 401 85',
+            '"GET /api/v1/cases/?q=138****5678&name=*** HTTP/1.1" 401 85',
+        ),
+        (f"GET /api/v1/cases/?q={NAME}&page=2", "GET /api/v1/cases/?q=***&page=2"),
+        ("/api/v1/cases/?q=Wang+Lei", "/api/v1/cases/?q=***"),
+        (f"/api/v1/cases/?q={ID}", "/api/v1/cases/?q=310***********451X"),
+        (f"/api/v1/cases/?q=%2B86{PHONE}", "/api/v1/cases/?q=138****5678"),
+        (
+            "/admin/fieldvisit/case/?q=Li&status__exact=open&o=2",
+            "/admin/fieldvisit/case/?q=***&status__exact=***&o=2",
+        ),
+        (
+            f"Not Found: /api/v1/cases/{PHONE}/evidence/",
+            "Not Found: /api/v1/cases/138****5678/evidence/",
+        ),
+        (f"Not Found: /api/v1/cases/{NAME}/", "Not Found: /api/v1/cases/***/"),
+        (r"Not Found: /api/v1/cases/\u738b\u5efa\u56fd/", "Not Found: /api/v1/cases/***/"),
+        (f"GET /api/v1/cases/{NAME_IN_URL}/ HTTP/1.1", "GET /api/v1/cases/***/ HTTP/1.1"),
+        ("call +86 138-1234-5678 back", "call 138****5678 back"),
+        (f"debtor {NAME} not home", "debtor *** not home"),
+        # A landline (8 digits), a number with its area code, a long account number: search
+        # terms, not page numbers; only a parameter known to hold numbers keeps a long one.
+        ("/api/v1/cases/?q=62345678", "/api/v1/cases/?q=***"),
+        ("/api/v1/cases/?phone=02162345678&team=3", "/api/v1/cases/?phone=***&team=3"),
+        ("/admin/fieldvisit/case/?q=123456", "/admin/fieldvisit/case/?q=***"),
+        (
+            f'"GET /x/ HTTP/1.1" 200 5 "https://h.example/admin/?q={PHONE}" "curl"',
+            '"GET /x/ HTTP/1.1" 200 5 "https://h.example/admin/?q=138****5678" "curl"',
+        ),
+    ],
+)
+def test_phone_numbers_names_and_search_terms_are_masked_for_the_logs(
+    text: str, expected: str
+) -> None:
+    assert mask_personal_data_in(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /api/v1/routes/?date=2026-12-04 HTTP/1.1",
+        "GET /api/v1/cases/?page=3&page_size=50 HTTP/1.1",
+        "GET /api/v1/ledger/proof/?entry=12&tree_size=40 HTTP/1.1",
+        "GET /api/v1/ledger/proof/?entry=1234567&tree_size=12345678 HTTP/1.1",
+        "GET /admin/fieldvisit/visit/?route__team__id__exact=12345 HTTP/1.1",
+        "GET /api/v1/bundles/?visit=5f0c1d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f HTTP/1.1",
+        "ledger index 12345678901 and 1732412345678 ms",  # 11 digits not a mobile, 13 digits
+        "Is it done? Not yet.",
+    ],
+)
+def test_what_is_not_personal_stays_readable_in_the_logs(text: str) -> None:
+    assert mask_personal_data_in(text) == text
 
 
 def test_the_model_masks_the_same_way() -> None:
@@ -123,7 +190,7 @@ def console() -> Any:
     handler = next(
         h
         for h in logging.getLogger().handlers
-        if any(isinstance(f, MaskIdNumbers) for f in h.filters)
+        if any(isinstance(f, MaskPersonalData) for f in h.filters)
     )
     stream = io.StringIO()
     previous = handler.setStream(stream)
@@ -140,6 +207,20 @@ def test_a_request_carrying_an_id_number_is_logged_masked(world: Any, console: A
     written = console.getvalue()
     assert "Not Found: /api/v1/cases/310***********451X/evidence/" in written
     assert ID not in written
+
+
+def test_a_404_path_with_a_phone_number_or_a_name_is_logged_masked(
+    world: Any, console: Any
+) -> None:
+    legal = world.client(world.legal)
+
+    for path in (f"/api/v1/cases/{PHONE}/evidence/", f"/api/v1/cases/{NAME}/evidence/"):
+        assert_problem(legal.get(path, {"q": PHONE}), 404, "not_found")
+
+    written = console.getvalue()
+    assert "Not Found: /api/v1/cases/138****5678/evidence/" in written
+    assert "Not Found: /api/v1/cases/***/evidence/" in written
+    assert PHONE not in written and NAME not in written
 
 
 def test_a_traceback_is_masked_too(console: Any) -> None:
@@ -183,7 +264,12 @@ def test_the_servers_request_log_masks_the_query_string(tmp_path: Path) -> None:
                 except OSError:
                     assert time.monotonic() < deadline, log.read_text()
                     time.sleep(0.2)
-            line = "GET /api/v1/cases/?q=310***********451X HTTP/1.1"
+            with pytest.raises(urllib.error.HTTPError):
+                urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/v1/cases/?q={PHONE}&name={NAME_IN_URL}",
+                    timeout=5,
+                )
+            line = "GET /api/v1/cases/?q=138****5678&name=*** HTTP/1.1"
             deadline = time.monotonic() + 20
             while line not in log.read_text() and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -193,4 +279,6 @@ def test_the_servers_request_log_masks_the_query_string(tmp_path: Path) -> None:
 
     written = log.read_text()
     assert "GET /api/v1/cases/?q=310***********451X HTTP/1.1" in written, written
+    assert "GET /api/v1/cases/?q=138****5678&name=*** HTTP/1.1" in written, written
     assert ID not in written
+    assert PHONE not in written and NAME_IN_URL not in written and NAME not in written

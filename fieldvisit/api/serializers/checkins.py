@@ -11,8 +11,9 @@ from fieldvisit.api.serializers.evidence import (
     ReceiptSerializer,
     RecordingSerializer,
 )
-from fieldvisit.api.serializers.reports import ReportSerializer
+from fieldvisit.api.serializers.reports import ReportSerializer, ReviewStateSerializer
 from fieldvisit.choices import CheckInKind
+from fieldvisit.compliance import RECORDS, review_state, visit_compliance
 from fieldvisit.models import Alert, CheckIn, Visit
 from fieldvisit.rules.checkins import STOP_KINDS
 
@@ -104,6 +105,7 @@ class VisitSerializer(serializers.ModelSerializer):
     receipts = serializers.SerializerMethodField()
     report = serializers.SerializerMethodField()
     compliance = serializers.SerializerMethodField()
+    review = serializers.SerializerMethodField()
 
     class Meta:
         model = Visit
@@ -119,6 +121,7 @@ class VisitSerializer(serializers.ModelSerializer):
             "receipts",
             "report",
             "compliance",
+            "review",
         ]
 
     def get_checkins(self, visit: Visit) -> list[dict[str, Any]]:
@@ -144,6 +147,10 @@ class VisitSerializer(serializers.ModelSerializer):
         return ReportSerializer(report).data if report is not None else None
 
     def get_compliance(self, visit: Visit) -> dict[str, Any]:
-        from fieldvisit.compliance import RECORDS, visit_compliance
-
         return visit_compliance(visit, **{key: self.context[key] for key in RECORDS})
+
+    @extend_schema_field(ReviewStateSerializer(allow_null=True))
+    def get_review(self, visit: Visit) -> dict[str, Any] | None:
+        """The latest review, with the verdict it was made on, and what came after it."""
+        state = review_state(visit, self.context)
+        return ReviewStateSerializer(state).data if state is not None else None

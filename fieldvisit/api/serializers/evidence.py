@@ -113,6 +113,7 @@ class PhotoSerializer(serializers.ModelSerializer):
             "exif",
             "distance_m",
             "flags",
+            "late_by_s",
         ]
 
 
@@ -143,6 +144,7 @@ class ReceiptSerializer(serializers.ModelSerializer):
             "lat",
             "lon",
             "flags",
+            "late_by_s",
         ]
 
 
@@ -153,6 +155,14 @@ class SegmentSerializer(serializers.Serializer):
     duration_s = serializers.FloatField()
     format = serializers.CharField()
     size = serializers.IntegerField()
+    received_at = serializers.DateTimeField()
+    flags = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="`late_submission`: received after the visit closed, held back on the phone.",
+    )
+    late_by_s = serializers.FloatField(
+        allow_null=True, help_text="With `late_submission`: seconds after the visit closed."
+    )
 
 
 class GapSerializer(serializers.Serializer):

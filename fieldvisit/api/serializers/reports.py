@@ -159,3 +159,36 @@ class CosignResultSerializer(serializers.Serializer):
         source="cosignature.report_sha256",
         help_text="SHA-256 of the signed report's canonical content (RFC 8785).",
     )
+
+
+class ReceivedAfterReviewSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["checkin", "photo", "receipt", "segment", "report"])
+    id = serializers.UUIDField()
+    received_at = serializers.DateTimeField()
+    flags = serializers.ListField(child=serializers.CharField())
+    late_by_s = serializers.FloatField(allow_null=True)
+
+
+class ReviewStateSerializer(serializers.Serializer):
+    """The visit's latest review as it was made, and what reached us after it."""
+
+    id = serializers.UUIDField()
+    reviewer = serializers.CharField()
+    reviewed_at = serializers.DateTimeField()
+    report = serializers.UUIDField()
+    compliance = serializers.JSONField(
+        allow_null=True,
+        help_text="The compliance verdict `{ok, checks}` the review was made on, as it stood "
+        "then (null for reviews recorded before verdicts were kept).",
+    )
+    superseded = serializers.BooleanField(
+        help_text="Evidence or a report reached us after this review: the visit awaits a new "
+        "review (its status is `reported` again, or `closed` for a correction awaiting its "
+        "co-signature)."
+    )
+    received_after = ReceivedAfterReviewSerializer(
+        many=True,
+        help_text="What reached us after the review, pending a new review: the visit's "
+        "records entered in the ledger after the review's entry, in ledger order (the order "
+        "of commits, which time stamps from different clocks need not follow).",
+    )

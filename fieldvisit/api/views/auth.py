@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from fieldvisit import sign_in
 from fieldvisit.actions.auth import issue_token, revoke_token
-from fieldvisit.api import login_guard
 from fieldvisit.api.problems import Problem
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.auth import (
@@ -42,27 +39,41 @@ class TokenView(APIView):
                 "invalid_credentials",
                 "too_many_login_attempts",
                 "throttled",
+                "sign_in_unavailable",
                 common=False,
             ),
         },
-        description="Sign in on one device. A new sign-in on the same device replaces its token.",
+        description=(
+            "Sign in on one device. A new sign-in on the same device replaces its token. "
+            "Failed sign-ins are limited per username at one address, per username and per "
+            "address (429 `too_many_login_attempts` with Retry-After); while the counters "
+            "cannot be reached, sign-in answers 503 `sign_in_unavailable`."
+        ),
     )
     def post(self, request: Request) -> Response:
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        address = AnonRateThrottle().get_ident(request)  # honours NUM_PROXIES
-        if login_guard.blocked(data["username"], address):
+        try:
+            user = sign_in.authenticate(request, data["username"], data["password"])
+        except sign_in.Blocked as blocked:
             problem = Problem(
                 "too_many_login_attempts",
                 "Too many failed sign-ins; wait a few minutes and try again.",
                 status=429,
             )
-            problem.wait = settings.LOGIN_FAILURE_WINDOW_S  # becomes Retry-After
-            raise problem
-        user = authenticate(request, username=data["username"], password=data["password"])
+            problem.wait = blocked.retry_after  # becomes Retry-After
+            raise problem from None
+        except sign_in.Unavailable as down:
+            problem = Problem(
+                "sign_in_unavailable",
+                "Sign-in is briefly unavailable; devices already signed in keep working. "
+                "Retry shortly.",
+                status=503,
+            )
+            problem.wait = down.retry_after
+            raise problem from None
         if user is None:
-            login_guard.record_failure(data["username"], address)
             raise Problem("invalid_credentials", "Wrong username or password.", status=401)
         key, token = issue_token(user, data["device_id"], data["device_name"], data["platform"])
         body = TokenResponseSerializer(

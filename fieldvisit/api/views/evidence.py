@@ -91,7 +91,11 @@ class PhotoCreate(EvidenceUploadView):
         responses={201: PhotoSerializer, 200: PhotoSerializer, **problems(*UPLOAD_PROBLEMS)},
         description="Add a photo to the visit. The file is hashed as it arrives and must match "
         "`sha256`; its type comes from its content (JPEG, HEIC/HEIF, PNG). Flags: `no_gps`, "
-        "`far_from_address`, `taken_outside_visit`, `exif_time_mismatch`, `lone_agent`.",
+        "`far_from_address`, `taken_outside_visit`, `exif_time_mismatch`, `lone_agent`, "
+        "`late_submission` (received more than 5 minutes after both the visit's close and its "
+        "own capture: held back on the phone; `late_by_s` says how long after the close it "
+        "arrived). A photo received after the visit's review re-opens the review (the visit "
+        "is `reported` again and the supervisors are alerted).",
     )
     def post(self, request: Request, pk: Any) -> Response:
         visit = self.visit(pk)
@@ -137,7 +141,9 @@ class ReceiptCreate(EvidenceUploadView):
         description="Record the outcome of delivering the stop's demand notice. Signed "
         "outcomes need the signature (PNG) and the signer's name, `signed_by_relation` the "
         "relation, `left_in_mailbox` a photo. Recorded while the visit is not open, the "
-        "receipt is kept and flagged `lone_agent`.",
+        "receipt is kept and flagged `lone_agent`; received late after the visit closed, "
+        "flagged `late_submission` with `late_by_s`, as photos are. Received after the "
+        "visit's review, it re-opens the review.",
     )
     def post(self, request: Request, pk: Any) -> Response:
         visit = self.visit(pk)

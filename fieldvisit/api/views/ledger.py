@@ -1,4 +1,10 @@
-"""Read access to the ledger for those who audit it: checkpoints, proofs, entries, keys."""
+"""Read access to the ledger for those who audit it: checkpoints, proofs, entries, keys.
+
+Legal and auditors read every entry; a supervisor only the entries about their teams
+(``fieldvisit.ledger.scope``): another entry, or its inclusion proof (which carries its
+bytes), is 404 to them. Checkpoints, consistency proofs and keys are hashes and keys alone,
+open to every ledger reader. Each read of an entry's bytes is in the evidence access log.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fieldvisit.access_log import record_read
 from fieldvisit.api.permissions import HasRole
 from fieldvisit.api.problems import Problem
 from fieldvisit.api.renderers import PemRenderer, TextRenderer
@@ -22,7 +29,8 @@ from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers import ledger as s
 from fieldvisit.choices import Role
 from fieldvisit.ledger import checkpoints, keys, store, timestamps
-from fieldvisit.models import Checkpoint, LedgerEntry, SigningKey
+from fieldvisit.ledger.scope import entries_visible_to, may_read_entry
+from fieldvisit.models import Checkpoint, SigningKey
 
 AUDIT_ROLES = (Role.LEGAL, Role.AUDITOR, Role.SUPERVISOR)
 
@@ -123,10 +131,11 @@ class InclusionProofView(LedgerView):
         parameters=[s.ProofQuerySerializer],
         responses={
             200: s.InclusionProofSerializer,
-            **problems("validation_error", "ledger_range", "permission_denied"),
+            **problems("validation_error", "ledger_range", "not_found", "permission_denied"),
         },
         description="RFC 9162 inclusion proof of entry `entry` in the tree of size "
-        "`tree_size` (default: the latest checkpoint's).",
+        "`tree_size` (default: the latest checkpoint's), with the entry's bytes. A "
+        "supervisor has the proofs of the entries about their teams only (404 otherwise).",
     )
     def get(self, request: Request) -> Response:
         params = query(s.ProofQuerySerializer, request)
@@ -135,6 +144,9 @@ class InclusionProofView(LedgerView):
             latest = checkpoints.latest_checkpoint()
             size = latest.tree_size if latest else 0
         proof = store.inclusion_proof(params["entry"], size)
+        if not may_read_entry(request.user, proof.entry.index):
+            raise Problem("not_found", f"No ledger entry {proof.entry.index}.", 404)
+        record_read(request.user, "ledger_proof", f"ledger:{proof.entry.index}")
         return Response(
             {
                 "entry": proof.entry.index,
@@ -174,11 +186,14 @@ class EntryView(LedgerView):
     @extend_schema(
         operation_id="ledger_entry",
         responses={200: s.EntrySerializer, **problems("not_found", "permission_denied")},
+        description="One entry, with its exact bytes. A supervisor reads the entries about "
+        "their teams only (404 otherwise).",
     )
     def get(self, request: Request, index: int) -> Response:
-        entry = LedgerEntry.objects.filter(index=index).first()
+        entry = entries_visible_to(request.user).filter(index=index).first()
         if entry is None:
             raise Problem("not_found", f"No ledger entry {index}.", 404)
+        record_read(request.user, "ledger_entry", f"ledger:{entry.index}")
         raw = bytes(entry.entry_bytes)
         return Response(
             {

@@ -21,7 +21,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fieldvisit import access
 from fieldvisit.actions import recordings
 from fieldvisit.actions import uploads as actions
 from fieldvisit.api.schema import problems
@@ -184,7 +183,15 @@ class UploadCreate(TusView):
         ],
         responses={201: None, **problems(*TUS_PROBLEMS, *FINAL_PATCH_PROBLEMS)},
         description="tus creation (and creation-with-upload): start uploading one audio "
-        "segment of a visit's recording. The answer's `Location` is the upload's URL.",
+        "segment of a visit's recording. The answer's `Location` is the upload's URL.\n\n"
+        "Accepted audio, judged by its content (not `filename` or `content_type`): AAC/M4A, "
+        "3GP, ADTS AAC, MP3, AMR, AMR-WB, Ogg Opus and Vorbis, WAV, FLAC, and what browsers' "
+        "MediaRecorder writes: WebM/Opus (`audio/webm;codecs=opus`) and MP4 with AAC or Opus "
+        "(`audio/mp4`, fragmented or not). The duration is read from the audio itself (WebM "
+        "blocks, MP4 sample tables), never from a header. Each segment must be a complete, "
+        "playable file with its own header: a browser stops its MediaRecorder and starts a "
+        "new one for every segment (the chunks of one `start(timeslice)` recording are not "
+        "files on their own), and `started_at` is that recorder's `start` event.",
     )
     def post(self, request: Request) -> Response:
         length = parse_int(request.headers.get("Upload-Length"), "Upload-Length")
@@ -206,14 +213,7 @@ class UploadCreate(TusView):
             prev_sha256=meta["prev_sha256"].lower(),
         )
         require_read_back(metadata, segment)
-        visit = (
-            access.visits_visible_to(request.user)
-            .select_related("stop__route")
-            .filter(pk=meta["visit"])
-            .first()
-        )
-        if visit is None:
-            raise RuleViolation("not_found", "No such visit.", 404)
+        visit = recordings.require_uploader(meta["visit"], request.user)
         upload = actions.create_upload(
             visit=visit,
             owner=request.user,
@@ -279,6 +279,7 @@ class UploadDetail(TusView):
                 "file_too_large",
                 "upload_complete",
                 "not_found",
+                "not_team_member",
                 "upload_expired",
                 "upload_gone",
                 *FINAL_PATCH_PROBLEMS,
@@ -286,7 +287,10 @@ class UploadDetail(TusView):
         },
         description="tus: append bytes at `Upload-Offset`. The request that brings the last "
         "byte gets the segment's verdict: 204, or `hash_mismatch`, `invalid_audio` or "
-        "`chain_broken` (nothing kept).",
+        "`chain_broken` (nothing kept). Every PATCH, and the completion, checks the uploader "
+        "as creation does: an agent moved off the visit's team or deactivated meanwhile gets "
+        "creation's answer (404 `not_found`, 403 `not_team_member`), a token revoked during "
+        "the last PATCH `token_revoked`; the bytes stay with the upload until it expires.",
     )
     def patch(self, request: Request, pk: Any) -> Response:
         require_offset_stream(request._request)
