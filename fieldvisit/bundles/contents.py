@@ -34,6 +34,7 @@ EXTENSIONS = {
     "audio/ogg": "ogg",
     "audio/wav": "wav",
     "audio/flac": "flac",
+    "audio/webm": "webm",
 }
 
 
