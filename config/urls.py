@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerView
 
+from fieldvisit import fieldapp
 from fieldvisit.admin import operations
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("admin/operations/", include(operations.urls())),
     path("admin/", admin.site.urls),
     path("api/v1/", include("fieldvisit.api.urls")),
+    path("app/", include(fieldapp.urls())),
     path(
         "api/docs/",
         SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[]),

@@ -67,7 +67,14 @@ class Browser:
         self.artifacts = artifacts
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright")
         self._pages: dict[str, Any] = {}
+        self._options: dict[str, dict[str, Any]] = {}
         self._call(self._launch, executable)
+
+    def prepare(self, actor: str, **options: Any) -> None:
+        """Browser context options for ``actor`` (a phone's viewport, geolocation and its
+        permission, locale, ...), given before the actor's first step."""
+        assert actor not in self._pages, f"{actor} has already started"
+        self._options[actor] = options
 
     def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return self._thread.submit(fn, *args).result(timeout=180)
@@ -82,9 +89,8 @@ class Browser:
 
     def _page(self, actor: str) -> Any:
         if actor not in self._pages:
-            context = self._browser.new_context(
-                base_url=self.base_url, viewport={"width": 1366, "height": 900}
-            )
+            options = {"viewport": {"width": 1366, "height": 900}, **self._options.get(actor, {})}
+            context = self._browser.new_context(base_url=self.base_url, **options)
             context.set_default_timeout(TIMEOUT_MS)
             self._pages[actor] = context.new_page()
         return self._pages[actor]
