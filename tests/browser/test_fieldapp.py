@@ -134,13 +134,11 @@ def test_two_agents_visit_offline_capture_and_reload(
     browser.do("agent_a", depart)
 
     def arrive(page: Any) -> str:
+        before = page.locator("#fa-sent li[data-status=delivered]").count()
         page.click("#fa-stops li.current a.button")
         page.wait_for_selector("#fa-visit")
         page.click("button[data-kind=arrive]")
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('#fa-sent li[data-status=delivered]')].length"
-            " && document.querySelector('#fa-sync').dataset.waiting === '0'"
-        )
+        delivered(page, before + 1)  # this phone's arrival itself, not an earlier record
         page.wait_for_selector(
             "#fa-visit[data-visit-status='arriving'], #fa-visit[data-visit-status='open']"
         )

@@ -71,10 +71,20 @@ async function loadLocal() {
 }
 
 /** Today's route from the server (the team's day); the cached one when offline. */
+let routeRetry = null;
 async function refreshRoute() {
+  clearTimeout(routeRetry);
   const answer = await api.call("GET", "/api/v1/routes/");
   if (answer.status === 401) { authLost(answer.body && answer.body.code); return; }
-  if (answer.status !== 200 || !answer.body) { return; }
+  if (answer.status !== 200 || !answer.body) {
+    // A busy or briefly unreachable server (no answer, 429, 5xx): the screen would keep a
+    // stale route (a visit opened by the last check-in not shown), so ask again shortly.
+    if (navigator.onLine && (answer.status === 0 || answer.status === 429 || answer.status >= 500)) {
+      const wait = Math.min(Number(answer.retryAfter) || 2, 30) * 1000;
+      routeRetry = setTimeout(refreshRoute, wait);
+    }
+    return;
+  }
   const routes = answer.body.results || [];
   const route = routes.find((r) => r.status !== "draft" && r.status !== "rejected") || routes[0] || null;
   state.route = route;
