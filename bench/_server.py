@@ -3,7 +3,10 @@ from /proc while a client streams to it over loopback."""
 
 from __future__ import annotations
 
+import io
 import os
+import time
+import uuid
 from pathlib import Path
 
 from tests.childserver import ChildServer
@@ -31,3 +34,25 @@ class Server(ChildServer):
         """Start a new peak measurement (Linux: write 5 to clear_refs)."""
         assert self.process is not None
         Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+
+
+def photo_multipart(digest: str, filename: str, content_type: str) -> tuple[str, bytes, bytes]:
+    """A door photo's ``POST /visits/{id}/photos/`` body around its file: the boundary, the
+    fields and the file part's head, and the closing tail (the file's bytes go between)."""
+    boundary = uuid.uuid4().hex
+    fields = {
+        "id": str(uuid.uuid4()),
+        "kind": "door",
+        "captured_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        "sha256": digest,
+        "partner_in_frame": "true",
+    }
+    head = io.BytesIO()
+    for name, value in fields.items():
+        disposition = f'Content-Disposition: form-data; name="{name}"'
+        head.write(f"--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n".encode())
+    head.write(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n".encode()
+    )
+    return boundary, head.getvalue(), f"\r\n--{boundary}--\r\n".encode()

@@ -22,40 +22,25 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _django import demo_agent, setup
-from _server import Server
+from _server import Server, photo_multipart
 
 MB = 1024 * 1024
 
 
 def upload(port: int, token: str, visit_id: str, data: bytes) -> tuple[float, int, bytes]:
-    boundary = uuid.uuid4().hex
-    fields = {
-        "id": str(uuid.uuid4()),
-        "kind": "door",
-        "captured_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "partner_in_frame": "true",
-    }
-    body = io.BytesIO()
-    for name, value in fields.items():
-        disposition = f'Content-Disposition: form-data; name="{name}"'
-        body.write(f"--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n".encode())
-    body.write(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
+    boundary, head, tail = photo_multipart(
+        hashlib.sha256(data).hexdigest(), "p", "application/octet-stream"
     )
-    body.write(data + f"\r\n--{boundary}--\r\n".encode())
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     start = time.perf_counter()
     connection.request(
         "POST",
         f"/api/v1/visits/{visit_id}/photos/",
-        body.getvalue(),
+        head + data + tail,
         {
             "Authorization": f"Token {token}",
             "Content-Type": f"multipart/form-data; boundary={boundary}",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import http.client
-import io
 import os
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _django import demo_agent, setup
-from _server import Server
+from _server import Server, photo_multipart
 
 CHUNK = 1024 * 1024
 MB = 1024 * 1024
@@ -67,32 +66,16 @@ def timed(function: object, *args: object) -> float:
 
 
 def upload(port: int, token: str, visit_id: str, path: Path, digest: str) -> tuple[float, int]:
-    boundary = uuid.uuid4().hex
-    fields = {
-        "id": str(uuid.uuid4()),
-        "kind": "door",
-        "captured_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-        "sha256": digest,
-        "partner_in_frame": "true",
-    }
-    head = io.BytesIO()
-    for name, value in fields.items():
-        disposition = f'Content-Disposition: form-data; name="{name}"'
-        head.write(f"--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n".encode())
-    head.write(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
-        "Content-Type: image/jpeg\r\n\r\n".encode()
-    )
-    tail = f"\r\n--{boundary}--\r\n".encode()
+    boundary, head, tail = photo_multipart(digest, "p.jpg", "image/jpeg")
     size = path.stat().st_size
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     start = time.perf_counter()
     connection.putrequest("POST", f"/api/v1/visits/{visit_id}/photos/")
     connection.putheader("Authorization", f"Token {token}")
     connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-    connection.putheader("Content-Length", str(len(head.getvalue()) + size + len(tail)))
+    connection.putheader("Content-Length", str(len(head) + size + len(tail)))
     connection.endheaders()
-    connection.send(head.getvalue())
+    connection.send(head)
     with path.open("rb") as f:
         while block := f.read(CHUNK):
             connection.send(block)

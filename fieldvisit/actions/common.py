@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from fieldvisit.access import team_in_scope
-from fieldvisit.models import Team
+from fieldvisit.models import Team, Visit
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.routes import AgentFacts
 
@@ -39,3 +39,15 @@ def require_record_in_scope(scope: Q, team_id: int | None, what: str) -> None:
     absent (404), as in the API."""
     if not team_in_scope(scope, team_id):
         raise RuleViolation("not_found", f"No such {what}.", 404)
+
+
+def lock_visit(visit_id: object) -> Visit:
+    """The visit, locked FOR NO KEY UPDATE before the ledger's lock, as every writer of a
+    visit's records takes it (NO KEY: writers referring to the visit check that foreign key at
+    COMMIT while holding the ledger's lock; see ``checkins.record_checkin``). Only the visit row
+    is locked: the rows joined to it are read."""
+    return (
+        Visit.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("stop__route__team", "stop__address")
+        .get(pk=visit_id)
+    )

@@ -32,6 +32,7 @@ from typing import Any
 from django.utils import timezone
 
 from fieldvisit.actions import alerts
+from fieldvisit.actions.common import lock_visit
 from fieldvisit.choices import AlertKind, VisitStatus
 from fieldvisit.compliance import latest_review
 from fieldvisit.geo import local_text
@@ -47,16 +48,6 @@ KIND_NAMES = {
     "checkin": "Check-in",
     "report": "Report",
 }
-
-
-def lock_visit(visit_id: Any) -> Visit:
-    """The visit, locked FOR NO KEY UPDATE (see ``checkins.record_checkin`` for why NO KEY);
-    the rows joined to it are read, not locked."""
-    return (
-        Visit.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("stop__route__team", "stop__address")
-        .get(pk=visit_id)
-    )
 
 
 @dataclass

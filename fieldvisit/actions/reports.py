@@ -36,7 +36,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fieldvisit.actions import late_evidence
-from fieldvisit.actions.common import require_perm
+from fieldvisit.actions.common import lock_visit, require_perm
 from fieldvisit.actions.evidence import require_team_agent
 from fieldvisit.choices import CheckInKind, ReportStatus, VisitStatus
 from fieldvisit.compliance import visit_compliance, visit_records
@@ -85,16 +85,6 @@ def _arrived(visit: Visit) -> set[int]:
     )
 
 
-def _locked_visit(visit_id: Any) -> Visit:
-    # NO KEY: writers referring to the visit check that foreign key at COMMIT, holding the
-    # ledger's lock (see ``checkins.record_checkin``).
-    return (
-        Visit.objects.select_for_update(no_key=True)
-        .select_related("stop__route__team")
-        .get(pk=visit_id)
-    )
-
-
 def _move(visit: Visit, status: str) -> dict[str, str] | None:
     """Set the visit's status; the change as the ledger records it (None if unchanged)."""
     if visit.status == status:
@@ -126,7 +116,7 @@ def file_report(
 ) -> VisitReport:
     require_team_agent(data.visit, agent)
     with transaction.atomic(durable=True):
-        visit = _locked_visit(data.visit.pk)
+        visit = lock_visit(data.visit.pk)
         received_at = now or timezone.now()  # under the lock, like a review's time
         if VisitReport.objects.filter(pk=data.id).exists():
             # A concurrent retry of the same request committed while this one waited for the
@@ -228,7 +218,7 @@ def cosign_report(
     require_team_agent(visit, agent)
     signed_at = now or timezone.now()
     with transaction.atomic(durable=True):
-        locked = _locked_visit(visit.pk)
+        locked = lock_visit(visit.pk)
         report = current_report(locked)
         if report is None:
             raise RuleViolation("report_missing", "The visit has no report to co-sign yet.")
@@ -304,7 +294,7 @@ def review_visit(
     if not comment:
         raise RuleViolation("comment_required", "Say what the review found.")
     with transaction.atomic(durable=True):
-        visit = _locked_visit(visit_id)
+        visit = lock_visit(visit_id)
         # Under the lock, as evidence takes its time of arrival (``late_evidence.arriving``).
         created_at = now or timezone.now()
         require_perm(by, "fieldvisit.review_visit", "review visits")

@@ -21,6 +21,7 @@ from fieldvisit.admin.base import (
     ReadOnlyAdmin,
     ReadOnlyInline,
     ScopedReadsAdmin,
+    TeamScopedAdmin,
 )
 from fieldvisit.evidence.storage import open_evidence
 from fieldvisit.evidence.thumbnails import thumbnail
@@ -37,13 +38,10 @@ from fieldvisit.models import (
 VISIT_TEAM = "visit__stop__route__team"
 
 
-class EvidenceAdmin(ScopedReadsAdmin, LoggedReadsAdmin, ReadOnlyAdmin):
+class EvidenceAdmin(LoggedReadsAdmin, ReadOnlyAdmin, TeamScopedAdmin):
     team_field = VISIT_TEAM
+    read_scope = staticmethod(evidence_scope)
     show_full_result_count = False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        scope = evidence_scope(request.user, self.team_field)
-        return super().get_queryset(request).filter(scope)
 
     @admin.display(description="Flags")
     def flag_list(self, obj: Any) -> str:

@@ -14,16 +14,19 @@ from fieldvisit.models import AgentProfile, DeviceToken, Team
 from fieldvisit.rules import RuleViolation
 
 
-def _agent_users(field: Any, request: HttpRequest) -> Any:
-    """The users a profile may be for: field agents without one (``field_agents``: no staff),
-    or agents of the teams the user oversees (a profile never changes hands: the action
-    refuses that with a form error)."""
-    if field is not None:
-        field.queryset = field.queryset.filter(
-            (Q(agent_profile__isnull=True) & field_agents(""))
-            | oversight_scope(request.user, "agent_profile__team")
-        )
-    return field
+class AgentUserChoices:
+    """An agent profile's ``user`` choices: field agents without one (``field_agents``: no
+    staff), or agents of the teams the user oversees (a profile never changes hands: the
+    action refuses that with a form error)."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        if field is not None and db_field.name == "user":
+            field.queryset = field.queryset.filter(
+                (Q(agent_profile__isnull=True) & field_agents(""))
+                | oversight_scope(request.user, "agent_profile__team")
+            )
+        return field
 
 
 class OverseenOnly:
@@ -42,7 +45,7 @@ class OverseenOnly:
         return super().has_change_permission(request, obj)  # type: ignore[misc]
 
 
-class AgentInline(ScopedChoices, admin.TabularInline):
+class AgentInline(AgentUserChoices, ScopedChoices, admin.TabularInline):
     model = AgentProfile
     extra = 0
     can_delete = False  # deactivate instead: who was qualified when is evidence
@@ -54,10 +57,6 @@ class AgentInline(ScopedChoices, admin.TabularInline):
         formset = super().get_formset(request, obj, **kwargs)
         formset.form = checked_form(formset.form, check_agent_profile, request.user)
         return formset
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        return _agent_users(field, request) if db_field.name == "user" else field
 
 
 @admin.register(Team)
@@ -87,7 +86,7 @@ class TeamAdmin(OverseenOnly, TeamScopedAdmin):
 
 
 @admin.register(AgentProfile)
-class AgentProfileAdmin(OverseenOnly, TeamScopedAdmin):
+class AgentProfileAdmin(AgentUserChoices, OverseenOnly, TeamScopedAdmin):
     list_display = ["user", "badge_number", "team", "background_check_on", "active"]
     # The "team" filter offers only the teams of the rows in scope, not every team's name.
     list_filter = ["active", ("team", admin.RelatedOnlyFieldListFilter)]
@@ -102,10 +101,6 @@ class AgentProfileAdmin(OverseenOnly, TeamScopedAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):  # type: ignore[no-untyped-def]
         form = super().get_form(request, obj, change, **kw)
         return checked_form(form, check_agent_profile, request.user)
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        return _agent_users(field, request) if db_field.name == "user" else field
 
     def save_model(self, request: HttpRequest, obj: AgentProfile, form: Any, change: bool) -> None:
         save_agent_profile(obj, request.user)

@@ -115,6 +115,19 @@ def assert_ledger_whole() -> None:
     assert report.ok, report.problems
 
 
+def assert_retry_stored(
+    agent: Any, visit: Any, bucket: Bucket, form: dict[str, Any], entries: int
+) -> None:
+    """The phone sends the photo ``form`` again once storage is back: 201, the bytes at their
+    final key alone (nothing left in staging), one ledger entry more, the ledger whole."""
+    retried = post_form(agent, photos_url(visit), form)
+    assert retried.status_code == 201, retried.content
+    assert bucket.keys() == [final_path(form["sha256"])]
+    assert bucket.versions("staging/") == []
+    assert LedgerEntry.objects.count() == entries + 1
+    assert_ledger_whole()
+
+
 def test_storage_down_when_a_photo_arrives_is_503_and_the_retry_is_stored(
     agent: Any, visit: Any, bucket: Bucket, s3: S3Server
 ) -> None:
@@ -129,13 +142,9 @@ def test_storage_down_when_a_photo_arrives_is_503_and_the_retry_is_stored(
 
     s3.start()
     assert bucket.versions() == []
+    # The same request again (same id), its file sent anew.
     form["file"] = SimpleUploadedFile("photo.jpg", data, "application/octet-stream")
-    retried = post_form(agent, photos_url(visit), form)
-    assert retried.status_code == 201, retried.content
-    assert bucket.keys() == [final_path(sha(data))]
-    assert bucket.versions("staging/") == []
-    assert LedgerEntry.objects.count() == entries + 1
-    assert_ledger_whole()
+    assert_retry_stored(agent, visit, bucket, form, entries)
 
 
 def test_storage_down_on_the_last_tus_patch_is_503_and_the_retry_completes(
@@ -314,12 +323,7 @@ def test_s3_answering_5xx_to_put_object_is_503_with_retry_after_and_the_retry_is
     assert bucket.versions() == []
 
     faulty.fault = None
-    retried = post_form(agent, photos_url(visit), photo_form(data))
-    assert retried.status_code == 201, retried.content
-    assert bucket.keys() == [final_path(sha(data))]
-    assert bucket.versions("staging/") == []
-    assert LedgerEntry.objects.count() == entries + 1
-    assert_ledger_whole()
+    assert_retry_stored(agent, visit, bucket, photo_form(data), entries)
 
 
 def test_s3_that_hangs_is_503_within_the_timeouts_and_the_retry_is_stored(
@@ -328,6 +332,7 @@ def test_s3_that_hangs_is_503_within_the_timeouts_and_the_retry_is_stored(
     import time
 
     data = jpeg("coral")
+    entries = LedgerEntry.objects.count()
     faulty.fault = "hang"
     started = time.monotonic()
     response = post_form(agent, photos_url(visit), photo_form(data))
@@ -340,10 +345,7 @@ def test_s3_that_hangs_is_503_within_the_timeouts_and_the_retry_is_stored(
     assert (Photo.objects.count(), EvidenceFile.objects.count()) == (0, 0)
 
     faulty.fault = None
-    retried = post_form(agent, photos_url(visit), photo_form(data))
-    assert retried.status_code == 201, retried.content
-    assert bucket.keys() == [final_path(sha(data))]
-    assert_ledger_whole()
+    assert_retry_stored(agent, visit, bucket, photo_form(data), entries)
 
 
 def test_s3_failing_on_the_last_tus_patch_is_503_and_the_retry_completes(

@@ -374,29 +374,6 @@ def test_a_redis_that_hangs_costs_a_request_a_moment_not_seconds(
     assert len(cache_down_lines(caplog)) == 2
 
 
-@pytest.fixture
-def real_redis(world: Any, settings: Any) -> Any:
-    """The default cache in a real Redis (database 15, keys under a prefix of this test)."""
-    import redis
-
-    server = redis.Redis.from_url("redis://127.0.0.1:6379/15")
-    try:
-        server.ping()
-    except redis.RedisError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    prefix = f"h-login-guard-{world.route.pk}-{time.monotonic_ns()}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/15",
-            "KEY_PREFIX": prefix,
-        }
-    }
-    yield server, prefix
-    for stale in server.keys(f"{prefix}:*"):
-        server.delete(stale)
-
-
 def test_the_guard_counts_in_a_real_redis(world: Any, settings: Any, real_redis: Any) -> None:
     """Production counts in Redis (add, incr keeping the window, get_many, delete)."""
     server, prefix = real_redis

@@ -104,38 +104,20 @@ def test_unauthenticated_requests_are_limited_per_address(db: Any, anon: Any, ra
     assert_throttled(anon.get("/api/v1/schema/"), 60)
 
 
-def test_throttles_count_in_the_shared_cache(world: Any, rates: Any, settings: Any) -> None:
+def test_throttles_count_in_the_shared_cache(world: Any, rates: Any, real_redis: Any) -> None:
     """With Redis (production), the counts live in Redis, where every worker process sees
     them: a count written by one process is the one the next request is judged by."""
-    import redis
-
-    server = redis.Redis.from_url("redis://127.0.0.1:6379/15")
-    try:
-        server.ping()
-    except redis.RedisError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    prefix = f"h7-throttle-{world.route.pk}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/15",
-            "KEY_PREFIX": prefix,
-        }
-    }
+    server, prefix = real_redis
     rates(write="2/min")
     phone = world.client(world.agent_a)
-    try:
-        assert write(phone).status_code == 422
-        (key,) = server.keys(f"{prefix}:*throttle_write_token:*")
-        # Another worker process (its own connection) counted two writes of this phone just now.
-        other_worker = RedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": prefix})
-        name = key.decode().split(":", 2)[2]
-        other_worker.set(name, [time.time(), time.time()], 60)
+    assert write(phone).status_code == 422
+    (key,) = server.keys(f"{prefix}:*throttle_write_token:*")
+    # Another worker process (its own connection) counted two writes of this phone just now.
+    other_worker = RedisCache("redis://127.0.0.1:6379/15", {"KEY_PREFIX": prefix})
+    name = key.decode().split(":", 2)[2]
+    other_worker.set(name, [time.time(), time.time()], 60)
 
-        assert_throttled(write(phone), 60)
-    finally:
-        for stale in server.keys(f"{prefix}:*"):
-            server.delete(stale)
+    assert_throttled(write(phone), 60)
 
 
 def test_the_default_rates_leave_a_busy_agent_and_an_office_alone(settings: Any) -> None:
