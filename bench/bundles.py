@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=4)
     args = parser.parse_args()
     print("database:", setup(args.db, "bundles"))
-    from fieldvisit.bundles import contents
+    from fieldvisit.actions.bundles import prepare
     from fieldvisit.bundles.zipping import zip_chunks
     from fieldvisit.evidence.storage import open_evidence
 
@@ -115,7 +115,7 @@ def main() -> None:
 
     def bundle() -> tuple[float, int]:
         start, total = time.perf_counter(), 0
-        for chunk in zip_chunks(contents.for_visit(visit)):
+        for chunk in zip_chunks(prepare(visit)):
             total += len(chunk)  # what a socket would take
         return time.perf_counter() - start, total
 

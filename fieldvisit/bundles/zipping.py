@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 from stream_zip import NO_COMPRESSION_32, NO_COMPRESSION_64, stream_zip
 
-from fieldvisit.bundles.contents import Bundle, Member
+from fieldvisit.bundles.contents import Bundle
+from fieldvisit.bundles.members import Member
 from fieldvisit.evidence.storage import open_evidence
 
 READ_SIZE = 1024 * 1024
@@ -31,7 +32,7 @@ def zip_chunks(bundle: Bundle) -> Iterator[bytes]:
         for member in bundle.members:
             method = NO_COMPRESSION_64 if member.size >= ZIP32_LIMIT else NO_COMPRESSION_32
             yield (
-                f"{bundle.name}/{member.path}",
+                f"{bundle.plan.subject.name}/{member.path}",
                 bundle.timestamp,
                 MODE,
                 method(member.size, member.crc32),

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from fieldvisit.bundles import contents
+from fieldvisit.actions.bundles import prepare
 from fieldvisit.evidence.thumbnails import thumbnail
 from fieldvisit.media import images as media_images
 from fieldvisit.models import Visit
@@ -70,7 +70,7 @@ def test_a_photo_is_decoded_once_for_its_check_admin_and_bundles(
     assert shown.status_code == 200
     assert _size(shown.content) == (640, 480)
     for _ in range(2):
-        bundle = contents.for_visit(visit)
+        bundle = prepare(visit)
         assert any(m.path == f"thumbnails/{sha(data)}.jpg" for m in bundle.members)
     assert len(decodes) == 1
 

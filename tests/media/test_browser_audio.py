@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from mutagen.mp4 import MP4
 
-from fieldvisit.bundles.contents import EXTENSIONS
+from fieldvisit.bundles.plan import EXTENSIONS
 from fieldvisit.media import MediaError
 from fieldvisit.media.audio import FORMATS, inspect_audio
 
