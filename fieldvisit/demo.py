@@ -66,94 +66,36 @@ def _user(name: str, role: str, staff: bool, first: str, last: str) -> tuple[Use
     return user, password
 
 
+# Who the demo world holds: key, role, staff (admin access), first and last name.
+PEOPLE = [
+    ("agent_a", Role.AGENT, False, "Wei", "Zhao"),
+    ("agent_b", Role.AGENT, False, "Lei", "Sun"),
+    ("outsider_agent", Role.AGENT, False, "Gang", "Zhou"),
+    ("outsider_partner", Role.AGENT, False, "Min", "Wu"),
+    ("planner", Role.PLANNER, True, "Fang", "Liu"),
+    ("supervisor", Role.SUPERVISOR, True, "Jun", "Yang"),
+    ("legal", Role.LEGAL, True, "Hui", "Huang"),
+    ("auditor", Role.AUDITOR, True, "Ning", "Xu"),
+]
+
+
 def build_world(day: dt.date | None = None) -> dict[str, Any]:
+    """Build a new demo world for ``day`` (today in Shanghai by default): its logins, its
+    approved route and the route's stops."""
     zone = zoneinfo.ZoneInfo(ZONE)
     day = day or timezone.localdate(timezone.now(), zone)
     suffix = _suffix()
-    logins: dict[str, dict[str, str]] = {}
-
     with transaction.atomic():
-        people = {}
-        for key, role, staff, first, last in [
-            ("agent_a", Role.AGENT, False, "Wei", "Zhao"),
-            ("agent_b", Role.AGENT, False, "Lei", "Sun"),
-            ("outsider_agent", Role.AGENT, False, "Gang", "Zhou"),
-            ("outsider_partner", Role.AGENT, False, "Min", "Wu"),
-            ("planner", Role.PLANNER, True, "Fang", "Liu"),
-            ("supervisor", Role.SUPERVISOR, True, "Jun", "Yang"),
-            ("legal", Role.LEGAL, True, "Hui", "Huang"),
-            ("auditor", Role.AUDITOR, True, "Ning", "Xu"),
-        ]:
-            user, password = _user(key + suffix, role, staff, first, last)
-            people[key] = user
-            logins[key] = {"username": user.username, "password": password}
-
+        people, logins = _people(suffix)
         creditor = Creditor.objects.create(
             name=f"Demo Consumer Finance{suffix}", code=f"demo{suffix.replace('_', '-')}"
         )
-        team = Team.objects.create(
-            name=f"Huangpu field team{suffix}",
-            supervisor=people["supervisor"],
-            risk_manager=people["supervisor"],
-            timezone=ZONE,
-        )
-        other = Team.objects.create(
-            name=f"Pudong field team{suffix}", supervisor=people["supervisor"], timezone=ZONE
-        )
-        checked = day - dt.timedelta(days=400)
-        for number, (key, member_of) in enumerate(
-            [
-                ("agent_a", team),
-                ("agent_b", team),
-                ("outsider_agent", other),
-                ("outsider_partner", other),
-            ],
-            start=1,
-        ):
-            AgentProfile.objects.create(
-                user=people[key],
-                team=member_of,
-                badge_number=f"B{secrets.token_hex(3).upper()}{number}",
-                background_check_on=checked,
-                background_check_reference=f"PSB-{secrets.token_hex(4)}",
-            )
-
-        stamp = secrets.token_hex(3).upper()
-        addresses = []
-        for number, ((debtor, id_number, amount), (text, lat, lon)) in enumerate(
-            zip(DEBTORS, PLACES, strict=True), start=1
-        ):
-            case = Case.objects.create(
-                number=f"DEMO-{stamp}-{number:03d}",
-                creditor=creditor,
-                team=team,
-                debtor_name=debtor,
-                debtor_id_number=id_number,
-                amount_due=amount,
-                overdue_since=day - dt.timedelta(days=90 + 30 * number),
-            )
-            addresses.append(
-                Address.objects.create(
-                    case=case, kind=AddressKind.HOME, text=text, lat=lat, lon=lon, timezone=ZONE
-                )
-            )
-            Relation.objects.create(case=case, name=f"{debtor[0]}女士", kind=RelationKind.FAMILY)
-
+        team = _teams(people, suffix, day)
+        addresses = _cases(creditor, team, day)
         route = Route.objects.create(team=team, date=day, planned_by=people["planner"])
         for sequence, address in enumerate(addresses[:3], start=1):
             Stop.objects.create(route=route, sequence=sequence, case=address.case, address=address)
-
-    # Planned and approved the evening before, as the procedure requires.
-    evening_before = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(18, 0), tzinfo=zone)
-    route_actions.submit_route(route.pk, people["planner"], now=evening_before)
-    route_actions.decide_route(
-        route.pk,
-        people["supervisor"],
-        approve=True,
-        comment="Demo route approved.",
-        now=evening_before + dt.timedelta(minutes=30),
-    )
-
+    _approve_evening_before(route, people, day, zone)
     stops = Stop.objects.filter(route=route).select_related("address", "visit").order_by("sequence")
     return {
         "users": logins,
@@ -171,3 +113,86 @@ def build_world(day: dt.date | None = None) -> dict[str, Any]:
             for stop in stops
         ],
     }
+
+
+def _people(suffix: str) -> tuple[dict[str, User], dict[str, dict[str, str]]]:
+    """The world's users by key, and their logins (each with a new random password)."""
+    people: dict[str, User] = {}
+    logins: dict[str, dict[str, str]] = {}
+    for key, role, staff, first, last in PEOPLE:
+        user, password = _user(key + suffix, role, staff, first, last)
+        people[key] = user
+        logins[key] = {"username": user.username, "password": password}
+    return people, logins
+
+
+def _teams(people: dict[str, User], suffix: str, day: dt.date) -> Team:
+    """The demo team (with agents A and B) and another team (with the outsiders), every agent
+    qualified; returns the demo team."""
+    team = Team.objects.create(
+        name=f"Huangpu field team{suffix}",
+        supervisor=people["supervisor"],
+        risk_manager=people["supervisor"],
+        timezone=ZONE,
+    )
+    other = Team.objects.create(
+        name=f"Pudong field team{suffix}", supervisor=people["supervisor"], timezone=ZONE
+    )
+    checked = day - dt.timedelta(days=400)
+    for number, (key, member_of) in enumerate(
+        [
+            ("agent_a", team),
+            ("agent_b", team),
+            ("outsider_agent", other),
+            ("outsider_partner", other),
+        ],
+        start=1,
+    ):
+        AgentProfile.objects.create(
+            user=people[key],
+            team=member_of,
+            badge_number=f"B{secrets.token_hex(3).upper()}{number}",
+            background_check_on=checked,
+            background_check_reference=f"PSB-{secrets.token_hex(4)}",
+        )
+    return team
+
+
+def _cases(creditor: Creditor, team: Team, day: dt.date) -> list[Address]:
+    """One case per debtor, each with its home address and a relation; the addresses."""
+    stamp = secrets.token_hex(3).upper()
+    addresses = []
+    for number, ((debtor, id_number, amount), (text, lat, lon)) in enumerate(
+        zip(DEBTORS, PLACES, strict=True), start=1
+    ):
+        case = Case.objects.create(
+            number=f"DEMO-{stamp}-{number:03d}",
+            creditor=creditor,
+            team=team,
+            debtor_name=debtor,
+            debtor_id_number=id_number,
+            amount_due=amount,
+            overdue_since=day - dt.timedelta(days=90 + 30 * number),
+        )
+        addresses.append(
+            Address.objects.create(
+                case=case, kind=AddressKind.HOME, text=text, lat=lat, lon=lon, timezone=ZONE
+            )
+        )
+        Relation.objects.create(case=case, name=f"{debtor[0]}女士", kind=RelationKind.FAMILY)
+    return addresses
+
+
+def _approve_evening_before(
+    route: Route, people: dict[str, User], day: dt.date, zone: zoneinfo.ZoneInfo
+) -> None:
+    """Planned and approved the evening before, as the procedure requires."""
+    evening_before = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(18, 0), tzinfo=zone)
+    route_actions.submit_route(route.pk, people["planner"], now=evening_before)
+    route_actions.decide_route(
+        route.pk,
+        people["supervisor"],
+        approve=True,
+        comment="Demo route approved.",
+        now=evening_before + dt.timedelta(minutes=30),
+    )

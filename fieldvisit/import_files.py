@@ -38,8 +38,9 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import IO, Any
 
+import openpyxl
 import tablib
 from django import forms
 from import_export.formats import base_formats
@@ -173,8 +174,6 @@ class XLSX(base_formats.XLSX):
     """The first sheet of an XLSX, read by its real cells after the zip's sizes are checked."""
 
     def create_dataset(self, in_stream: bytes) -> tablib.Dataset:
-        import openpyxl
-
         check_file_size(len(in_stream))
         check_zip(in_stream)
         # keep_links=False: external links carry cached copies of other workbooks' sheets.
@@ -265,24 +264,9 @@ def _check_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
         )
     styles = member.filename == "xl/styles.xml"
     shared_strings = rows = styles_seen = 0
-    carry = b""
-    first = True
     try:
         with archive.open(member) as stream:
-            while True:
-                chunk = stream.read(_CHUNK)
-                if first:
-                    _check_encoding(member.filename, chunk)
-                    first = False
-                buffer = carry + chunk
-                if chunk:
-                    # Scan up to the last tag opening in the tail; every pattern lies within
-                    # one tag, so none is cut in two.
-                    cut = buffer.rfind(b"<", max(0, len(buffer) - 4096))
-                    cut = len(buffer) if cut < 0 else cut
-                else:
-                    cut = len(buffer)
-                part, carry = buffer[:cut], buffer[cut:]
+            for part in _tag_aligned_parts(member.filename, stream):
                 # A cheap substring test first: the patterns run only on chunks that may
                 # hold such elements (C speed either way: a few ms a MB).
                 if b"si" in part:
@@ -298,14 +282,37 @@ def _check_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
                         f"only formatted); a case list has at most {MAX_COLUMNS} columns. Delete "
                         "those columns, or copy the data alone into a new workbook."
                     )
-                if not chunk:
-                    break
     except ImportFileRefused:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
         raise ImportFileRefused(
             f"The workbook's part {member.filename} is damaged ({error}); save it again."
         ) from None
+
+
+def _tag_aligned_parts(name: str, stream: IO[bytes]) -> Iterator[bytes]:
+    """The part's bytes, read 1 MB at a time and each chunk cut before the last tag opening
+    in its tail (the rest carried over), so that no pattern is cut in two; the last piece
+    follows the end of the stream. The first chunk's declared encoding is checked."""
+    carry = b""
+    first = True
+    while True:
+        chunk = stream.read(_CHUNK)
+        if first:
+            _check_encoding(name, chunk)
+            first = False
+        buffer = carry + chunk
+        if chunk:
+            # Scan up to the last tag opening in the tail; every pattern lies within
+            # one tag, so none is cut in two.
+            cut = buffer.rfind(b"<", max(0, len(buffer) - 4096))
+            cut = len(buffer) if cut < 0 else cut
+        else:
+            cut = len(buffer)
+        part, carry = buffer[:cut], buffer[cut:]
+        yield part
+        if not chunk:
+            return
 
 
 def _check_encoding(name: str, head: bytes) -> None:

@@ -23,7 +23,7 @@ from fieldvisit.choices import CheckInKind
 from fieldvisit.evidence.receiving import HashedUploadedFile
 from fieldvisit.ledger import store as ledger
 from fieldvisit.media import MediaError
-from fieldvisit.media.images import THUMBNAIL_PX, ImageInfo, inspect_image
+from fieldvisit.media.images import THUMBNAIL_PX, Exif, ImageInfo, inspect_image
 from fieldvisit.models import Photo, Receipt, Visit
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import evidence as rules
@@ -113,31 +113,20 @@ class PhotoData:
 def add_photo(
     data: PhotoData, agent: Any, device_id: str, fingerprint: str, now: dt.datetime | None = None
 ) -> Photo:
+    """Record a photo taken at the visit, with what its EXIF says against the address."""
     visit = data.visit
     require_team_agent(visit, agent)
     image = inspect(data.file, data.sha256, "file")
     exif = image.info.exif
-    stop = visit.stop
-    address = stop.address
-    creditor = stop.case.creditor
-    taken_at = rules.exif_moment(exif.taken_at, address.zone_name)
-    flags, distance = rules.photo_flags(
-        exif_lat=exif.lat,
-        exif_lon=exif.lon,
-        exif_taken_at=taken_at,
-        captured_at=data.captured_at,
-        address=(address.lat, address.lon) if address.geocoded else None,
-        radius_m=creditor.geofence_radius_m,
-        window=visit_window(visit),
-    )
+    taken_at = rules.exif_moment(exif.taken_at, visit.stop.address.zone_name)
+    flags, distance = _judge_photo(data, exif, taken_at)
     with storing(image.received) as record, transaction.atomic(durable=True):
         # Locked before the ledger: a review and this photo cannot pass each other.
         arrival = late_evidence.arriving(visit.pk, flags, data.captured_at, now)
-        received_at, flags, late_by = arrival.received_at, arrival.flags, arrival.late_by_s
         (file,) = record()
         photo = Photo.objects.create(
-            **captured(data, agent, device_id, received_at, flags, fingerprint),
-            late_by_s=late_by,
+            **captured(data, agent, device_id, arrival.received_at, arrival.flags, fingerprint),
+            late_by_s=arrival.late_by_s,
             file=file,
             kind=data.kind,
             partner_in_frame=data.partner_in_frame,
@@ -151,36 +140,52 @@ def add_photo(
             exif_model=exif.model or "",
             distance_m=round(distance, 1) if distance is not None else None,
         )
-        ledger.append(
-            "photo.added",
-            ledger.actor_for(agent, device_id),
-            f"visit:{visit.id}",
-            {
-                "photo": photo.id,
-                "file": file_entry(file),
-                "kind": photo.kind,
-                "partner_in_frame": photo.partner_in_frame,
-                "captured_at": photo.captured_at,
-                "received_at": received_at,
-                "lat": photo.lat,
-                "lon": photo.lon,
-                "exif": {
-                    "lat": exif.lat,
-                    "lon": exif.lon,
-                    "altitude": exif.altitude,
-                    "taken_at": taken_at,
-                    "make": exif.make,
-                    "model": exif.model,
-                },
-                "distance_m": photo.distance_m,
-                "flags": flags,
-                "late_by_s": late_by,
-            },
-        )
-        arrival.recorded(
-            kind="photo", record_id=photo.id, actor=ledger.actor_for(agent, device_id), agent=agent
-        )
+        actor = ledger.actor_for(agent, device_id)
+        ledger.append("photo.added", actor, f"visit:{visit.id}", _photo_added(photo, exif, arrival))
+        arrival.recorded(kind="photo", record_id=photo.id, actor=actor, agent=agent)
     return photo
+
+
+def _judge_photo(
+    data: PhotoData, exif: Exif, taken_at: dt.datetime | None
+) -> tuple[list[str], float | None]:
+    """The photo's flags and its distance from the address (``rules.photo_flags``)."""
+    visit = data.visit
+    address = visit.stop.address
+    return rules.photo_flags(
+        exif_lat=exif.lat,
+        exif_lon=exif.lon,
+        exif_taken_at=taken_at,
+        captured_at=data.captured_at,
+        address=(address.lat, address.lon) if address.geocoded else None,
+        radius_m=visit.stop.case.creditor.geofence_radius_m,
+        window=visit_window(visit),
+    )
+
+
+def _photo_added(photo: Photo, exif: Exif, arrival: late_evidence.Arrival) -> dict[str, Any]:
+    """The ``photo.added`` ledger entry's data (the EXIF as read, before any default)."""
+    return {
+        "photo": photo.id,
+        "file": file_entry(photo.file),
+        "kind": photo.kind,
+        "partner_in_frame": photo.partner_in_frame,
+        "captured_at": photo.captured_at,
+        "received_at": arrival.received_at,
+        "lat": photo.lat,
+        "lon": photo.lon,
+        "exif": {
+            "lat": exif.lat,
+            "lon": exif.lon,
+            "altitude": exif.altitude,
+            "taken_at": photo.exif_taken_at,
+            "make": exif.make,
+            "model": exif.model,
+        },
+        "distance_m": photo.distance_m,
+        "flags": arrival.flags,
+        "late_by_s": arrival.late_by_s,
+    }
 
 
 @dataclass
@@ -211,6 +216,43 @@ def record_receipt(
     fingerprint: str,
     now: dt.datetime | None = None,
 ) -> Receipt:
+    """Record how the notice was delivered (or why not), with its signature and slip photo."""
+    _require_outcome_fields(data)
+    visit = data.visit
+    require_team_agent(visit, agent)
+    rules.check_notice_number(data.notice_number, visit.stop.notice_number or "").raise_if_failed()
+    signature, photo = _inspect_slip(data)
+    flags = [] if visit_window(visit).was_open(data.captured_at) else ["lone_agent"]
+    with (
+        storing(
+            signature.received if signature else None, photo.received if photo else None
+        ) as record,
+        transaction.atomic(durable=True),
+    ):
+        arrival = late_evidence.arriving(visit.pk, flags, data.captured_at, now)
+        rows = iter(record())
+        signature_row = next(rows) if signature else None
+        photo_row = next(rows) if photo else None
+        receipt = Receipt.objects.create(
+            **captured(data, agent, device_id, arrival.received_at, arrival.flags, fingerprint),
+            notice_number=data.notice_number.strip(),
+            outcome=data.outcome,
+            signer_name=data.signer_name.strip(),
+            signer_relation=data.signer_relation.strip(),
+            signature=signature_row,
+            photo=photo_row,
+            late_by_s=arrival.late_by_s,
+        )
+        actor = ledger.actor_for(agent, device_id)
+        ledger.append(
+            "receipt.recorded", actor, f"visit:{visit.id}", _receipt_recorded(receipt, arrival)
+        )
+        arrival.recorded(kind="receipt", record_id=receipt.id, actor=actor, agent=agent)
+    return receipt
+
+
+def _require_outcome_fields(data: ReceiptData) -> None:
+    """Each outcome names the fields it needs (``rules.receipt_missing``)."""
     missing = rules.receipt_missing(
         data.outcome,
         signer_name=data.signer_name,
@@ -224,9 +266,10 @@ def record_receipt(
             "Some fields are invalid.",
             errors={name: [f"Required when the outcome is {data.outcome}."] for name in missing},
         )
-    visit = data.visit
-    require_team_agent(visit, agent)
-    rules.check_notice_number(data.notice_number, visit.stop.notice_number or "").raise_if_failed()
+
+
+def _inspect_slip(data: ReceiptData) -> tuple[Image | None, Image | None]:
+    """The signature and the photo of the signed slip, each checked when sent."""
     signature = (
         inspect(data.signature, data.signature_sha256, "signature", SIGNATURE_TYPES)
         if data.signature is not None
@@ -237,52 +280,23 @@ def record_receipt(
         if data.photo is not None
         else None
     )
-    flags = [] if visit_window(visit).was_open(data.captured_at) else ["lone_agent"]
-    with (
-        storing(
-            signature.received if signature else None, photo.received if photo else None
-        ) as record,
-        transaction.atomic(durable=True),
-    ):
-        arrival = late_evidence.arriving(visit.pk, flags, data.captured_at, now)
-        received_at, flags, late_by = arrival.received_at, arrival.flags, arrival.late_by_s
-        rows = iter(record())
-        signature_row = next(rows) if signature else None
-        photo_row = next(rows) if photo else None
-        receipt = Receipt.objects.create(
-            **captured(data, agent, device_id, received_at, flags, fingerprint),
-            notice_number=data.notice_number.strip(),
-            outcome=data.outcome,
-            signer_name=data.signer_name.strip(),
-            signer_relation=data.signer_relation.strip(),
-            signature=signature_row,
-            photo=photo_row,
-            late_by_s=late_by,
-        )
-        ledger.append(
-            "receipt.recorded",
-            ledger.actor_for(agent, device_id),
-            f"visit:{visit.id}",
-            {
-                "receipt": receipt.id,
-                "notice_number": receipt.notice_number,
-                "outcome": receipt.outcome,
-                "signer_name": receipt.signer_name,
-                "signer_relation": receipt.signer_relation,
-                "signature": file_entry(signature_row) if signature_row else None,
-                "photo": file_entry(photo_row) if photo_row else None,
-                "captured_at": receipt.captured_at,
-                "received_at": received_at,
-                "lat": receipt.lat,
-                "lon": receipt.lon,
-                "flags": flags,
-                "late_by_s": late_by,
-            },
-        )
-        arrival.recorded(
-            kind="receipt",
-            record_id=receipt.id,
-            actor=ledger.actor_for(agent, device_id),
-            agent=agent,
-        )
-    return receipt
+    return signature, photo
+
+
+def _receipt_recorded(receipt: Receipt, arrival: late_evidence.Arrival) -> dict[str, Any]:
+    """The ``receipt.recorded`` ledger entry's data."""
+    return {
+        "receipt": receipt.id,
+        "notice_number": receipt.notice_number,
+        "outcome": receipt.outcome,
+        "signer_name": receipt.signer_name,
+        "signer_relation": receipt.signer_relation,
+        "signature": file_entry(receipt.signature) if receipt.signature else None,
+        "photo": file_entry(receipt.photo) if receipt.photo else None,
+        "captured_at": receipt.captured_at,
+        "received_at": arrival.received_at,
+        "lat": receipt.lat,
+        "lon": receipt.lon,
+        "flags": arrival.flags,
+        "late_by_s": arrival.late_by_s,
+    }

@@ -26,8 +26,8 @@ from fieldvisit.actions.files import LocalFile, Received, check_declared_hash, f
 from fieldvisit.choices import CheckInKind, UploadStatus
 from fieldvisit.ledger import store as ledger
 from fieldvisit.media import MediaError
-from fieldvisit.media.audio import inspect_audio
-from fieldvisit.models import AudioSegment, DeviceToken, Recording, Upload, Visit
+from fieldvisit.media.audio import AudioInfo, inspect_audio
+from fieldvisit.models import AudioSegment, DeviceToken, EvidenceFile, Recording, Upload, Visit
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import recording as rules
 from fieldvisit.rules.lateness import LATE_SUBMISSION
@@ -124,13 +124,13 @@ def require_owner_may_upload(upload: Upload, *, completing: bool = False) -> Non
 def add_segment(
     upload: Upload, sha256: str, crc32: int, now: dt.datetime | None = None
 ) -> AudioSegment:
+    """Join a finished upload to the visit's recording as its next segment: the declared
+    hash, the audio, then (under the visit's lock) the uploader and the chain. A failure keeps
+    nothing."""
     meta = SegmentMeta.of(upload)
     check_declared_hash(sha256, meta.sha256, "segment")
     path = str(partials.path_for(upload.id))
-    try:
-        info = inspect_audio(path)
-    except MediaError as error:
-        raise RuleViolation(error.code, error.detail) from None
+    info = _inspect(path)
     ended = meta.started_at + dt.timedelta(seconds=info.duration_s)
     agent = upload.owner
     # Stage a hard link, not the partial file itself: until the segment commits, the upload
@@ -145,68 +145,101 @@ def add_segment(
             # NO KEY: check-ins referring to the visit commit (checking their foreign key
             # with FOR KEY SHARE) while holding the ledger's lock that we wait for.
             arrival = late_evidence.arriving(upload.visit_id, [], ended, now)
-            visit, received_at = arrival.visit, arrival.received_at
             # Under the lock: a move off the team committed since the last byte's checks is
             # seen here, and none can commit before this segment does.
             require_owner_may_upload(upload, completing=True)
-            check_can_join(visit, meta)
-            recording = Recording.objects.filter(visit=visit).first()
-            if recording is None:
-                recording = Recording.objects.create(
-                    id=meta.recording, visit=visit, started_by=agent, created_at=received_at
-                )
-            previous = recording.segments.filter(index=meta.index - 1).first()
-            rules.chain_verdict(
-                meta.index, meta.prev_sha256, _as_rule_segment(previous) if previous else None
-            ).raise_if_failed()
-            flags, late_by = arrival.flags, arrival.late_by_s
+            check_can_join(arrival.visit, meta)
+            recording = _recording_for(arrival, meta, agent)
+            _check_chain(recording, meta)
             (file,) = record()
-            segment = AudioSegment.objects.create(
-                id=upload.id,
-                recording=recording,
-                index=meta.index,
-                file=file,
-                prev_sha256=meta.prev_sha256,
-                started_at=meta.started_at,
-                duration_s=round(info.duration_s, 3),
-                format=info.format,
-                agent=agent,
-                device_id=upload.device_id,
-                received_at=received_at,
-                late_by_s=late_by,
-            )
-            Upload.objects.filter(pk=upload.pk).update(
-                status=UploadStatus.COMPLETED, ended_at=received_at
-            )
+            segment = _store_segment(upload, meta, info, recording, file, arrival)
+            actor = ledger.actor_for(agent, upload.device_id)
             ledger.append(
                 "recording.segment_added",
-                ledger.actor_for(agent, upload.device_id),
-                f"visit:{visit.id}",
-                {
-                    "recording": recording.id,
-                    "segment": segment.index,
-                    "file": file_entry(file),
-                    "prev_sha256": segment.prev_sha256,
-                    "started_at": segment.started_at,
-                    "duration_s": segment.duration_s,
-                    "format": segment.format,
-                    "upload": upload.id,
-                    "received_at": received_at,
-                    "flags": flags,
-                    "late_by_s": late_by,
-                },
+                actor,
+                f"visit:{arrival.visit.id}",
+                _segment_added(segment, upload, arrival),
             )
-            arrival.recorded(
-                kind="segment",
-                record_id=segment.id,
-                actor=ledger.actor_for(agent, upload.device_id),
-                agent=agent,
-            )
+            arrival.recorded(kind="segment", record_id=segment.id, actor=actor, agent=agent)
     finally:
         content.close()
         with contextlib.suppress(FileNotFoundError):
             os.remove(link)
     return segment
+
+
+def _inspect(path: str) -> AudioInfo:
+    """The audio's format and duration, judged from its bytes."""
+    try:
+        return inspect_audio(path)
+    except MediaError as error:
+        raise RuleViolation(error.code, error.detail) from None
+
+
+def _recording_for(arrival: late_evidence.Arrival, meta: SegmentMeta, agent: Any) -> Recording:
+    """The visit's recording; its first segment starts it."""
+    recording = Recording.objects.filter(visit=arrival.visit).first()
+    if recording is None:
+        recording = Recording.objects.create(
+            id=meta.recording, visit=arrival.visit, started_by=agent, created_at=arrival.received_at
+        )
+    return recording
+
+
+def _check_chain(recording: Recording, meta: SegmentMeta) -> None:
+    """The segment names the hash of the one before it (``rules.chain_verdict``)."""
+    previous = recording.segments.filter(index=meta.index - 1).first()
+    rules.chain_verdict(
+        meta.index, meta.prev_sha256, _as_rule_segment(previous) if previous else None
+    ).raise_if_failed()
+
+
+def _store_segment(
+    upload: Upload,
+    meta: SegmentMeta,
+    info: AudioInfo,
+    recording: Recording,
+    file: EvidenceFile,
+    arrival: late_evidence.Arrival,
+) -> AudioSegment:
+    """The segment's row, and its upload marked complete."""
+    segment = AudioSegment.objects.create(
+        id=upload.id,
+        recording=recording,
+        index=meta.index,
+        file=file,
+        prev_sha256=meta.prev_sha256,
+        started_at=meta.started_at,
+        duration_s=round(info.duration_s, 3),
+        format=info.format,
+        agent=upload.owner,
+        device_id=upload.device_id,
+        received_at=arrival.received_at,
+        late_by_s=arrival.late_by_s,
+    )
+    Upload.objects.filter(pk=upload.pk).update(
+        status=UploadStatus.COMPLETED, ended_at=arrival.received_at
+    )
+    return segment
+
+
+def _segment_added(
+    segment: AudioSegment, upload: Upload, arrival: late_evidence.Arrival
+) -> dict[str, Any]:
+    """The ``recording.segment_added`` ledger entry's data."""
+    return {
+        "recording": segment.recording_id,
+        "segment": segment.index,
+        "file": file_entry(segment.file),
+        "prev_sha256": segment.prev_sha256,
+        "started_at": segment.started_at,
+        "duration_s": segment.duration_s,
+        "format": segment.format,
+        "upload": upload.id,
+        "received_at": arrival.received_at,
+        "flags": arrival.flags,
+        "late_by_s": arrival.late_by_s,
+    }
 
 
 def visit_bounds(visit: Visit) -> tuple[dt.datetime | None, dt.datetime | None]:

@@ -43,6 +43,7 @@ from fieldvisit.compliance import visit_compliance, visit_records
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import CheckIn, ReportCosignature, Visit, VisitReport, VisitReview
 from fieldvisit.rules import RuleViolation
+from fieldvisit.rules import reports as report_rules
 
 # The attribute visit_context keeps the current report under, so that the visit's answer and
 # its compliance verdict share one query.
@@ -114,6 +115,7 @@ def file_report(
     fingerprint: str,
     now: dt.datetime | None = None,
 ) -> VisitReport:
+    """File the visit's first report, or a correction naming its current one."""
     require_team_agent(data.visit, agent)
     with transaction.atomic(durable=True):
         visit = lock_visit(data.visit.pk)
@@ -122,67 +124,18 @@ def file_report(
             # A concurrent retry of the same request committed while this one waited for the
             # lock: the caller's create_once answers with that report (or id_conflict).
             raise IntegrityError(f"report {data.id} exists")
-        arrived = _arrived(visit)
-        if not arrived:
-            raise RuleViolation(
-                "visit_not_started",
-                "Nobody has arrived at this visit yet: there is nothing to report.",
-            )
-        if agent.pk not in arrived:
-            raise RuleViolation(
-                "not_at_visit", "Only an agent who arrived at the visit files its report."
-            )
+        report_rules.check_may_file(_arrived(visit), agent.pk).raise_if_failed()
         current = current_report(visit)
-        if current is None and data.corrects is not None:
-            detail = "The visit has no report yet: there is nothing to correct."
-            raise RuleViolation("validation_error", detail, 422, {"corrects": [detail]})
-        if current is not None and data.corrects is None:
-            raise RuleViolation(
-                "report_exists",
-                f"The visit already has a report ({current.id}). A second report is a "
-                "correction: name the current report in `corrects`.",
-                409,
-            )
-        if current is not None and data.corrects != current.id:
-            raise RuleViolation(
-                "not_current_report",
-                f"A correction names the visit's current report ({current.id}).",
-                409,
-            )
-        report = VisitReport(
-            id=data.id,
-            visit=visit,
-            author=agent,
-            device_id=device_id,
-            outcome=data.outcome,
-            promise_amount=data.promise_amount,
-            promise_date=data.promise_date,
-            notes=data.notes,
-            corrects_id=current.id if current is not None else None,
-            received_at=received_at,
-            request_sha256=fingerprint,
-            **data.attestations,
-        )
+        _require_corrects_current(data.corrects, current)
+        report = _new_report(data, visit, agent, device_id, fingerprint, received_at, current)
         content = report.content()
         report.content_sha256 = report.compute_sha256()
         report.save()
         # A correction of a co-signed report awaits its own co-signature.
         was_reviewed = visit.status == VisitStatus.REVIEWED
         change = _move(visit, VisitStatus.CLOSED) if visit.status in REVIEWABLE else None
-        ledger.append(
-            "report.filed",
-            ledger.actor_for(agent, device_id),
-            f"visit:{visit.id}",
-            {
-                "report": report.id,
-                "content": content,
-                "content_sha256": report.content_sha256,
-                "failed_attestations": report.failed_attestations,
-                "received_at": received_at,
-                "status": ReportStatus.AWAITING_COSIGN,
-                "visit_status": change,
-            },
-        )
+        actor = ledger.actor_for(agent, device_id)
+        ledger.append("report.filed", actor, f"visit:{visit.id}", _filed(report, content, change))
         if was_reviewed:
             # Received after the review: the review stays, the supervisors hear of it.
             late_evidence.review_reopened(
@@ -190,13 +143,72 @@ def file_report(
                 kind="report",
                 record_id=report.id,
                 received_at=received_at,
-                actor=ledger.actor_for(agent, device_id),
+                actor=actor,
                 agent=agent,
                 flags=[],
                 late_by_s=None,
                 change=change,
             )
     return report
+
+
+def _require_corrects_current(corrects: uuid.UUID | None, current: VisitReport | None) -> None:
+    """The first report corrects nothing; every later one names the chain's head."""
+    if current is None and corrects is not None:
+        detail = "The visit has no report yet: there is nothing to correct."
+        raise RuleViolation("validation_error", detail, 422, {"corrects": [detail]})
+    if current is not None and corrects is None:
+        raise RuleViolation(
+            "report_exists",
+            f"The visit already has a report ({current.id}). A second report is a "
+            "correction: name the current report in `corrects`.",
+            409,
+        )
+    if current is not None and corrects != current.id:
+        raise RuleViolation(
+            "not_current_report",
+            f"A correction names the visit's current report ({current.id}).",
+            409,
+        )
+
+
+def _new_report(
+    data: ReportData,
+    visit: Visit,
+    agent: Any,
+    device_id: str,
+    fingerprint: str,
+    received_at: dt.datetime,
+    current: VisitReport | None,
+) -> VisitReport:
+    """The report as filed, not yet saved."""
+    return VisitReport(
+        id=data.id,
+        visit=visit,
+        author=agent,
+        device_id=device_id,
+        outcome=data.outcome,
+        promise_amount=data.promise_amount,
+        promise_date=data.promise_date,
+        notes=data.notes,
+        corrects_id=current.id if current is not None else None,
+        received_at=received_at,
+        request_sha256=fingerprint,
+        **data.attestations,
+    )
+
+
+def _filed(report: VisitReport, content: dict, change: dict[str, str] | None) -> dict:
+    """The ``report.filed`` ledger entry's data."""
+    return {
+        "report": report.id,
+        "content": content,
+        "content_sha256": report.content_sha256,
+        "failed_attestations": report.failed_attestations,
+        "received_at": report.received_at,
+        "status": ReportStatus.AWAITING_COSIGN,
+        "visit_status": change,
+    }
 
 
 @dataclass
@@ -219,20 +231,7 @@ def cosign_report(
     signed_at = now or timezone.now()
     with transaction.atomic(durable=True):
         locked = lock_visit(visit.pk)
-        report = current_report(locked)
-        if report is None:
-            raise RuleViolation("report_missing", "The visit has no report to co-sign yet.")
-        if report_id is not None and report_id != report.id:
-            raise RuleViolation(
-                "not_current_report",
-                f"The visit's current report is {report.id}; co-sign that one.",
-                409,
-            )
-        if report.author_id == agent.pk:
-            raise RuleViolation(
-                "cosign_by_author",
-                "The author of a report cannot co-sign it: the other agent does.",
-            )
+        report = _report_to_cosign(locked, agent, report_id)
         existing = report.cosignature_or_none()
         if existing is not None:
             if existing.agent_id == agent.pk:
@@ -242,16 +241,8 @@ def cosign_report(
                 f"The report is already co-signed by {existing.agent.get_username()}.",
                 409,
             )
-        if agent.pk not in _arrived(locked):
-            raise RuleViolation(
-                "not_at_visit", "Only an agent who arrived at the visit co-signs its report."
-            )
-        if locked.status not in COSIGNABLE:
-            raise RuleViolation(
-                "visit_not_closed",
-                "The report is co-signed once both agents have left: it attests the closing "
-                "statement.",
-            )
+        closed = locked.status in COSIGNABLE
+        report_rules.check_may_cosign(_arrived(locked), agent.pk, closed).raise_if_failed()
         digest = report.compute_sha256()
         cosignature = ReportCosignature.objects.create(
             report=report,
@@ -266,17 +257,44 @@ def cosign_report(
             "report.cosigned",
             ledger.actor_for(agent, device_id),
             f"visit:{locked.id}",
-            {
-                "report": report.id,
-                "cosignature": cosignature.id,
-                "author": report.author_id,
-                "report_sha256": digest,
-                "signed_at": signed_at,
-                "failed_attestations": report.failed_attestations,
-                "visit_status": change,
-            },
+            _cosigned(report, cosignature, change),
         )
     return Cosigned(cosignature, report, created=True)
+
+
+def _report_to_cosign(visit: Visit, agent: Any, report_id: uuid.UUID | None) -> VisitReport:
+    """The visit's current report, when it is the one the phone named and ``agent`` did
+    not write it."""
+    report = current_report(visit)
+    if report is None:
+        raise RuleViolation("report_missing", "The visit has no report to co-sign yet.")
+    if report_id is not None and report_id != report.id:
+        raise RuleViolation(
+            "not_current_report",
+            f"The visit's current report is {report.id}; co-sign that one.",
+            409,
+        )
+    if report.author_id == agent.pk:
+        raise RuleViolation(
+            "cosign_by_author",
+            "The author of a report cannot co-sign it: the other agent does.",
+        )
+    return report
+
+
+def _cosigned(
+    report: VisitReport, cosignature: ReportCosignature, change: dict[str, str] | None
+) -> dict:
+    """The ``report.cosigned`` ledger entry's data."""
+    return {
+        "report": report.id,
+        "cosignature": cosignature.id,
+        "author": report.author_id,
+        "report_sha256": cosignature.report_sha256,
+        "signed_at": cosignature.signed_at,
+        "failed_attestations": report.failed_attestations,
+        "visit_status": change,
+    }
 
 
 def may_review(user: Any, visit: Visit) -> bool:
@@ -290,6 +308,7 @@ def may_review(user: Any, visit: Visit) -> bool:
 def review_visit(
     visit_id: Any, by: Any, comment: str, now: dt.datetime | None = None
 ) -> VisitReview:
+    """A supervisor reviews the visit's co-signed report; the review keeps the verdict it saw."""
     comment = comment.strip()
     if not comment:
         raise RuleViolation("comment_required", "Say what the review found.")
@@ -297,17 +316,8 @@ def review_visit(
         visit = lock_visit(visit_id)
         # Under the lock, as evidence takes its time of arrival (``late_evidence.arriving``).
         created_at = now or timezone.now()
-        require_perm(by, "fieldvisit.review_visit", "review visits")
-        if not may_review(by, visit):
-            raise RuleViolation(
-                "permission_denied", "Only a supervisor of the visit's team reviews it.", 403
-            )
-        report = current_report(visit)
-        cosignature = report.cosignature_or_none() if report is not None else None
-        if visit.status not in REVIEWABLE or cosignature is None:
-            raise RuleViolation(
-                "visit_not_reported", "The visit has no co-signed report to review yet."
-            )
+        _require_reviewer(by, visit)
+        report, cosignature = _cosigned_report(visit)
         # The verdict the supervisor reviews, kept with the review: evidence that arrives
         # later re-opens the visit (``late_evidence``) and never changes what this one saw.
         verdict = visit_compliance(visit, **visit_records(visit))
@@ -341,3 +351,23 @@ def review_visit(
             ledger_index=entry.index,
         )
     return review
+
+
+def _require_reviewer(by: Any, visit: Visit) -> None:
+    """Only a supervisor (or risk manager) of the visit's team with the right reviews it."""
+    require_perm(by, "fieldvisit.review_visit", "review visits")
+    if not may_review(by, visit):
+        raise RuleViolation(
+            "permission_denied", "Only a supervisor of the visit's team reviews it.", 403
+        )
+
+
+def _cosigned_report(visit: Visit) -> tuple[VisitReport, ReportCosignature]:
+    """The report a review reads: the current one, co-signed, on a reported visit."""
+    report = current_report(visit)
+    cosignature = report.cosignature_or_none() if report is not None else None
+    if visit.status not in REVIEWABLE or cosignature is None:
+        raise RuleViolation(
+            "visit_not_reported", "The visit has no co-signed report to review yet."
+        )
+    return report, cosignature

@@ -206,15 +206,7 @@ def receive(
     checksum: Checksum | None,
 ) -> Upload:
     """Append a PATCH body at ``offset``; complete the upload when its last byte arrives."""
-    if upload.status == UploadStatus.COMPLETED:
-        raise RuleViolation("upload_complete", "The upload is complete and cannot change.", 403)
-    if offset != upload.offset:
-        # Fast answer from the row just read; take_lease checks again atomically.
-        raise RuleViolation(
-            "upload_offset_mismatch",
-            f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
-            409,
-        )
+    _require_open_at(upload, offset)
     require_owner_may_upload(upload)
     lease = take_lease(upload, offset)
     try:
@@ -227,51 +219,7 @@ def receive(
                 413,
             )
         hasher = partials.running_hash(upload.id, upload.offset)
-        chunk_hash = checksum.hasher() if checksum else None
-        writer = partials.Writer(upload.id, upload.offset)
-        try:
-            try:
-                for block in body:
-                    if writer.written + len(block) > room:
-                        raise RuleViolation(
-                            "file_too_large",
-                            f"The body goes past Upload-Length {upload.length}.",
-                            413,
-                        )
-                    writer.write(block)
-                    hasher.update(block)
-                    if chunk_hash:
-                        chunk_hash.update(block)
-                    lease.renew()
-                cut_short = declared_length is not None and writer.written < declared_length
-            except OSError:
-                cut_short = True
-            if cut_short:
-                # The client went away mid-body. Without a checksum, tus keeps what arrived;
-                # with one, the chunk cannot be verified and is dropped.
-                log.info("upload %s: body cut short after %s bytes", upload.id, writer.written)
-                if chunk_hash:
-                    writer.rollback()
-                    raise RuleViolation(
-                        "malformed_request",
-                        "The body ended before Content-Length bytes; the checksummed chunk "
-                        "was discarded.",
-                        400,
-                    )
-            if chunk_hash and chunk_hash.digest() != checksum.digest:
-                writer.rollback()
-                raise RuleViolation(
-                    "checksum_mismatch",
-                    f"The chunk's {checksum.algorithm} does not match Upload-Checksum; "
-                    "it was discarded.",
-                    460,
-                )
-            new_offset = writer.commit()
-        except BaseException:
-            writer.rollback()
-            raise
-        finally:
-            writer.close()
+        new_offset = _write_chunk(lease, body, room, declared_length, checksum, hasher)
         partials.keep(upload.id, new_offset, hasher)
         upload.offset, upload.expires_at = new_offset, timezone.now() + expires_after()
         if upload.offset < upload.length:
@@ -281,6 +229,90 @@ def receive(
         return _complete(upload, hasher)
     finally:
         lease.release()
+
+
+def _require_open_at(upload: Upload, offset: int) -> None:
+    """Refuse at once what the upload's row shows: it is complete, or at another offset."""
+    if upload.status == UploadStatus.COMPLETED:
+        raise RuleViolation("upload_complete", "The upload is complete and cannot change.", 403)
+    if offset != upload.offset:
+        # Fast answer from the row just read; take_lease checks again atomically.
+        raise RuleViolation(
+            "upload_offset_mismatch",
+            f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
+            409,
+        )
+
+
+def _write_chunk(
+    lease: Lease,
+    body: Iterator[bytes],
+    room: int,
+    declared_length: int | None,
+    checksum: Checksum | None,
+    hasher: partials.Digests,
+) -> int:
+    """Write the body after the upload's bytes, feeding ``hasher``; the new offset once the
+    chunk is kept. A chunk that cannot be verified against its checksum is rolled back."""
+    upload = lease.upload
+    chunk_hash = checksum.hasher() if checksum else None
+    writer = partials.Writer(upload.id, upload.offset)
+    try:
+        try:
+            hashers = [hasher] if chunk_hash is None else [hasher, chunk_hash]
+            _copy_body(body, writer, room, upload.length, hashers, lease)
+            cut_short = declared_length is not None and writer.written < declared_length
+        except OSError:
+            cut_short = True
+        if cut_short:
+            # The client went away mid-body. Without a checksum, tus keeps what arrived;
+            # with one, the chunk cannot be verified and is dropped.
+            log.info("upload %s: body cut short after %s bytes", upload.id, writer.written)
+            if chunk_hash:
+                writer.rollback()
+                raise RuleViolation(
+                    "malformed_request",
+                    "The body ended before Content-Length bytes; the checksummed chunk "
+                    "was discarded.",
+                    400,
+                )
+        if chunk_hash and chunk_hash.digest() != checksum.digest:
+            writer.rollback()
+            raise RuleViolation(
+                "checksum_mismatch",
+                f"The chunk's {checksum.algorithm} does not match Upload-Checksum; "
+                "it was discarded.",
+                460,
+            )
+        return writer.commit()
+    except BaseException:
+        writer.rollback()
+        raise
+    finally:
+        writer.close()
+
+
+def _copy_body(
+    body: Iterator[bytes],
+    writer: partials.Writer,
+    room: int,
+    length: int,
+    hashers: list[Any],
+    lease: Lease,
+) -> None:
+    """Copy the body's blocks to ``writer`` and ``hashers``, never past ``room`` bytes,
+    renewing the lease as it goes."""
+    for block in body:
+        if writer.written + len(block) > room:
+            raise RuleViolation(
+                "file_too_large",
+                f"The body goes past Upload-Length {length}.",
+                413,
+            )
+        writer.write(block)
+        for hasher in hashers:
+            hasher.update(block)
+        lease.renew()
 
 
 def _complete(upload: Upload, digests: partials.Digests) -> Upload:

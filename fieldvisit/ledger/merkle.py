@@ -315,9 +315,25 @@ def verify_consistency(
         raise ProofError("a consistency proof from the empty tree proves nothing")
     _check_hash(root1, "first root hash")
     _check_hash(root2, "second root hash")
+    # 7. fr == first_hash and sr == second_hash (sn == 0 is checked with the fold).
+    fr, sr = _roots_from_consistency_proof(size1, size2, proof, root1)
+    if fr != root1:
+        raise ProofError("consistency proof does not lead to the first root")
+    if sr != root2:
+        raise ProofError("consistency proof does not lead to the second root")
+
+
+def _roots_from_consistency_proof(
+    size1: int, size2: int, proof: Sequence[bytes], root1: bytes
+) -> tuple[bytes, bytes]:
+    """Return the first and second roots a consistency proof implies, for 0 < size1 < size2.
+
+    RFC 9162 section 2.1.4.2, steps 1-6 and the ``sn == 0`` check of step 7; the comparison
+    of the results with the trusted roots is left to the caller (``verify_consistency``).
+    ``root1`` heads the path when ``size1`` is a power of 2. Raises ProofError.
+    """
     for i, c in enumerate(proof):
         _check_hash(c, f"consistency proof element {i}")
-
     # 1. An empty path fails.
     if not proof:
         raise ProofError("consistency proof is empty")
@@ -347,13 +363,9 @@ def verify_consistency(
             sr = node_hash(sr, c)
         fn >>= 1
         sn >>= 1
-    # 7. fr == first_hash, sr == second_hash and sn == 0.
     if sn != 0:
         raise ProofError("consistency proof is too short")
-    if fr != root1:
-        raise ProofError("consistency proof does not lead to the first root")
-    if sr != root2:
-        raise ProofError("consistency proof does not lead to the second root")
+    return fr, sr
 
 
 # --------------------------------------------------------------------------------------------

@@ -253,24 +253,34 @@ def _mp4_audio_track(moov: bytes) -> _Mp4Track:
             raise _invalid("The MP4 audio track has a timescale of 0.")
         stts = _mp4_child(moov, body, end, b"mdia", b"minf", b"stbl", b"stts")
         if stts is not None:
-            count = _u32(moov, stts[0] + 4)
-            if 8 + 8 * count > stts[1] - stts[0]:
-                raise _invalid("The MP4 'stts' box declares more entries than it holds.")
-            for i in range(count):
-                at = stts[0] + 8 + 8 * i
-                samples, delta = _u32(moov, at), _u32(moov, at + 4)
-                _check_sample_duration(delta, track)
-                track.samples += samples
-                track.ticks += samples * delta
-        for box_type, at, mvex_end in _mp4_children(moov, _body_at(moov), len(moov)):
-            if box_type != b"mvex":
-                continue
-            for trex_type, trex, _ in _mp4_children(moov, at, mvex_end):
-                if trex_type == b"trex" and _u32(moov, trex + 4) == track.track_id:
-                    track.default_duration = _u32(moov, trex + 12)
-                    track.default_size = _u32(moov, trex + 16)
+            _add_sample_times(moov, stts, track)
+        _add_fragment_defaults(moov, track)
         return track
     raise _invalid("The MP4 file has no audio track.")
+
+
+def _add_sample_times(moov: bytes, stts: tuple[int, int], track: _Mp4Track) -> None:
+    """Add the samples and ticks of the time-to-sample table ('stts') to ``track``."""
+    count = _u32(moov, stts[0] + 4)
+    if 8 + 8 * count > stts[1] - stts[0]:
+        raise _invalid("The MP4 'stts' box declares more entries than it holds.")
+    for i in range(count):
+        at = stts[0] + 8 + 8 * i
+        samples, delta = _u32(moov, at), _u32(moov, at + 4)
+        _check_sample_duration(delta, track)
+        track.samples += samples
+        track.ticks += samples * delta
+
+
+def _add_fragment_defaults(moov: bytes, track: _Mp4Track) -> None:
+    """Set the sample duration and size ``track``'s fragments default to ('mvex/trex')."""
+    for box_type, at, mvex_end in _mp4_children(moov, _body_at(moov), len(moov)):
+        if box_type != b"mvex":
+            continue
+        for trex_type, trex, _ in _mp4_children(moov, at, mvex_end):
+            if trex_type == b"trex" and _u32(moov, trex + 4) == track.track_id:
+                track.default_duration = _u32(moov, trex + 12)
+                track.default_size = _u32(moov, trex + 16)
 
 
 def _check_sample_duration(ticks: int, track: _Mp4Track) -> None:
@@ -297,43 +307,53 @@ def _check_mp4_chunks(moov: bytes, track: _Mp4Track, mdat_bytes: int, size: int)
         stsz = stbl and _mp4_child(moov, *stbl, b"stsz")
         if stbl is None or stsz is None:
             raise _invalid("The MP4 audio track lacks its sample size table.")
-        at = stsz[0]
-        fixed, count = _u32(moov, at + 4), _u32(moov, at + 8)
-        if count != track.samples:
-            raise _invalid(f"The MP4 sample table times {track.samples} samples but sizes {count}.")
-        if fixed:
-            total = fixed * count
-        else:
-            if 12 + 4 * count > stsz[1] - at:
-                raise _invalid("The MP4 'stsz' box declares more sizes than it holds.")
-            sizes = [
-                int.from_bytes(moov[i : i + 4], "big")
-                for i in range(at + 12, at + 12 + 4 * count, 4)
-            ]
-            if 0 in sizes:
-                raise _invalid("The MP4 sample table has an empty audio sample.")
-            total = sum(sizes)
+        total = _sample_bytes(moov, stsz, track)
         if total > mdat_bytes:
             raise _truncated(
                 f"The MP4 sample table declares {total} bytes of audio, but the media data "
                 f"holds {mdat_bytes}"
             )
-        for name, width in ((b"stco", 4), (b"co64", 8)):
-            offsets = _mp4_child(moov, *stbl, name)
-            if offsets is None:
-                continue
-            n = _u32(moov, offsets[0] + 4)
-            if 8 + width * n > offsets[1] - offsets[0]:
-                raise _invalid(f"The MP4 '{name.decode()}' box declares more chunks than it holds.")
-            for i in range(n):
-                at = offsets[0] + 8 + width * i
-                offset = _u64(moov, at) if width == 8 else _u32(moov, at)
-                if offset >= size:
-                    raise _truncated(
-                        f"The MP4 sample table has a chunk at byte {offset}, past the end of "
-                        f"the {size}-byte file"
-                    )
+        _check_chunk_offsets(moov, stbl, size)
         return
+
+
+def _sample_bytes(moov: bytes, stsz: tuple[int, int], track: _Mp4Track) -> int:
+    """The bytes of audio the sample size table ('stsz') declares, one size per sample."""
+    at = stsz[0]
+    fixed, count = _u32(moov, at + 4), _u32(moov, at + 8)
+    if count != track.samples:
+        raise _invalid(f"The MP4 sample table times {track.samples} samples but sizes {count}.")
+    if fixed:
+        total = fixed * count
+    else:
+        if 12 + 4 * count > stsz[1] - at:
+            raise _invalid("The MP4 'stsz' box declares more sizes than it holds.")
+        sizes = [
+            int.from_bytes(moov[i : i + 4], "big") for i in range(at + 12, at + 12 + 4 * count, 4)
+        ]
+        if 0 in sizes:
+            raise _invalid("The MP4 sample table has an empty audio sample.")
+        total = sum(sizes)
+    return total
+
+
+def _check_chunk_offsets(moov: bytes, stbl: tuple[int, int], size: int) -> None:
+    """Every chunk the chunk offset table ('stco' or 'co64') lists starts inside the file."""
+    for name, width in ((b"stco", 4), (b"co64", 8)):
+        offsets = _mp4_child(moov, *stbl, name)
+        if offsets is None:
+            continue
+        n = _u32(moov, offsets[0] + 4)
+        if 8 + width * n > offsets[1] - offsets[0]:
+            raise _invalid(f"The MP4 '{name.decode()}' box declares more chunks than it holds.")
+        for i in range(n):
+            at = offsets[0] + 8 + width * i
+            offset = _u64(moov, at) if width == 8 else _u32(moov, at)
+            if offset >= size:
+                raise _truncated(
+                    f"The MP4 sample table has a chunk at byte {offset}, past the end of "
+                    f"the {size}-byte file"
+                )
 
 
 def _add_fragment(moof: bytes, moof_at: int, track: _Mp4Track, size: int) -> None:
@@ -342,64 +362,97 @@ def _add_fragment(moof: bytes, moof_at: int, track: _Mp4Track, size: int) -> Non
     for box_type, body, end in _mp4_children(moof, _body_at(moof), len(moof)):
         if box_type != b"traf":
             continue
-        tfhd = _mp4_child(moof, body, end, b"tfhd")
-        if tfhd is None:
-            raise _invalid(f"The MP4 fragment at byte {moof_at} has no 'tfhd' box.")
-        at = tfhd[0]
-        flags = _u32(moof, at) & 0xFFFFFF
-        if _u32(moof, at + 4) != track.track_id:
-            continue
-        at += 8
-        base = moof_at
-        if flags & 0x01:
-            base, at = _u64(moof, at), at + 8
-        if flags & 0x02:
-            at += 4
-        default_duration, default_size = track.default_duration, track.default_size
-        if flags & 0x08:
-            default_duration, at = _u32(moof, at), at + 4
-        if flags & 0x10:
-            default_size = _u32(moof, at)
-        data_at = base
+        defaults = _fragment_defaults(moof, body, end, moof_at, track)
+        if defaults is None:
+            continue  # another track's fragment
+        data_at = defaults.base
         for run_type, at, run_end in _mp4_children(moof, body, end):
             if run_type != b"trun":
                 continue
-            run_flags, count = _u32(moof, at) & 0xFFFFFF, _u32(moof, at + 4)
-            at += 8
-            if run_flags & 0x01:
-                data_at = base + int.from_bytes(moof[at : at + 4], "big", signed=True)
-                at += 4
-            if run_flags & 0x04:
-                at += 4
-            fields = [bool(run_flags & bit) for bit in (0x100, 0x200, 0x400, 0x800)]
-            width = 4 * sum(fields)
-            if at + width * count > run_end:
-                raise _invalid(
-                    f"The MP4 fragment at byte {moof_at} declares {count} samples its "
-                    "'trun' box does not hold."
-                )
-            if not fields[0]:
-                _check_sample_duration(default_duration, track)
-            if not fields[1] and count and not default_size:
-                raise _invalid(f"The MP4 fragment at byte {moof_at} has empty audio samples.")
-            if fields[0] or fields[1]:
-                for i in range(count):
-                    entry = at + width * i
-                    duration = _u32(moof, entry) if fields[0] else default_duration
-                    sample_size = _u32(moof, entry + 4 * fields[0]) if fields[1] else default_size
-                    _check_sample_duration(duration, track)
-                    if not sample_size:
-                        raise _invalid(
-                            f"The MP4 fragment at byte {moof_at} has an empty audio sample."
-                        )
-                    track.ticks += duration
-                    data_at += sample_size
-            else:
-                track.ticks += default_duration * count
-                data_at += default_size * count
-            track.samples += count
+            data_at = _add_run(moof, at, run_end, defaults, data_at, moof_at, track)
             if data_at < 0 or data_at > size:
                 raise _truncated(
                     f"The MP4 fragment at byte {moof_at} places samples up to byte {data_at}, "
                     f"past the end of the {size}-byte file"
                 )
+
+
+@dataclass(frozen=True)
+class _FragmentDefaults:
+    """What a 'tfhd' box sets for its fragment's runs: where their data offsets count from,
+    and the sample duration and size a run leaves out."""
+
+    base: int
+    duration: int
+    size: int
+
+
+def _fragment_defaults(
+    moof: bytes, body: int, end: int, moof_at: int, track: _Mp4Track
+) -> _FragmentDefaults | None:
+    """The 'tfhd' of the 'traf' box in ``moof[body:end]``; None when it is another track's."""
+    tfhd = _mp4_child(moof, body, end, b"tfhd")
+    if tfhd is None:
+        raise _invalid(f"The MP4 fragment at byte {moof_at} has no 'tfhd' box.")
+    at = tfhd[0]
+    flags = _u32(moof, at) & 0xFFFFFF
+    if _u32(moof, at + 4) != track.track_id:
+        return None
+    at += 8
+    base = moof_at
+    if flags & 0x01:
+        base, at = _u64(moof, at), at + 8
+    if flags & 0x02:
+        at += 4
+    default_duration, default_size = track.default_duration, track.default_size
+    if flags & 0x08:
+        default_duration, at = _u32(moof, at), at + 4
+    if flags & 0x10:
+        default_size = _u32(moof, at)
+    return _FragmentDefaults(base, default_duration, default_size)
+
+
+def _add_run(
+    moof: bytes,
+    at: int,
+    run_end: int,
+    defaults: _FragmentDefaults,
+    data_at: int,
+    moof_at: int,
+    track: _Mp4Track,
+) -> int:
+    """Add the samples of the 'trun' box whose body starts at ``at`` to ``track``; returns
+    where the fragment's data continues after them (``data_at``: where it stood before)."""
+    run_flags, count = _u32(moof, at) & 0xFFFFFF, _u32(moof, at + 4)
+    at += 8
+    if run_flags & 0x01:
+        data_at = defaults.base + int.from_bytes(moof[at : at + 4], "big", signed=True)
+        at += 4
+    if run_flags & 0x04:
+        at += 4
+    fields = [bool(run_flags & bit) for bit in (0x100, 0x200, 0x400, 0x800)]
+    width = 4 * sum(fields)
+    if at + width * count > run_end:
+        raise _invalid(
+            f"The MP4 fragment at byte {moof_at} declares {count} samples its "
+            "'trun' box does not hold."
+        )
+    if not fields[0]:
+        _check_sample_duration(defaults.duration, track)
+    if not fields[1] and count and not defaults.size:
+        raise _invalid(f"The MP4 fragment at byte {moof_at} has empty audio samples.")
+    if fields[0] or fields[1]:
+        for i in range(count):
+            entry = at + width * i
+            duration = _u32(moof, entry) if fields[0] else defaults.duration
+            sample_size = _u32(moof, entry + 4 * fields[0]) if fields[1] else defaults.size
+            _check_sample_duration(duration, track)
+            if not sample_size:
+                raise _invalid(f"The MP4 fragment at byte {moof_at} has an empty audio sample.")
+            track.ticks += duration
+            data_at += sample_size
+    else:
+        track.ticks += defaults.duration * count
+        data_at += defaults.size * count
+    track.samples += count
+    return data_at

@@ -64,17 +64,9 @@ def _read_webm(f: BinaryIO, size: int) -> AudioInfo:
     write one (the Segment and its Clusters).
     """
     walk = _EbmlWalk(f, size)
-    pos = walk.doc_header()
-    segment_id, body, segment_end = walk.element(pos, size, unknown_ok=True)
-    if segment_id != _SEGMENT:
-        raise _invalid("The WebM file has no Segment after its EBML header.")
-    if segment_end == -1:  # a live stream: the Segment runs to the end of the file
-        segment_end = size
-    elif segment_end != size:
-        raise _invalid(f"The WebM file has {size - segment_end} bytes after its Segment.")
+    pos, segment_end = _segment(walk, size)
     declared, track = None, None
     first = last = None  # nanoseconds
-    pos = body
     while pos < segment_end:
         element_id, body, end = walk.element(pos, segment_end, unknown_ok=True)
         if end == -1 and element_id != _CLUSTER:
@@ -105,6 +97,19 @@ def _read_webm(f: BinaryIO, size: int) -> AudioInfo:
     # apart, must not make a longer recording than the audio the blocks hold.
     duration = min(last - first, walk.audio_ns)
     return _info("webm-opus", duration / 1e9, int(track.sample_rate), track.channels)
+
+
+def _segment(walk: _EbmlWalk, size: int) -> tuple[int, int]:
+    """Where the Segment's body starts and ends: it follows the EBML header and fills the
+    rest of the file."""
+    segment_id, body, segment_end = walk.element(walk.doc_header(), size, unknown_ok=True)
+    if segment_id != _SEGMENT:
+        raise _invalid("The WebM file has no Segment after its EBML header.")
+    if segment_end == -1:  # a live stream: the Segment runs to the end of the file
+        segment_end = size
+    elif segment_end != size:
+        raise _invalid(f"The WebM file has {size - segment_end} bytes after its Segment.")
+    return body, segment_end
 
 
 class _EbmlWalk:
