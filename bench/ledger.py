@@ -65,8 +65,8 @@ def populate(target: int, batch: int = 20000) -> None:
 
     from django.db import transaction
 
+    from fieldvisit.canonical import canonical_json, iso
     from fieldvisit.ledger import merkle, store
-    from fieldvisit.ledger.canonical import canonical_json, iso
     from fieldvisit.models import LedgerEntry, LedgerHead, LedgerNode
 
     head = LedgerHead.objects.filter(pk=1).first()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from fieldvisit.choices import Role
@@ -124,8 +125,6 @@ def field_agents(user_field: str) -> Q:
     staff (admin access). A supervisor enrols only these, and acts on (revokes the tokens,
     reads the ledger entries of) only these: enrolling legal, an auditor or a superuser into
     one's team would put their devices and their ledger in the supervisor's hands."""
-    from django.contrib.auth.models import User
-
     users = User.objects.filter(
         groups__name=Role.AGENT, is_superuser=False, is_staff=False
     ).exclude(groups__name__in=STAFF_ROLES)

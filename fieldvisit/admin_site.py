@@ -20,6 +20,8 @@ REFUSALS = {"too_many_login_attempts": 429, "sign_in_unavailable": 503}
 class FieldVisitAdminSite(admin.AdminSite):
     @property
     def login_form(self) -> Any:  # type: ignore[override]
+        # Load order: this module is imported with INSTALLED_APPS, before the auth models
+        # that the form's module needs exist.
         from fieldvisit.admin.login import GuardedAuthenticationForm
 
         return GuardedAuthenticationForm

@@ -8,6 +8,7 @@ class FieldVisitConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Load order: both need the models, which exist only once the registry is ready.
         from fieldvisit import checks  # noqa: F401  (registers the deployment checks)
         from fieldvisit.roles import ensure_role_groups
 

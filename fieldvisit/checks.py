@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
+from fieldvisit.ledger import timestamps
+
 
 @register(Tags.security, deploy=True)
 def shared_secrets(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
@@ -61,8 +63,6 @@ def timestamp_authority(app_configs: Any = None, **kwargs: Any) -> list[Warning]
     nothing: every token would be refused, and the gap would only grow."""
     if not settings.LEDGER_TSA_URL:
         return []
-    from fieldvisit.ledger import timestamps
-
     try:
         found = timestamps.ca_certificates()
     except (OSError, ValueError) as error:

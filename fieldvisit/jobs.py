@@ -13,10 +13,12 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fieldvisit.actions import alerts
+from fieldvisit.actions import alerts, uploads
 from fieldvisit.actions.checkins import next_due_at, route_timing
 from fieldvisit.choices import AlertKind, AlertLevel, AlertStatus, RouteStatus
+from fieldvisit.evidence.storage import sweep_staging
 from fieldvisit.geo import local_text
+from fieldvisit.ledger import timestamps
 from fieldvisit.ledger.checkpoints import make_checkpoint
 from fieldvisit.models import Alert, Route
 from fieldvisit.rules.checkins import missed_checkin_level
@@ -89,25 +91,18 @@ def timestamp_checkpoints() -> dict[str, int]:
     """RFC 3161 tokens for checkpoints that have none yet (run every minute): the retry of
     an authority that was down or slow. Outside any transaction, each request with a short
     timeout; every attempt is recorded, so a gap shows until it is filled."""
-    from fieldvisit.ledger import timestamps
-
     run = timestamps.stamp_pending()
     return {"stamped": run.stamped, "failed": run.failed, "pending": run.pending}
 
 
 def expire_uploads() -> int:
     """tus expiration: end unfinished uploads past their time and free their bytes (hourly)."""
-    from fieldvisit.actions.uploads import expire_uploads as expire
-
-    return expire()
+    return uploads.expire_uploads()
 
 
 def sweep_evidence(older_than: dt.timedelta = dt.timedelta(hours=1)) -> dict[str, int]:
     """Finish evidence promotions a crash interrupted; drop staged bytes nobody cites, and
     the files of ended uploads a crash left in the upload directory."""
-    from fieldvisit.actions.uploads import sweep_upload_dir
-    from fieldvisit.evidence.storage import sweep_staging
-
     done = sweep_staging(older_than)
-    done["upload_leftovers"] = sweep_upload_dir(older_than)
+    done["upload_leftovers"] = uploads.sweep_upload_dir(older_than)
     return done

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import Group, Permission
+
 # What supervisors, legal and auditors all read: every kind of evidence and its report.
 EVIDENCE_READERS = [
     "view_evidencefile",
@@ -119,8 +121,6 @@ def ensure_role_groups(
     sender: Any = None, using: str = "default", plan: Any = None, **kwargs: Any
 ) -> None:
     """Create the role groups if missing and give each exactly its permissions."""
-    from django.contrib.auth.models import Group, Permission
-
     if plan and all(backwards for _, backwards in plan):
         return  # unapplying migrations: the groups go with them
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -27,8 +28,6 @@ def _run(job: Any) -> None:
 
 
 def start() -> Any:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
     scheduler = BackgroundScheduler(daemon=True)
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         job = getattr(jobs, name)

@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from fieldvisit.access import TEAM_PATHS, staff_scope
+from fieldvisit.access_log import record_read
 from fieldvisit.rules import RuleViolation
 
 
@@ -45,8 +46,6 @@ class LoggedReadsAdmin(admin.ModelAdmin):
     """Evidence pages: each opening of a record by legal, a supervisor or an auditor is logged."""
 
     def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> Any:
-        from fieldvisit.access_log import record_read
-
         response = super().change_view(request, object_id, *args, **kwargs)
         if response.status_code == 200:
             name = self.model._meta.model_name

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -64,8 +65,6 @@ class ProposalForm(forms.Form):
 
 
 def _tomorrow() -> dt.date:
-    from django.conf import settings
-
     return local_today(settings.TIME_ZONE) + dt.timedelta(days=1)
 
 

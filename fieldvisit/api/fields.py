@@ -7,7 +7,10 @@ import math
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 from rest_framework import serializers
+
+from fieldvisit.rules.checkins import check_captured_at
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -74,10 +77,6 @@ def _has_offset(value: str) -> bool:
 
 def not_in_future(value: Any) -> Any:
     """A device time may not lie ahead of the server's clock (beyond the allowed skew)."""
-    from django.utils import timezone
-
-    from fieldvisit.rules.checkins import check_captured_at
-
     verdict = check_captured_at(value, timezone.now())
     if not verdict.ok:
         raise serializers.ValidationError(verdict.detail)

@@ -17,7 +17,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from fieldvisit.api.problems import Problem
-from fieldvisit.ledger.canonical import canonical_json, jsonable
+from fieldvisit.canonical import canonical_json, jsonable
 
 T = TypeVar("T", bound=models.Model)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 from django.db.migrations.operations.base import Operation
 
@@ -148,8 +149,6 @@ class AppendOnlyModel(UndeletableModel):
 def guarded_models() -> list[type[UndeletableModel]]:
     """Every concrete append-only or undeletable model, so a test can prove that each table
     has exactly the triggers its class promises."""
-    from django.apps import apps
-
     return [m for m in apps.get_models() if issubclass(m, UndeletableModel)]
 
 

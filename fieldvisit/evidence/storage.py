@@ -29,6 +29,8 @@ from django.utils import timezone
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
+from fieldvisit.models import EvidenceFile
+
 log = logging.getLogger(__name__)
 
 STAGING = "staging"
@@ -190,8 +192,6 @@ def staged_names() -> Iterator[tuple[str, str]]:
 def sweep_staging(older_than: dt.timedelta = dt.timedelta(hours=1)) -> dict[str, int]:
     """Finish promotions a crash interrupted; remove staged bytes no committed row cites and
     temporary upload files of requests that died."""
-    from fieldvisit.models import EvidenceFile
-
     storage = evidence_storage()
     cutoff = timezone.now() - older_than
     done = {"promoted": 0, "removed": 0}

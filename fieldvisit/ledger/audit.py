@@ -17,8 +17,8 @@ from typing import Any
 
 from django.db import connection
 
+from fieldvisit.canonical import canonical_json
 from fieldvisit.ledger import merkle, store
-from fieldvisit.ledger.canonical import canonical_json
 from fieldvisit.ledger.checkpoints import verify_checkpoint
 from fieldvisit.models import Checkpoint, LedgerHead
 

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from fieldvisit.canonical import canonical_json, iso
 from fieldvisit.ledger import keys, store
-from fieldvisit.ledger.canonical import canonical_json, iso
 from fieldvisit.models import Checkpoint
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from fieldvisit.canonical import canonical_json, iso
 from fieldvisit.ledger import merkle
-from fieldvisit.ledger.canonical import canonical_json, iso
 from fieldvisit.models import LedgerEntry, LedgerHead, LedgerNode
 
 HASH = merkle.HASH_SIZE

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pillow_heif
+from django.conf import settings
 from PIL import ExifTags, Image, ImageFile
 
 from fieldvisit.media import MediaError
@@ -91,8 +92,6 @@ class DecodeMemory:
 def _decode_memory_bytes() -> int:
     """``settings.IMAGE_DECODE_MEMORY_BYTES`` (1.25 GB unless configured): per process, so a
     server's worst case is its workers x this."""
-    from django.conf import settings
-
     default = 1_250_000_000
     return (
         int(getattr(settings, "IMAGE_DECODE_MEMORY_BYTES", default))

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from fieldvisit.choices import AddressKind, CaseStatus, RelationKind
+from fieldvisit.geo import zone_at
 from fieldvisit.models.validators import validate_timezone
 from fieldvisit.privacy import mask_id_number
 
@@ -221,8 +222,6 @@ class Address(models.Model):
         """The zone visit hours are judged in: the planner's, else the coordinates'."""
         if self.timezone:
             return self.timezone
-        from fieldvisit.geo import zone_at
-
         return zone_at(self.lat, self.lon)
 
     # What the geofence and visit hours are judged against; approval froze it.

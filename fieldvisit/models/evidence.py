@@ -36,12 +36,6 @@ class EvidenceFile(AppendOnlyModel):
     def __str__(self) -> str:
         return f"{self.sha256[:12]}… ({self.media_type}, {self.size} bytes)"
 
-    @property
-    def key(self) -> str:
-        from fieldvisit.evidence.storage import key_for
-
-        return key_for(self.sha256)
-
 
 class Captured(AppendOnlyModel):
     """What every record a phone sends carries: who, which device, both clocks, where."""

@@ -19,9 +19,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from fieldvisit.canonical import canonical_json
 from fieldvisit.choices import ReportOutcome, ReportStatus
 from fieldvisit.db.append_only import AppendOnlyModel
-from fieldvisit.ledger.canonical import canonical_json
 
 # The six conduct attestations of DESIGN rule 9, in the order the report states them.
 ATTESTATIONS = (

@@ -13,8 +13,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from fieldvisit.canonical import canonical_json
 from fieldvisit.ledger import keys, merkle
-from fieldvisit.ledger.canonical import canonical_json
 from fieldvisit.ledger.checkpoints import note_body
 from fieldvisit.models import LedgerEntry
 

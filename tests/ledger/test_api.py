@@ -8,8 +8,8 @@ import json
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from fieldvisit.canonical import canonical_json
 from fieldvisit.ledger import merkle
-from fieldvisit.ledger.canonical import canonical_json
 from fieldvisit.models import LedgerEntry
 from tests.ledger.helpers import append_many
 from tests.ledger.reference import ref_mth, ref_proof, ref_verify_inclusion

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.db import transaction
 
+from fieldvisit.canonical import canonical_json
 from fieldvisit.ledger import merkle, store
-from fieldvisit.ledger.canonical import canonical_json
 from fieldvisit.models import LedgerEntry, LedgerHead, LedgerNode
 from tests.ledger.helpers import SYSTEM, append_many
 from tests.ledger.reference import ref_mth, ref_path, ref_proof, ref_verify_inclusion

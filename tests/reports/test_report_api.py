@@ -12,8 +12,8 @@ import pytest
 from django.db import IntegrityError
 
 from fieldvisit.actions import reports as actions
+from fieldvisit.canonical import canonical_json
 from fieldvisit.choices import CheckInKind
-from fieldvisit.ledger.canonical import canonical_json
 from fieldvisit.models import LedgerEntry, VisitReport
 from tests import factories
 from tests.reports.conftest import (

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from fieldvisit.access import roles_of
+from fieldvisit.access import roles_of, team_of
 from fieldvisit.choices import Platform
 
 
@@ -57,7 +57,5 @@ class MeSerializer(UserSummarySerializer):
     team = serializers.SerializerMethodField()
 
     def get_team(self, user: Any) -> dict[str, Any] | None:
-        from fieldvisit.access import team_of
-
         team = team_of(user)
         return TeamSerializer(team).data if team else None

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from fieldvisit import scheduler
 from fieldvisit.demo import ZONE, build_world
 
 
@@ -42,8 +43,6 @@ class Command(BaseCommand):
             f"Demo world saved in {saved}\n"
         )
         if not options["no_serve"]:
-            from fieldvisit import scheduler
-
             scheduler.start()  # the watchdog and checkpoints, in this process
             call_command("runserver", host, use_reloader=False)
 

@@ -1,6 +1,7 @@
-"""Canonical JSON (RFC 8785) for ledger entries and checkpoints.
+"""Canonical JSON (RFC 8785): the exact bytes hashed for ledger entries, checkpoints, a
+report's content and a request's idempotency key.
 
-The ledger hashes exact bytes, so the same event must always serialize to the same bytes.
+A hash is taken over exact bytes, so the same value must always serialize to the same bytes.
 RFC 8785 fixes key order, number and string forms; ``rfc8785`` refuses integers beyond 2**53,
 so money, identifiers and fine-grained times are turned into strings here first.
 """
