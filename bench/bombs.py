@@ -5,7 +5,7 @@ small photo sent meanwhile waits.
 
 A child process runs ``manage.py runserver`` (threaded); this process uploads, as photos,
 a progressive greyscale JPEG of 15000 x 15000 pixels made of 150 empty scans (46 KB) and an
-all-zero RGBA PNG of 15800 x 15800 pixels (0.97 MB), both built by ``tests/media/bombs.py``,
+all-zero RGBA PNG of 15800 x 15800 pixels (0.97 MB), both built by ``tests/bombs.py``,
 then the largest PNG still accepted (8192 x 8192 zeros, 0.26 MB).
 For each: the answer and its time, the server's peak RSS above idle, and the latency of a
 1 KB photo sent 0.3 s after the bomb (baseline: the same photo with nothing else running).
@@ -68,7 +68,7 @@ def main() -> None:
     print("database:", setup(args.db, "bombs"))
     token, visit_id = demo_agent()
 
-    from tests.media.bombs import progressive_jpeg_bomb, zero_png_bomb
+    from tests.bombs import progressive_jpeg_bomb, zero_png_bomb
 
     work = Path(tempfile.mkdtemp(prefix="bench-bombs-"))
     bombs = {

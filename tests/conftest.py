@@ -1,30 +1,31 @@
-"""The fixture world every test can use: named actors, like healthchecks' ``BaseTestCase``.
+"""The fixtures every test can use: named actors, like healthchecks' ``BaseTestCase``.
 
 Agent A and agent B form the Huangpu team; the outsider agent (and a partner) form another
 team; the planner, supervisor, legal user and auditor work in admin and the legal API.
+
+``clock`` pins the time to a Tuesday morning in Shanghai (``tests.helpers.START``), inside the
+allowed visit hours, and keeps it ticking. A folder whose tests run visits makes it autouse in
+its own conftest (the clock must be set before ``world`` is built); a single module asks for it
+with ``pytestmark = pytest.mark.usefixtures("clock")``. Plain helpers live in tests/helpers.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+import time_machine
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from fieldvisit.actions import routes as route_actions
-from fieldvisit.actions.auth import issue_token
 from fieldvisit.choices import Role
-from fieldvisit.models import Address, Case, Creditor, Route, Team
+from fieldvisit.models import Team, Visit
 from tests import factories
+from tests.helpers import START, World, approve, arrive_pair, stops_of, today
 
-ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+# The RFC 3161 time-stamp authority's fixtures (``authority``, ``tsa``).
+pytest_plugins = ["tests.tsa"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -81,53 +82,6 @@ def _test_settings(settings: Any, ledger_key_dir: Path, tmp_path: Path) -> None:
     cache.clear()
 
 
-def today() -> dt.date:
-    return dt.datetime.now(ZONE).date()
-
-
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=ZONE)
-
-
-@dataclass
-class World:
-    agent_a: User
-    agent_b: User
-    outsider: User
-    outsider_partner: User
-    planner: User
-    supervisor: User
-    legal: User
-    auditor: User
-    team: Team
-    other_team: Team
-    creditor: Creditor
-    cases: list[Case]
-    addresses: list[Address]
-    route: Route
-    clients: dict[str, APIClient] = field(default_factory=dict)
-
-    def client(self, user: User, device: str = "phone-1") -> APIClient:
-        """An API client signed in as ``user`` on ``device`` (one token per device)."""
-        key = f"{user.username}/{device}"
-        if key not in self.clients:
-            token, _ = issue_token(user, device, f"{user.username}'s {device}", "android")
-            api = APIClient()
-            api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-            api.token = token  # type: ignore[attr-defined]
-            self.clients[key] = api
-        return self.clients[key]
-
-
-def approve(route: Route, planner: User, supervisor: User) -> Route:
-    """Submit the evening before and approve, as the procedure requires."""
-    evening = at(route.date - dt.timedelta(days=1), 18)
-    route_actions.submit_route(route.pk, planner, now=evening)
-    return route_actions.decide_route(
-        route.pk, supervisor, True, "ok", now=evening + dt.timedelta(minutes=5)
-    )
-
-
 @pytest.fixture
 def world(db: Any) -> World:
     supervisor = factories.user("supervisor", Role.SUPERVISOR)
@@ -171,3 +125,23 @@ def world(db: Any) -> World:
 @pytest.fixture
 def anon() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def clock() -> Any:
+    with time_machine.travel(START, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def visit(world: World) -> Visit:
+    """The first stop's visit, opened by agents A and B arriving together."""
+    stop = stops_of(world.route)[0]
+    arrive_pair(world, stop)
+    return Visit.objects.select_related("stop__route", "stop__address").get(stop=stop)
+
+
+@pytest.fixture
+def agent(world: World) -> APIClient:
+    """Agent A's phone, which arrived at the visit."""
+    return world.client(world.agent_a, "phone-a")

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from fieldvisit.choices import Role, RouteStatus
 from fieldvisit.models import AgentProfile, LedgerEntry, Route, Stop, Visit
-from tests.conftest import today
+from tests.helpers import today
 
 USER_KEYS = {"agent_a", "agent_b", "outsider_agent", "planner", "supervisor", "legal"}
 STOP_KEYS = {"id", "visit_id", "case_id", "notice_number", "lat", "lon", "timezone"}

@@ -11,7 +11,7 @@ from fieldvisit.actions import alerts
 from fieldvisit.choices import AlertKind, AlertSeverity, AlertStatus, Role
 from fieldvisit.models import Alert, LedgerEntry, Team
 from tests import factories
-from tests.conftest import World
+from tests.helpers import World
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from django.urls import reverse
 from fieldvisit.choices import AddressKind, CaseStatus
 from fieldvisit.models import Address, Case, Creditor
 from tests import factories
-from tests.conftest import World, approve, today
+from tests.helpers import World, approve, today
 
 pytestmark = pytest.mark.django_db
 

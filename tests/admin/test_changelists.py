@@ -55,7 +55,7 @@ from fieldvisit.models import (
     VisitReview,
 )
 from tests import factories
-from tests.conftest import World, approve, today
+from tests.helpers import World, approve, today
 
 # Queries per changelist page. Every page starts with two:
 #   session row, signed-in user.

@@ -22,7 +22,7 @@ from fieldvisit.actions import routes as actions
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus, StopStatus
 from fieldvisit.models import LedgerEntry, Route, RouteChangeRequest, Stop, Visit
 from tests import factories
-from tests.conftest import World, today
+from tests.helpers import World, today
 
 
 def tomorrow() -> dt.date:

@@ -22,7 +22,7 @@ from django.urls import reverse
 from fieldvisit.choices import RouteStatus
 from fieldvisit.models import Address, Case, LedgerEntry, Route
 from tests import factories
-from tests.conftest import World, today
+from tests.helpers import World, today
 
 pytestmark = pytest.mark.django_db
 

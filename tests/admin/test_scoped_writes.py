@@ -25,7 +25,7 @@ from fieldvisit.ledger import store as ledger
 from fieldvisit.models import AgentProfile, Alert, DeviceToken, LedgerEntry, Route, Team
 from fieldvisit.rules import RuleViolation
 from tests import factories
-from tests.conftest import World, today
+from tests.helpers import World, today
 
 pytestmark = pytest.mark.django_db
 

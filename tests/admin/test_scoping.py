@@ -10,7 +10,7 @@ import pytest
 from fieldvisit.choices import Role
 from fieldvisit.models import AgentProfile, Case, LedgerEntry, Route
 from tests import factories
-from tests.conftest import World
+from tests.helpers import World
 
 pytestmark = pytest.mark.django_db
 

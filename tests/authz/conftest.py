@@ -1,17 +1,41 @@
-# ruff: noqa: F811 - fixtures named ``world`` take the imported fixture of that name
-"""Authorization tests: the check-in tests' pinned clock and world, with real transactions,
-and a scene in which every kind of record exists."""
+"""Authorization tests: on the pinned clock, with real transactions, and a scene in which
+every kind of record exists."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from fieldvisit.actions import reports as report_actions
+from fieldvisit.choices import RelationKind
+from fieldvisit.models import Checkpoint, CheckpointTimestamp, Relation
 from tests.authz.scene import Scene
-from tests.checkins.conftest import clock, world  # noqa: F401 - fixtures shared on purpose
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(clock: Any) -> None:
+    """Every test here runs on the pinned clock, set before ``world`` is built."""
 
 
 @pytest.fixture
 def scene(world: Any) -> Scene:
     return Scene(world)
+
+
+@pytest.fixture
+def full_scene(scene: Scene) -> Scene:
+    """The scene, with the records only admin shows: a relation and a review."""
+    w = scene.world
+    Relation.objects.create(case=w.cases[0], name="Li Si", kind=RelationKind.choices[0][0])
+    report_actions.cosign_report(scene.closed, w.agent_a, "phone-a", scene.report.pk)
+    report_actions.review_visit(scene.closed.pk, w.supervisor, "Looks right.")
+    # A time-stamp authority that did not answer: an attempt on record.
+    CheckpointTimestamp.objects.create(
+        checkpoint=Checkpoint.objects.order_by("pk").first(),
+        authority="https://tsa.example/",
+        requested_at=timezone.now(),
+        error="timed out",
+    )
+    return scene

@@ -30,10 +30,19 @@ from fieldvisit.models import (
     Visit,
     VisitReport,
 )
-from tests.checkins.conftest import body, iso, post, stops_of
-from tests.evidence.conftest import photo_form, sha
-from tests.evidence.images import jpeg
-from tests.uploads.conftest import AUDIO, create, segment_meta, send
+from tests.helpers import (
+    AUDIO,
+    body,
+    create,
+    iso,
+    photo_form,
+    post,
+    segment_meta,
+    send,
+    sha,
+    stops_of,
+)
+from tests.images import jpeg
 
 PRINCIPALS = (
     "anonymous",

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixture ``full_scene`` is imported from the GET matrix and taken
 """The authorization matrix of admin writes: every admin page that writes (add, change and
 delete pages, changelist actions, the custom decide, handle, review, submit, propose and
 import pages) POSTed by each of the eight principals, each POST an attack: it targets a
@@ -47,10 +46,10 @@ from fieldvisit.db.append_only import AppendOnlyModel
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import AgentProfile, Relation, RouteChangeRequest, Team, Visit
 from tests import factories
+from tests.authz.admin_pages import MATRIX as GET_MATRIX
+from tests.authz.admin_pages import admin_pages
 from tests.authz.scene import PRINCIPALS, Scene
-from tests.authz.test_admin_matrix import MATRIX as GET_MATRIX
-from tests.authz.test_admin_matrix import admin_pages, full_scene  # noqa: F401 - a fixture
-from tests.checkins.conftest import DAY
+from tests.helpers import DAY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

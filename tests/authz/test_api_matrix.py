@@ -18,11 +18,9 @@ from django.urls import URLResolver, get_resolver
 
 from fieldvisit.models import LedgerEntry
 from tests.authz.scene import PRINCIPALS, Scene, now, report_body
-from tests.checkins.conftest import body, iso
-from tests.evidence.conftest import photo_form
-from tests.evidence.images import jpeg
 from tests.factories import PASSWORD
-from tests.uploads.conftest import TUS, create, head, patch, segment_meta
+from tests.helpers import TUS, body, create, head, iso, patch, photo_form, segment_meta
+from tests.images import jpeg
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixture ``full_scene`` is imported from the GET matrix
 """What happened in the field (visits, their reports and reviews, alerts, check-ins, the
 agents' devices) reads in admin within ``access.evidence_scope`` (issue 16, item 2): a user
 who plans for every team and supervises one sees that team's records only, on every page
@@ -21,7 +20,6 @@ from fieldvisit.choices import Role
 from fieldvisit.models import Alert, CheckIn, DeviceToken, Visit, VisitReport, VisitReview
 from tests import factories
 from tests.authz.scene import Scene
-from tests.authz.test_admin_matrix import full_scene  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -29,8 +29,8 @@ from fieldvisit.actions.auth import revoke_token
 from fieldvisit.choices import AlertKind, CheckInKind, VisitStatus
 from fieldvisit.models import Alert, CheckIn, DeviceToken, Visit
 from tests.browser.conftest import Browser, sign_in
-from tests.conftest import World
 from tests.factories import PASSWORD
+from tests.helpers import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -20,8 +20,8 @@ from fieldvisit.actions.auth import issue_token
 from fieldvisit.choices import AlertKind, CheckInKind, RouteStatus, VisitStatus
 from fieldvisit.models import Alert, CheckIn, Route, Visit
 from tests.browser.conftest import Browser, choose, sign_in
-from tests.conftest import World, today
 from tests.factories import PASSWORD
+from tests.helpers import World, today
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

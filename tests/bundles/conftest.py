@@ -1,41 +1,45 @@
-# ruff: noqa: F811 - fixtures named ``world`` take the imported fixture of that name
 """Bundle tests: a visit with real evidence (photo, receipt, recording segments), downloaded
 as a legal user would, then checked as an outsider would, with standard tools."""
 
 from __future__ import annotations
 
-import io
+import datetime as dt
 import uuid
-import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from fieldvisit.models import Visit
-from tests.checkins.conftest import (  # noqa: F401 - fixtures and helpers shared on purpose
+from tests import images
+from tests.helpers import (
+    AUDIO,
     ZONE,
     arrive_pair,
-    assert_problem,
     body,
-    clock,
+    cosign,
+    file_report,
     iso,
+    photo_form,
+    photos_url,
     post,
+    post_form,
+    receipts_url,
+    sha,
     stops_of,
-    world,
+    upload_segment,
 )
-from tests.evidence import images
-from tests.evidence.conftest import photo_form, photos_url, post_form, receipts_url, sha
-from tests.reports.conftest import cosign, file_report
-from tests.uploads.conftest import AUDIO, upload_segment
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(clock: Any) -> None:
+    """Every test here runs on the pinned clock, set before ``world`` is built."""
 
 
 @pytest.fixture
 def evidenced_visit(world: Any, clock: Any) -> Visit:
     """A whole visit: recording from before the arrivals, photo, receipt, both agents leave."""
-    import datetime as dt
-
     stop = stops_of(world.route)[0]
     phone_a = world.client(world.agent_a, "phone-a")
     started = timezone.now() - dt.timedelta(seconds=5)
@@ -45,8 +49,6 @@ def evidenced_visit(world: Any, clock: Any) -> Visit:
     photo = images.jpeg(lat=address.lat, lon=address.lon, taken_at=timezone.now().astimezone(ZONE))
     assert post_form(phone_a, photos_url(visit), photo_form(photo)).status_code == 201
     signature = images.png()
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     receipt = {
         "id": str(uuid.uuid4()),
         "notice_number": stop.notice_number,
@@ -81,18 +83,3 @@ def evidenced_visit(world: Any, clock: Any) -> Visit:
     assert signed.status_code == 200, signed.content
     visit.refresh_from_db()
     return visit
-
-
-def unzip(content: bytes, into: Path) -> Path:
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        assert archive.testzip() is None
-        archive.extractall(into)
-        (top,) = {name.split("/")[0] for name in archive.namelist()}
-    return into / top
-
-
-def download(client: Any, url: str) -> bytes:
-    response = client.get(url)
-    assert response.status_code == 200, getattr(response, "content", b"")[:500]
-    assert response["Content-Type"] == "application/zip"
-    return b"".join(response.streaming_content)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from fieldvisit.models import EvidenceAccess, LedgerEntry
-from tests.bundles.conftest import assert_problem, download, unzip
+from tests.helpers import assert_problem, download, unzip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - fixtures named ``tsa`` take the imported fixture of that name
 """Bundles with RFC 3161 time-stamps, C2SP tlog-proof files and consistency across bundles:
 checked with ``openssl ts -verify`` and ``verify.py`` as an outsider would; a tampered token,
 the wrong authority certificate, a tampered proof file and a forked history each caught."""
@@ -18,9 +17,9 @@ from django.db import transaction
 from fieldvisit import jobs
 from fieldvisit.ledger import merkle, store
 from fieldvisit.models import LedgerEntry
-from tests.bundles.conftest import assert_problem, download, unzip
 from tests.bundles.forge import fork, resign
-from tests.ledger.tsa import Authority, authority, tsa  # noqa: F401 - fixtures
+from tests.helpers import assert_problem, download, unzip
+from tests.tsa import Authority
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -20,10 +20,11 @@ from fieldvisit.actions import checkins as actions
 from fieldvisit.choices import AlertKind, CheckInKind, RouteStatus, StopStatus, VisitStatus
 from fieldvisit.models import Alert, Case, CheckIn, DeviceToken, LedgerEntry, Route, Stop, Visit
 from tests import factories
-from tests.checkins.conftest import (
+from tests.helpers import (
     CHECKINS_URL,
     DAY,
     ZONE,
+    approve,
     arrive_pair,
     assert_problem,
     body,
@@ -34,7 +35,6 @@ from tests.checkins.conftest import (
     stops_of,
     visit_url,
 )
-from tests.conftest import approve
 
 RESULT_KEYS = {"id", "kind", "received_at", "clock_skew_s", "flags", "visit", "next_due_at"}
 ARRIVE, LEAVE, DEPART, PERIODIC, RETURN = (

@@ -29,7 +29,7 @@ from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Alert, LedgerEntry
 from fieldvisit.rules import RuleViolation
 from tests import factories
-from tests.checkins.conftest import (
+from tests.helpers import (
     PANIC_URL,
     ZONE,
     arrive_pair,

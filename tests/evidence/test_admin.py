@@ -20,17 +20,8 @@ from PIL.ExifTags import Base
 
 from fieldvisit.choices import Role
 from fieldvisit.models import EvidenceFile, Photo, Receipt, Recording
-from tests import factories
-from tests.evidence import images
-from tests.evidence.conftest import (
-    ZONE,
-    iso,
-    photo_form,
-    photos_url,
-    post_form,
-    receipts_url,
-    sha,
-)
+from tests import factories, images
+from tests.helpers import ZONE, iso, photo_form, photos_url, post_form, receipts_url, sha
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

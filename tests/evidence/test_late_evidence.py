@@ -19,20 +19,24 @@ from django.utils import timezone
 
 from fieldvisit.actions.reports import review_visit
 from fieldvisit.models import Alert, AudioSegment, Photo, Receipt, Visit, VisitReview
-from tests.checkins.conftest import body, post
-from tests.evidence import images
-from tests.evidence.conftest import (
+from tests import images
+from tests.helpers import (
     ZONE,
+    audio,
+    body,
+    cosign,
+    file_report,
     iso,
+    leave_pair,
     ledger_entries,
     photo_form,
     photos_url,
+    post,
     post_form,
     receipts_url,
+    signed,
+    upload_segment,
 )
-from tests.evidence.test_receipts import signed
-from tests.reports.conftest import cosign, file_report, leave_pair
-from tests.uploads.conftest import audio, upload_segment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

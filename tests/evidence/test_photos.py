@@ -13,16 +13,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from fieldvisit.models import EvidenceFile, LedgerEntry, Photo
-from tests.checkins.conftest import body, north, post
-from tests.conftest import CORPUS
-from tests.evidence import images
-from tests.evidence.conftest import (
+from tests import images
+from tests.helpers import (
+    CORPUS,
     ZONE,
     assert_problem,
+    body,
     final_path,
     ledger_entries,
+    north,
     photo_form,
     photos_url,
+    post,
     post_form,
     sha,
     stored_files,

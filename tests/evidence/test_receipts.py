@@ -8,69 +8,30 @@ import uuid
 from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from fieldvisit.models import EvidenceFile, LedgerEntry, Receipt, Visit
-from tests.checkins.conftest import body, post
-from tests.evidence import images
-from tests.evidence.conftest import (
+from tests import images
+from tests.helpers import (
+    SIGNATURE,
+    SLIP,
     ZONE,
     assert_problem,
+    body,
     final_path,
-    iso,
     ledger_entries,
+    post,
     post_form,
+    receipt_form,
     receipts_url,
     sha,
+    signed,
     stops_of,
     stored_files,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SIGNATURE = images.png(colour="white")
-SLIP = images.jpeg(colour="ivory")
-
-
-def receipt_form(
-    visit: Visit,
-    outcome: str,
-    *,
-    signature: bytes | None = None,
-    photo: bytes | None = None,
-    **fields: Any,
-) -> dict[str, Any]:
-    """A receipt for ``visit``'s own notice; files get their SHA-256 declared. A field given
-    as ``None`` is left out of the form."""
-    form: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "notice_number": visit.stop.notice_number,
-        "outcome": outcome,
-        "captured_at": iso(timezone.now()),
-        "lat": visit.stop.address.lat,
-        "lon": visit.stop.address.lon,
-    }
-    if signature is not None:
-        form["signature"] = SimpleUploadedFile("signature.png", signature, "image/png")
-        form["signature_sha256"] = sha(signature)
-    if photo is not None:
-        form["photo"] = SimpleUploadedFile("slip.jpg", photo, "image/jpeg")
-        form["photo_sha256"] = sha(photo)
-    form.update(fields)
-    return {key: value for key, value in form.items() if value is not None}
-
-
-def signed(visit: Visit, outcome: str = "signed_by_debtor", **fields: Any) -> dict[str, Any]:
-    """A receipt signed by the debtor, unless told otherwise."""
-    return receipt_form(
-        visit,
-        outcome,
-        signature=fields.pop("signature", SIGNATURE),
-        signer_name=fields.pop("signer_name", "Zhang San"),
-        **fields,
-    )
 
 
 def assert_nothing_kept(receipts: int = 0, before: dict[str, bytes] | None = None) -> None:

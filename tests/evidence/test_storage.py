@@ -14,7 +14,6 @@ import stat
 import uuid
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,8 @@ from fieldvisit.evidence.storage import (
     sweep_staging,
 )
 from fieldvisit.models import EvidenceFile, LedgerEntry, Photo
-from tests.evidence import images
-from tests.evidence.conftest import (
+from tests import images
+from tests.helpers import (
     ZONE,
     assert_problem,
     evidence_root,
@@ -45,10 +44,9 @@ from tests.evidence.conftest import (
     sha,
     stored_files,
 )
+from tests.s3 import LOCK_DAYS, Bucket, copy_as_s3_takes_it, s3_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-LOCK_DAYS = 30
 
 
 def jpeg(colour: str = "teal") -> bytes:
@@ -201,46 +199,6 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
-def _copy_as_s3_takes_it(request: Any, **kwargs: Any) -> None:
-    """moto 5.2.5 holds CopyObject to PutObject's rule that a request setting Object Lock
-    retention must carry Content-MD5 or ``x-amz-sdk-checksum-algorithm``. A copy has no body
-    to check; S3 documents the ``x-amz-object-lock-*`` headers for CopyObject and botocore
-    sends no checksum header with it. Only the header moto looks for is added."""
-    if "x-amz-object-lock-mode" in request.headers:
-        request.headers["x-amz-sdk-checksum-algorithm"] = "CRC32"
-
-
-@dataclass
-class Bucket:
-    name: str
-    client: Any
-    storage: EvidenceS3Storage
-
-    def keys(self, prefix: str = "") -> list[str]:
-        listed = self.client.list_objects_v2(Bucket=self.name, Prefix=prefix)
-        return [item["Key"] for item in listed.get("Contents", [])]
-
-    def versions(self, prefix: str = "") -> list[tuple[str, str]]:
-        """Every version and delete marker: what a plain listing does not show."""
-        listed = self.client.list_object_versions(Bucket=self.name, Prefix=prefix)
-        found = listed.get("Versions", []) + listed.get("DeleteMarkers", [])
-        return sorted((item["Key"], item["VersionId"]) for item in found)
-
-
-def s3_settings(endpoint: str, bucket: str) -> dict[str, Any]:
-    return {
-        "BACKEND": "fieldvisit.evidence.storage.EvidenceS3Storage",
-        "OPTIONS": {
-            "bucket_name": bucket,
-            "endpoint_url": endpoint,
-            "region_name": "us-east-1",
-            "access_key": "testing",
-            "secret_key": "testing",
-            "object_lock_days": LOCK_DAYS,
-        },
-    }
-
-
 @pytest.fixture
 def bucket(s3_endpoint: str, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Bucket:
     """A fresh bucket with Object Lock, and the evidence storage pointed at it."""
@@ -257,7 +215,7 @@ def bucket(s3_endpoint: str, settings: Any, monkeypatch: pytest.MonkeyPatch) -> 
     found = evidence_storage()
     assert isinstance(found, EvidenceS3Storage)
     found.connection.meta.client.meta.events.register(
-        "before-sign.s3.CopyObject", _copy_as_s3_takes_it
+        "before-sign.s3.CopyObject", copy_as_s3_takes_it
     )
     return Bucket(name, client, found)
 

@@ -20,8 +20,9 @@ from fieldvisit.actions.bundles import prepare
 from fieldvisit.evidence.thumbnails import thumbnail
 from fieldvisit.media import images as media_images
 from fieldvisit.models import Visit
-from tests.evidence import images
-from tests.evidence.conftest import (
+from tests import images
+from tests.bombs import progressive_jpeg_bomb, zero_png_bomb
+from tests.helpers import (
     assert_problem,
     iso,
     photo_form,
@@ -31,7 +32,6 @@ from tests.evidence.conftest import (
     sha,
     stored_files,
 )
-from tests.media.bombs import progressive_jpeg_bomb, zero_png_bomb
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - fixtures named ``world`` take the imported fixture of that name
 """The database lost in the middle of a request, at every statement that matters: the API
 answers ``503 database_unavailable`` with ``Retry-After`` (tus answers included), never a
 500; nothing is half-stored; the phone's retry succeeds.
@@ -29,27 +28,28 @@ from fieldvisit.choices import UploadStatus
 from fieldvisit.evidence.storage import evidence_storage, sweep_staging
 from fieldvisit.ledger.audit import audit
 from fieldvisit.models import AudioSegment, EvidenceFile, LedgerEntry, Photo, Upload
-from tests.evidence import images
-from tests.evidence.conftest import final_path, photo_form, photos_url, post_form, stored_files
-from tests.uploads.conftest import (  # noqa: F401 - fixtures shared on purpose
+from tests import images
+from tests.helpers import (
     ZONE,
-    agent,
     assert_problem,
     assert_tus_problem,
     audio,
-    clock,
     created,
+    final_path,
     head,
     patch,
+    photo_form,
+    photos_url,
+    post_form,
     recording_url,
     segment_meta,
     sha,
+    stored_files,
     upload_id,
-    visit,
-    world,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On the pinned clock (the root conftest's ``clock``), set before ``world`` is built.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
 
 
 @contextmanager

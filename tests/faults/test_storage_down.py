@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - fixtures named ``world`` take the imported fixture of that name
 """Evidence storage (S3 on moto's real HTTP server, on loopback) stopped in the middle of
 uploads: ``503 storage_unavailable``, no row committed, and the client's retry succeeds once
 the storage is back. Stopped after the commit (at promotion), the row stands and the sweep
@@ -23,28 +22,28 @@ from fieldvisit.evidence import storage
 from fieldvisit.evidence.storage import EvidenceS3Storage, evidence_storage, sweep_staging
 from fieldvisit.ledger.audit import audit
 from fieldvisit.models import AudioSegment, EvidenceFile, LedgerEntry, Photo, Upload
+from tests import images
 from tests.childserver import free_port
-from tests.evidence import images
-from tests.evidence.conftest import final_path, photo_form, photos_url, post_form
-from tests.evidence.test_storage import Bucket, _copy_as_s3_takes_it, s3_settings
-from tests.uploads.conftest import (  # noqa: F401 - fixtures shared on purpose
+from tests.helpers import (
     ZONE,
-    agent,
     assert_problem,
     assert_tus_problem,
     audio,
-    clock,
     created,
+    final_path,
     head,
     patch,
+    photo_form,
+    photos_url,
+    post_form,
     segment_meta,
     sha,
     upload_id,
-    visit,
-    world,
 )
+from tests.s3 import Bucket, copy_as_s3_takes_it, s3_settings
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On the pinned clock (the root conftest's ``clock``), set before ``world`` is built.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
 
 
 class S3Server:
@@ -99,7 +98,7 @@ def bucket(s3: S3Server, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iter
     found = evidence_storage()
     assert isinstance(found, EvidenceS3Storage)
     found.connection.meta.client.meta.events.register(
-        "before-sign.s3.CopyObject", _copy_as_s3_takes_it
+        "before-sign.s3.CopyObject", copy_as_s3_takes_it
     )
     yield Bucket(name, client, found)
     if s3.server is None:
@@ -285,7 +284,7 @@ def faulty(s3: S3Server, bucket: Bucket, settings: Any) -> Iterator[FaultyS3]:
     settings.STORAGES = {**settings.STORAGES, "evidence": options}
     found = evidence_storage()
     found.connection.meta.client.meta.events.register(
-        "before-sign.s3.CopyObject", _copy_as_s3_takes_it
+        "before-sign.s3.CopyObject", copy_as_s3_takes_it
     )
     yield proxy
     proxy.close()

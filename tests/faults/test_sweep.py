@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - fixtures named ``world`` take the imported fixture of that name
 """What a crash leaves in the tus upload directory is removed by the evidence sweep: the
 bytes and lock of uploads that ended, completion links nobody uses; never the bytes of an
 upload still receiving, nor anything a live request holds."""
@@ -21,19 +20,10 @@ from fieldvisit import jobs
 from fieldvisit.choices import UploadStatus
 from fieldvisit.models import Upload
 from fieldvisit.tus import partials
-from tests.uploads.conftest import (  # noqa: F401 - fixtures shared on purpose
-    agent,
-    audio,
-    clock,
-    created,
-    patch,
-    segment_meta,
-    upload_id,
-    visit,
-    world,
-)
+from tests.helpers import audio, created, patch, segment_meta, upload_id
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On the pinned clock (the root conftest's ``clock``), set before ``world`` is built.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
 
 
 def age(path: Path, by: dt.timedelta = dt.timedelta(hours=2)) -> None:

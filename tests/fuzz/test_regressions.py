@@ -12,9 +12,8 @@ from drf_spectacular.generators import SchemaGenerator
 
 from fieldvisit.api.fields import DateTimeField
 from fieldvisit.models import Visit
-from tests.checkins.conftest import arrive_pair, stops_of
-from tests.evidence.conftest import photo_form
-from tests.evidence.images import jpeg
+from tests.helpers import arrive_pair, photo_form, stops_of
+from tests.images import jpeg
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

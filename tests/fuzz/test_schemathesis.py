@@ -50,8 +50,8 @@ from config.wsgi import application
 from fieldvisit.actions.auth import issue_token
 from fieldvisit.models import Case, LedgerEntry, Visit
 from tests.authz.scene import report_body
-from tests.checkins.conftest import arrive_pair, stops_of
-from tests.evidence.images import jpeg, png
+from tests.helpers import arrive_pair, stops_of
+from tests.images import jpeg, png
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

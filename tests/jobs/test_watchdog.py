@@ -16,7 +16,7 @@ from django.db import connection, connections
 from fieldvisit import jobs, tasks
 from fieldvisit.choices import AlertKind, AlertLevel, RouteStatus
 from fieldvisit.models import Alert, LedgerEntry
-from tests.conftest import World
+from tests.helpers import World
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = dt.date(2026, 11, 24)

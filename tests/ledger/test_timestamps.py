@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - fixtures named ``tsa`` take the imported fixture of that name
 """RFC 3161 time-stamps of checkpoints, against a real ``openssl ts`` authority on loopback:
 tokens checked with ``openssl ts -verify`` and with rfc3161-client; a tampered token, the
 wrong authority certificate, a down and a slow authority."""
@@ -21,7 +20,7 @@ from fieldvisit.ledger import store, timestamps
 from fieldvisit.ledger.checkpoints import make_checkpoint
 from fieldvisit.models import Checkpoint, CheckpointTimestamp
 from tests.ledger.helpers import append_many
-from tests.ledger.tsa import Authority, authority, tsa  # noqa: F401 - fixtures
+from tests.tsa import Authority
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from fieldvisit.media import MediaError, images
 from fieldvisit.media.images import inspect_image
-from tests.media.bombs import progressive_jpeg_bomb, sequential_jpeg, zero_png_bomb
+from tests.bombs import progressive_jpeg_bomb, sequential_jpeg, zero_png_bomb
 
 ROOT = Path(__file__).resolve().parents[2]
 

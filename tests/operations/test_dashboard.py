@@ -21,16 +21,7 @@ from fieldvisit.choices import AlertKind, CheckInKind, Role, RouteStatus
 from fieldvisit.models import CheckIn, Team
 from fieldvisit.operations import age_text, overdue_checkin
 from tests import factories
-from tests.checkins.conftest import (
-    PANIC_URL,
-    START,
-    arrive_pair,
-    body,
-    iso,
-    post,
-    stops_of,
-)
-from tests.conftest import World
+from tests.helpers import PANIC_URL, START, World, arrive_pair, body, iso, post, stops_of
 
 pytestmark = pytest.mark.django_db
 

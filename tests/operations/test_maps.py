@@ -18,11 +18,19 @@ from django.utils import timezone
 
 from fieldvisit.choices import CheckInKind
 from fieldvisit.models import Visit
-from tests import factories
-from tests.checkins.conftest import ZONE, arrive_pair, body, north, post, stops_of
-from tests.conftest import World
-from tests.evidence import images
-from tests.evidence.conftest import photo_form, photos_url, post_form
+from tests import factories, images
+from tests.helpers import (
+    ZONE,
+    World,
+    arrive_pair,
+    body,
+    north,
+    photo_form,
+    photos_url,
+    post,
+    post_form,
+    stops_of,
+)
 
 LEAFLET = "fieldvisit/vendor/leaflet/leaflet.js"
 

@@ -1,88 +1,24 @@
-# ruff: noqa: F811 - fixtures named ``world`` take the imported fixture of that name
-"""Visit report tests: the check-in tests' pinned clock and world.
+"""Visit report tests, on the pinned clock.
 
-The ``visit`` is the first stop's, opened by agents A and B arriving together; the
-``closed_visit`` is the same visit after both left. Agent C is a third qualified agent of
-the team who was not at the visit.
+The ``visit`` (root conftest) is the first stop's, opened by agents A and B arriving
+together; the ``closed_visit`` is the same visit after both left. Agent C is a third
+qualified agent of the team who was not at the visit.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
-from fieldvisit.choices import CheckInKind
 from fieldvisit.models import Visit
 from tests import factories
-from tests.checkins.conftest import (  # noqa: F401 - fixtures and helpers shared on purpose
-    ZONE,
-    arrive_pair,
-    assert_problem,
-    body,
-    clock,
-    iso,
-    ledger_entries,
-    post,
-    stops_of,
-    visit_url,
-    world,
-)
-
-ATTESTATIONS = {
-    "did_not_enter_residence": True,
-    "no_cash_accepted": True,
-    "identity_shown": True,
-    "no_third_party_disclosure": True,
-    "opening_statement_recorded": True,
-    "closing_statement_recorded": True,
-}
+from tests.helpers import cosign, file_report, leave_pair
 
 
-def report_url(visit: Visit | Any) -> str:
-    return f"/api/v1/visits/{getattr(visit, 'pk', visit)}/report/"
-
-
-def cosign_url(visit: Visit | Any) -> str:
-    return f"/api/v1/visits/{getattr(visit, 'pk', visit)}/report/cosign/"
-
-
-def report_body(**fields: Any) -> dict[str, Any]:
-    """A report of a visit that met the debtor, every attestation given, no promise."""
-    attestations = {**ATTESTATIONS, **fields.pop("attestations", {})}
-    payload: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "outcome": "met_debtor",
-        "promise_to_pay": None,
-        "notes": "Met the debtor at the door; notice delivered.",
-        "attestations": attestations,
-    }
-    payload.update(fields)
-    return payload
-
-
-def file_report(client: Any, visit: Any, payload: dict[str, Any] | None = None) -> Any:
-    return client.post(report_url(visit), payload or report_body(), format="json")
-
-
-def cosign(client: Any, visit: Any, payload: dict[str, Any] | None = None) -> Any:
-    return client.post(cosign_url(visit), payload or {}, format="json")
-
-
-def leave_pair(world: Any, stop: Any) -> None:
-    """Agents A and B leave ``stop``: the visit closes."""
-    for user, device in ((world.agent_a, "phone-a"), (world.agent_b, "phone-b")):
-        response = post(world.client(user, device), body(world, CheckInKind.LEAVE, stop))
-        assert response.status_code == 201, response.content
-    assert Visit.objects.get(stop=stop).status == "closed"
-
-
-@pytest.fixture
-def visit(world: Any) -> Visit:
-    stop = stops_of(world.route)[0]
-    arrive_pair(world, stop)
-    return Visit.objects.select_related("stop__route", "stop__address").get(stop=stop)
+@pytest.fixture(autouse=True)
+def _pinned_clock(clock: Any) -> None:
+    """Every test here runs on the pinned clock, set before ``world`` is built."""
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from fieldvisit.compliance import visit_compliance
 from fieldvisit.db.append_only import install_sql, uninstall_sql
 from fieldvisit.models import LedgerEntry, ReportCosignature, Visit, VisitReport
-from tests.reports.conftest import (
+from tests.helpers import (
     assert_problem,
     cosign,
     file_report,

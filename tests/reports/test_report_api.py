@@ -16,7 +16,7 @@ from fieldvisit.canonical import canonical_json
 from fieldvisit.choices import CheckInKind
 from fieldvisit.models import LedgerEntry, VisitReport
 from tests import factories
-from tests.reports.conftest import (
+from tests.helpers import (
     ATTESTATIONS,
     assert_problem,
     body,

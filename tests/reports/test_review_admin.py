@@ -25,14 +25,7 @@ from fieldvisit.models import (
 )
 from fieldvisit.rules import RuleViolation
 from tests import factories
-from tests.conftest import approve
-from tests.reports.conftest import (
-    ATTESTATIONS,
-    cosign,
-    file_report,
-    ledger_entries,
-    report_body,
-)
+from tests.helpers import ATTESTATIONS, approve, cosign, file_report, ledger_entries, report_body
 
 pytestmark = pytest.mark.django_db
 

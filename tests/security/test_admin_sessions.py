@@ -11,7 +11,7 @@ from django.test import Client
 from fieldvisit.actions.auth import issue_token
 from fieldvisit.models import Team
 from tests import factories
-from tests.checkins.conftest import assert_problem
+from tests.helpers import assert_problem
 
 LOGIN_URL = "/admin/login/"
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - fixtures named ``world`` take the imported fixture of that name
 """File names are never paths. Photos, receipts and audio segments are stored under their
 SHA-256 whatever name the phone sends: ``../../etc/passwd``, absolute paths, NUL bytes,
 thousands of characters, Unicode, RFC 2231 encodings. A hostile name is kept out of storage
@@ -15,23 +14,24 @@ from django.conf import settings
 from django.utils import timezone
 
 from fieldvisit.models import AudioSegment, EvidenceFile, Photo, Receipt
-from tests.evidence.conftest import (  # noqa: F401 - fixtures and helpers shared on purpose
-    agent,
+from tests.helpers import (
     assert_problem,
-    clock,
+    audio,
+    create,
     final_path,
     iso,
+    metadata,
     photos_url,
     receipts_url,
+    segment_meta,
+    send,
     sha,
     stored_files,
-    visit,
-    world,
 )
-from tests.evidence.images import jpeg, png
-from tests.uploads.conftest import audio, create, metadata, segment_meta, send
+from tests.images import jpeg, png
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On the pinned clock (the root conftest's ``clock``), set before ``world`` is built.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
 
 BOUNDARY = "----hostile-boundary-7MA4YWxkTrZu0gW"
 

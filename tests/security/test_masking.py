@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - fixtures named ``world`` take the imported fixture of that name
 """ID numbers: masked in every answer an agent gets, in full only to legal (who take cases to
 court), and masked in the logs whoever writes them; so are phone numbers, names and the
 search terms of query strings."""
@@ -26,16 +25,11 @@ from fieldvisit.privacy import (
     mask_id_numbers_in,
     mask_personal_data_in,
 )
-from tests.checkins.conftest import (  # noqa: F401 - fixtures and helpers shared on purpose
-    DAY,
-    assert_problem,
-    body,
-    clock,
-    post,
-    stops_of,
-    world,
-)
 from tests.childserver import ROOT, free_port
+from tests.helpers import DAY, assert_problem, body, post, stops_of
+
+# On the pinned clock (the root conftest's ``clock``), set before ``world`` is built.
+pytestmark = pytest.mark.usefixtures("clock")
 
 ID = "31010119820101451X"
 OLD_ID = "310101820101451"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.checkins.conftest import assert_problem
+from tests.helpers import assert_problem
 
 ME_URL = "/api/v1/me/"
 

@@ -17,7 +17,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tests import factories
-from tests.checkins.conftest import assert_problem
+from tests.helpers import assert_problem
 
 ADMIN_LOGIN_URL = "/admin/login/?next=/admin/"
 TOKEN_URL = "/api/v1/auth/token/"

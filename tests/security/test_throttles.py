@@ -12,7 +12,7 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
 from tests import factories
-from tests.checkins.conftest import assert_problem
+from tests.helpers import assert_problem
 
 CHECKINS_URL = "/api/v1/checkins/"
 ME_URL = "/api/v1/me/"

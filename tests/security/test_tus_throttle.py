@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - fixtures named ``world`` take the imported fixture of that name
 """The write limit on the busiest write, a tus PATCH: refused with 429 ``throttled`` that still
 speaks tus (Tus-Resumable, Retry-After), nothing written; HEAD, a read, goes on, and once the
 limit allows it the same PATCH resumes at the same offset."""
@@ -10,21 +9,18 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from tests.uploads.conftest import (  # noqa: F401 - fixtures and helpers shared on purpose
-    agent,
+from tests.helpers import (
     assert_tus_problem,
     audio,
-    clock,
     created,
     head,
     partial_path,
     patch,
     segment_meta,
-    visit,
-    world,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On the pinned clock (the root conftest's ``clock``), set before ``world`` is built.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
 
 
 def test_a_throttled_patch_writes_nothing_and_resumes_later(

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - fixtures named ``world`` take the imported fixture of that name
 """Who may upload is checked on every PATCH and again at completion, as at creation: an agent
 moved off the team, deactivated or whose phone's token was revoked mid-upload cannot finish
 it (the same answer creation would give), and nothing joins the recording. The bytes already
@@ -15,11 +14,9 @@ from fieldvisit.actions import uploads as upload_actions
 from fieldvisit.actions.auth import revoke_token
 from fieldvisit.choices import UploadStatus
 from fieldvisit.models import AgentProfile, AudioSegment, DeviceToken, LedgerEntry, Upload
-from tests.uploads.conftest import (  # noqa: F401 - fixtures shared on purpose
-    agent,
+from tests.helpers import (
     assert_tus_problem,
     audio,
-    clock,
     create,
     created,
     head,
@@ -27,7 +24,6 @@ from tests.uploads.conftest import (  # noqa: F401 - fixtures shared on purpose
     segment_meta,
     stops_of,
     upload_id,
-    world,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

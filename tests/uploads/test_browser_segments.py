@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from fieldvisit.models import AudioSegment
-from tests.uploads.conftest import recording_url, sha, upload_segment
-from tests.uploads.test_segments import both_leave, first_arrival
+from tests.helpers import both_leave, first_arrival, recording_url, sha, upload_segment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

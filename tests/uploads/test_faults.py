@@ -11,7 +11,7 @@ import pytest
 from fieldvisit.choices import UploadStatus
 from fieldvisit.evidence import storage
 from fieldvisit.models import AudioSegment, Upload
-from tests.uploads.conftest import (
+from tests.helpers import (
     assert_tus_problem,
     audio,
     create,

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - fixtures named ``world`` and ``visit`` take the imported ones
 """A check-in and a recording segment for one visit at the same moment, on PostgreSQL.
 
 Both writers lock the visit before the ledger, and neither takes a lock that a foreign-key
@@ -24,17 +23,7 @@ from django.db import connection, connections
 from fieldvisit.actions import recordings
 from fieldvisit.choices import CheckInKind
 from fieldvisit.models import AudioSegment, CheckIn, Visit
-from tests.checkins.conftest import body, post, stops_of
-from tests.uploads.conftest import (  # noqa: F401 - fixtures shared on purpose
-    agent,
-    audio,
-    clock,
-    created,
-    segment_meta,
-    send,
-    visit,
-    world,
-)
+from tests.helpers import audio, body, created, post, segment_meta, send, stops_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

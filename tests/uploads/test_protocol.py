@@ -21,7 +21,7 @@ from fieldvisit.choices import UploadStatus
 from fieldvisit.models import AudioSegment, Upload, Visit
 from fieldvisit.rules import RuleViolation
 from fieldvisit.tus import partials
-from tests.uploads.conftest import (
+from tests.helpers import (
     PROBLEM_JSON,
     TUS,
     UPLOADS_URL,
@@ -29,8 +29,7 @@ from tests.uploads.conftest import (
     audio,
     create,
     created,
-    evidence_files,
-    final_key,
+    final_path,
     head,
     metadata,
     partial_path,
@@ -40,6 +39,7 @@ from tests.uploads.conftest import (
     send,
     sha,
     stops_of,
+    stored_files,
     upload_id,
 )
 
@@ -196,7 +196,7 @@ def test_creation_with_the_whole_file_completes_the_segment(agent, visit, data):
     assert response["Upload-Offset"] == str(len(data))
     segment = AudioSegment.objects.get()
     assert segment.id == upload_id(response["Location"])
-    assert evidence_files() == {final_key(sha(data)): data}
+    assert stored_files() == {final_path(sha(data)): data}
 
 
 def test_creation_with_upload_needs_the_offset_content_type(agent, visit, data):
@@ -451,7 +451,7 @@ def test_a_completed_upload_cannot_be_terminated_or_changed(agent, url, data):
     response = head(agent, url)
     assert (response.status_code, response["Upload-Offset"]) == (200, str(len(data)))
     assert AudioSegment.objects.get().file_id == sha(data)
-    assert evidence_files() == {final_key(sha(data)): data}
+    assert stored_files() == {final_path(sha(data)): data}
 
 
 # --- one writer at a time -------------------------------------------------------------------

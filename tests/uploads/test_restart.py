@@ -26,7 +26,7 @@ from time_machine import escape_hatch
 from tusclient import client as tus
 
 from tests.childserver import ChildServer
-from tests.uploads.conftest import AUDIO
+from tests.helpers import AUDIO
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,25 +11,24 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from fieldvisit.choices import CheckInKind, UploadStatus
+from fieldvisit.choices import UploadStatus
 from fieldvisit.models import (
     AudioSegment,
-    CheckIn,
     EvidenceFile,
     LedgerEntry,
     Recording,
     Upload,
     Visit,
 )
-from tests.checkins.conftest import body, post, visit_url
-from tests.uploads.conftest import (
+from tests.helpers import (
     AUDIO_FILES,
     assert_tus_problem,
     audio,
+    both_leave,
     create,
     created,
-    evidence_files,
-    final_key,
+    final_path,
+    first_arrival,
     head,
     ledger_entries,
     partial_path,
@@ -38,8 +37,10 @@ from tests.uploads.conftest import (
     segments_of,
     send,
     sha,
+    stored_files,
     upload_id,
     upload_segment,
+    visit_url,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,7 +73,7 @@ def assert_nothing_kept(url: str, kept: dict[str, bytes] | None = None, segments
     """A refused segment leaves no trace but the failed upload's row."""
     assert AudioSegment.objects.count() == segments
     assert EvidenceFile.objects.count() == len(kept or {})
-    assert evidence_files() == (kept or {})
+    assert stored_files() == (kept or {})
     assert len(ledger_entries("recording.segment_added")) == segments
     assert not partial_path(url).exists()
     assert Upload.objects.get(pk=upload_id(url)).status == UploadStatus.FAILED
@@ -113,7 +114,7 @@ def test_every_corpus_file_gets_its_answer_on_the_last_patch(agent, visit, entry
     assert segment.duration_s == pytest.approx(expected_duration(entry), abs=0.1)
     assert segment.file_id == entry["sha256"]
     assert segment.file.size == entry["size"]
-    assert evidence_files() == {final_key(entry["sha256"]): data}
+    assert stored_files() == {final_path(entry["sha256"]): data}
     assert not partial_path(url).exists()
     assert Upload.objects.get(pk=segment.id).status == UploadStatus.COMPLETED
     # Completed: HEAD still answers with the full offset.
@@ -162,15 +163,6 @@ def test_a_declared_sha256_in_capitals_is_the_same_hash(agent, visit):
 # --- the recording: three chained segments --------------------------------------------------
 
 
-def first_arrival(visit: Visit) -> dt.datetime:
-    return (
-        CheckIn.objects.filter(visit=visit, kind=CheckInKind.ARRIVE)
-        .order_by("captured_at")
-        .first()
-        .captured_at
-    )
-
-
 def upload_recording(
     agent: Any, visit: Visit, name: str, start: dt.datetime, recording: uuid.UUID
 ) -> list[bytes]:
@@ -198,17 +190,6 @@ def upload_recording(
     return datas
 
 
-def both_leave(world: Any, visit: Visit, clock: Any, at: dt.datetime) -> None:
-    """Agents A and B leave at ``at`` (the clock is moved past it first)."""
-    clock.shift(at - timezone.now() + dt.timedelta(seconds=5))
-    stop = visit.stop
-    for user, phone in ((world.agent_a, "phone-a"), (world.agent_b, "phone-b")):
-        response = post(world.client(user, phone), body(world, "leave", stop, captured_at=at))
-        assert response.status_code == 201, response.content
-    visit.refresh_from_db()
-    assert visit.status == "closed"
-
-
 def test_three_chained_segments_make_a_valid_recording(world, agent, visit, clock):
     arrived = first_arrival(visit)
     # The phone started recording ten seconds before the first arrival.
@@ -234,7 +215,7 @@ def test_three_chained_segments_make_a_valid_recording(world, agent, visit, cloc
     assert answer["missing"] == []
     assert answer["covers_visit"] is True
     assert answer["valid"] is True, answer["detail"]
-    assert evidence_files() == {final_key(sha(d)): d for d in datas}
+    assert stored_files() == {final_path(sha(d)): d for d in datas}
 
     # Each segment is on the ledger, chained to the one before.
     entries = ledger_entries("recording.segment_added")
@@ -316,7 +297,7 @@ def test_a_wrong_prev_sha256_breaks_the_chain_on_the_final_patch(agent, visit, s
 
     problem = assert_tus_problem(response, 422, "chain_broken")
     assert "segment 0" in problem["detail"]
-    assert_nothing_kept(url, kept={final_key(sha(first)): first}, segments=1)
+    assert_nothing_kept(url, kept={final_path(sha(first)): first}, segments=1)
     assert_gone(agent, url)
     assert list(AudioSegment.objects.values_list("index", flat=True)) == [0]
 

@@ -20,15 +20,15 @@ from typing import Any
 import pytest
 
 from fieldvisit.models import AudioSegment, Upload
-from tests.uploads.conftest import (
+from tests.helpers import (
     AUDIO,
     UPLOADS_URL,
     audio,
-    evidence_files,
-    final_key,
+    final_path,
     partial_path,
     segment_meta,
     sha,
+    stored_files,
     upload_id,
 )
 
@@ -121,7 +121,7 @@ def assert_stored(url: str, data: bytes) -> None:
     segment = AudioSegment.objects.get()
     assert segment.id == upload_id(url)
     assert (segment.file_id, segment.format) == (sha(data), "m4a")
-    assert evidence_files() == {final_key(sha(data)): data}
+    assert stored_files() == {final_path(sha(data)): data}
     assert not partial_path(url).exists()
 
 

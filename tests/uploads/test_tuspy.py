@@ -18,14 +18,14 @@ from tusclient.exceptions import TusUploadFailed
 from fieldvisit.api.views import uploads as views
 from fieldvisit.models import AudioSegment, Upload
 from fieldvisit.tus import partials
-from tests.uploads.conftest import (
+from tests.helpers import (
     UPLOADS_URL,
     audio,
-    evidence_files,
-    final_key,
+    final_path,
     partial_path,
     segment_meta,
     sha,
+    stored_files,
     upload_id,
 )
 
@@ -74,7 +74,7 @@ def assert_stored(url: str, data: bytes) -> AudioSegment:
     assert segment.id == upload_id(url)
     assert segment.file_id == sha(data)
     assert (segment.format, segment.file.size) == ("m4a", len(data))
-    assert evidence_files() == {final_key(sha(data)): data}
+    assert stored_files() == {final_path(sha(data)): data}
     assert not partial_path(url).exists()
     return segment
 
@@ -155,7 +155,7 @@ def test_tuspy_is_told_the_verdict_of_the_last_patch(tus_client, visit):
     assert failed.value.status_code == 422
     assert b"invalid_audio" in failed.value.response_content
     assert not AudioSegment.objects.exists()
-    assert evidence_files() == {}
+    assert stored_files() == {}
 
 
 def test_tuspy_uploads_without_checksums_too(tus_client, visit, checksums):

@@ -19,7 +19,8 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.views import SpectacularAPIView
 
-PROBLEM_JSON = "application/problem+json"
+from tests.helpers import PROBLEM_JSON
+
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
 

@@ -18,9 +18,7 @@ from fieldvisit.choices import RouteStatus, StopStatus
 from fieldvisit.models import LedgerEntry, RouteChangeRequest, Stop, Visit
 from fieldvisit.rules import RuleViolation
 from tests import factories
-from tests.conftest import today
-
-PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
+from tests.helpers import assert_problem, today
 
 
 def create_url(route_id) -> str:
@@ -29,15 +27,6 @@ def create_url(route_id) -> str:
 
 def detail_url(change_id) -> str:
     return f"/api/v1/change-requests/{change_id}/"
-
-
-def assert_problem(response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body.keys() >= PROBLEM_KEYS
-    assert (body["status"], body["code"]) == (status, code)
-    return body
 
 
 def stops_of(route) -> list[Stop]:

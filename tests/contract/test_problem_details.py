@@ -25,9 +25,8 @@ from rest_framework.test import APIClient
 from fieldvisit.api.views.auth import MeView
 from fieldvisit.models import DeviceToken
 from tests import factories
+from tests.helpers import PROBLEM_JSON, PROBLEM_KEYS, assert_problem
 
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 METHODS = ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -378,18 +377,6 @@ def test_no_request_is_a_500_and_every_error_is_a_problem(world, endpoint, who):
 
 
 # --- explicit status codes ---------------------------------------------------------------
-
-
-def assert_problem(response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM_JSON
-    body = json.loads(response.content)
-    assert body.keys() >= PROBLEM_KEYS
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["type"] == f"urn:problem:fieldvisit:{code}"
-    assert body["title"]
-    assert body["detail"]
-    return body
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,11 @@ from rest_framework.test import APIClient
 
 from fieldvisit.models import DeviceToken, LedgerEntry
 from tests import factories
+from tests.helpers import assert_problem
 
 TOKEN_URL = "/api/v1/auth/token/"
 LOGOUT_URL = "/api/v1/auth/logout/"
 ME_URL = "/api/v1/me/"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 
 
 def sign_in(
@@ -42,17 +42,6 @@ def token_client(key: str) -> APIClient:
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return api
-
-
-def assert_problem(response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body.keys() >= PROBLEM_KEYS
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"].endswith(code)
-    return body
 
 
 # --- sign-in -------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from fieldvisit.models import (
 )
 from fieldvisit.rules import RuleViolation
 from tests import factories
-from tests.conftest import World, at, today
+from tests.helpers import World, at, today
 
 
 def tomorrow() -> dt.date:

@@ -17,10 +17,9 @@ from django.utils import timezone
 
 from fieldvisit.models import Route, Stop, Team, Visit
 from tests import factories
-from tests.conftest import approve, at, today
+from tests.helpers import approve, assert_problem, at, today
 
 LIST_URL = "/api/v1/routes/"
-PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 
 ROUTE_KEYS = {"id", "date", "status", "team", "stops"}
 STOP_KEYS = {"id", "sequence", "visit_id", "case", "address", "notice_number", "status"}
@@ -30,15 +29,6 @@ ADDRESS_KEYS = {"kind", "text", "lat", "lon", "timezone"}
 
 def detail_url(route_id) -> str:
     return f"/api/v1/routes/{route_id}/"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body.keys() >= PROBLEM_KEYS
-    assert (body["status"], body["code"]) == (status, code)
-    return body
 
 
 def staffed_team(world, name: str, supervisor=None) -> Team:
