@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -30,6 +31,7 @@ from fieldvisit.actions.auth import issue_token
 from fieldvisit.choices import CheckInKind, RouteStatus
 from fieldvisit.models import (
     Address,
+    Alert,
     Case,
     CheckIn,
     Creditor,
@@ -156,6 +158,51 @@ def ledger_entries(kind: str) -> list[dict[str, Any]]:
 
 CHECKINS_URL = "/api/v1/checkins/"
 PANIC_URL = "/api/v1/alerts/panic/"
+ARRIVE, LEAVE, DEPART, PERIODIC, RETURN = (
+    CheckInKind.ARRIVE,
+    CheckInKind.LEAVE,
+    CheckInKind.DEPART,
+    CheckInKind.PERIODIC,
+    CheckInKind.RETURN,
+)
+
+
+def minutes(n: float) -> dt.timedelta:
+    return dt.timedelta(minutes=n)
+
+
+def parse(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def panic_body(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "lat": 31.2311,
+        "lon": 121.4742,
+        "captured_at": iso(timezone.now()),
+        "note": "Threatened at the door",
+        **fields,
+    }
+
+
+class Nothing:
+    """Snapshot of what a refused check-in must not leave behind."""
+
+    def __init__(self) -> None:
+        self.ledger = LedgerEntry.objects.count()
+        self.checkins = CheckIn.objects.count()
+        self.alerts = Alert.objects.count()
+        self.visits = dict(Visit.objects.values_list("pk", "status"))
+        self.routes = dict(Route.objects.values_list("pk", "status"))
+
+    def assert_unchanged(self) -> None:
+        assert CheckIn.objects.count() == self.checkins
+        assert LedgerEntry.objects.count() == self.ledger
+        assert Alert.objects.count() == self.alerts
+        assert dict(Visit.objects.values_list("pk", "status")) == self.visits
+        assert dict(Route.objects.values_list("pk", "status")) == self.routes
+        assert mail.outbox == []
 
 
 def visit_url(visit_id: Any) -> str:

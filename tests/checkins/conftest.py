@@ -11,7 +11,25 @@ from typing import Any
 
 import pytest
 
+from fieldvisit.models import Stop
+from tests.helpers import stops_of
+
 
 @pytest.fixture(autouse=True)
 def _pinned_clock(clock: Any) -> None:
     """Every test here runs on the pinned clock, set before ``world`` is built."""
+
+
+@pytest.fixture
+def phone_a(world: Any) -> Any:
+    return world.client(world.agent_a, "phone-a")
+
+
+@pytest.fixture
+def phone_b(world: Any) -> Any:
+    return world.client(world.agent_b, "phone-b")
+
+
+@pytest.fixture
+def stops(world: Any) -> list[Stop]:
+    return stops_of(world.route)

@@ -1,0 +1,187 @@
+"""POST /api/v1/checkins/: what an accepted check-in answers and records (API.md "Check-ins").
+
+The answer's shape, the route put in progress, idempotent retries, the ledger entries, and
+the query budget. Agent A checks in from "phone-a" and agent B from "phone-b"; the clock is
+pinned to 2026-11-24 09:30 in Shanghai and keeps ticking.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from fieldvisit.choices import RouteStatus
+from fieldvisit.models import CheckIn, LedgerEntry
+from tests.helpers import (
+    ARRIVE,
+    DEPART,
+    Nothing,
+    assert_problem,
+    body,
+    ledger_entries,
+    ledger_kinds,
+    minutes,
+    parse,
+    post,
+)
+
+RESULT_KEYS = {"id", "kind", "received_at", "clock_skew_s", "flags", "visit", "next_due_at"}
+
+
+# --- The answer --------------------------------------------------------------------------
+
+
+def test_the_answer_has_the_contract_shape(world, phone_a, stops):
+    payload = body(world, ARRIVE, stops[0])
+    before = timezone.now()
+
+    response = post(phone_a, payload)
+
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert set(answer) == RESULT_KEYS
+    assert answer["id"] == payload["id"]
+    assert answer["kind"] == "arrive"
+    received = parse(answer["received_at"])
+    assert received.tzinfo is not None
+    assert before <= received <= timezone.now()
+    # Online and without sent_at: skew is captured_at minus received_at, a few ms here.
+    assert answer["clock_skew_s"] == pytest.approx(0.0, abs=2.0)
+    assert answer["flags"] == []
+    assert answer["visit"] == {"id": str(stops[0].visit.pk), "status": "arriving"}
+    assert answer["next_due_at"] is None  # nobody departed: the route is not under way
+
+    checkin = CheckIn.objects.get(pk=payload["id"])
+    assert (checkin.agent, checkin.device_id, checkin.kind) == (world.agent_a, "phone-a", ARRIVE)
+    assert checkin.route_id == world.route.pk
+    assert (checkin.stop_id, checkin.visit_id) == (stops[0].pk, stops[0].visit.pk)
+    assert checkin.captured_at == parse(payload["captured_at"])
+    assert checkin.received_at == received
+    assert checkin.distance_m == pytest.approx(0.0, abs=0.5)
+
+
+def test_depart_puts_the_route_in_progress_and_sets_the_next_due_time(world, phone_a, phone_b):
+    first = body(world, DEPART, ago=minutes(2))
+
+    response = post(phone_a, first)
+
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert answer["visit"] is None
+    assert parse(answer["next_due_at"]) == parse(first["captured_at"]) + minutes(30)
+    world.route.refresh_from_db()
+    assert world.route.status == RouteStatus.IN_PROGRESS
+
+    second = body(world, DEPART)
+    answer = post(phone_b, second).json()
+    assert parse(answer["next_due_at"]) == parse(second["captured_at"]) + minutes(30)
+
+
+# --- The same check-in sent again --------------------------------------------------------
+
+
+def test_the_same_id_and_body_returns_the_same_answer(world, phone_a, stops):
+    payload = body(world, ARRIVE, stops[0])
+    first = post(phone_a, payload)
+    assert first.status_code == 201
+
+    again = post(phone_a, payload)
+
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+    assert CheckIn.objects.count() == 1
+    assert ledger_kinds().count("checkin.arrive") == 1
+
+
+def test_the_same_id_with_another_body_is_a_conflict(world, phone_a, phone_b, stops):
+    payload = body(world, ARRIVE, stops[0])
+    assert post(phone_a, payload).status_code == 201
+    nothing = Nothing()
+
+    changed = post(phone_a, {**payload, "lat": payload["lat"] + 0.0001})
+    other_agent = post(phone_b, payload)
+
+    assert_problem(changed, 409, "id_conflict")
+    assert_problem(other_agent, 409, "id_conflict")
+    nothing.assert_unchanged()
+    assert CheckIn.objects.get().lat == payload["lat"]
+
+
+def test_a_retry_with_a_new_sent_at_is_the_same_check_in(world, phone_a):
+    """Phones retry freely: sent_at is the moment of sending, new on every retry."""
+    payload = body(world, DEPART, sent_at=timezone.now().isoformat())
+    first = post(phone_a, payload)
+    retry = post(phone_a, {**payload, "sent_at": (timezone.now() + minutes(1)).isoformat()})
+    without_stop_key = post(phone_a, {**payload, "stop": None})
+    assert (first.status_code, retry.status_code, without_stop_key.status_code) == (201, 200, 200)
+    assert CheckIn.objects.count() == 1
+
+
+# --- The ledger --------------------------------------------------------------------------
+
+
+def test_every_accepted_check_in_and_the_opening_are_in_the_ledger(world, phone_a, phone_b, stops):
+    visit = stops[0].visit
+    start = LedgerEntry.objects.count()
+    depart = body(world, DEPART)
+    a_arrives = body(world, ARRIVE, stops[0])
+    b_arrives = body(world, ARRIVE, stops[0], dlat=30, accuracy_m=60)
+
+    for phone, payload in [(phone_a, depart), (phone_a, a_arrives), (phone_b, b_arrives)]:
+        assert post(phone, payload).status_code == 201
+
+    assert ledger_kinds()[start:] == [
+        "checkin.depart",
+        "checkin.arrive",
+        "checkin.arrive",
+        "visit.opened",
+    ]
+    [departed] = ledger_entries("checkin.depart")
+    assert departed["subject"] == f"route:{world.route.pk}"
+    assert departed["actor"] == {
+        "type": "user",
+        "id": world.agent_a.pk,
+        "username": "agent_a",
+        "device": "phone-a",
+    }
+    assert departed["data"]["checkin"] == depart["id"]
+    assert departed["data"]["stop"] is None
+
+    first, second = ledger_entries("checkin.arrive")
+    assert first["subject"] == second["subject"] == f"visit:{visit.pk}"
+    assert second["data"]["checkin"] == b_arrives["id"]
+    assert second["data"]["stop"] == str(stops[0].pk)
+    assert second["data"]["lat"] == b_arrives["lat"]
+    assert second["data"]["accuracy_m"] == 60
+    assert second["data"]["flags"] == ["low_accuracy"]
+    assert second["actor"]["device"] == "phone-b"
+
+    [opened] = ledger_entries("visit.opened")
+    assert opened["subject"] == f"visit:{visit.pk}"
+    assert opened["data"]["agents"] == sorted([world.agent_a.pk, world.agent_b.pk])
+    assert opened["data"]["devices"] == ["phone-a", "phone-b"]
+
+
+# --- Query budget ------------------------------------------------------------------------
+
+
+def test_a_check_in_post_stays_within_its_query_budget(
+    world, phone_a, phone_b, stops, django_assert_max_num_queries
+):
+    post(phone_a, body(world, DEPART))
+    post(phone_a, body(world, ARRIVE, stops[0]))
+    payload = body(world, ARRIVE, stops[0], dlat=20)
+
+    # B's arrival opens the visit: 25 queries.
+    #   authentication and access (8): token, token last_used_at, agent profile, roles, team,
+    #     route visible to B, stop with case/creditor/address/visit, idempotency lookup by id;
+    #   record_checkin (16): savepoint, route FOR UPDATE, stop status and visit read again
+    #     under the lock (2), the creditors' thresholds, insert check-in, ledger append
+    #     (head, entry, head update), the visit's check-ins for the pair, ledger append for
+    #     visit.opened (head, entry, Merkle nodes, head update), visit update, release;
+    #   the next due time (1): the route's last captured_at.
+    with django_assert_max_num_queries(25):
+        response = post(phone_b, payload)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["visit"]["status"] == "open"
