@@ -67,7 +67,7 @@ def boss(world: World) -> Any:
     return user
 
 
-# --- agents: the reproduction ---------------------------------------------------------
+# --- agent profiles: moving an agent to another team ----------------------------------------
 
 
 def test_a_supervisor_cannot_move_their_agent_into_a_team_they_do_not_oversee(

@@ -1,5 +1,5 @@
 """What happened in the field (visits, their reports and reviews, alerts, check-ins, the
-agents' devices) reads in admin within ``access.evidence_scope`` (issue 16, item 2): a user
+agents' devices) reads in admin within ``access.evidence_scope``: a user
 who plans for every team and supervises one sees that team's records only, on every page
 of those models (list, change, history, review, the alert feed and its filter), while the
 planning pages still cover every team.

@@ -1,4 +1,4 @@
-"""Who reads which ledger entries (issue 16, item 2): legal and auditors the whole ledger,
+"""Who reads which ledger entries: legal and auditors the whole ledger,
 a supervisor only the entries about the teams they oversee, through the API and admin; and
 every read, of an entry, its proof or a page of the ledger, is in the evidence access log.
 

@@ -1,4 +1,4 @@
-"""Evidence received after the visit closed, or after its review (issue 16, item 4).
+"""Evidence received after the visit closed, or after its review.
 
 Late evidence is accepted (it may be genuine: a phone offline at the door sends later) and
 flagged ``late_submission`` with how long after the close it arrived. Anything received after
