@@ -145,3 +145,15 @@ def visit(world: World) -> Visit:
 def agent(world: World) -> APIClient:
     """Agent A's phone, which arrived at the visit."""
     return world.client(world.agent_a, "phone-a")
+
+
+@pytest.fixture
+def phone_a(world: World) -> APIClient:
+    """Agent A's phone ("phone-a")."""
+    return world.client(world.agent_a, "phone-a")
+
+
+@pytest.fixture
+def phone_b(world: World) -> APIClient:
+    """Agent B's phone ("phone-b")."""
+    return world.client(world.agent_b, "phone-b")

@@ -21,15 +21,5 @@ def _pinned_clock(clock: Any) -> None:
 
 
 @pytest.fixture
-def phone_a(world: Any) -> Any:
-    return world.client(world.agent_a, "phone-a")
-
-
-@pytest.fixture
-def phone_b(world: Any) -> Any:
-    return world.client(world.agent_b, "phone-b")
-
-
-@pytest.fixture
 def stops(world: Any) -> list[Stop]:
     return stops_of(world.route)

@@ -29,16 +29,6 @@ def closed_visit(world: Any, visit: Visit) -> Visit:
 
 
 @pytest.fixture
-def phone_a(world: Any) -> Any:
-    return world.client(world.agent_a, "phone-a")
-
-
-@pytest.fixture
-def phone_b(world: Any) -> Any:
-    return world.client(world.agent_b, "phone-b")
-
-
-@pytest.fixture
 def agent_c(world: Any) -> Any:
     return factories.agent("agent_c", world.team)
 
