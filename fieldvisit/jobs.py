@@ -14,13 +14,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fieldvisit.actions import alerts, uploads
-from fieldvisit.actions.checkins import next_due_at, route_timing
 from fieldvisit.choices import AlertKind, AlertLevel, AlertStatus, RouteStatus
 from fieldvisit.evidence.storage import sweep_staging
 from fieldvisit.geo import local_text
 from fieldvisit.ledger import timestamps
 from fieldvisit.ledger.checkpoints import make_checkpoint
 from fieldvisit.models import Alert, Route
+from fieldvisit.queries.timing import next_due_at, route_timing
 from fieldvisit.rules.checkins import missed_checkin_level
 
 logger = logging.getLogger(__name__)

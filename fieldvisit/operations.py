@@ -31,9 +31,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fieldvisit.access import evidence_scope, has_role
-from fieldvisit.actions.checkins import TIMING_AGGREGATES, RouteTiming, timing_from
 from fieldvisit.choices import AlertKind, AlertStatus, Role, RouteStatus, VisitStatus
 from fieldvisit.models import Alert, CheckIn, Route, Stop, Visit
+from fieldvisit.queries.timing import TIMING_AGGREGATES, RouteTiming, timing_from
 from fieldvisit.rules.checkins import missed_checkin_level
 from fieldvisit.rules.checkins import next_due_at as due_after
 

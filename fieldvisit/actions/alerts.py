@@ -123,9 +123,7 @@ def panic(
     route the team is walking (if any)."""
     team = team_of(agent)
     if team is None:
-        raise RuleViolation(
-            "not_team_member", "Only field agents of a team raise panic alerts.", 403
-        )
+        raise RuleViolation("not_team_member", "Only field agents of a team raise panic alerts.")
     with transaction.atomic(durable=True):
         route = (
             Route.objects.filter(team=team, status=RouteStatus.IN_PROGRESS)

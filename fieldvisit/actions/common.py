@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
 
-from fieldvisit.access import team_in_scope
+from fieldvisit.access import agent_profile, has_role, team_in_scope
+from fieldvisit.choices import Role
 from fieldvisit.models import Team, Visit
 from fieldvisit.rules import RuleViolation
+from fieldvisit.rules.checkins import check_team_member
 from fieldvisit.rules.routes import AgentFacts
 
 
@@ -24,21 +27,32 @@ def team_agent_facts(team: Team) -> list[AgentFacts]:
 
 def require_perm(user, perm: str, what: str) -> None:  # type: ignore[no-untyped-def]
     if not user.has_perm(perm):
-        raise RuleViolation("permission_denied", f"You are not allowed to {what}.", 403)
+        raise RuleViolation("permission_denied", f"You are not allowed to {what}.")
+
+
+def require_team_agent(agent: Any, team_id: int) -> None:
+    """Only a qualified field agent of the team records its visits, evidence and requests
+    (``not_team_member``): the one check every agent's action makes."""
+    profile = agent_profile(agent)
+    check_team_member(
+        profile.team_id if profile else None,
+        team_id,
+        bool(profile and profile.qualified and has_role(agent, Role.AGENT)),
+    ).raise_if_failed()
 
 
 def require_team_in_scope(scope: Q, team_id: int | None, field: str, detail: str) -> None:
     """A team the user sets (a foreign key) must be within their scope: 403, naming the
     field, so an admin form shows it on that field."""
     if not team_in_scope(scope, team_id):
-        raise RuleViolation("permission_denied", detail, 403, errors={field: [detail]})
+        raise RuleViolation("permission_denied", detail, errors={field: [detail]})
 
 
 def require_record_in_scope(scope: Q, team_id: int | None, what: str) -> None:
     """A record the user acts on must be of a team within their scope; another team's is
     absent (404), as in the API."""
     if not team_in_scope(scope, team_id):
-        raise RuleViolation("not_found", f"No such {what}.", 404)
+        raise RuleViolation("not_found", f"No such {what}.")
 
 
 def lock_visit(visit_id: object) -> Visit:

@@ -16,8 +16,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Min
 
-from fieldvisit.access import agent_profile
 from fieldvisit.actions import late_evidence
+from fieldvisit.actions.common import require_team_agent
 from fieldvisit.actions.files import Received, check_declared_hash, file_entry, storing
 from fieldvisit.choices import CheckInKind
 from fieldvisit.evidence.receiving import HashedUploadedFile
@@ -27,16 +27,6 @@ from fieldvisit.media.images import THUMBNAIL_PX, Exif, ImageInfo, inspect_image
 from fieldvisit.models import Photo, Receipt, Visit
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import evidence as rules
-from fieldvisit.rules.checkins import check_team_member
-
-
-def require_team_agent(visit: Visit, agent: Any) -> None:
-    profile = agent_profile(agent)
-    check_team_member(
-        profile.team_id if profile else None,
-        visit.stop.route.team_id,
-        bool(profile and profile.qualified),
-    ).raise_if_failed(403)
 
 
 def visit_window(visit: Visit) -> rules.VisitWindow:
@@ -61,12 +51,11 @@ def inspect(
         # The decode that proves the image whole makes its thumbnail too: never a second one.
         info = inspect_image(upload.temporary_file_path(), thumbnail_px=THUMBNAIL_PX)
     except MediaError as error:
-        status = 415 if error.code == "unsupported_media_type" else 422
-        raise RuleViolation(error.code, error.detail, status, {field: [error.detail]}) from None
+        raise RuleViolation(error.code, error.detail, {field: [error.detail]}) from None
     if accept is not None and info.media_type not in accept:
         names = ", ".join(sorted(accept))
         detail = f"The {field} is {info.media_type}; it must be {names}."
-        raise RuleViolation("unsupported_media_type", detail, 415, {field: [detail]})
+        raise RuleViolation("unsupported_media_type", detail, {field: [detail]})
     # The thumbnail is kept once the evidence is recorded (``storing``), never before.
     received = Received(
         upload.sha256, upload.size, upload.crc32, info.media_type, upload, thumbnail=info.thumbnail
@@ -115,7 +104,7 @@ def add_photo(
 ) -> Photo:
     """Record a photo taken at the visit, with what its EXIF says against the address."""
     visit = data.visit
-    require_team_agent(visit, agent)
+    require_team_agent(agent, visit.stop.route.team_id)
     image = inspect(data.file, data.sha256, "file")
     exif = image.info.exif
     taken_at = rules.exif_moment(exif.taken_at, visit.stop.address.zone_name)
@@ -219,7 +208,7 @@ def record_receipt(
     """Record how the notice was delivered (or why not), with its signature and slip photo."""
     _require_outcome_fields(data)
     visit = data.visit
-    require_team_agent(visit, agent)
+    require_team_agent(agent, visit.stop.route.team_id)
     rules.check_notice_number(data.notice_number, visit.stop.notice_number or "").raise_if_failed()
     signature, photo = _inspect_slip(data)
     flags = [] if visit_window(visit).was_open(data.captured_at) else ["lone_agent"]

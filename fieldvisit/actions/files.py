@@ -68,7 +68,6 @@ def _stage(received: Received) -> None:
         raise RuleViolation(
             "storage_unavailable",
             "The evidence storage could not take the file; nothing was kept. Retry later.",
-            503,
         ) from error
 
 

@@ -38,15 +38,15 @@ def check_agent_profile(profile: AgentProfile, by: Any, *, lock: bool = False) -
         require_record_in_scope(scope, before.team_id, "agent profile")
         if before.user_id != profile.user_id:
             detail = "A profile stays its agent's: deactivate it and create one for the other."
-            raise RuleViolation("permission_denied", detail, 403, errors={"user": [detail]})
+            raise RuleViolation("permission_denied", detail, errors={"user": [detail]})
     elif AgentProfile.objects.filter(user_id=profile.user_id).exists():
         detail = "This user already has an agent profile."
-        raise RuleViolation("validation_error", detail, 422, errors={"user": [detail]})
+        raise RuleViolation("validation_error", detail, errors={"user": [detail]})
     elif not User.objects.filter(field_agents(""), pk=profile.user_id).exists():
         # Whoever adds it: an agent's team decides who revokes their devices and reads
         # their ledger entries, which for legal, auditors or admins is nobody's in a team.
         detail = "Only a field agent (the agent role, no staff role or admin access) joins a team."
-        raise RuleViolation("validation_error", detail, 422, errors={"user": [detail]})
+        raise RuleViolation("validation_error", detail, errors={"user": [detail]})
     require_team_in_scope(scope, profile.team_id, "team", "Choose a team you oversee.")
 
 

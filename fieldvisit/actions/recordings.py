@@ -21,7 +21,7 @@ from django.db.models import Max, Min, Q
 
 from fieldvisit import access
 from fieldvisit.actions import late_evidence
-from fieldvisit.actions.evidence import require_team_agent
+from fieldvisit.actions.common import require_team_agent
 from fieldvisit.actions.files import LocalFile, Received, check_declared_hash, file_entry, storing
 from fieldvisit.choices import CheckInKind, UploadStatus
 from fieldvisit.ledger import store as ledger
@@ -103,8 +103,8 @@ def require_uploader(visit_id: Any, user: Any) -> Visit:
         answer creation would give them now."""
     visit = access.visits_visible_to(user).select_related("stop__route").filter(pk=visit_id).first()
     if visit is None:
-        raise RuleViolation("not_found", "No such visit.", 404)
-    require_team_agent(visit, user)
+        raise RuleViolation("not_found", "No such visit.")
+    require_team_agent(user, visit.stop.route.team_id)
     return visit
 
 
@@ -118,7 +118,7 @@ def require_owner_may_upload(upload: Upload, *, completing: bool = False) -> Non
         return
     live = DeviceToken.objects.filter(user=owner, device_id=upload.device_id, revoked_at=None)
     if not live.exists():
-        raise RuleViolation("token_revoked", "This device's token was revoked; sign in again.", 401)
+        raise RuleViolation("token_revoked", "This device's token was revoked; sign in again.")
 
 
 def add_segment(

@@ -36,8 +36,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from fieldvisit.actions import late_evidence
-from fieldvisit.actions.common import lock_visit, require_perm
-from fieldvisit.actions.evidence import require_team_agent
+from fieldvisit.actions.common import lock_visit, require_perm, require_team_agent
 from fieldvisit.choices import CheckInKind, ReportStatus, VisitStatus
 from fieldvisit.compliance import visit_compliance, visit_records
 from fieldvisit.ledger import store as ledger
@@ -116,7 +115,7 @@ def file_report(
     now: dt.datetime | None = None,
 ) -> VisitReport:
     """File the visit's first report, or a correction naming its current one."""
-    require_team_agent(data.visit, agent)
+    require_team_agent(agent, data.visit.stop.route.team_id)
     with transaction.atomic(durable=True):
         visit = lock_visit(data.visit.pk)
         received_at = now or timezone.now()  # under the lock, like a review's time
@@ -156,19 +155,17 @@ def _require_corrects_current(corrects: uuid.UUID | None, current: VisitReport |
     """The first report corrects nothing; every later one names the chain's head."""
     if current is None and corrects is not None:
         detail = "The visit has no report yet: there is nothing to correct."
-        raise RuleViolation("validation_error", detail, 422, {"corrects": [detail]})
+        raise RuleViolation("validation_error", detail, {"corrects": [detail]})
     if current is not None and corrects is None:
         raise RuleViolation(
             "report_exists",
             f"The visit already has a report ({current.id}). A second report is a "
             "correction: name the current report in `corrects`.",
-            409,
         )
     if current is not None and corrects != current.id:
         raise RuleViolation(
             "not_current_report",
             f"A correction names the visit's current report ({current.id}).",
-            409,
         )
 
 
@@ -227,7 +224,7 @@ def cosign_report(
 ) -> Cosigned:
     """The partner co-signs the visit's current report (``report_id``, when the phone names
     the report it read, must be that one). Signing again answers with the same signature."""
-    require_team_agent(visit, agent)
+    require_team_agent(agent, visit.stop.route.team_id)
     signed_at = now or timezone.now()
     with transaction.atomic(durable=True):
         locked = lock_visit(visit.pk)
@@ -239,7 +236,6 @@ def cosign_report(
             raise RuleViolation(
                 "already_cosigned",
                 f"The report is already co-signed by {existing.agent.get_username()}.",
-                409,
             )
         closed = locked.status in COSIGNABLE
         report_rules.check_may_cosign(_arrived(locked), agent.pk, closed).raise_if_failed()
@@ -272,7 +268,6 @@ def _report_to_cosign(visit: Visit, agent: Any, report_id: uuid.UUID | None) -> 
         raise RuleViolation(
             "not_current_report",
             f"The visit's current report is {report.id}; co-sign that one.",
-            409,
         )
     if report.author_id == agent.pk:
         raise RuleViolation(
@@ -358,7 +353,7 @@ def _require_reviewer(by: Any, visit: Visit) -> None:
     require_perm(by, "fieldvisit.review_visit", "review visits")
     if not may_review(by, visit):
         raise RuleViolation(
-            "permission_denied", "Only a supervisor of the visit's team reviews it.", 403
+            "permission_denied", "Only a supervisor of the visit's team reviews it."
         )
 
 

@@ -10,18 +10,18 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from fieldvisit.access import agent_profile, has_role, oversight_scope, staff_scope
+from fieldvisit.access import oversight_scope, staff_scope
 from fieldvisit.actions.common import (
     local_today,
     require_perm,
     require_record_in_scope,
+    require_team_agent,
     require_team_in_scope,
     team_agent_facts,
 )
 from fieldvisit.choices import (
     CaseStatus,
     ChangeRequestStatus,
-    Role,
     RouteStatus,
     StopStatus,
     VisitStatus,
@@ -29,7 +29,6 @@ from fieldvisit.choices import (
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Address, Case, Route, RouteChangeRequest, Stop, Team, Visit
 from fieldvisit.rules import RuleViolation
-from fieldvisit.rules import checkins as checkin_rules
 from fieldvisit.rules import routes as rules
 
 
@@ -106,7 +105,7 @@ def create_route(team_id: int, day: dt.date, address_ids: Sequence[uuid.UUID], b
             )
         found = Address.objects.select_related("case__creditor").in_bulk(address_ids)
         if missing := [str(a) for a in address_ids if a not in found]:
-            raise RuleViolation("not_found", f"No such address: {', '.join(missing)}.", 404)
+            raise RuleViolation("not_found", f"No such address: {', '.join(missing)}.")
         addresses = [found[a] for a in address_ids]
         if closed := sorted({a.case.number for a in addresses if a.case.status != CaseStatus.OPEN}):
             raise RuleViolation("case_not_open", f"These cases are not open: {', '.join(closed)}.")
@@ -175,6 +174,44 @@ def submit_route(route_id: uuid.UUID, by: Any, now: dt.datetime | None = None) -
     return route
 
 
+def require_decider(route: Route, by: Any, target: str = RouteStatus.APPROVED) -> set[int]:
+    """``by`` may move ``route`` to ``target`` (approved or rejected): allowed to decide
+    routes, none of its makers (maker-checker), a supervisor of its team, and the route
+    submitted. Its makers."""
+    require_perm(by, "fieldvisit.decide_route", "approve or reject routes")
+    makers = route_makers(route)
+    rules.check_maker_checker(makers, by.pk).raise_if_failed()
+    # Decided by a supervisor of the route's team (whatever else they may read).
+    require_record_in_scope(oversight_scope(by, ""), route.team_id, "route")
+    rules.check_transition(route.status, target).raise_if_failed()
+    return makers
+
+
+def may_decide(route: Route, by: Any) -> bool:
+    """Whether ``decide_route`` would take ``by``'s decision (the admin offers it only then).
+    A route not submitted is answered first, without a query."""
+    if route.status != RouteStatus.SUBMITTED:
+        return False
+    try:
+        require_decider(route, by)
+    except RuleViolation:
+        return False
+    return True
+
+
+def _approve_stops(route: Route, stops: list[Stop], now: dt.datetime) -> None:
+    """Approval freezes the stops: each gets its demand-notice number and a visit record."""
+    rules.check_decided_in_time(route.date, local_today(route.team.timezone, now)).raise_if_failed()
+    rules.check_team_staffed(team_agent_facts(route.team)).raise_if_failed()
+    # Cases may be reassigned after submission.
+    _check_cases_assigned(route, [stop.case for stop in stops])
+    numbers = rules.assign_notice_numbers(route.date, route.id, [s.id for s in stops])
+    for stop in stops:
+        stop.notice_number = numbers[stop.id]
+    Stop.objects.bulk_update(stops, ["notice_number"])
+    Visit.objects.bulk_create([Visit(stop=stop) for stop in stops])
+
+
 def decide_route(
     route_id: uuid.UUID,
     by: Any,
@@ -183,36 +220,18 @@ def decide_route(
     now: dt.datetime | None = None,
 ) -> Route:
     """A supervisor who made none of it (planned, changed or submitted it) approves or
-    rejects a submitted route.
-
-    Approval freezes the stops, gives each its demand-notice number and opens a visit record.
-    """
+    rejects a submitted route."""
     now = now or timezone.now()
     comment = comment.strip()
     with transaction.atomic(durable=True):
         route = _locked_route(route_id)
-        require_perm(by, "fieldvisit.decide_route", "approve or reject routes")
-        makers = route_makers(route)
-        rules.check_maker_checker(makers, by.pk).raise_if_failed()
-        # Decided by a supervisor of the route's team (whatever else they may read).
-        require_record_in_scope(oversight_scope(by, ""), route.team_id, "route")
         target = RouteStatus.APPROVED if approve else RouteStatus.REJECTED
-        rules.check_transition(route.status, target).raise_if_failed()
+        makers = require_decider(route, by, target)
         if not approve and not comment:
             raise RuleViolation("comment_required", "Say why the route is rejected.")
         stops = _stops(route)
         if approve:
-            rules.check_decided_in_time(
-                route.date, local_today(route.team.timezone, now)
-            ).raise_if_failed()
-            rules.check_team_staffed(team_agent_facts(route.team)).raise_if_failed()
-            # Cases may be reassigned after submission.
-            _check_cases_assigned(route, [stop.case for stop in stops])
-            numbers = rules.assign_notice_numbers(route.date, route.id, [s.id for s in stops])
-            for stop in stops:
-                stop.notice_number = numbers[stop.id]
-            Stop.objects.bulk_update(stops, ["notice_number"])
-            Visit.objects.bulk_create([Visit(stop=stop) for stop in stops])
+            _approve_stops(route, stops, now)
         route.status = target
         route.decided_by = by
         route.decided_at = now
@@ -253,12 +272,7 @@ def request_change(
         route = _locked_route(route_id)
         # Only the route's own qualified agents ask (seeds: 行为指引 3, the agents report to
         # their lead); supervisors decide, they do not request.
-        profile = agent_profile(by)
-        checkin_rules.check_team_member(
-            profile.team_id if profile else None,
-            route.team_id,
-            bool(profile and profile.qualified and has_role(by, Role.AGENT)),
-        ).raise_if_failed(403)
+        require_team_agent(by, route.team_id)
         rules.check_route_changeable(route.status).raise_if_failed()
         stops = {stop.id: stop for stop in _stops(route)}
         open_stops = {sid for sid, stop in stops.items() if _still_open(stop)}

@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from fieldvisit.actions import recordings
-from fieldvisit.actions.evidence import require_team_agent
+from fieldvisit.actions.common import require_team_agent
 from fieldvisit.actions.recordings import require_owner_may_upload
 from fieldvisit.choices import UploadStatus
 from fieldvisit.models import Upload, Visit
@@ -53,16 +53,15 @@ def create_upload(
     now: dt.datetime | None = None,
 ) -> Upload:
     """A new upload for a segment of the visit's recording (checked before any byte)."""
-    require_team_agent(visit, owner)
+    require_team_agent(owner, visit.stop.route.team_id)
     if length > settings.TUS_MAX_SIZE:
         raise RuleViolation(
             "file_too_large",
             f"Upload-Length {length} exceeds Tus-Max-Size {settings.TUS_MAX_SIZE}.",
-            413,
         )
     if length == 0:
         raise RuleViolation(
-            "invalid_audio", "An empty segment holds no audio.", 422, {"Upload-Length": ["0"]}
+            "invalid_audio", "An empty segment holds no audio.", {"Upload-Length": ["0"]}
         )
     recordings.check_can_join(visit, segment)
     now = now or timezone.now()
@@ -84,11 +83,11 @@ def find(upload_id: Any, owner: Any) -> Upload:
     """The caller's own upload, or a problem saying why there is none."""
     upload = Upload.objects.filter(pk=upload_id, owner=owner).first()
     if upload is None or upload.status == UploadStatus.TERMINATED:
-        raise RuleViolation("not_found", "No such upload.", 404)
+        raise RuleViolation("not_found", "No such upload.")
     if upload.status == UploadStatus.EXPIRED or (
         upload.status == UploadStatus.RECEIVING and upload.expires_at <= timezone.now()
     ):
-        raise RuleViolation("upload_expired", "The upload expired; start a new one.", 410)
+        raise RuleViolation("upload_expired", "The upload expired; start a new one.")
     if upload.status == UploadStatus.FAILED:
         failure = upload.failure or {}
         raise RuleViolation(
@@ -96,7 +95,6 @@ def find(upload_id: Any, owner: Any) -> Upload:
             "The upload was refused when complete ({}: {}); start a new one.".format(
                 failure.get("code", "?"), failure.get("detail", "")
             ),
-            410,
         )
     if upload.status == UploadStatus.RECEIVING:
         held = partials.hold(upload.id)  # None: a live writer is at it, the row is current
@@ -149,7 +147,7 @@ class Lease:
 
 def _locked() -> RuleViolation:
     return RuleViolation(
-        "upload_locked", "Another request is writing to this upload; retry shortly.", 423
+        "upload_locked", "Another request is writing to this upload; retry shortly."
     )
 
 
@@ -182,12 +180,9 @@ def take_lease(upload: Upload, offset: int | None = None) -> Lease:
                 raise RuleViolation(
                     "upload_offset_mismatch",
                     f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
-                    409,
                 )
             if upload.status == UploadStatus.COMPLETED:
-                raise RuleViolation(
-                    "upload_complete", "The upload is complete and cannot change.", 403
-                )
+                raise RuleViolation("upload_complete", "The upload is complete and cannot change.")
             raise _locked()
     except BaseException:
         held.release()
@@ -216,7 +211,6 @@ def receive(
             raise RuleViolation(
                 "file_too_large",
                 f"The chunk of {declared_length} bytes goes past Upload-Length {upload.length}.",
-                413,
             )
         hasher = partials.running_hash(upload.id, upload.offset)
         new_offset = _write_chunk(lease, body, room, declared_length, checksum, hasher)
@@ -234,13 +228,12 @@ def receive(
 def _require_open_at(upload: Upload, offset: int) -> None:
     """Refuse at once what the upload's row shows: it is complete, or at another offset."""
     if upload.status == UploadStatus.COMPLETED:
-        raise RuleViolation("upload_complete", "The upload is complete and cannot change.", 403)
+        raise RuleViolation("upload_complete", "The upload is complete and cannot change.")
     if offset != upload.offset:
         # Fast answer from the row just read; take_lease checks again atomically.
         raise RuleViolation(
             "upload_offset_mismatch",
             f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
-            409,
         )
 
 
@@ -274,7 +267,6 @@ def _write_chunk(
                     "malformed_request",
                     "The body ended before Content-Length bytes; the checksummed chunk "
                     "was discarded.",
-                    400,
                 )
         if chunk_hash and chunk_hash.digest() != checksum.digest:
             writer.rollback()
@@ -282,7 +274,6 @@ def _write_chunk(
                 "checksum_mismatch",
                 f"The chunk's {checksum.algorithm} does not match Upload-Checksum; "
                 "it was discarded.",
-                460,
             )
         return writer.commit()
     except BaseException:
@@ -307,7 +298,6 @@ def _copy_body(
             raise RuleViolation(
                 "file_too_large",
                 f"The body goes past Upload-Length {length}.",
-                413,
             )
         writer.write(block)
         for hasher in hashers:
@@ -320,7 +310,7 @@ def _complete(upload: Upload, digests: partials.Digests) -> Upload:
     try:
         recordings.add_segment(upload, digests.hexdigest(), digests.crc32)
     except RuleViolation as problem:
-        if problem.status >= 500:
+        if problem.code == "storage_unavailable":
             raise  # storage briefly unavailable: the bytes stay, the last PATCH can be retried
         if problem.code in recordings.UPLOADER_REFUSED:
             # Checked under the visit's lock: the bytes stay (an agent put back, or signed in
@@ -342,7 +332,7 @@ def terminate(upload: Upload) -> None:
     """Termination: only of unfinished uploads; completed segments are evidence."""
     if upload.status == UploadStatus.COMPLETED:
         raise RuleViolation(
-            "upload_complete", "A completed upload is evidence and cannot be terminated.", 403
+            "upload_complete", "A completed upload is evidence and cannot be terminated."
         )
     lease = take_lease(upload)
     try:

@@ -201,12 +201,7 @@ class RouteAdmin(TeamScopedAdmin):
         return obj.status == RouteStatus.DRAFT and request.user.has_perm("fieldvisit.change_route")
 
     def can_decide(self, request: HttpRequest, obj: Route) -> bool:
-        return (
-            obj.status == RouteStatus.SUBMITTED
-            and request.user.has_perm("fieldvisit.decide_route")
-            and rules.check_maker_checker(actions.route_makers(obj), request.user.pk).ok
-            and team_in_scope(oversight_scope(request.user, ""), obj.team_id)
-        )
+        return actions.may_decide(obj, request.user)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None

@@ -16,7 +16,7 @@ from django.db import IntegrityError, models
 from rest_framework import status
 from rest_framework.response import Response
 
-from fieldvisit.api.problems import Problem
+from fieldvisit.api.errors import Problem
 from fieldvisit.canonical import canonical_json, jsonable
 
 T = TypeVar("T", bound=models.Model)
@@ -40,7 +40,6 @@ def id_conflict(record_id: uuid.UUID) -> Problem:
     return Problem(
         "id_conflict",
         f"The id {record_id} was already used for a different record.",
-        status=409,
     )
 
 

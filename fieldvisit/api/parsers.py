@@ -9,7 +9,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from fieldvisit.api.problems import Problem
+from fieldvisit.api.errors import Problem
 
 
 def _over(declared: str, limit: int) -> bool:

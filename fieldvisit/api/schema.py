@@ -9,8 +9,7 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-from fieldvisit.api.errors import PROBLEM_JSON
-from fieldvisit.api.problems import CODES
+from fieldvisit.api.errors import CODES, PROBLEM_JSON
 
 # Every authenticated endpoint can answer these.
 COMMON = (
@@ -37,6 +36,12 @@ class DeviceTokenScheme(OpenApiAuthenticationExtension):
         )
 
 
+def _code_table() -> str:
+    return "\n".join(
+        f"- `{code}` ({status}): {title}" for code, (status, title) in sorted(CODES.items())
+    )
+
+
 class ProblemSerializer(serializers.Serializer):
     """RFC 9457 problem details; switch on ``code``."""
 
@@ -44,7 +49,11 @@ class ProblemSerializer(serializers.Serializer):
     title = serializers.CharField()
     status = serializers.IntegerField()
     detail = serializers.CharField()
-    code = serializers.CharField()
+    code = serializers.ChoiceField(
+        choices=sorted(CODES),
+        help_text="The stable code clients switch on; it owns its status and title:\n\n"
+        + _code_table(),
+    )
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()), required=False
     )

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 
-from fieldvisit.api.problems import Problem
 from fieldvisit.evidence.storage import evidence_storage
+from fieldvisit.rules import RuleViolation
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -45,11 +45,10 @@ class HashedUploadedFile(TemporaryUploadedFile):
             os.remove(path)
 
 
-def file_too_large(limit: int) -> Problem:
-    return Problem(
+def file_too_large(limit: int) -> RuleViolation:
+    return RuleViolation(
         "file_too_large",
         f"The file is larger than the {limit // (1024 * 1024)} MiB this endpoint accepts.",
-        status=413,
     )
 
 

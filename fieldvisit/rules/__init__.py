@@ -2,7 +2,8 @@
 
 No HTTP and no ORM inside a decision, so every rule is unit-tested on its own and reused by
 the API, the admin and the compliance verdict alike. Each failed verdict carries the stable
-``code`` the API answers with.
+``code`` the API answers with; the HTTP status belongs to the code, in one table
+(``fieldvisit.api.errors.CODES``), never to the rule.
 """
 
 from __future__ import annotations
@@ -24,23 +25,17 @@ class Verdict:
     def failed(cls, code: str, detail: str) -> Verdict:
         return cls(False, code, detail)
 
-    def raise_if_failed(self, status: int = 422) -> None:
+    def raise_if_failed(self) -> None:
         if not self.ok:
-            raise RuleViolation(self.code, self.detail, status)
+            raise RuleViolation(self.code, self.detail)
 
 
 class RuleViolation(Exception):
-    """A rule refused an action; the API turns it into a problem with the rule's code."""
+    """A rule refused an action; the API answers with a problem of the rule's code (and the
+    status that code has), the admin shows the detail."""
 
-    def __init__(
-        self,
-        code: str,
-        detail: str,
-        status: int = 422,
-        errors: dict[str, list[str]] | None = None,
-    ) -> None:
+    def __init__(self, code: str, detail: str, errors: dict[str, list[str]] | None = None) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
-        self.status = status
         self.errors = errors or {}

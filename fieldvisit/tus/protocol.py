@@ -18,7 +18,7 @@ DIGITS = re.compile(r"^[0-9]{1,19}$")
 
 
 def malformed(detail: str, header: str) -> RuleViolation:
-    return RuleViolation("malformed_request", detail, 400, {header: [detail]})
+    return RuleViolation("malformed_request", detail, {header: [detail]})
 
 
 def parse_int(value: str | None, header: str) -> int | None:
@@ -85,7 +85,6 @@ def parse_checksum(value: str | None) -> Checksum | None:
             "checksum_unsupported",
             f"Checksum algorithm {algorithm!r} is not supported; "
             f"use one of {', '.join(CHECKSUMS)}.",
-            400,
         )
     try:
         digest = base64.b64decode(encoded, validate=True)

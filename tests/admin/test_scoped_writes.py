@@ -20,6 +20,7 @@ from fieldvisit.actions import alerts as alert_actions
 from fieldvisit.actions import routes as route_actions
 from fieldvisit.actions.auth import issue_token, revoke_token
 from fieldvisit.actions.people import save_agent_profile
+from fieldvisit.api.errors import status_for
 from fieldvisit.choices import AlertKind, Role, RouteStatus
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import AgentProfile, Alert, DeviceToken, LedgerEntry, Route, Team
@@ -103,7 +104,7 @@ def test_the_action_refuses_a_team_out_of_scope_whatever_the_caller(world: World
     before = ledger_size()
     with pytest.raises(RuleViolation) as refused:
         save_agent_profile(profile, world.supervisor)
-    assert (refused.value.code, refused.value.status) == ("permission_denied", 403)
+    assert (refused.value.code, status_for(refused.value.code)) == ("permission_denied", 403)
     assert "team" in refused.value.errors
     assert AgentProfile.objects.get(pk=profile.pk).team_id == world.team.pk
     assert ledger_size() == before
@@ -115,7 +116,7 @@ def test_a_supervisor_cannot_take_an_agent_out_of_another_team(world: World, bos
     profile.team = world.team
     with pytest.raises(RuleViolation) as refused:
         save_agent_profile(profile, world.supervisor)
-    assert refused.value.status in (403, 404)
+    assert status_for(refused.value.code) in (403, 404)
     assert AgentProfile.objects.get(pk=profile.pk).team_id == world.other_team.pk
     # The other team's own supervisor may not hand the agent to Huangpu either.
     with pytest.raises(RuleViolation):
@@ -249,7 +250,7 @@ def test_decisions_reach_only_overseen_teams(world: World, boss: Any) -> None:
     before = ledger_size()
     with pytest.raises(RuleViolation) as refused:
         route_actions.decide_route(route.pk, boss, True, "ok")
-    assert (refused.value.code, refused.value.status) == ("not_found", 404)
+    assert (refused.value.code, status_for(refused.value.code)) == ("not_found", 404)
     assert Route.objects.get(pk=route.pk).status == RouteStatus.SUBMITTED
     assert ledger_size() == before
 
@@ -268,7 +269,7 @@ def test_alerts_are_handled_only_by_their_teams_supervisors(world: World, boss: 
     for handle in (alert_actions.acknowledge, alert_actions.resolve):
         with pytest.raises(RuleViolation) as refused:
             handle(alert.pk, boss, "seen")
-        assert refused.value.status == 404
+        assert status_for(refused.value.code) == 404
     assert Alert.objects.get(pk=alert.pk).acknowledged_by_id is None
     assert ledger_size() == before
 
@@ -279,7 +280,7 @@ def test_tokens_are_revoked_only_by_their_owner_or_a_supervisor_of_their_team(
     _, token = issue_token(world.agent_a, "spare", "spare phone", "android")
     with pytest.raises(RuleViolation) as refused:
         revoke_token(token.pk, boss, "not mine")
-    assert refused.value.status == 404
+    assert status_for(refused.value.code) == 404
     assert DeviceToken.objects.get(pk=token.pk).revoked_at is None
     revoke_token(token.pk, world.supervisor, "lost")
     assert DeviceToken.objects.get(pk=token.pk).revoked_at is not None
@@ -297,7 +298,7 @@ def test_routes_are_planned_only_for_teams_in_scope(world: World) -> None:
     address = factories.address(case)
     with pytest.raises(RuleViolation) as refused:
         route_actions.create_route(world.other_team.pk, tomorrow(), [address.pk], world.supervisor)
-    assert refused.value.status == 403
+    assert status_for(refused.value.code) == 403
     assert not Route.objects.filter(team=world.other_team).exists()
     draft = factories.route(world.other_team, world.planner, tomorrow(), [address])
     with pytest.raises(RuleViolation):
@@ -581,7 +582,7 @@ def test_the_action_enrols_only_field_agents_whatever_the_caller(world: World) -
                 continue
             with pytest.raises(RuleViolation) as refused:
                 save_agent_profile(new_profile(user, world.team), by)
-            assert refused.value.status == 422, name
+            assert status_for(refused.value.code) == 422, name
             assert "user" in refused.value.errors, name
         assert not AgentProfile.objects.filter(user=user).exists(), name
         assert ledger_size() == before
@@ -625,7 +626,7 @@ def test_a_staff_user_with_a_profile_from_before_stays_out_of_a_supervisors_reac
     new_profile(world.legal, world.team).save()  # as the old code allowed
     with pytest.raises(RuleViolation) as refused:
         revoke_token(token.pk, world.supervisor, "mine now")
-    assert refused.value.status == 404
+    assert status_for(refused.value.code) == 404
     assert DeviceToken.objects.get(pk=token.pk).revoked_at is None
     api = world.client(world.supervisor, "desk")
     for entry in LedgerEntry.objects.filter(subject=f"user:{world.legal.pk}"):

@@ -12,6 +12,7 @@ import zoneinfo
 
 import pytest
 
+from fieldvisit.api.errors import status_for
 from fieldvisit.choices import CheckInKind, RouteStatus, StopStatus
 from fieldvisit.rules import RuleViolation, Verdict
 from fieldvisit.rules import checkins as rules
@@ -33,7 +34,7 @@ def assert_failed(verdict: Verdict, code: str) -> None:
     assert verdict.detail  # a human sentence for the problem's detail
     with pytest.raises(RuleViolation) as raised:
         verdict.raise_if_failed()
-    assert (raised.value.code, raised.value.status) == (code, 422)
+    assert (raised.value.code, raised.value.detail) == (code, verdict.detail)
 
 
 def assert_passed(verdict: Verdict) -> None:
@@ -180,8 +181,8 @@ def test_others_and_unqualified_agents_fail(agent_team: int | None, qualified: b
     verdict = rules.check_team_member(agent_team, 7, qualified)
     assert_failed(verdict, "not_team_member")
     with pytest.raises(RuleViolation) as raised:
-        verdict.raise_if_failed(403)
-    assert raised.value.status == 403
+        verdict.raise_if_failed()
+    assert status_for(raised.value.code) == 403  # the code owns its status
 
 
 # --- check_stop_on_route -----------------------------------------------------------------

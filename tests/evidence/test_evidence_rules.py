@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from fieldvisit.api.errors import status_for
 from fieldvisit.choices import ReceiptOutcome
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import evidence as rules
@@ -331,4 +332,4 @@ def test_any_other_number_is_a_notice_mismatch(given: str, stops: str) -> None:
     assert verdict.detail
     with pytest.raises(RuleViolation) as raised:
         verdict.raise_if_failed()
-    assert (raised.value.code, raised.value.status) == ("notice_mismatch", 422)
+    assert (raised.value.code, status_for(raised.value.code)) == ("notice_mismatch", 422)

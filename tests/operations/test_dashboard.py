@@ -16,10 +16,10 @@ from django.test import Client
 from django.urls import reverse
 
 from fieldvisit.actions import alerts
-from fieldvisit.actions.checkins import RouteTiming
 from fieldvisit.choices import AlertKind, CheckInKind, Role, RouteStatus
 from fieldvisit.models import CheckIn, Team
 from fieldvisit.operations import age_text, overdue_checkin
+from fieldvisit.queries.timing import RouteTiming
 from tests import factories
 from tests.helpers import PANIC_URL, START, World, arrive_pair, body, iso, post, stops_of
 

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from fieldvisit.api.errors import status_for
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus
 from fieldvisit.rules import RuleViolation, Verdict
 from fieldvisit.rules import routes as rules
@@ -46,16 +47,14 @@ def assert_passed(verdict: Verdict) -> None:
 # --- Verdict -------------------------------------------------------------------------------
 
 
-def test_failed_verdict_raises_rule_violation_with_code_and_status() -> None:
+def test_failed_verdict_raises_rule_violation_with_its_code_and_detail() -> None:
     verdict = Verdict.failed("route_empty", "A route needs at least one stop.")
     with pytest.raises(RuleViolation) as caught:
         verdict.raise_if_failed()
     assert caught.value.code == "route_empty"
-    assert caught.value.status == 422
     assert caught.value.detail == "A route needs at least one stop."
-    with pytest.raises(RuleViolation) as caught:
-        verdict.raise_if_failed(status=409)
-    assert caught.value.status == 409
+    assert not hasattr(caught.value, "status")  # the code owns its status (api.errors.CODES)
+    assert status_for(caught.value.code) == 422
 
 
 def test_passed_verdict_does_not_raise() -> None:

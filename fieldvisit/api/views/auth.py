@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from fieldvisit import sign_in
 from fieldvisit.actions.auth import issue_token, revoke_token
-from fieldvisit.api.problems import Problem
+from fieldvisit.api.errors import Problem
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.auth import (
     MeSerializer,
@@ -60,7 +60,6 @@ class TokenView(APIView):
             problem = Problem(
                 "too_many_login_attempts",
                 "Too many failed sign-ins; wait a few minutes and try again.",
-                status=429,
             )
             problem.wait = blocked.retry_after  # becomes Retry-After
             raise problem from None
@@ -69,12 +68,11 @@ class TokenView(APIView):
                 "sign_in_unavailable",
                 "Sign-in is briefly unavailable; devices already signed in keep working. "
                 "Retry shortly.",
-                status=503,
             )
             problem.wait = down.retry_after
             raise problem from None
         if user is None:
-            raise Problem("invalid_credentials", "Wrong username or password.", status=401)
+            raise Problem("invalid_credentials", "Wrong username or password.")
         key, token = issue_token(user, data["device_id"], data["device_name"], data["platform"])
         body = TokenResponseSerializer(
             {"token": key, "device_id": token.device_id, "user": user}

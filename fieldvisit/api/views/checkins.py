@@ -15,8 +15,8 @@ from fieldvisit.access_log import record_read
 from fieldvisit.actions import alerts as alert_actions
 from fieldvisit.actions import checkins as actions
 from fieldvisit.actions.recordings import recording_verdict
+from fieldvisit.api.errors import Problem
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
-from fieldvisit.api.problems import Problem
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.checkins import (
     AlertSerializer,
@@ -28,6 +28,7 @@ from fieldvisit.api.serializers.checkins import (
 from fieldvisit.api.serializers.evidence import RecordingSerializer
 from fieldvisit.compliance import visit_records
 from fieldvisit.models import Alert, CheckIn, Route, Stop, Visit
+from fieldvisit.queries.timing import next_due_at
 
 
 def checkin_result(checkin: CheckIn, outcome: actions.Outcome | None = None) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def checkin_result(checkin: CheckIn, outcome: actions.Outcome | None = None) -> 
         visit, due = outcome.visit, outcome.next_due_at
     else:
         visit = Visit.objects.filter(pk=checkin.visit_id).first()
-        due = actions.next_due_at(Route.objects.get(pk=checkin.route_id))
+        due = next_due_at(Route.objects.get(pk=checkin.route_id))
     return CheckInResultSerializer(
         {
             "id": checkin.id,
@@ -94,7 +95,7 @@ class CheckInCreate(GenericAPIView):
                 .first()
             )
             if stop is None:
-                raise Problem("not_on_route", "The stop is not on this route.", 422)
+                raise Problem("not_on_route", "The stop is not on this route.")
         # What the check-in says happened; not sent_at, which a retry sends afresh.
         event = {key: data.get(key) for key in EVENT_FIELDS}
         digest = fingerprint(request.user.pk, event)

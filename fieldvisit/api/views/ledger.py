@@ -22,8 +22,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fieldvisit.access_log import record_read
+from fieldvisit.api.errors import Problem
 from fieldvisit.api.permissions import HasRole
-from fieldvisit.api.problems import Problem
 from fieldvisit.api.renderers import PemRenderer, TextRenderer
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers import ledger as s
@@ -100,7 +100,7 @@ class CheckpointView(LedgerView):
         else:
             checkpoint = checkpoints.latest_checkpoint()
         if checkpoint is None:
-            raise Problem("not_found", "No checkpoint at that size.", 404)
+            raise Problem("not_found", "No checkpoint at that size.")
         return Response(checkpoint_body(checkpoint))
 
 
@@ -119,7 +119,7 @@ class CheckpointNoteView(LedgerView):
     def get(self, request: Request) -> HttpResponse:
         checkpoint = checkpoints.latest_checkpoint()
         if checkpoint is None:
-            raise Problem("not_found", "The ledger is empty.", 404)
+            raise Problem("not_found", "The ledger is empty.")
         return HttpResponse(
             checkpoints.note_text(checkpoint), content_type="text/plain; charset=utf-8"
         )
@@ -145,7 +145,7 @@ class InclusionProofView(LedgerView):
             size = latest.tree_size if latest else 0
         proof = store.inclusion_proof(params["entry"], size)
         if not may_read_entry(request.user, proof.entry.index):
-            raise Problem("not_found", f"No ledger entry {proof.entry.index}.", 404)
+            raise Problem("not_found", f"No ledger entry {proof.entry.index}.")
         record_read(request.user, "ledger_proof", f"ledger:{proof.entry.index}")
         return Response(
             {
@@ -192,7 +192,7 @@ class EntryView(LedgerView):
     def get(self, request: Request, index: int) -> Response:
         entry = entries_visible_to(request.user).filter(index=index).first()
         if entry is None:
-            raise Problem("not_found", f"No ledger entry {index}.", 404)
+            raise Problem("not_found", f"No ledger entry {index}.")
         record_read(request.user, "ledger_entry", f"ledger:{entry.index}")
         raw = bytes(entry.entry_bytes)
         return Response(
@@ -223,7 +223,7 @@ class PublicKeyView(LedgerView):
         if "key_id" in params:
             record = SigningKey.objects.filter(pk=params["key_id"]).first()
             if record is None:
-                raise Problem("not_found", "No such key.", 404)
+                raise Problem("not_found", "No such key.")
         else:
             record, _ = keys.current_signing_key()
         return HttpResponse(

@@ -16,8 +16,8 @@ from rest_framework.response import Response
 
 from fieldvisit.access_log import record_read
 from fieldvisit.actions.bundles import export
+from fieldvisit.api.errors import Problem
 from fieldvisit.api.permissions import HasRole
-from fieldvisit.api.problems import Problem
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.checkins import VisitSerializer
 from fieldvisit.api.serializers.ledger import BundleQuerySerializer

@@ -16,8 +16,8 @@ from rest_framework.response import Response
 from fieldvisit import access
 from fieldvisit.actions import routes as actions
 from fieldvisit.actions.common import local_today
+from fieldvisit.api.errors import Problem
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
-from fieldvisit.api.problems import Problem
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.routes import (
     ChangeRequestCreateSerializer,

@@ -79,7 +79,6 @@ def require_offset_stream(request: HttpRequest) -> None:
         raise RuleViolation(
             "unsupported_media_type",
             f"A tus PATCH body is {OFFSET_OCTET_STREAM}.",
-            415,
         )
 
 
@@ -98,9 +97,7 @@ def require_read_back(metadata: dict[str, str], segment: recordings.SegmentMeta)
         for f in dataclasses.fields(segment)
         if read_back is None or getattr(read_back, f.name) != getattr(segment, f.name)
     }
-    raise RuleViolation(
-        "validation_error", "Upload-Metadata has values in an odd form.", 422, errors
-    )
+    raise RuleViolation("validation_error", "Upload-Metadata has values in an odd form.", errors)
 
 
 def upload_headers(upload: Upload) -> dict[str, str]:
@@ -130,7 +127,7 @@ class TusView(APIView):
         super().initial(request, *args, **kwargs)
         if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != VERSION:
             raise RuleViolation(
-                "tus_version_unsupported", f"This server speaks tus {VERSION} only.", 412
+                "tus_version_unsupported", f"This server speaks tus {VERSION} only."
             )
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -199,7 +196,6 @@ class UploadCreate(TusView):
             raise RuleViolation(
                 "malformed_request",
                 "Upload-Length is required (deferred length is not supported).",
-                400,
             )
         metadata = parse_metadata(request.headers.get("Upload-Metadata"))
         serializer = SegmentMetadataSerializer(data=metadata)
@@ -296,7 +292,7 @@ class UploadDetail(TusView):
         require_offset_stream(request._request)
         offset = parse_int(request.headers.get("Upload-Offset"), "Upload-Offset")
         if offset is None:
-            raise RuleViolation("malformed_request", "Upload-Offset is required.", 400)
+            raise RuleViolation("malformed_request", "Upload-Offset is required.")
         upload = _patch_body(request, self.upload(pk), offset)
         return Response(status=204, headers=upload_headers(upload))
 

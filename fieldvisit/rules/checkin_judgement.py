@@ -1,0 +1,145 @@
+"""One check-in judged as a whole: refused, or kept with its flags and the alerts it raises.
+
+The action gathers the facts under its locks (``CheckInFacts``); ``judge_checkin`` decides,
+from those facts alone. Online (captured under five minutes ago) a break of a deferrable
+rule is refused with its code, so the phone can stop the agent; offline it records what
+already happened: kept, flagged, and the supervisor alerted. A leave is never refused: the
+phone cannot stop a visit that has already run late, and refusing would leave it open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from fieldvisit.choices import AlertKind, CheckInKind
+from fieldvisit.rules import Verdict
+from fieldvisit.rules.checkins import (
+    DEFERRABLE,
+    LOW_ACCURACY_M,
+    check_frequency_cap,
+    check_geofence,
+    check_together,
+    check_visit_hours,
+    clock_skew_s,
+    is_online,
+    skew_is_evident,
+)
+
+
+@dataclass(frozen=True)
+class Cap:
+    """The debtor's visits that already began, and the creditor's caps on them."""
+
+    that_day: int
+    in_7_days: int
+    per_day: int
+    per_7_days: int
+
+
+@dataclass(frozen=True)
+class DoorFacts:
+    """What an arrival or a leave is judged by at the debtor's door."""
+
+    local_time: dt.time
+    hours: tuple[dt.time, dt.time]
+    distance_m: float | None  # None: the address has no coordinates
+    geofence_radius_m: float
+    cap: Cap | None  # the visit's first arrival only
+
+
+@dataclass(frozen=True)
+class CheckInFacts:
+    kind: str
+    captured_at: dt.datetime
+    received_at: dt.datetime
+    sent_at: dt.datetime | None
+    accuracy_m: float
+    door: DoorFacts | None  # arrive and leave at a stop
+    partner_distance_m: float | None  # periodic, with the partner's fresh position
+    split_distance_m: float
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    detail: str
+    errors: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    refusal: Refusal | None
+    flags: tuple[str, ...]
+    clock_skew_s: float | None
+    alerts: tuple[tuple[str, str], ...]  # (alert kind, detail), in the order they are raised
+
+
+ALERT_DETAILS = {
+    AlertKind.RULE_BREAK: "The check-in broke: {}.",
+    AlertKind.TEAM_SPLIT: "The two agents reported positions too far apart.",
+}
+
+
+def door_verdicts(kind: str, door: DoorFacts, accuracy_m: float) -> list[Verdict]:
+    """Hours (arrive and leave), then the geofence and the frequency cap (arrive)."""
+    verdicts = [check_visit_hours(door.local_time, *door.hours)]
+    if kind == CheckInKind.ARRIVE:
+        if door.distance_m is None:
+            # Routes are approved with geocoded stops only; should an address lose its
+            # coordinates anyway, the arrival is kept but the geofence is not judged passed.
+            verdicts.append(
+                Verdict.failed("address_not_geocoded", "The address has no coordinates.")
+            )
+        else:
+            verdicts.append(check_geofence(door.distance_m, accuracy_m, door.geofence_radius_m))
+        if door.cap is not None:
+            cap = door.cap
+            verdicts.append(
+                check_frequency_cap(cap.that_day, cap.in_7_days, cap.per_day, cap.per_7_days)
+            )
+    return verdicts
+
+
+def _refusal(kind: str, online: bool, broken: list[Verdict]) -> Refusal | None:
+    refusable = [v for v in broken if v.code in DEFERRABLE]
+    if not refusable or not online or kind == CheckInKind.LEAVE:
+        return None
+    return Refusal(
+        refusable[0].code,
+        " ".join(v.detail for v in refusable),
+        {"rules": [f"{v.code}: {v.detail}" for v in refusable]},
+    )
+
+
+def _alerts(flags: list[str]) -> tuple[tuple[str, str], ...]:
+    found = {
+        AlertKind.RULE_BREAK: [f for f in flags if f in DEFERRABLE],
+        AlertKind.TEAM_SPLIT: [f for f in flags if f == "team_split"],
+    }
+    return tuple(
+        (kind, ALERT_DETAILS[kind].format(", ".join(codes)))
+        for kind, codes in found.items()
+        if codes
+    )
+
+
+def judge_checkin(facts: CheckInFacts) -> Judgement:
+    online = is_online(facts.captured_at, facts.received_at)
+    broken = []
+    if facts.door is not None:
+        broken = [v for v in door_verdicts(facts.kind, facts.door, facts.accuracy_m) if not v.ok]
+    refusal = _refusal(facts.kind, online, broken)
+    flags = [v.code for v in broken]
+    if facts.kind == CheckInKind.PERIODIC and facts.partner_distance_m is not None:
+        together = check_together(facts.partner_distance_m, facts.split_distance_m)
+        if not together.ok:
+            flags.append(together.code)
+    if not online:
+        flags.append("late_submission")
+    if facts.accuracy_m > LOW_ACCURACY_M:
+        flags.append("low_accuracy")
+    skew = clock_skew_s(facts.captured_at, facts.received_at, facts.sent_at)
+    if skew_is_evident(skew, facts.sent_at is not None):
+        flags.append("clock_skew")
+    return Judgement(refusal, tuple(flags), skew, _alerts(flags))
