@@ -12,7 +12,7 @@ the item re-opens the review (its entry comes after).
 
 What came after a review is decided by the ledger, never by clocks: the review keeps the
 index of its ``visit.reviewed`` entry (``VisitReview.ledger_index``), and the visit's
-records with a greater index (``compliance.review_state``) are the ones it did not see. The
+records with a greater index (``queries.visits.review_state``) are the ones it did not see. The
 ledger's order is the order of commits; time stamps from two clocks (two servers, a clock
 stepped back) need not be.
 
@@ -34,10 +34,10 @@ from django.utils import timezone
 from fieldvisit.actions import alerts
 from fieldvisit.actions.common import lock_visit
 from fieldvisit.choices import AlertKind, VisitStatus
-from fieldvisit.compliance import latest_review
 from fieldvisit.geo import local_text
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Visit
+from fieldvisit.queries.visits import latest_review
 from fieldvisit.rules import lateness as rules
 
 # How each kind of record is named to people (alerts, the admin review page).

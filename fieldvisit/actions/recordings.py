@@ -17,20 +17,19 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Max, Min, Q
 
 from fieldvisit import access
 from fieldvisit.actions import late_evidence
 from fieldvisit.actions.common import require_team_agent
 from fieldvisit.actions.files import LocalFile, Received, check_declared_hash, file_entry, storing
-from fieldvisit.choices import CheckInKind, UploadStatus
+from fieldvisit.choices import UploadStatus
 from fieldvisit.ledger import store as ledger
 from fieldvisit.media import MediaError
 from fieldvisit.media.audio import AudioInfo, inspect_audio
 from fieldvisit.models import AudioSegment, DeviceToken, EvidenceFile, Recording, Upload, Visit
+from fieldvisit.queries.recordings import as_rule_segment
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import recording as rules
-from fieldvisit.rules.lateness import LATE_SUBMISSION
 from fieldvisit.tus import partials
 
 
@@ -58,16 +57,6 @@ class SegmentMeta:
             sha256=meta["sha256"].lower(),
             prev_sha256=(meta.get("prev_sha256") or "").lower(),
         )
-
-
-def _as_rule_segment(segment: AudioSegment) -> rules.Segment:
-    return rules.Segment(
-        index=segment.index,
-        started_at=segment.started_at,
-        duration_s=segment.duration_s,
-        sha256=segment.file_id,
-        prev_sha256=segment.prev_sha256,
-    )
 
 
 def check_can_join(visit: Visit, meta: SegmentMeta) -> None:
@@ -190,7 +179,7 @@ def _check_chain(recording: Recording, meta: SegmentMeta) -> None:
     """The segment names the hash of the one before it (``rules.chain_verdict``)."""
     previous = recording.segments.filter(index=meta.index - 1).first()
     rules.chain_verdict(
-        meta.index, meta.prev_sha256, _as_rule_segment(previous) if previous else None
+        meta.index, meta.prev_sha256, as_rule_segment(previous) if previous else None
     ).raise_if_failed()
 
 
@@ -239,56 +228,4 @@ def _segment_added(
         "received_at": arrival.received_at,
         "flags": arrival.flags,
         "late_by_s": arrival.late_by_s,
-    }
-
-
-def visit_bounds(visit: Visit) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The first arrival and the last leave at the visit's stop."""
-    found = visit.checkins.aggregate(
-        first=Min("captured_at", filter=Q(kind=CheckInKind.ARRIVE)),
-        last=Max("captured_at", filter=Q(kind=CheckInKind.LEAVE)),
-    )
-    return found["first"], found["last"]
-
-
-def segment_flags(segment: AudioSegment) -> list[str]:
-    """A segment's flags: ``late_submission`` when it was held back past the visit's close
-    (its lateness, ``late_by_s``, is what is stored)."""
-    return [LATE_SUBMISSION] if segment.late_by_s is not None else []
-
-
-def recording_verdict(visit: Visit, segments: list[AudioSegment] | None = None) -> dict[str, Any]:
-    """``GET /visits/{id}/recording/``: the segments and whether they make a valid recording."""
-    recording = Recording.objects.filter(visit=visit).first()
-    if segments is None:
-        segments = list(recording.segments.select_related("file")) if recording else []
-    first_arrive, last_leave = visit_bounds(visit)
-    verdict = rules.judge_recording(
-        [_as_rule_segment(s) for s in segments], first_arrive, last_leave
-    )
-    return {
-        "id": recording.id if recording else None,
-        "segments": [
-            {
-                "id": s.id,
-                "index": s.index,
-                "sha256": s.file_id,
-                "started_at": s.started_at,
-                "duration_s": s.duration_s,
-                "format": s.format,
-                "size": s.file.size,
-                "received_at": s.received_at,
-                "flags": segment_flags(s),
-                "late_by_s": s.late_by_s,
-            }
-            for s in segments
-        ],
-        "continuous": verdict.continuous,
-        "covers_visit": verdict.covers_visit,
-        "gaps": [{"after_index": g.after_index, "seconds": g.seconds} for g in verdict.gaps],
-        "missing": verdict.missing,
-        "starts_at": verdict.starts_at,
-        "ends_at": verdict.ends_at,
-        "valid": verdict.valid,
-        "detail": verdict.detail,
     }

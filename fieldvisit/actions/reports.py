@@ -38,43 +38,15 @@ from django.utils import timezone
 from fieldvisit.actions import late_evidence
 from fieldvisit.actions.common import lock_visit, require_perm, require_team_agent
 from fieldvisit.choices import CheckInKind, ReportStatus, VisitStatus
-from fieldvisit.compliance import visit_compliance, visit_records
+from fieldvisit.compliance import judge
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import CheckIn, ReportCosignature, Visit, VisitReport, VisitReview
+from fieldvisit.queries.visits import current_report, may_review, visit_records
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import reports as report_rules
 
-# The attribute visit_context keeps the current report under, so that the visit's answer and
-# its compliance verdict share one query.
-CURRENT_REPORT = "_current_report"
 COSIGNABLE = (VisitStatus.CLOSED, VisitStatus.REPORTED, VisitStatus.REVIEWED)
 REVIEWABLE = (VisitStatus.REPORTED, VisitStatus.REVIEWED)
-
-
-def current_report(visit: Visit | Any) -> VisitReport | None:
-    """The head of the visit's report chain (the report nothing corrects), in one query,
-    with its author and co-signature."""
-    visit_id = getattr(visit, "pk", visit)
-    return (
-        VisitReport.objects.filter(visit_id=visit_id, corrected_by__isnull=True)
-        .select_related("author", "cosignature__agent", "corrected_by")
-        .order_by("-received_at")
-        .first()
-    )
-
-
-def remember_current_report(visit: Visit) -> VisitReport | None:
-    """Read the current report once and keep it on ``visit`` for the compliance verdict."""
-    report = current_report(visit)
-    setattr(visit, CURRENT_REPORT, report)
-    return report
-
-
-def known_current_report(visit: Visit) -> VisitReport | None:
-    """The report ``remember_current_report`` kept on ``visit``, else a fresh read."""
-    if CURRENT_REPORT in vars(visit):
-        return vars(visit)[CURRENT_REPORT]
-    return current_report(visit)
 
 
 def _arrived(visit: Visit) -> set[int]:
@@ -292,14 +264,6 @@ def _cosigned(
     }
 
 
-def may_review(user: Any, visit: Visit) -> bool:
-    """A supervisor (or risk manager) of the visit's team with the ``review_visit`` right."""
-    team = visit.stop.route.team
-    return user.pk in (team.supervisor_id, team.risk_manager_id) and user.has_perm(
-        "fieldvisit.review_visit"
-    )
-
-
 def review_visit(
     visit_id: Any, by: Any, comment: str, now: dt.datetime | None = None
 ) -> VisitReview:
@@ -315,7 +279,7 @@ def review_visit(
         report, cosignature = _cosigned_report(visit)
         # The verdict the supervisor reviews, kept with the review: evidence that arrives
         # later re-opens the visit (``late_evidence``) and never changes what this one saw.
-        verdict = visit_compliance(visit, **visit_records(visit))
+        verdict = judge(visit_records(visit)).as_dict()
         review_id = uuid.uuid4()
         change = _move(visit, VisitStatus.REVIEWED)
         entry = ledger.append(
@@ -334,7 +298,7 @@ def review_visit(
             },
         )
         # Its place in the ledger says what it saw: the visit's records entered before it
-        # (``compliance.recorded_after``).
+        # (``queries.visits.recorded_after``).
         review = VisitReview.objects.create(
             id=review_id,
             visit=visit,

@@ -31,15 +31,15 @@ from fieldvisit.admin.base import (
 )
 from fieldvisit.admin.maps import visit_map
 from fieldvisit.choices import ReportStatus
-from fieldvisit.compliance import review_state, visit_compliance, visit_records
+from fieldvisit.compliance import Compliance, judge
 from fieldvisit.geo import local_text
 from fieldvisit.models import Visit, VisitReport, VisitReview
 from fieldvisit.models.reports import ATTESTATIONS
+from fieldvisit.queries.visits import VisitRecords, may_review, review_state, visit_records
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.lateness import lateness_text
 
 VISIT_TEAM = "visit__stop__route__team"
-RECORDS_KEPT = "_fv_records"
 REPORT_RELATED = ["author", "cosignature__agent", "corrected_by"]
 
 
@@ -106,15 +106,9 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
     search_fields = ["stop__case__number", "stop__notice_number", "stop__route__team__name"]
     ordering = ["-stop__route__date", "stop__sequence"]
     show_full_result_count = False
-    fields = [
-        "stop",
-        "status",
-        "opened_at",
-        "closed_at",
-        "current_report",
-        "compliance",
-        "last_review",
-    ]
+    # The visit's current report, compliance and last review are shown below these, from its
+    # records read once per page (``change_view``).
+    fields = ["stop", "status", "opened_at", "closed_at"]
     readonly_fields = fields
     inlines = [ReportInline, ReviewInline]
     change_form_template = "admin/fieldvisit/visit/change_form.html"
@@ -135,35 +129,6 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
     def case(self, obj: Visit) -> str:
         return obj.stop.case.number
 
-    @admin.display(description="Current report")
-    def current_report(self, obj: Visit) -> str:
-        report = self.records(obj)["report"]
-        if report is None:
-            return "—"
-        return format_html(
-            '<a href="{}">{}</a>, by {}; {}; co-signed: {}',
-            reverse("admin:fieldvisit_visitreport_change", args=[report.pk]),
-            report,
-            report.author.get_username(),
-            ReportStatus(report.status).label,
-            cosigned_text(report),
-        )
-
-    @admin.display(description="Compliance")
-    def compliance(self, obj: Visit) -> str:
-        return compliance_html(obj, self.records(obj))
-
-    @admin.display(description="Last review")
-    def last_review(self, obj: Visit) -> str:
-        return review_html(obj, self.records(obj))
-
-    @staticmethod
-    def records(obj: Visit) -> dict[str, Any]:
-        """The visit's records, read once for the fields that show them."""
-        if RECORDS_KEPT not in vars(obj):
-            setattr(obj, RECORDS_KEPT, visit_records(obj))
-        return vars(obj)[RECORDS_KEPT]
-
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
         return [
@@ -174,7 +139,7 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
         ]
 
     def can_review(self, request: HttpRequest, obj: Visit) -> bool:
-        return obj.status in actions.REVIEWABLE and actions.may_review(request.user, obj)
+        return obj.status in actions.REVIEWABLE and may_review(request.user, obj)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
@@ -184,13 +149,14 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
         extra["can_review"] = bool(obj is not None and self.can_review(request, obj))
         if obj is not None:
             extra["fv_map"] = visit_map(obj)
+            extra["fv_records"] = records_html(visit_records(obj))
         return super().change_view(request, object_id, form_url, extra)
 
     def review_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not request.user.has_perm("fieldvisit.review_visit"):
             raise PermissionDenied  # refused before any lookup, as the other pages are
         visit = get_object_or_404(self.get_queryset(request), pk=object_id)
-        if not actions.may_review(request.user, visit):
+        if not may_review(request.user, visit):
             raise PermissionDenied
         form = ReviewForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -204,7 +170,7 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
                     reverse("admin:fieldvisit_visit_change", args=[visit.pk])
                 )
         records = visit_records(visit)
-        report = records["report"]
+        report = records.report
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -213,8 +179,8 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
             "report": report,
             "attestations": attestation_rows(report) if report is not None else [],
             "cosigned": cosigned_text(report) if report is not None else "—",
-            "compliance": compliance_html(visit, records),
-            "last_review": review_html(visit, records),
+            "compliance": verdict_html(judge(records)),
+            "last_review": review_html(records),
             "reviews": list(visit.reviews.select_related("reviewer").order_by("created_at")),
             "reviewable": visit.status in actions.REVIEWABLE,
             "form": form,
@@ -222,60 +188,76 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
         return TemplateResponse(request, "admin/fieldvisit/visit/review.html", context)
 
 
-def compliance_html(visit: Visit, records: dict[str, Any] | None = None) -> str:
-    verdict = visit_compliance(visit, **(records or visit_records(visit)))
-    return verdict_html(verdict)
+def report_html(report: VisitReport | None) -> str:
+    if report is None:
+        return "—"
+    return format_html(
+        '<a href="{}">{}</a>, by {}; {}; co-signed: {}',
+        reverse("admin:fieldvisit_visitreport_change", args=[report.pk]),
+        report,
+        report.author.get_username(),
+        ReportStatus(report.status).label,
+        cosigned_text(report),
+    )
 
 
-def verdict_html(verdict: dict[str, Any]) -> str:
+def records_html(records: VisitRecords) -> list[tuple[str, str]]:
+    """The visit page's rows read from its records: its current report, its compliance now,
+    and its last review."""
+    return [
+        ("Current report", report_html(records.report)),
+        ("Compliance", verdict_html(judge(records))),
+        ("Last review", review_html(records)),
+    ]
+
+
+def verdict_html(verdict: Compliance) -> str:
     rows = format_html_join(
         "",
         "<li>{} <strong>{}</strong>: {}</li>",
-        (
-            ("✔" if check["ok"] else "✘", name, check["detail"])
-            for name, check in verdict["checks"].items()
-        ),
+        (("✔" if check.ok else "✘", name, check.detail) for name, check in verdict.checks.items()),
     )
     return format_html("<ul>{}</ul>", rows)
 
 
-def review_html(visit: Visit, records: dict[str, Any] | None = None) -> str:
+def review_html(records: VisitRecords) -> str:
     """The latest review with the verdict it was made on, and what reached us after it
     (pending a new review), with how late each item came after the visit closed."""
-    state = review_state(visit, records or visit_records(visit))
+    state = review_state(records)
     if state is None:
         return "Not reviewed yet."
-    zone = visit.stop.address.zone_name
+    zone = records.visit.stop.address.zone_name
     head = format_html(
         "Reviewed {} by {}{}.",
-        local_text(state["reviewed_at"], zone),
-        state["reviewer"],
+        local_text(state.reviewed_at, zone),
+        state.reviewer,
         format_html(" — <strong>{}</strong>", "superseded, pending re-review")
-        if state["superseded"]
+        if state.superseded
         else "",
     )
-    if state["compliance"] is None:
+    if state.compliance is None:
         seen = format_html("<p>{}</p>", "The verdict at that review was not recorded.")
     else:
         seen = format_html(
-            "<p>Compliance as it stood at that review:</p>{}", verdict_html(state["compliance"])
+            "<p>Compliance as it stood at that review:</p>{}",
+            verdict_html(Compliance.from_dict(state.compliance)),
         )
     after = ""
-    if state["received_after"]:
+    if state.received_after:
         items = format_html_join(
             "",
             "<li>{} <code>{}</code>, received {}{}; flags: {}</li>",
             (
                 (
-                    KIND_NAMES.get(item["kind"], item["kind"]),
-                    item["id"],
-                    local_text(item["received_at"], zone),
-                    f", {lateness_text(item['late_by_s'])} after the visit closed"
-                    if item["late_by_s"] is not None
+                    KIND_NAMES.get(item.kind, item.kind),
+                    item.id,
+                    local_text(item.received_at, zone),
+                    f", {lateness_text(item.late_by_s)} after the visit closed"
+                    if item.late_by_s is not None
                     else "",
-                    ", ".join(item["flags"]) or "none",
+                    ", ".join(item.flags) or "none",
                 )
-                for item in state["received_after"]
+                for item in state.received_after
             ),
         )
         after = format_html(

@@ -16,7 +16,6 @@ from typing import Any
 from django.db.models import Max
 
 from fieldvisit.bundles.members import Member, generated
-from fieldvisit.compliance import visit_records
 from fieldvisit.evidence.thumbnails import thumbnail
 from fieldvisit.ledger import store, timestamps
 from fieldvisit.ledger.checkpoints import first_checkpoint_covering
@@ -30,6 +29,7 @@ from fieldvisit.models import (
     Recording,
     Visit,
 )
+from fieldvisit.queries.visits import VisitRecords, cited_records, visit_records
 
 EXTENSIONS = {
     "image/jpeg": "jpg",
@@ -86,7 +86,7 @@ class Plan:
     subject: Subject
     checkpoint: Checkpoint
     entries: list[LedgerEntry]
-    records: dict[Any, dict[str, Any]]  # each visit's ``visit_records``, by visit id
+    records: dict[Any, VisitRecords]  # by visit id
     items: list[Item]
     thumbnails: list[tuple[Member, str]]  # (thumbnail, the original's SHA-256)
     stamp: CheckpointTimestamp | None  # the checkpoint's RFC 3161 token, when granted
@@ -123,7 +123,7 @@ def plan(subject: Subject, size: int, consistent_with: int | None = None) -> Pla
         ).order_by("index")
     )
     records = {visit.pk: visit_records(visit) for visit in subject.visits}
-    cited = _cited_by(entries)
+    cited = cited_records((e.index, e.kind, e.entry_bytes) for e in entries)
     items: list[Item] = []
     for number, visit in enumerate(subject.visits, 1):
         items += _visit_items(number, visit, records[visit.pk], cited)
@@ -143,22 +143,8 @@ def plan(subject: Subject, size: int, consistent_with: int | None = None) -> Pla
     )
 
 
-def _cited_by(entries: list[LedgerEntry]) -> dict[tuple[str, str], int]:
-    """Which entry records which piece of evidence."""
-    cited: dict[tuple[str, str], int] = {}
-    for entry in entries:
-        data = json.loads(bytes(entry.entry_bytes))["data"]
-        if entry.kind == "photo.added":
-            cited[("photo", data["photo"])] = entry.index
-        elif entry.kind == "receipt.recorded":
-            cited[("receipt", data["receipt"])] = entry.index
-        elif entry.kind == "recording.segment_added":
-            cited[("segment", f"{data['recording']}/{data['segment']}")] = entry.index
-    return cited
-
-
 def _visit_items(
-    number: int, visit: Visit, records: dict[str, Any], cited: dict[tuple[str, str], int]
+    number: int, visit: Visit, records: VisitRecords, cited: dict[tuple[str, str], int]
 ) -> list[Item]:
     """One visit's evidence files in a fixed order: photos, receipts, then the recording's
     segments, each by capture time."""
@@ -172,9 +158,9 @@ def _visit_items(
             received_at=photo.received_at,
             ledger_entry=cited.get(("photo", str(photo.pk))),
         )
-        for photo in records["photos"]
+        for photo in records.photos
     ]
-    for receipt in records["receipts"]:
+    for receipt in records.receipts:
         for role in ("signature", "photo"):
             file = getattr(receipt, role)
             if file is not None:
@@ -206,7 +192,7 @@ def _segment_items(folder: str, visit: Visit, cited: dict[tuple[str, str], int])
             },
             captured_at=segment.started_at,
             received_at=segment.received_at,
-            ledger_entry=cited.get(("segment", f"{recording.pk}/{segment.index}")),
+            ledger_entry=cited.get(("segment", str(segment.pk))),
         )
         for segment in recording.segments.select_related("file").order_by("index")
     ]

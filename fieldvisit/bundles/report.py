@@ -6,14 +6,15 @@ do not show HEIC); the originals are linked. Nothing on the page is fetched from
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.template.loader import render_to_string
 
 from fieldvisit.bundles.plan import Plan
-from fieldvisit.compliance import visit_compliance
+from fieldvisit.compliance import judge
 from fieldvisit.geo import local_text
-from fieldvisit.models import Visit
+from fieldvisit.queries.visits import VisitRecords
 
 
 def _key(record: dict[str, Any]) -> tuple[str, str, str]:
@@ -31,8 +32,7 @@ def render(plan: Plan) -> str:
         {
             "bundle": plan.subject,
             "visits": [
-                _visit(visit, plan.records[visit.pk], path_of, thumb_for)
-                for visit in plan.subject.visits
+                _visit(plan.records[visit.pk], path_of, thumb_for) for visit in plan.subject.visits
             ],
             "checkpoint": plan.checkpoint,
             "root_hex": bytes(plan.checkpoint.root_hash).hex(),
@@ -41,19 +41,19 @@ def render(plan: Plan) -> str:
 
 
 def _visit(
-    visit: Visit,
-    records: dict[str, Any],
+    records: VisitRecords,
     path_of: dict[tuple[str, str, str], str],
     thumb_for: dict[str, str],
 ) -> dict[str, Any]:
     """One visit's section: each record with its local time and the bundle paths of its
     original file and thumbnail."""
+    visit = records.visit
     zone = visit.stop.address.zone_name
-    recording, report = records["recording"], records["report"]
+    recording, report = records.recording, records.report
     return {
         "visit": visit,
         "zone": zone,
-        "checkins": [{"c": c, "at": local_text(c.captured_at, zone)} for c in records["checkins"]],
+        "checkins": [{"c": c, "at": local_text(c.captured_at, zone)} for c in records.checkins],
         "photos": [
             {
                 "p": p,
@@ -61,7 +61,7 @@ def _visit(
                 "original": path_of.get(("photo", str(p.pk), "")),
                 "thumbnail": thumb_for.get(p.file_id),
             }
-            for p in records["photos"]
+            for p in records.photos
         ],
         "receipts": [
             {
@@ -72,19 +72,19 @@ def _visit(
                 "photo": path_of.get(("receipt", str(r.pk), "photo")),
                 "photo_thumb": thumb_for.get(r.photo_id or ""),
             }
-            for r in records["receipts"]
+            for r in records.receipts
         ],
         "recording": recording,
         "segments": [
             {
-                **s,
-                "at": local_text(s["started_at"], zone),
-                "path": path_of.get(("audio_segment", f"{recording['id']}/{s['index']}", "")),
+                **asdict(s),
+                "at": local_text(s.started_at, zone),
+                "path": path_of.get(("audio_segment", f"{recording.id}/{s.index}", "")),
             }
-            for s in recording["segments"]
+            for s in recording.segments
         ],
         "report": report,
         "cosignature": report.cosignature_or_none() if report else None,
         "report_at": local_text(report.received_at, zone) if report else "",
-        "compliance": visit_compliance(visit, **records),
+        "compliance": judge(records),
     }

@@ -3,15 +3,17 @@ and the visit's ``report_cosigned`` compliance check reads the result."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
 import pytest
 from django.db import connection, transaction
 
-from fieldvisit.compliance import visit_compliance
+from fieldvisit.compliance import judge
 from fieldvisit.db.append_only import install_sql, uninstall_sql
 from fieldvisit.models import LedgerEntry, ReportCosignature, Visit, VisitReport
+from fieldvisit.queries.visits import visit_records
 from tests.helpers import (
     assert_problem,
     cosign,
@@ -228,6 +230,7 @@ def test_the_check_reads_the_current_report_without_the_api(
     cosigned: dict[str, Any], closed_visit: Any
 ) -> None:
     visit = Visit.objects.select_related("stop__route", "stop__address").get(pk=closed_visit.pk)
-    verdict = visit_compliance(visit, list(visit.checkins.all()))
-    assert verdict["checks"]["report_cosigned"]["ok"] is True
-    assert visit_compliance(visit, [], report=None)["checks"]["report_cosigned"]["ok"] is False
+    records = visit_records(visit)
+    assert judge(records).checks["report_cosigned"].ok is True
+    without = dataclasses.replace(records, report=None)
+    assert judge(without).checks["report_cosigned"].ok is False

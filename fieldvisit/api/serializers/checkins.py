@@ -13,8 +13,9 @@ from fieldvisit.api.serializers.evidence import (
 )
 from fieldvisit.api.serializers.reports import ReportSerializer, ReviewStateSerializer
 from fieldvisit.choices import CheckInKind
-from fieldvisit.compliance import RECORDS, review_state, visit_compliance
+from fieldvisit.compliance import judge
 from fieldvisit.models import Alert, CheckIn, Visit
+from fieldvisit.queries.visits import VisitRecords, review_state
 from fieldvisit.rules.checkins import STOP_KINDS
 
 
@@ -124,33 +125,39 @@ class VisitSerializer(serializers.ModelSerializer):
             "review",
         ]
 
+    @property
+    def records(self) -> VisitRecords:
+        """The visit's records (``queries.visits.visit_records``), given as ``records`` in
+        the serializer's context by the view that read them."""
+        return self.context["records"]
+
     def get_checkins(self, visit: Visit) -> list[dict[str, Any]]:
-        return CheckInSerializer(self.context["checkins"], many=True).data
+        return CheckInSerializer(self.records.checkins, many=True).data
 
     @extend_schema_field(PhotoSerializer(many=True))
     def get_photos(self, visit: Visit) -> list[dict[str, Any]]:
-        return PhotoSerializer(self.context["photos"], many=True).data
+        return PhotoSerializer(self.records.photos, many=True).data
 
     @extend_schema_field(RecordingSerializer(allow_null=True))
     def get_recording(self, visit: Visit) -> dict[str, Any] | None:
-        recording = self.context["recording"]
-        return RecordingSerializer(recording).data if recording["id"] else None
+        recording = self.records.recording
+        return RecordingSerializer(recording).data if recording.id else None
 
     @extend_schema_field(ReceiptSerializer(many=True))
     def get_receipts(self, visit: Visit) -> list[dict[str, Any]]:
-        return ReceiptSerializer(self.context["receipts"], many=True).data
+        return ReceiptSerializer(self.records.receipts, many=True).data
 
     @extend_schema_field(ReportSerializer(allow_null=True))
     def get_report(self, visit: Visit) -> dict[str, Any] | None:
         """The current report: the head of the visit's chain of reports and corrections."""
-        report = self.context["report"]
+        report = self.records.report
         return ReportSerializer(report).data if report is not None else None
 
     def get_compliance(self, visit: Visit) -> dict[str, Any]:
-        return visit_compliance(visit, **{key: self.context[key] for key in RECORDS})
+        return judge(self.records).as_dict()
 
     @extend_schema_field(ReviewStateSerializer(allow_null=True))
     def get_review(self, visit: Visit) -> dict[str, Any] | None:
         """The latest review, with the verdict it was made on, and what came after it."""
-        state = review_state(visit, self.context)
+        state = review_state(self.records)
         return ReviewStateSerializer(state).data if state is not None else None

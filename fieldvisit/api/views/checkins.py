@@ -14,7 +14,6 @@ from fieldvisit import access
 from fieldvisit.access_log import record_read
 from fieldvisit.actions import alerts as alert_actions
 from fieldvisit.actions import checkins as actions
-from fieldvisit.actions.recordings import recording_verdict
 from fieldvisit.api.errors import Problem
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.schema import problems
@@ -26,9 +25,10 @@ from fieldvisit.api.serializers.checkins import (
     VisitSerializer,
 )
 from fieldvisit.api.serializers.evidence import RecordingSerializer
-from fieldvisit.compliance import visit_records
 from fieldvisit.models import Alert, CheckIn, Route, Stop, Visit
+from fieldvisit.queries.recordings import visit_recording
 from fieldvisit.queries.timing import next_due_at
+from fieldvisit.queries.visits import visit_records
 
 
 def checkin_result(checkin: CheckIn, outcome: actions.Outcome | None = None) -> dict[str, Any]:
@@ -175,7 +175,7 @@ class VisitDetail(GenericAPIView):
             access.visits_visible_to(request.user).select_related("stop__route"), pk=pk
         )
         record_read(request.user, "visit", f"visit:{visit.pk}")
-        return Response(VisitSerializer(visit, context=visit_records(visit)).data)
+        return Response(VisitSerializer(visit, context={"records": visit_records(visit)}).data)
 
 
 class RecordingView(GenericAPIView):
@@ -192,4 +192,4 @@ class RecordingView(GenericAPIView):
     def get(self, request: Request, pk: Any) -> Response:
         visit = get_object_or_404(access.visits_visible_to(request.user), pk=pk)
         record_read(request.user, "recording", f"visit:{visit.pk}")
-        return Response(RecordingSerializer(recording_verdict(visit)).data)
+        return Response(RecordingSerializer(visit_recording(visit)).data)

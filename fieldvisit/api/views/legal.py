@@ -22,8 +22,8 @@ from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.checkins import VisitSerializer
 from fieldvisit.api.serializers.ledger import BundleQuerySerializer
 from fieldvisit.choices import Role
-from fieldvisit.compliance import visit_records
 from fieldvisit.models import Case, Visit
+from fieldvisit.queries.visits import visit_records
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -96,7 +96,7 @@ class CaseEvidence(LegalView):
         case = get_object_or_404(Case.objects.select_related("creditor", "team"), pk=pk)
         record_read(request.user, "case_evidence", f"case:{case.pk}")
         visits = [
-            VisitSerializer(visit, context=visit_records(visit)).data
+            VisitSerializer(visit, context={"records": visit_records(visit)}).data
             for visit in Visit.of_case(case)
         ]
         return Response({"case": CaseSerializer(case).data, "visits": visits})

@@ -1,0 +1,209 @@
+"""A visit's records, read once in one shape (``VisitRecords``), and what its latest review
+did not see.
+
+Everything a visit is judged and shown by (its API answer, the legal timeline, admin review,
+a bundle's report and manifest) reads ``visit_records``: each kind of record in one query, in
+a fixed order. ``compliance.judge`` then decides from the records alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F, Q, Subquery
+from django.utils import timezone
+
+from fieldvisit.choices import AlertKind, CheckInKind, VisitStatus
+from fieldvisit.models import (
+    Alert,
+    CheckIn,
+    LedgerEntry,
+    Photo,
+    Receipt,
+    Visit,
+    VisitReport,
+    VisitReview,
+)
+from fieldvisit.queries.recordings import VisitRecording, visit_recording
+
+
+@dataclass(frozen=True)
+class VisitRecords:
+    visit: Visit
+    checkins: tuple[CheckIn, ...]
+    photos: tuple[Photo, ...]
+    receipts: tuple[Receipt, ...]
+    recording: VisitRecording
+    report: VisitReport | None  # the current report: the head of the visit's chain
+    missed_checkins: int  # missed check-in alerts due while the visit was under way
+
+
+def current_report(visit: Visit | Any) -> VisitReport | None:
+    """The head of the visit's report chain (the report nothing corrects), in one query,
+    with its author and co-signature."""
+    visit_id = getattr(visit, "pk", visit)
+    return (
+        VisitReport.objects.filter(visit_id=visit_id, corrected_by__isnull=True)
+        .select_related("author", "cosignature__agent", "corrected_by")
+        .order_by("-received_at")
+        .first()
+    )
+
+
+def missed_during(visit: Visit, checkins: Iterable[CheckIn]) -> int:
+    """Missed check-ins that fell due while this visit was under way (from its first
+    arrival to its close, or now): a missed report at 17:00 says nothing about a visit that
+    ended at 10:00. No arrival: nothing to count, and no query."""
+    arrivals = [c.captured_at for c in checkins if c.kind == CheckInKind.ARRIVE]
+    if not arrivals:
+        return 0
+    return Alert.objects.filter(
+        route_id=visit.stop.route_id,
+        kind=AlertKind.MISSED_CHECKIN,
+        due_at__gte=min(arrivals),
+        due_at__lte=visit.closed_at or timezone.now(),
+    ).count()
+
+
+def visit_records(visit: Visit) -> VisitRecords:
+    checkins = tuple(visit.checkins.select_related("agent").order_by("captured_at", "id"))
+    return VisitRecords(
+        visit=visit,
+        checkins=checkins,
+        photos=tuple(visit.photos.select_related("file", "agent").order_by("captured_at", "id")),
+        receipts=tuple(
+            visit.receipts.select_related("signature", "photo", "agent").order_by(
+                "captured_at", "id"
+            )
+        ),
+        recording=visit_recording(visit),
+        report=current_report(visit),
+        missed_checkins=missed_during(visit, checkins),
+    )
+
+
+def latest_review(visit: Visit | Any) -> VisitReview | None:
+    """The visit's latest review, with its reviewer: the last in the ledger (reviews made
+    before reviews kept their ledger index: the latest made)."""
+    return (
+        VisitReview.objects.filter(visit_id=getattr(visit, "pk", visit))
+        .select_related("reviewer")
+        .order_by(F("ledger_index").desc(nulls_last=True), "-created_at")
+        .first()
+    )
+
+
+# The record each kind of a visit's ledger entry adds, and the field of its data naming it
+# (a segment's id is its upload's). Check-ins are ``checkin.<kind>``, naming ``checkin``.
+RECORD_ENTRIES = {
+    "photo.added": ("photo", "photo"),
+    "receipt.recorded": ("receipt", "receipt"),
+    "recording.segment_added": ("segment", "upload"),
+    "report.filed": ("report", "report"),
+}
+
+
+def cited_records(entries: Iterable[tuple[int, str, bytes]]) -> dict[tuple[str, str], int]:
+    """Which entry (its index) adds which record, by ``(kind, id)``, for entries given as
+    ``(index, kind, entry_bytes)``; the entries that add no record are skipped."""
+    found: dict[tuple[str, str], int] = {}
+    for index, kind, raw in entries:
+        record, field = RECORD_ENTRIES.get(kind, ("checkin", "checkin"))
+        if kind in RECORD_ENTRIES or kind.startswith("checkin."):
+            found[(record, json.loads(bytes(raw))["data"][field])] = index
+    return found
+
+
+def recorded_after(visit: Visit, review: VisitReview) -> dict[tuple[str, str], int]:
+    """The visit's records whose ledger entries come after the review's, by ``(kind, id)``,
+    with their entry's index: what the review did not see. The ledger's order is the order
+    of commits, whatever the clocks said; one query."""
+    entries = LedgerEntry.objects.filter(subject=f"visit:{visit.pk}")
+    boundary: Any = review.ledger_index
+    if boundary is None:  # made before reviews kept their index: the latest review's entry
+        latest = entries.filter(kind="visit.reviewed").order_by("-index").values("index")[:1]
+        boundary = Subquery(latest)
+    return cited_records(
+        entries.filter(index__gt=boundary)
+        .filter(Q(kind__in=RECORD_ENTRIES) | Q(kind__startswith="checkin."))
+        .values_list("index", "kind", "entry_bytes")
+    )
+
+
+@dataclass(frozen=True)
+class LaterItem:
+    """A record that reached us after the latest review."""
+
+    kind: str
+    id: uuid.UUID
+    received_at: dt.datetime
+    flags: tuple[str, ...]
+    late_by_s: float | None
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """The visit's latest review as it was made (the verdict it saw, as stored), and what
+    reached us after it: pending a new review, their arrival re-opened the visit."""
+
+    id: uuid.UUID
+    reviewer: str
+    reviewed_at: dt.datetime
+    report: uuid.UUID
+    compliance: dict[str, Any] | None  # as stored with the review (None: made before that)
+    superseded: bool
+    received_after: tuple[LaterItem, ...]
+
+
+def _later_items(records: VisitRecords, later: dict[tuple[str, str], int]) -> list[LaterItem]:
+    after = [
+        LaterItem(kind, i.id, i.received_at, tuple(i.flags), getattr(i, "late_by_s", None))
+        for kind, items in (
+            ("checkin", records.checkins),
+            ("photo", records.photos),
+            ("receipt", records.receipts),
+        )
+        for i in items
+        if (kind, str(i.id)) in later
+    ]
+    after += [
+        LaterItem("segment", s.id, s.received_at, s.flags, s.late_by_s)
+        for s in records.recording.segments
+        if ("segment", str(s.id)) in later
+    ]
+    report = records.report
+    if report is not None and ("report", str(report.id)) in later:
+        after.append(LaterItem("report", report.id, report.received_at, (), None))
+    # In the order they reached us: the ledger's.
+    return sorted(after, key=lambda i: later[(i.kind, str(i.id))])
+
+
+def review_state(records: VisitRecords) -> ReviewState | None:
+    """Two queries more than ``records``: the latest review, and the entries after it."""
+    visit = records.visit
+    review = latest_review(visit)
+    if review is None:
+        return None
+    after = _later_items(records, recorded_after(visit, review))
+    return ReviewState(
+        id=review.id,
+        reviewer=review.reviewer.get_username(),
+        reviewed_at=review.created_at,
+        report=review.report_id,
+        compliance=review.compliance,
+        superseded=bool(after) or visit.status != VisitStatus.REVIEWED,
+        received_after=tuple(after),
+    )
+
+
+def may_review(user: Any, visit: Visit) -> bool:
+    """A supervisor (or risk manager) of the visit's team with the ``review_visit`` right."""
+    team = visit.stop.route.team
+    return user.pk in (team.supervisor_id, team.risk_manager_id) and user.has_perm(
+        "fieldvisit.review_visit"
+    )
