@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from fieldvisit import planning
 from fieldvisit.access import oversight_scope, staff_scope
 from fieldvisit.actions.common import (
     local_today,
@@ -88,8 +89,6 @@ def create_route(team_id: int, day: dt.date, address_ids: Sequence[uuid.UUID], b
     The draft then follows the normal path: submitted the day before, approved by someone
     else. A debtor at their visit frequency cap is refused here, as at the door.
     """
-    from fieldvisit import planning  # reads only; imports the models like this module
-
     with transaction.atomic(durable=True):
         require_perm(by, "fieldvisit.add_route", "plan routes")
         require_team_in_scope(
@@ -276,27 +275,13 @@ def request_change(
         rules.check_route_changeable(route.status).raise_if_failed()
         stops = {stop.id: stop for stop in _stops(route)}
         open_stops = {sid for sid, stop in stops.items() if _still_open(stop)}
-        errors: dict[str, list[str]] = {}
-        if unknown := [str(s) for s in skip_stops if s not in open_stops]:
-            errors["skip_stops"] = [
-                f"Not a stop of this route still to be visited: {', '.join(unknown)}."
-            ]
-        on_route = {stop.address_id for stop in stops.values()}
-        for position, address in enumerate(add_stops):
-            # Name nothing of another team's case: agents see only their own (rule 12).
-            if address.case.team_id != route.team_id:
-                errors.setdefault("add_stops", []).append(
-                    f"Stop {position}: this case is not assigned to your team."
-                )
-            elif address.id in on_route:
-                errors.setdefault("add_stops", []).append(
-                    f"Stop {position}: the address is already on the route (or listed twice)."
-                )
-            elif not address.geocoded:
-                errors.setdefault("add_stops", []).append(
-                    f"Stop {position}: the address has no coordinates; the geofence needs them."
-                )
-            on_route.add(address.id)
+        errors = rules.change_request_errors(
+            route.team_id,
+            open_stops,
+            {stop.address_id for stop in stops.values()},
+            skip_stops,
+            [rules.AddedStop(a.id, a.case.team_id, a.geocoded) for a in add_stops],
+        )
         if errors:
             raise RuleViolation(
                 "invalid_change_request", "The change request is not valid.", errors=errors

@@ -143,6 +143,47 @@ def check_route_changeable(status: str) -> Verdict:
     return Verdict.passed()
 
 
+@dataclass(frozen=True)
+class AddedStop:
+    """An address an agent asks to add to the route."""
+
+    address_id: uuid.UUID
+    team_id: int | None  # the team its case is assigned to
+    geocoded: bool
+
+
+def change_request_errors(
+    team_id: int,
+    open_stops: Collection[uuid.UUID],
+    on_route: Collection[uuid.UUID],
+    skip_stops: Sequence[uuid.UUID],
+    add_stops: Sequence[AddedStop],
+) -> dict[str, list[str]]:
+    """What is wrong with a change request, by field: stops to skip that are not still to be
+    visited, and added stops of another team's case (named by position only: agents see
+    only their own cases, rule 12), already on the route (or listed twice), or without the
+    coordinates the geofence needs."""
+    errors: dict[str, list[str]] = {}
+    if unknown := [str(s) for s in skip_stops if s not in open_stops]:
+        errors["skip_stops"] = [
+            f"Not a stop of this route still to be visited: {', '.join(unknown)}."
+        ]
+    seen = set(on_route)
+    for position, added in enumerate(add_stops):
+        if added.team_id != team_id:
+            problem = "this case is not assigned to your team."
+        elif added.address_id in seen:
+            problem = "the address is already on the route (or listed twice)."
+        elif not added.geocoded:
+            problem = "the address has no coordinates; the geofence needs them."
+        else:
+            problem = ""
+        if problem:
+            errors.setdefault("add_stops", []).append(f"Stop {position}: {problem}")
+        seen.add(added.address_id)
+    return errors
+
+
 def check_new_order(order: Sequence[uuid.UUID], open_stops: Collection[uuid.UUID]) -> Verdict:
     """A new order lists every stop still to be visited exactly once, and nothing else."""
     if not order:

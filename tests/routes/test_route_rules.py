@@ -351,3 +351,33 @@ def test_change_still_applies() -> None:
     assert (stale_skip.ok, stale_skip.code) == (False, "change_request_stale")
     stale_order = check_change_still_applies([], ["a", "b", "c"], ["b", "c"])
     assert (stale_order.ok, stale_order.code) == (False, "change_request_stale")
+
+
+# --- what a change request may ask for -------------------------------------------------------
+
+TEAM = 7
+
+
+def test_a_change_request_within_the_route_has_no_errors() -> None:
+    added = [rules.AddedStop(D, TEAM, geocoded=True)]
+    assert rules.change_request_errors(TEAM, {A, B}, {A, B, C}, [A], added) == {}
+
+
+def test_a_change_request_names_each_wrong_stop_by_field() -> None:
+    added = [
+        rules.AddedStop(uuid.UUID(int=9), TEAM + 1, geocoded=True),  # another team's case
+        rules.AddedStop(A, TEAM, geocoded=True),  # already on the route
+        rules.AddedStop(D, TEAM, geocoded=False),
+        rules.AddedStop(uuid.UUID(int=8), TEAM, geocoded=True),
+        rules.AddedStop(uuid.UUID(int=8), TEAM, geocoded=True),  # listed twice
+    ]
+    errors = rules.change_request_errors(TEAM, {A, B}, {A, B, C}, [C], added)
+    assert errors == {
+        "skip_stops": [f"Not a stop of this route still to be visited: {C}."],
+        "add_stops": [
+            "Stop 0: this case is not assigned to your team.",
+            "Stop 1: the address is already on the route (or listed twice).",
+            "Stop 2: the address has no coordinates; the geofence needs them.",
+            "Stop 4: the address is already on the route (or listed twice).",
+        ],
+    }
