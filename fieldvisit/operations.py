@@ -215,41 +215,42 @@ def _empty_row(team_id: int, name: str) -> TeamRow:
     }
 
 
-def board(user: Any, now: dt.datetime) -> Board:
-    """Every team ``user`` oversees that is out today or has an open alert; teams with a
-    panic first, then those with open alerts, then by name."""
-    rows: dict[int, TeamRow] = {}
-    for route in todays_routes(user, now):
-        row = _empty_row(route.team_id, route.team.name)
-        zone = zoneinfo.ZoneInfo(route.team.timezone)
+def _route_row(route: Any, now: dt.datetime) -> TeamRow:
+    """A team out today: its route, its last check-in and whether the next one is late."""
+    row = _empty_row(route.team_id, route.team.name)
+    zone = zoneinfo.ZoneInfo(route.team.timezone)
+    row.update(
+        route=str(route),
+        route_url=reverse("admin:fieldvisit_route_change", args=[route.pk]),
+        route_status=route.get_status_display(),
+        open_visits=route.open_visits,
+    )
+    if route.last_at is not None:
+        age = max(0, int((now - route.last_at).total_seconds()))
         row.update(
-            route=str(route),
-            route_url=reverse("admin:fieldvisit_route_change", args=[route.pk]),
-            route_status=route.get_status_display(),
-            open_visits=route.open_visits,
+            last_checkin_at=route.last_at.isoformat(),
+            last_checkin_local=route.last_at.astimezone(zone).strftime("%H:%M %Z"),
+            last_checkin_age_s=age,
+            last_checkin_age=age_text(age),
+            last_checkin_kind=route.last_kind,
+            last_checkin_agent=route.last_agent,
         )
-        if route.last_at is not None:
-            age = max(0, int((now - route.last_at).total_seconds()))
-            row.update(
-                last_checkin_at=route.last_at.isoformat(),
-                last_checkin_local=route.last_at.astimezone(zone).strftime("%H:%M %Z"),
-                last_checkin_age_s=age,
-                last_checkin_age=age_text(age),
-                last_checkin_kind=route.last_kind,
-                last_checkin_agent=route.last_agent,
-            )
-        timing = timing_from({key: getattr(route, f"timing_{key}") for key in TIMING_AGGREGATES})
-        late = overdue_checkin(now, route.status, route.last_at, timing)
-        if late is not None:
-            row["overdue"] = {
-                "due_at": late.due_at.isoformat(),
-                "due_local": late.due_at.astimezone(zone).strftime("%H:%M %Z"),
-                "late_s": late.late_s,
-                "late": age_text(late.late_s),
-                "level": late.level,
-            }
-        rows[route.team_id] = row
+    timing = timing_from({key: getattr(route, f"timing_{key}") for key in TIMING_AGGREGATES})
+    late = overdue_checkin(now, route.status, route.last_at, timing)
+    if late is not None:
+        row["overdue"] = {
+            "due_at": late.due_at.isoformat(),
+            "due_local": late.due_at.astimezone(zone).strftime("%H:%M %Z"),
+            "late_s": late.late_s,
+            "late": age_text(late.late_s),
+            "level": late.level,
+        }
+    return row
 
+
+def _add_alerts(rows: dict[int, TeamRow], user: Any, now: dt.datetime) -> None:
+    """The open alerts of the teams ``user`` oversees: counted per team, and the most urgent
+    listed (panics first, then the unacknowledged), adding the teams not out today."""
     scope = Alert.objects.filter(evidence_scope(user, "team"), status__in=UNRESOLVED)
     counts = (
         scope.order_by()
@@ -271,6 +272,12 @@ def board(user: Any, now: dt.datetime) -> Board:
         row = rows.setdefault(alert.team_id, _empty_row(alert.team_id, alert.team.name))
         row["alerts"].append(_alert_row(alert, now))
 
+
+def board(user: Any, now: dt.datetime) -> Board:
+    """Every team ``user`` oversees that is out today or has an open alert; teams with a
+    panic first, then those with open alerts, then by name."""
+    rows = {route.team_id: _route_row(route, now) for route in todays_routes(user, now)}
+    _add_alerts(rows, user, now)
     teams = sorted(rows.values(), key=lambda r: (-r["panics"], -r["open_alerts"], r["team"]))
     return {
         "now": now.isoformat(),

@@ -98,16 +98,29 @@ def open_cases(team: Team) -> list[Case]:
     )
 
 
-def propose(
-    team: Team,
-    day: dt.date,
-    capacity: int = rules.DEFAULT_STOPS,
-    start: dt.time = rules.DEFAULT_START,
-) -> Proposal:
-    """Choose and order the stops of ``team``'s route for ``day`` (see rules/planning.py)."""
-    cases = open_cases(team)
-    proposal = Proposal(team=team, day=day)
-    caps = cap_verdicts(cases, day)
+def _candidate(case: Case, address: Address, allowed: int) -> rules.Candidate:
+    return rules.Candidate(
+        key=str(address.pk),
+        case_number=case.number,
+        debtor=debtor_key(case),
+        reachable=case.reachable,
+        amount_due=case.amount_due,
+        lat=address.lat,
+        lon=address.lon,
+        kind=address.kind,
+        zone=address.zone_name,
+        hours_start=case.creditor.visit_hours_start,
+        hours_end=case.creditor.visit_hours_end,
+        visits_allowed=allowed,
+    )
+
+
+def _candidates(
+    proposal: Proposal, cases: list[Case]
+) -> tuple[list[rules.Candidate], list[Address]]:
+    """Every address that may be visited that day, as a candidate (and its address, at the
+    same position); the others are left out of ``proposal`` with the reason."""
+    caps = cap_verdicts(cases, proposal.day)
     candidates: list[rules.Candidate] = []
     places: list[Address] = []
     for case in cases:
@@ -122,22 +135,33 @@ def propose(
                 proposal.left_out.append(LeftOut(case, address, verdict.detail))
             else:
                 places.append(address)
-                candidates.append(
-                    rules.Candidate(
-                        key=str(address.pk),
-                        case_number=case.number,
-                        debtor=debtor_key(case),
-                        reachable=case.reachable,
-                        amount_due=case.amount_due,
-                        lat=address.lat,
-                        lon=address.lon,
-                        kind=address.kind,
-                        zone=address.zone_name,
-                        hours_start=case.creditor.visit_hours_start,
-                        hours_end=case.creditor.visit_hours_end,
-                        visits_allowed=allowed,
-                    )
-                )
+                candidates.append(_candidate(case, address, allowed))
+    return candidates, places
+
+
+def _place_stops(proposal: Proposal, places: list[Address], kept: list[rules.Timed]) -> None:
+    """The stops in walking order, each with the walk from the one before."""
+    previous: Address | None = None
+    for timed in kept:
+        address = places[timed.index]
+        walk = (
+            0.0
+            if previous is None
+            else rules.distance_m(previous.lat, previous.lon, address.lat, address.lon)
+        )
+        proposal.stops.append(ProposedStop(address, timed.arrive, timed.leave, walk))
+        previous = address
+
+
+def propose(
+    team: Team,
+    day: dt.date,
+    capacity: int = rules.DEFAULT_STOPS,
+    start: dt.time = rules.DEFAULT_START,
+) -> Proposal:
+    """Choose and order the stops of ``team``'s route for ``day`` (see rules/planning.py)."""
+    proposal = Proposal(team=team, day=day)
+    candidates, places = _candidates(proposal, open_cases(team))
     chosen, left = rules.select(candidates, capacity)
     for i, reason in sorted(left.items()):
         proposal.left_out.append(LeftOut(places[i].case, places[i], reason))
@@ -150,16 +174,7 @@ def propose(
     for timed in dropped:
         address = places[timed.index]
         proposal.left_out.append(LeftOut(address.case, address, timed.verdict.detail))
-    previous: Address | None = None
-    for timed in kept:
-        address = places[timed.index]
-        walk = (
-            0.0
-            if previous is None
-            else rules.distance_m(previous.lat, previous.lon, address.lat, address.lon)
-        )
-        proposal.stops.append(ProposedStop(address, timed.arrive, timed.leave, walk))
-        previous = address
+    _place_stops(proposal, places, kept)
     measure(proposal)
     return proposal
 

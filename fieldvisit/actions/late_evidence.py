@@ -99,6 +99,33 @@ def arriving(
     return Arrival(visit, received_at, flags, late_by)
 
 
+def _reopened_text(
+    visit: Visit,
+    review: Any,
+    what: str,
+    received_at: dt.datetime,
+    late_by_s: float | None,
+    flags: list[str],
+) -> str:
+    """The alert's sentence: what reached us when, how late, after which review."""
+    zone = visit.stop.address.zone_name
+    late = (
+        f", {rules.lateness_text(late_by_s)} after the visit closed"
+        if late_by_s is not None
+        else ""
+    )
+    reviewed = (
+        f"the review of {local_text(review.created_at, zone)} by {review.reviewer.get_username()}"
+        if review is not None
+        else "the review"
+    )
+    return (
+        f"{what} reached us {local_text(received_at, zone)}{late}, after {reviewed}; "
+        f"flags: {', '.join(flags) or 'none'}. The review stands as recorded; the visit "
+        "needs a new review."
+    )
+
+
 def review_reopened(
     visit: Visit,
     *,
@@ -115,21 +142,8 @@ def review_reopened(
     """Ledger the re-opening of the visit's latest review by ``record_id`` and alert the
     supervisors (``change``: the visit's status change, when this step made it)."""
     review = latest_review(visit)
-    zone = visit.stop.address.zone_name
-    late = (
-        f", {rules.lateness_text(late_by_s)} after the visit closed"
-        if late_by_s is not None
-        else ""
-    )
-    reviewed = (
-        f"the review of {local_text(review.created_at, zone)} by {review.reviewer.get_username()}"
-        if review is not None
-        else "the review"
-    )
-    detail = (
-        f"{KIND_NAMES[kind]} {record_id} reached us {local_text(received_at, zone)}{late}, after "
-        f"{reviewed}; flags: {', '.join(flags) or 'none'}. The review stands as recorded; the "
-        "visit needs a new review."
+    detail = _reopened_text(
+        visit, review, f"{KIND_NAMES[kind]} {record_id}", received_at, late_by_s, flags
     )
     alert_id = uuid.uuid4()
     ledger.append(

@@ -121,16 +121,6 @@ def judge_recording(
     covers, coverage_problem = _coverage(starts_at, ends_at, first_arrive, last_leave)
     continuous = not gaps and not missing and not duplicated
 
-    problems = []
-    if missing:
-        problems.append(f"Segment(s) {_list(missing)} are missing.")
-    if duplicated:
-        problems.append(f"Segment(s) {_list(duplicated)} were received more than once.")
-    problems += [
-        f"{gap.seconds:.3f} s are not on record after segment {gap.after_index}." for gap in gaps
-    ]
-    if coverage_problem:
-        problems.append(coverage_problem)
     valid = continuous and covers
     if valid:
         detail = (
@@ -138,7 +128,7 @@ def judge_recording(
             f"to {ends_at.isoformat()}, covering the visit."
         )
     else:
-        detail = " ".join(problems)
+        detail = " ".join(_problems(missing, duplicated, gaps, coverage_problem))
     return RecordingVerdict(
         continuous=continuous,
         covers_visit=covers,
@@ -149,6 +139,23 @@ def judge_recording(
         valid=valid,
         detail=detail,
     )
+
+
+def _problems(
+    missing: list[int], duplicated: list[int], gaps: list[Gap], coverage_problem: str | None
+) -> list[str]:
+    """Why a recording is not valid, in the order a reviewer checks it."""
+    problems = []
+    if missing:
+        problems.append(f"Segment(s) {_list(missing)} are missing.")
+    if duplicated:
+        problems.append(f"Segment(s) {_list(duplicated)} were received more than once.")
+    problems += [
+        f"{gap.seconds:.3f} s are not on record after segment {gap.after_index}." for gap in gaps
+    ]
+    if coverage_problem:
+        problems.append(coverage_problem)
+    return problems
 
 
 def _gaps(ordered: Sequence[Segment], max_gap_s: float) -> list[Gap]:
