@@ -595,6 +595,23 @@ def cosign(client: Any, visit: Any, payload: dict[str, Any] | None = None) -> An
     return client.post(cosign_url(visit), payload or {}, format="json")
 
 
+# --- Compliance ------------------------------------------------------------------------------
+
+# A visit's compliance checks, in the order every verdict lists them (API.md "Visits").
+COMPLIANCE_CHECKS = [
+    "route_approved",
+    "two_agents_together",
+    "within_hours",
+    "geofence",
+    "frequency_cap",
+    "checkins_on_time",
+    "door_photo",
+    "recording",
+    "notice_outcome",
+    "report_cosigned",
+]
+
+
 # --- Bundles ---------------------------------------------------------------------------------
 
 

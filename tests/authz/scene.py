@@ -31,6 +31,7 @@ from fieldvisit.models import (
     VisitReport,
 )
 from tests.helpers import (
+    ATTESTATIONS,
     AUDIO,
     body,
     create,
@@ -56,23 +57,12 @@ PRINCIPALS = (
 )
 
 
-def attestations() -> dict[str, bool]:
-    return {
-        "did_not_enter_residence": True,
-        "no_cash_accepted": True,
-        "identity_shown": True,
-        "no_third_party_disclosure": True,
-        "opening_statement_recorded": True,
-        "closing_statement_recorded": True,
-    }
-
-
 def report_body() -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
         "outcome": "no_answer",
         "notes": "Nobody opened.",
-        "attestations": attestations(),
+        "attestations": dict(ATTESTATIONS),
     }
 
 

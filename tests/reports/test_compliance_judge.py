@@ -15,20 +15,9 @@ from fieldvisit.models import Address, CheckIn, Photo, Receipt, Route, Stop, Vis
 from fieldvisit.queries.recordings import VisitRecording
 from fieldvisit.queries.visits import VisitRecords
 from fieldvisit.rules.recording import RecordingVerdict
+from tests.helpers import COMPLIANCE_CHECKS
 
 AT = dt.datetime(2026, 11, 24, 1, 30, tzinfo=dt.UTC)
-ORDER = [
-    "route_approved",
-    "two_agents_together",
-    "within_hours",
-    "geofence",
-    "frequency_cap",
-    "checkins_on_time",
-    "door_photo",
-    "recording",
-    "notice_outcome",
-    "report_cosigned",
-]
 
 
 def visit(opened: bool = True) -> Visit:
@@ -72,7 +61,7 @@ def failed(compliance: Compliance) -> list[str]:
 
 def test_the_checks_come_in_a_fixed_order_and_all_must_pass():
     judged = judge(records())
-    assert list(judged.checks) == ORDER
+    assert list(judged.checks) == COMPLIANCE_CHECKS
     assert failed(judged) == ["report_cosigned"]
     assert judged.ok is False
     assert judged.checks["report_cosigned"] == Check(False, "No visit report filed.")
@@ -88,7 +77,7 @@ def test_a_visit_never_visited_fails_what_needs_an_arrival():
             recording=VisitRecording(None, (), recording().verdict),
         )
     )
-    assert failed(judged) == ORDER[1:]
+    assert failed(judged) == COMPLIANCE_CHECKS[1:]
     assert judged.checks["checkins_on_time"].detail == "Not visited yet."
     assert judged.checks["recording"].detail == "No recording uploaded."
 
@@ -135,6 +124,6 @@ def test_the_verdict_as_json_and_back():
     judged = judge(records())
     stored = judged.as_dict()
     assert stored["ok"] is False
-    assert list(stored["checks"]) == ORDER
+    assert list(stored["checks"]) == COMPLIANCE_CHECKS
     assert stored["checks"]["door_photo"]["ok"] is True
     assert Compliance.from_dict(stored) == judged
