@@ -168,7 +168,11 @@ def _partner_distance(data: CheckInData, agent: Any) -> float | None:
 
 
 def _facts(
-    data: CheckInData, agent: Any, visit: Visit | None, timing: RouteTiming, received_at: Any
+    data: CheckInData,
+    agent: Any,
+    visit: Visit | None,
+    timing: RouteTiming,
+    received_at: dt.datetime,
 ) -> CheckInFacts:
     at_door = data.stop is not None and data.kind in rules.STOP_KINDS
     periodic = data.kind == CheckInKind.PERIODIC
@@ -264,10 +268,13 @@ def _write(
     visit: Visit | None,
     judgement: Judgement,
     facts: CheckInFacts,
-    who: tuple[Any, str, str, dict[str, Any]],
+    *,
+    agent: Any,
+    device_id: str,
+    fingerprint: str,
+    actor: dict[str, Any],
 ) -> CheckIn:
     """The check-in row and its ledger entry."""
-    agent, device_id, fingerprint, actor = who
     route = data.route
     distance = facts.door.distance_m if facts.door is not None else None
     checkin = CheckIn.objects.create(
@@ -310,7 +317,11 @@ def _write(
 
 
 def _consequences(
-    data: CheckInData, visit: Visit | None, checkin: CheckIn, judgement: Judgement, actor: Any
+    data: CheckInData,
+    visit: Visit | None,
+    checkin: CheckIn,
+    judgement: Judgement,
+    actor: dict[str, Any],
 ) -> None:
     """The visit and the route move on; a reviewed visit re-opens; the alerts are raised."""
     route, agent = data.route, checkin.agent
@@ -365,7 +376,16 @@ def record_checkin(
         if judgement.refusal is not None:
             refusal = judgement.refusal
             raise RuleViolation(refusal.code, refusal.detail, refusal.errors)
-        checkin = _write(data, visit, judgement, facts, (agent, device_id, fingerprint, actor))
+        checkin = _write(
+            data,
+            visit,
+            judgement,
+            facts,
+            agent=agent,
+            device_id=device_id,
+            fingerprint=fingerprint,
+            actor=actor,
+        )
         _consequences(data, visit, checkin, judgement, actor)
     # From the latest report on the route: one queued offline and sent late does not move
     # the due time back.
