@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import zoneinfo
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from timezonefinder import TimezoneFinder
 
 
@@ -30,3 +32,8 @@ def zone_at(lat: float | None, lon: float | None) -> str:
 def local_text(moment: Any, zone: str, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
     """A time as people at the place read it, with the zone named (for evidence text)."""
     return moment.astimezone(zoneinfo.ZoneInfo(zone)).strftime(fmt)
+
+
+def local_today(zone_name: str, now: dt.datetime | None = None) -> dt.date:
+    """The date it is (``now``, default the current time) in the zone."""
+    return timezone.localdate(now or timezone.now(), zoneinfo.ZoneInfo(zone_name))

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
 from typing import Any
 
 from django.db.models import Q
-from django.utils import timezone
 
 from fieldvisit.access import agent_profile, has_role, team_in_scope
 from fieldvisit.choices import Role
-from fieldvisit.models import Team, Visit
+from fieldvisit.models import Visit
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.checkins import check_team_member
-from fieldvisit.rules.routes import AgentFacts
-
-
-def local_today(zone_name: str, now: dt.datetime | None = None) -> dt.date:
-    return timezone.localdate(now or timezone.now(), zoneinfo.ZoneInfo(zone_name))
-
-
-def team_agent_facts(team: Team) -> list[AgentFacts]:
-    return [agent.facts() for agent in team.agents.select_related("user")]
 
 
 def require_perm(user, perm: str, what: str) -> None:  # type: ignore[no-untyped-def]

@@ -14,24 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Min
 
 from fieldvisit.actions import late_evidence
 from fieldvisit.actions.common import require_team_agent
 from fieldvisit.actions.files import Received, check_declared_hash, file_entry, storing
-from fieldvisit.choices import CheckInKind
 from fieldvisit.evidence.receiving import HashedUploadedFile
 from fieldvisit.ledger import store as ledger
 from fieldvisit.media import MediaError
 from fieldvisit.media.images import THUMBNAIL_PX, Exif, ImageInfo, inspect_image
 from fieldvisit.models import Photo, Receipt, Visit
+from fieldvisit.queries.visits import visit_window
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import evidence as rules
-
-
-def visit_window(visit: Visit) -> rules.VisitWindow:
-    first = visit.checkins.filter(kind=CheckInKind.ARRIVE).aggregate(at=Min("captured_at"))["at"]
-    return rules.VisitWindow(first, visit.opened_at, visit.closed_at)
 
 
 @dataclass

@@ -13,12 +13,10 @@ from django.utils import timezone
 from fieldvisit import planning
 from fieldvisit.access import oversight_scope, staff_scope
 from fieldvisit.actions.common import (
-    local_today,
     require_perm,
     require_record_in_scope,
     require_team_agent,
     require_team_in_scope,
-    team_agent_facts,
 )
 from fieldvisit.choices import (
     CaseStatus,
@@ -27,8 +25,10 @@ from fieldvisit.choices import (
     StopStatus,
     VisitStatus,
 )
+from fieldvisit.geo import local_today
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Address, Case, Route, RouteChangeRequest, Stop, Team, Visit
+from fieldvisit.queries.routes import route_makers, team_agent_facts
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import routes as rules
 
@@ -123,12 +123,6 @@ def create_route(team_id: int, day: dt.date, address_ids: Sequence[uuid.UUID], b
             for n, a in enumerate(addresses, start=1)
         )
     return route
-
-
-def route_makers(route: Route) -> set[int]:
-    """Who made the plan (``rules.check_maker_checker``): its creator and whoever changed or
-    submitted it while it was a draft."""
-    return {route.planned_by_id, *route.makers.values_list("pk", flat=True)}
 
 
 def record_draft_change(route_id: uuid.UUID, by: Any) -> None:

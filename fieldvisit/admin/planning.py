@@ -25,7 +25,7 @@ from django.urls import reverse
 from fieldvisit import planning
 from fieldvisit.access import staff_scope
 from fieldvisit.actions import routes as actions
-from fieldvisit.actions.common import local_today
+from fieldvisit.geo import local_today
 from fieldvisit.models import Team
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import planning as rules

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Q, Subquery
+from django.db.models import F, Min, Q, Subquery
 from django.utils import timezone
 
 from fieldvisit.choices import AlertKind, CheckInKind, VisitStatus
@@ -30,6 +30,7 @@ from fieldvisit.models import (
     VisitReview,
 )
 from fieldvisit.queries.recordings import VisitRecording, visit_recording
+from fieldvisit.rules.evidence import VisitWindow
 
 
 @dataclass(frozen=True)
@@ -207,3 +208,9 @@ def may_review(user: Any, visit: Visit) -> bool:
     return user.pk in (team.supervisor_id, team.risk_manager_id) and user.has_perm(
         "fieldvisit.review_visit"
     )
+
+
+def visit_window(visit: Visit) -> VisitWindow:
+    """When the visit began (first arrival), opened (two agents together) and closed."""
+    first = visit.checkins.filter(kind=CheckInKind.ARRIVE).aggregate(at=Min("captured_at"))["at"]
+    return VisitWindow(first, visit.opened_at, visit.closed_at)

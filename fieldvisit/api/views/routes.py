@@ -15,7 +15,6 @@ from rest_framework.response import Response
 
 from fieldvisit import access
 from fieldvisit.actions import routes as actions
-from fieldvisit.actions.common import local_today
 from fieldvisit.api.errors import Problem
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.schema import problems
@@ -24,6 +23,7 @@ from fieldvisit.api.serializers.routes import (
     ChangeRequestSerializer,
     RouteSerializer,
 )
+from fieldvisit.geo import local_today
 from fieldvisit.models import Route, RouteChangeRequest, Stop
 
 
