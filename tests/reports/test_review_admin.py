@@ -321,3 +321,29 @@ def test_changelists_show_only_the_supervisors_teams(world: Any) -> None:
         response = browser.get(changelist_url(model))
         assert response.status_code == 200
         assert response.context["cl"].result_count == 0, model
+
+
+def test_the_visit_page_shows_its_report_verdict_and_last_review_from_one_read(
+    world: Any,
+    cosigned: dict[str, Any],
+    closed_visit: Any,
+    supervisor: Client,
+    django_assert_max_num_queries: Any,
+) -> None:
+    actions.review_visit(closed_visit.pk, world.supervisor, "Recording checked.")
+    with django_assert_max_num_queries(40) as page_queries:
+        page = supervisor.get(change_url(Visit, closed_visit.pk))
+    assert page.status_code == 200
+    html = page.content.decode()
+    for label in ("Current report:", "Compliance:", "Last review:"):
+        assert label in html
+    assert cosigned["id"] in html  # the current report, linked
+    assert "report_cosigned" in html and "door_photo" in html  # the verdict now
+    assert "Reviewed " in html and "by supervisor" in html  # and the review's own verdict
+    # The visit's records are read once for the three: one query for its current report.
+    report_reads = [
+        q["sql"]
+        for q in page_queries.captured_queries
+        if 'FROM "fieldvisit_visitreport"' in q["sql"] and "IS NULL" in q["sql"]
+    ]
+    assert len(report_reads) == 1, report_reads
