@@ -26,9 +26,9 @@ from fieldvisit.models import (
     CheckpointTimestamp,
     EvidenceFile,
     LedgerEntry,
-    Recording,
     Visit,
 )
+from fieldvisit.queries.recordings import VisitRecording
 from fieldvisit.queries.visits import VisitRecords, cited_records, visit_records
 
 EXTENSIONS = {
@@ -126,7 +126,7 @@ def plan(subject: Subject, size: int, consistent_with: int | None = None) -> Pla
     cited = cited_records((e.index, e.kind, e.entry_bytes) for e in entries)
     items: list[Item] = []
     for number, visit in enumerate(subject.visits, 1):
-        items += _visit_items(number, visit, records[visit.pk], cited)
+        items += _visit_items(number, records[visit.pk], cited)
     # Evidence recorded after the checkpoint (or while this bundle was being read) waits for
     # the next bundle: every item must be proven by an entry in this one.
     items = [item for item in items if item.ledger_entry is not None]
@@ -144,11 +144,11 @@ def plan(subject: Subject, size: int, consistent_with: int | None = None) -> Pla
 
 
 def _visit_items(
-    number: int, visit: Visit, records: VisitRecords, cited: dict[tuple[str, str], int]
+    number: int, records: VisitRecords, cited: dict[tuple[str, str], int]
 ) -> list[Item]:
     """One visit's evidence files in a fixed order: photos, receipts, then the recording's
-    segments, each by capture time."""
-    folder = f"evidence/visit-{number:02d}-{visit.pk}"
+    segments (photos and receipts by capture time, segments by index)."""
+    folder = f"evidence/visit-{number:02d}-{records.visit.pk}"
     items = [
         Item(
             path=f"{folder}/photos/{photo.kind}-{photo.pk}.{_ext(photo.file)}",
@@ -174,27 +174,26 @@ def _visit_items(
                         ledger_entry=cited.get(("receipt", str(receipt.pk))),
                     )
                 )
-    return items + _segment_items(folder, visit, cited)
+    return items + _segment_items(folder, records.recording, cited)
 
 
-def _segment_items(folder: str, visit: Visit, cited: dict[tuple[str, str], int]) -> list[Item]:
-    recording = Recording.objects.filter(visit=visit).first()
-    if recording is None:
-        return []
+def _segment_items(
+    folder: str, recording: VisitRecording, cited: dict[tuple[str, str], int]
+) -> list[Item]:
     return [
         Item(
             path=f"{folder}/recording/segment-{segment.index:04d}.{_ext(segment.file)}",
             file=segment.file,
             record={
                 "type": "audio_segment",
-                "recording": str(recording.pk),
+                "recording": str(recording.id),
                 "index": segment.index,
             },
             captured_at=segment.started_at,
             received_at=segment.received_at,
-            ledger_entry=cited.get(("segment", str(segment.pk))),
+            ledger_entry=cited.get(("segment", str(segment.id))),
         )
-        for segment in recording.segments.select_related("file").order_by("index")
+        for segment in recording.segments
     ]
 
 

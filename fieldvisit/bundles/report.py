@@ -6,7 +6,6 @@ do not show HEIC); the originals are linked. Nothing on the page is fetched from
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -77,7 +76,7 @@ def _visit(
         "recording": recording,
         "segments": [
             {
-                **asdict(s),
+                "s": s,
                 "at": local_text(s.started_at, zone),
                 "path": path_of.get(("audio_segment", f"{recording.id}/{s.index}", "")),
             }

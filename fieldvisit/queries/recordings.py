@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Max, Min, Q
 
 from fieldvisit.choices import CheckInKind
-from fieldvisit.models import AudioSegment, Recording, Visit
+from fieldvisit.models import AudioSegment, EvidenceFile, Recording, Visit
 from fieldvisit.rules import recording as rules
 from fieldvisit.rules.lateness import LATE_SUBMISSION
 
@@ -19,14 +19,21 @@ from fieldvisit.rules.lateness import LATE_SUBMISSION
 class SegmentEntry:
     id: uuid.UUID
     index: int
-    sha256: str
+    file: EvidenceFile
     started_at: dt.datetime
     duration_s: float
     format: str
-    size: int
     received_at: dt.datetime
     flags: tuple[str, ...]
     late_by_s: float | None
+
+    @property
+    def sha256(self) -> str:
+        return self.file.sha256
+
+    @property
+    def size(self) -> int:
+        return self.file.size
 
 
 @dataclass(frozen=True)
@@ -67,11 +74,10 @@ def _entry(segment: AudioSegment) -> SegmentEntry:
     return SegmentEntry(
         id=segment.id,
         index=segment.index,
-        sha256=segment.file_id,
+        file=segment.file,
         started_at=segment.started_at,
         duration_s=segment.duration_s,
         format=segment.format,
-        size=segment.file.size,
         received_at=segment.received_at,
         flags=segment_flags(segment),
         late_by_s=segment.late_by_s,
