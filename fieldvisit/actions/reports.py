@@ -276,10 +276,11 @@ def review_visit(
         # Under the lock, as evidence takes its time of arrival (``late_evidence.arriving``).
         created_at = now or timezone.now()
         _require_reviewer(by, visit)
-        report, cosignature = _cosigned_report(visit)
+        records = visit_records(visit)
+        report, cosignature = _cosigned_report(visit, records.report)
         # The verdict the supervisor reviews, kept with the review: evidence that arrives
         # later re-opens the visit (``late_evidence``) and never changes what this one saw.
-        verdict = judge(visit_records(visit)).as_dict()
+        verdict = judge(records).as_dict()
         review_id = uuid.uuid4()
         change = _move(visit, VisitStatus.REVIEWED)
         entry = ledger.append(
@@ -321,9 +322,11 @@ def _require_reviewer(by: Any, visit: Visit) -> None:
         )
 
 
-def _cosigned_report(visit: Visit) -> tuple[VisitReport, ReportCosignature]:
-    """The report a review reads: the current one, co-signed, on a reported visit."""
-    report = current_report(visit)
+def _cosigned_report(
+    visit: Visit, report: VisitReport | None
+) -> tuple[VisitReport, ReportCosignature]:
+    """The report a review reads: the current one (``report``), co-signed, on a reported
+    visit."""
     cosignature = report.cosignature_or_none() if report is not None else None
     if visit.status not in REVIEWABLE or cosignature is None:
         raise RuleViolation(
