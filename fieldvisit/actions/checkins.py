@@ -325,18 +325,13 @@ def _consequences(
 ) -> None:
     """The visit and the route move on; a reviewed visit re-opens; the alerts are raised."""
     route, agent = data.route, checkin.agent
+    # Where and when any alert it raises happened: at the check-in.
+    where = {"checkin": checkin, "lat": data.lat, "lon": data.lon, "captured_at": data.captured_at}
     if visit is not None and data.stop is not None:
         _advance_visit(visit, data, actor)
         # A check-in reaching a reviewed visit (queued offline) re-opens its review.
         late_evidence.Arrival(visit, checkin.received_at, list(judgement.flags)).recorded(
-            kind="checkin",
-            record_id=checkin.id,
-            actor=actor,
-            agent=agent,
-            checkin=checkin,
-            lat=data.lat,
-            lon=data.lon,
-            captured_at=data.captured_at,
+            kind="checkin", record_id=checkin.id, actor=actor, agent=agent, **where
         )
     _advance_route(route, data.kind)
     for kind, detail in judgement.alerts:
@@ -347,11 +342,8 @@ def _consequences(
             actor=actor,
             route=route,
             visit=visit,
-            checkin=checkin,
             raised_by=agent,
-            lat=data.lat,
-            lon=data.lon,
-            captured_at=data.captured_at,
+            **where,
         )
 
 

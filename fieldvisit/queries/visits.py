@@ -114,9 +114,13 @@ def cited_records(entries: Iterable[tuple[int, str, bytes]]) -> dict[tuple[str, 
     ``(index, kind, entry_bytes)``; the entries that add no record are skipped."""
     found: dict[tuple[str, str], int] = {}
     for index, kind, raw in entries:
-        record, field = RECORD_ENTRIES.get(kind, ("checkin", "checkin"))
-        if kind in RECORD_ENTRIES or kind.startswith("checkin."):
-            found[(record, json.loads(bytes(raw))["data"][field])] = index
+        if kind.startswith("checkin."):
+            record, field = "checkin", "checkin"
+        elif kind in RECORD_ENTRIES:
+            record, field = RECORD_ENTRIES[kind]
+        else:
+            continue
+        found[(record, json.loads(bytes(raw))["data"][field])] = index
     return found
 
 

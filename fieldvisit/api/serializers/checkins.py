@@ -15,7 +15,7 @@ from fieldvisit.api.serializers.reports import ReportSerializer, ReviewStateSeri
 from fieldvisit.choices import CheckInKind
 from fieldvisit.compliance import judge
 from fieldvisit.models import Alert, CheckIn, Visit
-from fieldvisit.queries.visits import VisitRecords, review_state
+from fieldvisit.queries.visits import VisitRecords, review_state, visit_records
 from fieldvisit.rules.checkins import STOP_KINDS
 
 
@@ -161,3 +161,8 @@ class VisitSerializer(serializers.ModelSerializer):
         """The latest review, with the verdict it was made on, and what came after it."""
         state = review_state(self.records)
         return ReviewStateSerializer(state).data if state is not None else None
+
+
+def visit_answer(visit: Visit) -> dict[str, Any]:
+    """A visit as the API answers it, from its records read once."""
+    return VisitSerializer(visit, context={"records": visit_records(visit)}).data

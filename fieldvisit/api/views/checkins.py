@@ -23,12 +23,12 @@ from fieldvisit.api.serializers.checkins import (
     CheckInResultSerializer,
     PanicSerializer,
     VisitSerializer,
+    visit_answer,
 )
 from fieldvisit.api.serializers.evidence import RecordingSerializer
 from fieldvisit.models import Alert, CheckIn, Route, Stop, Visit
 from fieldvisit.queries.recordings import visit_recording
 from fieldvisit.queries.timing import next_due_at
-from fieldvisit.queries.visits import visit_records
 
 
 def checkin_result(checkin: CheckIn, outcome: actions.Outcome | None = None) -> dict[str, Any]:
@@ -175,7 +175,7 @@ class VisitDetail(GenericAPIView):
             access.visits_visible_to(request.user).select_related("stop__route"), pk=pk
         )
         record_read(request.user, "visit", f"visit:{visit.pk}")
-        return Response(VisitSerializer(visit, context={"records": visit_records(visit)}).data)
+        return Response(visit_answer(visit))
 
 
 class RecordingView(GenericAPIView):

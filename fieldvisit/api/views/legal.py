@@ -19,11 +19,10 @@ from fieldvisit.actions.bundles import export
 from fieldvisit.api.errors import Problem
 from fieldvisit.api.permissions import HasRole
 from fieldvisit.api.schema import problems
-from fieldvisit.api.serializers.checkins import VisitSerializer
+from fieldvisit.api.serializers.checkins import VisitSerializer, visit_answer
 from fieldvisit.api.serializers.ledger import BundleQuerySerializer
 from fieldvisit.choices import Role
 from fieldvisit.models import Case, Visit
-from fieldvisit.queries.visits import visit_records
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -95,10 +94,7 @@ class CaseEvidence(LegalView):
     def get(self, request: Request, pk: Any) -> Response:
         case = get_object_or_404(Case.objects.select_related("creditor", "team"), pk=pk)
         record_read(request.user, "case_evidence", f"case:{case.pk}")
-        visits = [
-            VisitSerializer(visit, context={"records": visit_records(visit)}).data
-            for visit in Visit.of_case(case)
-        ]
+        visits = [visit_answer(visit) for visit in Visit.of_case(case)]
         return Response({"case": CaseSerializer(case).data, "visits": visits})
 
 
