@@ -29,7 +29,7 @@ from fieldvisit.models import (
     Visit,
 )
 from fieldvisit.queries.recordings import VisitRecording
-from fieldvisit.queries.visits import VisitRecords, cited_records, visit_records
+from fieldvisit.queries.visits import VisitRecords, cited_records, segment_key, visit_records
 
 EXTENSIONS = {
     "image/jpeg": "jpg",
@@ -191,7 +191,7 @@ def _segment_items(
             },
             captured_at=segment.started_at,
             received_at=segment.received_at,
-            ledger_entry=cited.get(("segment", str(segment.id))),
+            ledger_entry=cited.get(("segment", segment_key(recording.id, segment.index))),
         )
         for segment in recording.segments
     ]

@@ -99,14 +99,19 @@ def latest_review(visit: Visit | Any) -> VisitReview | None:
     )
 
 
-# The record each kind of a visit's ledger entry adds, and the field of its data naming it
-# (a segment's id is its upload's). Check-ins are ``checkin.<kind>``, naming ``checkin``.
+# The record each kind of a visit's ledger entry adds, and the field of its data naming it.
+# Check-ins are ``checkin.<kind>``, naming ``checkin``; a segment is named by its recording
+# and index (``segment_key``), as the bundle's manifest names it.
 RECORD_ENTRIES = {
     "photo.added": ("photo", "photo"),
     "receipt.recorded": ("receipt", "receipt"),
-    "recording.segment_added": ("segment", "upload"),
+    "recording.segment_added": ("segment", ""),
     "report.filed": ("report", "report"),
 }
+
+
+def segment_key(recording_id: Any, index: int) -> str:
+    return f"{recording_id}/{index}"
 
 
 def cited_records(entries: Iterable[tuple[int, str, bytes]]) -> dict[tuple[str, str], int]:
@@ -120,7 +125,9 @@ def cited_records(entries: Iterable[tuple[int, str, bytes]]) -> dict[tuple[str, 
             record, field = RECORD_ENTRIES[kind]
         else:
             continue
-        found[(record, json.loads(bytes(raw))["data"][field])] = index
+        data = json.loads(bytes(raw))["data"]
+        name = data[field] if field else segment_key(data["recording"], data["segment"])
+        found[(record, name)] = index
     return found
 
 
@@ -165,27 +172,37 @@ class ReviewState:
     received_after: tuple[LaterItem, ...]
 
 
+def _late_by(record: Any) -> float | None:
+    return getattr(record, "late_by_s", None)
+
+
 def _later_items(records: VisitRecords, later: dict[tuple[str, str], int]) -> list[LaterItem]:
-    after = [
-        LaterItem(kind, i.id, i.received_at, tuple(i.flags), getattr(i, "late_by_s", None))
-        for kind, items in (
-            ("checkin", records.checkins),
-            ("photo", records.photos),
-            ("receipt", records.receipts),
+    """The records whose entries are in ``later`` (by ``cited_records``' keys), in the order
+    they reached us: the ledger's."""
+    keyed: list[tuple[tuple[str, str], LaterItem]] = []
+    for kind, items in (
+        ("checkin", records.checkins),
+        ("photo", records.photos),
+        ("receipt", records.receipts),
+    ):
+        keyed += [
+            # Check-ins carry no lateness (``late_by_s``): their capture time is on record.
+            ((kind, str(i.id)), LaterItem(kind, i.id, i.received_at, tuple(i.flags), _late_by(i)))
+            for i in items
+        ]
+    recording = records.recording
+    keyed += [
+        (
+            ("segment", segment_key(recording.id, s.index)),
+            LaterItem("segment", s.id, s.received_at, s.flags, s.late_by_s),
         )
-        for i in items
-        if (kind, str(i.id)) in later
+        for s in recording.segments
     ]
-    after += [
-        LaterItem("segment", s.id, s.received_at, s.flags, s.late_by_s)
-        for s in records.recording.segments
-        if ("segment", str(s.id)) in later
-    ]
-    report = records.report
-    if report is not None and ("report", str(report.id)) in later:
-        after.append(LaterItem("report", report.id, report.received_at, (), None))
-    # In the order they reached us: the ledger's.
-    return sorted(after, key=lambda i: later[(i.kind, str(i.id))])
+    if (report := records.report) is not None:
+        item = LaterItem("report", report.id, report.received_at, (), None)
+        keyed.append((("report", str(report.id)), item))
+    after = [(later[key], item) for key, item in keyed if key in later]
+    return [item for _, item in sorted(after, key=lambda pair: pair[0])]
 
 
 def review_state(records: VisitRecords) -> ReviewState | None:
