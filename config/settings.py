@@ -156,6 +156,9 @@ MAP_TILE_URL = env_str("MAP_TILE_URL")
 MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION")
 # The operations dashboard polls its JSON feed this often (seconds).
 OPERATIONS_REFRESH_S = env_int("OPERATIONS_REFRESH_S", 5)
+# The field app cuts the visit's recording into segments this long (each a playable file,
+# hashed and uploaded on its own; API.md "Audio recording").
+FIELDAPP_SEGMENT_SECONDS = env_int("FIELDAPP_SEGMENT_SECONDS", 60)
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", STATE_DIR / "media")
 STORAGES = {

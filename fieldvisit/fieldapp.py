@@ -32,10 +32,15 @@ SHELL_FILES = [
     APP + "app.css",
     APP + "main.js",
     APP + "api.js",
+    APP + "capture.js",
+    APP + "chain.js",
+    APP + "evidence.js",
     APP + "geo.js",
+    APP + "hashing.js",
     APP + "messages.js",
     APP + "outbox.js",
     APP + "panic.js",
+    APP + "recorder.js",
     APP + "sender.js",
     APP + "store.js",
     APP + "timer.js",
@@ -45,6 +50,9 @@ SHELL_FILES = [
     APP + "icons/icon-maskable-512.png",
     APP + "icons/apple-touch-icon.png",
     "fieldvisit/vendor/idb/index.js",
+    "fieldvisit/vendor/hash-wasm/sha256.umd.min.js",
+    "fieldvisit/vendor/signature_pad/signature_pad.js",
+    "fieldvisit/vendor/tus-js-client/tus.min.js",
 ]
 THEME_COLOUR = "#0b3d91"
 BACKGROUND_COLOUR = "#ffffff"
@@ -106,7 +114,11 @@ def _no_cache(response: HttpResponse) -> HttpResponse:
 def shell_view(request: HttpRequest) -> HttpResponse:
     html = render_to_string(
         "fieldapp/index.html",
-        {"theme_colour": THEME_COLOUR, "static_base": static(APP)},
+        {
+            "theme_colour": THEME_COLOUR,
+            "static_base": static(APP),
+            "segment_seconds": settings.FIELDAPP_SEGMENT_SECONDS,
+        },
         request=request,
     )
     return _no_cache(HttpResponse(html))

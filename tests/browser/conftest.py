@@ -32,6 +32,11 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # A fake microphone and camera (a tone and a test pattern), allowed without a prompt: the
+    # field app records the visit with getUserMedia and MediaRecorder.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
 ]
 TIMEOUT_MS = 20_000  # per wait; generous for a loaded CI machine, never a fixed sleep
 

@@ -16,32 +16,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import time_machine
 from django.utils import timezone
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from fieldvisit.actions.auth import revoke_token
 from fieldvisit.choices import AlertKind, CheckInKind, VisitStatus
 from fieldvisit.models import Alert, CheckIn, DeviceToken, Visit
 from tests.browser.conftest import Browser, sign_in
+from tests.browser.phones import delivered, open_app, open_current_stop, phone
 from tests.factories import PASSWORD
-from tests.helpers import World
+from tests.helpers import START, World
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
-START = dt.datetime(2026, 11, 24, 9, 30, tzinfo=ZONE)
-PHONE = {
-    "viewport": {"width": 360, "height": 640},
-    "is_mobile": True,
-    "has_touch": True,
-    "permissions": ["geolocation", "notifications"],
-}
 
 
 @pytest.fixture
@@ -54,58 +44,6 @@ def clock() -> Iterator[Any]:
 def world(clock: Any, world: Any) -> Any:
     """The fixture world, built once the clock is pinned (its route is for that day)."""
     return world
-
-
-def phone(browser: Browser, actor: str, lat: float, lon: float, locale: str) -> None:
-    browser.prepare(actor, **PHONE, geolocation={"latitude": lat, "longitude": lon}, locale=locale)
-
-
-def watch_errors(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
-def open_app(username: str, errors: list[str], now: dt.datetime | None = None) -> Any:
-    """Steps: the phone's clock set to ``now``, the app opened and signed in."""
-
-    def steps(page: Any) -> str:
-        errors.extend(watch_errors(page))
-        if now is not None:
-            page.clock.install(time=now)
-        page.goto("/app/")
-        page.wait_for_selector("#fa-signin")
-        page.fill("#fa-username", username)
-        page.fill("#fa-password", PASSWORD)
-        page.click("#fa-signin-submit")
-        page.wait_for_selector("#fa-stops li.stop")
-        page.wait_for_selector("html[data-sw='ready']")  # the service worker controls the page
-        return page.evaluate("localStorage.getItem('fieldapp.device_id')")
-
-    return steps
-
-
-def delivered(page: Any, count: int) -> None:
-    """Wait until ``count`` records are shown as received and nothing waits."""
-    page.wait_for_selector("#fa-sync[data-waiting='0']")
-    page.wait_for_function(
-        "n => document.querySelectorAll('#fa-sent li[data-status=delivered]').length >= n",
-        arg=count,
-    )
-
-
-def open_current_stop(page: Any) -> None:
-    """Tap the current stop and wait for its visit screen. A tap that lands just as the route
-    list is redrawn (the answer to the last check-in refreshes it) goes to the replaced
-    element, as a thumb's would: tap again, as the agent would, up to three times."""
-    for _ in range(3):
-        page.click("#fa-stops li.current a.button")
-        try:
-            page.wait_for_selector("#fa-visit", timeout=5_000)
-            return
-        except PlaywrightTimeoutError:
-            continue
-    page.wait_for_selector("#fa-visit")
 
 
 def test_two_agents_visit_offline_capture_and_reload(

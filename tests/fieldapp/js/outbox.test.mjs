@@ -73,3 +73,27 @@ test("Retry-After in seconds; anything else is ignored", () => {
   assert.equal(ob.retryAfterSeconds(null), null);
   assert.equal(ob.retryAfterSeconds("Wed, 21 Oct 2015 07:28:00 GMT"), null);
 });
+
+test("three lanes: a panic, the records, the media; each in its own capture order", () => {
+  const items = [item(1, "photo"), item(2, "checkin"), item(3, "segment"), item(4, "receipt"),
+    item(5, "panic"), item(6, "report"), item(7, "cosign")];
+  assert.deepEqual(items.map(ob.laneOf), ["media", "records", "media", "records", "panic", "records", "records"]);
+  assert.equal(ob.nextItem(items, "agent_a", 0, "panic").item.seq, 5);
+  assert.equal(ob.nextItem(items, "agent_a", 0, "records").item.seq, 2);
+  assert.equal(ob.nextItem(items, "agent_a", 0, "media").item.seq, 1);
+  assert.equal(ob.nextItem(items, "agent_a", 0).item.seq, 5);  // all lanes: panics first
+});
+
+test("a photo uploading on a slow network does not hold a check-in back", () => {
+  const items = [item(1, "photo", {next_attempt_at: 60_000}), item(2, "checkin")];
+  assert.deepEqual([ob.nextItem(items, "agent_a", 0, "records").item.seq,
+    ob.nextItem(items, "agent_a", 0, "records").waitMs], [2, 0]);
+  assert.equal(ob.nextItem(items, "agent_a", 0, "media").waitMs, 60_000);
+});
+
+test("segments keep their order: a later one never overtakes one in backoff", () => {
+  const items = [item(2, "segment", {next_attempt_at: 5_000}), item(3, "segment"), item(1, "checkin")];
+  const next = ob.nextItem(items, "agent_a", 1_000, "media");
+  assert.deepEqual([next.item.seq, next.waitMs], [2, 4_000]);
+  assert.equal(ob.nextItem([], "agent_a", 0, "media"), null);
+});

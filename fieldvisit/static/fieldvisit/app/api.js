@@ -33,15 +33,22 @@ export function forget() {
   localStorage.removeItem(TOKEN_KEY);
 }
 
+export function token() {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+/** A JSON body, or a FormData one (multipart: a photo, a receipt) sent as the browser makes it. */
 export async function call(method, path, body = undefined, token = undefined) {
   const headers = {Accept: "application/json"};
   const auth = token === undefined ? localStorage.getItem(TOKEN_KEY) : token;
   if (auth) { headers.Authorization = `Token ${auth}`; }
-  if (body !== undefined) { headers["Content-Type"] = "application/json"; }
+  const multipart = body instanceof FormData;
+  if (body !== undefined && !multipart) { headers["Content-Type"] = "application/json"; }
   let response;
   try {
     response = await fetch(path, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      method, headers,
+      body: body === undefined ? undefined : (multipart ? body : JSON.stringify(body)),
       credentials: "omit", cache: "no-store",
     });
   } catch (error) {
@@ -68,4 +75,17 @@ export async function signOut() {
   await call("POST", "/api/v1/auth/logout/");
   forget();
   localStorage.removeItem(USER_KEY);
+}
+
+/** A record's form: its fields (nulls left out, as "not given") and its files by field name. */
+export function formOf(fields, files = {}, names = {}) {
+  const form = new FormData();
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === null || value === undefined) { continue; }
+    form.append(key, typeof value === "boolean" ? String(value) : value);
+  }
+  for (const [key, blob] of Object.entries(files)) {
+    if (blob) { form.append(key, blob, names[key] || key); }
+  }
+  return form;
 }

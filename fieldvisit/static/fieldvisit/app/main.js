@@ -1,22 +1,29 @@
-// The field app: sign-in, today's route, the visit screen, check-ins, the timer, panic.
+// The field app: sign-in, today's route, the visit screen, check-ins, the timer, panic, and
+// the visit's evidence (photos, recording, receipt, report and co-signature).
 // Every write goes into the outbox (IndexedDB) first and is sent by sender.js.
 import * as api from "./api.js";
+import * as capture from "./capture.js";
+import {evidencePanel} from "./evidence.js";
 import * as geo from "./geo.js";
 import {explainRefusal, pickLanguage, translate} from "./messages.js";
 import {visibleItems} from "./outbox.js";
 import {holdButton, registerTap} from "./panic.js";
+import * as recorder from "./recorder.js";
 import * as sender from "./sender.js";
 import * as store from "./store.js";
 import {formatCountdown, shouldRing, timerState} from "./timer.js";
-import {el, evidenceSections, flagsText, stopFacts, timeIn} from "./views.js";
+import {formatElapsed} from "./chain.js";
+import {el, flagsText, stopFacts, timeIn} from "./views.js";
 
 const LANG_KEY = "fieldapp.lang";
 const STOP_KINDS = new Set(["arrive", "leave"]);
+const VISIT_POLL_MS = 5000;
 
 const state = {
   lang: pickLanguage(localStorage.getItem(LANG_KEY), navigator.languages || [navigator.language]),
   route: null,
   visits: {},
+  details: {},
   nextDueAt: null,
   lastSync: null,
   outbox: [],
@@ -59,6 +66,7 @@ function overlay(title, body) {
 async function loadLocal() {
   state.route = (await store.get("route")) || null;
   state.visits = (await store.get("visits")) || {};
+  state.details = (await store.get("visit_details")) || {};
   state.nextDueAt = (await store.get("next_due_at")) || null;
   state.lastSync = (await store.get("last_sync")) || null;
   const who = api.session();
@@ -100,9 +108,35 @@ async function refreshRoute() {
 async function refreshVisit(visitId) {
   const answer = await api.call("GET", `/api/v1/visits/${visitId}/`);
   if (answer.status === 200 && answer.body) {
+    const changed = JSON.stringify(state.details[visitId]) !== JSON.stringify(answer.body);
     state.visits[visitId] = answer.body.status;
+    state.details[visitId] = answer.body;
     await store.set("visits", state.visits);
-    render();
+    await store.set("visit_details", state.details);
+    await stopRecordingWhenClosed(visitId);
+    if (changed) { render(); }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The recording: started on this phone by the first agent to arrive, kept on until both
+// agents have left (the recording must cover the whole visit), then stopped.
+
+const CLOSED = new Set(["closed", "reported", "reviewed"]);
+
+async function startRecording(visitId) {
+  const started = await recorder.start(visitId, api.session().user);
+  if (started.error) { notice(t(`recording_error_${started.error}`), "error", true); }
+  await loadLocal();
+  render();
+  return started;
+}
+
+async function stopRecordingWhenClosed(visitId) {
+  const rec = recorder.status();
+  if (rec.active && rec.visit === visitId && CLOSED.has(state.visits[visitId])) {
+    await recorder.stop();
+    notice(t("recording_stopped"));
   }
 }
 
@@ -112,6 +146,16 @@ async function refreshVisit(visitId) {
 async function checkIn(kind, stop = null) {
   if (!state.route) { return; }
   if (kind === "depart") { askNotificationPermission(); }
+  if (kind === "arrive" && stop && stop.visit_id) {
+    // The first agent at the door records: before the arrival is captured, so the recording
+    // covers it. The partner's phone sees the visit "arriving" and leaves the recording to it.
+    const rec = recorder.status();
+    const first = (state.visits[stop.visit_id] || "planned") === "planned";
+    if (first && !(rec.active && rec.visit === stop.visit_id) && recorder.supported()) {
+      notice(t("recording_starting"), "info", true);
+      await startRecording(stop.visit_id);
+    }
+  }
   notice(t("getting_fix"), "info", true);
   const fix = await geo.getFix();
   if (fix.error) {
@@ -169,6 +213,7 @@ function onSettled(item, result) {
     if (answer.visit) {
       state.visits[answer.visit.id] = answer.visit.status;
       store.set("visits", state.visits);
+      stopRecordingWhenClosed(answer.visit.id);
     }
     const flags = flagsText(t, answer.flags);
     notice([t("delivered", {kind: t(`kind_${item.checkin_kind}`)}), flags].filter(Boolean).join(" "));
@@ -178,6 +223,8 @@ function onSettled(item, result) {
     notice("", "info");
   } else if (item.kind === "panic" && !item.discreet && result.status === "delivered") {
     if (!$("fa-overlay").hidden) { overlay(t("panic_sent_title"), t("panic_sent_body")); }
+  } else if (item.visit && ["report", "cosign", "receipt"].includes(item.kind)) {
+    refreshVisit(item.visit);
   }
   loadLocal().then(render);
 }
@@ -248,6 +295,8 @@ function tick() {
   } else {
     banner.hidden = true;
   }
+  const elapsed = $("fa-rec-elapsed");
+  if (elapsed) { elapsed.textContent = formatElapsed(now - Date.parse(elapsed.dataset.since)); }
   const rungFor = localStorage.getItem("fieldapp.rung_for");
   if (shouldRing(st, state.nextDueAt, rungFor)) {
     localStorage.setItem("fieldapp.rung_for", state.nextDueAt);
@@ -309,17 +358,25 @@ function renderSignIn() {
   return [form];
 }
 
+/** What a queued or sent record is, in words: "Arrival", "Photo", "Recording segment 3". */
+function itemLabel(item) {
+  if (item.kind === "checkin") { return t(`kind_${item.checkin_kind || item.body.kind}`); }
+  if (item.kind === "segment") { return t("kind_segment", {n: Number(item.body.segment) + 1}); }
+  return t(`kind_${item.kind}`);
+}
+
 function outboxPanel() {
   const items = state.outbox.map((item) =>
-    el("li", {"data-id": item.id}, [
-      item.kind === "panic" ? t("kind_panic") : t(`kind_${item.checkin_kind}`),
+    el("li", {"data-id": item.id, "data-kind": item.kind}, [
+      itemLabel(item),
       " · ", t("captured", {time: timeIn(state.lang, item.created_at)}),
+      item.size ? ` · ${Math.max(1, Math.round(item.size / 1000))} KB` : "",
       item.attempts ? ` · ${t("attempts", {n: item.attempts})}` : "",
     ]));
   const sent = state.sent.slice(0, 8).map((s) =>
-    el("li", {"data-id": s.id, "data-status": s.status, class: s.status}, [
-      s.kind === "panic" ? t("kind_panic") : t(`kind_${s.body.kind}`),
-      " · ", t("captured", {time: timeIn(state.lang, s.body.captured_at)}),
+    el("li", {"data-id": s.id, "data-status": s.status, "data-kind": s.kind, class: s.status}, [
+      itemLabel(s),
+      " · ", t("captured", {time: timeIn(state.lang, s.body.captured_at || s.body.started_at)}),
       s.status === "refused" ? ` · ${explainRefusal(state.lang, s.code, s.detail).what}` : "",
       s.answer && s.answer.flags && s.answer.flags.length ? ` · ${flagsText(t, s.answer.flags)}` : "",
     ]));
@@ -410,9 +467,35 @@ function renderVisit(stopId) {
         s.answer && s.answer.flags && s.answer.flags.length ? ` · ${flagsText(t, s.answer.flags)}` : "",
       ]))) : null,
     ]),
-    ...evidenceSections(t),
+    ...visitEvidence(stop, visit),
     outboxPanel(),
   ];
+}
+
+function visitEvidence(stop, visit) {
+  const visitId = stop.visit_id;
+  const panel = evidencePanel(t, state.lang, stop, {
+    photo: (form) => captured(capture.photo(visitId, form), "photo_queued"),
+    receipt: (form) => captured(capture.receipt(visitId, form), "receipt_queued"),
+    report: (form) => captured(capture.report(visitId, form), "report_queued"),
+    cosign: (reportId) => captured(capture.cosign(visitId, reportId), "cosign_queued"),
+    record: () => startRecording(visitId),
+    stopRecording: async () => { await recorder.stop(); await loadLocal(); render(); },
+  });
+  panel.update({
+    sent: state.sent, outbox: state.outbox, recorder: recorder.status(), user: api.session().user,
+    detail: state.details[visitId] || null, visitStatus: visit,
+  });
+  return panel.nodes;
+}
+
+/** A record was queued: say so, show it waiting, and send it. */
+async function captured(queued, message) {
+  await queued;
+  notice(t(message));
+  await loadLocal();
+  render();
+  sender.kick();
 }
 
 function renderHeader() {
@@ -445,7 +528,13 @@ function render() {
     if (who) { content.push(el("p", {class: "muted signed-in"}, [t("signed_in_as", {user: who.user}), " · ",
       el("button", {type: "button", class: "link", id: "fa-signout", onclick: async () => { await api.signOut(); render(); }}, t("sign_out"))])); }
   }
+  // The same form nodes come back on every redraw (evidence.js): give the focus back to the
+  // field the agent was typing in, which moving it out and in again takes away.
+  const focused = document.activeElement;
   main.replaceChildren(...content.filter(Boolean));
+  if (focused && focused !== document.body && main.contains(focused) && document.activeElement !== focused) {
+    focused.focus({preventScroll: true});
+  }
   tick();
 }
 
@@ -483,6 +572,13 @@ async function start() {
     onAuthLost: authLost,
     onChange: () => loadLocal().then(render),
   });
+  recorder.configure({
+    segmentSeconds: Number(document.body.dataset.segmentSeconds) || undefined,
+    onChange: (event) => {
+      if (event && event.queued) { sender.kick(); }
+      loadLocal().then(render);
+    },
+  });
   window.addEventListener("hashchange", () => {
     render();
     const where = screen();
@@ -500,9 +596,23 @@ async function start() {
   setInterval(tick, 1000);
   registerServiceWorker();
   if (api.session()) {
+    await recorder.recover(api.session().user);
     sender.kick();
     refreshRoute();
   }
+  // The open visit is read again every few seconds while its screen is shown: the partner's
+  // arrival, departure and report appear without a tap, and a recording still on stops once
+  // both agents have left.
+  setInterval(() => {
+    if (!api.session() || !navigator.onLine || !state.route) { return; }
+    const watched = new Set();
+    const where = screen();
+    const stop = where.name === "visit" && state.route.stops.find((s) => s.id === where.stopId);
+    if (stop && stop.visit_id && !document.hidden) { watched.add(stop.visit_id); }
+    const rec = recorder.status();
+    if (rec.active) { watched.add(rec.visit); }
+    watched.forEach(refreshVisit);
+  }, VISIT_POLL_MS);
 }
 
 start();

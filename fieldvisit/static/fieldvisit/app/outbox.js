@@ -6,10 +6,27 @@
 // - seq: the order it was captured in (IndexedDB's autoincrement key);
 // - id: the record's client-generated UUID, also the body's `id`, so a retry after a lost
 //   answer finds the record the server already kept (200) instead of making a second one;
-// - kind: "panic" | "checkin" | ... (later: photos, receipts, reports).
+// - kind: "panic" | "checkin" | "photo" | "segment" | "receipt" | "report" | "cosign";
+// - files: {field: Blob} for multipart records (a photo, a receipt's signature and slip), the
+//   segment's bytes for a recording segment: kept in IndexedDB with the item until it is sent.
+//
+// Three lanes, each sent strictly in capture order, side by side: a person in danger must
+// not wait behind a photo upload, nor a check-in behind a minute of audio on a slow network.
+// - "panic": panics;
+// - "records": check-ins, receipts, reports and co-signatures, whose order the server judges
+//   (arrivals, the visit's opening and closing, the timer);
+// - "media": photos and recording segments (segment n joins only after n-1 arrived).
 
 export const BASE_DELAY_MS = 2000;
 export const MAX_DELAY_MS = 5 * 60 * 1000;
+
+export const LANES = ["panic", "records", "media"];
+const MEDIA = new Set(["photo", "segment"]);
+
+export function laneOf(item) {
+  if (item.kind === "panic") { return "panic"; }
+  return MEDIA.has(item.kind) ? "media" : "records";
+}
 
 /** Panics first (a person in danger outranks every record), then capture order. */
 export function priority(item) {
@@ -25,13 +42,14 @@ export function ordered(items) {
 }
 
 /**
- * The item to send next for `user`, and how long to wait for it (0: now).
- * Strictly in order: a check-in must not overtake the one captured before it (the server
- * judges arrivals, visits and timers in that order), so a head item waiting out its backoff
- * holds the others back. Returns null when nothing is waiting.
+ * The item to send next for `user` in `lane` (all lanes when null), and how long to wait for
+ * it (0: now). Strictly in order within a lane: a check-in must not overtake the one captured
+ * before it (the server judges arrivals, visits and timers in that order), so a head item
+ * waiting out its backoff holds the others of its lane back. Null when nothing is waiting.
  */
-export function nextItem(items, user, now) {
-  const mine = ordered(items.filter((item) => item.user === user));
+export function nextItem(items, user, now, lane = null) {
+  const mine = ordered(items.filter((item) => item.user === user
+    && (lane === null || laneOf(item) === lane)));
   if (!mine.length) { return null; }
   const head = mine[0];
   return {item: head, waitMs: Math.max(0, (head.next_attempt_at || 0) - now)};

@@ -1,16 +1,21 @@
-// The outbox runner: sends what is waiting, one item at a time, in the order outbox.js
-// decides, with backoff between failed attempts. Started on load, on every new item, when
-// the network comes back and when a backoff runs out; the items live in IndexedDB, so a
-// reload or a killed browser only delays them.
+// The outbox runner: sends what is waiting, one item at a time per lane (outbox.js: panics,
+// records, media side by side, each in capture order), with backoff between failed attempts.
+// Started on load, on every new item, when the network comes back and when a backoff runs
+// out; the items live in IndexedDB, so a reload or a killed browser only delays them.
+import "../vendor/tus-js-client/tus.min.js";
 import * as api from "./api.js";
 import * as geo from "./geo.js";
-import {afterFailure, classify, nextItem, resetBackoff, retryAfterSeconds} from "./outbox.js";
+import {
+  afterFailure, classify, LANES, nextItem, resetBackoff, retryAfterSeconds,
+} from "./outbox.js";
 import * as store from "./store.js";
 
-let running = false;
-let again = false;
-let timer = null;
-let handlers = {onSettled: () => {}, onAuthLost: () => {}, onChange: () => {}};
+// tus PATCH size: small enough that a dropped connection loses little, large enough that a
+// minute of audio (about 250 KB of Opus) goes in one or two requests.
+export const TUS_CHUNK_BYTES = 256 * 1024;
+
+const lanes = Object.fromEntries(LANES.map((name) => [name, {name, running: false, again: false, timer: null}]));
+let handlers = {onSettled: () => {}, onAuthLost: () => {}, onChange: () => {}, onProgress: () => {}};
 
 export function configure(callbacks) {
   handlers = {...handlers, ...callbacks};
@@ -34,9 +39,13 @@ async function bodyToSend(item) {
 }
 
 export function kick() {
-  if (timer !== null) { clearTimeout(timer); timer = null; }
-  if (running) { again = true; return; }
-  run();
+  for (const lane of Object.values(lanes)) { kickLane(lane); }
+}
+
+function kickLane(lane) {
+  if (lane.timer !== null) { clearTimeout(lane.timer); lane.timer = null; }
+  if (lane.running) { lane.again = true; return; }
+  run(lane);
 }
 
 /** The network is back: forget the backoff and send now. */
@@ -45,33 +54,33 @@ export async function online() {
   kick();
 }
 
-async function run() {
-  running = true;
+async function run(lane) {
+  lane.running = true;
   try {
-    // One sender per browser, however many tabs of the app are open (Web Locks where the
-    // browser has them; the server's idempotent ids make a double send harmless anyway).
+    // One sender per lane per browser, however many tabs of the app are open (Web Locks
+    // where the browser has them; the server's idempotent ids make a double send harmless).
     if (navigator.locks) {
-      await navigator.locks.request("fieldapp-outbox", {ifAvailable: true}, async (lock) => {
-        if (lock) { await sendAll(); } else { timer = setTimeout(kick, 5000); }
+      await navigator.locks.request(`fieldapp-outbox-${lane.name}`, {ifAvailable: true}, async (lock) => {
+        if (lock) { await sendAll(lane); } else { lane.timer = setTimeout(() => kickLane(lane), 5000); }
       });
     } else {
-      await sendAll();
+      await sendAll(lane);
     }
   } finally {
-    running = false;
-    if (again) { kick(); }
+    lane.running = false;
+    if (lane.again) { kickLane(lane); }
   }
 }
 
-async function sendAll() {
+async function sendAll(lane) {
   for (;;) {
-    again = false;
+    lane.again = false;
     const who = api.session();
     if (!who) { return; }
-    const next = nextItem(await store.outboxItems(), who.user, Date.now());
+    const next = nextItem(await store.outboxItems(), who.user, Date.now(), lane.name);
     if (!next) { return; }
     if (next.waitMs > 0) {
-      timer = setTimeout(kick, next.waitMs);
+      lane.timer = setTimeout(() => kickLane(lane), next.waitMs);
       return;
     }
     const stop = await attempt(next.item);
@@ -81,6 +90,47 @@ async function sendAll() {
   }
 }
 
+/** The request an item stands for: {status, body, retryAfter} like api.call. */
+async function send(item, body) {
+  if (item.kind === "segment") { return sendSegment(item); }
+  if (item.files) { return api.call("POST", item.path, api.formOf(body, item.files, item.filenames)); }
+  return api.call("POST", item.path, body);
+}
+
+/** A recording segment, through tus (tus-js-client): resumed where it stopped after a dropped
+ * connection or a reload (the upload's URL is kept under the item's id), and checked by the
+ * server against the SHA-256 the phone declared when the last byte arrives. */
+function sendSegment(item) {
+  return new Promise((resolve) => {
+    const upload = new window.tus.Upload(item.files.file, {
+      endpoint: "/api/v1/uploads/",
+      headers: {Authorization: `Token ${api.token()}`},
+      metadata: item.body,
+      chunkSize: TUS_CHUNK_BYTES,
+      // A few quick retries inside one attempt; after that the outbox's backoff takes over.
+      retryDelays: [0, 1000, 3000],
+      fingerprint: async () => `fieldapp-segment-${item.id}`,
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      onProgress: (sent, total) => handlers.onProgress(item, sent, total),
+      onSuccess: () => resolve({status: 201, body: {sha256: item.body.sha256}, retryAfter: null}),
+      onError: (error) => {
+        const response = error && error.originalResponse;
+        let body = null;
+        try { body = response ? JSON.parse(response.getBody()) : null; } catch { body = null; }
+        resolve({
+          status: response ? response.getStatus() : 0, body,
+          retryAfter: response ? response.getHeader("Retry-After") : null,
+        });
+      },
+    });
+    upload.findPreviousUploads()
+      .then((previous) => { if (previous.length) { upload.resumeFromPreviousUpload(previous[0]); } })
+      .catch(() => {})
+      .finally(() => upload.start());
+  });
+}
+
 /** One attempt; true when the runner must stop (signed out). */
 async function attempt(item) {
   const body = await bodyToSend(item);
@@ -88,7 +138,7 @@ async function attempt(item) {
     await store.updateItem(afterFailure(item, Date.now(), Math.random(), "no position yet"));
     return false;
   }
-  const answer = await api.call("POST", item.path, body);
+  const answer = await send(item, body);
   const outcome = classify(answer.status);
   if (outcome === "done") {
     const result = {status: "delivered", http_status: answer.status, answer: answer.body};

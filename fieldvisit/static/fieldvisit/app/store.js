@@ -1,26 +1,38 @@
 // Everything the app keeps on the phone, in IndexedDB (through idb): the outbox, what was
-// sent (with the server's answer), and the last known route, team and timer.
+// sent (with the server's answer), the last known route, team and timer, and the recording
+// as it is captured (second by second, so a killed browser loses at most the last second).
 import {openDB} from "../vendor/idb/index.js";
 
 const DB_NAME = "fieldapp";
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 
 let dbPromise = null;
 
 function db() {
   if (!dbPromise) {
     dbPromise = openDB(DB_NAME, DB_VERSION, {
-      upgrade(database) {
-        // seq: capture order (autoincrement), never reused, so order survives reloads.
-        const outbox = database.createObjectStore("outbox", {keyPath: "seq", autoIncrement: true});
-        outbox.createIndex("id", "id", {unique: true});
-        // Records the server has (or refused), with its answer: shown, never re-sent.
-        database.createObjectStore("sent", {keyPath: "id"});
-        database.createObjectStore("kv");
+      upgrade(database, oldVersion) {
+        if (oldVersion < 1) { version1(database); }
+        if (oldVersion < 2) {
+          // The recording's data as the recorder hands it over (about a second each), under
+          // its segment's key: the segment is assembled from them when it ends, or after a
+          // crash from whatever was kept.
+          const chunks = database.createObjectStore("chunks", {keyPath: "n", autoIncrement: true});
+          chunks.createIndex("segment", "segment");
+        }
       },
     });
   }
   return dbPromise;
+}
+
+function version1(database) {
+  // seq: capture order (autoincrement), never reused, so order survives reloads.
+  const outbox = database.createObjectStore("outbox", {keyPath: "seq", autoIncrement: true});
+  outbox.createIndex("id", "id", {unique: true});
+  // Records the server has (or refused), with its answer: shown, never re-sent.
+  database.createObjectStore("sent", {keyPath: "id"});
+  database.createObjectStore("kv");
 }
 
 export async function enqueue(item) {
@@ -44,8 +56,12 @@ export async function settle(item, outcome) {
   const tx = database.transaction(["outbox", "sent"], "readwrite");
   await Promise.all([
     tx.objectStore("outbox").delete(item.seq),
+    // What the server has is kept without its bytes; what it refused keeps them, so that
+    // nothing captured is lost on the phone's side (a supervisor can still recover it).
     tx.objectStore("sent").put({...outcome, id: item.id, kind: item.kind, user: item.user,
-      discreet: Boolean(item.discreet), body: item.body, settled_at: new Date().toISOString()}),
+      discreet: Boolean(item.discreet), body: item.body, visit: item.visit || null,
+      size: item.size || 0, files: outcome.status === "refused" ? item.files || null : null,
+      settled_at: new Date().toISOString()}),
     tx.done,
   ]);
 }
@@ -68,4 +84,38 @@ export async function get(key) {
 
 export async function set(key, value) {
   return (await db()).put("kv", value, key);
+}
+
+/** One piece of the segment being recorded. */
+export async function addChunk(segment, blob, meta = {}) {
+  return (await db()).add("chunks", {...meta, segment, blob, at: Date.now()});
+}
+
+/** The pieces of a segment, in the order they were recorded. */
+export async function chunksOf(segment) {
+  return (await db()).getAllFromIndex("chunks", "segment", segment);
+}
+
+/** The keys of the segments that have pieces kept (after a crash: the ones never finished). */
+export async function chunkSegments() {
+  const all = await (await db()).getAll("chunks");
+  return [...new Set(all.map((c) => c.segment))];
+}
+
+/**
+ * A finished segment goes into the outbox, its pieces go, and the recording's chain moves on,
+ * in one transaction: a crash in between leaves either the pieces (assembled again on the
+ * next start) or the queued segment, never both and never neither.
+ */
+export async function finishSegment(segmentKey, item, recorderState) {
+  const database = await db();
+  const tx = database.transaction(["outbox", "chunks", "kv"], "readwrite");
+  const chunks = tx.objectStore("chunks");
+  const done = [];
+  done.push(tx.objectStore("outbox").add({attempts: 0, next_attempt_at: 0, ...item}));
+  for (const key of await chunks.index("segment").getAllKeys(segmentKey)) {
+    done.push(chunks.delete(key));
+  }
+  done.push(tx.objectStore("kv").put(recorderState, "recorder"));
+  await Promise.all([...done, tx.done]);
 }

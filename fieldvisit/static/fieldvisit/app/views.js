@@ -60,13 +60,3 @@ export function flagsText(t, flags) {
   if (!flags || !flags.length) { return ""; }
   return t("flags", {flags: flags.map((f) => t(`flag_${f}`)).join(", ")});
 }
-
-/** The structure the next stage fills in: photos, recording, receipt, report. */
-export function evidenceSections(t) {
-  return ["photos", "recording", "receipt", "report"].map((name) =>
-    el("section", {class: "evidence", "data-section": name}, [
-      el("h3", {}, t(`section_${name}`)),
-      el("p", {class: "muted"}, t("coming_next")),
-    ]),
-  );
-}

@@ -1,0 +1,89 @@
+// A visit's recording as plain functions (no MediaRecorder, no IndexedDB, no clock):
+// which format to record in, how each segment joins the chain, what its upload says about
+// it (API.md "Audio recording"), and how much is still waiting to be uploaded.
+// Unit tests: tests/fieldapp/js/chain.test.mjs (node --test).
+//
+// A segment is a self-contained, playable file (one MediaRecorder per segment), so each can be
+// hashed, uploaded and judged on its own; segment n names the SHA-256 of segment n-1
+// (`prev_sha256`), so none can later be dropped, swapped or slipped in.
+
+export const DEFAULT_SEGMENT_S = 60;
+
+// What browsers record, in order of preference: Opus in WebM (Chrome, Firefox, Edge), AAC in
+// MP4 (Safari; Chrome where offered). The server times both from their content.
+export const MIME_TYPES = [
+  "audio/webm;codecs=opus",
+  "audio/mp4;codecs=mp4a.40.2",
+  "audio/mp4",
+  "audio/webm",
+];
+
+/** The first type the browser can record (`isSupported`: MediaRecorder.isTypeSupported). */
+export function pickMimeType(isSupported) {
+  return MIME_TYPES.find((type) => {
+    try { return Boolean(isSupported(type)); } catch { return false; }
+  }) || null;
+}
+
+/** The file extension and bare content type for a recorder's (possibly parameterised) type. */
+export function containerOf(mimeType) {
+  const bare = String(mimeType || "").split(";")[0].trim().toLowerCase();
+  if (bare === "audio/mp4" || bare === "video/mp4") { return {ext: "m4a", contentType: "audio/mp4"}; }
+  if (bare === "audio/ogg") { return {ext: "ogg", contentType: "audio/ogg"}; }
+  return {ext: "webm", contentType: "audio/webm"};
+}
+
+/** A new recording's chain: nothing recorded yet. */
+export function newChain(recording, visit, mimeType) {
+  return {recording, visit, mimeType, next_index: 0, last_sha256: ""};
+}
+
+/**
+ * Segment `chain.next_index`, hashed `sha256`, joins the chain: its place (index and the
+ * previous segment's hash) and the chain after it. Pure: the caller stores both together.
+ */
+export function joinChain(chain, sha256) {
+  const segment = {index: chain.next_index, prev_sha256: chain.last_sha256, sha256};
+  return {segment, chain: {...chain, next_index: chain.next_index + 1, last_sha256: sha256}};
+}
+
+/** The tus `Upload-Metadata` of a segment (every value a string, as tus requires). */
+export function uploadMetadata(chain, segment, startedAtIso) {
+  const {ext, contentType} = containerOf(chain.mimeType);
+  return {
+    visit: String(chain.visit),
+    recording: String(chain.recording),
+    segment: String(segment.index),
+    started_at: startedAtIso,
+    sha256: segment.sha256,
+    prev_sha256: segment.prev_sha256,
+    filename: `${chain.recording}-${String(segment.index).padStart(4, "0")}.${ext}`,
+    content_type: contentType,
+  };
+}
+
+/** What waits to be uploaded: segments in the outbox, their count and bytes. */
+export function backlog(items) {
+  const segments = items.filter((item) => item.kind === "segment");
+  return {
+    count: segments.length,
+    bytes: segments.reduce((sum, item) => sum + (item.size || 0), 0),
+  };
+}
+
+/** "12 s", "1:05", "1:02:03": the recording's elapsed time as the indicator shows it. */
+export function formatElapsed(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
+}
+
+/** Bytes in words: 850 B, 240 KB, 3.4 MB. */
+export function formatBytes(bytes) {
+  if (bytes < 1000) { return `${bytes} B`; }
+  if (bytes < 1_000_000) { return `${Math.round(bytes / 1000)} KB`; }
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}

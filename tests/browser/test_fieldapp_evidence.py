@@ -1,0 +1,235 @@
+"""A whole visit run from the field app on two phones against the live server, and the
+legal bundle it ends in: sign in, depart, both arrive (the first phone at the door starts the
+recording), a photo from the corpus through the camera's file input, a receipt signed on the
+screen with a photo of the slip, a recording of at least three segments that the server
+judges continuous and covering the visit, both leave (the recording stops once both have
+left), the report filed on one phone and co-signed on the other, return; then the visit's
+bundle verifies with its own ``verify.py``.
+
+Then the offline case (check-in, photo and recording segments captured with the network
+off, the page reloaded: everything arrives once, in capture order) and a network cut in the
+middle of a segment's upload (tus resumes it; the stored segment's SHA-256 is the one the
+phone computed).
+
+Segments are 3 s long here (``FIELDAPP_SEGMENT_SECONDS``) instead of 60, so the test records
+three of them in seconds; Chromium's fake microphone plays a tone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from fieldvisit.choices import CheckInKind, UploadStatus, VisitStatus
+from fieldvisit.models import AudioSegment, CheckIn, Photo, Receipt, Upload, Visit, VisitReport
+from tests.browser.conftest import Browser
+from tests.browser.phones import open_app, open_current_stop, phone
+from tests.bundles.test_bundles import verify_py
+from tests.helpers import CORPUS, START, World, download, unzip
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DOOR_PHOTO = "gps_pixel8pro.jpg"  # a Pixel 8 Pro's EXIF GPS: Madrid, far from the door
+SLIP_PHOTO = "gps_iphone7.jpg"
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    with time_machine.travel(START, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def world(clock: Any, world: Any, settings: Any) -> Any:
+    """The fixture world, built once the clock is pinned; recordings cut every 3 s."""
+    settings.FIELDAPP_SEGMENT_SECONDS = 3
+    return world
+
+
+def corpus(name: str) -> Path:
+    return CORPUS / "images" / name
+
+
+def eventually(check: Callable[[], Any], seconds: float = 60, what: str = "") -> Any:
+    """Poll the database from the test's thread until ``check()`` is truthy."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what or check}"
+        time.sleep(0.2)
+
+
+def click(selector: str) -> Callable[[Any], None]:
+    return lambda page: page.click(selector)
+
+
+def arrive(page: Any) -> None:
+    open_current_stop(page)
+    page.click("button[data-kind=arrive]")
+
+
+def draw_signature(page: Any) -> None:
+    """A finger's stroke across the signature box."""
+    page.locator("#fa-signature").scroll_into_view_if_needed()
+    box = page.locator("#fa-signature").bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + 0.1 * w, y + 0.6 * h)
+    page.mouse.down()
+    for step in range(1, 20):
+        page.mouse.move(x + (0.1 + 0.04 * step) * w, y + (0.6 - 0.3 * (step % 2)) * h, steps=2)
+    page.mouse.up()
+
+
+def test_a_whole_visit_on_two_phones_ends_in_a_bundle_that_verifies(
+    world: World, browser: Browser, tmp_path: Path
+) -> None:
+    stop = world.route.stops.select_related("address", "case").order_by("sequence").first()
+    lat, lon = stop.address.lat, stop.address.lon
+    phone(browser, "agent_a", lat, lon, "en-US")
+    phone(browser, "agent_b", lat + 0.0002, lon, "zh-CN")
+    errors: list[str] = []
+    browser.do("agent_a", open_app("agent_a", errors, timezone.now()))
+    browser.do("agent_b", open_app("agent_b", errors, timezone.now()))
+
+    for actor in ("agent_a", "agent_b"):
+        browser.do(actor, click("button[data-kind=depart]"))
+    eventually(lambda: CheckIn.objects.filter(kind=CheckInKind.DEPART).count() == 2, what="depart")
+
+    # A is first at the door: A's phone starts recording, then records the arrival.
+    def first_arrival(page: Any) -> str:
+        arrive(page)
+        page.wait_for_selector("#fa-rec-state[data-recording=live]")
+        return page.inner_text("#fa-rec-state")
+
+    assert "Recording" in browser.do("agent_a", first_arrival)
+    visit = Visit.objects.get(stop=stop)
+    eventually(lambda: Visit.objects.get(pk=visit.pk).status == VisitStatus.ARRIVING, what="A")
+
+    def second_arrival(page: Any) -> str:
+        arrive(page)
+        page.wait_for_selector("#fa-visit[data-visit-status='open']")
+        return page.get_attribute("#fa-rec-state", "data-recording")
+
+    assert browser.do("agent_b", second_arrival) == "off"  # one recording: A's phone
+
+    # A photographs the door, the partner in the frame, through the camera's file input.
+    def take_photo(page: Any) -> str:
+        page.select_option("#fa-photo-kind", "door")
+        page.check("#fa-photo-partner")
+        page.set_input_files("#fa-photo-input", str(corpus(DOOR_PHOTO)))
+        return page.wait_for_selector("#fa-photos li[data-status=delivered]").inner_text()
+
+    shown = browser.do("agent_a", take_photo)
+    photo = Photo.objects.get(visit=visit)
+    assert photo.file_id == hashlib.sha256(corpus(DOOR_PHOTO).read_bytes()).hexdigest()
+    assert (photo.kind, photo.partner_in_frame, photo.agent) == ("door", True, world.agent_a)
+    assert "far_from_address" in photo.flags and "taken far from the address" in shown
+
+    # B takes the notice receipt: signed by the debtor on the screen, the slip photographed.
+    def take_receipt(page: Any) -> str:
+        page.select_option("#fa-receipt-outcome", "signed_by_debtor")
+        page.fill("#fa-receipt-signer", stop.case.debtor_name)
+        draw_signature(page)
+        page.set_input_files("#fa-receipt-photo", str(corpus(SLIP_PHOTO)))
+        page.click("#fa-receipt-submit")
+        return page.wait_for_selector("#fa-receipts li[data-status=delivered]").inner_text()
+
+    assert "公司已收到" in browser.do("agent_b", take_receipt)
+    receipt = Receipt.objects.select_related("signature", "photo").get(visit=visit)
+    assert (receipt.outcome, receipt.signer_name) == ("signed_by_debtor", stop.case.debtor_name)
+    assert receipt.signature.media_type == "image/png" and receipt.signature.size > 500
+    assert receipt.photo_id == hashlib.sha256(corpus(SLIP_PHOTO).read_bytes()).hexdigest()
+
+    # Three segments or more reach the server while the visit goes on.
+    eventually(
+        lambda: AudioSegment.objects.filter(recording__visit=visit).count() >= 3, 90, "3 segments"
+    )
+
+    # A leaves first: A's phone goes on recording until B has left too.
+    browser.do("agent_a", click("button[data-kind=leave]"))
+    eventually(lambda: CheckIn.objects.filter(kind=CheckInKind.LEAVE).count() == 1, what="A leaves")
+    assert (
+        browser.do("agent_a", lambda p: p.get_attribute("#fa-rec-state", "data-recording"))
+        == "live"
+    )
+    browser.do("agent_b", click("button[data-kind=leave]"))
+    eventually(lambda: Visit.objects.get(pk=visit.pk).status == VisitStatus.CLOSED, what="closed")
+
+    def recording_stopped(page: Any) -> str:
+        page.wait_for_selector("#fa-rec-state[data-recording=off]")
+        page.wait_for_selector("#fa-rec-backlog[data-count='0']")
+        page.wait_for_selector("#fa-sync[data-waiting='0']")
+        return page.inner_text("#fa-rec-backlog")
+
+    assert "uploaded" in browser.do("agent_a", recording_stopped)
+    agent_a = world.client(world.agent_a)
+    recording = agent_a.get(f"/api/v1/visits/{visit.pk}/recording/").json()
+    assert len(recording["segments"]) >= 3
+    assert {s["format"] for s in recording["segments"]} == {"webm-opus"}  # Chromium's choice
+    assert (recording["continuous"], recording["covers_visit"], recording["valid"]) == (
+        True,
+        True,
+        True,
+    ), recording
+
+    # A files the report; B reads it on their own phone and co-signs it.
+    def file_report(page: Any) -> str:
+        page.select_option("#fa-report-outcome", "met_debtor")
+        page.fill("#fa-report-notes", "Debtor met at the door; notice served.")
+        for box in page.locator("#fa-report input[type=checkbox]").all():
+            box.check()
+        page.click("#fa-report-submit")
+        return page.wait_for_selector(
+            "#fa-report-current[data-status=awaiting_cosign]"
+        ).inner_text()
+
+    assert "agent_a" in browser.do("agent_a", file_report)
+
+    def cosign(page: Any) -> str:
+        page.click("#fa-cosign:not([disabled])")
+        return page.wait_for_selector("#fa-report-current[data-status=cosigned]").inner_text()
+
+    assert "两名外访员均已签署" in browser.do("agent_b", cosign)
+    report = VisitReport.objects.get(visit=visit)
+    assert report.author == world.agent_a and all(report.attestations.values())
+    assert Visit.objects.get(pk=visit.pk).status == VisitStatus.REPORTED
+
+    for actor in ("agent_a", "agent_b"):
+
+        def go_back(page: Any) -> None:
+            page.click("a.back")
+            page.click("button[data-kind=return]")
+
+        browser.do(actor, go_back)
+    eventually(lambda: CheckIn.objects.filter(kind=CheckInKind.RETURN).count() == 2, what="return")
+    assert world.route.__class__.objects.get(pk=world.route.pk).status == "completed"
+
+    answer = agent_a.get(f"/api/v1/visits/{visit.pk}/").json()
+    checks = answer["compliance"]["checks"]
+    for name in ("two_agents_together", "recording", "notice_outcome", "report_cosigned"):
+        assert checks[name]["ok"], (name, checks[name])
+
+    # The legal team's bundle of this visit verifies with its own verify.py.
+    legal = world.client(world.legal, "desk")
+    bundle = unzip(download(legal, f"/api/v1/visits/{visit.pk}/bundle/"), tmp_path)
+    verified = verify_py(bundle)
+    assert verified.returncode == 0, verified.stdout
+    assert verified.stdout.strip().endswith("ALL CHECKS PASSED")
+    segments = AudioSegment.objects.filter(recording__visit=visit).count()
+    names = {p.name for p in (bundle / "evidence").rglob("*") if p.is_file()}
+    assert len(names) >= segments + 3  # every segment, the photo, the signature, the slip
+    browser.screenshot("agent_a", "visit-done-en")
+    browser.screenshot("agent_b", "visit-done-zh")
+    assert errors == []
+    # Every upload the phone began was completed, each as one segment: none failed or left.
+    assert set(Upload.objects.values_list("status", flat=True)) == {UploadStatus.COMPLETED}
+    assert Upload.objects.count() == segments
