@@ -159,6 +159,9 @@ OPERATIONS_REFRESH_S = env_int("OPERATIONS_REFRESH_S", 5)
 # The field app cuts the visit's recording into segments this long (each a playable file,
 # hashed and uploaded on its own; API.md "Audio recording").
 FIELDAPP_SEGMENT_SECONDS = env_int("FIELDAPP_SEGMENT_SECONDS", 60)
+# ... and uploads them in tus PATCHes of at most this many bytes: a dropped connection loses
+# at most one, and a minute of audio (about 250 KB) goes in one or two.
+FIELDAPP_UPLOAD_CHUNK_BYTES = env_int("FIELDAPP_UPLOAD_CHUNK_BYTES", 256 * 1024)
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", STATE_DIR / "media")
 STORAGES = {

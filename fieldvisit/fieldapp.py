@@ -118,6 +118,7 @@ def shell_view(request: HttpRequest) -> HttpResponse:
             "theme_colour": THEME_COLOUR,
             "static_base": static(APP),
             "segment_seconds": settings.FIELDAPP_SEGMENT_SECONDS,
+            "upload_chunk_bytes": settings.FIELDAPP_UPLOAD_CHUNK_BYTES,
         },
         request=request,
     )

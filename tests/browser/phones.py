@@ -19,8 +19,12 @@ PHONE = {
 }
 
 
-def phone(browser: Browser, actor: str, lat: float, lon: float, locale: str) -> None:
-    browser.prepare(actor, **PHONE, geolocation={"latitude": lat, "longitude": lon}, locale=locale)
+def phone(
+    browser: Browser, actor: str, lat: float, lon: float, locale: str, **options: Any
+) -> None:
+    browser.prepare(
+        actor, **PHONE, geolocation={"latitude": lat, "longitude": lon}, locale=locale, **options
+    )
 
 
 def watch_errors(page: Any) -> list[str]:
@@ -29,8 +33,11 @@ def watch_errors(page: Any) -> list[str]:
     return errors
 
 
-def open_app(username: str, errors: list[str], now: dt.datetime | None = None) -> Any:
-    """Steps: the phone's clock set to ``now``, the app opened and signed in."""
+def open_app(
+    username: str, errors: list[str], now: dt.datetime | None = None, service_worker: bool = True
+) -> Any:
+    """Steps: the phone's clock set to ``now``, the app opened and signed in (and, unless the
+    context blocks service workers, controlled by its service worker)."""
 
     def steps(page: Any) -> str:
         errors.extend(watch_errors(page))
@@ -42,7 +49,8 @@ def open_app(username: str, errors: list[str], now: dt.datetime | None = None) -
         page.fill("#fa-password", PASSWORD)
         page.click("#fa-signin-submit")
         page.wait_for_selector("#fa-stops li.stop")
-        page.wait_for_selector("html[data-sw='ready']")  # the service worker controls the page
+        if service_worker:
+            page.wait_for_selector("html[data-sw='ready']")  # the worker controls the page
         return page.evaluate("localStorage.getItem('fieldapp.device_id')")
 
     return steps

@@ -17,6 +17,7 @@ three of them in seconds; Chromium's fake microphone plays a tone.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +33,15 @@ from fieldvisit.models import AudioSegment, CheckIn, Photo, Receipt, Upload, Vis
 from tests.browser.conftest import Browser
 from tests.browser.phones import open_app, open_current_stop, phone
 from tests.bundles.test_bundles import verify_py
-from tests.helpers import CORPUS, START, World, download, unzip
+from tests.helpers import (
+    CORPUS,
+    START,
+    World,
+    download,
+    final_path,
+    stored_files,
+    unzip,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -233,3 +242,165 @@ def test_a_whole_visit_on_two_phones_ends_in_a_bundle_that_verifies(
     # Every upload the phone began was completed, each as one segment: none failed or left.
     assert set(Upload.objects.values_list("status", flat=True)) == {UploadStatus.COMPLETED}
     assert Upload.objects.count() == segments
+
+
+def begin_visit(
+    world: World, browser: Browser, errors: list[str], a_without_worker: bool = False
+) -> Visit:
+    """Both phones signed in, departed and arrived at the first stop; A's phone records.
+    ``a_without_worker``: A's context blocks service workers (Playwright cannot intercept a
+    request that a service worker could answer)."""
+    stop = world.route.stops.select_related("address").order_by("sequence").first()
+    lat, lon = stop.address.lat, stop.address.lon
+    blocked = {"service_workers": "block"} if a_without_worker else {}
+    phone(browser, "agent_a", lat, lon, "en-US", **blocked)
+    phone(browser, "agent_b", lat + 0.0002, lon, "en-US")
+    for actor in ("agent_a", "agent_b"):
+        worker = not (a_without_worker and actor == "agent_a")
+        browser.do(actor, open_app(actor, errors, timezone.now(), service_worker=worker))
+        browser.do(actor, click("button[data-kind=depart]"))
+    eventually(lambda: CheckIn.objects.filter(kind=CheckInKind.DEPART).count() == 2, what="depart")
+    browser.do("agent_a", arrive)
+    browser.do("agent_a", lambda page: page.wait_for_selector("#fa-rec-state[data-recording=live]"))
+    visit = Visit.objects.get(stop=stop)
+    eventually(lambda: Visit.objects.get(pk=visit.pk).status == VisitStatus.ARRIVING, what="A")
+    browser.do("agent_b", arrive)
+    eventually(lambda: Visit.objects.get(pk=visit.pk).status == VisitStatus.OPEN, what="open")
+    return visit
+
+
+def backlog_at_least(page: Any, count: int, timeout: float = 30_000) -> None:
+    """Wait until ``count`` recording segments wait on the phone to be uploaded."""
+    page.wait_for_function(
+        "n => Number(document.querySelector('#fa-rec-backlog').dataset.count) >= n",
+        arg=count,
+        timeout=timeout,
+    )
+
+
+def test_offline_capture_and_reload_arrives_once_in_order(
+    world: World, browser: Browser, clock: Any
+) -> None:
+    errors: list[str] = []
+    visit = begin_visit(world, browser, errors)
+    eventually(
+        lambda: AudioSegment.objects.filter(recording__visit=visit).exists(), 30, "a segment"
+    )
+
+    # The network goes: a check-in, a photo and two segments are captured and wait.
+    def capture_offline(page: Any) -> dict[str, Any]:
+        page.context.set_offline(True)
+        page.click("button[data-kind=periodic]")
+        page.set_input_files("#fa-photo-input", str(corpus(DOOR_PHOTO)))
+        page.wait_for_selector("#fa-photos li[data-status=waiting]")
+        page.wait_for_function(
+            "() => Number(document.querySelector('#fa-rec-backlog').dataset.count) >= 2"
+        )
+        page.reload()  # the service worker serves the app; IndexedDB keeps everything
+        page.wait_for_selector("#fa-visit")
+        # The segment the reload cut short is queued from its saved seconds, and recording
+        # goes on in a new one.
+        page.wait_for_selector("#fa-rec-state[data-recording=live]")
+        page.wait_for_function(
+            "() => Number(document.querySelector('#fa-rec-backlog').dataset.count) >= 4"
+        )
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#fa-rec-stop")
+        page.wait_for_selector("#fa-rec-state[data-recording=off]")
+        waiting = "#fa-outbox-items li"
+        return {
+            "waiting": page.locator(waiting).count(),
+            "kinds": [
+                li.get_attribute("data-kind") for li in page.locator("#fa-outbox-items li").all()
+            ],
+        }
+
+    offline = browser.do("agent_a", capture_offline)
+    assert offline["kinds"].count("checkin") == 1 and offline["kinds"].count("photo") == 1
+    assert offline["kinds"].count("segment") >= 4
+    before = AudioSegment.objects.filter(recording__visit=visit).count()
+
+    # Six minutes later the network is back: everything arrives once, with the server's
+    # offline flags (the check-in was captured more than 5 minutes before it was received).
+    clock.shift(dt.timedelta(minutes=6))
+    server_now = timezone.now()
+
+    def back_online(page: Any) -> None:
+        page.clock.set_system_time(server_now)
+        page.context.set_offline(False)
+        page.wait_for_selector("#fa-sync[data-waiting='0']", timeout=60_000)
+
+    browser.do("agent_a", back_online)
+    late = CheckIn.objects.get(agent=world.agent_a, kind=CheckInKind.PERIODIC)
+    assert "late_submission" in late.flags
+    assert Photo.objects.filter(visit=visit).count() == 1
+    segments = list(AudioSegment.objects.filter(recording__visit=visit).order_by("index"))
+    assert len(segments) == before + offline["kinds"].count("segment")
+    assert [s.index for s in segments] == list(range(len(segments)))  # once each, in order
+    assert [s.received_at for s in segments] == sorted(s.received_at for s in segments)
+    recording = world.client(world.agent_a).get(f"/api/v1/visits/{visit.pk}/recording/").json()
+    assert recording["missing"] == []
+    # The reload itself is the only silence on record (a second or two while the page and
+    # the microphone came back), never a lost segment.
+    assert len(recording["gaps"]) <= 1, recording["gaps"]
+    assert set(Upload.objects.values_list("status", flat=True)) == {UploadStatus.COMPLETED}
+    assert errors == []
+
+
+def test_a_segment_upload_cut_mid_way_resumes_after_a_reload(
+    world: World, browser: Browser, settings: Any
+) -> None:
+    """tus PATCHes of 4 KB: the first of a segment goes through, then the connection drops on
+    every try; the page is reloaded; the upload resumes at the server's offset (HEAD), with
+    no second upload created, and the stored segment is the bytes the phone hashed."""
+    settings.FIELDAPP_UPLOAD_CHUNK_BYTES = 4096
+    errors: list[str] = []
+    visit = begin_visit(world, browser, errors, a_without_worker=True)
+    seen: dict[str, Any] = {"patch": 0, "cut": 0, "head": 0, "post": 0, "cutting": False}
+
+    def network(route: Any) -> None:
+        method = route.request.method
+        seen[method.lower()] = seen.get(method.lower(), 0) + 1
+        if method == "PATCH" and seen["cutting"]:
+            seen["cut"] += 1
+            route.abort("connectionreset")
+            return
+        if method == "PATCH" and seen["cut"] == 0 and seen["patch"] >= 2:
+            seen["cutting"] = True  # the next PATCH and its retries are cut
+        route.continue_()
+
+    def cut(page: Any) -> None:
+        page.route("**/api/v1/uploads/**", network)
+        deadline = time.monotonic() + 60
+        while seen["cut"] < 2:
+            assert time.monotonic() < deadline, seen
+            page.wait_for_timeout(200)
+
+    browser.do("agent_a", cut)
+    cut_at = dict(seen)
+
+    def reload_and_resume(page: Any) -> int:
+        page.reload()
+        page.wait_for_selector("#fa-visit")
+        seen["cutting"] = False
+        page.wait_for_function(
+            "() => Number(document.querySelector('#fa-rec-backlog').dataset.count) >= 1"
+        )
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#fa-rec-stop")
+        page.wait_for_selector("#fa-rec-state[data-recording=off]")  # the last one queued
+        page.wait_for_selector("#fa-rec-backlog[data-count='0']", timeout=60_000)
+        return int(page.get_attribute("#fa-rec-state", "data-segments"))
+
+    recorded = browser.do("agent_a", reload_and_resume)
+    assert seen["head"] > cut_at["head"]  # the resumed upload asked the server where it was
+    uploads = list(Upload.objects.all())
+    segments = AudioSegment.objects.filter(recording__visit=visit)
+    assert len(uploads) == segments.count() == recorded  # the cut one resumed, not begun again
+    assert {u.status for u in uploads} == {UploadStatus.COMPLETED}
+    stored = stored_files()
+    for upload in uploads:  # each stored segment is the bytes the phone hashed and declared
+        declared = upload.metadata["sha256"]
+        assert hashlib.sha256(stored[final_path(declared)]).hexdigest() == declared
+    assert any(u.length > 4096 * 2 for u in uploads)  # a segment went in several PATCHes
+    assert errors == []

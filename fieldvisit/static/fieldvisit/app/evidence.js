@@ -204,12 +204,18 @@ function update(t, lang, stop, parts, actions, ctx) {
   const rec = ctx.recorder;
   const here = rec.active && rec.visit === visitId;
   const waiting = backlog(ctx.outbox.filter((i) => i.visit === visitId));
-  parts.recState.dataset.recording = here ? (rec.live ? "live" : "paused") : "off";
+  const mine = rec.visit === visitId;
+  parts.recState.dataset.recording = here ? (rec.live ? "live" : "paused")
+    : (mine && rec.stopping ? "stopping" : "off");
+  // Segments this phone recorded for the visit (queued or sent): a test's and a support
+  // person's way to compare with what the office has.
+  parts.recState.dataset.segments = String(mine ? rec.segments : 0);
   parts.recState.replaceChildren(here
     ? el("span", {class: "rec-dot"}, [rec.live ? t("recording_live") : t("recording_paused"), " ",
       el("span", {id: "fa-rec-elapsed", "data-since": rec.startedAt}, formatElapsed(Date.now() - Date.parse(rec.startedAt))),
       " · ", t("segments_done", {n: rec.segments})])
-    : t(ctx.visitStatus === "planned" ? "recording_on_arrival" : "recording_not_here"));
+    : (mine ? t("recording_done_here", {n: rec.segments})
+      : t(ctx.visitStatus === "planned" ? "recording_on_arrival" : "recording_not_here")));
   parts.recBacklog.dataset.count = String(waiting.count);
   parts.recBacklog.textContent = waiting.count
     ? t("upload_backlog", {n: waiting.count, size: formatBytes(waiting.bytes)}) : t("upload_backlog_none");

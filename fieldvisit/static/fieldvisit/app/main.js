@@ -568,6 +568,7 @@ async function start() {
     if (api.session() && registerTap(taps, Date.now())) { panic(true); }
   });
   sender.configure({
+    uploadChunkBytes: Number(document.body.dataset.uploadChunkBytes),
     onSettled,
     onAuthLost: authLost,
     onChange: () => loadLocal().then(render),

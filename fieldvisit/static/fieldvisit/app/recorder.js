@@ -27,6 +27,7 @@ let state = null;        // kept in kv "recorder": {chain, visit, user, active, 
 let cutTimer = null;
 let wakeLock = null;
 let finishing = Promise.resolve();
+let stopping = false;    // stop() under way: the last segment is not queued yet
 
 export function configure(options) {
   if (options.segmentSeconds) { segmentMs = options.segmentSeconds * 1000; }
@@ -38,6 +39,7 @@ export function status() {
   return {
     active: Boolean(state && state.active),
     live: Boolean(current),
+    stopping,
     visit: state ? state.chain.visit : null,
     startedAt: state ? state.started_at : null,
     segments: state ? state.chain.next_index : 0,
@@ -85,15 +87,20 @@ async function resume() {
 /** Stop recording: the segment being recorded is finished and queued, the microphone released. */
 export async function stop() {
   if (!state || !state.active) { return; }
-  state = {...state, active: false};
-  await store.set("recorder", state);
-  clearTimeout(cutTimer);
-  const last = current;
-  current = null;
-  if (last) { await stopRecorder(last); }
-  await finishing;
-  if (stream) { stream.getTracks().forEach((track) => track.stop()); stream = null; }
-  if (wakeLock) { wakeLock.release().catch(() => {}); wakeLock = null; }
+  stopping = true;
+  try {
+    state = {...state, active: false};
+    await store.set("recorder", state);
+    clearTimeout(cutTimer);
+    const last = current;
+    current = null;
+    if (last) { await stopRecorder(last); }
+    await finishing;
+    if (stream) { stream.getTracks().forEach((track) => track.stop()); stream = null; }
+    if (wakeLock) { wakeLock.release().catch(() => {}); wakeLock = null; }
+  } finally {
+    stopping = false;
+  }
   onChange();
 }
 

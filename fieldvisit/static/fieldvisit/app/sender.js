@@ -10,14 +10,16 @@ import {
 } from "./outbox.js";
 import * as store from "./store.js";
 
-// tus PATCH size: small enough that a dropped connection loses little, large enough that a
-// minute of audio (about 250 KB of Opus) goes in one or two requests.
-export const TUS_CHUNK_BYTES = 256 * 1024;
+// tus PATCH size (the page's data-upload-chunk-bytes, from FIELDAPP_UPLOAD_CHUNK_BYTES): small
+// enough that a dropped connection loses little, large enough that a minute of audio (about
+// 250 KB of Opus) goes in one or two requests.
+let chunkBytes = 256 * 1024;
 
 const lanes = Object.fromEntries(LANES.map((name) => [name, {name, running: false, again: false, timer: null}]));
 let handlers = {onSettled: () => {}, onAuthLost: () => {}, onChange: () => {}, onProgress: () => {}};
 
-export function configure(callbacks) {
+export function configure({uploadChunkBytes, ...callbacks}) {
+  if (uploadChunkBytes > 0) { chunkBytes = uploadChunkBytes; }
   handlers = {...handlers, ...callbacks};
 }
 
@@ -106,7 +108,7 @@ function sendSegment(item) {
       endpoint: "/api/v1/uploads/",
       headers: {Authorization: `Token ${api.token()}`},
       metadata: item.body,
-      chunkSize: TUS_CHUNK_BYTES,
+      chunkSize: chunkBytes,
       // A few quick retries inside one attempt; after that the outbox's backoff takes over.
       retryDelays: [0, 1000, 3000],
       fingerprint: async () => `fieldapp-segment-${item.id}`,
