@@ -339,6 +339,7 @@ function renderSignIn() {
         state.signInMessage = t("not_an_agent");
       } else {
         state.signInMessage = "";
+        keepStorage();
         for (const key of ["route", "visits", "next_due_at"]) { await store.set(key, null); }
         await loadLocal();
         await refreshRoute();
@@ -541,6 +542,14 @@ function render() {
 // ---------------------------------------------------------------------------------------
 // Start
 
+/** Ask the browser to keep this app's storage under pressure: the outbox and the recording
+ * live in IndexedDB, which a browser short of space may otherwise clear. */
+function keepStorage() {
+  if (navigator.storage && navigator.storage.persist) {
+    navigator.storage.persist().catch(() => {});
+  }
+}
+
 async function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) { return; }
   try {
@@ -597,6 +606,7 @@ async function start() {
   setInterval(tick, 1000);
   registerServiceWorker();
   if (api.session()) {
+    keepStorage();
     await recorder.recover(api.session().user);
     sender.kick();
     refreshRoute();
