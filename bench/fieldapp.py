@@ -231,6 +231,17 @@ def main() -> None:
     agent = world["users"]["agent_a"]
     stop = world["stops"][0]
     server = Server()
+    try:
+        run = measure(server, args, agent, stop)
+    finally:
+        server.stop()
+    if run is not None:
+        report_backlog(stop, run)
+    print(json.dumps({"done": True}))
+
+
+def measure(server: Server, args: Any, agent: dict[str, str], stop: dict[str, Any]) -> Any:
+    """The browser's part: sign in, hash, record; the run's figures for ``report_backlog``."""
     base = server.url.removesuffix("/api/v1")
     from playwright.sync_api import sync_playwright
 
@@ -253,10 +264,7 @@ def main() -> None:
             None if args.skip_backlog else backlog(page, context, stop, args.minutes, args.up_kbps)
         )
         browser.close()
-    server.stop()
-    if run is not None:
-        report_backlog(stop, run)
-    print(json.dumps({"done": True}))
+    return run
 
 
 if __name__ == "__main__":
