@@ -83,7 +83,9 @@ class CheckInKind(models.TextChoices):
 
 class AlertKind(models.TextChoices):
     PANIC = "panic", "Panic"
-    MISSED_CHECKIN = "missed_checkin", "Missed check-in"
+    # Before per-agent clocks, one alert for the team's missed report; kept for those rows.
+    MISSED_CHECKIN = "missed_checkin", "Missed check-in (team)"
+    AGENT_SILENT = "agent_silent", "Agent silent (missed check-in)"
     TEAM_SPLIT = "team_split", "Team split"
     RULE_BREAK = "rule_break", "Rule broken (offline check-in)"
     LATE_EVIDENCE = "late_evidence", "Evidence received after review"

@@ -17,6 +17,7 @@ from fieldvisit.geo import local_text
 from fieldvisit.models import CheckIn, Photo, Receipt, VisitReport
 from fieldvisit.queries.recordings import VisitRecording
 from fieldvisit.queries.visits import VisitRecords
+from fieldvisit.rules.checkins import MissedReport
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,20 @@ def _flag_check(checkins: Sequence[CheckIn], flags: set[str], passed: str, faile
     return Check(True, passed)
 
 
-def _checkins_on_time(checkins: Sequence[CheckIn], missed: int) -> Check:
-    """Missed check-ins that fell due while this visit was under way
-    (``queries.visits.missed_during``)."""
+def _checkins_on_time(
+    checkins: Sequence[CheckIn], missed: Sequence[MissedReport], zone: str
+) -> Check:
+    """Each agent's periodic reports that fell due while this visit was under way, judged
+    from the check-ins themselves (``queries.visits.missed_during``)."""
     if not any(c.kind == CheckInKind.ARRIVE for c in checkins):
         return Check(False, "Not visited yet.")
     if missed:
-        return Check(False, f"{missed} check-in(s) missed during the visit.")
+        said = "; ".join(
+            f"{m.agent} missed the check-in due at {local_text(m.due_at, zone)}"
+            + (f" (reported {local_text(m.late_report_at, zone)})" if m.late_report_at else "")
+            for m in missed
+        )
+        return Check(False, f"{len(missed)} check-in(s) missed during the visit: {said}.")
     return Check(True, "No check-in missed during the visit.")
 
 
@@ -161,7 +169,7 @@ def judge(records: VisitRecords) -> Compliance:
             checkins, {"frequency_cap"}, "Within the visit frequency caps.",
             "Visit frequency cap exceeded",
         ),
-        "checkins_on_time": _checkins_on_time(checkins, records.missed_checkins),
+        "checkins_on_time": _checkins_on_time(checkins, records.missed_reports, zone),
         "door_photo": _door_photo(records.photos),
         "recording": _recording(records.recording),
         "notice_outcome": _notice_outcome(records.receipts),

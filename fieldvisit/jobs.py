@@ -2,80 +2,99 @@
 scheduler both call these, so the same code runs everywhere.
 
 Each job is idempotent: run twice, or by two workers at once, it does its work once
-(row locks on the route, and a unique constraint per missed due time as the backstop).
+(row locks on the route, and a unique constraint per agent and missed due time as the
+backstop).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from fieldvisit.actions import alerts, uploads
-from fieldvisit.choices import AlertKind, AlertLevel, AlertStatus, RouteStatus
+from fieldvisit.choices import AlertKind, AlertStatus, RouteStatus
 from fieldvisit.evidence.storage import sweep_staging
 from fieldvisit.geo import local_text
 from fieldvisit.ledger import timestamps
 from fieldvisit.ledger.checkpoints import make_checkpoint
-from fieldvisit.models import Alert, Route
-from fieldvisit.queries.timing import next_due_at, route_timing
-from fieldvisit.rules.checkins import missed_checkin_level
+from fieldvisit.models import AgentClock, Alert, Route
 
 logger = logging.getLogger(__name__)
 
 
-def _watch_route(route_id: object, now: dt.datetime) -> int:
-    """Raise or escalate this route's missed check-in alert; return how many steps were taken."""
+def _name(user: Any) -> str:
+    full = user.get_full_name()
+    return f"{full} ({user.get_username()})" if full else user.get_username()
+
+
+def _watch_clock(clock_id: object, now: dt.datetime) -> int:
+    """Raise or escalate the silence alert of one agent's clock; return the steps taken."""
     with transaction.atomic(durable=True):
-        # NO KEY, as check-ins lock routes (see ``checkins.record_checkin``).
-        route = Route.objects.select_for_update(no_key=True).select_related("team").get(pk=route_id)
-        if route.status != RouteStatus.IN_PROGRESS:  # the last return completes the route
+        # The route's lock, NO KEY, as check-ins take it (``checkins.record_checkin``): a
+        # report being recorded now moves the clock before or after this, never during.
+        clock = AgentClock.objects.select_related("agent").get(pk=clock_id)
+        route = (
+            Route.objects.select_for_update(no_key=True)
+            .select_related("team")
+            .get(pk=clock.route_id)
+        )
+        clock.refresh_from_db()
+        if route.status != RouteStatus.IN_PROGRESS or clock.alert_at is None:
             return 0
-        timing = route_timing(route)
-        due = next_due_at(route, timing)
-        if due is None:
-            return 0
-        level = missed_checkin_level(now, due, timing.grace, timing.escalation)
-        if level is None:
+        level = 2 if now > clock.escalate_at else 1 if now > clock.alert_at else 0
+        if level <= clock.alerted:
             return 0
         steps = 0
-        alert = Alert.objects.filter(route=route, kind=AlertKind.MISSED_CHECKIN, due_at=due).first()
+        alert = Alert.objects.filter(
+            route=route, agent=clock.agent, kind=AlertKind.AGENT_SILENT, due_at=clock.next_due_at
+        ).first()
         if alert is None:
+            zone = route.team.timezone
             alert = alerts.raise_alert(
-                kind=AlertKind.MISSED_CHECKIN,
+                kind=AlertKind.AGENT_SILENT,
                 team=route.team,
-                detail="No check-in from the team since "
-                f"{local_text(due - timing.interval, route.team.timezone, '%H:%M %Z')}; "
-                f"one was due at {local_text(due, route.team.timezone, '%H:%M %Z')}.",
+                detail=f"{_name(clock.agent)} has not reported since "
+                f"{local_text(clock.last_report_at, zone, '%H:%M %Z')}; a check-in was due at "
+                f"{local_text(clock.next_due_at, zone, '%H:%M %Z')}.",
                 actor=alerts.SYSTEM,
                 route=route,
-                due_at=due,
+                agent=clock.agent,
+                due_at=clock.next_due_at,
             )
             steps += 1
-        if (
-            level == AlertLevel.RISK_MANAGER
-            and alert.escalated_at is None
-            and alert.status != AlertStatus.RESOLVED
-        ):
+        if level == 2 and alert.escalated_at is None and alert.status != AlertStatus.RESOLVED:
             alerts.escalate(alert, now)
             steps += 1
+        clock.alerted = level
+        clock.save(update_fields=["alerted"])
         return steps
 
 
+def silent_clocks(now: dt.datetime) -> QuerySet[AgentClock]:
+    """The clocks the watchdog has work on: past their alert time and not yet alerted, or
+    past their escalation time and not yet escalated (one query over two indexed columns)."""
+    return AgentClock.objects.filter(
+        Q(alert_at__lt=now, alerted__lt=1) | Q(escalate_at__lt=now, alerted__lt=2),
+        route__status=RouteStatus.IN_PROGRESS,
+    )
+
+
 def watchdog(now: dt.datetime | None = None) -> int:
-    """Check every route under way for an overdue check-in (run every minute)."""
+    """Raise an alert for every agent whose report is overdue, and escalate the ones still
+    silent (run every minute). Each agent reports on their own clock (``AgentClock``)."""
     now = now or timezone.now()
     steps = 0
-    for route_id in Route.objects.filter(status=RouteStatus.IN_PROGRESS).values_list(
-        "pk", flat=True
-    ):
+    for clock_id in silent_clocks(now).values_list("pk", flat=True):
         try:
-            steps += _watch_route(route_id, now)
+            steps += _watch_clock(clock_id, now)
         except IntegrityError:
             # Another worker raised the same alert a moment earlier: nothing left to do.
-            logger.info("missed check-in alert for route %s raised elsewhere", route_id)
+            logger.info("silence alert for clock %s raised elsewhere", clock_id)
     return steps
 
 

@@ -80,6 +80,7 @@ def raise_alert(
         AlertKind.PANIC: AlertSeverity.CRITICAL,
         AlertKind.TEAM_SPLIT: AlertSeverity.HIGH,
         AlertKind.MISSED_CHECKIN: AlertSeverity.HIGH,
+        AlertKind.AGENT_SILENT: AlertSeverity.HIGH,
         AlertKind.RULE_BREAK: AlertSeverity.MEDIUM,
         AlertKind.LATE_EVIDENCE: AlertSeverity.MEDIUM,
     }[kind]

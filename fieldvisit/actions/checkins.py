@@ -22,8 +22,8 @@ from fieldvisit.actions import alerts, late_evidence
 from fieldvisit.actions.common import require_team_agent
 from fieldvisit.choices import CheckInKind, RouteStatus, StopStatus, VisitStatus
 from fieldvisit.ledger import store as ledger
-from fieldvisit.models import Case, CheckIn, Route, Stop, Visit
-from fieldvisit.queries.timing import RouteTiming, next_due_at, reporting_agents, route_timing
+from fieldvisit.models import AgentClock, Case, CheckIn, Route, Stop, Visit
+from fieldvisit.queries.timing import RouteTiming, reporting_agents, route_timing
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import checkins as rules
 from fieldvisit.rules.checkin_judgement import (
@@ -379,6 +379,34 @@ def record_checkin(
             actor=actor,
         )
         _consequences(data, visit, checkin, judgement, actor)
-    # From the latest report on the route: one queued offline and sent late does not move
-    # the due time back.
-    return Outcome(checkin=checkin, visit=visit, next_due_at=next_due_at(route, timing))
+        clock = _wind_clock(route, agent, checkin, timing)
+    return Outcome(checkin=checkin, visit=visit, next_due_at=clock.next_due_at)
+
+
+def _wind_clock(route: Route, agent: Any, checkin: CheckIn, timing: RouteTiming) -> AgentClock:
+    """The agent's own clock after this report, under the route lock: from their latest
+    report (one queued offline and sent late does not move it back), stopped by their return
+    or the route's end. The watchdog's work for the old due time is forgotten once it moves."""
+    clock = AgentClock.objects.filter(route=route, agent=agent).first()
+    if clock is None:
+        clock = AgentClock(route=route, agent=agent, last_report_at=checkin.captured_at)
+    clock.last_report_at = max(clock.last_report_at, checkin.captured_at)
+    if checkin.kind == CheckInKind.RETURN and clock.returned_at is None:
+        clock.returned_at = checkin.captured_at
+    times = rules.clock_times(
+        clock.last_report_at,
+        returned=clock.returned_at is not None,
+        route_under_way=route.status == RouteStatus.IN_PROGRESS,
+        interval=timing.interval,
+        grace=timing.grace,
+        escalation=timing.escalation,
+    )
+    if times.next_due_at != clock.next_due_at:
+        clock.alerted = 0
+    clock.next_due_at, clock.alert_at, clock.escalate_at = (
+        times.next_due_at,
+        times.alert_at,
+        times.escalate_at,
+    )
+    clock.save()
+    return clock

@@ -19,12 +19,13 @@ from fieldvisit.models.ledger import (
 )
 from fieldvisit.models.people import AgentProfile, DeviceToken, Team
 from fieldvisit.models.reports import ReportCosignature, VisitReport, VisitReview
-from fieldvisit.models.routes import Route, RouteChangeRequest, Stop, Visit
+from fieldvisit.models.routes import AgentClock, Route, RouteChangeRequest, Stop, Visit
 from fieldvisit.models.uploads import Upload
 from fieldvisit.models.visits import Alert, CheckIn
 
 __all__ = [
     "Address",
+    "AgentClock",
     "AgentProfile",
     "Alert",
     "AudioSegment",

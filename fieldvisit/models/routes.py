@@ -148,6 +148,48 @@ class Visit(models.Model):
         )
 
 
+class AgentClock(models.Model):
+    """One agent's check-in clock on a route under way: when their next report is due, and
+    when its absence alerts the supervisor and then escalates.
+
+    Periodic reports are owed by each agent, not by the team: a partner's check-in does not
+    cover a silent agent. Written with each check-in, under the route lock that check-in
+    takes, by one pure rule (``rules.checkins.clock_times``); the watchdog reads the due
+    clocks in one indexed query and raises an ``agent_silent`` alert naming the agent.
+
+    Not evidence: the check-ins are. A clock is the state they leave behind, and moves on.
+    """
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="clocks")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    last_report_at = models.DateTimeField(help_text="The agent's latest check-in (captured).")
+    returned_at = models.DateTimeField(
+        null=True, blank=True, help_text="The agent's return: no report is due after it."
+    )
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    alert_at = models.DateTimeField(
+        null=True, blank=True, help_text="Due time plus grace: the supervisor is alerted."
+    )
+    escalate_at = models.DateTimeField(
+        null=True, blank=True, help_text="Still silent this long after: the alert escalates."
+    )
+    # What the watchdog did for the current due time: 0 nothing yet, 1 alerted, 2 escalated.
+    # A new report resets it.
+    alerted = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["route", "agent"], name="one_clock_per_agent_route")
+        ]
+        indexes = [
+            models.Index(fields=["alert_at"], name="agentclock_alert_at"),
+            models.Index(fields=["escalate_at"], name="agentclock_escalate_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} on {self.route}: due {self.next_due_at}"
+
+
 class RouteChangeRequest(models.Model):
     """A deviation from an approved route (extra, skipped or reordered stops).
 

@@ -100,6 +100,14 @@ class Alert(UndeletableModel):
         null=True,
         blank=True,
     )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="For an agent who fell silent: who.",
+    )
     detail = models.TextField()
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
@@ -142,6 +150,12 @@ class Alert(UndeletableModel):
                 fields=["route", "due_at"],
                 condition=Q(kind=AlertKind.MISSED_CHECKIN),
                 name="one_missed_checkin_alert_per_due_time",
+            ),
+            # The watchdog raises one alert per agent and missed due time.
+            models.UniqueConstraint(
+                fields=["route", "agent", "due_at"],
+                condition=Q(kind=AlertKind.AGENT_SILENT),
+                name="one_silence_alert_per_agent_due_time",
             ),
             models.CheckConstraint(
                 name="alert_resolution_recorded",

@@ -7,11 +7,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Max, Min
+from django.db.models import Min
 
 from fieldvisit.choices import CheckInKind, RouteStatus
-from fieldvisit.models import Creditor, Route
-from fieldvisit.rules import checkins as rules
+from fieldvisit.models import AgentClock, Creditor, Route
 
 # Route-level timing (check-in interval, grace, escalation) follows the strictest creditor
 # among the route's cases; visit-level rules follow the stop's own creditor.
@@ -71,11 +70,9 @@ def reporting_agents(route: Route) -> tuple[set[int], set[int]]:
     return departed, returned
 
 
-def next_due_at(route: Route, timing: RouteTiming | None = None) -> dt.datetime | None:
-    """When the team's next report is due: every interval after the last one, from depart
-    until everyone who departed has returned."""
-    if route.status != RouteStatus.IN_PROGRESS:
-        return None
-    last = route.checkins.aggregate(last=Max("captured_at"))["last"]
-    timing = timing or route_timing(route)
-    return rules.next_due_at(last, timing.interval)
+def agent_next_due_at(route_id: Any, agent_id: Any) -> dt.datetime | None:
+    """When this agent's next report on the route is due (their own clock; None: none due)."""
+    found = AgentClock.objects.filter(
+        route_id=route_id, agent_id=agent_id, route__status=RouteStatus.IN_PROGRESS
+    ).values_list("next_due_at", flat=True)
+    return next(iter(found), None)

@@ -18,9 +18,8 @@ from typing import Any
 from django.db.models import F, Min, Q, Subquery
 from django.utils import timezone
 
-from fieldvisit.choices import AlertKind, CheckInKind, VisitStatus
+from fieldvisit.choices import CheckInKind, VisitStatus
 from fieldvisit.models import (
-    Alert,
     CheckIn,
     LedgerEntry,
     Photo,
@@ -30,6 +29,8 @@ from fieldvisit.models import (
     VisitReview,
 )
 from fieldvisit.queries.recordings import VisitRecording, visit_recording
+from fieldvisit.queries.timing import route_timing
+from fieldvisit.rules.checkins import MissedReport, missed_reports
 from fieldvisit.rules.evidence import VisitWindow
 
 
@@ -41,7 +42,7 @@ class VisitRecords:
     receipts: tuple[Receipt, ...]
     recording: VisitRecording
     report: VisitReport | None  # the current report: the head of the visit's chain
-    missed_checkins: int  # missed check-in alerts due while the visit was under way
+    missed_reports: tuple[MissedReport, ...]  # due while the visit was under way
 
 
 def current_report(visit: Visit | Any) -> VisitReport | None:
@@ -56,19 +57,26 @@ def current_report(visit: Visit | Any) -> VisitReport | None:
     )
 
 
-def missed_during(visit: Visit, checkins: Iterable[CheckIn]) -> int:
-    """Missed check-ins that fell due while this visit was under way (from its first
-    arrival to its close, or now): a missed report at 17:00 says nothing about a visit that
-    ended at 10:00. No arrival: nothing to count, and no query."""
-    arrivals = [c.captured_at for c in checkins if c.kind == CheckInKind.ARRIVE]
+def missed_during(visit: Visit, checkins: Iterable[CheckIn]) -> tuple[MissedReport, ...]:
+    """The reports the visit's agents missed with their due time while it was under way
+    (from its first arrival to its close, or now), judged from their check-ins on the route
+    (``rules.checkins.missed_reports``): a missed report at 17:00 says nothing about a visit
+    that ended at 10:00. No arrival: nothing to judge, and no query."""
+    arrivals = [c for c in checkins if c.kind == CheckInKind.ARRIVE]
     if not arrivals:
-        return 0
-    return Alert.objects.filter(
+        return ()
+    start = min(c.captured_at for c in arrivals)
+    end = visit.closed_at or timezone.now()
+    rows = CheckIn.objects.filter(
         route_id=visit.stop.route_id,
-        kind=AlertKind.MISSED_CHECKIN,
-        due_at__gte=min(arrivals),
-        due_at__lte=visit.closed_at or timezone.now(),
-    ).count()
+        agent_id__in={c.agent_id for c in arrivals},
+        captured_at__lte=end,
+    ).values_list("agent__username", "captured_at", "kind")
+    reports: dict[str, list[tuple[dt.datetime, str]]] = {}
+    for agent, captured_at, kind in rows:
+        reports.setdefault(agent, []).append((captured_at, kind))
+    timing = route_timing(visit.stop.route)
+    return tuple(missed_reports(reports, start, end, timing.interval, timing.grace))
 
 
 def visit_records(visit: Visit) -> VisitRecords:
@@ -84,7 +92,7 @@ def visit_records(visit: Visit) -> VisitRecords:
         ),
         recording=visit_recording(visit),
         report=current_report(visit),
-        missed_checkins=missed_during(visit, checkins),
+        missed_reports=missed_during(visit, checkins),
     )
 
 

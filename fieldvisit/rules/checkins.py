@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from fieldvisit.choices import CheckInKind, RouteStatus, StopStatus
@@ -200,6 +200,74 @@ def check_together(distance: float, max_distance_m: float) -> Verdict:
 
 def next_due_at(last_report: dt.datetime | None, interval: dt.timedelta) -> dt.datetime | None:
     return last_report + interval if last_report else None
+
+
+@dataclass(frozen=True)
+class ClockTimes:
+    """An agent's clock after a report: due, then alerted (due + grace), then escalated."""
+
+    next_due_at: dt.datetime | None
+    alert_at: dt.datetime | None
+    escalate_at: dt.datetime | None
+
+
+STOPPED = ClockTimes(None, None, None)
+
+
+@dataclass(frozen=True)
+class MissedReport:
+    """An agent's periodic report that fell due and did not come within the grace."""
+
+    agent: str
+    due_at: dt.datetime
+    late_report_at: dt.datetime | None  # the report that finally came, if any
+
+
+def missed_reports(
+    reports: Mapping[str, Sequence[tuple[dt.datetime, str]]],
+    start: dt.datetime,
+    end: dt.datetime,
+    interval: dt.timedelta,
+    grace: dt.timedelta,
+) -> list[MissedReport]:
+    """The reports each agent owed and missed with their due time between ``start`` and
+    ``end`` (a visit from its first arrival to its close, or now), judged from the check-ins
+    themselves: ``reports`` maps an agent to their check-ins on the route as (captured at,
+    kind). Each is due ``interval`` after the agent's previous one (none after a return),
+    and missed when the next came more than ``grace`` after that, or has not come by ``end``.
+    The same clock as ``clock_times``, so the verdict does not depend on the watchdog having
+    run."""
+    missed = []
+    for agent, given in sorted(reports.items()):
+        times = sorted(given)
+        for (previous, kind), following in zip(times, [*times[1:], None], strict=True):
+            if kind == CheckInKind.RETURN:
+                continue
+            due = previous + interval
+            if not start <= due <= end:
+                continue
+            came = following[0] if following else None
+            if (came or end) > due + grace:
+                missed.append(MissedReport(agent, due, came))
+    return missed
+
+
+def clock_times(
+    last_report_at: dt.datetime,
+    returned: bool,
+    route_under_way: bool,
+    interval: dt.timedelta,
+    grace: dt.timedelta,
+    escalation: dt.timedelta,
+) -> ClockTimes:
+    """When an agent's next report is due and when its absence alerts and escalates: every
+    ``interval`` after their latest report, until they returned or the route ended. The same
+    thresholds as ``missed_checkin_level``: alerted once due + grace has passed, escalated
+    ``escalation`` after that."""
+    if returned or not route_under_way:
+        return STOPPED
+    due = last_report_at + interval
+    return ClockTimes(due, due + grace, due + grace + escalation)
 
 
 def missed_checkin_level(

@@ -410,3 +410,81 @@ GRACE, ESCALATION = minutes(10), minutes(15)
 )
 def test_missed_checkin_level(late: dt.timedelta, level: str | None) -> None:
     assert rules.missed_checkin_level(T0 + late, T0, GRACE, ESCALATION) == level
+
+
+# --- Each agent's clock and the reports they missed ----------------------------------------
+
+START = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
+
+
+def minutes_after(n: float) -> dt.datetime:
+    return START + dt.timedelta(minutes=n)
+
+
+def test_an_agents_clock_runs_from_their_latest_report_until_they_return():
+    times = rules.clock_times(
+        minutes_after(0),
+        returned=False,
+        route_under_way=True,
+        interval=dt.timedelta(minutes=30),
+        grace=dt.timedelta(minutes=10),
+        escalation=dt.timedelta(minutes=15),
+    )
+    assert times == rules.ClockTimes(minutes_after(30), minutes_after(40), minutes_after(55))
+    for returned, under_way in ((True, True), (False, False)):
+        assert (
+            rules.clock_times(
+                minutes_after(0),
+                returned=returned,
+                route_under_way=under_way,
+                interval=dt.timedelta(minutes=30),
+                grace=dt.timedelta(minutes=10),
+                escalation=dt.timedelta(minutes=15),
+            )
+            == rules.STOPPED
+        )
+
+
+def missed(reports, start=0, end=120):
+    return rules.missed_reports(
+        {
+            agent: [(minutes_after(m), kind) for m, kind in given]
+            for agent, given in reports.items()
+        },
+        minutes_after(start),
+        minutes_after(end),
+        dt.timedelta(minutes=30),
+        dt.timedelta(minutes=10),
+    )
+
+
+def test_reports_in_time_miss_nothing():
+    on_time = [(0, "arrive"), (29, "periodic"), (68, "periodic"), (97, "leave")]
+    assert missed({"a": on_time}, end=110) == []
+
+
+def test_a_report_later_than_the_grace_is_missed_once_and_names_its_late_report():
+    assert missed({"a": [(0, "arrive"), (41, "periodic")]}, end=60) == [
+        rules.MissedReport("a", minutes_after(30), minutes_after(41))
+    ]
+    # Within the grace: not missed.
+    assert missed({"a": [(0, "arrive"), (40, "periodic")]}, end=60) == []
+
+
+def test_silence_until_the_end_is_missed_only_once_the_grace_has_passed():
+    assert missed({"b": [(0, "arrive")]}, end=40) == []
+    assert missed({"b": [(0, "arrive")]}, end=41) == [
+        rules.MissedReport("b", minutes_after(30), None)
+    ]
+
+
+def test_one_agents_reports_do_not_cover_the_other():
+    reports = {"a": [(0, "arrive"), (25, "periodic"), (50, "periodic")], "b": [(0, "arrive")]}
+    assert [m.agent for m in missed(reports, end=60)] == ["b"]
+
+
+def test_only_reports_due_within_the_window_count_and_none_after_a_return():
+    before = {"a": [(-60, "depart"), (-20, "periodic")]}  # due at +10, missed: inside
+    assert [m.due_at for m in missed(before, start=0, end=30)] == [minutes_after(10)]
+    assert missed({"a": [(-60, "depart")]}, start=0, end=30) == []  # due at -30: outside
+    assert missed({"a": [(0, "arrive"), (5, "return")]}, end=120) == []

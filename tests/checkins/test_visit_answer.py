@@ -12,15 +12,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from fieldvisit.actions import alerts as alert_actions
-from fieldvisit.choices import (
-    AlertKind,
-    RouteStatus,
-)
+from fieldvisit.choices import AlertKind, CheckInKind, RouteStatus
+from fieldvisit.geo import local_text
 from fieldvisit.ledger import store as ledger
 from tests.helpers import (
     COMPLIANCE_CHECKS,
     arrive_pair,
     assert_problem,
+    body,
+    post,
     stops_of,
     visit_url,
 )
@@ -91,35 +91,46 @@ def test_an_open_visit_passes_every_check_on_its_check_ins(world, phone_a):
 
 
 def test_a_missed_check_in_during_the_visit_fails_checkins_on_time(world, phone_a, clock):
+    """Judged from each agent's check-ins, not from the watchdog's alerts (none is run
+    here): B's report due 30 minutes after the arrival never comes, A's comes in time."""
     stop = stops_of(world.route)[0]
     arrived = timezone.now()
     arrive_pair(world, stop)
+    zone = stop.address.zone_name
 
-    def missed(due: dt.datetime) -> None:
-        with transaction.atomic():
-            alert_actions.raise_alert(
-                kind=AlertKind.MISSED_CHECKIN,
-                team=world.team,
-                detail="No report for 40 minutes.",
-                actor=ledger.actor_for(system="test"),
-                route=world.route,
-                due_at=due,
-            )
+    def on_time() -> dict[str, object]:
+        return phone_a.get(visit_url(stop.visit.pk)).json()["compliance"]["checks"][
+            "checkins_on_time"
+        ]
 
-    missed(arrived - dt.timedelta(minutes=15))  # before the visit: says nothing about it
-    checks = phone_a.get(visit_url(stop.visit.pk)).json()["compliance"]["checks"]
-    assert checks["checkins_on_time"] == {
-        "ok": True,
-        "detail": "No check-in missed during the visit.",
-    }
+    clock.move_to(arrived + dt.timedelta(minutes=35))  # due at +30, within the 10 min grace
+    assert post(phone_a, body(world, CheckInKind.PERIODIC)).status_code == 201
+    assert on_time() == {"ok": True, "detail": "No check-in missed during the visit."}
 
-    clock.move_to(arrived + dt.timedelta(minutes=45))
-    missed(arrived + dt.timedelta(minutes=30))  # while the visit was under way
-    checks = phone_a.get(visit_url(stop.visit.pk)).json()["compliance"]["checks"]
-    assert checks["checkins_on_time"] == {
+    clock.move_to(arrived + dt.timedelta(minutes=45))  # B's grace is over; A's next is at +65
+    due = local_text(arrived + dt.timedelta(minutes=30), zone)
+    assert on_time() == {
         "ok": False,
-        "detail": "1 check-in(s) missed during the visit.",
+        "detail": f"1 check-in(s) missed during the visit: agent_b missed the check-in due at "
+        f"{due}.",
     }
+    # An old-style team alert, or none at all, changes nothing: the check-ins decide.
+    with transaction.atomic():
+        alert_actions.raise_alert(
+            kind=AlertKind.MISSED_CHECKIN,
+            team=world.team,
+            detail="No report for 40 minutes.",
+            actor=ledger.actor_for(system="test"),
+            route=world.route,
+            due_at=arrived + dt.timedelta(minutes=50),
+        )
+    assert on_time()["detail"].startswith("1 check-in(s) missed")
+
+    clock.move_to(arrived + dt.timedelta(minutes=46))  # B reports, late: still a miss
+    phone_b = world.client(world.agent_b, "phone-b")
+    assert post(phone_b, body(world, CheckInKind.PERIODIC)).status_code == 201
+    late = local_text(arrived + dt.timedelta(minutes=46), zone)
+    assert on_time()["detail"].endswith(f"due at {due} (reported {late}).")
 
 
 def test_a_route_not_approved_fails_route_approved(world, phone_a):

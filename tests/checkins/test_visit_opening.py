@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from fieldvisit.actions import checkins as actions
 from fieldvisit.choices import RouteStatus, StopStatus, VisitStatus
-from fieldvisit.models import Stop, Visit
+from fieldvisit.models import AgentClock, Stop, Visit
 from tests.helpers import (
     ARRIVE,
     DEPART,
@@ -64,7 +64,8 @@ def test_a_visit_opens_with_both_agents_and_closes_when_both_leave(world, phone_
     assert world.route.status == RouteStatus.IN_PROGRESS
 
     answer = post(phone_a, body(world, RETURN)).json()
-    assert answer["next_due_at"] is not None  # B is still out
+    assert answer["next_due_at"] is None  # A is back: A's clock stops, while B is still out
+    assert AgentClock.objects.get(route=world.route, agent=world.agent_b).next_due_at
     world.route.refresh_from_db()
     assert world.route.status == RouteStatus.IN_PROGRESS
     last = body(world, RETURN)

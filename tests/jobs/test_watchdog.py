@@ -15,7 +15,7 @@ from django.db import connection, connections
 
 from fieldvisit import jobs, tasks
 from fieldvisit.choices import AlertKind, AlertLevel, RouteStatus
-from fieldvisit.models import Alert, LedgerEntry
+from fieldvisit.models import AgentClock, Alert, LedgerEntry
 from tests.helpers import World
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -59,7 +59,7 @@ def report(world: World, clock: Any, kind: str, when: dt.datetime, agent: str = 
 
 
 def missed() -> list[Alert]:
-    return list(Alert.objects.filter(kind=AlertKind.MISSED_CHECKIN).order_by("due_at"))
+    return list(Alert.objects.filter(kind=AlertKind.AGENT_SILENT).order_by("due_at"))
 
 
 def run_watchdog(capture: Any) -> int:
@@ -174,3 +174,55 @@ def test_two_workers_at_once_raise_and_escalate_once(world: World, clock: Any) -
     [alert] = missed()
     assert alert.level == AlertLevel.RISK_MANAGER
     assert LedgerEntry.objects.filter(kind="alert.escalated").count() == 1
+
+
+@pytest.mark.django_db
+def test_each_agent_reports_on_their_own_clock(world: World, clock: Any) -> None:
+    """A reports every 25 minutes; B departs and falls silent. A's reports do not cover B:
+    B's silence is raised and escalated, naming B, while A is never alerted, and each phone
+    is told its own due time."""
+    report(world, clock, "depart", local(9, 0), agent="agent_a")
+    report(world, clock, "depart", local(9, 0, 30), agent="agent_b")
+    report(world, clock, "periodic", local(9, 25), agent="agent_a")
+    a_due = AgentClock.objects.get(route=world.route, agent=world.agent_a).next_due_at
+    b_due = AgentClock.objects.get(route=world.route, agent=world.agent_b).next_due_at
+    assert (a_due, b_due) == (local(9, 55), local(9, 30, 30))
+
+    clock.move_to(local(9, 41))  # B: due 09:30:30 + 10 minutes' grace is over
+    assert jobs.watchdog() == 1
+    [alert] = missed()
+    assert (alert.agent, alert.due_at, alert.level) == (
+        world.agent_b,
+        local(9, 30, 30),
+        AlertLevel.SUPERVISOR,
+    )
+    assert alert.detail.startswith("agent_b has not reported since 09:00 CST")
+
+    report(world, clock, "periodic", local(9, 50), agent="agent_a")
+    clock.move_to(local(9, 56))  # B still silent: escalated; A (due 10:20) in time
+    assert jobs.watchdog() == 1
+    alert.refresh_from_db()
+    assert alert.level == AlertLevel.RISK_MANAGER
+    report(world, clock, "periodic", local(10, 15), agent="agent_a")
+    clock.move_to(local(10, 30))
+    assert jobs.watchdog() == 0
+    assert [a.agent for a in missed()] == [world.agent_b]
+
+    # B reports at last: B's clock moves on, and a new silence would be a new alert.
+    report(world, clock, "periodic", local(10, 31), agent="agent_b")
+    assert AgentClock.objects.get(agent=world.agent_b).next_due_at == local(11, 1)
+    clock.move_to(local(11, 12))
+    # Both silent now: A (since 10:15) raised and escalated at once, B (since 10:31) raised.
+    assert jobs.watchdog() == 3
+    assert [a.agent.username for a in missed()] == ["agent_b", "agent_a", "agent_b"]
+
+
+@pytest.mark.django_db
+def test_the_watchdog_reads_only_the_clocks_it_has_work_on(
+    world: World, clock: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Nothing overdue: one query, however many routes are under way."""
+    report(world, clock, "depart", local(9, 0))
+    clock.move_to(local(9, 20))
+    with django_assert_max_num_queries(1):
+        assert jobs.watchdog() == 0

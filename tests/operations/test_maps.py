@@ -139,9 +139,10 @@ def test_visit_map_shows_geofence_checkins_and_photos(
 
     client.force_login(world.supervisor)
     url = f"/admin/fieldvisit/visit/{visit.pk}/change/"
-    # 22: the visit page (its reports, reviews, compliance verdict, the logged read) and the
-    # map's three: the creditor (geofence), check-ins with agents, photos with agents.
-    with django_assert_max_num_queries(22) as counted:
+    # 23: the visit page (its reports, reviews, compliance verdict with the agents' reports
+    # on the route and the route's timing, the logged read) and the map's three: the
+    # creditor (geofence), check-ins with agents, photos with agents.
+    with django_assert_max_num_queries(23) as counted:
         response = client.get(url)
     assert response.status_code == 200
     queries = len(counted.captured_queries)  # a view of the connection's log: read it now

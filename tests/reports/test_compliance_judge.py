@@ -11,9 +11,11 @@ import pytest
 
 from fieldvisit.choices import CheckInKind, PhotoKind, ReceiptOutcome, RouteStatus
 from fieldvisit.compliance import Check, Compliance, judge
+from fieldvisit.geo import local_text
 from fieldvisit.models import Address, CheckIn, Photo, Receipt, Route, Stop, Visit
 from fieldvisit.queries.recordings import VisitRecording
 from fieldvisit.queries.visits import VisitRecords
+from fieldvisit.rules.checkins import MissedReport
 from fieldvisit.rules.recording import RecordingVerdict
 from tests.helpers import COMPLIANCE_CHECKS
 
@@ -50,7 +52,7 @@ def records(**changes) -> VisitRecords:
         receipts=(Receipt(notice_number="N-1", outcome=ReceiptOutcome.SIGNED_BY_DEBTOR),),
         recording=recording(),
         report=None,
-        missed_checkins=0,
+        missed_reports=(),
     )
     return dataclasses.replace(base, **changes)
 
@@ -98,9 +100,17 @@ def test_a_flag_on_an_arrival_fails_its_check(flag, check):
 
 
 def test_missed_check_ins_during_the_visit_fail_checkins_on_time():
-    judged = judge(records(missed_checkins=2))
+    missed = (
+        MissedReport("agent_b", AT, None),
+        MissedReport("agent_a", AT + dt.timedelta(minutes=30), AT + dt.timedelta(minutes=45)),
+    )
+    judged = judge(records(missed_reports=missed))
     assert judged.checks["checkins_on_time"] == Check(
-        False, "2 check-in(s) missed during the visit."
+        False,
+        "2 check-in(s) missed during the visit: agent_b missed the check-in due at "
+        f"{local_text(AT, 'Asia/Shanghai')}; agent_a missed the check-in due at "
+        f"{local_text(AT + dt.timedelta(minutes=30), 'Asia/Shanghai')} (reported "
+        f"{local_text(AT + dt.timedelta(minutes=45), 'Asia/Shanghai')}).",
     )
 
 

@@ -26,9 +26,9 @@ from fieldvisit.api.serializers.checkins import (
     visit_answer,
 )
 from fieldvisit.api.serializers.evidence import RecordingSerializer
-from fieldvisit.models import Alert, CheckIn, Route, Stop, Visit
+from fieldvisit.models import Alert, CheckIn, Stop, Visit
 from fieldvisit.queries.recordings import visit_recording
-from fieldvisit.queries.timing import next_due_at
+from fieldvisit.queries.timing import agent_next_due_at
 
 
 def checkin_result(checkin: CheckIn, outcome: actions.Outcome | None = None) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def checkin_result(checkin: CheckIn, outcome: actions.Outcome | None = None) -> 
         visit, due = outcome.visit, outcome.next_due_at
     else:
         visit = Visit.objects.filter(pk=checkin.visit_id).first()
-        due = next_due_at(Route.objects.get(pk=checkin.route_id))
+        due = agent_next_due_at(checkin.route_id, checkin.agent_id)
     return CheckInResultSerializer(
         {
             "id": checkin.id,
