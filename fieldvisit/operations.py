@@ -1,10 +1,11 @@
 """The supervisors' operations board: for each team out today, its last check-in and how old
-it is, its open visits, an overdue check-in, and its open alerts (panics first).
+it is, each agent's own last report and due time (their ``AgentClock``), its open visits, an
+overdue check-in, and its open alerts (panics first).
 
-Read-only: one query for the day's routes (last check-in, open visits and the creditors'
-check-in thresholds as subqueries), one for open-alert counts per team and one for the most
-urgent open alerts, whatever the number of teams. The HTML page and the JSON feed it polls
-both render ``board()``.
+Read-only: one query for the day's routes (last check-in and open visits as subqueries), one
+for their agents' clocks, one for open-alert counts per team and one for the most urgent open
+alerts, whatever the number of teams. The HTML page and the JSON feed it polls both render
+``board()``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from django.db.models import (
     Case,
     Count,
     IntegerField,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -32,10 +32,7 @@ from django.utils import timezone
 
 from fieldvisit.access import evidence_scope, has_role
 from fieldvisit.choices import AlertKind, AlertStatus, Role, RouteStatus, VisitStatus
-from fieldvisit.models import Alert, CheckIn, Route, Stop, Visit
-from fieldvisit.queries.timing import TIMING_AGGREGATES, RouteTiming, timing_from
-from fieldvisit.rules.checkins import missed_checkin_level
-from fieldvisit.rules.checkins import next_due_at as due_after
+from fieldvisit.models import AgentClock, Alert, CheckIn, Route, Visit
 
 # Routes a team is working on today (approved, under way, or done for the day).
 WORKING = [RouteStatus.APPROVED, RouteStatus.IN_PROGRESS, RouteStatus.COMPLETED]
@@ -66,25 +63,26 @@ def may_watch(user: Any) -> bool:
 
 @dataclass(frozen=True)
 class Overdue:
+    agent: str
     due_at: dt.datetime
     late_s: int
     level: str  # who has been told: "supervisor", then "risk_manager"
 
 
-def overdue_checkin(
-    now: dt.datetime, status: str, last_report: dt.datetime | None, timing: RouteTiming
-) -> Overdue | None:
-    """The team's next report, if it is missing beyond the grace period: the watchdog's own
-    rule (``missed_checkin_level``), so the board and the alerts never disagree."""
-    if status != RouteStatus.IN_PROGRESS:
+def clock_overdue(clock: AgentClock, now: dt.datetime, route_status: str) -> Overdue | None:
+    """The agent's next report, if it is missing beyond the grace period: read from the
+    times the watchdog reads (``AgentClock``), so the board and the alerts never disagree."""
+    if route_status != RouteStatus.IN_PROGRESS or clock.alert_at is None:
         return None
-    due = due_after(last_report, timing.interval)
-    if due is None:
+    if now <= clock.alert_at:
         return None
-    level = missed_checkin_level(now, due, timing.grace, timing.escalation)
-    if level is None:
-        return None
-    return Overdue(due_at=due, late_s=int((now - due).total_seconds()), level=level)
+    assert clock.next_due_at is not None and clock.escalate_at is not None
+    return Overdue(
+        agent=clock.agent.get_username(),
+        due_at=clock.next_due_at,
+        late_s=int((now - clock.next_due_at).total_seconds()),
+        level="risk_manager" if now > clock.escalate_at else "supervisor",
+    )
 
 
 class AlertRow(TypedDict):
@@ -101,6 +99,15 @@ class AlertRow(TypedDict):
     url: str
 
 
+class AgentRow(TypedDict):
+    agent: str
+    last_report_local: str
+    last_report_age_s: int
+    last_report_age: str
+    due_local: str | None  # None: back from the route, nothing due
+    overdue: dict[str, Any] | None
+
+
 class TeamRow(TypedDict):
     team_id: int
     team: str
@@ -114,7 +121,8 @@ class TeamRow(TypedDict):
     last_checkin_kind: str | None
     last_checkin_agent: str | None
     open_visits: int
-    overdue: dict[str, Any] | None
+    agents: list[AgentRow]
+    overdue: dict[str, Any] | None  # the agent longest overdue
     open_alerts: int
     panics: int
     alerts: list[AlertRow]
@@ -144,10 +152,6 @@ def todays_routes(user: Any, now: dt.datetime) -> list[Route]:
     # A team's today depends on its zone; local dates on Earth run from UTC-12 to UTC+14.
     utc = now.astimezone(dt.UTC)
     dates = {(utc + dt.timedelta(hours=h)).date() for h in (-12, 0, 14)}
-    timing = {
-        f"timing_{key}": _per_route(Min(f"case__creditor__{field}"), Stop.objects.all(), "route")
-        for key, field in TIMING_AGGREGATES.items()
-    }
     routes = (
         Route.objects.filter(evidence_scope(user, "team"), date__in=dates, status__in=WORKING)
         .filter(team__active=True)
@@ -162,15 +166,24 @@ def todays_routes(user: Any, now: dt.datetime) -> list[Route]:
                 ),
                 0,
             ),
-            **timing,
         )
         .order_by("team__name")
     )
-    return [
+    today = [
         route
         for route in routes
         if route.date == now.astimezone(zoneinfo.ZoneInfo(route.team.timezone)).date()
     ]
+    clocks: dict[Any, list[AgentClock]] = {}
+    for clock in (
+        AgentClock.objects.filter(route__in=[r.pk for r in today])
+        .select_related("agent")
+        .order_by("agent__username")
+    ):
+        clocks.setdefault(clock.route_id, []).append(clock)
+    for route in today:
+        route.agent_clocks = clocks.get(route.pk, [])
+    return today
 
 
 def _first(**condition: Any) -> Case:
@@ -208,6 +221,7 @@ def _empty_row(team_id: int, name: str) -> TeamRow:
         "last_checkin_kind": None,
         "last_checkin_agent": None,
         "open_visits": 0,
+        "agents": [],
         "overdue": None,
         "open_alerts": 0,
         "panics": 0,
@@ -235,17 +249,36 @@ def _route_row(route: Any, now: dt.datetime) -> TeamRow:
             last_checkin_kind=route.last_kind,
             last_checkin_agent=route.last_agent,
         )
-    timing = timing_from({key: getattr(route, f"timing_{key}") for key in TIMING_AGGREGATES})
-    late = overdue_checkin(now, route.status, route.last_at, timing)
-    if late is not None:
-        row["overdue"] = {
-            "due_at": late.due_at.isoformat(),
-            "due_local": late.due_at.astimezone(zone).strftime("%H:%M %Z"),
-            "late_s": late.late_s,
-            "late": age_text(late.late_s),
-            "level": late.level,
-        }
+    for clock in route.agent_clocks:
+        age = max(0, int((now - clock.last_report_at).total_seconds()))
+        late = clock_overdue(clock, now, route.status)
+        shown = _overdue(late, zone) if late else None
+        row["agents"].append(
+            {
+                "agent": clock.agent.get_username(),
+                "last_report_local": clock.last_report_at.astimezone(zone).strftime("%H:%M %Z"),
+                "last_report_age_s": age,
+                "last_report_age": age_text(age),
+                "due_local": clock.next_due_at.astimezone(zone).strftime("%H:%M %Z")
+                if clock.next_due_at and route.status == RouteStatus.IN_PROGRESS
+                else None,
+                "overdue": shown,
+            }
+        )
+        if shown and (row["overdue"] is None or shown["late_s"] > row["overdue"]["late_s"]):
+            row["overdue"] = shown
     return row
+
+
+def _overdue(late: Overdue, zone: zoneinfo.ZoneInfo) -> dict[str, Any]:
+    return {
+        "agent": late.agent,
+        "due_at": late.due_at.isoformat(),
+        "due_local": late.due_at.astimezone(zone).strftime("%H:%M %Z"),
+        "late_s": late.late_s,
+        "late": age_text(late.late_s),
+        "level": late.level,
+    }
 
 
 def _add_alerts(rows: dict[int, TeamRow], user: Any, now: dt.datetime) -> None:

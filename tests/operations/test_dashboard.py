@@ -11,15 +11,16 @@ import uuid
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
 from fieldvisit.actions import alerts
 from fieldvisit.choices import AlertKind, CheckInKind, Role, RouteStatus
-from fieldvisit.models import CheckIn, Team
-from fieldvisit.operations import age_text, overdue_checkin
-from fieldvisit.queries.timing import RouteTiming
+from fieldvisit.models import AgentClock, CheckIn, Team
+from fieldvisit.operations import age_text, clock_overdue
+from fieldvisit.rules.checkins import clock_times
 from tests import factories
 from tests.helpers import PANIC_URL, START, World, arrive_pair, body, iso, post, stops_of
 
@@ -136,11 +137,28 @@ def test_a_team_out_today(world: World, client: Client, clock: Any) -> None:
     assert row["overdue"]["level"] == "supervisor"
     assert 15 * 60 - 5 <= row["overdue"]["late_s"] <= 15 * 60 + 5
 
+    assert [(a["agent"], a["last_report_age"]) for a in row["agents"]] == [
+        ("agent_a", "45 min"),
+        ("agent_b", "45 min"),
+    ]
+    assert all(a["overdue"] for a in row["agents"])
+
+    # A reports; B stays silent: only B is overdue, and the team's overdue names B.
+    assert post(phone_a, body(world, CheckInKind.PERIODIC)).status_code == 201
+    row = rows(client)["Huangpu"]
+    assert [(a["agent"], bool(a["overdue"])) for a in row["agents"]] == [
+        ("agent_a", False),
+        ("agent_b", True),
+    ]
+    assert row["agents"][0]["last_report_age_s"] < 60
+    assert row["overdue"]["agent"] == "agent_b"
+
     clock.shift(dt.timedelta(minutes=20))  # and 15 more: the risk manager is told too
     assert rows(client)["Huangpu"]["overdue"]["level"] == "risk_manager"
 
     html = client.get(PAGE).content.decode()
-    assert "agent_b" in html and "risk_manager told" in html
+    assert "agent_b: due" in html and "risk_manager told" in html
+    assert 'data-agent="agent_a"' in html
 
 
 def test_open_alerts_panic_first(world: World, client: Client) -> None:
@@ -207,10 +225,10 @@ def test_query_count_does_not_grow_with_teams(
     client.force_login(user)
     for n in range(2):
         out_today(f"Team {n}", world.supervisor, world.planner, checkins=2)
-    # session, user; the day's routes (last check-in, open visits and timing as subqueries);
-    # open alerts per team; the most urgent open alerts (team and raiser joined).
-    # A supervisor adds their roles (scoping) for the board.
-    feed = 5 if who == "superuser" else 6
+    # session, user; the day's routes (last check-in and open visits as subqueries); their
+    # agents' clocks; open alerts per team; the most urgent open alerts (team and raiser
+    # joined). A supervisor adds their roles (scoping) for the board.
+    feed = 6 if who == "superuser" else 7
     # The page adds the admin's app list: a supervisor's user and group permissions.
     page = feed if who == "superuser" else feed + 2
     with django_assert_num_queries(feed):
@@ -227,27 +245,41 @@ def test_query_count_does_not_grow_with_teams(
 
 # --- the rules it shows ------------------------------------------------------------------
 
-TIMING = RouteTiming(
-    interval=dt.timedelta(minutes=30),
-    grace=dt.timedelta(minutes=10),
-    escalation=dt.timedelta(minutes=15),
-    split_distance_m=200,
-)
+
+def agent_clock(last: dt.datetime, status: str = RouteStatus.IN_PROGRESS) -> AgentClock:
+    times = clock_times(
+        last,
+        returned=False,
+        route_under_way=status == RouteStatus.IN_PROGRESS,
+        interval=dt.timedelta(minutes=30),
+        grace=dt.timedelta(minutes=10),
+        escalation=dt.timedelta(minutes=15),
+    )
+    return AgentClock(
+        agent=get_user_model()(username="agent_x"),
+        last_report_at=last,
+        next_due_at=times.next_due_at,
+        alert_at=times.alert_at,
+        escalate_at=times.escalate_at,
+    )
 
 
-def test_overdue_checkin_follows_the_watchdog() -> None:
-    last = START
-    under_way = RouteStatus.IN_PROGRESS
-    assert overdue_checkin(last + dt.timedelta(minutes=40), under_way, last, TIMING) is None
-    late = overdue_checkin(last + dt.timedelta(minutes=41), under_way, last, TIMING)
-    assert late is not None and (late.level, late.late_s) == ("supervisor", 11 * 60)
+def test_an_overdue_report_is_read_from_the_clock_the_watchdog_reads() -> None:
+    last, under_way = START, RouteStatus.IN_PROGRESS
+    assert clock_overdue(agent_clock(last), last + dt.timedelta(minutes=40), under_way) is None
+    late = clock_overdue(agent_clock(last), last + dt.timedelta(minutes=41), under_way)
+    assert late is not None and (late.agent, late.level, late.late_s) == (
+        "agent_x",
+        "supervisor",
+        11 * 60,
+    )
     assert late.due_at == last + dt.timedelta(minutes=30)
-    later = overdue_checkin(last + dt.timedelta(minutes=56), under_way, last, TIMING)
+    later = clock_overdue(agent_clock(last), last + dt.timedelta(minutes=56), under_way)
     assert later is not None and later.level == "risk_manager"
-    # Nothing is due before the team departs, or once the route is done.
-    assert overdue_checkin(last + dt.timedelta(hours=3), under_way, None, TIMING) is None
+    # Nothing is due once the agent is back, or once the route is done.
     done = RouteStatus.COMPLETED
-    assert overdue_checkin(last + dt.timedelta(hours=3), done, last, TIMING) is None
+    assert clock_overdue(agent_clock(last, done), last + dt.timedelta(hours=3), done) is None
+    assert clock_overdue(agent_clock(last), last + dt.timedelta(hours=3), done) is None
 
 
 @pytest.mark.parametrize(

@@ -34,19 +34,30 @@
     return el("td", {"class": "fv-alerts"}, [el("ul", {}, items)]);
   }
 
+  // Each agent's own clock: how long since their last report, and when the next is due.
+  function agentsList(row) {
+    if (!row.agents.length) { return row.last_checkin_age || "—"; }
+    return el("ul", {"class": "fv-agents"}, row.agents.map(function (a) {
+      var text = a.agent + ": " + a.last_report_age + " ago" +
+        (a.due_local ? ", next due " + a.due_local : ", back");
+      return el("li", {"data-agent": a.agent, "class": a.overdue ? "fv-agent-overdue" : ""}, [text]);
+    }));
+  }
+
   function teamRow(row) {
     var css = row.panics ? "fv-panic" : (row.overdue || row.open_alerts ? "fv-warn" : "");
     var last = row.last_checkin_at
       ? row.last_checkin_local + " " + row.last_checkin_kind + " by " + row.last_checkin_agent
       : "None yet";
     var overdue = row.overdue
-      ? "Due " + row.overdue.due_local + ", " + row.overdue.late + " late (" + row.overdue.level + " told)"
+      ? row.overdue.agent + ": due " + row.overdue.due_local + ", " + row.overdue.late +
+        " late (" + row.overdue.level + " told)"
       : "—";
     return el("tr", {"data-team": String(row.team_id), "class": css}, [
       el("th", {scope: "row"}, [row.team]),
       routeCell(row),
       el("td", {"class": "fv-last"}, [last]),
-      el("td", {"class": "fv-age"}, [row.last_checkin_age || "—"]),
+      el("td", {"class": "fv-age"}, [agentsList(row)]),
       el("td", {"class": "fv-open-visits"}, [String(row.open_visits)]),
       el("td", {"class": "fv-overdue"}, [overdue]),
       alertsCell(row)
