@@ -23,6 +23,7 @@ from fieldvisit.geo import local_text
 from fieldvisit.ledger import timestamps
 from fieldvisit.ledger.checkpoints import make_checkpoint
 from fieldvisit.models import AgentClock, Alert, Route
+from fieldvisit.rules.checkins import silence_level
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def _watch_clock(clock_id: object, now: dt.datetime) -> int:
         clock.refresh_from_db()
         if route.status != RouteStatus.IN_PROGRESS or clock.alert_at is None:
             return 0
-        level = 2 if now > clock.escalate_at else 1 if now > clock.alert_at else 0
+        level = silence_level(now, clock.alert_at, clock.escalate_at)
         if level <= clock.alerted:
             return 0
         steps = 0

@@ -33,6 +33,7 @@ from django.utils import timezone
 from fieldvisit.access import evidence_scope, has_role
 from fieldvisit.choices import AlertKind, AlertStatus, Role, RouteStatus, VisitStatus
 from fieldvisit.models import AgentClock, Alert, CheckIn, Route, Visit
+from fieldvisit.rules.checkins import SILENCE_LEVELS, silence_level
 
 # Routes a team is working on today (approved, under way, or done for the day).
 WORKING = [RouteStatus.APPROVED, RouteStatus.IN_PROGRESS, RouteStatus.COMPLETED]
@@ -72,16 +73,14 @@ class Overdue:
 def clock_overdue(clock: AgentClock, now: dt.datetime, route_status: str) -> Overdue | None:
     """The agent's next report, if it is missing beyond the grace period: read from the
     times the watchdog reads (``AgentClock``), so the board and the alerts never disagree."""
-    if route_status != RouteStatus.IN_PROGRESS or clock.alert_at is None:
+    level = silence_level(now, clock.alert_at, clock.escalate_at)
+    if route_status != RouteStatus.IN_PROGRESS or not level or clock.next_due_at is None:
         return None
-    if now <= clock.alert_at:
-        return None
-    assert clock.next_due_at is not None and clock.escalate_at is not None
     return Overdue(
         agent=clock.agent.get_username(),
         due_at=clock.next_due_at,
         late_s=int((now - clock.next_due_at).total_seconds()),
-        level="risk_manager" if now > clock.escalate_at else "supervisor",
+        level=SILENCE_LEVELS[level],
     )
 
 

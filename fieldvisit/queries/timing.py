@@ -1,5 +1,5 @@
 """A route's timing: the strictest check-in interval, grace, escalation and split distance
-among its cases' creditors, and when the team's next report is due."""
+among its cases' creditors; who departed and returned; and an agent's next due report."""
 
 from __future__ import annotations
 
@@ -28,8 +28,7 @@ class RouteTiming:
 
 
 # The strictest value of each threshold among the creditors of a route's cases, as ORM
-# aggregates over the creditor: ``route_timing`` reads them for one route, the operations
-# board (``fieldvisit.operations``) for every route of the day in one query.
+# aggregates over the creditor.
 TIMING_AGGREGATES = {
     "interval": "checkin_interval_min",
     "grace": "checkin_grace_min",

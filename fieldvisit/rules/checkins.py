@@ -261,25 +261,24 @@ def clock_times(
     escalation: dt.timedelta,
 ) -> ClockTimes:
     """When an agent's next report is due and when its absence alerts and escalates: every
-    ``interval`` after their latest report, until they returned or the route ended. The same
-    thresholds as ``missed_checkin_level``: alerted once due + grace has passed, escalated
-    ``escalation`` after that."""
+    ``interval`` after their latest report, until they returned or the route ended; alerted
+    once due + grace has passed, escalated ``escalation`` after that (``silence_level``)."""
     if returned or not route_under_way:
         return STOPPED
     due = last_report_at + interval
     return ClockTimes(due, due + grace, due + grace + escalation)
 
 
-def missed_checkin_level(
-    now: dt.datetime,
-    due_at: dt.datetime,
-    grace: dt.timedelta,
-    escalation: dt.timedelta,
-) -> str | None:
-    """None while in time; "supervisor" once due + grace has passed; "risk_manager" once
-    it is still missing ``escalation`` later."""
-    if now <= due_at + grace:
-        return None
-    if now <= due_at + grace + escalation:
-        return "supervisor"
-    return "risk_manager"
+# Who has been told of a silent agent, by level (``silence_level``).
+SILENCE_LEVELS = {1: "supervisor", 2: "risk_manager"}
+
+
+def silence_level(
+    now: dt.datetime, alert_at: dt.datetime | None, escalate_at: dt.datetime | None
+) -> int:
+    """How far an agent's clock (``clock_times``) has run out: 0 in time or nothing due; 1
+    once its alert time has passed (the supervisor is told); 2 once its escalation time has
+    passed too (the risk manager). The watchdog and the operations board both read this."""
+    if alert_at is None or now <= alert_at:
+        return 0
+    return 2 if escalate_at is not None and now > escalate_at else 1

@@ -391,7 +391,7 @@ def test_nothing_is_due_before_the_first_report() -> None:
     assert rules.next_due_at(None, minutes(30)) is None
 
 
-# --- missed_checkin_level ----------------------------------------------------------------
+# --- silence_level ------------------------------------------------------------------------
 
 GRACE, ESCALATION = minutes(10), minutes(15)
 
@@ -399,17 +399,27 @@ GRACE, ESCALATION = minutes(10), minutes(15)
 @pytest.mark.parametrize(
     ("late", "level"),
     [
-        (-minutes(5), None),
-        (dt.timedelta(0), None),
-        (minutes(10), None),  # due + grace exactly: still in time
-        (minutes(10) + dt.timedelta(seconds=1), "supervisor"),
-        (minutes(25), "supervisor"),  # due + grace + escalation exactly
-        (minutes(25) + dt.timedelta(seconds=1), "risk_manager"),
-        (minutes(120), "risk_manager"),
+        (-minutes(5), 0),
+        (dt.timedelta(0), 0),
+        (minutes(10), 0),  # due + grace exactly: still in time
+        (minutes(10) + dt.timedelta(seconds=1), 1),  # the supervisor is told
+        (minutes(25), 1),  # due + grace + escalation exactly
+        (minutes(25) + dt.timedelta(seconds=1), 2),  # the risk manager too
+        (minutes(120), 2),
     ],
 )
-def test_missed_checkin_level(late: dt.timedelta, level: str | None) -> None:
-    assert rules.missed_checkin_level(T0 + late, T0, GRACE, ESCALATION) == level
+def test_silence_level(late: dt.timedelta, level: int) -> None:
+    times = rules.clock_times(
+        T0 - minutes(30),
+        returned=False,
+        route_under_way=True,
+        interval=minutes(30),
+        grace=GRACE,
+        escalation=ESCALATION,
+    )
+    assert times.next_due_at == T0
+    assert rules.silence_level(T0 + late, times.alert_at, times.escalate_at) == level
+    assert rules.silence_level(T0 + late, None, None) == 0  # nothing due
 
 
 # --- Each agent's clock and the reports they missed ----------------------------------------
