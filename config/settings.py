@@ -316,6 +316,10 @@ CELERY_TIMEZONE = "UTC"
 # Keys are job names in fieldvisit.jobs; "schedule" in seconds.
 CELERY_BEAT_SCHEDULE = {
     "watchdog": {"task": "fieldvisit.watchdog", "schedule": env_int("WATCHDOG_EVERY_S", 60)},
+    "lone_departs": {
+        "task": "fieldvisit.lone_departs",
+        "schedule": env_int("WATCHDOG_EVERY_S", 60),
+    },
     "checkpoint": {"task": "fieldvisit.checkpoint", "schedule": env_int("CHECKPOINT_EVERY_S", 300)},
     "expire_uploads": {
         "task": "fieldvisit.expire_uploads",

@@ -86,6 +86,8 @@ class AlertKind(models.TextChoices):
     # Before per-agent clocks, one alert for the team's missed report; kept for those rows.
     MISSED_CHECKIN = "missed_checkin", "Missed check-in (team)"
     AGENT_SILENT = "agent_silent", "Agent silent (missed check-in)"
+    LONE_DEPART = "lone_depart", "Departed alone"
+    LONE_AGENT = "lone_agent", "Agent alone at the door"
     TEAM_SPLIT = "team_split", "Team split"
     RULE_BREAK = "rule_break", "Rule broken (offline check-in)"
     LATE_EVIDENCE = "late_evidence", "Evidence received after review"

@@ -23,7 +23,7 @@ from fieldvisit.geo import local_text
 from fieldvisit.ledger import timestamps
 from fieldvisit.ledger.checkpoints import make_checkpoint
 from fieldvisit.models import AgentClock, Alert, Route
-from fieldvisit.rules.checkins import silence_level
+from fieldvisit.rules.checkins import DEPART_TOGETHER, check_departed_together, silence_level
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,50 @@ def silent_clocks(now: dt.datetime) -> QuerySet[AgentClock]:
     )
 
 
+def _check_depart(clock_id: object, now: dt.datetime) -> int:
+    """Did the partner match this agent's depart? If not, ``lone_depart`` (once)."""
+    with transaction.atomic(durable=True):
+        clock = AgentClock.objects.select_related("agent").get(pk=clock_id)
+        route = (
+            Route.objects.select_for_update(no_key=True)
+            .select_related("team")
+            .get(pk=clock.route_id)
+        )
+        clock.refresh_from_db()
+        if clock.depart_checked or clock.departed_at is None:
+            return 0
+        partners = (
+            AgentClock.objects.filter(route=route, departed_at__isnull=False)
+            .exclude(pk=clock.pk)
+            .values_list("departed_at", flat=True)
+        )
+        verdict = check_departed_together(clock.departed_at, list(partners))
+        clock.depart_checked = True
+        clock.save(update_fields=["depart_checked"])
+        if verdict.ok:
+            return 0
+        zone = route.team.timezone
+        alerts.raise_alert(
+            kind=AlertKind.LONE_DEPART,
+            team=route.team,
+            detail=f"{_name(clock.agent)} departed at "
+            f"{local_text(clock.departed_at, zone, '%H:%M %Z')} alone: {verdict.detail}",
+            actor=alerts.SYSTEM,
+            route=route,
+            agent=clock.agent,
+        )
+        return 1
+
+
+def unmatched_departs(now: dt.datetime) -> QuerySet[AgentClock]:
+    """Departs old enough to judge and not judged yet."""
+    return AgentClock.objects.filter(
+        depart_checked=False,
+        departed_at__lte=now - DEPART_TOGETHER,
+        route__status=RouteStatus.IN_PROGRESS,
+    )
+
+
 def watchdog(now: dt.datetime | None = None) -> int:
     """Raise an alert for every agent whose report is overdue, and escalate the ones still
     silent (run every minute). Each agent reports on their own clock (``AgentClock``)."""
@@ -97,6 +141,16 @@ def watchdog(now: dt.datetime | None = None) -> int:
             # Another worker raised the same alert a moment earlier: nothing left to do.
             logger.info("silence alert for clock %s raised elsewhere", clock_id)
     return steps
+
+
+def lone_departs(now: dt.datetime | None = None) -> int:
+    """Raise ``lone_depart`` for every depart no partner matched within ten minutes (run
+    every minute); each depart is judged once."""
+    now = now or timezone.now()
+    return sum(
+        _check_depart(clock_id, now)
+        for clock_id in unmatched_departs(now).values_list("pk", flat=True)
+    )
 
 
 def checkpoint() -> int | None:

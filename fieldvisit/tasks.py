@@ -12,6 +12,11 @@ def watchdog() -> int:
     return jobs.watchdog()
 
 
+@shared_task(name="fieldvisit.lone_departs", ignore_result=True)
+def lone_departs() -> int:
+    return jobs.lone_departs()
+
+
 @shared_task(name="fieldvisit.checkpoint", ignore_result=True)
 def checkpoint() -> int | None:
     return jobs.checkpoint()

@@ -81,6 +81,8 @@ def raise_alert(
         AlertKind.TEAM_SPLIT: AlertSeverity.HIGH,
         AlertKind.MISSED_CHECKIN: AlertSeverity.HIGH,
         AlertKind.AGENT_SILENT: AlertSeverity.HIGH,
+        AlertKind.LONE_DEPART: AlertSeverity.HIGH,
+        AlertKind.LONE_AGENT: AlertSeverity.HIGH,
         AlertKind.RULE_BREAK: AlertSeverity.MEDIUM,
         AlertKind.LATE_EVIDENCE: AlertSeverity.MEDIUM,
     }[kind]

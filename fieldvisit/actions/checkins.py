@@ -393,6 +393,8 @@ def _wind_clock(route: Route, agent: Any, checkin: CheckIn, timing: RouteTiming)
     clock.last_report_at = max(clock.last_report_at, checkin.captured_at)
     if checkin.kind == CheckInKind.RETURN and clock.returned_at is None:
         clock.returned_at = checkin.captured_at
+    if checkin.kind == CheckInKind.DEPART and clock.departed_at is None:
+        clock.departed_at = checkin.captured_at
     times = rules.clock_times(
         clock.last_report_at,
         returned=clock.returned_at is not None,

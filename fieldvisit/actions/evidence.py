@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import transaction
 
-from fieldvisit.actions import late_evidence
+from fieldvisit.actions import late_evidence, lone
 from fieldvisit.actions.common import require_team_agent
 from fieldvisit.actions.files import Received, check_declared_hash, file_entry, storing
 from fieldvisit.evidence.receiving import HashedUploadedFile
@@ -102,7 +102,7 @@ def add_photo(
     image = inspect(data.file, data.sha256, "file")
     exif = image.info.exif
     taken_at = rules.exif_moment(exif.taken_at, visit.stop.address.zone_name)
-    flags, distance = _judge_photo(data, exif, taken_at)
+    flags, distance = _judge_photo(data, agent, exif, taken_at)
     with storing(image.received) as record, transaction.atomic(durable=True):
         # Locked before the ledger: a review and this photo cannot pass each other.
         arrival = late_evidence.arriving(visit.pk, flags, data.captured_at, now)
@@ -126,11 +126,16 @@ def add_photo(
         actor = ledger.actor_for(agent, device_id)
         ledger.append("photo.added", actor, f"visit:{visit.id}", _photo_added(photo, exif, arrival))
         arrival.recorded(kind="photo", record_id=photo.id, actor=actor, agent=agent)
+        if "lone_agent" in photo.flags:
+            lone.raise_lone_alert(
+                visit, agent, "photo", actor, captured_at=photo.captured_at, lat=photo.lat,
+                lon=photo.lon,
+            )  # fmt: skip
     return photo
 
 
 def _judge_photo(
-    data: PhotoData, exif: Exif, taken_at: dt.datetime | None
+    data: PhotoData, agent: Any, exif: Exif, taken_at: dt.datetime | None
 ) -> tuple[list[str], float | None]:
     """The photo's flags and its distance from the address (``rules.photo_flags``)."""
     visit = data.visit
@@ -143,6 +148,7 @@ def _judge_photo(
         address=(address.lat, address.lon) if address.geocoded else None,
         radius_m=visit.stop.case.creditor.geofence_radius_m,
         window=visit_window(visit),
+        partner_distance_m=lone.partner_distance_m(visit, agent, data.captured_at),
     )
 
 
@@ -205,7 +211,11 @@ def record_receipt(
     require_team_agent(agent, visit.stop.route.team_id)
     rules.check_notice_number(data.notice_number, visit.stop.notice_number or "").raise_if_failed()
     signature, photo = _inspect_slip(data)
-    flags = [] if visit_window(visit).was_open(data.captured_at) else ["lone_agent"]
+    together = rules.check_partner_at_door(
+        visit_window(visit).was_open(data.captured_at),
+        lone.partner_distance_m(visit, agent, data.captured_at),
+    )
+    flags = [] if together.ok else ["lone_agent"]
     with (
         storing(
             signature.received if signature else None, photo.received if photo else None
@@ -231,6 +241,11 @@ def record_receipt(
             "receipt.recorded", actor, f"visit:{visit.id}", _receipt_recorded(receipt, arrival)
         )
         arrival.recorded(kind="receipt", record_id=receipt.id, actor=actor, agent=agent)
+        if "lone_agent" in receipt.flags:
+            lone.raise_lone_alert(
+                visit, agent, "receipt", actor, captured_at=receipt.captured_at,
+                lat=receipt.lat, lon=receipt.lon,
+            )  # fmt: skip
     return receipt
 
 

@@ -35,7 +35,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fieldvisit.actions import late_evidence
+from fieldvisit.actions import late_evidence, lone
 from fieldvisit.actions.common import lock_visit, require_perm, require_team_agent
 from fieldvisit.choices import CheckInKind, ReportStatus, VisitStatus
 from fieldvisit.compliance import judge
@@ -107,6 +107,8 @@ def file_report(
         change = _move(visit, VisitStatus.CLOSED) if visit.status in REVIEWABLE else None
         actor = ledger.actor_for(agent, device_id)
         ledger.append("report.filed", actor, f"visit:{visit.id}", _filed(report, content, change))
+        if visit.status == VisitStatus.ARRIVING:  # filed while the partner had not arrived
+            lone.raise_lone_alert(visit, agent, "report", actor, captured_at=received_at)
         if was_reviewed:
             # Received after the review: the review stays, the supervisors hear of it.
             late_evidence.review_reopened(

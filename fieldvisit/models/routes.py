@@ -176,6 +176,9 @@ class AgentClock(models.Model):
     # What the watchdog did for the current due time: 0 nothing yet, 1 alerted, 2 escalated.
     # A new report resets it.
     alerted = models.PositiveSmallIntegerField(default=0)
+    departed_at = models.DateTimeField(null=True, blank=True, help_text="The agent's depart.")
+    # The watchdog looked for the partner's matching depart (``lone_depart``), once.
+    depart_checked = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

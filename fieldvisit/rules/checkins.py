@@ -269,6 +269,21 @@ def clock_times(
     return ClockTimes(due, due + grace, due + grace + escalation)
 
 
+# A depart is matched by the partner's own depart within this time (rule 2: two people leave
+# together); the watchdog looks once this long after it.
+DEPART_TOGETHER = dt.timedelta(minutes=10)
+
+
+def check_departed_together(
+    departed_at: dt.datetime, partner_departs: Sequence[dt.datetime]
+) -> Verdict:
+    """Did a partner depart on the route within ``DEPART_TOGETHER`` of this depart?"""
+    if any(abs(at - departed_at) <= DEPART_TOGETHER for at in partner_departs):
+        return Verdict.passed()
+    minutes = int(DEPART_TOGETHER.total_seconds() // 60)
+    return Verdict.failed("lone_depart", f"No partner departed within {minutes} minutes.")
+
+
 # Who has been told of a silent agent, by level (``silence_level``).
 SILENCE_LEVELS = {1: "supervisor", 2: "risk_manager"}
 

@@ -43,6 +43,24 @@ class VisitWindow:
         return self.closed_at is None or moment <= self.closed_at + VISIT_MARGIN
 
 
+# How far from the door the partner's latest position may be for the agent not to be alone.
+LONE_DISTANCE_M = 100.0
+
+
+def check_partner_at_door(both_there: bool, partner_distance_m: float | None) -> Verdict:
+    """Rule 2 at the moment of an action at the door (a photo, a receipt): both agents had
+    arrived and neither had left, and the partner's latest position is near the door."""
+    if not both_there:
+        return Verdict.failed("lone_agent", "Only one agent was at the visit.")
+    if partner_distance_m is not None and partner_distance_m > LONE_DISTANCE_M:
+        return Verdict.failed(
+            "lone_agent",
+            f"The partner's latest position was {partner_distance_m:.0f} m from the door "
+            f"(at most {LONE_DISTANCE_M:.0f}).",
+        )
+    return Verdict.passed()
+
+
 def exif_moment(taken_at: dt.datetime | None, zone: str) -> dt.datetime | None:
     """EXIF DateTimeOriginal as an instant; without an offset it is the address's local time."""
     if taken_at is None:
@@ -61,8 +79,10 @@ def photo_flags(
     address: tuple[float, float] | None,
     radius_m: float,
     window: VisitWindow,
+    partner_distance_m: float | None = None,
 ) -> tuple[list[str], float | None]:
-    """Flags for a photo, and its distance from the address by its own EXIF position."""
+    """Flags for a photo, and its distance from the address by its own EXIF position.
+    ``partner_distance_m``: how far from the door the partner's latest position was."""
     flags: list[str] = []
     distance = None
     if exif_lat is None or exif_lon is None:
@@ -76,7 +96,7 @@ def photo_flags(
         flags.append("taken_outside_visit")
     if exif_taken_at is not None and abs(exif_taken_at - captured_at) > EXIF_TIME_TOLERANCE:
         flags.append("exif_time_mismatch")
-    if not window.was_open(captured_at):
+    if not check_partner_at_door(window.was_open(captured_at), partner_distance_m).ok:
         flags.append("lone_agent")
     return flags, distance
 

@@ -25,7 +25,7 @@ CODE_KEYWORD = {"AuthenticationFailed"}
 
 # Verdict codes that never become an answer: a flag on a kept record (and an alert kind), and
 # a field's message inside ``validation_error``.
-NEVER_ANSWERED = {"team_split", "captured_in_future"}
+NEVER_ANSWERED = {"team_split", "lone_depart", "lone_agent", "captured_in_future"}
 
 
 def literal(node: ast.expr | None) -> str | None:

@@ -1,0 +1,71 @@
+"""Two people at the door, checked as it happens (DESIGN rule 2): a photo, a receipt or a
+report recorded while the agent was alone raises a ``lone_agent`` alert at once, beside the
+record's flag, so a supervisor can call the team while they are still there.
+
+Alone means the visit was not open at that moment (only one agent had arrived, or one had
+left) or the partner's latest reported position was more than ``LONE_DISTANCE_M`` from the
+door (``rules.evidence.check_partner_at_door``). A partner's position is not judged stale by
+its age alone: each agent reports on their own 30-minute clock, and their arrival at this
+door stands until a later report puts them elsewhere or they leave.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fieldvisit.actions import alerts
+from fieldvisit.choices import AlertKind, CheckInKind
+from fieldvisit.models import CheckIn, Visit
+from fieldvisit.rules.checkins import distance_m
+
+WHAT = {"photo": "a photo", "receipt": "the notice receipt", "report": "the visit report"}
+
+
+def partner_distance_m(visit: Visit, agent: Any, moment: dt.datetime) -> float | None:
+    """How far from the door the latest position (at ``moment``) of the visit's other arrived
+    agents was: their latest check-in on the route. None: no partner arrived, or the address
+    has no coordinates."""
+    address = visit.stop.address
+    if not address.geocoded:
+        return None
+    partners = (
+        visit.checkins.filter(kind=CheckInKind.ARRIVE).exclude(agent=agent).values("agent_id")
+    )
+    latest = (
+        CheckIn.objects.filter(
+            route_id=visit.stop.route_id, agent_id__in=partners, captured_at__lte=moment
+        )
+        .order_by("-captured_at")
+        .values_list("lat", "lon")
+        .first()
+    )
+    return None if latest is None else distance_m(address.lat, address.lon, *latest)
+
+
+def raise_lone_alert(
+    visit: Visit,
+    agent: Any,
+    kind: str,
+    actor: dict[str, Any],
+    *,
+    captured_at: dt.datetime | None,
+    lat: float | None = None,
+    lon: float | None = None,
+) -> None:
+    """The alert, inside the caller's transaction (the record and its ledger entry)."""
+    who = agent.get_full_name() or agent.get_username()
+    alerts.raise_alert(
+        kind=AlertKind.LONE_AGENT,
+        team=visit.stop.route.team,
+        detail=f"{who} recorded {WHAT[kind]} at {visit.stop.address.text} without their "
+        "partner beside them.",
+        actor=actor,
+        route=visit.stop.route,
+        visit=visit,
+        raised_by=agent,
+        agent=agent,
+        captured_at=captured_at,
+        lat=lat,
+        lon=lon,
+    )
