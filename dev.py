@@ -4,7 +4,7 @@
     python3 dev.py up      create .venv, install, migrate, load demo data, serve on :8000
     python3 dev.py test    create .venv, install, run the whole test suite (args go to pytest)
     python3 dev.py lint    ruff format --check, ruff check, the layers (lint-imports),
-                           makemigrations --check
+                           makemigrations --check, the OpenAPI schema (check_schema)
     python3 dev.py audit   pip-audit over requirements*.txt (a package it cannot check fails it)
 
 Set DATABASE_URL to run against PostgreSQL instead of SQLite.
@@ -66,6 +66,7 @@ def main(argv: list[str]) -> None:
         # build, so no cache directory is left in the tree.
         run(VENV / "bin" / "lint-imports", "--no-cache")
         run(PYTHON, "manage.py", "makemigrations", "--check", "--dry-run")
+        run(PYTHON, "manage.py", "check_schema")
     elif command == "audit":
         ensure_env("requirements-dev.txt")
         # --strict: a package the vulnerability service does not know is a failure, not a pass.
