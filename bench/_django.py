@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 import tempfile
@@ -43,9 +44,9 @@ def demo_agent() -> tuple[str, str]:
     from django.contrib.auth.models import User
 
     from fieldvisit.actions.auth import issue_token
-    from fieldvisit.demo import build_world
+    from fieldvisit.demo import build_world, zone_for
 
-    world = build_world()
+    world = build_world(zone_name=zone_for(datetime.datetime.now(datetime.UTC)))  # visiting time
     agent = User.objects.get(username=world["users"]["agent_a"]["username"])
     token, _ = issue_token(agent, "bench-phone", "bench", "android")
     return token, world["stops"][0]["visit_id"]

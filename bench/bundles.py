@@ -41,12 +41,12 @@ def make_visit(total: int, segments: int):  # type: ignore[no-untyped-def]
     from django.db import transaction
     from django.utils import timezone
 
-    from fieldvisit.demo import build_world
+    from fieldvisit.demo import build_world, zone_for
     from fieldvisit.evidence import storage
     from fieldvisit.ledger import store as ledger
     from fieldvisit.models import AudioSegment, EvidenceFile, Recording, Visit
 
-    world = build_world()
+    world = build_world(zone_name=zone_for(dt.datetime.now(dt.UTC)))  # visiting time
     agent = User.objects.get(username=world["users"]["agent_a"]["username"])
     visit = Visit.objects.get(pk=world["stops"][0]["visit_id"])
     recording = Recording.objects.create(

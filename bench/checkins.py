@@ -44,7 +44,7 @@ def main() -> None:
 
     import config.urls
     from fieldvisit.actions.auth import issue_token
-    from fieldvisit.demo import build_world
+    from fieldvisit.demo import build_world, zone_for
     from fieldvisit.models import Route
 
     class Noop(APIView):
@@ -54,7 +54,7 @@ def main() -> None:
     config.urls.urlpatterns.append(path("bench/noop/", Noop.as_view()))
     settings.ALLOWED_HOSTS = ["*"]
 
-    world = build_world()
+    world = build_world(zone_name=zone_for(dt.datetime.now(dt.UTC)))  # visiting time
     route = Route.objects.get(pk=world["route"]["id"])
     clients = []
     for name in ("agent_a", "agent_b"):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -225,9 +226,9 @@ def main() -> None:
     args = parser.parse_args()
     print("database:", setup("sqlite", "fieldapp"))
     os.environ["FIELDAPP_SEGMENT_SECONDS"] = str(args.segment_s)
-    from fieldvisit.demo import build_world
+    from fieldvisit.demo import build_world, zone_for
 
-    world = build_world()
+    world = build_world(zone_name=zone_for(datetime.datetime.now(datetime.UTC)))  # visiting time
     agent = world["users"]["agent_a"]
     stop = world["stops"][0]
     server = Server()

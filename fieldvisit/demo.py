@@ -3,6 +3,11 @@ and an approved route for one day. Every run builds a new, independent world.
 
 Routes are planned and approved through the real actions (so the ledger records them), with
 the clock set to the evening before, as the procedure requires.
+
+Visits are allowed 08:00-21:00 in the address's own zone, so a demo in Shanghai refuses every
+arrival from 13:00 to 24:00 UTC. The quick start therefore builds its world where it is
+visiting time now (``zone_for``): Shanghai when it is, else the Chinatown of London, New York
+or San Francisco, with real addresses a few hundred metres apart in each.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import zoneinfo
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -32,13 +38,76 @@ from fieldvisit.models import (
 
 ZONE = "Asia/Shanghai"
 
-# Real-looking Shanghai addresses, a few hundred metres apart (walkable in one morning).
-PLACES = [
-    ("上海市黄浦区南京东路 300 号 5 楼", 31.23590, 121.48430),
-    ("上海市黄浦区福州路 181 号 2 单元 1201 室", 31.23380, 121.48520),
-    ("上海市黄浦区九江路 421 号 3 楼", 31.23490, 121.47990),
-    ("上海市黄浦区汉口路 266 号", 31.23250, 121.48120),
-]
+
+@dataclass(frozen=True)
+class Area:
+    """Where a demo world's team works: its name and four addresses in one zone."""
+
+    name: str
+    places: tuple[tuple[str, float, float], ...]
+
+
+# Real-looking addresses, a few hundred metres apart (walkable in one morning), by zone, in
+# the order the quick start prefers them.
+AREAS = {
+    "Asia/Shanghai": Area(
+        "Huangpu",
+        (
+            ("上海市黄浦区南京东路 300 号 5 楼", 31.23590, 121.48430),
+            ("上海市黄浦区福州路 181 号 2 单元 1201 室", 31.23380, 121.48520),
+            ("上海市黄浦区九江路 421 号 3 楼", 31.23490, 121.47990),
+            ("上海市黄浦区汉口路 266 号", 31.23250, 121.48120),
+        ),
+    ),
+    "Europe/London": Area(
+        "Chinatown London",
+        (
+            ("Flat 3, 12 Gerrard Street, London W1D 5PR", 51.51153, -0.13174),
+            ("2nd floor, 25 Lisle Street, London WC2H 7BA", 51.51113, -0.13039),
+            ("Flat 5, 8 Macclesfield Street, London W1D 6AY", 51.51201, -0.13141),
+            ("31 Wardour Street, London W1D 6PT", 51.51153, -0.13267),
+        ),
+    ),
+    "America/New_York": Area(
+        "Chinatown Manhattan",
+        (
+            ("Apt 4B, 41 Mott Street, New York, NY 10013", 40.71470, -73.99844),
+            ("Apt 2F, 23 Pell Street, New York, NY 10013", 40.71452, -73.99792),
+            ("Apt 6, 12 Doyers Street, New York, NY 10013", 40.71426, -73.99813),
+            ("18 Bayard Street, New York, NY 10013", 40.71555, -73.99883),
+        ),
+    ),
+    "America/Los_Angeles": Area(
+        "Chinatown San Francisco",
+        (
+            ("Apt 3, 950 Grant Avenue, San Francisco, CA 94108", 37.79452, -122.40643),
+            ("Apt 12, 841 Stockton Street, San Francisco, CA 94108", 37.79388, -122.40827),
+            ("Apt 5, 15 Ross Alley, San Francisco, CA 94108", 37.79495, -122.40713),
+            ("827 Washington Street, San Francisco, CA 94108", 37.79528, -122.40661),
+        ),
+    ),
+}
+# The creditor's default visiting hours (``Creditor``), and how much of them the demo needs
+# left: a world built at 20:30 would refuse every arrival half an hour later.
+HOURS = (dt.time(8, 0), dt.time(21, 0))
+TIME_LEFT = dt.timedelta(hours=2)
+
+
+def in_visiting_hours(now: dt.datetime, zone: str) -> bool:
+    """Is it visiting time in ``zone`` with at least ``TIME_LEFT`` of it to go?"""
+    local = now.astimezone(zoneinfo.ZoneInfo(zone))
+    last_start = dt.datetime.combine(local.date(), HOURS[1], tzinfo=local.tzinfo) - TIME_LEFT
+    return HOURS[0] <= local.time() and local <= last_start
+
+
+def zone_for(now: dt.datetime) -> str:
+    """The first zone of ``AREAS`` where it is visiting time: Shanghai when it is there."""
+    for zone in AREAS:
+        if in_visiting_hours(now, zone):
+            return zone
+    return ZONE  # the areas cover every hour of the day; kept for an edited list
+
+
 DEBTORS = [
     ("王建国", "310101198203154512", Decimal("86500.00")),
     ("李秀英", "310104197911082227", Decimal("42300.50")),
@@ -79,10 +148,11 @@ PEOPLE = [
 ]
 
 
-def build_world(day: dt.date | None = None) -> dict[str, Any]:
-    """Build a new demo world for ``day`` (today in Shanghai by default): its logins, its
-    approved route and the route's stops."""
-    zone = zoneinfo.ZoneInfo(ZONE)
+def build_world(day: dt.date | None = None, zone_name: str = ZONE) -> dict[str, Any]:
+    """Build a new demo world in ``zone_name`` (one of ``AREAS``) for ``day`` (today there by
+    default): its logins, its approved route and the route's stops."""
+    area = AREAS[zone_name]
+    zone = zoneinfo.ZoneInfo(zone_name)
     day = day or timezone.localdate(timezone.now(), zone)
     suffix = _suffix()
     with transaction.atomic():
@@ -90,8 +160,8 @@ def build_world(day: dt.date | None = None) -> dict[str, Any]:
         creditor = Creditor.objects.create(
             name=f"Demo Consumer Finance{suffix}", code=f"demo{suffix.replace('_', '-')}"
         )
-        team = _teams(people, suffix, day)
-        addresses = _cases(creditor, team, day)
+        team = _teams(people, suffix, day, area, zone_name)
+        addresses = _cases(creditor, team, day, area, zone_name)
         route = Route.objects.create(team=team, date=day, planned_by=people["planner"])
         for sequence, address in enumerate(addresses[:3], start=1):
             Stop.objects.create(route=route, sequence=sequence, case=address.case, address=address)
@@ -99,6 +169,8 @@ def build_world(day: dt.date | None = None) -> dict[str, Any]:
     stops = Stop.objects.filter(route=route).select_related("address", "visit").order_by("sequence")
     return {
         "users": logins,
+        "zone": zone_name,
+        "area": area.name,
         "route": {"id": str(route.pk), "date": day.isoformat()},
         "stops": [
             {
@@ -126,17 +198,17 @@ def _people(suffix: str) -> tuple[dict[str, User], dict[str, dict[str, str]]]:
     return people, logins
 
 
-def _teams(people: dict[str, User], suffix: str, day: dt.date) -> Team:
+def _teams(people: dict[str, User], suffix: str, day: dt.date, area: Area, zone: str) -> Team:
     """The demo team (with agents A and B) and another team (with the outsiders), every agent
     qualified; returns the demo team."""
     team = Team.objects.create(
-        name=f"Huangpu field team{suffix}",
+        name=f"{area.name} field team{suffix}",
         supervisor=people["supervisor"],
         risk_manager=people["supervisor"],
-        timezone=ZONE,
+        timezone=zone,
     )
     other = Team.objects.create(
-        name=f"Pudong field team{suffix}", supervisor=people["supervisor"], timezone=ZONE
+        name=f"{area.name} second team{suffix}", supervisor=people["supervisor"], timezone=zone
     )
     checked = day - dt.timedelta(days=400)
     for number, (key, member_of) in enumerate(
@@ -158,12 +230,12 @@ def _teams(people: dict[str, User], suffix: str, day: dt.date) -> Team:
     return team
 
 
-def _cases(creditor: Creditor, team: Team, day: dt.date) -> list[Address]:
+def _cases(creditor: Creditor, team: Team, day: dt.date, area: Area, zone: str) -> list[Address]:
     """One case per debtor, each with its home address and a relation; the addresses."""
     stamp = secrets.token_hex(3).upper()
     addresses = []
     for number, ((debtor, id_number, amount), (text, lat, lon)) in enumerate(
-        zip(DEBTORS, PLACES, strict=True), start=1
+        zip(DEBTORS, area.places, strict=True), start=1
     ):
         case = Case.objects.create(
             number=f"DEMO-{stamp}-{number:03d}",
@@ -176,7 +248,7 @@ def _cases(creditor: Creditor, team: Team, day: dt.date) -> list[Address]:
         )
         addresses.append(
             Address.objects.create(
-                case=case, kind=AddressKind.HOME, text=text, lat=lat, lon=lon, timezone=ZONE
+                case=case, kind=AddressKind.HOME, text=text, lat=lat, lon=lon, timezone=zone
             )
         )
         Relation.objects.create(case=case, name=f"{debtor[0]}女士", kind=RelationKind.FAMILY)

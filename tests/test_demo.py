@@ -5,18 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import uuid
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
+from fieldvisit import demo
 from fieldvisit.choices import Role, RouteStatus
 from fieldvisit.models import AgentProfile, LedgerEntry, Route, Stop, Visit
 from tests.helpers import today
 
+# The quick start chooses its zone by the hour; these tests are about reuse, in Shanghai.
+SHANGHAI = ("--zone", "Asia/Shanghai")
 USER_KEYS = {"agent_a", "agent_b", "outsider_agent", "planner", "supervisor", "legal"}
 STOP_KEYS = {"id", "visit_id", "case_id", "notice_number", "lat", "lon", "timezone"}
 
@@ -181,7 +187,7 @@ def test_seed_demo_without_json_prints_logins() -> None:
 def test_quickstart_twice_reuses_the_saved_world(settings: Any, tmp_path: Path) -> None:
     settings.STATE_DIR = tmp_path
     first_out = io.StringIO()
-    call_command("quickstart", "--no-serve", stdout=first_out)
+    call_command("quickstart", "--no-serve", *SHANGHAI, stdout=first_out)
     saved = tmp_path / "demo-world.json"
     assert saved.exists()
     assert saved.stat().st_mode & 0o777 == 0o600
@@ -191,7 +197,7 @@ def test_quickstart_twice_reuses_the_saved_world(settings: Any, tmp_path: Path) 
     routes = Route.objects.count()
 
     second_out = io.StringIO()
-    call_command("quickstart", "--no-serve", stdout=second_out)
+    call_command("quickstart", "--no-serve", *SHANGHAI, stdout=second_out)
     assert json.loads(saved.read_text(encoding="utf-8")) == world
     assert User.objects.count() == users
     assert Route.objects.count() == routes
@@ -207,12 +213,12 @@ def test_quickstart_twice_reuses_the_saved_world(settings: Any, tmp_path: Path) 
 def test_quickstart_rebuilds_a_stale_world(settings: Any, tmp_path: Path) -> None:
     settings.STATE_DIR = tmp_path
     saved = tmp_path / "demo-world.json"
-    call_command("quickstart", "--no-serve", stdout=io.StringIO())
+    call_command("quickstart", "--no-serve", *SHANGHAI, stdout=io.StringIO())
     stale = json.loads(saved.read_text(encoding="utf-8"))
     stale["route"]["date"] = "2001-01-01"
     saved.write_text(json.dumps(stale), encoding="utf-8")
 
-    call_command("quickstart", "--no-serve", stdout=io.StringIO())
+    call_command("quickstart", "--no-serve", *SHANGHAI, stdout=io.StringIO())
     fresh = json.loads(saved.read_text(encoding="utf-8"))
     assert fresh["route"]["date"] == today().isoformat()
     assert fresh["route"]["id"] != stale["route"]["id"]
@@ -223,6 +229,83 @@ def test_quickstart_rebuilds_a_stale_world(settings: Any, tmp_path: Path) -> Non
 def test_quickstart_survives_a_corrupt_saved_world(settings: Any, tmp_path: Path) -> None:
     settings.STATE_DIR = tmp_path
     (tmp_path / "demo-world.json").write_text("{not json", encoding="utf-8")
-    call_command("quickstart", "--no-serve", stdout=io.StringIO())
+    call_command("quickstart", "--no-serve", *SHANGHAI, stdout=io.StringIO())
     world = json.loads((tmp_path / "demo-world.json").read_text(encoding="utf-8"))
     assert Route.objects.filter(pk=world["route"]["id"]).exists()
+
+
+# --- The quick start at any hour (issue 22) ------------------------------------------------
+
+
+@pytest.mark.parametrize("month", [1, 7])  # winter and summer time where there is any
+def test_every_hour_of_the_day_has_a_demo_zone_in_visiting_hours(month: int) -> None:
+    start = dt.datetime(2026, month, 15, tzinfo=dt.UTC)
+    for quarter in range(24 * 4):
+        now = start + dt.timedelta(minutes=15 * quarter)
+        zone = demo.zone_for(now)
+        assert demo.in_visiting_hours(now, zone), (now, zone)
+        local = now.astimezone(zoneinfo.ZoneInfo(zone)).time()
+        assert dt.time(8) <= local <= dt.time(19), (now, zone, local)
+
+
+def test_shanghai_is_chosen_whenever_it_is_visiting_time_there() -> None:
+    assert demo.zone_for(dt.datetime(2026, 12, 5, 2, 0, tzinfo=dt.UTC)) == "Asia/Shanghai"
+    assert demo.zone_for(dt.datetime(2026, 12, 5, 11, 0, tzinfo=dt.UTC)) == "Asia/Shanghai"
+    # 19:30 in Shanghai: less than two hours of visiting left there.
+    assert demo.zone_for(dt.datetime(2026, 12, 5, 11, 30, tzinfo=dt.UTC)) == "Europe/London"
+    assert demo.zone_for(dt.datetime(2026, 12, 5, 20, 0, tzinfo=dt.UTC)) == "America/New_York"
+
+
+@pytest.mark.django_db
+def test_the_quick_start_in_the_american_afternoon_lets_the_agents_arrive(
+    settings: Any, tmp_path: Path
+) -> None:
+    """20:00 UTC is 04:00 in Shanghai and 20:00 in London: the demo is built in New York,
+    where it is 15:00, and both agents' arrivals at the first stop are accepted and open the
+    visit."""
+    settings.STATE_DIR = tmp_path
+    with time_machine.travel(dt.datetime(2026, 12, 5, 20, 0, tzinfo=dt.UTC), tick=False):
+        out = io.StringIO()
+        call_command("quickstart", "--no-serve", stdout=out)
+        world = json.loads((tmp_path / "demo-world.json").read_text(encoding="utf-8"))
+        assert world["zone"] == "America/New_York"
+        assert "Chinatown Manhattan (America/New_York)" in out.getvalue()
+        assert "it is 15:00 there now." in out.getvalue()
+        stop = world["stops"][0]
+        assert (world["route"]["date"], stop["timezone"]) == ("2026-12-05", "America/New_York")
+        for key in ("agent_a", "agent_b"):
+            api = APIClient()
+            login = world["users"][key]
+            token = api.post(
+                "/api/v1/auth/token/",
+                {**login, "device_id": f"{key}-phone", "device_name": "phone", "platform": "web"},
+                format="json",
+            ).json()["token"]
+            api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+            answer = api.post(
+                "/api/v1/checkins/",
+                {
+                    "id": str(uuid.uuid4()),
+                    "route": world["route"]["id"],
+                    "stop": stop["id"],
+                    "kind": "arrive",
+                    "lat": stop["lat"],
+                    "lon": stop["lon"],
+                    "accuracy_m": 8,
+                    "captured_at": dt.datetime.now(dt.UTC).isoformat(),
+                },
+                format="json",
+            )
+            assert answer.status_code == 201, answer.json()
+        assert answer.json()["visit"]["status"] == "open"
+
+
+@pytest.mark.django_db
+def test_a_saved_world_in_another_zone_is_not_reused(settings: Any, tmp_path: Path) -> None:
+    settings.STATE_DIR = tmp_path
+    call_command("quickstart", "--no-serve", "--zone", "Asia/Shanghai", stdout=io.StringIO())
+    first = json.loads((tmp_path / "demo-world.json").read_text(encoding="utf-8"))
+    call_command("quickstart", "--no-serve", "--zone", "Europe/London", stdout=io.StringIO())
+    second = json.loads((tmp_path / "demo-world.json").read_text(encoding="utf-8"))
+    assert (first["zone"], second["zone"]) == ("Asia/Shanghai", "Europe/London")
+    assert first["route"]["id"] != second["route"]["id"]

@@ -1,4 +1,10 @@
-"""Migrate, make sure today's demo world exists, print its logins and serve."""
+"""Migrate, make sure today's demo world exists, print its logins and serve.
+
+The world is built where it is visiting time now (``demo.zone_for``: Shanghai when it is
+08:00-19:00 there, else London's, New York's or San Francisco's Chinatown), so an arrival
+made during the next two hours is not refused ``outside_visit_hours`` whatever the hour of
+the newcomer's day. ``--zone`` picks the place, ``--at`` the moment the choice is made for.
+"""
 
 import datetime as dt
 import json
@@ -10,10 +16,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fieldvisit import scheduler
-from fieldvisit.demo import ZONE, build_world
+from fieldvisit.demo import AREAS, HOURS, build_world, in_visiting_hours, zone_for
 
 
 class Command(BaseCommand):
@@ -22,19 +28,40 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addrport", default="127.0.0.1:8000")
         parser.add_argument("--no-serve", action="store_true", help="Set up, print, and stop.")
+        parser.add_argument(
+            "--zone",
+            choices=list(AREAS),
+            help="Build the demo there (default: where it is visiting time now).",
+        )
+        parser.add_argument(
+            "--at",
+            type=dt.datetime.fromisoformat,
+            help="Choose the zone for this moment (ISO 8601 with offset) instead of now.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        now = options["at"] or dt.datetime.now(tz=dt.UTC)
+        if now.tzinfo is None:
+            raise CommandError("--at needs a UTC offset, e.g. 2026-12-05T15:00:00+00:00")
+        zone = options["zone"] or zone_for(now)
         saved = Path(settings.STATE_DIR) / "demo-world.json"
-        world = self._saved_world(saved)
+        world = self._saved_world(saved, zone, now)
         if world is None:
-            world = build_world()
+            world = build_world(zone_name=zone)
             # It holds passwords: readable by the owner only, from the first byte.
             fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(world, handle, ensure_ascii=False, indent=2)
         host = options["addrport"]
-        self.stdout.write(self.style.SUCCESS(f"\nDemo route for {world['route']['date']}. Logins:"))
+        local = now.astimezone(zoneinfo.ZoneInfo(zone))
+        open_now = in_visiting_hours(now, zone)
+        self.stdout.write(
+            f"\nDemo world in {world.get('area', zone)} ({zone}): visits are allowed "
+            f"{HOURS[0]:%H:%M}-{HOURS[1]:%H:%M} local time; it is {local:%H:%M} there now"
+            + ("." if open_now else " (outside the hours: arrivals will be refused).")
+        )
+        self.stdout.write(self.style.SUCCESS(f"Demo route for {world['route']['date']}. Logins:"))
         for role, login in world["users"].items():
             self.stdout.write(f"  {role:<17} {login['username']:<22} {login['password']}")
         self.stdout.write(
@@ -46,16 +73,18 @@ class Command(BaseCommand):
             scheduler.start()  # the watchdog and checkpoints, in this process
             call_command("runserver", host, use_reloader=False)
 
-    def _saved_world(self, path: Path) -> dict[str, Any] | None:
-        """Reuse the demo world of an earlier run when its route is for today."""
+    def _saved_world(self, path: Path, zone: str, now: dt.datetime) -> dict[str, Any] | None:
+        """Reuse the demo world of an earlier run when it is in ``zone`` and its route is for
+        today there."""
         if not path.exists():
             return None
         try:
             world = json.loads(path.read_text(encoding="utf-8"))
-            today = dt.datetime.now(tz=zoneinfo.ZoneInfo(ZONE)).date().isoformat()
+            today = now.astimezone(zoneinfo.ZoneInfo(zone)).date().isoformat()
             agent = world["users"]["agent_a"]["username"]
-        except (ValueError, KeyError):
+            same = world.get("zone", "Asia/Shanghai") == zone and world["route"]["date"] == today
+        except (ValueError, KeyError, TypeError):
             return None
-        if world["route"]["date"] != today or not User.objects.filter(username=agent).exists():
+        if not same or not User.objects.filter(username=agent).exists():
             return None
         return world
