@@ -1,11 +1,17 @@
 """The quick start's job runner: APScheduler in the server process, no broker needed.
 
-It runs the same job functions on the same schedule as Celery beat does in production.
+It runs the same job functions on the same schedule as Celery beat does in production. Each
+run is one log line named after its job (``job watchdog: 2 in 14 ms``): at INFO when the job
+did something, at DEBUG when it had nothing to do, with the traceback when it failed.
+APScheduler's own two lines per run ("Running job ...", "... executed successfully") are
+turned down to warnings.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -17,23 +23,29 @@ from fieldvisit import jobs
 logger = logging.getLogger(__name__)
 
 
-def _run(job: Any) -> None:
+def run_job(name: str, job: Callable[[], Any]) -> None:
+    """Run one job, in a clean database connection, and say in one line how it went."""
     close_old_connections()
+    started = time.monotonic()
     try:
-        job()
+        result = job()
     except Exception:
-        logger.exception("background job %s failed", job.__name__)
+        logger.exception("job %s failed", name)
+        return
     finally:
         close_old_connections()
+    level = logging.INFO if result else logging.DEBUG
+    ms = (time.monotonic() - started) * 1000
+    logger.log(level, "job %s: %s in %.0f ms", name, result, ms)
 
 
 def start() -> Any:
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = BackgroundScheduler(daemon=True)
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
-        job = getattr(jobs, name)
         scheduler.add_job(
-            _run, "interval", seconds=entry["schedule"], args=[job], id=name, coalesce=True,
-            max_instances=1,
+            run_job, "interval", seconds=entry["schedule"], args=[name, getattr(jobs, name)],
+            id=name, name=name, coalesce=True, max_instances=1,
         )  # fmt: skip
     scheduler.start()
     return scheduler
