@@ -154,6 +154,9 @@ STATIC_ROOT = env_path("STATIC_ROOT", STATE_DIR / "static")
 # e.g. MAP_TILE_URL=https://tile.openstreetmap.org/{z}/{x}/{y}.png
 MAP_TILE_URL = env_str("MAP_TILE_URL")
 MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION")
+# The datum the tile server draws in: wgs84 (OpenStreetMap and most), gcj02 (AMap/高德,
+# Tencent), bd09 (Baidu). Positions are converted to it just before drawing.
+MAP_TILE_DATUM = env_str("MAP_TILE_DATUM") or "wgs84"
 # The operations dashboard polls its JSON feed this often (seconds).
 OPERATIONS_REFRESH_S = env_int("OPERATIONS_REFRESH_S", 5)
 # The field app cuts the visit's recording into segments this long (each a playable file,

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
+from fieldvisit.choices import Datum
 from fieldvisit.ledger import timestamps
 
 
@@ -77,5 +78,21 @@ def timestamp_authority(app_configs: Any = None, **kwargs: Any) -> list[Warning]
             "be checked, so none is kept.",
             hint="Point LEDGER_TSA_CA_FILE at the time-stamp authority's CA certificate (PEM).",
             id="fieldvisit.W011",
+        )
+    ]
+
+
+@register()
+def map_tile_datum(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """The admin maps convert positions to the tiles' datum: an unknown one would draw every
+    point in the wrong place, or fail the page."""
+    if settings.MAP_TILE_DATUM in Datum.values:
+        return []
+    return [
+        Error(
+            f"MAP_TILE_DATUM is {settings.MAP_TILE_DATUM!r}.",
+            hint="Set it to wgs84 (OpenStreetMap and most servers), gcj02 (AMap/高德, Tencent) "
+            "or bd09 (Baidu).",
+            id="fieldvisit.E012",
         )
     ]

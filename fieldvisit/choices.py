@@ -13,6 +13,16 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Auditor"
 
 
+class Datum(models.TextChoices):
+    """The datum a coordinate was given in. GPS and the API are WGS-84; maps of China
+    (AMap/高德, Tencent) use GCJ-02, Baidu uses BD-09, each 100-700 m off the GPS position of
+    the same door."""
+
+    WGS84 = "wgs84", "WGS-84 (GPS)"
+    GCJ02 = "gcj02", "GCJ-02 (AMap/高德, Tencent)"
+    BD09 = "bd09", "BD-09 (Baidu)"
+
+
 class AddressKind(models.TextChoices):
     HOME = "home", "Home (住宅)"
     WORK = "work", "Workplace (单位)"

@@ -44,7 +44,9 @@ import openpyxl
 import tablib
 from django import forms
 from import_export.formats import base_formats
-from import_export.forms import ImportForm
+from import_export.forms import ConfirmImportForm, ImportForm
+
+from fieldvisit.choices import Datum
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 5000
@@ -348,8 +350,23 @@ def _check_counts(name: str, shared_strings: int, rows: int, styles: int) -> Non
         )
 
 
+DATUM_HELP = (
+    "What the file's coordinates are in, for rows whose datum column is empty: WGS-84 from "
+    "GPS, GCJ-02 from AMap/高德 or Tencent, BD-09 from Baidu. They are stored in WGS-84."
+)
+
+
 class CaseImportForm(ImportForm):
-    """The admin's import form, refusing a file over the size limit before it is read."""
+    """The admin's import form, refusing a file over the size limit before it is read, with
+    the file's coordinate datum."""
+
+    datum = forms.ChoiceField(
+        choices=Datum.choices,
+        initial=Datum.WGS84,
+        required=False,  # left out: WGS-84
+        label="Coordinate datum",
+        help_text=DATUM_HELP,
+    )
 
     def clean_import_file(self) -> Any:
         upload = self.cleaned_data["import_file"]
@@ -358,3 +375,9 @@ class CaseImportForm(ImportForm):
         except ImportFileRefused as refused:
             raise forms.ValidationError(str(refused)) from None
         return upload
+
+
+class CaseConfirmImportForm(ConfirmImportForm):
+    """The confirmation carries the datum chosen with the file."""
+
+    datum = forms.ChoiceField(choices=Datum.choices, required=False, widget=forms.HiddenInput)

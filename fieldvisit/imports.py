@@ -4,8 +4,11 @@ One row per case, keyed on the case ``number``, so importing the same file again
 nothing (every row is reported as skipped). The creditor is named by its ``code`` and the team
 by its ``name``; neither is created by an import, since a creditor carries the contract's rule
 settings and a team its agents. Addresses come in per-kind columns (``home_address``,
-``home_lat``, ``home_lon``, ``work_address``, ...) and one ``timezone`` column; an address is
-found again by its case, kind and text. Nothing is deleted, and an address an approved route
+``home_lat``, ``home_lon``, ``work_address``, ...), one ``timezone`` column and one ``datum``
+column (``wgs84``, ``gcj02`` for AMap/高德 or Tencent, ``bd09`` for Baidu; empty: the import's
+default, chosen on the import form): coordinates are stored in WGS-84, converted on the way
+in, with what the row gave kept beside them. An address is found again by its case, kind and
+text. Nothing is deleted, and an address an approved route
 visits keeps its location (the model refuses the move; the row reports it).
 
 Case changes are not ledger events (the ledger records routes from their submission, with
@@ -25,14 +28,16 @@ from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
 from fieldvisit.access import staff_scope, team_in_scope
-from fieldvisit.choices import AddressKind
+from fieldvisit.choices import AddressKind, Datum
 from fieldvisit.models import Address, Case, Creditor, Team
 
 ADDRESS_KINDS = [kind.value for kind in AddressKind]
 ADDRESS_COLUMNS = [
     *(f"{kind}_{part}" for kind in ADDRESS_KINDS for part in ("address", "lat", "lon")),
     "timezone",
+    "datum",
 ]
+DATUMS = {datum.value for datum in Datum}
 
 
 class NamedForeignKeyWidget(widgets.ForeignKeyWidget):
@@ -102,18 +107,26 @@ class AddressesField(fields.Field):
 class AddressRow:
     kind: str
     text: str
-    lat: float | None
+    lat: float | None  # as the row gives it, in ``datum``
     lon: float | None
     timezone: str | None  # None: keep what is stored (or none for a new address)
+    datum: str = Datum.WGS84
     existing: Address | None = None
+
+    def placed(self, address: Address) -> Address:
+        address.place(self.lat, self.lon, self.datum)
+        return address
 
     def differs(self) -> bool:
         stored = self.existing
-        return (
-            stored is None
-            or (stored.lat, stored.lon) != (self.lat, self.lon)
-            or (self.timezone is not None and stored.timezone != self.timezone)
-        )
+        if stored is None:
+            return True
+        wanted = self.placed(Address())
+        return (stored.lat, stored.lon, stored.source_datum) != (
+            wanted.lat,
+            wanted.lon,
+            self.datum,
+        ) or (self.timezone is not None and stored.timezone != self.timezone)
 
 
 def _cell(row: Any, column: str) -> str:
@@ -151,6 +164,11 @@ class CaseResource(resources.ModelResource):
     notes = fields.Field("notes", "notes", TrimmedCharWidget())
     overdue_since = fields.Field("overdue_since", "overdue_since", DayWidget())
     addresses = AddressesField(column_name="addresses", readonly=True)
+
+    def __init__(self, datum: str = Datum.WGS84, **kwargs: Any) -> None:
+        """``datum``: what rows without a ``datum`` value give their coordinates in."""
+        super().__init__(**kwargs)
+        self.default_datum = datum
 
     class Meta:
         model = Case
@@ -214,6 +232,12 @@ class CaseResource(resources.ModelResource):
 
     def _addresses(self, case: Case, row: Any, errors: dict[str, list[str]]) -> list[AddressRow]:
         zone = _cell(row, "timezone") or None
+        datum = _cell(row, "datum").lower() or self.default_datum
+        if datum not in DATUMS:
+            errors.setdefault("datum", []).append(
+                f"Unknown datum {datum!r}: give wgs84, gcj02 (AMap/高德, Tencent) or bd09 (Baidu)."
+            )
+            datum = Datum.WGS84
         stored = [] if case._state.adding else list(Address.objects.filter(case_id=case.pk))
         found = []
         for kind in ADDRESS_KINDS:
@@ -226,11 +250,11 @@ class CaseResource(resources.ModelResource):
                         "Coordinates without an address."
                     )
                 continue
-            item = AddressRow(kind, text, lat, lon, zone)
+            item = AddressRow(kind, text, lat, lon, zone, datum)
             item.existing = next((a for a in stored if (a.kind, a.text) == (kind, text)), None)
             candidate = item.existing or Address(kind=kind, text=text)
             if item.differs():
-                candidate.lat, candidate.lon = lat, lon
+                item.placed(candidate)
                 if zone is not None:
                     candidate.timezone = zone
                 try:
@@ -255,8 +279,9 @@ class CaseResource(resources.ModelResource):
         for item in getattr(instance, "_import_addresses", []):
             if not item.differs():
                 continue
-            address = item.existing or Address(case=instance, kind=item.kind, text=item.text)
-            address.lat, address.lon = item.lat, item.lon
+            address = item.placed(
+                item.existing or Address(case=instance, kind=item.kind, text=item.text)
+            )
             if item.timezone is not None:
                 address.timezone = item.timezone
             address.save()

@@ -46,6 +46,8 @@ class CheckInData:
     accuracy_m: float
     captured_at: dt.datetime
     sent_at: dt.datetime | None = None
+    # lat/lon are WGS-84; when the phone gave a Chinese datum, what it gave.
+    source: tuple[str, float, float] | None = None
 
 
 @dataclass
@@ -287,6 +289,9 @@ def _write(
         kind=data.kind,
         lat=data.lat,
         lon=data.lon,
+        source_datum=data.source[0] if data.source else None,
+        source_lat=data.source[1] if data.source else None,
+        source_lon=data.source[2] if data.source else None,
         accuracy_m=data.accuracy_m,
         captured_at=data.captured_at,
         received_at=facts.received_at,
@@ -311,6 +316,12 @@ def _write(
             "clock_skew_s": judgement.clock_skew_s,
             "distance_m": checkin.distance_m,
             "flags": list(judgement.flags),
+            # Only when the phone gave another datum: entries of WGS-84 check-ins unchanged.
+            **(
+                {"source": dict(zip(("datum", "lat", "lon"), data.source, strict=True))}
+                if data.source
+                else {}
+            ),
         },
     )
     return checkin

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -9,6 +10,7 @@ from import_export.admin import ImportMixin
 
 from fieldvisit import import_files
 from fieldvisit.admin.base import TeamScopedAdmin
+from fieldvisit.choices import Datum
 from fieldvisit.imports import CaseResource
 from fieldvisit.models import Address, Case, Creditor, Relation
 
@@ -43,10 +45,41 @@ class CreditorAdmin(admin.ModelAdmin):
     ]
 
 
+class AddressForm(forms.ModelForm):
+    """The position as entered, in the datum chosen beside it (WGS-84, or GCJ-02/BD-09 read
+    off a Chinese map): stored in WGS-84 with the original kept (``Address.place``). An
+    address given in another datum shows its original again, so editing it round-trips."""
+
+    source_datum = forms.ChoiceField(
+        choices=Datum.choices,
+        required=False,
+        initial=Datum.WGS84,
+        label="Datum",
+        help_text="What lat/lon above are in: GPS (WGS-84), AMap/高德 or Tencent (GCJ-02), Baidu "
+        "(BD-09). They are stored in WGS-84.",
+    )
+
+    class Meta:
+        model = Address
+        fields = ["case", "kind", "text", "lat", "lon", "source_datum", "timezone"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        address = self.instance
+        if address.pk and address.source_datum != Datum.WGS84 and address.source_lat is not None:
+            self.initial.update(lat=address.source_lat, lon=address.source_lon)
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the instance now holds what was entered
+        address = self.instance
+        address.place(address.lat, address.lon, self.cleaned_data.get("source_datum") or "wgs84")
+
+
 class AddressInline(admin.TabularInline):
     model = Address
+    form = AddressForm
     extra = 0
-    fields = ["kind", "text", "lat", "lon", "timezone"]
+    fields = ["kind", "text", "lat", "lon", "source_datum", "timezone"]
 
 
 class RelationInline(admin.TabularInline):
@@ -65,6 +98,7 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
     # Read within limits (size, zip, rows, columns, cells) before any row is looked at.
     import_formats = [import_files.CSV, import_files.XLSX]
     import_form_class = import_files.CaseImportForm
+    confirm_form_class = import_files.CaseConfirmImportForm
     list_display = [
         "number",
         "debtor_name",
@@ -90,6 +124,18 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
             form.add_error("import_file", str(e))
         else:
             super().add_data_read_fail_error_to_form(form, e)
+
+    def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        """The file's datum, from the import form (the preview) or its confirmation."""
+        form = kwargs.pop("form", None)
+        datum = getattr(form, "cleaned_data", {}).get("datum")  # unbound on the first GET
+        return {**super().get_import_resource_kwargs(request, **kwargs), "datum": datum or "wgs84"}
+
+    def get_confirm_form_initial(self, request: HttpRequest, import_form: Any) -> dict[str, Any]:
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["datum"] = import_form.cleaned_data.get("datum") or "wgs84"
+        return initial
 
     def get_import_data_kwargs(self, **kwargs: Any) -> dict[str, Any]:
         # The confirmed import re-reads the file: should a row fail now (the data changed
@@ -125,7 +171,8 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
 class AddressAdmin(TeamScopedAdmin):
     team_field = "case__team"
 
-    list_display = ["text", "kind", "case", "lat", "lon", "timezone"]
+    form = AddressForm
+    list_display = ["text", "kind", "case", "lat", "lon", "source_datum", "timezone"]
     list_filter = ["kind"]
     list_select_related = ["case"]
     search_fields = ["text", "case__number", "case__debtor_name"]

@@ -4,6 +4,10 @@ The page gets plain data (``json_script``), and ``fieldvisit/map.js`` draws it w
 from our own static files. Tiles come from ``MAP_TILE_URL`` when it is set; without it the
 points are drawn on a plain background, fitted to their bounds, and no position of a debtor
 or an agent leaves for a third-party tile server.
+
+Positions are stored in WGS-84. Tile servers of maps of China (AMap/高德, Tencent: GCJ-02;
+Baidu: BD-09) draw their streets shifted by hundreds of metres from it, so with
+``MAP_TILE_DATUM`` set to theirs every position is converted to it just before drawing.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import TypedDict
 
 from django.conf import settings
 
+from fieldvisit.datums import from_wgs84
 from fieldvisit.geo import local_text
 from fieldvisit.models import CheckIn, Photo, Route, Visit
 
@@ -42,6 +47,22 @@ def _tiles() -> dict[str, str]:
     return {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION}
 
 
+def on_tiles(data: MapData, datum: str | None = None) -> MapData:
+    """``data`` with every position in the tiles' datum (``MAP_TILE_DATUM``)."""
+    datum = datum or settings.MAP_TILE_DATUM
+
+    def moved(item: dict[str, object]) -> dict[str, object]:
+        lat, lon = from_wgs84(item["lat"], item["lon"], datum)  # type: ignore[arg-type]
+        return {**item, "lat": lat, "lon": lon}
+
+    return {
+        **data,
+        "points": [moved(p) for p in data["points"]],  # type: ignore[misc]
+        "circles": [moved(c) for c in data["circles"]],  # type: ignore[misc]
+        "line": [list(from_wgs84(lat, lon, datum)) for lat, lon in data["line"]],
+    }
+
+
 def route_map(route: Route) -> MapData:
     """The stops in visiting order, joined by a line (one query)."""
     points: list[Point] = []
@@ -54,13 +75,15 @@ def route_map(route: Route) -> MapData:
             )
         else:
             unplaced.append(label)
-    return {
-        "tiles": _tiles(),
-        "points": points,
-        "line": [[p["lat"], p["lon"]] for p in points],
-        "circles": [],
-        "unplaced": unplaced,
-    }
+    return on_tiles(
+        {
+            "tiles": _tiles(),
+            "points": points,
+            "line": [[p["lat"], p["lon"]] for p in points],
+            "circles": [],
+            "unplaced": unplaced,
+        }
+    )
 
 
 def _photo_position(photo: Photo) -> tuple[float, float, str] | None:
@@ -112,10 +135,12 @@ def visit_map(visit: Visit) -> MapData:
             continue
         lat, lon, source = position
         points.append({"lat": lat, "lon": lon, "kind": "photo", "label": f"{label}, {source}"})
-    return {
-        "tiles": _tiles(),
-        "points": points,
-        "line": [],
-        "circles": circles,
-        "unplaced": unplaced,
-    }
+    return on_tiles(
+        {
+            "tiles": _tiles(),
+            "points": points,
+            "line": [],
+            "circles": circles,
+            "unplaced": unplaced,
+        }
+    )

@@ -11,7 +11,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from fieldvisit.choices import AddressKind, CaseStatus, RelationKind
+from fieldvisit.choices import AddressKind, CaseStatus, Datum, RelationKind
+from fieldvisit.datums import to_wgs84
 from fieldvisit.geo import zone_at
 from fieldvisit.models.validators import validate_timezone
 from fieldvisit.privacy import mask_id_number
@@ -179,6 +180,16 @@ class Address(models.Model):
     lon = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
     )
+    # The position as it was given, when given in a Chinese map datum: lat/lon above are its
+    # WGS-84 conversion (fieldvisit.datums), which the geofence and the maps use.
+    source_datum = models.CharField(
+        max_length=8,
+        choices=Datum.choices,
+        default=Datum.WGS84,
+        help_text="The datum the position was given in; lat/lon are always WGS-84.",
+    )
+    source_lat = models.FloatField(null=True, blank=True, editable=False)
+    source_lon = models.FloatField(null=True, blank=True, editable=False)
     timezone = models.CharField(
         max_length=64,
         blank=True,
@@ -212,6 +223,15 @@ class Address(models.Model):
         if self.moved_after_approval():
             raise ValidationError("An approved route visits this address: it cannot move.")
         super().save(*args, **kwargs)
+
+    def place(self, lat: float | None, lon: float | None, datum: str = Datum.WGS84) -> None:
+        """Set the position given in ``datum``: lat/lon in WGS-84, the original kept."""
+        self.source_datum = datum
+        if lat is None or lon is None:
+            self.lat = self.lon = self.source_lat = self.source_lon = None
+            return
+        self.lat, self.lon = to_wgs84(lat, lon, datum)
+        self.source_lat, self.source_lon = (None, None) if datum == Datum.WGS84 else (lat, lon)
 
     @property
     def geocoded(self) -> bool:

@@ -8,7 +8,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from fieldvisit.choices import AlertKind, AlertLevel, AlertSeverity, AlertStatus, CheckInKind
+from fieldvisit.choices import (
+    AlertKind,
+    AlertLevel,
+    AlertSeverity,
+    AlertStatus,
+    CheckInKind,
+    Datum,
+)
 from fieldvisit.db.append_only import AppendOnlyModel, UndeletableModel
 
 
@@ -35,8 +42,16 @@ class CheckIn(AppendOnlyModel):
     )
     device_id = models.CharField(max_length=128)
     kind = models.CharField(max_length=16, choices=CheckInKind.choices)
-    lat = models.FloatField()
-    lon = models.FloatField()
+    lat = models.FloatField(help_text="WGS-84.")
+    lon = models.FloatField(help_text="WGS-84.")
+    # The position as the phone sent it, when its map SDK gave a Chinese datum (empty: the
+    # phone sent WGS-84). Nullable without a default, so SQLite adds the columns in place and
+    # the append-only triggers stay.
+    source_datum = models.CharField(  # noqa: DJ001 (NULL: WGS-84 was sent; see above)
+        max_length=8, choices=Datum.choices, null=True, blank=True
+    )
+    source_lat = models.FloatField(null=True, blank=True)
+    source_lon = models.FloatField(null=True, blank=True)
     accuracy_m = models.FloatField()
     captured_at = models.DateTimeField()
     received_at = models.DateTimeField()

@@ -12,7 +12,7 @@ from fieldvisit.api.serializers.evidence import (
     RecordingSerializer,
 )
 from fieldvisit.api.serializers.reports import ReportSerializer, ReviewStateSerializer
-from fieldvisit.choices import CheckInKind
+from fieldvisit.choices import CheckInKind, Datum
 from fieldvisit.compliance import judge
 from fieldvisit.models import Alert, CheckIn, Visit
 from fieldvisit.queries.visits import VisitRecords, review_state, visit_records
@@ -37,6 +37,14 @@ class CheckInCreateSerializer(PositionMixin):
         help_text="Device clock when sending (optional): lets the server measure clock skew "
         "even for check-ins queued offline.",
     )
+    datum = serializers.ChoiceField(
+        choices=Datum.choices,
+        required=False,
+        help_text="The datum of `lat`/`lon` (optional; default `wgs84`, what GPS gives). Phones "
+        "whose position comes from a Chinese map SDK send `gcj02` (AMap/高德, Tencent) or "
+        "`bd09` (Baidu): the server converts it to WGS-84 for every rule and keeps what was "
+        "sent beside it.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["kind"] in STOP_KINDS and not attrs.get("stop"):
@@ -50,8 +58,24 @@ class VisitBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "status"]
 
 
+class SourcePositionSerializer(serializers.Serializer):
+    datum = serializers.CharField()
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+
+
 class CheckInSerializer(serializers.ModelSerializer):
     agent = serializers.CharField(source="agent.username")
+    source = serializers.SerializerMethodField(
+        help_text="What the phone sent when it gave another datum than WGS-84 (`lat`/`lon` are "
+        "its WGS-84 conversion); null otherwise."
+    )
+
+    @extend_schema_field(SourcePositionSerializer(allow_null=True))
+    def get_source(self, checkin: CheckIn) -> dict[str, Any] | None:
+        if not checkin.source_datum:
+            return None
+        return {"datum": checkin.source_datum, "lat": checkin.source_lat, "lon": checkin.source_lon}
 
     class Meta:
         model = CheckIn
@@ -70,6 +94,7 @@ class CheckInSerializer(serializers.ModelSerializer):
             "clock_skew_s",
             "distance_m",
             "flags",
+            "source",
         ]
 
 

@@ -26,6 +26,8 @@ from fieldvisit.api.serializers.checkins import (
     visit_answer,
 )
 from fieldvisit.api.serializers.evidence import RecordingSerializer
+from fieldvisit.choices import Datum
+from fieldvisit.datums import to_wgs84
 from fieldvisit.models import Alert, CheckIn, Stop, Visit
 from fieldvisit.queries.recordings import visit_recording
 from fieldvisit.queries.timing import agent_next_due_at
@@ -96,9 +98,16 @@ class CheckInCreate(GenericAPIView):
             )
             if stop is None:
                 raise Problem("not_on_route", "The stop is not on this route.")
-        # What the check-in says happened; not sent_at, which a retry sends afresh.
+        # What the check-in says happened; not sent_at, which a retry sends afresh. The datum
+        # only when one other than WGS-84 was given: a retry of an older check-in still
+        # matches its record.
         event = {key: data.get(key) for key in EVENT_FIELDS}
+        datum = data.get("datum") or Datum.WGS84
+        if datum != Datum.WGS84:
+            event["datum"] = datum
         digest = fingerprint(request.user.pk, event)
+        lat, lon = to_wgs84(data["lat"], data["lon"], datum)
+        source = None if datum == Datum.WGS84 else (datum, data["lat"], data["lon"])
         outcomes: list[actions.Outcome] = []
 
         def record() -> CheckIn:
@@ -108,11 +117,12 @@ class CheckInCreate(GenericAPIView):
                     route=route,
                     stop=stop,
                     kind=data["kind"],
-                    lat=data["lat"],
-                    lon=data["lon"],
+                    lat=lat,
+                    lon=lon,
                     accuracy_m=data["accuracy_m"],
                     captured_at=data["captured_at"],
                     sent_at=data.get("sent_at"),
+                    source=source,
                 ),
                 request.user,
                 request.auth.device_id,
