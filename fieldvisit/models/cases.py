@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from fieldvisit.choices import AddressKind, CaseStatus, Datum, RelationKind
+from fieldvisit.cn_ids import normal_id_number, normal_mobile
 from fieldvisit.datums import to_wgs84
 from fieldvisit.geo import zone_at
 from fieldvisit.models.validators import validate_timezone
@@ -162,6 +163,24 @@ class Case(models.Model):
         self.debtor_id_number = (self.debtor_id_number or "").strip().upper()
         super().save(*args, **kwargs)
 
+    def clean(self) -> None:
+        """On entry and import: the identity number checked (GB 11643-1999; the old 15-digit
+        form converted to 18) and the phone number a mainland mobile, each in one form."""
+        errors = {}
+        for field, normal in (
+            ("debtor_id_number", normal_id_number),
+            ("debtor_phone", normal_mobile),
+        ):
+            value = getattr(self, field)
+            if not value:
+                continue
+            try:
+                setattr(self, field, normal(value))
+            except ValueError as problem:
+                errors[field] = ValidationError(str(problem), code="invalid")
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def debtor_id_masked(self) -> str:
         return mask_id_number(self.debtor_id_number)
@@ -285,3 +304,10 @@ class Relation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    def clean(self) -> None:
+        if self.phone:
+            try:
+                self.phone = normal_mobile(self.phone)
+            except ValueError as problem:
+                raise ValidationError({"phone": str(problem)}) from None

@@ -84,7 +84,7 @@ def rows(world: World) -> list[list[Any]]:
             "acme",
             "Huangpu",
             "Li Na",
-            "310101198202021234",
+            "310101198202021231",
             "",
             "800",
             "CNY",
