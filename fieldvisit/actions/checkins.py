@@ -153,7 +153,21 @@ def _door(data: CheckInData, visit: Visit) -> DoorFacts:
         distance_m=distance,
         geofence_radius_m=creditor.geofence_radius_m,
         cap=_frequency_cap(visit, data.captured_at, address.zone_name) if first_arrival else None,
+        sequence=stop.sequence,
+        earlier_unvisited=_earlier_unvisited(stop) if first_arrival else (),
     )
+
+
+def _earlier_unvisited(stop: Stop) -> tuple[int, ...]:
+    """The stops before this one on the route still to visit: planned (not skipped by an
+    approved change) and their visit not begun."""
+    earlier = Stop.objects.filter(
+        route_id=stop.route_id,
+        sequence__lt=stop.sequence,
+        status=StopStatus.PLANNED,
+        visit__status=VisitStatus.PLANNED,
+    )
+    return tuple(earlier.values_list("sequence", flat=True))
 
 
 def _partner_distance(data: CheckInData, agent: Any) -> float | None:

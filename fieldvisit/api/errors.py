@@ -78,6 +78,7 @@ CODES: dict[str, tuple[int, str]] = {
     "outside_visit_hours": (422, "Outside the allowed visit hours"),
     "too_far_from_address": (422, "Too far from the stop's address"),
     "frequency_cap": (422, "The debtor's visit frequency cap is reached"),
+    "out_of_sequence": (422, "An earlier stop of the approved route is not visited yet"),
     "note_required": (422, "A note is required"),
     "alert_resolved": (422, "The alert is already resolved"),
     "alert_acknowledged": (422, "The alert is already acknowledged"),

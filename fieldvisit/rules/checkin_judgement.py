@@ -19,6 +19,7 @@ from fieldvisit.rules.checkins import (
     LOW_ACCURACY_M,
     check_frequency_cap,
     check_geofence,
+    check_sequence,
     check_together,
     check_visit_hours,
     clock_skew_s,
@@ -46,6 +47,8 @@ class DoorFacts:
     distance_m: float | None  # None: the address has no coordinates
     geofence_radius_m: float
     cap: Cap | None  # the visit's first arrival only
+    sequence: int = 0
+    earlier_unvisited: tuple[int, ...] = ()  # the visit's first arrival only
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ def door_verdicts(kind: str, door: DoorFacts, accuracy_m: float) -> list[Verdict
             verdicts.append(
                 check_frequency_cap(cap.that_day, cap.in_7_days, cap.per_day, cap.per_7_days)
             )
+            verdicts.append(check_sequence(door.sequence, door.earlier_unvisited))
     return verdicts
 
 

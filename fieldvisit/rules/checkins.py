@@ -28,7 +28,7 @@ PARTNER_FRESHNESS = dt.timedelta(minutes=15)
 
 STOP_KINDS = {CheckInKind.ARRIVE, CheckInKind.LEAVE}
 # The rule breaks that an offline check-in keeps as flags (API.md "Check-ins").
-DEFERRABLE = {"outside_visit_hours", "too_far_from_address", "frequency_cap"}
+DEFERRABLE = {"outside_visit_hours", "too_far_from_address", "frequency_cap", "out_of_sequence"}
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -146,6 +146,21 @@ def check_geofence(distance: float, accuracy_m: float, radius_m: float) -> Verdi
             f"GPS accuracy {accuracy_m:.0f} m).",
         )
     return Verdict.passed(f"{distance:.0f} m from the address")
+
+
+def check_sequence(sequence: int, earlier_unvisited: Sequence[int]) -> Verdict:
+    """Stops are visited in the approved order (行为指引 3: no change of plan without the
+    lead's consent). ``earlier_unvisited``: the stops before this one still to be visited
+    (planned, not skipped by an approved change, their visit not begun). An approved change
+    request that reorders or skips stops changes these, so it is what allows another order."""
+    if not earlier_unvisited:
+        return Verdict.passed()
+    before = ", ".join(str(n) for n in sorted(earlier_unvisited))
+    return Verdict.failed(
+        "out_of_sequence",
+        f"Stop {sequence} comes after stop(s) {before}, not visited yet; visit them first or "
+        "ask for an approved change of order.",
+    )
 
 
 def check_frequency_cap(

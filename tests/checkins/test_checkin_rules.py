@@ -498,3 +498,11 @@ def test_only_reports_due_within_the_window_count_and_none_after_a_return():
     assert [m.due_at for m in missed(before, start=0, end=30)] == [minutes_after(10)]
     assert missed({"a": [(-60, "depart")]}, start=0, end=30) == []  # due at -30: outside
     assert missed({"a": [(0, "arrive"), (5, "return")]}, end=120) == []
+
+
+def test_the_approved_order() -> None:
+    assert rules.check_sequence(1, ()).ok
+    assert rules.check_sequence(3, ()).ok  # the stops before it are visited or skipped
+    verdict = rules.check_sequence(3, (2, 1))
+    assert verdict.code == "out_of_sequence" and "stop(s) 1, 2" in verdict.detail
+    assert "out_of_sequence" in rules.DEFERRABLE  # refused online, flagged offline

@@ -88,7 +88,9 @@ def test_frequency_cap_online_is_refused(world, phone_a, stops):
     problem = assert_problem(post(phone_a, body(world, ARRIVE, stops[0])), 422, "frequency_cap")
     assert "already visited 1 time(s) that day" in problem["detail"]
     nothing.assert_unchanged()
-    # Another debtor on the same route is not capped.
+    # Another debtor on the same route is not capped (once an approved change skips the
+    # capped stop: the route's order holds otherwise).
+    Stop.objects.filter(pk=stops[0].pk).update(status=StopStatus.SKIPPED)
     assert post(phone_a, body(world, ARRIVE, stops[1])).status_code == 201
 
 
@@ -256,3 +258,35 @@ def test_a_revoked_token_is_refused(world, phone_a):
 
     assert_problem(post(phone_a, body(world, DEPART)), 401, "token_revoked")
     assert CheckIn.objects.count() == 0
+
+
+# --- the approved order (issue 20, item 2) ------------------------------------------------
+
+
+def test_an_arrival_out_of_the_approved_order_is_refused_online(world, phone_a, phone_b, stops):
+    nothing = Nothing()
+    problem = assert_problem(post(phone_a, body(world, ARRIVE, stops[2])), 422, "out_of_sequence")
+    assert "Stop 3 comes after stop(s) 1, 2" in problem["detail"]
+    nothing.assert_unchanged()
+    # In order, it is accepted; the partner joining a visit already begun is not judged again.
+    arrive_pair(world, stops[0])
+    assert post(phone_a, body(world, ARRIVE, stops[1])).status_code == 201
+    assert post(phone_b, body(world, ARRIVE, stops[1], dlat=20)).status_code == 201
+
+
+def test_an_approved_change_of_order_allows_it(world, phone_a, stops):
+    Stop.objects.filter(pk=stops[0].pk).update(sequence=10)  # as a decided change reorders
+    Stop.objects.filter(pk=stops[2].pk).update(sequence=1)
+    Stop.objects.filter(pk=stops[0].pk).update(sequence=3)
+    assert post(phone_a, body(world, ARRIVE, stops[2])).status_code == 201
+
+
+def test_an_arrival_out_of_order_queued_offline_is_kept_flagged_and_alerted(world, phone_a, stops):
+    from fieldvisit.choices import AlertKind
+    from fieldvisit.models import Alert
+
+    answer = post(phone_a, body(world, ARRIVE, stops[1], ago=dt.timedelta(minutes=6)))
+    assert answer.status_code == 201, answer.json()
+    assert "out_of_sequence" in answer.json()["flags"]
+    alert = Alert.objects.get(kind=AlertKind.RULE_BREAK)
+    assert "out_of_sequence" in alert.detail

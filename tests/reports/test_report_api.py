@@ -237,7 +237,7 @@ def test_a_visit_nobody_arrived_at_cannot_be_reported(world: Any, phone_a: Any) 
 
 
 def test_only_an_agent_who_arrived_files(world: Any, phone_a: Any, phone_b: Any) -> None:
-    stop = stops_of(world.route)[1]
+    stop = stops_of(world.route)[0]
     assert post(phone_a, body(world, CheckInKind.ARRIVE, stop)).status_code == 201
     assert_problem(file_report(phone_b, stop.visit), 422, "not_at_visit")
     # The one who arrived may file, even before the partner came (it is then not co-signable).

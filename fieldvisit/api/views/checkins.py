@@ -76,6 +76,7 @@ class CheckInCreate(GenericAPIView):
                 "outside_visit_hours",
                 "too_far_from_address",
                 "frequency_cap",
+                "out_of_sequence",
             ),
         },
         description="Report a check-in. A rule break captured under 5 minutes ago is refused "
