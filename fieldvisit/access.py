@@ -75,6 +75,15 @@ def visits_visible_to(user: Any) -> QuerySet[Visit]:
     return Visit.objects.filter(_team_filter(user, "stop__route__team"))
 
 
+def visits_readable_by(user: Any) -> QuerySet[Visit]:
+    """The visits ``user`` may read (not act on): their team's, and for legal every visit of
+    the cases they may take to court (they download its bundle already; each read is logged
+    as an evidence read)."""
+    if has_role(user, Role.LEGAL):
+        return Visit.objects.all()
+    return visits_visible_to(user)
+
+
 def staff_scope(user: Any, team_field: str) -> Q:
     """What a staff user sees in admin, for records bound to a team through ``team_field``
     ("" for the team itself).

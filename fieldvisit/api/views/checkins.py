@@ -183,7 +183,7 @@ class VisitDetail(GenericAPIView):
     )
     def get(self, request: Request, pk: Any) -> Response:
         visit = get_object_or_404(
-            access.visits_visible_to(request.user).select_related("stop__route"), pk=pk
+            access.visits_readable_by(request.user).select_related("stop__route"), pk=pk
         )
         record_read(request.user, "visit", f"visit:{visit.pk}")
         return Response(visit_answer(visit))
@@ -201,6 +201,6 @@ class RecordingView(GenericAPIView):
         "and `valid` false.",
     )
     def get(self, request: Request, pk: Any) -> Response:
-        visit = get_object_or_404(access.visits_visible_to(request.user), pk=pk)
+        visit = get_object_or_404(access.visits_readable_by(request.user), pk=pk)
         record_read(request.user, "recording", f"visit:{visit.pk}")
         return Response(RecordingSerializer(visit_recording(visit)).data)

@@ -21,8 +21,9 @@ from fieldvisit.api.permissions import HasRole
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.checkins import VisitSerializer, visit_answer
 from fieldvisit.api.serializers.ledger import BundleQuerySerializer
+from fieldvisit.api.timeline import TimelineItemSerializer, case_timeline
 from fieldvisit.choices import Role
-from fieldvisit.models import Case, Visit
+from fieldvisit.models import Alert, Case, Visit, VisitReview
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -48,6 +49,7 @@ class CaseSerializer(serializers.ModelSerializer):
 class CaseEvidenceSerializer(serializers.Serializer):
     case = CaseSerializer()
     visits = VisitSerializer(many=True)
+    timeline = TimelineItemSerializer(many=True)
 
 
 class LegalView(generics.GenericAPIView):
@@ -89,13 +91,24 @@ class CaseEvidence(LegalView):
         operation_id="cases_evidence",
         responses={200: CaseEvidenceSerializer, **problems("not_found", "permission_denied")},
         description="The case's visits in time order, each with its check-ins, photos, "
-        "recording, receipts, report and compliance verdict. The read is logged.",
+        "recording, receipts, report and compliance verdict, and `timeline`: every check-in, "
+        "photo, recording segment, receipt, report, review and alert of those visits in the "
+        "order they happened. The read is logged.",
     )
     def get(self, request: Request, pk: Any) -> Response:
         case = get_object_or_404(Case.objects.select_related("creditor", "team"), pk=pk)
         record_read(request.user, "case_evidence", f"case:{case.pk}")
-        visits = [visit_answer(visit) for visit in Visit.of_case(case)]
-        return Response({"case": CaseSerializer(case).data, "visits": visits})
+        of_case = list(Visit.of_case(case))
+        visits = [visit_answer(visit) for visit in of_case]
+        reviews = VisitReview.objects.filter(visit__in=of_case).select_related("reviewer")
+        alerts = Alert.objects.filter(visit__in=of_case)
+        return Response(
+            {
+                "case": CaseSerializer(case).data,
+                "visits": visits,
+                "timeline": case_timeline(visits, reviews, alerts),
+            }
+        )
 
 
 def zip_response(name: str, chunks: Any) -> StreamingHttpResponse:
