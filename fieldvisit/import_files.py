@@ -43,10 +43,13 @@ from typing import IO, Any
 import openpyxl
 import tablib
 from django import forms
+from django.urls import reverse
+from django.utils.safestring import mark_safe
 from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from fieldvisit.choices import Datum
+from fieldvisit.imports import COLUMN_GUIDE, template_rows
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 5000
@@ -368,6 +371,18 @@ class CaseImportForm(ImportForm):
         help_text=DATUM_HELP,
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        links = " · ".join(
+            f'<a href="{reverse("admin:fieldvisit_case_import_template", args=[kind])}">'
+            f"{kind.upper()}</a>"
+            for kind in ("csv", "xlsx")
+        )
+        self.fields["import_file"].help_text = mark_safe(  # noqa: S308 (our own links)
+            f"One row per case. Template with every column, what goes in it and an example: "
+            f"{links}. Dates as YYYY-MM-DD only."
+        )
+
     def clean_import_file(self) -> Any:
         upload = self.cleaned_data["import_file"]
         try:
@@ -381,3 +396,27 @@ class CaseConfirmImportForm(ConfirmImportForm):
     """The confirmation carries the datum chosen with the file."""
 
     datum = forms.ChoiceField(choices=Datum.choices, required=False, widget=forms.HiddenInput)
+
+
+def template_csv() -> bytes:
+    """The case import template as CSV (UTF-8 with a byte order mark, so Excel reads the
+    Chinese example as UTF-8)."""
+    out = io.StringIO()
+    csv.writer(out).writerows(template_rows())
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def template_xlsx() -> bytes:
+    """The template as XLSX: the sheet to fill in, and one that says what each column is."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "cases"
+    for row in template_rows():
+        sheet.append(row)
+    guide = book.create_sheet("columns")
+    guide.append(["column", "required", "what goes in it"])
+    for column, required, text in COLUMN_GUIDE:
+        guide.append([column, "yes" if required else "no", text])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
 from fieldvisit.access import staff_scope, team_in_scope
-from fieldvisit.choices import AddressKind, Datum
+from fieldvisit.choices import AddressKind, CaseStatus, Datum
 from fieldvisit.models import Address, Case, Creditor, Team
 
 ADDRESS_KINDS = [kind.value for kind in AddressKind]
@@ -82,13 +83,30 @@ class FlexibleBooleanWidget(widgets.BooleanWidget):
         return super().clean(value, row, **kwargs)
 
 
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 class DayWidget(widgets.DateWidget):
-    """A spreadsheet date cell is a datetime at midnight: the day is what counts."""
+    """A spreadsheet date cell is a datetime at midnight: the day is what counts. Text is
+    read as ISO 8601 (YYYY-MM-DD) only: "01/09/2026" is 1 September in Shanghai and 9 January
+    in Django's default formats, so any other form is a row error rather than a guess."""
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
         if isinstance(value, dt.datetime):
             return value.date()
-        return super().clean(value, row, **kwargs)
+        if isinstance(value, dt.date):
+            return value
+        text = "" if value is None else str(value).strip()
+        if not text:
+            return None
+        if not ISO_DAY.match(text):
+            raise ValueError(
+                f"Give the date as YYYY-MM-DD (ISO 8601): {text!r} could be read more than one way."
+            )
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a date.") from None
 
 
 class AddressesField(fields.Field):
@@ -285,3 +303,56 @@ class CaseResource(resources.ModelResource):
             if item.timezone is not None:
                 address.timezone = item.timezone
             address.save()
+
+
+# The file a planner fills in: every column, whether it is needed, and what goes in it. The
+# template (``template_rows``) and the import form's help are made from this one list.
+COLUMN_GUIDE: list[tuple[str, bool, str]] = [
+    ("number", True, "The case number: unique; importing the same number again updates the case."),
+    ("creditor", True, "The creditor's code, as set up in admin (e.g. acme)."),
+    ("team", False, "The field team's name, as in admin; empty: not assigned yet."),
+    ("debtor_name", True, "The debtor's full name."),
+    ("debtor_id_number", False, "18-character resident ID number (15-digit old form accepted)."),
+    ("debtor_phone", False, "Mainland mobile number, 11 digits (+86 allowed)."),
+    ("amount_due", True, "Amount due, a number with at most 2 decimals (e.g. 52000.50)."),
+    ("currency", False, "ISO 4217 code; empty: CNY."),
+    ("overdue_since", False, "Date as YYYY-MM-DD (ISO 8601); no other form is read."),
+    ("reachable", False, "yes / no (是 / 否); empty: yes."),
+    ("status", False, f"One of: {', '.join(CaseStatus.values)}; empty: open."),
+    ("notes", False, "Free text."),
+    *(
+        (f"{kind}_{part}", False, text)
+        for kind in ADDRESS_KINDS
+        for part, text in (
+            ("address", f"The {kind.replace('_', ' ')} address, as written on the letter."),
+            ("lat", "Latitude in decimal degrees, in the row's datum."),
+            ("lon", "Longitude in decimal degrees, in the row's datum."),
+        )
+    ),
+    ("timezone", False, "IANA zone of the addresses (e.g. Asia/Shanghai); empty: from the map."),
+    ("datum", False, "wgs84 (GPS), gcj02 (AMap/高德, Tencent) or bd09 (Baidu); empty: the form's."),
+]
+EXAMPLE = {
+    "number": "C-2026-0001",
+    "creditor": "acme",
+    "team": "Huangpu",
+    "debtor_name": "王建国",
+    "debtor_id_number": "310101198203154511",
+    "debtor_phone": "13800138000",
+    "amount_due": "52000.50",
+    "currency": "CNY",
+    "overdue_since": "2026-08-01",
+    "reachable": "yes",
+    "status": "open",
+    "home_address": "上海市黄浦区南京东路 300 号 5 楼",
+    "home_lat": "31.23590",
+    "home_lon": "121.48430",
+    "timezone": "Asia/Shanghai",
+    "datum": "wgs84",
+}
+
+
+def template_rows() -> list[list[str]]:
+    """The template: the header, then one example row."""
+    header = [column for column, _, _ in COLUMN_GUIDE]
+    return [header, [EXAMPLE.get(column, "") for column in header]]

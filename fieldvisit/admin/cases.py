@@ -4,8 +4,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
 from import_export.admin import ImportMixin
 
 from fieldvisit import import_files
@@ -118,6 +119,29 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("fieldvisit.import_case")
+
+    def get_urls(self) -> list[Any]:
+        template = path(
+            "import/template/<str:kind>/",
+            self.admin_site.admin_view(self.import_template_view),
+            name="fieldvisit_case_import_template",
+        )
+        return [template, *super().get_urls()]
+
+    def import_template_view(self, request: HttpRequest, kind: str) -> HttpResponse:
+        """The case import template, CSV or XLSX, for those who may import."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        if kind == "csv":
+            body, content_type = import_files.template_csv(), "text/csv; charset=utf-8"
+        elif kind == "xlsx":
+            body = import_files.template_xlsx()
+            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        else:
+            raise Http404("No such template.")
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="case-import-template.{kind}"'
+        return response
 
     def add_data_read_fail_error_to_form(self, form: Any, e: Exception) -> None:
         if isinstance(e, import_files.ImportFileRefused):

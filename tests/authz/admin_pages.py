@@ -90,6 +90,7 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int, int, int]] = {
     "fieldvisit_case_change": (302, 302, 302, 302, 200, 200, 200, 200),
     "fieldvisit_case_import": (302, 302, 302, 302, 200, 403, 403, 403),
     "fieldvisit_case_process_import": (302, 302, 302, 302, 405, 405, 405, 405),  # POST only
+    "fieldvisit_case_import_template": (302, 302, 302, 302, 200, 403, 403, 403),
     "fieldvisit_address_changelist": (302, 302, 302, 302, 200, 200, 200, 200),
     "fieldvisit_address_add": (302, 302, 302, 302, 200, 403, 403, 403),
     "fieldvisit_address_history": (302, 302, 302, 302, 200, 200, 200, 200),

@@ -53,6 +53,8 @@ def url_for(scene: Scene, name: str, page: Page) -> str:
         }
     elif name == "app_list":
         kwargs = {"app_label": "fieldvisit"}
+    elif name == "fieldvisit_case_import_template":
+        kwargs = {"kind": "csv"}
     elif params:
         model = next(
             (
