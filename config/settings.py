@@ -306,6 +306,10 @@ SPECTACULAR_SETTINGS = {
         "ReportOutcomeEnum": "fieldvisit.choices.ReportOutcome",
         "ReportStatusEnum": "fieldvisit.choices.ReportStatus",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "fieldvisit.api.schema.name_enum_values",
+    ],
 }
 
 # Background jobs. With a broker (Redis), Celery workers and beat run them; without one, the

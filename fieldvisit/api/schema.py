@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 
-from fieldvisit.api.errors import CODES, PROBLEM_JSON
+from fieldvisit.api.errors import CODES, PROBLEM_JSON, PROBLEM_TYPE_PREFIX
+from fieldvisit.choices import AlertSeverity
 
 # Every authenticated endpoint can answer these.
 COMMON = (
@@ -69,6 +71,36 @@ def problems(*codes: str, common: bool = True) -> dict[tuple[int, str], OpenApiR
             response=ProblemSerializer,
             description="Problem details; `code` is one of: "
             + ", ".join(f"`{code}` ({CODES[code][1]})" for code in sorted(set(names))),
+            # One example per code this answer can carry: what a client switches on.
+            examples=[problem_example(status, code) for code in sorted(set(names))],
         )
         for status, names in sorted(by_status.items())
     }
+
+
+def problem_example(status: int, code: str) -> OpenApiExample:
+    body = {
+        "type": f"{PROBLEM_TYPE_PREFIX}{code}",
+        "title": CODES[code][1],
+        "status": status,
+        "detail": f"A sentence saying what was wrong ({code}).",
+        "code": code,
+    }
+    if code == "validation_error":
+        body["errors"] = {"captured_at": ["This field is required."]}
+    return OpenApiExample(code, value=body, response_only=True, status_codes=[str(status)])
+
+
+# Enums of numbers whose values mean something: their names, for client generators
+# (openapi-generator and NSwag read ``x-enum-varnames``).
+NAMED_NUMBERS = {"SeverityEnum": AlertSeverity}
+
+
+def name_enum_values(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular post-processing hook: name the values of numeric enums."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, choices in NAMED_NUMBERS.items():
+        if name in schemas:
+            schemas[name]["x-enum-varnames"] = [c.name for c in choices]
+            schemas[name]["description"] = ", ".join(f"{c.value} {c.name}" for c in choices)
+    return result

@@ -34,7 +34,7 @@ from tests.helpers import (
 # --- Raising a panic ---------------------------------------------------------------------
 
 
-ALERT_KEYS = {"id", "kind", "severity", "status", "raised_at", "discreet"}
+ALERT_KEYS = {"id", "kind", "severity", "severity_name", "status", "raised_at", "discreet"}
 
 
 @pytest.fixture
@@ -62,6 +62,7 @@ def test_panic_is_raised_at_once_to_supervisor_and_risk_manager(
     assert set(answer) == ALERT_KEYS
     assert answer["id"] == payload["id"]
     assert (answer["kind"], answer["severity"], answer["status"]) == ("panic", 40, "open")
+    assert answer["severity_name"] == "critical"
     assert answer["discreet"] is True
 
     alert = Alert.objects.get(pk=payload["id"])

@@ -8,7 +8,7 @@ from fieldvisit.access import roles_of, team_of
 from fieldvisit.choices import Platform
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class SignInSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
     device_id = serializers.CharField(max_length=128)

@@ -12,7 +12,7 @@ from fieldvisit.api.serializers.evidence import (
     RecordingSerializer,
 )
 from fieldvisit.api.serializers.reports import ReportSerializer, ReviewStateSerializer
-from fieldvisit.choices import CheckInKind, Datum
+from fieldvisit.choices import AlertSeverity, CheckInKind, Datum
 from fieldvisit.compliance import judge
 from fieldvisit.models import Alert, CheckIn, Visit
 from fieldvisit.queries.visits import VisitRecords, review_state, visit_records
@@ -119,9 +119,21 @@ class PanicSerializer(PositionMixin):
 
 
 class AlertSerializer(serializers.ModelSerializer):
+    severity = serializers.ChoiceField(
+        choices=AlertSeverity.choices,
+        read_only=True,
+        help_text="Higher is more severe: "
+        + ", ".join(f"{s.value} {s.name.lower()}" for s in AlertSeverity)
+        + "; `severity_name` says the same in words.",
+    )
+    severity_name = serializers.SerializerMethodField(help_text="The severity's name.")
+
     class Meta:
         model = Alert
-        fields = ["id", "kind", "severity", "status", "raised_at", "discreet"]
+        fields = ["id", "kind", "severity", "severity_name", "status", "raised_at", "discreet"]
+
+    def get_severity_name(self, alert: Alert) -> str:
+        return AlertSeverity(alert.severity).name.lower()
 
 
 class VisitSerializer(serializers.ModelSerializer):

@@ -17,7 +17,7 @@ from fieldvisit.api.errors import Problem
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.auth import (
     MeSerializer,
-    TokenRequestSerializer,
+    SignInSerializer,
     TokenResponseSerializer,
 )
 from fieldvisit.api.throttling import LoginThrottle
@@ -30,7 +30,7 @@ class TokenView(APIView):
 
     @extend_schema(
         operation_id="auth_token",
-        request=TokenRequestSerializer,
+        request=SignInSerializer,
         responses={
             201: TokenResponseSerializer,
             **problems(
@@ -51,7 +51,7 @@ class TokenView(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        serializer = TokenRequestSerializer(data=request.data)
+        serializer = SignInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
@@ -93,6 +93,11 @@ class LogoutView(APIView):
 
 
 class MeView(APIView):
-    @extend_schema(operation_id="me", responses={200: MeSerializer, **problems()})
+    @extend_schema(
+        operation_id="me",
+        responses={200: MeSerializer, **problems()},
+        description="Who the token belongs to: the user, their roles and, for a field agent, "
+        "their team with its members.",
+    )
     def get(self, request: Request) -> Response:
         return Response(MeSerializer(request.user).data)

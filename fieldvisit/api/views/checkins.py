@@ -179,6 +179,9 @@ class VisitDetail(GenericAPIView):
 
     @extend_schema(
         operation_id="visits_retrieve",
+        description="A visit with its check-ins, photos, recording, receipts, current report "
+        "and compliance verdict, for its team's agents and supervisors, and for legal (each "
+        "read by legal or a supervisor is logged).",
         responses={200: VisitSerializer, **problems("not_found")},
     )
     def get(self, request: Request, pk: Any) -> Response:

@@ -109,6 +109,8 @@ class CheckpointNoteView(LedgerView):
 
     @extend_schema(
         operation_id="ledger_checkpoint_note",
+        description="The latest signed checkpoint as a C2SP tlog-checkpoint signed note (origin, "
+        "tree size, root hash, Ed25519 signature line), for standard transparency-log tools.",
         responses={
             (200, "text/plain"): OpenApiResponse(
                 OpenApiTypes.STR, description="C2SP tlog-checkpoint signed note"
@@ -162,6 +164,8 @@ class InclusionProofView(LedgerView):
 class ConsistencyProofView(LedgerView):
     @extend_schema(
         operation_id="ledger_consistency",
+        description="An RFC 9162 consistency proof between two tree sizes of the ledger: proof "
+        "that the later tree extends the earlier one, nothing rewritten.",
         parameters=[s.ConsistencyQuerySerializer],
         responses={
             200: s.ConsistencyProofSerializer,
@@ -210,6 +214,8 @@ class PublicKeyView(LedgerView):
 
     @extend_schema(
         operation_id="ledger_public_key",
+        description="A ledger signing key as PEM (the current one, or `key_id`'s): what "
+        "checkpoint and bundle signatures are verified with.",
         parameters=[s.KeyQuerySerializer],
         responses={
             (200, "application/x-pem-file"): OpenApiResponse(

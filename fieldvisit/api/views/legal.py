@@ -64,6 +64,8 @@ class LegalView(generics.GenericAPIView):
         200: CaseSerializer(many=True),
         **problems("validation_error", "not_found", "permission_denied"),
     },
+    description="Legal's search of cases by number, debtor name or identity number (`q`), "
+    "paginated; each case names its creditor and team. The search is logged.",
 )
 class CaseList(LegalView, generics.ListAPIView):
     serializer_class = CaseSerializer

@@ -45,6 +45,9 @@ def routes_with_stops(user) -> QuerySet[Route]:  # type: ignore[no-untyped-def]
     ],
     # 404 not_found: a page beyond the last.
     responses={200: RouteSerializer(many=True), **problems("validation_error", "not_found")},
+    description="The caller's team's routes for a day (today in the team's zone by default), "
+    "each with its stops in visiting order: the case (debtor name, masked ID number, amount "
+    "due), the address with its WGS-84 position and zone, the notice number and the visit.",
 )
 class RouteList(generics.ListAPIView):
     serializer_class = RouteSerializer
@@ -67,7 +70,11 @@ class RouteList(generics.ListAPIView):
         return routes_with_stops(self.request.user).filter(date=day)
 
 
-@extend_schema(responses={200: RouteSerializer, **problems("not_found")})
+@extend_schema(
+    responses={200: RouteSerializer, **problems("not_found")},
+    description="One route of the caller's team, with its stops (as in the list); another "
+    "team's route is not found.",
+)
 class RouteDetail(generics.RetrieveAPIView):
     serializer_class = RouteSerializer
 
@@ -123,7 +130,11 @@ class ChangeRequestCreate(generics.GenericAPIView):
         return answer(ChangeRequestSerializer(change).data, created)
 
 
-@extend_schema(responses={200: ChangeRequestSerializer, **problems("not_found")})
+@extend_schema(
+    responses={200: ChangeRequestSerializer, **problems("not_found")},
+    description="A change request of the caller's team: pending, approved or rejected, who "
+    "decided it and their comment.",
+)
 class ChangeRequestDetail(generics.RetrieveAPIView):
     serializer_class = ChangeRequestSerializer
 
