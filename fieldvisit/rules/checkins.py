@@ -217,6 +217,15 @@ def next_due_at(last_report: dt.datetime | None, interval: dt.timedelta) -> dt.d
     return last_report + interval if last_report else None
 
 
+# The phone reminds its agent this long before their report falls due (the check-in answer's
+# ``remind_at``): time to step aside and take a fix.
+REMIND_BEFORE = dt.timedelta(minutes=2)
+
+
+def remind_at(next_due_at: dt.datetime | None) -> dt.datetime | None:
+    return next_due_at - REMIND_BEFORE if next_due_at else None
+
+
 @dataclass(frozen=True)
 class ClockTimes:
     """An agent's clock after a report: due, then alerted (due + grace), then escalated."""

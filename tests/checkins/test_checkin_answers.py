@@ -25,7 +25,16 @@ from tests.helpers import (
     post,
 )
 
-RESULT_KEYS = {"id", "kind", "received_at", "clock_skew_s", "flags", "visit", "next_due_at"}
+RESULT_KEYS = {
+    "id",
+    "kind",
+    "received_at",
+    "clock_skew_s",
+    "flags",
+    "visit",
+    "next_due_at",
+    "remind_at",
+}
 
 
 # --- The answer --------------------------------------------------------------------------
@@ -69,6 +78,8 @@ def test_depart_puts_the_route_in_progress_and_sets_the_next_due_time(world, pho
     answer = response.json()
     assert answer["visit"] is None
     assert parse(answer["next_due_at"]) == parse(first["captured_at"]) + minutes(30)
+    # The phone is told when to remind its agent: two minutes before.
+    assert parse(answer["remind_at"]) == parse(answer["next_due_at"]) - minutes(2)
     world.route.refresh_from_db()
     assert world.route.status == RouteStatus.IN_PROGRESS
 

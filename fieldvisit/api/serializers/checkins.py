@@ -105,7 +105,15 @@ class CheckInResultSerializer(serializers.Serializer):
     clock_skew_s = serializers.FloatField(allow_null=True)
     flags = serializers.ListField(child=serializers.CharField())
     visit = VisitBriefSerializer(allow_null=True)
-    next_due_at = serializers.DateTimeField(allow_null=True)
+    next_due_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When this agent's next report is due (each agent has their own clock); null "
+        "when none is due (before depart, after return).",
+    )
+    remind_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the phone should remind its agent: shortly before `next_due_at`.",
+    )
 
 
 class PanicSerializer(PositionMixin):

@@ -31,6 +31,7 @@ from fieldvisit.datums import to_wgs84
 from fieldvisit.models import Alert, CheckIn, Stop, Visit
 from fieldvisit.queries.recordings import visit_recording
 from fieldvisit.queries.timing import agent_next_due_at
+from fieldvisit.rules.checkins import remind_at
 
 
 def checkin_result(checkin: CheckIn, outcome: actions.Outcome | None = None) -> dict[str, Any]:
@@ -49,6 +50,7 @@ def checkin_result(checkin: CheckIn, outcome: actions.Outcome | None = None) -> 
             "flags": checkin.flags,
             "visit": visit,
             "next_due_at": due,
+            "remind_at": remind_at(due),
         }
     ).data
 

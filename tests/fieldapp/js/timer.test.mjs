@@ -39,3 +39,12 @@ test("the discreet panic needs five taps within two seconds", () => {
   assert.equal([0, 600, 1200, 1800, 2400].map((at) => panic.registerTap(slow, at)).some(Boolean), false);
   assert.equal(panic.registerTap(slow, 2500), true);  // the last five within 2 s
 });
+
+test("the server's remind_at sets when the phone rings", () => {
+  const remind = "2026-11-24T09:55:00+08:00";  // five minutes before
+  assert.equal(tm.timerState(dueMs - 290_000, DUE, remind).phase, "soon");
+  assert.equal(tm.timerState(dueMs - 310_000, DUE, remind).phase, "running");
+  // A remind_at after the due time, or none, falls back to two minutes before.
+  assert.equal(tm.timerState(dueMs - 150_000, DUE, "2026-11-24T10:05:00+08:00").phase, "running");
+  assert.equal(tm.timerState(dueMs - 150_000, DUE, null).phase, "running");
+});

@@ -25,6 +25,7 @@ const state = {
   visits: {},
   details: {},
   nextDueAt: null,
+  remindAt: null,
   lastSync: null,
   outbox: [],
   sent: [],
@@ -68,6 +69,7 @@ async function loadLocal() {
   state.visits = (await store.get("visits")) || {};
   state.details = (await store.get("visit_details")) || {};
   state.nextDueAt = (await store.get("next_due_at")) || null;
+  state.remindAt = (await store.get("remind_at")) || null;
   state.lastSync = (await store.get("last_sync")) || null;
   const who = api.session();
   state.outbox = who ? visibleItems(await store.outboxItems(), who.user) : [];
@@ -208,7 +210,9 @@ function onSettled(item, result) {
     const answer = result.answer || {};
     if ("next_due_at" in answer) {
       state.nextDueAt = answer.next_due_at;
+      state.remindAt = answer.remind_at || null;
       store.set("next_due_at", state.nextDueAt);
+      store.set("remind_at", state.remindAt);
     }
     if (answer.visit) {
       state.visits[answer.visit.id] = answer.visit.status;
@@ -280,7 +284,7 @@ function tick() {
   const timer = $("fa-timer");
   const banner = $("fa-banner");
   if (!api.session()) { banner.hidden = true; if (timer) { timer.hidden = true; } return; }
-  const st = timerState(now, state.nextDueAt);
+  const st = timerState(now, state.nextDueAt, state.remindAt);
   if (timer) {
     timer.hidden = false;
     timer.dataset.phase = st.phase;
@@ -340,7 +344,7 @@ function renderSignIn() {
       } else {
         state.signInMessage = "";
         keepStorage();
-        for (const key of ["route", "visits", "next_due_at"]) { await store.set(key, null); }
+        for (const key of ["route", "visits", "next_due_at", "remind_at"]) { await store.set(key, null); }
         await loadLocal();
         await refreshRoute();
         sender.kick();

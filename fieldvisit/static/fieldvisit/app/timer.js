@@ -1,5 +1,6 @@
-// The check-in timer as plain functions: the countdown to the team's next report
-// (`next_due_at` from the server's last answer) and when to ring.
+// The check-in timer as plain functions: the countdown to this agent's next report
+// (`next_due_at` from the server's last answer; each agent has their own clock) and when to
+// ring (the answer's `remind_at`, else WARN_BEFORE_MS before the due time).
 // Unit tests: tests/fieldapp/js/timer.test.mjs.
 
 // Ring a little before the report is due, so the agent has time to take the fix.
@@ -9,13 +10,15 @@ export const WARN_BEFORE_MS = 2 * 60 * 1000;
  * phase: "idle" (no report due: before depart, after return), "running", "soon" (within
  * WARN_BEFORE_MS), "overdue" (past due and no later report sent yet).
  */
-export function timerState(now, dueAtIso) {
+export function timerState(now, dueAtIso, remindAtIso = null) {
   if (!dueAtIso) { return {phase: "idle", remainingMs: null}; }
   const due = Date.parse(dueAtIso);
   if (!Number.isFinite(due)) { return {phase: "idle", remainingMs: null}; }
   const remainingMs = due - now;
   if (remainingMs <= 0) { return {phase: "overdue", remainingMs}; }
-  if (remainingMs <= WARN_BEFORE_MS) { return {phase: "soon", remainingMs}; }
+  const remind = Date.parse(remindAtIso);
+  const soonFrom = Number.isFinite(remind) && remind < due ? remind : due - WARN_BEFORE_MS;
+  if (now >= soonFrom) { return {phase: "soon", remainingMs}; }
   return {phase: "running", remainingMs};
 }
 
