@@ -23,6 +23,15 @@ class Datum(models.TextChoices):
     BD09 = "bd09", "BD-09 (Baidu)"
 
 
+class Hazard(models.TextChoices):
+    """What a team should know before knocking (an address's hazards)."""
+
+    AGGRESSIVE_OCCUPANT = "aggressive_occupant", "Aggressive occupant (住户有攻击性)"
+    DOG = "dog", "Dog (有狗)"
+    PREVIOUS_INCIDENT = "previous_incident", "Previous incident (曾发生事件)"
+    OTHER = "other", "Other (其他)"
+
+
 class AddressKind(models.TextChoices):
     HOME = "home", "Home (住宅)"
     WORK = "work", "Workplace (单位)"

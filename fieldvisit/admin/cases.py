@@ -11,7 +11,7 @@ from import_export.admin import ImportMixin
 
 from fieldvisit import import_files
 from fieldvisit.admin.base import TeamScopedAdmin
-from fieldvisit.choices import Datum
+from fieldvisit.choices import Datum, Hazard
 from fieldvisit.imports import CaseResource
 from fieldvisit.models import Address, Case, Creditor, Relation
 
@@ -60,9 +60,19 @@ class AddressForm(forms.ModelForm):
         "(BD-09). They are stored in WGS-84.",
     )
 
+    hazards = forms.MultipleChoiceField(
+        choices=Hazard.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Shown to the team on the stop; flagged to whoever approves a route here.",
+    )
+
     class Meta:
         model = Address
-        fields = ["case", "kind", "text", "lat", "lon", "source_datum", "timezone"]
+        fields = [
+            "case", "kind", "text", "lat", "lon", "source_datum", "timezone", "hazards",
+            "hazard_notes",
+        ]  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,7 +90,9 @@ class AddressInline(admin.TabularInline):
     model = Address
     form = AddressForm
     extra = 0
-    fields = ["kind", "text", "lat", "lon", "source_datum", "timezone"]
+    fields = [
+        "kind", "text", "lat", "lon", "source_datum", "timezone", "hazards", "hazard_notes",
+    ]  # fmt: skip
 
 
 class RelationInline(admin.TabularInline):

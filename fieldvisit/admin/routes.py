@@ -22,7 +22,7 @@ from fieldvisit.actions import routes as actions
 from fieldvisit.admin import planning
 from fieldvisit.admin.base import ReadOnlyAdmin, ScopedChoices, TeamScopedAdmin
 from fieldvisit.admin.maps import route_map
-from fieldvisit.choices import ChangeRequestStatus, RouteStatus
+from fieldvisit.choices import ChangeRequestStatus, Hazard, RouteStatus
 from fieldvisit.models import Route, RouteChangeRequest, Stop
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import routes as rules
@@ -84,6 +84,15 @@ class StopInline(ScopedChoices, admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+def hazard_line(address: Any) -> str:
+    """What the approver must weigh about an address, on its own line ("" when nothing)."""
+    if not address.hazards and not address.hazard_notes:
+        return ""
+    names = ", ".join(Hazard(h).label for h in address.hazards)
+    notes = f" ({address.hazard_notes})" if address.hazard_notes else ""
+    return f"\n   ⚠ HAZARD: {names or 'see notes'}{notes}"
 
 
 def decision_view(
@@ -237,6 +246,7 @@ class RouteAdmin(TeamScopedAdmin):
         stops = route.stops.select_related("case", "address").order_by("sequence")
         summary = "\n".join(
             f"{stop.sequence}. {stop.case.number} {stop.case.debtor_name}: {stop.address.text}"
+            + hazard_line(stop.address)
             for stop in stops
         )
         return decision_view(self, request, route, actions.decide_route, summary)

@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from fieldvisit.choices import AddressKind, CaseStatus, Datum, RelationKind
+from fieldvisit.choices import AddressKind, CaseStatus, Datum, Hazard, RelationKind
 from fieldvisit.cn_ids import normal_id_number, normal_mobile
 from fieldvisit.datums import to_wgs84
 from fieldvisit.geo import zone_at
@@ -215,6 +215,13 @@ class Address(models.Model):
         validators=[validate_timezone],
         help_text="IANA zone (e.g. Asia/Shanghai); visit hours are judged in it.",
     )
+    hazards = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the team should know before knocking: shown on the stop in the field "
+        "app and flagged to whoever approves a route visiting it.",
+    )
+    hazard_notes = models.TextField(blank=True, help_text="The hazards in words.")
 
     class Meta:
         ordering = ["case", "kind"]
@@ -280,6 +287,8 @@ class Address(models.Model):
         return self.stops.exclude(route__status="draft").exists()
 
     def clean(self) -> None:
+        if not isinstance(self.hazards, list) or set(self.hazards) - set(Hazard.values):
+            raise ValidationError({"hazards": f"Unknown hazards: {self.hazards}."})
         if (self.lat is None) != (self.lon is None):
             raise ValidationError("Give both latitude and longitude, or neither.")
         if self.moved_after_approval():

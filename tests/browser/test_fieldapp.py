@@ -51,6 +51,8 @@ def test_two_agents_visit_offline_capture_and_reload(
 ) -> None:
     stop = world.route.stops.select_related("address", "case").order_by("sequence").first()
     lat, lon = stop.address.lat, stop.address.lon
+    stop.address.hazards, stop.address.hazard_notes = ["dog"], "Gate on the left"
+    stop.address.save()
     phone(browser, "agent_a", lat, lon, "en-US")
     phone(browser, "agent_b", lat + 0.0002, lon, "zh-CN")
     errors: list[str] = []
@@ -78,6 +80,9 @@ def test_two_agents_visit_offline_capture_and_reload(
     assert stop.case.debtor_id_number not in shown_a["text"]
     assert "GMT+8" in shown_a["text"]  # the stop's own zone, whatever the phone's
     assert (shown_b["lang"], "债务人" in shown_b["text"]) == ("zh-CN", True)
+    # The address's hazards come first on the stop, in the agent's language.
+    assert "Careful at this address: dog (Gate on the left)" in shown_a["text"]
+    assert "此地址请注意安全: 有狗" in shown_b["text"]
 
     # Depart (A), then both arrive at the first stop: the visit opens.
     def depart(page: Any) -> None:

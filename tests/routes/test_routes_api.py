@@ -24,7 +24,7 @@ LIST_URL = "/api/v1/routes/"
 ROUTE_KEYS = {"id", "date", "status", "team", "stops"}
 STOP_KEYS = {"id", "sequence", "visit_id", "case", "address", "notice_number", "status"}
 CASE_KEYS = {"id", "number", "debtor_name", "debtor_id_masked", "amount_due", "creditor"}
-ADDRESS_KEYS = {"kind", "text", "lat", "lon", "timezone"}
+ADDRESS_KEYS = {"kind", "text", "lat", "lon", "timezone", "hazards", "hazard_notes"}
 
 
 def detail_url(route_id) -> str:

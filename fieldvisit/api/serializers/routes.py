@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from fieldvisit.choices import Hazard
 from fieldvisit.models import Address, Case, Route, RouteChangeRequest, Stop
 
 
@@ -19,10 +20,14 @@ class CaseBriefSerializer(serializers.ModelSerializer):
 
 class AddressSerializer(serializers.ModelSerializer):
     timezone = serializers.CharField(source="zone_name")
+    hazards = serializers.ListField(
+        child=serializers.ChoiceField(choices=Hazard.choices),
+        help_text="What the team should know before knocking (empty: nothing known).",
+    )
 
     class Meta:
         model = Address
-        fields = ["kind", "text", "lat", "lon", "timezone"]
+        fields = ["kind", "text", "lat", "lon", "timezone", "hazards", "hazard_notes"]
 
 
 class StopSerializer(serializers.ModelSerializer):

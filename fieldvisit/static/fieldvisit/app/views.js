@@ -43,10 +43,19 @@ function field(label, value, cls = "") {
   return el("div", {class: `field ${cls}`}, [el("span", {class: "label"}, label), el("span", {class: "value"}, value)]);
 }
 
-/** One stop's facts, as on the route list and the visit screen. */
+/** One stop's facts, as on the route list and the visit screen: its hazards first. */
 export function stopFacts(t, lang, stop, now) {
   const zone = stop.address.timezone;
+  const hazards = stop.address.hazards || [];
+  const warning = hazards.length || stop.address.hazard_notes
+    ? el("p", {class: "hazard", role: "note", "data-hazards": hazards.join(" ")}, [
+      `⚠ ${t("hazard_title")}: `,
+      hazards.map((h) => t(`hazard_${h}`)).join(", "),
+      stop.address.hazard_notes ? ` (${stop.address.hazard_notes})` : "",
+    ])
+    : null;
   return [
+    warning,
     field(t("debtor"), stop.case.debtor_name, "debtor"),
     field(t("id_number"), stop.case.debtor_id_masked || "—", "id-masked"),
     el("p", {class: "address"}, stop.address.text),
