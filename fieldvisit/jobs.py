@@ -33,18 +33,23 @@ def _name(user: Any) -> str:
     return f"{full} ({user.get_username()})" if full else user.get_username()
 
 
+def _locked(clock_id: object) -> tuple[AgentClock, Route]:
+    """An agent's clock, read again under its route's lock (inside the caller's transaction).
+
+    The lock is NO KEY, as check-ins take it (``checkins.record_checkin``): a report being
+    recorded now moves the clock before or after the caller's work, never during it."""
+    clock = AgentClock.objects.select_related("agent").get(pk=clock_id)
+    route = (
+        Route.objects.select_for_update(no_key=True).select_related("team").get(pk=clock.route_id)
+    )
+    clock.refresh_from_db()
+    return clock, route
+
+
 def _watch_clock(clock_id: object, now: dt.datetime) -> int:
     """Raise or escalate the silence alert of one agent's clock; return the steps taken."""
     with transaction.atomic(durable=True):
-        # The route's lock, NO KEY, as check-ins take it (``checkins.record_checkin``): a
-        # report being recorded now moves the clock before or after this, never during.
-        clock = AgentClock.objects.select_related("agent").get(pk=clock_id)
-        route = (
-            Route.objects.select_for_update(no_key=True)
-            .select_related("team")
-            .get(pk=clock.route_id)
-        )
-        clock.refresh_from_db()
+        clock, route = _locked(clock_id)
         if route.status != RouteStatus.IN_PROGRESS or clock.alert_at is None:
             return 0
         level = silence_level(now, clock.alert_at, clock.escalate_at)
@@ -88,13 +93,7 @@ def silent_clocks(now: dt.datetime) -> QuerySet[AgentClock]:
 def _check_depart(clock_id: object, now: dt.datetime) -> int:
     """Did the partner match this agent's depart? If not, ``lone_depart`` (once)."""
     with transaction.atomic(durable=True):
-        clock = AgentClock.objects.select_related("agent").get(pk=clock_id)
-        route = (
-            Route.objects.select_for_update(no_key=True)
-            .select_related("team")
-            .get(pk=clock.route_id)
-        )
-        clock.refresh_from_db()
+        clock, route = _locked(clock_id)
         if clock.depart_checked or clock.departed_at is None:
             return 0
         partners = (
