@@ -144,13 +144,17 @@ def test_two_agents_visit_offline_capture_and_reload(
         page.context.set_offline(True)
         page.context.set_geolocation({"latitude": lat + 0.0001, "longitude": lon})
         page.click("button[data-kind=periodic]")
-        page.wait_for_selector("#fa-sync[data-waiting='1']")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#fa-outbox-items li[data-kind=checkin]').length == 1"
+        )
         page.reload()
-        page.wait_for_selector("#fa-outbox-items li")
+        # A's phone records the visit (first to arrive): recording segments wait beside it.
+        waiting = "#fa-outbox-items li[data-kind=checkin]"
+        page.wait_for_selector(waiting)
         return {
-            "waiting": page.locator("#fa-outbox-items li").count(),
+            "waiting": page.locator(waiting).count(),
             "screen": page.get_attribute("body", "data-screen"),
-            "id": page.get_attribute("#fa-outbox-items li", "data-id"),
+            "id": page.get_attribute(waiting, "data-id"),
         }
 
     offline = browser.do("agent_a", capture_offline)

@@ -396,11 +396,62 @@ def test_a_segment_upload_cut_mid_way_resumes_after_a_reload(
     assert seen["head"] > cut_at["head"]  # the resumed upload asked the server where it was
     uploads = list(Upload.objects.all())
     segments = AudioSegment.objects.filter(recording__visit=visit)
-    assert len(uploads) == segments.count() == recorded  # the cut one resumed, not begun again
+    failures = [(u.length, u.failure) for u in uploads if u.failure]
+    assert len(uploads) == segments.count() == recorded, failures  # resumed, not begun again
     assert {u.status for u in uploads} == {UploadStatus.COMPLETED}
     stored = stored_files()
     for upload in uploads:  # each stored segment is the bytes the phone hashed and declared
         declared = upload.metadata["sha256"]
         assert hashlib.sha256(stored[final_path(declared)]).hexdigest() == declared
     assert any(u.length > 4096 * 2 for u in uploads)  # a segment went in several PATCHes
+    assert errors == []
+
+
+def test_a_segment_the_server_refuses_does_not_break_the_chain(
+    world: World, browser: Browser
+) -> None:
+    """The second segment's bytes are damaged on the way (one byte flipped in its PATCH): the
+    server refuses it (hash_mismatch) and keeps nothing of it; the phone keeps it, moves the
+    segments queued after it up one place, and the recording goes on: every later segment is
+    accepted, with the lost seconds a gap, never a broken chain."""
+    errors: list[str] = []
+    visit = begin_visit(world, browser, errors, a_without_worker=True)
+    patches = {"n": 0}
+
+    def network(route: Any) -> None:
+        if route.request.method == "PATCH":
+            patches["n"] += 1
+            if patches["n"] == 2:
+                body = bytearray(route.request.post_data_buffer)
+                body[len(body) // 2] ^= 0xFF
+                route.continue_(post_data=bytes(body))
+                return
+        route.continue_()
+
+    def record_four(page: Any) -> int:
+        page.route("**/api/v1/uploads/**", network)
+        page.wait_for_function(
+            "() => Number(document.querySelector('#fa-rec-state').dataset.segments) >= 4",
+            timeout=60_000,
+        )
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#fa-rec-stop")
+        page.wait_for_selector("#fa-rec-state[data-recording=off]")
+        page.wait_for_selector("#fa-rec-backlog[data-count='0']", timeout=60_000)
+        return int(page.get_attribute("#fa-rec-state", "data-segments"))
+
+    recorded = browser.do("agent_a", record_four)
+    failed = [u for u in Upload.objects.all() if u.status != UploadStatus.COMPLETED]
+    assert [u.failure["code"] for u in failed] == ["hash_mismatch"], [u.failure for u in failed]
+    indexes = list(
+        AudioSegment.objects.filter(recording__visit=visit)
+        .order_by("index")
+        .values_list("index", flat=True)
+    )
+    # The chain as the phone left it (the refused one's place taken by the next) is the
+    # server's: contiguous, every segment once.
+    assert indexes == list(range(recorded))
+    recording = world.client(world.agent_a).get(f"/api/v1/visits/{visit.pk}/recording/").json()
+    assert recording["missing"] == [] and len(recording["gaps"]) == 1, recording["gaps"]
+    assert recording["gaps"][0]["seconds"] >= 2
     assert errors == []

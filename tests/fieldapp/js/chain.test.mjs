@@ -67,3 +67,18 @@ test("elapsed time and sizes as the indicator shows them", () => {
   assert.equal(ch.formatBytes(240_400), "240 KB");
   assert.equal(ch.formatBytes(3_400_000), "3.4 MB");
 });
+
+test("a refused segment: those queued after it move up, the chain goes on from the last kept", () => {
+  const meta = (index, sha, prev) => ({kind: "segment", body: {recording: "r", segment: String(index),
+    sha256: sha, prev_sha256: prev, filename: `r-${String(index).padStart(4, "0")}.webm`}});
+  const refused = meta(2, "c", "b");
+  const queued = [meta(3, "d", "c"), meta(4, "e", "d"), {kind: "photo", body: {}},
+    {kind: "segment", body: {recording: "other", segment: "3"}}];
+  const {changed, lastSha256} = ch.rechain(queued, refused);
+  assert.deepEqual(changed.map((i) => [i.body.segment, i.body.prev_sha256, i.body.sha256, i.body.filename]), [
+    ["2", "b", "d", "r-0002.webm"],
+    ["3", "d", "e", "r-0003.webm"],
+  ]);
+  assert.equal(lastSha256, "e");
+  assert.deepEqual(ch.rechain([], refused), {changed: [], lastSha256: "b"});
+});

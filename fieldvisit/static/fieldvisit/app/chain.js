@@ -87,3 +87,30 @@ export function formatBytes(bytes) {
   if (bytes < 1_000_000) { return `${Math.round(bytes / 1000)} KB`; }
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
+
+// Below this a segment holds a container header and no audio (a recorder stopped before its
+// first second): nothing of the visit is in it, and the server would refuse it.
+export const MIN_SEGMENT_BYTES = 1000;
+
+/**
+ * The server refused segment `refused` (its hash, damaged audio): the segments queued after it
+ * move up one place, the first naming the refused one's predecessor, so the chain goes on
+ * from the last segment the server holds. The refused bytes stay on the phone; the recording
+ * shows the missing time as a gap. Returns the changed items (pure: the caller stores them)
+ * and the chain's new end.
+ */
+export function rechain(queued, refused) {
+  const recording = refused.body.recording;
+  const at = Number(refused.body.segment);
+  const after = queued
+    .filter((i) => i.kind === "segment" && i.body.recording === recording && Number(i.body.segment) > at)
+    .sort((a, b) => Number(a.body.segment) - Number(b.body.segment));
+  const changed = after.map((item) => {
+    const index = Number(item.body.segment) - 1;
+    const prev = index === at ? refused.body.prev_sha256 : item.body.prev_sha256;
+    const filename = item.body.filename.replace(/-\d+\.(\w+)$/, `-${String(index).padStart(4, "0")}.$1`);
+    return {...item, body: {...item.body, segment: String(index), prev_sha256: prev, filename}};
+  });
+  const last = changed.length ? changed[changed.length - 1].body.sha256 : refused.body.prev_sha256;
+  return {changed, lastSha256: last};
+}

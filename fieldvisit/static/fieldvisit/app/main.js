@@ -206,6 +206,9 @@ async function panic(discreet) {
 }
 
 function onSettled(item, result) {
+  // A refused segment: the queued ones are re-chained before the sender sends the next.
+  const rechained = item.kind === "segment" && result.status === "refused"
+    ? recorder.segmentRefused(item) : null;
   if (item.kind === "checkin" && result.status === "delivered") {
     const answer = result.answer || {};
     if ("next_due_at" in answer) {
@@ -231,6 +234,7 @@ function onSettled(item, result) {
     refreshVisit(item.visit);
   }
   loadLocal().then(render);
+  return rechained;
 }
 
 function authLost(code) {

@@ -13,7 +13,9 @@
 // The next segment's recorder starts before the previous one stops, so consecutive segments
 // overlap by a few milliseconds instead of leaving a gap (the server's continuity rule allows
 // at most 2 s between them).
-import {DEFAULT_SEGMENT_S, joinChain, newChain, pickMimeType, uploadMetadata} from "./chain.js";
+import {
+  DEFAULT_SEGMENT_S, joinChain, MIN_SEGMENT_BYTES, newChain, pickMimeType, rechain, uploadMetadata,
+} from "./chain.js";
 import {sha256Hex} from "./hashing.js";
 import * as store from "./store.js";
 
@@ -163,6 +165,10 @@ async function finishSegment(key) {
   if (!chunks.length || !state) { return; }
   const first = chunks[0];
   const blob = new Blob(chunks.map((c) => c.blob), {type: first.mime});
+  if (blob.size < MIN_SEGMENT_BYTES) {
+    await store.dropChunks(key);  // a header and no audio: nothing of the visit is lost
+    return;
+  }
   const sha256 = await sha256Hex(blob);
   const {segment, chain} = joinChain(state.chain, sha256);
   const startedAt = first.started_at || new Date(first.at - SLICE_MS).toISOString();
@@ -174,6 +180,21 @@ async function finishSegment(key) {
   state = {...state, chain};
   await store.finishSegment(key, item, state);
   onChange({queued: item});
+}
+
+/** The server refused a segment: the chain goes on from the last one it holds (chain.js
+ * rechain), after any segment being finished now. */
+export function segmentRefused(item) {
+  const done = finishing.then(async () => {
+    const {changed, lastSha256} = rechain(await store.outboxItems(), item);
+    for (const queued of changed) { await store.updateItem(queued); }
+    if (state && state.chain.recording === item.body.recording) {
+      state = {...state, chain: {...state.chain, next_index: state.chain.next_index - 1, last_sha256: lastSha256}};
+      await store.set("recorder", state);
+    }
+  });
+  finishing = done.catch((error) => console.warn("recording: rechain", error));
+  return finishing;
 }
 
 async function holdWakeLock() {

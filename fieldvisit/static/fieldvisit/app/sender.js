@@ -174,5 +174,5 @@ async function settled(item, result) {
   await store.settle(item, result);
   if (item.discreet) { return; }
   await store.set("last_sync", new Date().toISOString());
-  handlers.onSettled(item, result);
+  await handlers.onSettled(item, result);  // what follows from it is done before the next send
 }

@@ -119,3 +119,12 @@ export async function finishSegment(segmentKey, item, recorderState) {
   done.push(tx.objectStore("kv").put(recorderState, "recorder"));
   await Promise.all([...done, tx.done]);
 }
+
+/** A segment's pieces dropped (a recorder stopped before any audio). */
+export async function dropChunks(segmentKey) {
+  const tx = (await db()).transaction("chunks", "readwrite");
+  for (const key of await tx.store.index("segment").getAllKeys(segmentKey)) {
+    await tx.store.delete(key);
+  }
+  await tx.done;
+}
