@@ -309,7 +309,10 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "fieldvisit.api.schema.name_enum_values",
+        "fieldvisit.api.schema.problems_per_operation",
     ],
+    # HEAD and OPTIONS described where a view documents them (the tus uploads).
+    "DEFAULT_GENERATOR_CLASS": "fieldvisit.api.schema.SchemaGenerator",
 }
 
 # Background jobs. With a broker (Redis), Celery workers and beat run them; without one, the

@@ -6,8 +6,10 @@ from collections import defaultdict
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.generators import EndpointEnumerator
+from drf_spectacular.generators import SchemaGenerator as BaseSchemaGenerator
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from fieldvisit.api.errors import CODES, PROBLEM_JSON, PROBLEM_TYPE_PREFIX
@@ -104,3 +106,82 @@ def name_enum_values(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
             schemas[name]["x-enum-varnames"] = [c.name for c in choices]
             schemas[name]["description"] = ", ".join(f"{c.value} {c.name}" for c in choices)
     return result
+
+
+def problems_per_operation(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular post-processing hook: each operation's problem answers refer to a
+    problem of its own, ``<OperationId>Problem``, whose ``code`` is an enum of the codes that
+    operation can answer (those ``problems()`` gave it, one example each). The ``Problem``
+    component keeps every code."""
+    schemas = result.get("components", {}).get("schemas", {})
+    problem = schemas.get("Problem")
+    if problem is None:
+        return result
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
+            answers = [
+                answer["content"][PROBLEM_JSON]
+                for answer in operation.get("responses", {}).values()
+                if PROBLEM_JSON in answer.get("content", {})
+            ]
+            codes = sorted(
+                {
+                    example["value"]["code"]
+                    for media in answers
+                    for example in media.get("examples", {}).values()
+                }
+            )
+            if not codes:
+                continue
+            words = operation["operationId"].split("_")
+            name = "".join(word.capitalize() for word in words) + "Problem"
+            schemas[name] = {
+                **problem,
+                "description": f"The problem details `{method.upper()} {path}` answers with.",
+                "properties": {
+                    **problem["properties"],
+                    "code": {
+                        "type": "string",
+                        "enum": codes,
+                        "description": "What went wrong; each code owns its status and "
+                        "title:\n\n"
+                        + "\n".join(f"- `{c}` ({CODES[c][0]}): {CODES[c][1]}" for c in codes),
+                    },
+                },
+            }
+            for media in answers:
+                media["schema"] = {"$ref": f"#/components/schemas/{name}"}
+    result["components"]["schemas"] = dict(sorted(schemas.items()))
+    return result
+
+
+class DocumentedMethodsEnumerator(EndpointEnumerator):
+    """drf-spectacular leaves HEAD and OPTIONS out; a view that behaves on them as a protocol
+    says (tus) names them in ``documented_methods`` to have them described too."""
+
+    def get_allowed_methods(self, callback: Any) -> list[str]:
+        methods = super().get_allowed_methods(callback)
+        view = getattr(callback, "cls", None)
+        return methods + [m for m in getattr(view, "documented_methods", ()) if m not in methods]
+
+
+class SchemaGenerator(BaseSchemaGenerator):
+    """The API's schema generator (``DEFAULT_GENERATOR_CLASS``): HEAD and OPTIONS included
+    where a view documents them."""
+
+    endpoint_inspector_cls = DocumentedMethodsEnumerator
+
+
+def response_header(
+    name: str, description: str, example: str | int, statuses: list[int] | bool, **options: Any
+) -> OpenApiParameter:
+    """A header of the answers with ``statuses`` (True: every answer), with an example."""
+    return OpenApiParameter(
+        name,
+        options.pop("type", str),
+        OpenApiParameter.HEADER,
+        description=description,
+        response=statuses,
+        examples=[OpenApiExample("Example", value=example)],
+        **options,
+    )

@@ -20,8 +20,18 @@ from fieldvisit.rules.checkins import STOP_KINDS
 
 
 class PositionMixin(serializers.Serializer):
-    lat = FiniteFloatField(min_value=-90, max_value=90)
-    lon = FiniteFloatField(min_value=-180, max_value=180)
+    lat = FiniteFloatField(
+        min_value=-90,
+        max_value=90,
+        help_text="Latitude, decimal degrees, WGS-84 (what GPS gives); a check-in may say "
+        "otherwise with `datum`.",
+    )
+    lon = FiniteFloatField(
+        min_value=-180,
+        max_value=180,
+        help_text="Longitude, decimal degrees, WGS-84 (what GPS gives); a check-in may say "
+        "otherwise with `datum`.",
+    )
 
 
 class CheckInCreateSerializer(PositionMixin):
@@ -59,7 +69,9 @@ class VisitBriefSerializer(serializers.ModelSerializer):
 
 
 class SourcePositionSerializer(serializers.Serializer):
-    datum = serializers.CharField()
+    """A position as the phone sent it, in the datum it named."""
+
+    datum = serializers.ChoiceField(choices=Datum.choices)
     lat = serializers.FloatField()
     lon = serializers.FloatField()
 
@@ -176,6 +188,7 @@ class VisitSerializer(serializers.ModelSerializer):
         the serializer's context by the view that read them."""
         return self.context["records"]
 
+    @extend_schema_field(CheckInSerializer(many=True))
     def get_checkins(self, visit: Visit) -> list[dict[str, Any]]:
         return CheckInSerializer(self.records.checkins, many=True).data
 

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from fieldvisit import sign_in
 from fieldvisit.actions.auth import issue_token, revoke_token
+from fieldvisit.api import examples
 from fieldvisit.api.errors import Problem
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.auth import (
@@ -30,6 +31,7 @@ class TokenView(APIView):
 
     @extend_schema(
         operation_id="auth_token",
+        examples=examples.AUTH_TOKEN,
         request=SignInSerializer,
         responses={
             201: TokenResponseSerializer,
@@ -95,6 +97,7 @@ class LogoutView(APIView):
 class MeView(APIView):
     @extend_schema(
         operation_id="me",
+        examples=examples.ME,
         responses={200: MeSerializer, **problems()},
         description="Who the token belongs to: the user, their roles and, for a field agent, "
         "their team with its members.",

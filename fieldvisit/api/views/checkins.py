@@ -14,6 +14,7 @@ from fieldvisit import access
 from fieldvisit.access_log import record_read
 from fieldvisit.actions import alerts as alert_actions
 from fieldvisit.actions import checkins as actions
+from fieldvisit.api import examples
 from fieldvisit.api.errors import Problem
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.schema import problems
@@ -63,6 +64,7 @@ class CheckInCreate(GenericAPIView):
 
     @extend_schema(
         operation_id="checkins_create",
+        examples=examples.CHECKINS_CREATE,
         request=CheckInCreateSerializer,
         responses={
             201: CheckInResultSerializer,
@@ -143,6 +145,7 @@ class PanicCreate(GenericAPIView):
 
     @extend_schema(
         operation_id="alerts_panic",
+        examples=examples.ALERTS_PANIC,
         request=PanicSerializer,
         responses={
             201: AlertSerializer,
@@ -181,6 +184,7 @@ class VisitDetail(GenericAPIView):
 
     @extend_schema(
         operation_id="visits_retrieve",
+        examples=examples.VISITS_RETRIEVE,
         description="A visit with its check-ins, photos, recording, receipts, current report "
         "and compliance verdict, for its team's agents and supervisors, and for legal (each "
         "read by legal or a supervisor is logged).",
@@ -199,6 +203,7 @@ class RecordingView(GenericAPIView):
 
     @extend_schema(
         operation_id="visits_recording_retrieve",
+        examples=examples.VISITS_RECORDING_RETRIEVE,
         responses={200: RecordingSerializer, **problems("not_found")},
         description="The visit's recording: its segments, gaps and verdict. `valid` needs it "
         "continuous (gaps of at most 2 s, no missing segment) and covering the visit (from "

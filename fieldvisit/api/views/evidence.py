@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from fieldvisit import access
 from fieldvisit.actions import evidence as actions
+from fieldvisit.api import examples
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.evidence import (
@@ -87,6 +88,7 @@ class PhotoCreate(EvidenceUploadView):
 
     @extend_schema(
         operation_id="visits_photos_create",
+        examples=examples.VISITS_PHOTOS_CREATE,
         request={"multipart/form-data": PhotoCreateSerializer},
         responses={201: PhotoSerializer, 200: PhotoSerializer, **problems(*UPLOAD_PROBLEMS)},
         description="Add a photo to the visit. The file is hashed as it arrives and must match "
@@ -132,6 +134,7 @@ class ReceiptCreate(EvidenceUploadView):
 
     @extend_schema(
         operation_id="visits_receipts_create",
+        examples=examples.VISITS_RECEIPTS_CREATE,
         request={"multipart/form-data": ReceiptCreateSerializer},
         responses={
             201: ReceiptSerializer,

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fieldvisit.access_log import record_read
+from fieldvisit.api import examples
 from fieldvisit.api.errors import Problem
 from fieldvisit.api.permissions import HasRole
 from fieldvisit.api.renderers import PemRenderer, TextRenderer
@@ -80,6 +81,7 @@ class LedgerView(APIView):
 class CheckpointView(LedgerView):
     @extend_schema(
         operation_id="ledger_checkpoint",
+        examples=examples.LEDGER_CHECKPOINT,
         parameters=[s.CheckpointQuerySerializer],
         responses={
             200: s.CheckpointSerializer,
@@ -109,6 +111,7 @@ class CheckpointNoteView(LedgerView):
 
     @extend_schema(
         operation_id="ledger_checkpoint_note",
+        examples=examples.LEDGER_CHECKPOINT_NOTE,
         description="The latest signed checkpoint as a C2SP tlog-checkpoint signed note (origin, "
         "tree size, root hash, Ed25519 signature line), for standard transparency-log tools.",
         responses={
@@ -130,6 +133,7 @@ class CheckpointNoteView(LedgerView):
 class InclusionProofView(LedgerView):
     @extend_schema(
         operation_id="ledger_proof",
+        examples=examples.LEDGER_PROOF,
         parameters=[s.ProofQuerySerializer],
         responses={
             200: s.InclusionProofSerializer,
@@ -164,6 +168,7 @@ class InclusionProofView(LedgerView):
 class ConsistencyProofView(LedgerView):
     @extend_schema(
         operation_id="ledger_consistency",
+        examples=examples.LEDGER_CONSISTENCY,
         description="An RFC 9162 consistency proof between two tree sizes of the ledger: proof "
         "that the later tree extends the earlier one, nothing rewritten.",
         parameters=[s.ConsistencyQuerySerializer],
@@ -189,6 +194,7 @@ class ConsistencyProofView(LedgerView):
 class EntryView(LedgerView):
     @extend_schema(
         operation_id="ledger_entry",
+        examples=examples.LEDGER_ENTRY,
         responses={200: s.EntrySerializer, **problems("not_found", "permission_denied")},
         description="One entry, with its exact bytes. A supervisor reads the entries about "
         "their teams only (404 otherwise).",
@@ -214,6 +220,7 @@ class PublicKeyView(LedgerView):
 
     @extend_schema(
         operation_id="ledger_public_key",
+        examples=examples.LEDGER_PUBLIC_KEY,
         description="A ledger signing key as PEM (the current one, or `key_id`'s): what "
         "checkpoint and bundle signatures are verified with.",
         parameters=[s.KeyQuerySerializer],
@@ -240,6 +247,7 @@ class PublicKeyView(LedgerView):
 class PublicKeyListView(LedgerView):
     @extend_schema(
         operation_id="ledger_keys",
+        examples=examples.LEDGER_KEYS,
         responses={200: s.PublicKeySerializer(many=True), **problems("permission_denied")},
         description="Every key that ever signed checkpoints, with its validity period.",
     )

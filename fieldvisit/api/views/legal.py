@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from fieldvisit.access_log import record_read
 from fieldvisit.actions.bundles import export
+from fieldvisit.api import examples
 from fieldvisit.api.errors import Problem
 from fieldvisit.api.permissions import HasRole
 from fieldvisit.api.schema import problems
@@ -58,7 +59,15 @@ class LegalView(generics.GenericAPIView):
 
 
 @extend_schema(
-    parameters=[OpenApiParameter("q", str, description="Case number, debtor name or ID number")],
+    parameters=[
+        OpenApiParameter(
+            "q",
+            str,
+            description="Case number, debtor name or ID number",
+            examples=examples.just("Zhang San", "A debtor's name"),
+        )
+    ],
+    examples=examples.CASES_LIST,
     # 404 not_found: a page beyond the last.
     responses={
         200: CaseSerializer(many=True),
@@ -91,6 +100,7 @@ class CaseEvidence(LegalView):
 
     @extend_schema(
         operation_id="cases_evidence",
+        examples=examples.CASES_EVIDENCE,
         responses={200: CaseEvidenceSerializer, **problems("not_found", "permission_denied")},
         description="The case's visits in time order, each with its check-ins, photos, "
         "recording, receipts, report and compliance verdict, and `timeline`: every check-in, "

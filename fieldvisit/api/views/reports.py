@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from fieldvisit import access
 from fieldvisit.actions import reports as actions
+from fieldvisit.api import examples
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.reports import (
@@ -35,6 +36,7 @@ class ReportCreate(VisitReportView):
 
     @extend_schema(
         operation_id="visits_report_create",
+        examples=examples.VISITS_REPORT_CREATE,
         request=ReportCreateSerializer,
         responses={
             201: ReportSerializer,
@@ -100,6 +102,7 @@ class ReportCosign(VisitReportView):
 
     @extend_schema(
         operation_id="visits_report_cosign",
+        examples=examples.VISITS_REPORT_COSIGN,
         request=CosignSerializer,
         responses={
             200: CosignResultSerializer,

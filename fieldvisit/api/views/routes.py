@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from fieldvisit import access
 from fieldvisit.actions import routes as actions
+from fieldvisit.api import examples
 from fieldvisit.api.errors import Problem
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.schema import problems
@@ -40,9 +41,13 @@ def routes_with_stops(user) -> QuerySet[Route]:  # type: ignore[no-untyped-def]
 @extend_schema(
     parameters=[
         OpenApiParameter(
-            "date", dt.date, description="The day (YYYY-MM-DD); today in the team's zone if absent"
+            "date",
+            dt.date,
+            description="The day (YYYY-MM-DD); today in the team's zone if absent",
+            examples=examples.just("2026-11-24", "A day"),
         )
     ],
+    examples=examples.ROUTES_LIST,
     # 404 not_found: a page beyond the last.
     responses={200: RouteSerializer(many=True), **problems("validation_error", "not_found")},
     description="The caller's team's routes for a day (today in the team's zone by default), "
@@ -71,6 +76,7 @@ class RouteList(generics.ListAPIView):
 
 
 @extend_schema(
+    examples=examples.ROUTES_RETRIEVE,
     responses={200: RouteSerializer, **problems("not_found")},
     description="One route of the caller's team, with its stops (as in the list); another "
     "team's route is not found.",
@@ -87,6 +93,7 @@ class ChangeRequestCreate(generics.GenericAPIView):
 
     @extend_schema(
         operation_id="routes_change_requests_create",
+        examples=examples.ROUTES_CHANGE_REQUESTS_CREATE,
         request=ChangeRequestCreateSerializer,
         responses={
             201: ChangeRequestSerializer,
@@ -131,6 +138,7 @@ class ChangeRequestCreate(generics.GenericAPIView):
 
 
 @extend_schema(
+    examples=examples.CHANGE_REQUESTS_RETRIEVE,
     responses={200: ChangeRequestSerializer, **problems("not_found")},
     description="A change request of the caller's team: pending, approved or rejected, who "
     "decided it and their comment.",

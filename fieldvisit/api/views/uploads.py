@@ -15,7 +15,12 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +28,8 @@ from rest_framework.views import APIView
 
 from fieldvisit.actions import recordings
 from fieldvisit.actions import uploads as actions
-from fieldvisit.api.schema import problems
+from fieldvisit.api import examples
+from fieldvisit.api.schema import problems, response_header
 from fieldvisit.api.serializers.uploads import SegmentMetadataSerializer
 from fieldvisit.models import Upload
 from fieldvisit.rules import RuleViolation
@@ -56,6 +62,41 @@ TUS_RESUMABLE = OpenApiParameter(
     required=True,
     enum=[VERSION],
     description="The tus protocol version.",
+    examples=examples.just(VERSION),
+)
+# What every answer says, problems included, and what a 412 adds.
+TUS_ANSWER_HEADERS = [
+    response_header(
+        "Tus-Resumable", "The protocol version, on every answer.", VERSION, True, required=True
+    ),
+    response_header("Tus-Version", "The versions this server speaks.", VERSION, [412]),
+]
+
+
+def upload_state_headers(*statuses: int) -> list[OpenApiParameter]:
+    """``Upload-Offset`` and ``Upload-Expires``: where the upload is and until when."""
+    return [
+        response_header(
+            "Upload-Offset",
+            "The bytes received so far: where the next PATCH starts.",
+            5242880,
+            list(statuses),
+            type=int,
+            required=True,
+        ),
+        response_header(
+            "Upload-Expires",
+            "When the unfinished upload is deleted (RFC 9110 date).",
+            examples.UPLOAD_EXPIRES,
+            list(statuses),
+            required=True,
+        ),
+    ]
+
+
+OVERRIDE_NOTE = (
+    "\n\nA client that cannot send PATCH, DELETE or HEAD may POST with "
+    "`X-HTTP-Method-Override` naming the method."
 )
 FINAL_PATCH_PROBLEMS = ("hash_mismatch", "invalid_audio", "chain_broken", "storage_unavailable")
 
@@ -162,13 +203,60 @@ def _patch_body(request: Request, upload: Upload, offset: int) -> Upload:
     )
 
 
-class UploadCreate(TusView):
-    @extend_schema(
-        operation_id="uploads_create",
+@extend_schema_view(
+    options=extend_schema(
+        operation_id="uploads_options",
         request=None,
         parameters=[
+            *TUS_ANSWER_HEADERS[:1],
+            response_header(
+                "Tus-Version", "The versions this server speaks.", VERSION, [204], required=True
+            ),
+            response_header(
+                "Tus-Extension",
+                "The extensions this server supports.",
+                ",".join(EXTENSIONS),
+                [204],
+                required=True,
+            ),
+            response_header(
+                "Tus-Max-Size",
+                "The largest upload, in bytes (`TUS_MAX_SIZE`).",
+                2_147_483_648,
+                [204],
+                type=int,
+                required=True,
+            ),
+            response_header(
+                "Tus-Checksum-Algorithm",
+                "The algorithms `Upload-Checksum` may name.",
+                ",".join(CHECKSUMS),
+                [204],
+                required=True,
+            ),
+        ],
+        responses={204: None},
+        auth=[],
+        description="tus discovery: the server's protocol version, extensions, size limit and "
+        "checksum algorithms, in headers. Needs no token and no `Tus-Resumable`.",
+    )
+)
+class UploadCreate(TusView):
+    documented_methods = ("OPTIONS",)
+
+    @extend_schema(
+        operation_id="uploads_create",
+        request={OFFSET_OCTET_STREAM: bytes},
+        parameters=[
             TUS_RESUMABLE,
-            OpenApiParameter("Upload-Length", int, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                "Upload-Length",
+                int,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="The segment's size in bytes (deferred length is not supported).",
+                examples=examples.just(9624118),
+            ),
             OpenApiParameter(
                 "Upload-Metadata",
                 str,
@@ -176,11 +264,30 @@ class UploadCreate(TusView):
                 required=True,
                 description="visit, recording, segment, started_at, sha256, prev_sha256, "
                 "filename, content_type (base64 values, tus style)",
+                examples=[OpenApiExample("The first segment", value=examples.UPLOAD_METADATA)],
             ),
+            *TUS_ANSWER_HEADERS,
+            response_header(
+                "Location", "The upload's URL.", examples.UPLOAD_URL, [201], required=True
+            ),
+            *upload_state_headers(201),
         ],
         responses={201: None, **problems(*TUS_PROBLEMS, *FINAL_PATCH_PROBLEMS)},
+        examples=[
+            OpenApiExample(
+                "creation-with-upload: the first bytes in the same request",
+                value="(up to Upload-Length bytes of the segment)",
+                media_type=OFFSET_OCTET_STREAM,
+                request_only=True,
+            )
+        ],
         description="tus creation (and creation-with-upload): start uploading one audio "
-        "segment of a visit's recording. The answer's `Location` is the upload's URL.\n\n"
+        "segment of a visit's recording. The answer's `Location` is the upload's URL, "
+        "`Upload-Offset` what was received (0 without a body), `Upload-Expires` when an "
+        "unfinished upload is deleted.\n\n"
+        "The body is optional (creation-with-upload): the segment's first bytes, or all of "
+        "them, as `application/offset+octet-stream`; the request that brings the last byte "
+        "gets the segment's verdict, as the last PATCH does.\n\n"
         "Accepted audio, judged by its content (not `filename` or `content_type`): AAC/M4A, "
         "3GP, ADTS AAC, MP3, AMR, AMR-WB, Ogg Opus and Vorbis, WAV, FLAC, and what browsers' "
         "MediaRecorder writes: WebM/Opus (`audio/webm;codecs=opus`) and MP4 with AAC or Opus "
@@ -226,17 +333,36 @@ class UploadCreate(TusView):
 
 
 class UploadDetail(TusView):
+    documented_methods = ("HEAD",)
+
     def upload(self, pk: Any) -> Upload:
         return actions.find(pk, self.request.user)
 
     @extend_schema(
         operation_id="uploads_head",
-        parameters=[TUS_RESUMABLE],
+        parameters=[
+            TUS_RESUMABLE,
+            *TUS_ANSWER_HEADERS,
+            *upload_state_headers(200),
+            response_header(
+                "Upload-Length", "The upload's size in bytes.", 9624118, [200], type=int
+            ),
+            response_header(
+                "Upload-Metadata",
+                "The metadata given at creation.",
+                examples.UPLOAD_METADATA,
+                [200],
+            ),
+            response_header("Cache-Control", "Never cached.", "no-store", [200], required=True),
+        ],
         responses={
             200: None,
             **problems("tus_version_unsupported", "not_found", "upload_expired", "upload_gone"),
         },
-        description="tus: the upload's offset, length and metadata.",
+        description="tus: where an upload stands, in headers and without a body: its offset "
+        "(where to resume), length, metadata and expiry. An upload is only ever visible to "
+        "the user who created it (404 to others); a finished or terminated one is 410 "
+        "`upload_gone`, an expired one 410 `upload_expired`." + OVERRIDE_NOTE,
     )
     def head(self, request: Request, pk: Any) -> HttpResponse:
         upload = self.upload(pk)
@@ -254,13 +380,31 @@ class UploadDetail(TusView):
         request={OFFSET_OCTET_STREAM: bytes},
         parameters=[
             TUS_RESUMABLE,
-            OpenApiParameter("Upload-Offset", int, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                "Upload-Offset",
+                int,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Where this chunk starts: the upload's offset (409 otherwise).",
+                examples=examples.just(5242880),
+            ),
             OpenApiParameter(
                 "Upload-Checksum",
                 str,
                 OpenApiParameter.HEADER,
                 description="`sha1` or `sha256` and the chunk's base64 digest",
+                examples=examples.just("sha256 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
             ),
+            *TUS_ANSWER_HEADERS,
+            *upload_state_headers(204),
+        ],
+        examples=[
+            OpenApiExample(
+                "The next chunk",
+                value="(the segment's bytes from Upload-Offset on)",
+                media_type=OFFSET_OCTET_STREAM,
+                request_only=True,
+            )
         ],
         responses={
             204: None,
@@ -286,7 +430,8 @@ class UploadDetail(TusView):
         "`chain_broken` (nothing kept). Every PATCH, and the completion, checks the uploader "
         "as creation does: an agent moved off the visit's team or deactivated meanwhile gets "
         "creation's answer (404 `not_found`, 403 `not_team_member`), a token revoked during "
-        "the last PATCH `token_revoked`; the bytes stay with the upload until it expires.",
+        "the last PATCH `token_revoked`; the bytes stay with the upload until it expires."
+        + OVERRIDE_NOTE,
     )
     def patch(self, request: Request, pk: Any) -> Response:
         require_offset_stream(request._request)
@@ -298,7 +443,7 @@ class UploadDetail(TusView):
 
     @extend_schema(
         operation_id="uploads_terminate",
-        parameters=[TUS_RESUMABLE],
+        parameters=[TUS_RESUMABLE, *TUS_ANSWER_HEADERS],
         responses={
             204: None,
             **problems(
@@ -310,7 +455,8 @@ class UploadDetail(TusView):
                 "upload_gone",
             ),
         },
-        description="tus termination: abandon an unfinished upload. Completed ones are evidence.",
+        description="tus termination: abandon an unfinished upload; its bytes are deleted. "
+        "Completed ones are evidence (403 `upload_complete`)." + OVERRIDE_NOTE,
     )
     def delete(self, request: Request, pk: Any) -> Response:
         actions.terminate(self.upload(pk))
