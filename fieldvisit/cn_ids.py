@@ -5,24 +5,47 @@ An identity number is 18 characters: a 6-digit region code, the date of birth (Y
 3-digit sequence (odd for men) and an ISO 7064 MOD 11-2 check character (0-9 or X). The old
 15-digit form (before 1999: a 2-digit year, no check character) is converted to the
 18-digit one, as the public security bureaus do: "19" before the year, the check character
-computed. A mobile number is 11 digits starting 13-19; a +86 or 0086 prefix, spaces, dashes and
-dots are dropped.
+computed. A mobile number is 11 digits starting 13-19; a +86, 0086 or 86 prefix, spaces, dashes,
+dots and brackets are dropped. Both are read in half width: full-width digits and X typed with a
+Chinese input method are the same number.
 
-Plain functions: each returns the normal form or raises ``ValueError`` with a sentence a
-planner understands; the models turn it into a form or row error.
+Plain functions: each returns the normal form or raises ``NumberRefused`` (a ``ValueError``)
+with a sentence a planner understands and a stable ``code``; the models turn it into a form or
+import row error with that code:
+
+- ``id_number_format``: neither 18 characters (17 digits and a digit or X) nor 15 digits;
+- ``id_number_birth_date``: the date of birth in it is not a date, before 1900 or after today;
+- ``id_number_check``: the check character does not match (a digit was mistyped);
+- ``mobile_number``: not a mainland mobile number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
-ID_18 = re.compile(r"^\d{17}[\dX]$")
-ID_15 = re.compile(r"^\d{15}$")
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only: what a Chinese input method types in full width (digits, X, dashes,
+# U+FF10...) is folded to ASCII first (NFKC); any other script's digits are refused.
+ID_18 = re.compile(r"^\d{17}[\dX]$", re.ASCII)
+ID_15 = re.compile(r"^\d{15}$", re.ASCII)
+MOBILE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
 SEPARATORS = re.compile(r"[\s\-.()]")
+
+
+def _plain(value: str | None) -> str:
+    """``value`` in half width (NFKC), without spaces, dashes, dots and brackets."""
+    return SEPARATORS.sub("", unicodedata.normalize("NFKC", value or ""))
+
+
+class NumberRefused(ValueError):
+    """A number that cannot be right: ``str()`` says why, ``code`` is stable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def check_character(first17: str) -> str:
@@ -34,42 +57,52 @@ def _birth(digits: str, today: dt.date) -> dt.date:
     try:
         born = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
-        raise ValueError(f"The date of birth in it, {digits}, is not a date.") from None
+        raise NumberRefused(
+            "id_number_birth_date", f"The date of birth in it, {digits}, is not a date."
+        ) from None
     if born.year < 1900 or born > today:
-        raise ValueError(f"The date of birth in it, {born.isoformat()}, cannot be right.")
+        raise NumberRefused(
+            "id_number_birth_date",
+            f"The date of birth in it, {born.isoformat()}, cannot be right.",
+        )
     return born
 
 
 def normal_id_number(value: str, today: dt.date | None = None) -> str:
-    """The 18-character form of a resident identity number (upper-case X), or ValueError."""
+    """The 18-character form of a resident identity number (upper-case X), or NumberRefused."""
     today = today or dt.datetime.now(dt.UTC).date()
-    number = SEPARATORS.sub("", value or "").upper()
+    number = _plain(value).upper()
     if ID_15.match(number):
         _birth("19" + number[6:12], today)
         first17 = number[:6] + "19" + number[6:]
         return first17 + check_character(first17)
     if not ID_18.match(number):
-        raise ValueError(
+        raise NumberRefused(
+            "id_number_format",
             "A resident identity number has 18 characters (17 digits and a digit or X), or 15 "
-            "digits in the old form."
+            "digits in the old form.",
         )
     _birth(number[6:14], today)
     if check_character(number[:17]) != number[17]:
-        raise ValueError(
+        raise NumberRefused(
+            "id_number_check",
             f"The check character does not match (it should be {check_character(number[:17])}): "
-            "a digit was mistyped."
+            "a digit was mistyped.",
         )
     return number
 
 
 def normal_mobile(value: str) -> str:
-    """The 11-digit form of a mainland mobile number, or ValueError."""
-    number = SEPARATORS.sub("", value or "")
+    """The 11-digit form of a mainland mobile number, or NumberRefused."""
+    number = _plain(value)
     for prefix in ("+86", "0086"):
         if number.startswith(prefix):
             number = number[len(prefix) :]
+    if len(number) == 13 and number.startswith("86"):  # the country code without + or 00
+        number = number[2:]
     if not MOBILE.match(number):
-        raise ValueError(
-            "Give a mainland mobile number: 11 digits starting 13 to 19 (a +86 prefix is fine)."
+        raise NumberRefused(
+            "mobile_number",
+            "Give a mainland mobile number: 11 digits starting 13 to 19 (a +86 prefix is fine).",
         )
     return number

@@ -9,7 +9,10 @@ column (``wgs84``, ``gcj02`` for AMap/高德 or Tencent, ``bd09`` for Baidu; emp
 default, chosen on the import form): coordinates are stored in WGS-84, converted on the way
 in, with what the row gave kept beside them. An address is found again by its case, kind and
 text. Nothing is deleted, and an address an approved route
-visits keeps its location (the model refuses the move; the row reports it).
+visits keeps its location (the model refuses the move; the row reports it). The identity
+number and phone are checked and written in one form by ``Case.clean`` (``fieldvisit.cn_ids``:
+GB 11643-1999, the 15-digit form converted; mainland mobiles): a wrong one is the row's error
+in its column.
 
 Case changes are not ledger events (the ledger records routes from their submission, with
 each stop's case and address), so the import writes through the models' own validation.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +34,7 @@ from import_export.instance_loaders import CachedInstanceLoader
 
 from fieldvisit.access import staff_scope, team_in_scope
 from fieldvisit.choices import AddressKind, CaseStatus, Datum
+from fieldvisit.cn_ids import NumberRefused, normal_id_number, normal_mobile
 from fieldvisit.models import Address, Case, Creditor, Team
 
 ADDRESS_KINDS = [kind.value for kind in AddressKind]
@@ -67,6 +72,46 @@ class TrimmedCharWidget(widgets.CharWidget):
             value = int(value)
         text = "" if value is None else str(value).strip()
         return text.upper() if self.upper else text
+
+
+SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+\d+$", re.IGNORECASE)  # 3.10101198203154E+17
+
+
+class NumberWidget(TrimmedCharWidget):
+    """A number written in its one form (``fieldvisit.cn_ids``) as the row is read, so a file
+    that spells it otherwise ("+86 138-0013-8000", the 15-digit identity number) is unchanged
+    when imported again. A wrong number is left as given: ``Case.clean`` refuses it, with
+    its code, in its column."""
+
+    def __init__(self, normal: Callable[[str], str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.normal = normal
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
+        text = super().clean(value, row, **kwargs)
+        try:
+            return self.normal(text) if text else text
+        except NumberRefused:
+            return text
+
+
+class IdNumberWidget(NumberWidget):
+    """An identity number typed into a spreadsheet cell that holds numbers: Excel keeps 15
+    significant digits, so an 18-digit number arrives with its last digits lost (or in
+    scientific notation). Say so, rather than that a digit was mistyped."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(normal_id_number, **kwargs)
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
+        if (isinstance(value, float) and abs(value) >= 1e15) or (
+            isinstance(value, str) and SCIENTIFIC.match(value.strip())
+        ):
+            raise ValueError(
+                "The identity number is stored as a number in the spreadsheet, which keeps only "
+                "15 digits: format the column as text and enter the number again."
+            )
+        return super().clean(value, row, **kwargs)
 
 
 class FlexibleBooleanWidget(widgets.BooleanWidget):
@@ -173,9 +218,9 @@ class CaseResource(resources.ModelResource):
     team = fields.Field("team", "team", NamedForeignKeyWidget(Team, "name"))
     debtor_name = fields.Field("debtor_name", "debtor_name", TrimmedCharWidget())
     debtor_id_number = fields.Field(
-        "debtor_id_number", "debtor_id_number", TrimmedCharWidget(upper=True)
+        "debtor_id_number", "debtor_id_number", IdNumberWidget(upper=True)
     )
-    debtor_phone = fields.Field("debtor_phone", "debtor_phone", TrimmedCharWidget())
+    debtor_phone = fields.Field("debtor_phone", "debtor_phone", NumberWidget(normal_mobile))
     currency = fields.Field("currency", "currency", TrimmedCharWidget(upper=True))
     reachable = fields.Field("reachable", "reachable", FlexibleBooleanWidget())
     status = fields.Field("status", "status", TrimmedCharWidget())
@@ -312,7 +357,12 @@ COLUMN_GUIDE: list[tuple[str, bool, str]] = [
     ("creditor", True, "The creditor's code, as set up in admin (e.g. acme)."),
     ("team", False, "The field team's name, as in admin; empty: not assigned yet."),
     ("debtor_name", True, "The debtor's full name."),
-    ("debtor_id_number", False, "18-character resident ID number (15-digit old form accepted)."),
+    (
+        "debtor_id_number",
+        False,
+        "18-character resident ID number (15-digit old form converted); a text cell, not a "
+        "number, in a spreadsheet.",
+    ),
     ("debtor_phone", False, "Mainland mobile number, 11 digits (+86 allowed)."),
     ("amount_due", True, "Amount due, a number with at most 2 decimals (e.g. 52000.50)."),
     ("currency", False, "ISO 4217 code; empty: CNY."),

@@ -17,18 +17,71 @@ from django.urls import reverse
 from fieldvisit.admin.maps import on_tiles, visit_map
 from fieldvisit.choices import CheckInKind
 from fieldvisit.datums import from_wgs84, in_china, to_wgs84
-from fieldvisit.models import Address, Case, CheckIn
+from fieldvisit.models import Address, Case, CheckIn, Team
 from fieldvisit.rules.checkins import distance_m
-from tests.helpers import World, body, ledger_entries, post, stops_of
+from tests import factories
+from tests.helpers import (
+    World,
+    approve,
+    assert_problem,
+    body,
+    ledger_entries,
+    post,
+    stops_of,
+    today,
+)
 
 # eviltransform's test vector (WGS-84 -> GCJ-02), which prcoords reproduces to the last digit.
 WGS = (31.1774276, 121.5272106)
 GCJ = (31.17530398364597, 121.531541859215)
 
+# Published pairs for a point by Tiananmen, Beijing (lon 116.404, lat 39.915), from the README
+# and test/app.js of wandergis/coordtransform, the JavaScript library most Chinese web maps
+# use; here as (lat, lon).
+BEIJING = (39.915, 116.404)
+BEIJING_WGS_TO_GCJ = (39.91640428150164, 116.41024449916938)  # wgs84togcj02(116.404, 39.915)
+BEIJING_GCJ_TO_BD = (39.92133699351021, 116.41036949371029)  # gcj02tobd09(116.404, 39.915)
+BEIJING_BD_TO_GCJ = (39.90865673957631, 116.39762729119315)  # bd09togcj02(116.404, 39.915)
+BEIJING_GCJ_TO_WGS = (39.91359571849836, 116.39775550083061)  # gcj02towgs84 (one-step, ~1 m)
+
 
 def test_gcj02_of_a_known_point_and_back_to_a_millimetre() -> None:
     assert from_wgs84(*WGS, "gcj02") == pytest.approx(GCJ, abs=1e-9)
     assert distance_m(*to_wgs84(*GCJ, "gcj02"), *WGS) < 0.001
+
+
+def test_published_reference_pairs_in_beijing() -> None:
+    """The same door in WGS-84, GCJ-02 and BD-09, as a public source gives it: the forward
+    conversions match it to the last digit, the conversions back to WGS-84 within 1 m (the
+    published one-step inverse is itself about a metre off; ours iterates)."""
+    assert from_wgs84(*BEIJING, "gcj02") == pytest.approx(BEIJING_WGS_TO_GCJ, abs=1e-9)
+    assert distance_m(*to_wgs84(*BEIJING_WGS_TO_GCJ, "gcj02"), *BEIJING) < 0.01
+    # BEIJING read as GCJ-02 is BEIJING_GCJ_TO_BD in BD-09 and BEIJING_GCJ_TO_WGS in WGS-84:
+    # whichever of the two the planner was given, the door comes out at the same place.
+    from_bd09 = to_wgs84(*BEIJING_GCJ_TO_BD, "bd09")
+    assert distance_m(*from_bd09, *BEIJING_GCJ_TO_WGS) < 1
+    assert distance_m(*from_bd09, *to_wgs84(*BEIJING, "gcj02")) < 0.01
+    assert from_wgs84(*from_bd09, "bd09") == pytest.approx(BEIJING_GCJ_TO_BD, abs=1e-7)
+    # BEIJING read as BD-09 is BEIJING_BD_TO_GCJ in GCJ-02 (Baidu's published inverse is a
+    # one-step approximation, a few centimetres off; ours is the exact inverse of the forward).
+    from_bd_as_gcj = to_wgs84(*BEIJING_BD_TO_GCJ, "gcj02")
+    assert distance_m(*to_wgs84(*BEIJING, "bd09"), *from_bd_as_gcj) < 0.1
+    # And the shifts are what make the problem: hundreds of metres, beyond the geofence.
+    assert 500 < distance_m(*BEIJING, *BEIJING_WGS_TO_GCJ) < 700
+    assert 1000 < distance_m(*BEIJING, *from_wgs84(*BEIJING, "bd09")) < 1500
+
+
+def test_the_conversion_back_is_within_centimetres_everywhere_in_china() -> None:
+    """prcoords' iteration stops within 1e-5 degrees of its fixed point; measured on a grid
+    over mainland China, a round trip lands within 2 cm."""
+    worst = 0.0
+    for lat in range(19, 53, 3):
+        for lon in range(75, 135, 4):
+            for datum in ("gcj02", "bd09"):
+                shown = from_wgs84(lat + 0.3, lon + 0.7, datum)
+                back = to_wgs84(*shown, datum)
+                worst = max(worst, distance_m(*back, lat + 0.3, lon + 0.7))
+    assert worst < 0.02
 
 
 @pytest.mark.parametrize("datum", ["gcj02", "bd09"])
@@ -39,10 +92,15 @@ def test_the_chinese_datums_are_hundreds_of_metres_off_and_convert_back(datum: s
     assert distance_m(*to_wgs84(*shown, datum), *door) < 0.01
 
 
-def test_outside_china_the_chinese_datums_are_wgs84() -> None:
-    london = (51.5117, -0.1318)
-    assert not in_china(*london)
-    assert to_wgs84(*london, "gcj02") == london == from_wgs84(*london, "bd09")
+@pytest.mark.parametrize(
+    "place",
+    [(51.5117, -0.1318), (40.7158, -73.9970), (37.7941, -122.4078), (-33.87, 151.21)],
+    ids=["London", "New York", "San Francisco", "Sydney"],
+)
+def test_outside_china_the_chinese_datums_are_wgs84(place: tuple[float, float]) -> None:
+    assert not in_china(*place)
+    for datum in ("gcj02", "bd09"):
+        assert to_wgs84(*place, datum) == place == from_wgs84(*place, datum)
     assert to_wgs84(*WGS, "wgs84") == WGS
 
 
@@ -88,8 +146,42 @@ def test_a_wgs84_check_in_keeps_no_source_and_an_unknown_datum_is_refused(world:
     checkin = CheckIn.objects.get(pk=sent["id"])
     assert (checkin.source_datum, checkin.source_lat) == (None, None)
     assert "source" not in ledger_entries("checkin.arrive")[-1]["data"]
-    bad = post(phone, body(world, CheckInKind.PERIODIC, datum="mars"))
-    assert bad.status_code == 422 and "datum" in bad.json()["errors"]
+    for datum in ("mars", "GCJ-02", "", None, 2, ["gcj02"], {"datum": "gcj02"}):
+        bad = post(phone, body(world, CheckInKind.PERIODIC, datum=datum))
+        assert "datum" in assert_problem(bad, 422, "validation_error")["errors"], datum
+    assert not CheckIn.objects.filter(kind=CheckInKind.PERIODIC).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("datum", "status"), [("gcj02", 201), ("wgs84", 422)])
+def test_an_address_imported_from_amap_and_a_gps_fix_at_its_door_pass_the_geofence(
+    world: World, client: Client, datum: str, status: int
+) -> None:
+    """The issue's case. The planner's file has the door as AMap gives it (GCJ-02), the
+    agent's phone reports GPS (WGS-84) at the door. Imported with its datum, the two are the
+    same place; taken for WGS-84 they are ~500 m apart and the arrival is refused."""
+    door = (31.2385, 121.4905)  # WGS-84: where the phone's GPS puts the agent at the door
+    amap = from_wgs84(*door, "gcj02")
+    assert distance_m(*door, *amap) > 300
+    client.force_login(world.planner)
+    table = [["DAT-9", "acme", "Pudong", "Zhou", "100", "CNY", "9 Road", *amap, "", datum]]
+    assert import_csv(client, table).status_code in (200, 302)
+    address = Address.objects.get(case__number="DAT-9")
+    Team.objects.filter(pk=world.other_team.pk).update(supervisor=world.supervisor)
+    route = approve(
+        factories.route(world.other_team, world.planner, today(), [address]),
+        world.planner,
+        world.supervisor,
+    )
+    [stop] = stops_of(route)
+    phone = world.client(world.outsider, "phone-o")
+    sent = body(world, CheckInKind.ARRIVE, stop, lat=door[0], lon=door[1], route=route)
+    answer = post(phone, sent)
+    if status == 201:
+        assert answer.status_code == 201, answer.json()
+        assert CheckIn.objects.get(pk=sent["id"]).distance_m < 0.05
+    else:
+        assert_problem(answer, 422, "too_far_from_address")
 
 
 # --- case import and admin ---------------------------------------------------------------
@@ -169,6 +261,18 @@ def test_an_address_entered_in_admin_from_a_baidu_map_is_stored_in_wgs84(
     assert (initial["lat"], initial["lon"], initial["source_datum"]) == (*bd, "bd09")
 
 
+@pytest.mark.django_db
+def test_an_unknown_datum_in_admin_is_a_form_error(world: World, client: Client) -> None:
+    client.force_login(world.planner)
+    form = {"case": world.cases[3].pk, "kind": "work", "text": "6 Mars Road", "lat": "31.24",
+            "lon": "121.49", "source_datum": "mars", "timezone": "Asia/Shanghai"}  # fmt: skip
+    answer = client.post(reverse("admin:fieldvisit_address_add"), form)
+    assert answer.status_code == 200
+    [error] = answer.context["adminform"].form.errors.as_data()["source_datum"]
+    assert error.code == "invalid_choice"
+    assert not Address.objects.filter(text="6 Mars Road").exists()
+
+
 # --- maps --------------------------------------------------------------------------------
 
 
@@ -188,6 +292,28 @@ def test_maps_draw_in_the_tiles_datum(world: World, settings: Any) -> None:
     assert on_tiles(plain, "wgs84") == plain
 
 
+@pytest.mark.django_db
+def test_the_route_page_serves_its_stops_in_the_tiles_datum(
+    world: World, client: Client, settings: Any
+) -> None:
+    """What the page hands to map.js (its ``json_script``) is already in the tiles' datum:
+    AMap tiles (GCJ-02) get GCJ-02 positions, and the default stays WGS-84."""
+    from tests.operations.test_maps import map_data, route_page
+
+    client.force_login(world.supervisor)
+    stops = stops_of(world.route)
+    plain = map_data(route_page(client, world.route))
+    assert plain["line"] == [[s.address.lat, s.address.lon] for s in stops]
+    settings.MAP_TILE_URL = "https://webrd01.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}"
+    settings.MAP_TILE_DATUM = "gcj02"
+    amap = map_data(route_page(client, world.route))
+    for point, line, stop in zip(amap["points"], amap["line"], stops, strict=True):
+        wanted = from_wgs84(stop.address.lat, stop.address.lon, "gcj02")
+        assert (point["lat"], point["lon"]) == pytest.approx(wanted, abs=1e-12)
+        assert line == [point["lat"], point["lon"]]
+        assert 400 < distance_m(stop.address.lat, stop.address.lon, *wanted) < 700
+
+
 def test_an_unknown_tile_datum_fails_the_system_check(settings: Any) -> None:
     from fieldvisit.checks import map_tile_datum
 
@@ -195,3 +321,23 @@ def test_an_unknown_tile_datum_fails_the_system_check(settings: Any) -> None:
     settings.MAP_TILE_DATUM = "wgs-84"
     [error] = map_tile_datum()
     assert error.id == "fieldvisit.E012" and "gcj02" in error.hint
+
+
+# --- documented --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_the_datum_and_what_was_sent(anon: Any) -> None:
+    components = anon.get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+    request = components["CheckInCreateRequest"]["properties"]
+    assert "datum" not in components["CheckInCreateRequest"].get("required", [])
+    ref = request["datum"]["allOf"][0]["$ref"].rsplit("/", 1)[-1]
+    assert components[ref]["enum"] == ["wgs84", "gcj02", "bd09"]
+    assert "default `wgs84`" in request["datum"]["description"]
+    assert "WGS-84" in request["lat"]["description"] and "WGS-84" in request["lon"]["description"]
+    checkin = components["CheckIn"]["properties"]
+    assert checkin["source"]["nullable"] and "WGS-84" in checkin["source"]["description"]
+    source = checkin["source"]["allOf"][0]["$ref"].rsplit("/", 1)[-1]
+    assert set(components[source]["properties"]) == {"datum", "lat", "lon"}
+    visit = components["Visit"]["properties"]["checkins"]
+    assert visit["items"]["$ref"] == "#/components/schemas/CheckIn"

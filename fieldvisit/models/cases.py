@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from fieldvisit.choices import AddressKind, CaseStatus, Datum, Hazard, RelationKind
-from fieldvisit.cn_ids import normal_id_number, normal_mobile
+from fieldvisit.cn_ids import NumberRefused, normal_id_number, normal_mobile
 from fieldvisit.datums import to_wgs84
 from fieldvisit.geo import zone_at
 from fieldvisit.models.validators import validate_timezone
@@ -176,8 +176,8 @@ class Case(models.Model):
                 continue
             try:
                 setattr(self, field, normal(value))
-            except ValueError as problem:
-                errors[field] = ValidationError(str(problem), code="invalid")
+            except NumberRefused as problem:  # its code is stable: id_number_check, ...
+                errors[field] = ValidationError(str(problem), code=problem.code)
         if errors:
             raise ValidationError(errors)
 
@@ -318,5 +318,7 @@ class Relation(models.Model):
         if self.phone:
             try:
                 self.phone = normal_mobile(self.phone)
-            except ValueError as problem:
-                raise ValidationError({"phone": str(problem)}) from None
+            except NumberRefused as problem:
+                raise ValidationError(
+                    {"phone": ValidationError(str(problem), code=problem.code)}
+                ) from None

@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.settings import spectacular_settings
 
 
 def served_schema() -> dict[str, Any]:
-    return SchemaGenerator().get_schema(request=None, public=True)
+    """The schema as /api/v1/schema/ serves it (the configured generator and hooks)."""
+    generator = spectacular_settings.DEFAULT_GENERATOR_CLASS()
+    return generator.get_schema(request=None, public=True)
 
 
 def schema_errors(schema: dict[str, Any]) -> list[str]:
