@@ -150,7 +150,10 @@ async function checkIn(kind, stop = null) {
   if (kind === "depart") { askNotificationPermission(); }
   if (kind === "arrive" && stop && stop.visit_id) {
     // The first agent at the door records: before the arrival is captured, so the recording
-    // covers it. The partner's phone sees the visit "arriving" and leaves the recording to it.
+    // covers it. The partner's phone sees the visit "arriving" and leaves the recording to it;
+    // online, it asks the server first, so a screen drawn before the partner arrived does not
+    // decide.
+    if (navigator.onLine) { await refreshVisit(stop.visit_id); }
     const rec = recorder.status();
     const first = (state.visits[stop.visit_id] || "planned") === "planned";
     if (first && !(rec.active && rec.visit === stop.visit_id) && recorder.supported()) {
@@ -206,9 +209,15 @@ async function panic(discreet) {
 }
 
 function onSettled(item, result) {
-  // A refused segment: the queued ones are re-chained before the sender sends the next.
-  const rechained = item.kind === "segment" && result.status === "refused"
-    ? recorder.segmentRefused(item) : null;
+  // A refused segment: the queued ones are re-chained before the sender sends the next. The
+  // visit already has the partner's recording (both phones arrived at once, offline): this
+  // phone stops; its bytes stay on it.
+  let rechained = null;
+  if (item.kind === "segment" && result.status === "refused") {
+    const another = result.code === "chain_broken" && /one recording/.test(result.detail || "");
+    rechained = another ? recorder.stop().then(() => notice(t("recording_not_here")))
+      : recorder.segmentRefused(item);
+  }
   if (item.kind === "checkin" && result.status === "delivered") {
     const answer = result.answer || {};
     if ("next_due_at" in answer) {
