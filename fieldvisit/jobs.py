@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -26,11 +25,6 @@ from fieldvisit.models import AgentClock, Alert, Route
 from fieldvisit.rules.checkins import DEPART_TOGETHER, check_departed_together, silence_level
 
 logger = logging.getLogger(__name__)
-
-
-def _name(user: Any) -> str:
-    full = user.get_full_name()
-    return f"{full} ({user.get_username()})" if full else user.get_username()
 
 
 def _locked(clock_id: object) -> tuple[AgentClock, Route]:
@@ -64,7 +58,7 @@ def _watch_clock(clock_id: object, now: dt.datetime) -> int:
             alert = alerts.raise_alert(
                 kind=AlertKind.AGENT_SILENT,
                 team=route.team,
-                detail=f"{_name(clock.agent)} has not reported since "
+                detail=f"{alerts.person(clock.agent)} has not reported since "
                 f"{local_text(clock.last_report_at, zone, '%H:%M %Z')}; a check-in was due at "
                 f"{local_text(clock.next_due_at, zone, '%H:%M %Z')}.",
                 actor=alerts.SYSTEM,
@@ -110,7 +104,7 @@ def _check_depart(clock_id: object, now: dt.datetime) -> int:
         alerts.raise_alert(
             kind=AlertKind.LONE_DEPART,
             team=route.team,
-            detail=f"{_name(clock.agent)} departed at "
+            detail=f"{alerts.person(clock.agent)} departed at "
             f"{local_text(clock.departed_at, zone, '%H:%M %Z')} alone: {verdict.detail}",
             actor=alerts.SYSTEM,
             route=route,

@@ -65,6 +65,12 @@ def _ledger(alert: Alert, kind: str, actor: dict[str, Any], **data: Any) -> None
     )
 
 
+def person(user: Any) -> str:
+    """A person as an alert names them: "Wei Zhao (agent_a)", or the username alone."""
+    full = user.get_full_name()
+    return f"{full} ({user.get_username()})" if full else user.get_username()
+
+
 def raise_alert(
     *,
     kind: str,

@@ -54,12 +54,11 @@ def raise_lone_alert(
     lon: float | None = None,
 ) -> None:
     """The alert, inside the caller's transaction (the record and its ledger entry)."""
-    who = agent.get_full_name() or agent.get_username()
     alerts.raise_alert(
         kind=AlertKind.LONE_AGENT,
         team=visit.stop.route.team,
-        detail=f"{who} recorded {WHAT[kind]} at {visit.stop.address.text} without their "
-        "partner beside them.",
+        detail=f"{alerts.person(agent)} recorded {WHAT[kind]} at {visit.stop.address.text} "
+        "without their partner beside them.",
         actor=actor,
         route=visit.stop.route,
         visit=visit,
