@@ -34,7 +34,9 @@ def run_job(name: str, job: Callable[[], Any]) -> None:
         return
     finally:
         close_old_connections()
-    level = logging.INFO if result else logging.DEBUG
+    # Counts by kind ({"stamped": 0, ...}) did something only when one is not zero.
+    did = any(result.values()) if isinstance(result, dict) else bool(result)
+    level = logging.INFO if did else logging.DEBUG
     ms = (time.monotonic() - started) * 1000
     logger.log(level, "job %s: %s in %.0f ms", name, result, ms)
 

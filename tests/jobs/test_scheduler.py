@@ -19,8 +19,10 @@ def test_one_line_per_run_named_after_its_job(caplog: Any) -> None:
     with caplog.at_level(logging.DEBUG, logger="fieldvisit.scheduler"):
         scheduler.run_job("watchdog", lambda: 2)
         scheduler.run_job("checkpoint", lambda: None)
+        scheduler.run_job("timestamp_checkpoints", lambda: {"stamped": 0, "failed": 0})
     lines = [(r.levelno, r.getMessage()) for r in caplog.records]
-    assert len(lines) == 2
+    assert len(lines) == 3
+    assert lines[2][0] == logging.DEBUG  # counts that are all zero: nothing done
     assert lines[0][0] == logging.INFO and lines[0][1].startswith("job watchdog: 2 in ")
     assert lines[1][0] == logging.DEBUG and lines[1][1].startswith("job checkpoint: None in ")
 
