@@ -166,7 +166,16 @@ def seed(teams: int, stops: int, now: dt.datetime | None = None) -> list[TeamPla
     from fieldvisit.actions import routes as route_actions
     from fieldvisit.actions.auth import issue_token
     from fieldvisit.choices import AddressKind, Role
-    from fieldvisit.models import Address, AgentProfile, Case, Creditor, Route, Team
+    from fieldvisit.models import (
+        Address,
+        AgentProfile,
+        Case,
+        ContactPoint,
+        Creditor,
+        OnCallEntry,
+        Route,
+        Team,
+    )
     from fieldvisit.models import Stop as StopModel
 
     now = now or timezone.now()
@@ -188,15 +197,23 @@ def seed(teams: int, stops: int, now: dt.datetime | None = None) -> list[TeamPla
     with transaction.atomic():
         planner = person("load_planner", Role.PLANNER, True)
         supervisor = person("load_supervisor", Role.SUPERVISOR, True)
+        duty = person("load_duty_manager", Role.SUPERVISOR, True)
+        for user in (supervisor, duty):  # reached by e-mail (the bench's mail stays local)
+            ContactPoint.objects.create(
+                user=user, kind="email", value=f"{user.username}@example.com",
+                verified_at=now,
+            )  # fmt: skip
         creditor = Creditor.objects.create(name=f"Load Consumer Finance {tag}", code=f"load-{tag}")
         debtor = 0
         for t in range(teams):
             team = Team.objects.create(
                 name=f"Load team {tag}-{t:03d}",
                 supervisor=supervisor,
-                risk_manager=supervisor,
+                risk_manager=duty,
                 timezone=str(ZONE),
             )
+            OnCallEntry.objects.create(team=team, position=1, user=supervisor)
+            OnCallEntry.objects.create(team=team, position=2, user=duty)
             agents = []
             for side in "ab":
                 agent = person(f"load_{t:03d}{side}", Role.AGENT, False)

@@ -252,6 +252,17 @@ SECURE_PROXY_SSL_HEADER = (
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "fieldvisit@localhost")
+# Where people open the links in messages (an alert's one-tap acknowledgement).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
+# Alerts: sent right after they are raised (``fieldvisit.actions.deliveries.dispatch``) on a
+# Celery worker when there is a broker, else on the server's own threads; the
+# ``deliver_alerts`` job sends whatever is still due. A non-panic alert with no route waits
+# this long for an acknowledgement before the next person on the chain is told.
+ALERT_DISPATCH = env_str(
+    "ALERT_DISPATCH", "celery" if env_str("CELERY_BROKER_URL") or REDIS_URL else "thread"
+)
+ALERT_STEP_EVERY_MIN = env_int("ALERT_STEP_EVERY_MIN", 10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["fieldvisit.api.authentication.DeviceTokenAuthentication"],
@@ -333,6 +344,14 @@ CELERY_BEAT_SCHEDULE = {
     "lone_departs": {
         "task": "fieldvisit.lone_departs",
         "schedule": env_int("WATCHDOG_EVERY_S", 60),
+    },
+    "deliver_alerts": {
+        "task": "fieldvisit.deliver_alerts",
+        "schedule": env_int("DELIVER_ALERTS_EVERY_S", 5),
+    },
+    "escalate_alerts": {
+        "task": "fieldvisit.escalate_alerts",
+        "schedule": env_int("ESCALATE_ALERTS_EVERY_S", 15),
     },
     "checkpoint": {"task": "fieldvisit.checkpoint", "schedule": env_int("CHECKPOINT_EVERY_S", 300)},
     "expire_uploads": {

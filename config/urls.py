@@ -4,12 +4,13 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerView
 
 from fieldvisit import fieldapp
-from fieldvisit.admin import operations
+from fieldvisit.admin import oncall, operations
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/operations/", include(operations.urls())),
     path("admin/", admin.site.urls),
+    path("alerts/", include(oncall.urls())),
     path("api/v1/", include("fieldvisit.api.urls")),
     path("app/", include(fieldapp.urls())),
     path(

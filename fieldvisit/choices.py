@@ -110,6 +110,8 @@ class AlertKind(models.TextChoices):
     TEAM_SPLIT = "team_split", "Team split"
     RULE_BREAK = "rule_break", "Rule broken (offline check-in)"
     LATE_EVIDENCE = "late_evidence", "Evidence received after review"
+    PHONE_SILENT = "phone_silent", "Phone stopped reporting (no heartbeat)"
+    LOW_BATTERY = "low_battery", "Phone battery low"
 
 
 class AlertSeverity(models.IntegerChoices):
@@ -127,11 +129,32 @@ class AlertStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
-class AlertLevel(models.TextChoices):
-    """Who is being alerted: the team's supervisor first, the risk manager on escalation."""
+class ContactKind(models.TextChoices):
+    """Where a person on call is reached: an e-mail address, or a mobile number (SMS, and the
+    @-mention in the DingTalk and WeCom group robots)."""
 
-    SUPERVISOR = "supervisor", "Supervisor"
-    RISK_MANAGER = "risk_manager", "Risk manager"
+    EMAIL = "email", "E-mail"
+    MOBILE = "mobile", "Mobile phone"
+
+
+class AckChannel(models.TextChoices):
+    """Through what an alert was acknowledged."""
+
+    ADMIN = "admin", "Admin"
+    EMAIL = "email", "E-mail link"
+    SMS = "sms", "SMS link"
+    DINGTALK = "dingtalk", "DingTalk link"
+    WECOM = "wecom", "WeCom link"
+    WEBHOOK = "webhook", "Webhook link"
+
+
+class NoticeState(models.TextChoices):
+    """One notification of one person (or group) through one channel."""
+
+    PENDING = "pending", "Being sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed every retry"
+    CANCELLED = "cancelled", "Not needed (acknowledged first)"
 
 
 class PhotoKind(models.TextChoices):

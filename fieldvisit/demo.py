@@ -24,12 +24,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from fieldvisit.actions import routes as route_actions
-from fieldvisit.choices import AddressKind, RelationKind, Role
+from fieldvisit.choices import AddressKind, ContactKind, RelationKind, Role
 from fieldvisit.models import (
     Address,
     AgentProfile,
     Case,
+    ContactPoint,
     Creditor,
+    OnCallEntry,
     Relation,
     Route,
     Stop,
@@ -143,6 +145,7 @@ PEOPLE = [
     ("outsider_partner", Role.AGENT, False, "Min", "Wu"),
     ("planner", Role.PLANNER, True, "Fang", "Liu"),
     ("supervisor", Role.SUPERVISOR, True, "Jun", "Yang"),
+    ("duty_manager", Role.SUPERVISOR, True, "Qiang", "Ma"),
     ("legal", Role.LEGAL, True, "Hui", "Huang"),
     ("auditor", Role.AUDITOR, True, "Ning", "Xu"),
 ]
@@ -204,9 +207,19 @@ def _teams(people: dict[str, User], suffix: str, day: dt.date, area: Area, zone:
     team = Team.objects.create(
         name=f"{area.name} field team{suffix}",
         supervisor=people["supervisor"],
-        risk_manager=people["supervisor"],
+        risk_manager=people["duty_manager"],
         timezone=zone,
     )
+    # The on-call chain: the supervisor, then the duty manager, each reached by e-mail (the
+    # quick start prints e-mail to the console). Demo addresses are marked verified; a real
+    # contact is verified by the test message sent from admin (Contact points).
+    for position, key in enumerate(["supervisor", "duty_manager"], start=1):
+        user = people[key]
+        ContactPoint.objects.create(
+            user=user, kind=ContactKind.EMAIL, value=f"{user.username}@example.com",
+            verified_at=timezone.now(),
+        )  # fmt: skip
+        OnCallEntry.objects.create(team=team, position=position, user=user, role=key)
     other = Team.objects.create(
         name=f"{area.name} second team{suffix}", supervisor=people["supervisor"], timezone=zone
     )

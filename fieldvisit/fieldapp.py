@@ -37,6 +37,7 @@ SHELL_FILES = [
     APP + "evidence.js",
     APP + "geo.js",
     APP + "hashing.js",
+    APP + "heartbeat.js",
     APP + "messages.js",
     APP + "outbox.js",
     APP + "panic.js",

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from fieldvisit.actions import alerts, uploads
+from fieldvisit.actions import alerts, deliveries, uploads
 from fieldvisit.choices import AlertKind, AlertStatus, RouteStatus
 from fieldvisit.evidence.storage import sweep_staging
 from fieldvisit.geo import local_text
@@ -41,45 +42,79 @@ def _locked(clock_id: object) -> tuple[AgentClock, Route]:
 
 
 def _watch_clock(clock_id: object, now: dt.datetime) -> int:
-    """Raise or escalate the silence alert of one agent's clock; return the steps taken."""
+    """Raise the silence alert of one agent's clock; return 1 when raised. The alert then
+    goes along the team's on-call chain every escalation delay until acknowledged."""
     with transaction.atomic(durable=True):
         clock, route = _locked(clock_id)
         if route.status != RouteStatus.IN_PROGRESS or clock.alert_at is None:
             return 0
-        level = silence_level(now, clock.alert_at, clock.escalate_at)
-        if level <= clock.alerted:
+        if silence_level(now, clock.alert_at, clock.escalate_at) == 0 or clock.alerted:
             return 0
-        steps = 0
-        alert = Alert.objects.filter(
-            route=route, agent=clock.agent, kind=AlertKind.AGENT_SILENT, due_at=clock.next_due_at
-        ).first()
-        if alert is None:
-            zone = route.team.timezone
-            alert = alerts.raise_alert(
-                kind=AlertKind.AGENT_SILENT,
-                team=route.team,
-                detail=f"{alerts.person(clock.agent)} has not reported since "
-                f"{local_text(clock.last_report_at, zone, '%H:%M %Z')}; a check-in was due at "
-                f"{local_text(clock.next_due_at, zone, '%H:%M %Z')}.",
-                actor=alerts.SYSTEM,
-                route=route,
-                agent=clock.agent,
-                due_at=clock.next_due_at,
-            )
-            steps += 1
-        if level == 2 and alert.escalated_at is None and alert.status != AlertStatus.RESOLVED:
-            alerts.escalate(alert, now)
-            steps += 1
-        clock.alerted = level
+        clock.alerted = 1
         clock.save(update_fields=["alerted"])
-        return steps
+        if Alert.objects.filter(
+            route=route, agent=clock.agent, kind=AlertKind.AGENT_SILENT, due_at=clock.next_due_at
+        ).exists():
+            return 0
+        zone = route.team.timezone
+        alerts.raise_alert(
+            kind=AlertKind.AGENT_SILENT,
+            team=route.team,
+            detail=f"{alerts.person(clock.agent)} has not reported since "
+            f"{local_text(clock.last_report_at, zone, '%H:%M %Z')}; a check-in was due at "
+            f"{local_text(clock.next_due_at, zone, '%H:%M %Z')}.",
+            actor=alerts.SYSTEM,
+            route=route,
+            agent=clock.agent,
+            due_at=clock.next_due_at,
+            step_every=clock.escalate_at - clock.alert_at if clock.escalate_at else None,
+        )
+        return 1
 
 
 def silent_clocks(now: dt.datetime) -> QuerySet[AgentClock]:
-    """The clocks the watchdog has work on: past their alert time and not yet alerted, or
-    past their escalation time and not yet escalated (one query over two indexed columns)."""
+    """The clocks the watchdog has work on: past their alert time and not yet alerted (one
+    query over an indexed column). Escalation is the alert's (``escalate_alerts``)."""
     return AgentClock.objects.filter(
-        Q(alert_at__lt=now, alerted__lt=1) | Q(escalate_at__lt=now, alerted__lt=2),
+        alert_at__lt=now, alerted__lt=1, route__status=RouteStatus.IN_PROGRESS
+    )
+
+
+def _watch_phone(clock_id: object, now: dt.datetime) -> int:
+    """A phone that stopped sending its heartbeat while its agent is out: ``phone_silent``
+    (a warning), once per silence."""
+    with transaction.atomic(durable=True):
+        clock, route = _locked(clock_id)
+        if (
+            route.status != RouteStatus.IN_PROGRESS
+            or clock.returned_at is not None
+            or clock.phone_alerted
+            or clock.phone_silent_at is None
+            or clock.phone_silent_at >= now
+        ):
+            return 0
+        clock.phone_alerted = True
+        clock.save(update_fields=["phone_alerted"])
+        zone = route.team.timezone
+        alerts.raise_alert(
+            kind=AlertKind.PHONE_SILENT,
+            team=route.team,
+            detail=f"The phone of {alerts.person(clock.agent)} has sent no heartbeat since "
+            f"{local_text(clock.heartbeat_at, zone, '%H:%M %Z')} (battery "
+            f"{clock.battery if clock.battery is not None else '?'} %): switched off, broken "
+            "or out of coverage.",
+            actor=alerts.SYSTEM,
+            route=route,
+            agent=clock.agent,
+        )
+        return 1
+
+
+def silent_phones(now: dt.datetime) -> QuerySet[AgentClock]:
+    return AgentClock.objects.filter(
+        phone_silent_at__lt=now,
+        phone_alerted=False,
+        returned_at__isnull=True,
         route__status=RouteStatus.IN_PROGRESS,
     )
 
@@ -123,8 +158,9 @@ def unmatched_departs(now: dt.datetime) -> QuerySet[AgentClock]:
 
 
 def watchdog(now: dt.datetime | None = None) -> int:
-    """Raise an alert for every agent whose report is overdue, and escalate the ones still
-    silent (run every minute). Each agent reports on their own clock (``AgentClock``)."""
+    """Raise an alert for every agent whose report is overdue, and a warning for every phone
+    whose heartbeat stopped (run every minute). Each agent reports on their own clock
+    (``AgentClock``)."""
     now = now or timezone.now()
     steps = 0
     for clock_id in silent_clocks(now).values_list("pk", flat=True):
@@ -133,7 +169,40 @@ def watchdog(now: dt.datetime | None = None) -> int:
         except IntegrityError:
             # Another worker raised the same alert a moment earlier: nothing left to do.
             logger.info("silence alert for clock %s raised elsewhere", clock_id)
+    for clock_id in silent_phones(now).values_list("pk", flat=True):
+        steps += _watch_phone(clock_id, now)
     return steps
+
+
+def _escalate(alert_id: object, now: dt.datetime) -> int:
+    with transaction.atomic(durable=True):
+        alert = Alert.objects.select_for_update().select_related("team").get(pk=alert_id)
+        if alert.status != AlertStatus.OPEN or alert.next_step_at is None:
+            return 0
+        if alert.next_step_at > now:
+            return 0
+        deliveries.step_up(alert, now)
+        return 1
+
+
+def escalate_alerts(now: dt.datetime | None = None) -> int:
+    """Tell the next person on the chain of every alert nobody acknowledged in time (run
+    every few seconds; one indexed query when there is nothing to do). Each alert is locked
+    and read again, so two runners never move it two steps."""
+    now = now or timezone.now()
+    due = Alert.objects.filter(next_step_at__lte=now, status=AlertStatus.OPEN)
+    return sum(_escalate(alert_id, now) for alert_id in due.values_list("pk", flat=True))
+
+
+def deliver_alert(alert_id: str) -> int:
+    """Send one alert's due notices now (the Celery task ``deliveries.dispatch`` sends)."""
+    return deliveries.deliver_due(alert_id=uuid.UUID(alert_id))
+
+
+def deliver_alerts(now: dt.datetime | None = None) -> int:
+    """Send every notice that is due: new ones a crash kept from being sent at once, and
+    retries (run every few seconds)."""
+    return deliveries.deliver_due(now)
 
 
 def lone_departs(now: dt.datetime | None = None) -> int:

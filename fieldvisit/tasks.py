@@ -17,6 +17,22 @@ def lone_departs() -> int:
     return jobs.lone_departs()
 
 
+@shared_task(name="fieldvisit.escalate_alerts", ignore_result=True)
+def escalate_alerts() -> int:
+    return jobs.escalate_alerts()
+
+
+@shared_task(name="fieldvisit.deliver_alerts", ignore_result=True)
+def deliver_alerts() -> int:
+    return jobs.deliver_alerts()
+
+
+@shared_task(name="fieldvisit.deliver_alert", ignore_result=True)
+def deliver_alert(alert_id: str) -> int:
+    """An alert's notices, right after it was raised or escalated (``deliveries.dispatch``)."""
+    return jobs.deliver_alert(alert_id)
+
+
 @shared_task(name="fieldvisit.checkpoint", ignore_result=True)
 def checkpoint() -> int | None:
     return jobs.checkpoint()

@@ -79,6 +79,8 @@ def _test_settings(settings: Any, ledger_key_dir: Path, tmp_path: Path) -> None:
     }
     settings.TUS_UPLOAD_DIR = tmp_path / "uploads"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Alerts are sent in the thread that raised them, after commit (no pool outliving a test).
+    settings.ALERT_DISPATCH = "inline"
     cache.clear()
 
 
@@ -101,6 +103,8 @@ def world(db: Any) -> World:
     addresses = [
         factories.address(c, lat=31.2304 + 0.002 * n, lon=121.4737) for n, c in enumerate(cases)
     ]
+    duty = factories.user("duty_manager", Role.SUPERVISOR, first_name="Min", last_name="Duty")
+    factories.oncall(team, supervisor, duty)
     route = factories.route(team, planner, today(), addresses[:3])
     approve(route, planner, supervisor)
     route.refresh_from_db()
@@ -119,6 +123,7 @@ def world(db: Any) -> World:
         cases=cases,
         addresses=addresses,
         route=route,
+        duty=duty,
     )
 
 

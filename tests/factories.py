@@ -10,7 +10,17 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 
 from fieldvisit.choices import AddressKind, Role, RouteStatus
-from fieldvisit.models import Address, AgentProfile, Case, Creditor, Route, Stop, Team
+from fieldvisit.models import (
+    Address,
+    AgentProfile,
+    Case,
+    ContactPoint,
+    Creditor,
+    OnCallEntry,
+    Route,
+    Stop,
+    Team,
+)
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -82,3 +92,19 @@ def route(
     for sequence, place in enumerate(addresses, start=1):
         Stop.objects.create(route=created, sequence=sequence, case=place.case, address=place)
     return created
+
+
+def oncall(team: Team, *people: User, verified: bool = True, start: int = 1) -> list[OnCallEntry]:
+    """Put ``people`` on the team's on-call chain in order, each with an e-mail contact
+    (verified unless told otherwise; the test of verification itself goes through the
+    action)."""
+    entries = []
+    for position, person in enumerate(people, start=start):
+        ContactPoint.objects.get_or_create(
+            user=person,
+            kind="email",
+            value=f"{person.get_username()}@example.com",
+            defaults={"verified_at": dt.datetime(2026, 1, 5, tzinfo=dt.UTC) if verified else None},
+        )
+        entries.append(OnCallEntry.objects.create(team=team, position=position, user=person))
+    return entries

@@ -96,6 +96,7 @@ class World:
     cases: list[Case]
     addresses: list[Address]
     route: Route
+    duty: User | None = None  # second on the team's on-call chain, after the supervisor
     clients: dict[str, APIClient] = field(default_factory=dict)
 
     def client(self, user: User, device: str = "phone-1") -> APIClient:

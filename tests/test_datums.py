@@ -168,6 +168,7 @@ def test_an_address_imported_from_amap_and_a_gps_fix_at_its_door_pass_the_geofen
     assert import_csv(client, table).status_code in (200, 302)
     address = Address.objects.get(case__number="DAT-9")
     Team.objects.filter(pk=world.other_team.pk).update(supervisor=world.supervisor)
+    factories.oncall(world.other_team, world.supervisor, world.duty)
     route = approve(
         factories.route(world.other_team, world.planner, today(), [address]),
         world.planner,

@@ -27,6 +27,7 @@ GRANTS = [
     {"auditor": ["view_evidenceaccess"]},  # 0010_evidence_access
     importlib.import_module("fieldvisit.migrations.0011_ledger_timestamps").GRANTS,
     importlib.import_module("fieldvisit.migrations.0012_case_import").GRANTS,
+    importlib.import_module("fieldvisit.migrations.0020_oncall_permissions").GRANTS,
 ]
 
 

@@ -1,8 +1,11 @@
 """Raising, escalating, acknowledging and resolving alerts; each step a ledger entry.
 
-Supervisors hear of an alert at once (e-mail through Django's mail framework, sent after the
-transaction commits, and the live alerts page); people acknowledge and resolve alerts with a
-note. Nothing clears an alert by itself.
+An alert goes to the first person on its team's on-call chain at once, and, while nobody
+acknowledges it, to the next one every ``rules.alerting.step_every`` (panics every three
+minutes): the notices of each step are stored with it and sent after commit
+(``actions.deliveries``), every attempt recorded. People acknowledge (in admin, or in one
+tap from the link in the message) and resolve alerts with a note. Nothing clears an alert by
+itself.
 """
 
 from __future__ import annotations
@@ -11,64 +14,32 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.core.mail import send_mail
+from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
 from fieldvisit.access import oversight_scope, team_of
+from fieldvisit.actions import deliveries, notices
 from fieldvisit.actions.common import require_perm, require_record_in_scope
-from fieldvisit.choices import AlertKind, AlertLevel, AlertSeverity, AlertStatus, RouteStatus
+from fieldvisit.actions.notices import person
+from fieldvisit.choices import (
+    AckChannel,
+    AlertKind,
+    AlertSeverity,
+    AlertStatus,
+    NoticeState,
+    RouteStatus,
+)
 from fieldvisit.ledger import store as ledger
-from fieldvisit.models import Alert, Route, Team
+from fieldvisit.models import Alert, AlertNotice, Route, Team
 from fieldvisit.rules import RuleViolation
 
 SYSTEM = ledger.actor_for(system="fieldvisit")
 
-
-def _recipients(alert: Alert) -> list[str]:
-    team = alert.team
-    people = [team.supervisor]
-    if alert.level == AlertLevel.RISK_MANAGER or alert.kind == AlertKind.PANIC:
-        people.append(team.risk_manager)
-    return sorted({p.email for p in people if p is not None and p.email})
+__all__ = ["SYSTEM", "acknowledge", "panic", "person", "raise_alert", "resolve"]
 
 
-def _notify(alert: Alert, headline: str) -> None:
-    recipients = _recipients(alert)
-    if not recipients:
-        return
-    where = f" at {alert.lat:.5f},{alert.lon:.5f}" if alert.lat is not None else ""
-    body = (
-        f"{headline}\n\nTeam: {alert.team}\nKind: {alert.get_kind_display()}\n"
-        f"Severity: {alert.get_severity_display()}\nRaised: {alert.raised_at:%Y-%m-%d %H:%M:%S %Z}"
-        f"{where}\n\n{alert.detail}\n\nAlert id: {alert.id}\n"
-    )
-    subject = f"[{alert.get_severity_display()}] {headline}"
-    transaction.on_commit(lambda: send_mail(subject, body, None, recipients, fail_silently=True))
-
-
-def _ledger(alert: Alert, kind: str, actor: dict[str, Any], **data: Any) -> None:
-    ledger.append(
-        kind,
-        actor,
-        f"alert:{alert.id}",
-        {
-            "alert_kind": alert.kind,
-            "severity": alert.severity,
-            "level": alert.level,
-            "team": alert.team.name,
-            "route": alert.route_id,
-            "visit": alert.visit_id,
-            "checkin": alert.checkin_id,
-            **data,
-        },
-    )
-
-
-def person(user: Any) -> str:
-    """A person as an alert names them: "Wei Zhao (agent_a)", or the username alone."""
-    full = user.get_full_name()
-    return f"{full} ({user.get_username()})" if full else user.get_username()
+_ledger = deliveries.alert_entry
 
 
 def raise_alert(
@@ -79,9 +50,12 @@ def raise_alert(
     actor: dict[str, Any],
     severity: int | None = None,
     alert_id: uuid.UUID | None = None,
+    step_every: dt.timedelta | None = None,
     **fields: Any,
 ) -> Alert:
-    """Record an alert inside the caller's transaction and tell the supervisor after commit."""
+    """Record an alert inside the caller's transaction and tell the first person on the
+    team's on-call chain (sent after commit); ``step_every``: how long it waits for an
+    acknowledgement before the next one is told (default ``rules.alerting.step_every``)."""
     default = {
         AlertKind.PANIC: AlertSeverity.CRITICAL,
         AlertKind.TEAM_SPLIT: AlertSeverity.HIGH,
@@ -91,16 +65,21 @@ def raise_alert(
         AlertKind.LONE_AGENT: AlertSeverity.HIGH,
         AlertKind.RULE_BREAK: AlertSeverity.MEDIUM,
         AlertKind.LATE_EVIDENCE: AlertSeverity.MEDIUM,
+        AlertKind.PHONE_SILENT: AlertSeverity.MEDIUM,
+        AlertKind.LOW_BATTERY: AlertSeverity.MEDIUM,
     }[kind]
+    now = timezone.now()
     alert = Alert.objects.create(
         id=alert_id or uuid.uuid4(),
         kind=kind,
         severity=severity or default,
         team=team,
         detail=detail,
-        raised_at=timezone.now(),
+        raised_at=now,
         **fields,
     )
+    done = deliveries.advance(alert, now, step_every)
+    alert.save(update_fields=["step", "next_step_at", "undelivered"])
     _ledger(
         alert,
         "alert.raised",
@@ -111,8 +90,8 @@ def raise_alert(
         captured_at=alert.captured_at,
         due_at=alert.due_at,
         discreet=alert.discreet,
+        **done,
     )
-    _notify(alert, f"{alert.get_kind_display()}: {team}")
     return alert
 
 
@@ -155,30 +134,29 @@ def panic(
         )
 
 
-def escalate(alert: Alert, now: dt.datetime) -> None:
-    """Still unanswered: the risk manager is told too (inside the caller's transaction)."""
-    alert.level = AlertLevel.RISK_MANAGER
-    alert.escalated_at = now
-    alert.save(update_fields=["level", "escalated_at"])
-    _ledger(alert, "alert.escalated", SYSTEM, escalated_at=now)
-    _notify(alert, f"ESCALATED {alert.get_kind_display()}: {alert.team}")
-
-
-def _handle(alert_id: uuid.UUID, by: Any, note: str, resolve: bool) -> Alert:
+def _handle(
+    alert_id: uuid.UUID, by: Any, note: str, resolve: bool, via: str, notified: bool = False
+) -> Alert:
+    """Acknowledge or resolve. Those who handle the team's alerts may, in admin; a person the
+    alert was sent to may acknowledge it from the message's link (``notified``: the signed
+    link proves they received it), whatever their role. The chain stops moving and what was
+    still being sent is cancelled."""
     note = note.strip()
     if not note:
         raise RuleViolation("note_required", "Say what was done about the alert.")
     now = timezone.now()
     with transaction.atomic(durable=True):
         alert = Alert.objects.select_for_update().select_related("team").get(pk=alert_id)
-        require_perm(by, "fieldvisit.handle_alert", "handle alerts")
-        require_record_in_scope(oversight_scope(by, ""), alert.team_id, "alert")
+        if not notified:
+            require_perm(by, "fieldvisit.handle_alert", "handle alerts")
+            require_record_in_scope(oversight_scope(by, ""), alert.team_id, "alert")
         if alert.status == AlertStatus.RESOLVED:
             raise RuleViolation("alert_resolved", "The alert is already resolved.")
         if alert.status == AlertStatus.OPEN:
             alert.status = AlertStatus.ACKNOWLEDGED
             alert.acknowledged_at = now
             alert.acknowledged_by = by
+            alert.acknowledged_via = via
             alert.acknowledge_note = note if not resolve else ""
         elif not resolve:
             raise RuleViolation("alert_acknowledged", "The alert is already acknowledged.")
@@ -187,19 +165,41 @@ def _handle(alert_id: uuid.UUID, by: Any, note: str, resolve: bool) -> Alert:
             alert.resolved_at = now
             alert.resolved_by = by
             alert.resolution_note = note
+        alert.next_step_at = None
         alert.save()
+        cancelled = AlertNotice.objects.filter(alert=alert, state=NoticeState.PENDING).update(
+            state=NoticeState.CANCELLED, next_try_at=None
+        )
         _ledger(
             alert,
             "alert.resolved" if resolve else "alert.acknowledged",
             ledger.actor_for(by),
             note=note,
+            via=via,
+            notices_cancelled=cancelled,
         )
     return alert
 
 
-def acknowledge(alert_id: uuid.UUID, by: Any, note: str) -> Alert:
-    return _handle(alert_id, by, note, resolve=False)
+def acknowledge(alert_id: uuid.UUID, by: Any, note: str, via: str = AckChannel.ADMIN) -> Alert:
+    return _handle(alert_id, by, note, resolve=False, via=via)
 
 
 def resolve(alert_id: uuid.UUID, by: Any, note: str) -> Alert:
-    return _handle(alert_id, by, note, resolve=True)
+    return _handle(alert_id, by, note, resolve=True, via=AckChannel.ADMIN)
+
+
+def acknowledge_from_link(token: str, note: str = "") -> Alert:
+    """A person told of an alert acknowledges it in one tap from the link in their message:
+    recorded as theirs, through the channel that brought it. ``RuleViolation``
+    ``invalid_link`` when the link is forged or more than a day old."""
+    try:
+        notice_id = notices.notice_of_token(token)
+    except signing.BadSignature as exc:
+        raise RuleViolation("invalid_link", "This link is not valid or has expired.") from exc
+    notice = AlertNotice.objects.select_related("recipient").filter(pk=notice_id).first()
+    if notice is None or notice.recipient is None:
+        raise RuleViolation("invalid_link", "This link is not valid or has expired.")
+    via = AckChannel(notice.channel) if notice.channel in AckChannel.values else AckChannel.ADMIN
+    note = note.strip() or f"Acknowledged in one tap ({via.label})."
+    return _handle(notice.alert_id, notice.recipient, note, False, via, notified=True)

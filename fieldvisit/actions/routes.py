@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from fieldvisit import planning
 from fieldvisit.access import oversight_scope, staff_scope
+from fieldvisit.actions import notices
 from fieldvisit.actions.common import (
     require_perm,
     require_record_in_scope,
@@ -31,6 +32,7 @@ from fieldvisit.models import Address, Case, Route, RouteChangeRequest, Stop, Te
 from fieldvisit.queries.routes import route_makers, team_agent_facts
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import routes as rules
+from fieldvisit.rules.alerting import check_oncall_chain
 
 
 def _stop_plan(stops: Sequence[Stop]) -> list[dict[str, Any]]:
@@ -196,6 +198,8 @@ def _approve_stops(route: Route, stops: list[Stop], now: dt.datetime) -> None:
     """Approval freezes the stops: each gets its demand-notice number and a visit record."""
     rules.check_decided_in_time(route.date, local_today(route.team.timezone, now)).raise_if_failed()
     rules.check_team_staffed(team_agent_facts(route.team)).raise_if_failed()
+    # Its alarms must reach someone: two verified people on call (DESIGN rule 10).
+    check_oncall_chain(notices.chain_facts(route.team)).raise_if_failed()
     # Cases may be reassigned after submission.
     _check_cases_assigned(route, [stop.case for stop in stops])
     numbers = rules.assign_notice_numbers(route.date, route.id, [s.id for s in stops])

@@ -2,7 +2,16 @@
 
 from django.contrib import admin
 
-from fieldvisit.admin import alerts, cases, evidence, ledger, people, reports, routes  # noqa: F401
+from fieldvisit.admin import (  # noqa: F401
+    alerts,
+    cases,
+    evidence,
+    ledger,
+    oncall,
+    people,
+    reports,
+    routes,
+)
 
 admin.site.site_header = "Field visits: planning, approval and evidence"
 admin.site.site_title = "Field visits"

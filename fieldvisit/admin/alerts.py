@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from fieldvisit.access import evidence_scope, oversight_scope, team_in_scope
 from fieldvisit.actions import alerts as actions
 from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
+from fieldvisit.admin.oncall import NoticeInline
 from fieldvisit.choices import AlertSeverity, AlertStatus
 from fieldvisit.models import Alert, CheckIn
 from fieldvisit.rules import RuleViolation
@@ -42,7 +43,8 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
         "kind",
         "team",
         "status",
-        "level",
+        "step",
+        "delivery",
         "raised_at",
         "raised_by",
         "detail",
@@ -51,13 +53,20 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
         "status",
         "kind",
         "severity",
-        "level",
+        "undelivered",
         ("team", admin.RelatedOnlyFieldListFilter),
     ]
     list_select_related = ["team", "raised_by"]
     search_fields = ["detail", "team__name", "raised_by__username"]
     change_list_template = "admin/fieldvisit/alert/change_list.html"
     change_form_template = "admin/fieldvisit/alert/change_form.html"
+    inlines = [NoticeInline]
+
+    @admin.display(description="Delivery", ordering="undelivered")
+    def delivery(self, obj: Alert) -> str:
+        if obj.undelivered:
+            return format_html('<strong style="color:#b00020">{}</strong>', "UNDELIVERED")
+        return "reached" if obj.step else "-"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
         order = Case(
@@ -98,9 +107,12 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
             acknowledged=Max("acknowledged_at"),
             resolved=Max("resolved_at"),
             escalated=Max("escalated_at"),
+            undelivered=Count("pk", filter=Q(undelivered=True, status=AlertStatus.OPEN)),
         )
         signature = "|".join(str(state[k]) for k in sorted(state))
-        return JsonResponse({"open": state["open"], "signature": signature})
+        return JsonResponse(
+            {"open": state["open"], "undelivered": state["undelivered"], "signature": signature}
+        )
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None

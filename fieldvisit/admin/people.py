@@ -8,9 +8,11 @@ from django.http import HttpRequest
 
 from fieldvisit.access import evidence_scope, field_agents, oversight_scope, team_in_scope
 from fieldvisit.actions.auth import revoke_token
+from fieldvisit.actions.oncall import record_chain
 from fieldvisit.actions.people import check_agent_profile, save_agent_profile
 from fieldvisit.admin.base import ReadOnlyAdmin, ScopedChoices, TeamScopedAdmin, checked_form
-from fieldvisit.models import AgentProfile, DeviceToken, Team
+from fieldvisit.admin.oncall import OnCallInline
+from fieldvisit.models import AgentProfile, DeviceToken, OnCallEntry, Team
 from fieldvisit.rules import RuleViolation
 
 
@@ -69,7 +71,7 @@ class TeamAdmin(OverseenOnly, TeamScopedAdmin):
     list_select_related = ["supervisor", "risk_manager"]
     search_fields = ["name"]
     autocomplete_fields = ["supervisor", "risk_manager"]
-    inlines = [AgentInline]
+    inlines = [AgentInline, OnCallInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Who oversees a team decides who sees its records: only a superuser changes it.
@@ -78,6 +80,11 @@ class TeamAdmin(OverseenOnly, TeamScopedAdmin):
         return ["supervisor", "risk_manager"]
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is OnCallEntry:
+            super().save_formset(request, form, formset, change)
+            if formset.has_changed():
+                record_chain(form.instance, request.user)
+            return None
         if formset.model is not AgentProfile:
             return super().save_formset(request, form, formset, change)
         for profile in formset.save(commit=False):

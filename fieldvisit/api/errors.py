@@ -71,6 +71,9 @@ CODES: dict[str, tuple[int, str]] = {
     "route_not_planned_ahead": (422, "The route was not submitted before its day"),
     "route_date_passed": (422, "The route's day has passed"),
     "team_understaffed": (422, "The team has too few qualified agents"),
+    "oncall_chain_incomplete": (422, "The team's on-call chain cannot be reached"),
+    # A heartbeat's finding (a warning to the on-call chain, never a refusal).
+    "low_battery": (422, "The phone's battery is low"),
     "address_not_geocoded": (422, "An address of the route has no coordinates"),
     "change_request_stale": (422, "The route changed since the request was made"),
     "not_team_member": (403, "Not an agent of the route's team"),
@@ -82,6 +85,8 @@ CODES: dict[str, tuple[int, str]] = {
     "note_required": (422, "A note is required"),
     "alert_resolved": (422, "The alert is already resolved"),
     "alert_acknowledged": (422, "The alert is already acknowledged"),
+    "invalid_link": (404, "The link is not valid or has expired"),
+    "channel_unavailable": (422, "No channel can reach this contact"),
     # Evidence files (photos, receipts, audio).
     "file_too_large": (413, "The file is too large"),
     "hash_mismatch": (422, "The file's SHA-256 differs from the declared one"),

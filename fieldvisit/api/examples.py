@@ -264,7 +264,18 @@ ALERTS_PANIC = [
             "discreet": True,
         },
     ),
-    *created("Raised: the supervisor and risk manager are alerted", ALERT_ANSWER),
+    *created("Raised: the team's on-call chain is told, first person first", ALERT_ANSWER),
+]
+
+HEARTBEAT = [
+    request(
+        "A phone on battery, two bars of 4G",
+        {"battery": 62, "charging": False, "signal": 2, "network": "4g"},
+    ),
+    answer(
+        "Watched: the next beat is due within five minutes",
+        {"watched": True, "next_beat_by": "2026-11-24T09:46:00+08:00", "warning": ""},
+    ),
 ]
 
 # --- evidence --------------------------------------------------------------------------------

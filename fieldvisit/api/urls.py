@@ -47,6 +47,7 @@ urlpatterns = [
     ),
     path("checkins/", checkins.CheckInCreate.as_view(), name="checkin-create"),
     path("alerts/panic/", checkins.PanicCreate.as_view(), name="alert-panic"),
+    path("heartbeat/", checkins.HeartbeatCreate.as_view(), name="heartbeat"),
     path("visits/<uuid:pk>/", checkins.VisitDetail.as_view(), name="visit-detail"),
     path("visits/<uuid:pk>/photos/", evidence.PhotoCreate.as_view(), name="visit-photos"),
     path("visits/<uuid:pk>/receipts/", evidence.ReceiptCreate.as_view(), name="visit-receipts"),

@@ -80,19 +80,28 @@ class AppendOnly(Operation):
 
     ``refuse=("DELETE",)`` installs only the DELETE trigger, for records whose state moves
     on through actions (an alert being resolved) but which must never disappear.
+
+    ``again=True`` drops the triggers first and installs them anew: SQLite rebuilds a table
+    for some schema changes (a new NOT NULL column) and the rebuilt table has no triggers, so
+    a migration that changes a guarded table ends with this.
     """
 
     reversible = True
     reduces_to_sql = True
 
-    def __init__(self, model_name: str, refuse: tuple[str, ...] = BOTH) -> None:
+    def __init__(
+        self, model_name: str, refuse: tuple[str, ...] = BOTH, again: bool = False
+    ) -> None:
         self.model_name = model_name
         self.refuse = tuple(refuse)
+        self.again = again
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
         kwargs: dict[str, Any] = {"model_name": self.model_name}
         if self.refuse != BOTH:
             kwargs["refuse"] = self.refuse
+        if self.again:
+            kwargs["again"] = True
         return (self.__class__.__qualname__, [], kwargs)
 
     def state_forwards(self, app_label: str, state: Any) -> None:
@@ -103,10 +112,15 @@ class AppendOnly(Operation):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:  # type: ignore[no-untyped-def]
         table = self._table(app_label, to_state)
-        for sql in install_sql(schema_editor.connection.vendor, table, self.refuse):
+        vendor = schema_editor.connection.vendor
+        for sql in uninstall_sql(vendor, table) if self.again else []:
+            schema_editor.execute(sql, params=None)
+        for sql in install_sql(vendor, table, self.refuse):
             schema_editor.execute(sql, params=None)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:  # type: ignore[no-untyped-def]
+        if self.again:
+            return  # the triggers were there before this operation too
         table = self._table(app_label, from_state)
         for sql in uninstall_sql(schema_editor.connection.vendor, table):
             schema_editor.execute(sql, params=None)

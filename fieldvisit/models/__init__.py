@@ -17,6 +17,7 @@ from fieldvisit.models.ledger import (
     LedgerNode,
     SigningKey,
 )
+from fieldvisit.models.oncall import AlertNotice, ContactPoint, DeliveryAttempt, OnCallEntry
 from fieldvisit.models.people import AgentProfile, DeviceToken, Team
 from fieldvisit.models.reports import ReportCosignature, VisitReport, VisitReview
 from fieldvisit.models.routes import AgentClock, Route, RouteChangeRequest, Stop, Visit
@@ -28,18 +29,22 @@ __all__ = [
     "AgentClock",
     "AgentProfile",
     "Alert",
+    "AlertNotice",
     "AudioSegment",
     "Case",
     "CheckIn",
     "Checkpoint",
     "CheckpointTimestamp",
+    "ContactPoint",
     "Creditor",
+    "DeliveryAttempt",
     "DeviceToken",
     "EvidenceAccess",
     "EvidenceFile",
     "LedgerEntry",
     "LedgerHead",
     "LedgerNode",
+    "OnCallEntry",
     "Photo",
     "Receipt",
     "Recording",

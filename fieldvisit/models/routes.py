@@ -179,6 +179,16 @@ class AgentClock(models.Model):
     departed_at = models.DateTimeField(null=True, blank=True, help_text="The agent's depart.")
     # The watchdog looked for the partner's matching depart (``lone_depart``), once.
     depart_checked = models.BooleanField(default=False)
+    # The phone's heartbeat (``POST /api/v1/heartbeat/``): its latest state, and when its
+    # absence raises ``phone_silent`` (the watchdog reads this column, indexed).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    battery = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Percent.")
+    charging = models.BooleanField(null=True, blank=True)
+    signal = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Bars, 0 to 4.")
+    network = models.CharField(max_length=16, blank=True)
+    phone_silent_at = models.DateTimeField(null=True, blank=True)
+    phone_alerted = models.BooleanField(default=False)
+    battery_alerted = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -187,6 +197,7 @@ class AgentClock(models.Model):
         indexes = [
             models.Index(fields=["alert_at"], name="agentclock_alert_at"),
             models.Index(fields=["escalate_at"], name="agentclock_escalate_at"),
+            models.Index(fields=["phone_silent_at"], name="agentclock_phone_silent_at"),
         ]
 
     def __str__(self) -> str:

@@ -9,8 +9,8 @@ from django.db import models
 from django.db.models import Q
 
 from fieldvisit.choices import (
+    AckChannel,
     AlertKind,
-    AlertLevel,
     AlertSeverity,
     AlertStatus,
     CheckInKind,
@@ -94,8 +94,19 @@ class Alert(UndeletableModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     kind = models.CharField(max_length=16, choices=AlertKind.choices)
     severity = models.PositiveSmallIntegerField(choices=AlertSeverity.choices)
-    level = models.CharField(
-        max_length=16, choices=AlertLevel.choices, default=AlertLevel.SUPERVISOR
+    step = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="How far along the team's on-call chain the alert has gone: 1 is the first "
+        "person; beyond the chain's end, everyone on it again.",
+    )
+    next_step_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Unacknowledged at this time: the next person on the chain is told.",
+    )
+    undelivered = models.BooleanField(
+        default=False,
+        help_text="Every channel failed every retry for the people told so far.",
     )
     status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     team = models.ForeignKey("fieldvisit.Team", on_delete=models.PROTECT, related_name="alerts")
@@ -144,6 +155,7 @@ class Alert(UndeletableModel):
         blank=True,
     )
     acknowledge_note = models.TextField(blank=True)
+    acknowledged_via = models.CharField(max_length=16, choices=AckChannel.choices, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -158,7 +170,10 @@ class Alert(UndeletableModel):
     class Meta:
         ordering = ["status", "-severity", "-raised_at"]
         permissions = [("handle_alert", "Can acknowledge and resolve alerts")]
-        indexes = [models.Index(fields=["status", "-severity", "-raised_at"])]
+        indexes = [
+            models.Index(fields=["status", "-severity", "-raised_at"]),
+            models.Index(fields=["next_step_at"], name="alert_next_step_at"),
+        ]
         constraints = [
             # The watchdog raises one alert per missed due time, however often it runs.
             models.UniqueConstraint(

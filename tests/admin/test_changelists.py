@@ -36,6 +36,7 @@ from fieldvisit.models import (
     CheckIn,
     Checkpoint,
     CheckpointTimestamp,
+    ContactPoint,
     Creditor,
     DeviceToken,
     EvidenceAccess,
@@ -96,6 +97,8 @@ QUERIES: dict[type[Model], int] = {
     RouteChangeRequest: 5,
     # teams for the "team" filter, count, unfiltered count, page (team and raiser joined)
     Alert: 6,
+    # count, unfiltered count, page (user joined)
+    ContactPoint: 5,
     # count, unfiltered count, page (agent, route with team, visit with address joined),
     # date hierarchy: min/max capture time, distinct days
     CheckIn: 7,
@@ -133,6 +136,8 @@ def populate(world: World, day: dt.date) -> None:
     tag = secrets.token_hex(3)
     creditor = factories.creditor()
     team = Team.objects.create(name=f"Team {tag}", supervisor=world.supervisor)
+    factories.oncall(team, world.supervisor, world.duty)
+    ContactPoint.objects.create(user=world.duty, kind="email", value=f"{tag}@example.org")
     agents = [factories.agent(f"agent_{tag}_{n}", team) for n in range(2)]
     cases = [factories.case(team, creditor) for _ in range(2)]
     addresses = [factories.address(case, lat=31.2 + 0.001 * n) for n, case in enumerate(cases)]

@@ -178,6 +178,11 @@ def test_the_team_page_adds_agents_only_to_its_own_team(world: World, client: Cl
         "agents-INITIAL_FORMS": str(len(agents)),
         "agents-MIN_NUM_FORMS": "0",
         "agents-MAX_NUM_FORMS": "1000",
+        # The on-call chain's rows, left as they are.
+        "oncall-TOTAL_FORMS": "0",
+        "oncall-INITIAL_FORMS": "0",
+        "oncall-MIN_NUM_FORMS": "0",
+        "oncall-MAX_NUM_FORMS": "1000",
     }
     for n, agent in enumerate(agents):
         form.update(
@@ -650,6 +655,10 @@ def test_the_team_page_enrols_only_field_agents(world: World, client: Client) ->
         "agents-INITIAL_FORMS": str(len(agents)),
         "agents-MIN_NUM_FORMS": "0",
         "agents-MAX_NUM_FORMS": "1000",
+        "oncall-TOTAL_FORMS": "0",
+        "oncall-INITIAL_FORMS": "0",
+        "oncall-MIN_NUM_FORMS": "0",
+        "oncall-MAX_NUM_FORMS": "1000",
     }
     rows = [(agent.pk, agent.user_id, agent.badge_number) for agent in agents]
     for n, (pk, user_id, badge) in enumerate([*rows, (None, world.legal.pk, "X8")]):

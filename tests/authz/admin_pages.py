@@ -161,6 +161,13 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int, int, int]] = {
     "fieldvisit_agentprofile_history": (302, 302, 302, 302, 200, 200, 403, 200),
     "fieldvisit_agentprofile_delete": (302, 302, 302, 302, 403, 403, 403, 403),
     "fieldvisit_agentprofile_change": (302, 302, 302, 302, 200, 200, 403, 200),
+    # Contacts of the people on call: supervisors keep them (their own and their chains').
+    "fieldvisit_contactpoint_changelist": (302, 302, 302, 302, 403, 200, 403, 403),
+    "fieldvisit_contactpoint_add": (302, 302, 302, 302, 403, 200, 403, 403),
+    # (a contact out of one's scope is absent: back to the list)
+    "fieldvisit_contactpoint_history": (302, 302, 302, 302, 302, 200, 302, 302),
+    "fieldvisit_contactpoint_delete": (302, 302, 302, 302, 403, 200, 403, 403),
+    "fieldvisit_contactpoint_change": (302, 302, 302, 302, 403, 200, 403, 403),
     "fieldvisit_devicetoken_changelist": (302, 302, 302, 302, 403, 200, 403, 200),
     "fieldvisit_devicetoken_add": (302, 302, 302, 302, 403, 403, 403, 403),
     "fieldvisit_devicetoken_history": (302, 302, 302, 302, 403, 200, 403, 200),

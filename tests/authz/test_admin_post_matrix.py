@@ -96,6 +96,7 @@ def records(full_scene: Scene) -> Records:
     scene = full_scene
     w = scene.world
     root = User.objects.create_superuser("root", password="x")
+    factories.oncall(w.other_team, w.supervisor, w.duty)
     their_case = factories.case(w.other_team, w.creditor)
     addresses = [factories.address(their_case, lat=31.1 + 0.002 * n) for n in range(3)]
     days = [DAY + dt.timedelta(days=n) for n in (1, 2, 3)]
@@ -174,6 +175,7 @@ def team_form(team: Team, **extra_row: Any) -> dict[str, str]:
     agents = list(AgentProfile.objects.filter(team=team).order_by("pk"))
     form = {"name": team.name, "timezone": team.timezone, "active": "on"}
     form |= management("agents", len(agents) + bool(extra_row), len(agents))
+    form |= management("oncall", 0, 0)  # the on-call chain's rows (none shown: left alone)
     for n, agent in enumerate(agents):
         form |= {
             f"agents-{n}-id": str(agent.pk),
@@ -380,9 +382,55 @@ POSTS: list[Post] = [
         lambda r, o: team_form(o) | {"name": "Taken over"},
         staff(403, 302, 403, 403),
     ),
+    # The on-call chain (an inline of the team page) takes only supervisors: an agent put
+    # on it is a form error.
+    Post(
+        "fieldvisit_team_change",
+        "own_team",
+        lambda r, o: (
+            team_form(o)
+            | management("oncall", 1, 0)
+            | {"oncall-0-team": str(o.pk), "oncall-0-position": "9", "oncall-0-user": r.agent_a.pk}
+        ),
+        staff(403, 200, 403, 403),
+        ("oncallentry.user",),
+    ),
     Post("fieldvisit_team_add", "", lambda r, o: {"name": "New", "timezone": "UTC"}, NOBODY),
     Post("fieldvisit_team_delete", "own_team", lambda r, o: DELETE, NOBODY),
     Post("fieldvisit_team_changelist", "other_team", LIST_DELETE, staff(200, 200, 403, 200)),
+    # Contacts: a supervisor adds them for themselves or the people on their teams' chains;
+    # one for anybody else (here an agent) is a form error.
+    Post(
+        "fieldvisit_contactpoint_add",
+        "",
+        lambda r, o: {"user": r.agent_a.pk, "kind": "email", "value": "spy@example.com"},
+        staff(403, 200, 403, 403),
+        ("contactpoint.user",),
+    ),
+    Post(
+        "fieldvisit_contactpoint_add",
+        "",
+        lambda r, o: {"user": r.duty.pk, "kind": "mobile", "value": "13800138000"},
+        staff(403, OK, 403, 403),
+    ),
+    Post(
+        "fieldvisit_contactpoint_change",
+        "first:contactpoint",
+        lambda r, o: {"user": o.user_id, "kind": "email", "value": "not an address"},
+        staff(403, 200, 403, 403),
+    ),
+    Post(
+        "fieldvisit_contactpoint_changelist",
+        "first:contactpoint",
+        LIST_DELETE,
+        staff(403, OK, 403, 403),
+    ),
+    Post(
+        "fieldvisit_contactpoint_delete",
+        "first:contactpoint",
+        lambda r, o: DELETE,
+        staff(403, OK, 403, 403),
+    ),
     # Device tokens: revoked by a supervisor of the owner's team; another team's token is
     # not among the selected (nothing done, back to the list).
     Post(

@@ -144,6 +144,11 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int,
         ),
         (401, 401, 201, 201, 403, 403, 403, 403),
     ),
+    # A field agent's phone beats (watched only while out); nobody else's.
+    ("heartbeat", "POST"): (
+        post_json(lambda s: "/api/v1/heartbeat/", lambda s: {"battery": 80, "signal": 3}),
+        (401, 401, 200, 200, 403, 403, 403, 403),
+    ),
     # Legal reads the visits of the cases they take to court (issue 22); writes stay 404.
     ("visit-detail", "GET"): (get(closed_visit), (401, 401, 200, 404, 404, 200, 200, 404)),
     ("visit-photos", "POST"): (

@@ -74,7 +74,8 @@ def test_an_offline_rule_break_is_kept_flagged_and_alerted(
     assert (alert.kind, alert.team, alert.checkin) == (AlertKind.RULE_BREAK, world.team, checkin)
     assert (alert.route_id, alert.visit_id) == (world.route.pk, stops[0].visit.pk)
     assert code in alert.detail
-    assert ledger_kinds()[-2:] == ["checkin.arrive", "alert.raised"]
+    # The alert is e-mailed to the first person on call once the check-in commits.
+    assert ledger_kinds()[-3:] == ["checkin.arrive", "alert.raised", "alert.delivery"]
 
     [message] = mail.outbox
     assert message.to == ["supervisor@example.com"]

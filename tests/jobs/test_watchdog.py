@@ -1,4 +1,5 @@
-"""The missed check-in watchdog under time travel: raised once, escalated once, e-mailed."""
+"""The missed check-in watchdog under time travel: raised once, e-mailed to the first person
+on call, escalated along the chain once per escalation delay."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.core import mail
 from django.db import connection, connections
 
 from fieldvisit import jobs, tasks
-from fieldvisit.choices import AlertKind, AlertLevel, RouteStatus
+from fieldvisit.choices import AlertKind, RouteStatus
 from fieldvisit.models import AgentClock, Alert, LedgerEntry
 from tests.helpers import World
 
@@ -34,8 +35,6 @@ def clock() -> Any:
 
 @pytest.fixture
 def world(clock: Any, world: World) -> World:  # the clock first, then the fixture world
-    world.supervisor.email = "supervisor@example.com"
-    world.supervisor.save()
     return world
 
 
@@ -68,11 +67,17 @@ def run_watchdog(capture: Any) -> int:
         return jobs.watchdog()
 
 
+def run_escalation(capture: Any) -> int:
+    with capture(execute=True):
+        return jobs.escalate_alerts()
+
+
 @pytest.mark.django_db
 def test_missed_checkin_is_raised_once_then_escalated_once(
     world: World, clock: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     watchdog = lambda: run_watchdog(django_capture_on_commit_callbacks)  # noqa: E731
+    escalation = lambda: run_escalation(django_capture_on_commit_callbacks)  # noqa: E731
     report(world, clock, "depart", local(9, 0))
     world.route.refresh_from_db()
     assert world.route.status == RouteStatus.IN_PROGRESS
@@ -87,22 +92,25 @@ def test_missed_checkin_is_raised_once_then_escalated_once(
     [alert] = missed()
     assert alert.due_at == local(9, 30)
     assert "due at 09:30 CST" in alert.detail  # the team's own clock, zone named
-    assert alert.level == AlertLevel.SUPERVISOR
+    assert alert.step == 1  # the first person on the team's on-call chain
     assert [m.to for m in mail.outbox] == [["supervisor@example.com"]]
 
-    clock.move_to(local(9, 54))  # escalation 15 minutes after due + grace: not yet
+    clock.move_to(local(9, 55))  # escalation 15 minutes after due + grace: not yet
     assert watchdog() == 0
-    clock.move_to(local(9, 56))
-    assert watchdog() == 1
+    assert escalation() == 0
+    clock.move_to(local(9, 56, 1))
     assert watchdog() == 0
+    assert escalation() == 1
+    assert escalation() == 0
     alert.refresh_from_db()
-    assert alert.level == AlertLevel.RISK_MANAGER
-    assert alert.escalated_at == local(9, 56)
-    assert len(mail.outbox) == 2 and "ESCALATED" in mail.outbox[1].subject
+    assert alert.step == 2
+    assert alert.escalated_at == local(9, 56, 1)
+    assert [m.to for m in mail.outbox] == [["supervisor@example.com"], ["duty_manager@example.com"]]
+    assert "Escalated (step 2)" in mail.outbox[1].body
     kinds = list(
         LedgerEntry.objects.filter(subject=f"alert:{alert.id}").values_list("kind", flat=True)
     )
-    assert kinds == ["alert.raised", "alert.escalated"]
+    assert kinds == ["alert.raised", "alert.delivery", "alert.escalated", "alert.delivery"]
 
 
 @pytest.mark.django_db
@@ -131,6 +139,7 @@ def test_a_resolved_alert_is_not_escalated(world: World, clock: Any) -> None:
     resolve(missed()[0].id, world.supervisor, "Called the team: phone battery was flat.")
     clock.move_to(local(10, 0))
     assert jobs.watchdog() == 0
+    assert jobs.escalate_alerts() == 0
     assert missed()[0].escalated_at is None
 
 
@@ -150,30 +159,39 @@ def test_two_workers_at_once_raise_and_escalate_once(world: World, clock: Any) -
     if connection.vendor != "postgresql":
         pytest.skip("row locks between connections are a PostgreSQL test (set DATABASE_URL)")
     report(world, clock, "depart", local(9, 0))
-    clock.move_to(local(10, 0))  # past due, grace and escalation: raise and escalate
-    start = threading.Barrier(4)
-    results: list[int] = []
-    errors: list[BaseException] = []
+    clock.move_to(local(10, 0))  # past due and grace: raise
 
-    def worker() -> None:
-        try:
-            start.wait()
-            results.append(jobs.watchdog())
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
+    def at_once(job: Any) -> list[int]:
+        start = threading.Barrier(4)
+        results: list[int] = []
+        errors: list[BaseException] = []
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
-    assert sorted(results) == [0, 0, 0, 2]
+        def worker() -> None:
+            try:
+                start.wait()
+                results.append(job())
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        return sorted(results)
+
+    assert at_once(jobs.watchdog) == [0, 0, 0, 1]
+    clock.move_to(local(10, 16))  # 15 minutes on: the next person on the chain, once
+    assert at_once(jobs.escalate_alerts) == [0, 0, 0, 1]
     [alert] = missed()
-    assert alert.level == AlertLevel.RISK_MANAGER
+    assert alert.step == 2
     assert LedgerEntry.objects.filter(kind="alert.escalated").count() == 1
+    # Four senders at once deliver each notice once.
+    assert sum(at_once(jobs.deliver_alerts)) == 2
+    assert LedgerEntry.objects.filter(kind="alert.delivery").count() == 2
 
 
 @pytest.mark.django_db
@@ -191,18 +209,15 @@ def test_each_agent_reports_on_their_own_clock(world: World, clock: Any) -> None
     clock.move_to(local(9, 41))  # B: due 09:30:30 + 10 minutes' grace is over
     assert jobs.watchdog() == 1
     [alert] = missed()
-    assert (alert.agent, alert.due_at, alert.level) == (
-        world.agent_b,
-        local(9, 30, 30),
-        AlertLevel.SUPERVISOR,
-    )
+    assert (alert.agent, alert.due_at, alert.step) == (world.agent_b, local(9, 30, 30), 1)
     assert alert.detail.startswith("agent_b has not reported since 09:00 CST")
 
     report(world, clock, "periodic", local(9, 50), agent="agent_a")
     clock.move_to(local(9, 56))  # B still silent: escalated; A (due 10:20) in time
-    assert jobs.watchdog() == 1
+    assert jobs.watchdog() == 0
+    assert jobs.escalate_alerts() == 1
     alert.refresh_from_db()
-    assert alert.level == AlertLevel.RISK_MANAGER
+    assert alert.step == 2
     report(world, clock, "periodic", local(10, 15), agent="agent_a")
     clock.move_to(local(10, 30))
     assert jobs.watchdog() == 0
@@ -212,8 +227,8 @@ def test_each_agent_reports_on_their_own_clock(world: World, clock: Any) -> None
     report(world, clock, "periodic", local(10, 31), agent="agent_b")
     assert AgentClock.objects.get(agent=world.agent_b).next_due_at == local(11, 1)
     clock.move_to(local(11, 12))
-    # Both silent now: A (since 10:15) raised and escalated at once, B (since 10:31) raised.
-    assert jobs.watchdog() == 3
+    # Both silent now: A (since 10:15) and B (since 10:31) raised.
+    assert jobs.watchdog() == 2
     assert [a.agent.username for a in missed()] == ["agent_b", "agent_a", "agent_b"]
 
 
@@ -221,8 +236,13 @@ def test_each_agent_reports_on_their_own_clock(world: World, clock: Any) -> None
 def test_the_watchdog_reads_only_the_clocks_it_has_work_on(
     world: World, clock: Any, django_assert_max_num_queries: Any
 ) -> None:
-    """Nothing overdue: one query, however many routes are under way."""
+    """Nothing overdue: two queries (silent agents, silent phones), however many routes are
+    under way; the escalation and delivery jobs one each."""
     report(world, clock, "depart", local(9, 0))
     clock.move_to(local(9, 20))
-    with django_assert_max_num_queries(1):
+    with django_assert_max_num_queries(2):
         assert jobs.watchdog() == 0
+    with django_assert_max_num_queries(1):
+        assert jobs.escalate_alerts() == 0
+    with django_assert_max_num_queries(1):
+        assert jobs.deliver_alerts() == 0

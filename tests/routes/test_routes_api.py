@@ -37,6 +37,7 @@ def staffed_team(world, name: str, supervisor=None) -> Team:
     )
     factories.agent(f"{name}_a", team)
     factories.agent(f"{name}_b", team)
+    factories.oncall(team, supervisor or world.supervisor, world.duty)
     return team
 
 

@@ -138,6 +138,46 @@ class PanicSerializer(PositionMixin):
     )
 
 
+class HeartbeatSerializer(serializers.Serializer):
+    battery = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Battery level in percent (the Battery Status API's level times 100).",
+    )
+    charging = serializers.BooleanField(required=False, allow_null=True, default=None)
+    signal = serializers.IntegerField(
+        min_value=0,
+        max_value=4,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Signal strength in bars, 0 (none) to 4.",
+    )
+    network = serializers.CharField(
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The connection type as the phone names it (wifi, 4g, 5g, ...).",
+    )
+
+
+class HeartbeatAnswerSerializer(serializers.Serializer):
+    watched = serializers.BooleanField(
+        help_text="True while the agent is out on a route under way: a missing beat warns "
+        "the on-call chain."
+    )
+    next_beat_by = serializers.DateTimeField(
+        allow_null=True, help_text="Send the next heartbeat before this time."
+    )
+    warning = serializers.CharField(
+        help_text="What the server noticed (a low battery), in words; empty when nothing."
+    )
+
+
 class AlertSerializer(serializers.ModelSerializer):
     severity = serializers.ChoiceField(
         choices=AlertSeverity.choices,

@@ -14,6 +14,7 @@ from fieldvisit import access
 from fieldvisit.access_log import record_read
 from fieldvisit.actions import alerts as alert_actions
 from fieldvisit.actions import checkins as actions
+from fieldvisit.actions import heartbeats
 from fieldvisit.api import examples
 from fieldvisit.api.errors import Problem
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
@@ -22,6 +23,8 @@ from fieldvisit.api.serializers.checkins import (
     AlertSerializer,
     CheckInCreateSerializer,
     CheckInResultSerializer,
+    HeartbeatAnswerSerializer,
+    HeartbeatSerializer,
     PanicSerializer,
     VisitSerializer,
     visit_answer,
@@ -152,8 +155,9 @@ class PanicCreate(GenericAPIView):
             200: AlertSerializer,
             **problems("validation_error", "malformed_request", "not_team_member", "id_conflict"),
         },
-        description="An agent in danger. The team's supervisor and risk manager are alerted at "
-        "once; with `discreet` the phone shows nothing.",
+        description="An agent in danger. The first person on the team's on-call chain is told at "
+        "once, through every channel; while nobody acknowledges, the next one every three "
+        "minutes. With `discreet` the phone shows nothing.",
     )
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -177,6 +181,32 @@ class PanicCreate(GenericAPIView):
             ),
         )
         return answer(AlertSerializer(alert).data, created)
+
+
+class HeartbeatCreate(GenericAPIView):
+    serializer_class = HeartbeatSerializer
+
+    @extend_schema(
+        operation_id="heartbeat_create",
+        examples=examples.HEARTBEAT,
+        request=HeartbeatSerializer,
+        responses={
+            200: HeartbeatAnswerSerializer,
+            **problems("validation_error", "malformed_request", "not_team_member"),
+        },
+        description="The phone's heartbeat, every minute while its agent is out: battery and "
+        "signal. Once a phone sends them, it is watched until its agent returns: five "
+        "minutes without a beat raises `phone_silent`, a battery under 15 % and not charging "
+        "raises `low_battery` (both warnings to the team's on-call chain). Not evidence: only "
+        "the latest state is kept.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = heartbeats.record_heartbeat(
+            request.user, heartbeats.Heartbeat(**serializer.validated_data)
+        )
+        return Response(HeartbeatAnswerSerializer(result).data)
 
 
 class VisitDetail(GenericAPIView):

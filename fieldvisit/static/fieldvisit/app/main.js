@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import * as capture from "./capture.js";
 import {evidencePanel} from "./evidence.js";
 import * as geo from "./geo.js";
+import * as heartbeat from "./heartbeat.js";
 import {explainRefusal, pickLanguage, translate} from "./messages.js";
 import {visibleItems} from "./outbox.js";
 import {holdButton, registerTap} from "./panic.js";
@@ -621,6 +622,10 @@ async function start() {
   render();
   document.body.dataset.ready = "1";
   setInterval(tick, 1000);
+  heartbeat.start(
+    () => Boolean(state.route && state.route.status === "in_progress"),
+    (answer) => { state.heartbeat = answer; },
+  );
   registerServiceWorker();
   if (api.session()) {
     keepStorage();

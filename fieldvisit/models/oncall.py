@@ -1,0 +1,125 @@
+"""Who is told of an alert, how, and what became of each attempt.
+
+A team's on-call chain (``OnCallEntry``) names, in order, the people an alert goes to until
+one of them acknowledges it; each is reached through their verified contacts
+(``ContactPoint``: verified once they acknowledged a test message). An alert's step on the
+chain produces notices (``AlertNotice``: one person or group, one channel), and every attempt
+to deliver one is recorded with its outcome (``DeliveryAttempt``) and ledgered: nothing is
+sent silently, and a notice that failed every retry leaves the alert ``undelivered``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from fieldvisit.choices import ContactKind, NoticeState
+from fieldvisit.db.append_only import AppendOnlyModel, UndeletableModel
+
+
+class ContactPoint(models.Model):
+    """An e-mail address or a mobile number where a person is reached when on call."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_points"
+    )
+    kind = models.CharField(max_length=8, choices=ContactKind.choices)
+    value = models.CharField(max_length=254)
+    test_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    verified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the person acknowledged a test message sent here.",
+    )
+
+    class Meta:
+        ordering = ["user", "kind", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "value"], name="one_contact_per_value"),
+            models.CheckConstraint(name="contact_value_not_blank", condition=~Q(value="")),
+        ]
+
+    def __str__(self) -> str:
+        state = "verified" if self.verified_at else "not verified"
+        return f"{self.get_kind_display()} {self.value} ({state})"
+
+
+class OnCallEntry(models.Model):
+    """One place on a team's on-call chain (supervisor, risk manager, duty manager, ...)."""
+
+    team = models.ForeignKey("fieldvisit.Team", on_delete=models.CASCADE, related_name="oncall")
+    position = models.PositiveSmallIntegerField(help_text="1 is told first.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(
+        max_length=64, blank=True, help_text="What they are on the chain for, e.g. duty manager."
+    )
+
+    class Meta:
+        ordering = ["team", "position"]
+        verbose_name = "on-call entry"
+        verbose_name_plural = "on-call chain"
+        constraints = [
+            models.UniqueConstraint(fields=["team", "position"], name="one_oncall_per_position"),
+            models.CheckConstraint(name="oncall_position_positive", condition=Q(position__gte=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} #{self.position}: {self.user}"
+
+
+class AlertNotice(UndeletableModel):
+    """One notification of an alert: to one person (or a group robot, ``recipient`` the
+    person it mentions) through one channel, at one step of the chain. Its state moves from
+    pending to delivered, failed or cancelled; its attempts are ``DeliveryAttempt`` rows."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    alert = models.ForeignKey("fieldvisit.Alert", on_delete=models.PROTECT, related_name="notices")
+    step = models.PositiveSmallIntegerField()
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    channel = models.CharField(max_length=16)
+    target = models.CharField(max_length=254, help_text="Where it was sent (masked for robots).")
+    state = models.CharField(max_length=16, choices=NoticeState.choices, default="pending")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_try_at = models.DateTimeField(null=True, blank=True)
+    # A sender holds the notice until then; another may take it over after (a crashed one).
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "channel"]
+        indexes = [models.Index(fields=["state", "next_try_at"], name="notice_due")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "step", "recipient", "channel"], name="one_notice_per_step"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.target} ({self.state})"
+
+
+class DeliveryAttempt(AppendOnlyModel):
+    """One try at delivering a notice, and what came of it: never changed, never deleted."""
+
+    notice = models.ForeignKey(AlertNotice, on_delete=models.PROTECT, related_name="tries")
+    number = models.PositiveSmallIntegerField()
+    at = models.DateTimeField()
+    ok = models.BooleanField()
+    detail = models.CharField(max_length=300)
+    duration_ms = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["at"]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "number"], name="one_attempt_per_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {'ok' if self.ok else 'failed'}: {self.detail}"

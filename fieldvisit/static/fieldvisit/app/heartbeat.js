@@ -1,0 +1,41 @@
+// The phone's heartbeat: every minute while its agent is out (a route under way), battery
+// and connection go to POST /api/v1/heartbeat/. The server warns the on-call chain when the
+// beats stop or the battery runs low; the answer's warning is shown on the route screen.
+// Nothing is queued: a beat that cannot leave is simply the absence the server watches for.
+
+import * as api from "./api.js";
+
+export const BEAT_MS = 60 * 1000;
+
+async function battery() {
+  if (!navigator.getBattery) { return {}; }
+  try {
+    const state = await navigator.getBattery();
+    return {battery: Math.round(state.level * 100), charging: state.charging};
+  } catch {
+    return {};
+  }
+}
+
+function network() {
+  const connection = navigator.connection;
+  return connection && connection.effectiveType ? String(connection.effectiveType).slice(0, 16) : "";
+}
+
+// One beat now; the server's answer ({watched, next_beat_by, warning}) or null.
+export async function beat() {
+  if (!api.session() || !navigator.onLine) { return null; }
+  const answer = await api.call("POST", "/api/v1/heartbeat/", {...(await battery()), network: network()});
+  return answer.status === 200 ? answer.body : null;
+}
+
+// Beat every minute while ``isOut()`` says the agent is out; ``onAnswer`` gets each answer.
+export function start(isOut, onAnswer) {
+  const tick = async () => {
+    if (!isOut()) { return; }
+    const answer = await beat();
+    if (answer) { onAnswer(answer); }
+  };
+  tick();
+  return setInterval(tick, BEAT_MS);
+}

@@ -1,0 +1,349 @@
+"""Alerts that reach a person: the on-call chain, escalation until someone acknowledges,
+every delivery attempt recorded, one-tap acknowledgement, verified contacts, heartbeats.
+
+Time travels (time-machine); the jobs are the real ones the scheduler and Celery beat run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+
+from fieldvisit import jobs
+from fieldvisit.actions import alerts as alert_actions
+from fieldvisit.actions import oncall as oncall_actions
+from fieldvisit.actions import routes as route_actions
+from fieldvisit.choices import AlertKind, AlertStatus, NoticeState, Role
+from fieldvisit.models import (
+    AgentClock,
+    Alert,
+    AlertNotice,
+    ContactPoint,
+    DeliveryAttempt,
+    LedgerEntry,
+    OnCallEntry,
+)
+from fieldvisit.rules import RuleViolation
+from fieldvisit.rules.alerting import ChainEntry, check_oncall_chain, next_try, step_positions
+from tests import factories
+from tests.helpers import World, ledger_entries
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = dt.date(2026, 11, 24)
+ACK_LINK = re.compile(r"https?://[^/\s]+(/alerts/ack/[^/\s]+/)")
+
+
+def local(hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
+    return dt.datetime.combine(DAY, dt.time(hour, minute, second), tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def clock() -> Any:
+    with time_machine.travel(local(8, 55), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def world(clock: Any, world: World) -> World:  # the clock first, then the fixture world
+    return world
+
+
+def panic(world: World, clock: Any, when: dt.datetime, capture: Any) -> Alert:
+    clock.move_to(when)
+    api = world.client(world.agent_a, "phone-a")
+    payload = {
+        "id": str(uuid.uuid4()),
+        "lat": 31.2311,
+        "lon": 121.4742,
+        "captured_at": when.isoformat(),
+        "discreet": True,
+    }
+    with capture(execute=True):
+        response = api.post("/api/v1/alerts/panic/", payload, format="json")
+    assert response.status_code == 201, response.content
+    return Alert.objects.get(pk=payload["id"])
+
+
+def run(capture: Any, job: Any) -> int:
+    with capture(execute=True):
+        return job()
+
+
+def addressees() -> list[list[str]]:
+    return [message.to for message in mail.outbox]
+
+
+# --- rules ---------------------------------------------------------------------------------
+
+
+def test_a_chain_needs_two_different_verified_people() -> None:
+    assert check_oncall_chain([ChainEntry(1, True), ChainEntry(2, True)]).ok
+    assert check_oncall_chain([ChainEntry(1, True)]).code == "oncall_chain_incomplete"
+    assert not check_oncall_chain([ChainEntry(1, True), ChainEntry(2, False)]).ok
+    same = check_oncall_chain([ChainEntry(1, True), ChainEntry(1, True), ChainEntry(2, True)])
+    assert (same.ok, "same person" in same.detail) == (False, True)
+
+
+def test_steps_walk_the_chain_then_tell_everyone() -> None:
+    assert [step_positions(3, s) for s in (1, 2, 3, 4, 5)] == [[0], [1], [2], [0, 1, 2], [0, 1, 2]]
+    assert step_positions(0, 1) == []
+
+
+def test_retries_back_off_then_give_up() -> None:
+    now = local(9)
+    assert [next_try(n, now) for n in (0, 1, 2, 3)] == [
+        now,
+        now + dt.timedelta(seconds=10),
+        now + dt.timedelta(seconds=30),
+        now + dt.timedelta(seconds=90),
+    ]
+    assert next_try(4, now) is None
+
+
+# --- approval --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_route_is_not_approved_for_a_chain_of_one(world: World) -> None:
+    route = factories.route(
+        world.team, world.planner, DAY + dt.timedelta(days=1), world.addresses[3:]
+    )
+    route_actions.submit_route(route.pk, world.planner, now=local(18) - dt.timedelta(days=0))
+    OnCallEntry.objects.filter(team=world.team, user=world.duty).delete()
+    with pytest.raises(RuleViolation) as refused:
+        route_actions.decide_route(route.pk, world.supervisor, True, "ok", now=local(18, 5))
+    assert refused.value.code == "oncall_chain_incomplete"
+    # The duty manager back on the chain, but not verified: still refused.
+    OnCallEntry.objects.create(team=world.team, position=2, user=world.duty)
+    ContactPoint.objects.filter(user=world.duty).update(verified_at=None)
+    with pytest.raises(RuleViolation):
+        route_actions.decide_route(route.pk, world.supervisor, True, "ok", now=local(18, 5))
+    ContactPoint.objects.filter(user=world.duty).update(verified_at=local(8))
+    route_actions.decide_route(route.pk, world.supervisor, True, "ok", now=local(18, 5))
+
+
+# --- escalation ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_panic_goes_along_a_chain_of_three_until_the_third_acknowledges(
+    world: World, clock: Any, client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    third = factories.user("night_manager", Role.SUPERVISOR, first_name="Lan", last_name="Ye")
+    factories.oncall(world.team, third, start=3)
+
+    alert = panic(world, clock, local(9, 0), capture)
+    assert addressees() == [["supervisor@example.com"]]
+    assert (alert.step, alert.next_step_at) == (1, local(9, 3))
+
+    clock.move_to(local(9, 2, 59))
+    assert run(capture, jobs.escalate_alerts) == 0  # three minutes not over
+    clock.move_to(local(9, 3))
+    assert run(capture, jobs.escalate_alerts) == 1
+    assert addressees()[-1] == ["duty_manager@example.com"]
+    clock.move_to(local(9, 6))
+    assert run(capture, jobs.escalate_alerts) == 1
+    assert addressees()[-1] == ["night_manager@example.com"]
+    alert.refresh_from_db()
+    assert (alert.step, alert.escalated_at) == (3, local(9, 6))
+
+    # The third acknowledges in one tap from the link in their e-mail.
+    clock.move_to(local(9, 7))
+    path = ACK_LINK.search(mail.outbox[-1].body).group(1)
+    page = client.get(path)
+    assert page.status_code == 200 and b"Acknowledge" in page.content
+    assert Alert.objects.get(pk=alert.pk).status == AlertStatus.OPEN  # a GET changes nothing
+    assert client.post(path, {"note": "Calling agent A now"}).status_code == 200
+    alert.refresh_from_db()
+    assert (alert.status, alert.acknowledged_by, alert.acknowledged_via) == (
+        AlertStatus.ACKNOWLEDGED,
+        third,
+        "email",
+    )
+    assert (alert.acknowledged_at, alert.acknowledge_note) == (local(9, 7), "Calling agent A now")
+    assert alert.next_step_at is None
+
+    clock.move_to(local(9, 30))
+    assert run(capture, jobs.escalate_alerts) == 0  # answered: the chain stops
+    assert len(mail.outbox) == 3
+    kinds = list(
+        LedgerEntry.objects.filter(subject=f"alert:{alert.pk}")
+        .order_by("index")
+        .values_list("kind", flat=True)
+    )
+    assert kinds == [
+        "alert.raised",
+        "alert.delivery",
+        "alert.escalated",
+        "alert.delivery",
+        "alert.escalated",
+        "alert.delivery",
+        "alert.acknowledged",
+    ]
+    assert [e["data"]["told"] for e in ledger_entries("alert.escalated")] == [
+        ["Min Duty (duty_manager)"],
+        ["Lan Ye (night_manager)"],
+    ]
+    assert client.get("/alerts/ack/forged-token/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_past_the_end_of_the_chain_everyone_on_it_is_told_again(
+    world: World, clock: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    panic(world, clock, local(9, 0), capture)
+    for minute in (3, 6):
+        clock.move_to(local(9, minute))
+        run(capture, jobs.escalate_alerts)
+    assert sorted(map(tuple, addressees()[2:])) == [
+        ("duty_manager@example.com",),
+        ("supervisor@example.com",),
+    ]
+
+
+# --- delivery --------------------------------------------------------------------------------
+
+
+class Failing(BaseEmailBackend):
+    """A mail server that is down."""
+
+    def send_messages(self, messages: Any) -> int:
+        raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+
+@pytest.mark.django_db
+def test_a_channel_that_fails_every_retry_leaves_the_alert_undelivered_and_moves_on(
+    world: World, clock: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    settings.EMAIL_BACKEND = f"{__name__}.Failing"
+    alert = panic(world, clock, local(9, 0), capture)
+    [notice] = AlertNotice.objects.filter(alert=alert)
+    assert (notice.attempts, notice.next_try_at) == (1, local(9, 0, 10))
+    for when in (local(9, 0, 10), local(9, 0, 40)):
+        clock.move_to(when)
+        assert run(capture, jobs.deliver_alerts) == 1
+    clock.move_to(local(9, 2, 9))
+    assert run(capture, jobs.deliver_alerts) == 0  # the fourth try is at 09:02:10
+    clock.move_to(local(9, 2, 10))
+    assert run(capture, jobs.deliver_alerts) == 1
+    notice.refresh_from_db()
+    assert (notice.state, notice.attempts, notice.next_try_at) == (NoticeState.FAILED, 4, None)
+    tries = list(DeliveryAttempt.objects.filter(notice=notice).order_by("number"))
+    assert [(t.number, t.ok) for t in tries] == [(1, False), (2, False), (3, False), (4, False)]
+    assert "Connection refused" in tries[0].detail
+    # Nobody at step 1 was reached: undelivered, and the next person is told at once.
+    alert.refresh_from_db()
+    assert (alert.undelivered, alert.step) == (True, 2)
+    assert LedgerEntry.objects.filter(kind="alert.undelivered").count() == 1
+    assert LedgerEntry.objects.filter(kind="alert.delivery").count() == 5  # 4 + step 2's first
+
+
+@pytest.mark.django_db
+def test_an_unverified_contact_is_never_used(
+    world: World, clock: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    ContactPoint.objects.filter(user=world.supervisor).update(verified_at=None)
+    alert = panic(world, clock, local(9, 0), django_capture_on_commit_callbacks)
+    # Nobody reachable at step 1: step 2 at once, and the ledger says why.
+    assert addressees() == [["duty_manager@example.com"]]
+    assert alert.step == 2
+    [raised] = ledger_entries("alert.raised")
+    assert raised["data"]["unreachable_steps"] == [1]
+
+
+# --- contacts --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_contact_is_verified_once_its_test_message_is_confirmed(
+    world: World, client: Any
+) -> None:
+    contact = ContactPoint.objects.create(user=world.duty, kind="email", value="duty@corp.cn")
+    detail = oncall_actions.send_test(contact.pk, world.supervisor)
+    assert "duty@corp.cn" in detail
+    [message] = mail.outbox
+    path = re.search(r"https?://[^/\s]+(/alerts/verify/[^/\s]+/)", message.body).group(1)
+    assert client.get(path).status_code == 200
+    contact.refresh_from_db()
+    assert contact.verified_at is None  # opening the link is not confirming
+    assert client.post(path).status_code == 200
+    contact.refresh_from_db()
+    assert contact.verified_at is not None
+    assert LedgerEntry.objects.filter(kind="contact.verified", subject=f"user:{world.duty.pk}")
+    # A link made for an old value does not verify a new one.
+    contact.value = "other@corp.cn"
+    contact.verified_at = None
+    contact.save()
+    assert client.post(path).status_code == 404
+    with pytest.raises(RuleViolation):
+        oncall_actions.send_test(contact.pk, world.agent_a)  # not theirs to manage
+
+
+# --- heartbeat -------------------------------------------------------------------------------
+
+
+def beat(world: World, **state: Any) -> Any:
+    api = world.client(world.agent_a, "phone-a")
+    return api.post("/api/v1/heartbeat/", state, format="json")
+
+
+@pytest.mark.django_db
+def test_a_heartbeat_is_watched_only_while_the_agent_is_out(world: World, clock: Any) -> None:
+    answer = beat(world, battery=80, signal=3, network="4g")
+    assert answer.status_code == 200
+    assert answer.json() == {"watched": False, "next_beat_by": None, "warning": ""}
+    from tests.jobs.test_watchdog import report
+
+    report(world, clock, "depart", local(9, 0))
+    clock.move_to(local(9, 1))
+    answer = beat(world, battery=80, charging=False, signal=3, network="4g")
+    assert answer.json()["watched"] is True
+    clock_row = AgentClock.objects.get(agent=world.agent_a)
+    assert (clock_row.battery, clock_row.signal, clock_row.phone_silent_at) == (80, 3, local(9, 6))
+
+    clock.move_to(local(9, 5, 59))
+    assert jobs.watchdog() == 0
+    clock.move_to(local(9, 6, 1))
+    assert jobs.watchdog() == 1
+    assert jobs.watchdog() == 0  # once per silence
+    [silent] = Alert.objects.filter(kind=AlertKind.PHONE_SILENT)
+    assert silent.agent == world.agent_a and "no heartbeat since 09:01 CST" in silent.detail
+
+    answer = beat(world, battery=9, charging=False)
+    assert answer.json()["warning"].startswith("Battery at 9 %")
+    beat(world, battery=8, charging=False)
+    [low] = Alert.objects.filter(kind=AlertKind.LOW_BATTERY)  # once per route
+    assert low.agent == world.agent_a
+    assert beat(world, battery=101).status_code == 422
+    assert world.client(world.supervisor).post("/api/v1/heartbeat/", {}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_acknowledging_in_admin_records_the_channel(world: World, clock: Any) -> None:
+    with django_atomic():
+        alert = alert_actions.raise_alert(
+            kind=AlertKind.PANIC, team=world.team, detail="help", actor=alert_actions.SYSTEM
+        )
+    alert_actions.acknowledge(alert.pk, world.supervisor, "On it")
+    alert.refresh_from_db()
+    assert (alert.acknowledged_via, alert.next_step_at) == ("admin", None)
+    assert set(AlertNotice.objects.filter(alert=alert).values_list("state", flat=True)) == {
+        NoticeState.CANCELLED
+    }
+
+
+def django_atomic() -> Any:
+    from django.db import transaction
+
+    return transaction.atomic()
