@@ -176,7 +176,9 @@ def watchdog(now: dt.datetime | None = None) -> int:
 
 def _escalate(alert_id: object, now: dt.datetime) -> int:
     with transaction.atomic(durable=True):
-        alert = Alert.objects.select_for_update().select_related("team").get(pk=alert_id)
+        alert = (
+            Alert.objects.select_for_update(of=("self",)).select_related("team").get(pk=alert_id)
+        )
         if alert.status != AlertStatus.OPEN or alert.next_step_at is None:
             return 0
         if alert.next_step_at > now:

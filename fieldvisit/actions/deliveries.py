@@ -126,9 +126,13 @@ def _record(notice_id: uuid.UUID, outcome: Outcome | None, took_ms: int, now: dt
     with transaction.atomic(durable=True):
         # Lock order as escalation and acknowledgement take it: the alert, then its notices.
         alert_id = AlertNotice.objects.values_list("alert_id", flat=True).get(pk=notice_id)
-        alert = Alert.objects.select_for_update().select_related("team").get(pk=alert_id)
+        alert = (
+            Alert.objects.select_for_update(of=("self",)).select_related("team").get(pk=alert_id)
+        )
         notice = (
-            AlertNotice.objects.select_for_update().select_related("recipient").get(pk=notice_id)
+            AlertNotice.objects.select_for_update(of=("self",))
+            .select_related("recipient")
+            .get(pk=notice_id)
         )
         notice.claimed_until = None
         if notice.state != NoticeState.PENDING:

@@ -155,9 +155,12 @@ def test_the_celery_task_runs_the_same_job(world: World, clock: Any, settings: A
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_at_once_raise_and_escalate_once(world: World, clock: Any) -> None:
+def test_two_workers_at_once_raise_and_escalate_once(
+    world: World, clock: Any, settings: Any
+) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("row locks between connections are a PostgreSQL test (set DATABASE_URL)")
+    settings.ALERT_DISPATCH = "job"  # notices leave only through the (concurrent) job
     report(world, clock, "depart", local(9, 0))
     clock.move_to(local(10, 0))  # past due and grace: raise
 
