@@ -96,6 +96,8 @@ class AlertRow(TypedDict):
     detail: str
     raised_by: str | None
     url: str
+    step: int  # how far along the on-call chain it went (1: the first person)
+    undelivered: bool  # every channel failed every retry: nobody was reached
 
 
 class AgentRow(TypedDict):
@@ -105,6 +107,7 @@ class AgentRow(TypedDict):
     last_report_age: str
     due_local: str | None  # None: back from the route, nothing due
     overdue: dict[str, Any] | None
+    phone: str | None  # the phone's last heartbeat, in words ("62 %, 4g, 1 min ago")
 
 
 class TeamRow(TypedDict):
@@ -133,6 +136,7 @@ class Board(TypedDict):
     teams: list[TeamRow]
     open_alerts: int
     panics: int
+    undelivered: int  # open alerts that reached nobody (the page sounds a tone)
 
 
 def _last_checkin(field: str) -> Subquery:
@@ -203,7 +207,22 @@ def _alert_row(alert: Alert, now: dt.datetime) -> AlertRow:
         "detail": alert.detail,
         "raised_by": alert.raised_by.get_username() if alert.raised_by else None,
         "url": reverse("admin:fieldvisit_alert_change", args=[alert.pk]),
+        "step": alert.step,
+        "undelivered": alert.undelivered,
     }
+
+
+def _phone(clock: AgentClock, now: dt.datetime) -> str | None:
+    """The phone as its last heartbeat left it, in words; None before any heartbeat."""
+    if clock.heartbeat_at is None:
+        return None
+    parts = [f"{clock.battery} %" if clock.battery is not None else "battery ?"]
+    if clock.charging:
+        parts.append("charging")
+    if clock.network:
+        parts.append(clock.network)
+    age = max(0, int((now - clock.heartbeat_at).total_seconds()))
+    return ", ".join(parts) + f", {age_text(age)} ago"
 
 
 def _empty_row(team_id: int, name: str) -> TeamRow:
@@ -262,6 +281,7 @@ def _route_row(route: Any, now: dt.datetime) -> TeamRow:
                 if clock.next_due_at and route.status == RouteStatus.IN_PROGRESS
                 else None,
                 "overdue": shown,
+                "phone": _phone(clock, now),
             }
         )
         if shown and (row["overdue"] is None or shown["late_s"] > row["overdue"]["late_s"]):
@@ -317,4 +337,5 @@ def board(user: Any, now: dt.datetime) -> Board:
         "teams": teams,
         "open_alerts": sum(r["open_alerts"] for r in teams),
         "panics": sum(r["panics"] for r in teams),
+        "undelivered": sum(1 for r in teams for a in r["alerts"] if a["undelivered"]),
     }

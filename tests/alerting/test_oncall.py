@@ -347,3 +347,32 @@ def django_atomic() -> Any:
     from django.db import transaction
 
     return transaction.atomic()
+
+
+@pytest.mark.django_db
+def test_the_board_shows_an_undelivered_alert_and_each_phone(
+    world: World, clock: Any, client: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.jobs.test_watchdog import report
+
+    report(world, clock, "depart", local(9, 0))
+    clock.move_to(local(9, 1))
+    beat(world, battery=62, charging=False, network="4g")
+    settings.EMAIL_BACKEND = f"{__name__}.Failing"
+    ContactPoint.objects.filter(user=world.duty).update(verified_at=None)  # step 2: nobody
+    alert = panic(world, clock, local(9, 2), django_capture_on_commit_callbacks)
+    for when in (local(9, 2, 10), local(9, 2, 40), local(9, 4, 10)):
+        clock.move_to(when)
+        run(django_capture_on_commit_callbacks, jobs.deliver_alerts)
+    alert.refresh_from_db()
+    assert alert.undelivered is True
+
+    client.force_login(world.supervisor)
+    board = client.get("/admin/operations/feed/").json()
+    assert board["undelivered"] == 1
+    [team] = [t for t in board["teams"] if t["team"] == "Huangpu"]
+    assert [a["undelivered"] for a in team["alerts"]] == [True]
+    [agent] = [a for a in team["agents"] if a["agent"] == "agent_a"]
+    assert agent["phone"].startswith("62 %, 4g, ")
+    page = client.get("/admin/operations/")
+    assert b"UNDELIVERED" in page.content

@@ -27,9 +27,14 @@
     }
     var items = row.alerts.map(function (alert) {
       var text = " " + alert.severity + ", " + alert.status + ", " + alert.age + " ago" +
-        (alert.raised_by ? " by " + alert.raised_by : "") + ": " + alert.detail;
-      return el("li", {"class": "fv-alert fv-alert-" + alert.kind},
-                [el("a", {href: alert.url}, [alert.kind_label]), text]);
+        (alert.raised_by ? " by " + alert.raised_by : "") +
+        (alert.step > 1 ? ", escalated to on-call #" + alert.step : "") + ": " + alert.detail;
+      var parts = [el("a", {href: alert.url}, [alert.kind_label]), text];
+      if (alert.undelivered) {
+        parts.unshift(el("strong", {"class": "fv-undelivered"}, ["UNDELIVERED "]));
+      }
+      return el("li", {"class": "fv-alert fv-alert-" + alert.kind +
+                       (alert.undelivered ? " fv-alert-undelivered" : "")}, parts);
     });
     return el("td", {"class": "fv-alerts"}, [el("ul", {}, items)]);
   }
@@ -39,7 +44,8 @@
     if (!row.agents.length) { return row.last_checkin_age || "—"; }
     return el("ul", {"class": "fv-agents"}, row.agents.map(function (a) {
       var text = a.agent + ": " + a.last_report_age + " ago" +
-        (a.due_local ? ", next due " + a.due_local : ", back");
+        (a.due_local ? ", next due " + a.due_local : ", back") +
+        (a.phone ? "; phone " + a.phone : "");
       return el("li", {"data-agent": a.agent, "class": a.overdue ? "fv-agent-overdue" : ""}, [text]);
     }));
   }
@@ -64,6 +70,19 @@
     ]);
   }
 
+  // A tone while an open alert reached nobody (browsers allow sound once the page was
+  // clicked; the red text shows either way).
+  var audio = null;
+  function tone() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880; gain.gain.value = 0.2;
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.4);
+    } catch (e) { /* no sound device */ }
+  }
+
   function render(root, board) {
     var body = document.getElementById("fv-teams");
     var rows = board.teams.map(teamRow);
@@ -76,6 +95,8 @@
     var panics = document.getElementById("fv-panics");
     panics.textContent = String(board.panics);
     panics.className = board.panics ? "fv-panic-text" : "";
+    root.setAttribute("data-undelivered", String(board.undelivered || 0));
+    if (board.undelivered) { tone(); }
     var updated = document.getElementById("fv-updated");
     updated.textContent = board.updated;
     updated.className = "";
