@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -17,9 +18,12 @@ from django.utils.html import format_html
 
 from fieldvisit.access import evidence_scope, oversight_scope, team_in_scope
 from fieldvisit.actions import alerts as actions
+from fieldvisit.actions.notices import person
 from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
+from fieldvisit.admin.maps import alert_map
 from fieldvisit.admin.oncall import NoticeInline
 from fieldvisit.choices import AlertSeverity, AlertStatus
+from fieldvisit.geo import local_text
 from fieldvisit.models import Alert, CheckIn
 from fieldvisit.rules import RuleViolation
 
@@ -29,6 +33,45 @@ SEVERITY_COLOURS = {
     AlertSeverity.MEDIUM: "#f9a825",
     AlertSeverity.LOW: "#607d8b",
 }
+
+
+def responder_context(alert: Alert) -> dict[str, Any]:
+    """What the alert page shows first to whoever answers: when (local time and zone), who
+    was told, whom to call (the agents of the team, raiser first, with their mobiles) and
+    the map."""
+    zone = alert.team.timezone
+    told = sorted(
+        {
+            person(n.recipient)
+            for n in alert.notices.filter(step=alert.step).select_related("recipient")
+            if n.recipient_id
+        }
+    )
+    agents = list(
+        User.objects.filter(agent_profile__team=alert.team, agent_profile__active=True)
+        .prefetch_related("contact_points")
+        .order_by("username")
+    )
+    first = alert.raised_by_id or alert.agent_id
+    agents.sort(key=lambda u: u.pk != first)
+    call = [
+        {
+            "name": person(user),
+            "role": "raised it" if user.pk == first else "partner",
+            "mobiles": [c.value for c in user.contact_points.all() if c.kind == "mobile"],
+        }
+        for user in agents
+    ]
+    context: dict[str, Any] = {
+        "fv_raised_local": local_text(alert.raised_at, zone),
+        "fv_told": told,
+        "fv_call": call,
+        "fv_acknowledged_by": person(alert.acknowledged_by) if alert.acknowledged_by else "",
+    }
+    if alert.lat is not None or alert.route_id:
+        context["fv_map"] = alert_map(alert)
+        context["fv_alert"] = True
+    return context
 
 
 class NoteForm(forms.Form):
@@ -125,6 +168,8 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
             and request.user.has_perm("fieldvisit.handle_alert")
             and team_in_scope(oversight_scope(request.user, ""), obj.team_id)
         )
+        if obj is not None:
+            extra.update(responder_context(obj))
         return super().change_view(request, object_id, form_url, extra)
 
     def handle_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

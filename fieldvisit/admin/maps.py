@@ -18,7 +18,7 @@ from django.conf import settings
 
 from fieldvisit.datums import from_wgs84
 from fieldvisit.geo import local_text
-from fieldvisit.models import CheckIn, Photo, Route, Visit
+from fieldvisit.models import Alert, CheckIn, Photo, Route, Visit
 
 
 class Point(TypedDict):
@@ -143,4 +143,41 @@ def visit_map(visit: Visit) -> MapData:
             "circles": circles,
             "unplaced": unplaced,
         }
+    )
+
+
+def alert_map(alert: Alert) -> MapData:
+    """Where the alert was raised, the door of its visit, and each agent's latest report on
+    the route: who is where, for whoever answers it (three queries at most)."""
+    zone = alert.team.timezone
+    points: list[Point] = []
+    unplaced: list[str] = []
+    if alert.lat is not None and alert.lon is not None:
+        who = f" by {alert.raised_by.get_username()}" if alert.raised_by_id else ""
+        when = local_text(alert.captured_at or alert.raised_at, zone, "%H:%M:%S %Z")
+        label = f"{alert.get_kind_display()}{who} at {when}"
+        points.append({"lat": alert.lat, "lon": alert.lon, "kind": "alert", "label": label})
+    elif alert.kind == "panic":
+        unplaced.append("The panic came without a position")
+    if alert.visit_id and alert.visit.stop.address.geocoded:
+        address = alert.visit.stop.address
+        points.append(
+            {"lat": address.lat, "lon": address.lon, "kind": "address", "label": address.text}
+        )
+    if alert.route_id:
+        latest: dict[int, CheckIn] = {}
+        for checkin in CheckIn.objects.filter(route_id=alert.route_id).select_related("agent"):
+            seen = latest.get(checkin.agent_id)
+            if seen is None or checkin.captured_at > seen.captured_at:
+                latest[checkin.agent_id] = checkin
+        for checkin in sorted(latest.values(), key=lambda c: c.agent.get_username()):
+            label = (
+                f"{checkin.agent.get_username()}: last report ({checkin.get_kind_display()}) "
+                f"at {local_text(checkin.captured_at, zone, '%H:%M:%S %Z')}"
+            )
+            points.append(
+                {"lat": checkin.lat, "lon": checkin.lon, "kind": "checkin", "label": label}
+            )
+    return on_tiles(
+        {"tiles": _tiles(), "points": points, "line": [], "circles": [], "unplaced": unplaced}
     )

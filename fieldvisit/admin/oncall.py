@@ -85,21 +85,33 @@ class ContactPointAdmin(admin.ModelAdmin):
     actions = ["send_test"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContactPoint]:
-        """A supervisor's own contacts and those of the people on their teams' chains."""
+        """A supervisor's own contacts, those of the people on their teams' chains and those
+        of their teams' agents."""
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
         chains = OnCallEntry.objects.filter(oversight_scope(request.user, "team"))
-        return queryset.filter(Q(user=request.user) | Q(user__in=chains.values("user")))
+        return queryset.filter(
+            Q(user=request.user)
+            | Q(user__in=chains.values("user"))
+            | oversight_scope(request.user, "user__agent_profile__team")
+        )
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        """Contacts for oneself, or for the people on the chains of one's own teams: a
-        contact added to someone else's account would receive their teams' alerts."""
+        """Contacts for oneself, for the people on the chains of one's own teams, and for
+        their agents (the numbers the alert page offers to call): a contact added to anyone
+        else's account would receive their teams' alerts."""
         if db_field.name == "user":
-            people = oncall_people()
-            if not request.user.is_superuser:
+            if request.user.is_superuser:
+                people = User.objects.filter(is_active=True)
+            else:
                 chains = OnCallEntry.objects.filter(oversight_scope(request.user, "team"))
-                people = people.filter(Q(pk=request.user.pk) | Q(pk__in=chains.values("user")))
+                people = User.objects.filter(
+                    Q(pk=request.user.pk)
+                    | Q(pk__in=chains.values("user"))
+                    | oversight_scope(request.user, "agent_profile__team"),
+                    is_active=True,
+                )
             kwargs["queryset"] = people
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -376,3 +376,29 @@ def test_the_board_shows_an_undelivered_alert_and_each_phone(
     assert agent["phone"].startswith("62 %, 4g, ")
     page = client.get("/admin/operations/")
     assert b"UNDELIVERED" in page.content
+
+
+@pytest.mark.django_db
+def test_the_panic_page_shows_where_whom_to_call_and_acknowledges_in_one_tap(
+    world: World, clock: Any, client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.jobs.test_watchdog import report
+
+    report(world, clock, "depart", local(9, 0), agent="agent_a")
+    report(world, clock, "depart", local(9, 0, 30), agent="agent_b")
+    ContactPoint.objects.create(user=world.agent_b, kind="mobile", value="13800138000")
+    alert = panic(world, clock, local(9, 5), django_capture_on_commit_callbacks)
+    client.force_login(world.supervisor)
+    page = client.get(f"/admin/fieldvisit/alert/{alert.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Raised 2026-11-24 09:05:00 CST" in html  # local time with the zone
+    assert 'href="tel:13800138000"' in html  # the partner, one tap to call
+    assert page.context["fv_told"] == ["supervisor"]  # step 1 only, so far
+    kinds = [p["kind"] for p in page.context["fv_map"]["points"]]
+    assert kinds.count("alert") == 1 and kinds.count("checkin") == 2
+    handle = f"/admin/fieldvisit/alert/{alert.pk}/handle/"
+    answer = client.post(handle, {"note": "Acknowledged in admin.", "_acknowledge": "1"})
+    assert answer.status_code == 302
+    alert.refresh_from_db()
+    assert (alert.status, alert.acknowledged_via) == (AlertStatus.ACKNOWLEDGED, "admin")

@@ -398,12 +398,12 @@ POSTS: list[Post] = [
     Post("fieldvisit_team_add", "", lambda r, o: {"name": "New", "timezone": "UTC"}, NOBODY),
     Post("fieldvisit_team_delete", "own_team", lambda r, o: DELETE, NOBODY),
     Post("fieldvisit_team_changelist", "other_team", LIST_DELETE, staff(200, 200, 403, 200)),
-    # Contacts: a supervisor adds them for themselves or the people on their teams' chains;
-    # one for anybody else (here an agent) is a form error.
+    # Contacts: a supervisor adds them for themselves, the people on their teams' chains and
+    # their teams' agents; one for anybody else (another team's agent) is a form error.
     Post(
         "fieldvisit_contactpoint_add",
         "",
-        lambda r, o: {"user": r.agent_a.pk, "kind": "email", "value": "spy@example.com"},
+        lambda r, o: {"user": r.outsider.pk, "kind": "email", "value": "spy@example.com"},
         staff(403, 200, 403, 403),
         ("contactpoint.user",),
     ),

@@ -2,7 +2,9 @@
 // Labels go in as text nodes: addresses and names are data, never HTML.
 (function () {
   "use strict";
-  var COLOURS = {stop: "#1565c0", address: "#6a1b9a", checkin: "#2e7d32", photo: "#e65100"};
+  var COLOURS = {
+    stop: "#1565c0", address: "#6a1b9a", checkin: "#2e7d32", photo: "#e65100", alert: "#b00020"
+  };
 
   function text(value) {
     var span = document.createElement("span");
