@@ -263,6 +263,34 @@ ALERT_DISPATCH = env_str(
     "ALERT_DISPATCH", "celery" if env_str("CELERY_BROKER_URL") or REDIS_URL else "thread"
 )
 ALERT_STEP_EVERY_MIN = env_int("ALERT_STEP_EVERY_MIN", 10)
+# Alert channels besides e-mail (fieldvisit.channels): each is on once its URL is set.
+ALERT_SMS_URL = env_str("ALERT_SMS_URL", "")
+ALERT_SMS_TOKEN = env_str("ALERT_SMS_TOKEN", "")
+ALERT_SMS_SENDER = env_str("ALERT_SMS_SENDER", "fieldvisit")
+ALERT_DINGTALK_URL = env_str("ALERT_DINGTALK_URL", "")
+ALERT_DINGTALK_SECRET = env_str("ALERT_DINGTALK_SECRET", "")
+ALERT_WECOM_URL = env_str("ALERT_WECOM_URL", "")
+ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL", "")
+ALERT_WEBHOOK_SECRET = env_str("ALERT_WEBHOOK_SECRET", "")
+ALERT_CHANNEL_TIMEOUT_S = env_int("ALERT_CHANNEL_TIMEOUT_S", 5)
+# Which channels each severity uses (comma-separated names); by default every configured one
+# for critical and high alerts, all but SMS for medium ones, e-mail for low ones.
+_CHANNELS_ON = ["email"] + [
+    name
+    for name, url in (
+        ("sms", ALERT_SMS_URL),
+        ("dingtalk", ALERT_DINGTALK_URL),
+        ("wecom", ALERT_WECOM_URL),
+        ("webhook", ALERT_WEBHOOK_URL),
+    )
+    if url
+]
+ALERT_SEVERITY_CHANNELS = {
+    "critical": env_list("ALERT_CHANNELS_CRITICAL", ",".join(_CHANNELS_ON)),
+    "high": env_list("ALERT_CHANNELS_HIGH", ",".join(_CHANNELS_ON)),
+    "medium": env_list("ALERT_CHANNELS_MEDIUM", ",".join(c for c in _CHANNELS_ON if c != "sms")),
+    "low": env_list("ALERT_CHANNELS_LOW", "email"),
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["fieldvisit.api.authentication.DeviceTokenAuthentication"],

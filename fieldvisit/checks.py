@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from fieldvisit.channels import registry as channel_registry
 from fieldvisit.choices import Datum
 from fieldvisit.ledger import timestamps
 
@@ -95,4 +96,18 @@ def map_tile_datum(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             "or bd09 (Baidu).",
             id="fieldvisit.E012",
         )
+    ]
+
+
+@register()
+def alert_channels(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """An alert channel named for a severity but not configured would be skipped silently
+    at the worst moment: say so at start-up."""
+    return [
+        Warning(
+            f"Alert channel: {problem}.",
+            hint="Set its ALERT_* URL (see the README), or take it out of ALERT_CHANNELS_*.",
+            id="fieldvisit.W013",
+        )
+        for problem in channel_registry.misconfigured()
     ]

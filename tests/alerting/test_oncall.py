@@ -402,3 +402,52 @@ def test_the_panic_page_shows_where_whom_to_call_and_acknowledges_in_one_tap(
     assert answer.status_code == 302
     alert.refresh_from_db()
     assert (alert.status, alert.acknowledged_via) == (AlertStatus.ACKNOWLEDGED, "admin")
+
+
+@pytest.mark.django_db
+def test_a_panic_reaches_every_channel_and_a_500_is_retried(
+    world: World, clock: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.receiver import Receiver
+
+    capture = django_capture_on_commit_callbacks
+    ContactPoint.objects.create(
+        user=world.supervisor, kind="mobile", value="13800138000", verified_at=local(8)
+    )
+    with Receiver() as receiver:
+        settings.ALERT_DINGTALK_URL = f"{receiver.url}/robot/send?access_token=t"
+        settings.ALERT_DINGTALK_SECRET = "SECx"
+        settings.ALERT_WEBHOOK_URL = f"{receiver.url}/hooks"
+        settings.ALERT_WEBHOOK_SECRET = "whsec"
+        settings.ALERT_SMS_URL = f"{receiver.url}/sms"
+        settings.ALERT_SEVERITY_CHANNELS = {
+            **settings.ALERT_SEVERITY_CHANNELS,
+            "critical": ["email", "sms", "dingtalk", "webhook"],
+        }
+        receiver.script(200)  # sms
+        receiver.script(200)  # dingtalk
+        receiver.script(500, b"busy")  # webhook, first try
+        alert = panic(world, clock, local(9, 0), capture)
+        assert [r.path.split("?")[0] for r in receiver.received] == [
+            "/sms",
+            "/robot/send",
+            "/hooks",
+        ]
+        assert len(mail.outbox) == 1
+        webhook = AlertNotice.objects.get(alert=alert, channel="webhook")
+        assert (webhook.state, webhook.attempts) == (NoticeState.PENDING, 1)
+        clock.move_to(local(9, 0, 10))
+        assert run(capture, jobs.deliver_alerts) == 1
+        webhook.refresh_from_db()
+        assert (webhook.state, webhook.attempts) == (NoticeState.DELIVERED, 2)
+        first, second = receiver.received[2:]
+        assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
+    notices = AlertNotice.objects.filter(alert=alert)
+    assert {(n.channel, n.state) for n in notices} == {
+        ("email", NoticeState.DELIVERED),
+        ("sms", NoticeState.DELIVERED),
+        ("dingtalk", NoticeState.DELIVERED),
+        ("webhook", NoticeState.DELIVERED),
+    }
+    outcomes = [e["data"]["outcome"] for e in ledger_entries("alert.delivery")]
+    assert "HTTP 500: busy" in outcomes and outcomes.count("HTTP 200, errcode 0") == 1
