@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from fieldvisit.actions.auth import revoke_token
 from fieldvisit.choices import AlertKind, CheckInKind, VisitStatus
-from fieldvisit.models import Alert, CheckIn, DeviceToken, Visit
+from fieldvisit.models import AgentClock, Alert, CheckIn, DeviceToken, Visit
 from tests.browser.conftest import Browser, sign_in
 from tests.browser.phones import delivered, open_app, open_current_stop, phone
 from tests.factories import PASSWORD
@@ -90,6 +90,15 @@ def test_two_agents_visit_offline_capture_and_reload(
         delivered(page, 1)
 
     browser.do("agent_a", depart)
+    # Out now: the phone's heartbeat reaches the server (battery from the Battery API).
+    deadline = time.monotonic() + 15
+    while (
+        time.monotonic() < deadline
+        and not AgentClock.objects.filter(agent=world.agent_a, heartbeat_at__isnull=False).exists()
+    ):
+        time.sleep(0.2)
+    beat = AgentClock.objects.get(agent=world.agent_a)
+    assert beat.heartbeat_at is not None and beat.phone_silent_at is not None
 
     def arrive(page: Any) -> str:
         before = page.locator("#fa-sent li[data-status=delivered]").count()

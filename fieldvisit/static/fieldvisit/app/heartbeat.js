@@ -29,13 +29,22 @@ export async function beat() {
   return answer.status === 200 ? answer.body : null;
 }
 
+let ticker = null;
+let lastBeat = 0;
+
 // Beat every minute while ``isOut()`` says the agent is out; ``onAnswer`` gets each answer.
 export function start(isOut, onAnswer) {
-  const tick = async () => {
-    if (!isOut()) { return; }
+  ticker = async (force = false) => {
+    if (!isOut() || (!force && Date.now() - lastBeat < BEAT_MS - 1000)) { return; }
+    lastBeat = Date.now();
     const answer = await beat();
     if (answer) { onAnswer(answer); }
   };
-  tick();
-  return setInterval(tick, BEAT_MS);
+  ticker();
+  return setInterval(ticker, BEAT_MS);
+}
+
+// A beat now if none went out in the last minute (the agent just set out).
+export function kick() {
+  if (ticker) { ticker(); }
 }

@@ -100,6 +100,7 @@ async function refreshRoute() {
   const route = routes.find((r) => r.status !== "draft" && r.status !== "rejected") || routes[0] || null;
   state.route = route;
   await store.set("route", route);
+  heartbeat.kick();  // out now (a depart just landed): the first beat need not wait a minute
   if (route) {
     for (const stop of route.stops) {
       if (stop.visit_id && !state.visits[stop.visit_id]) { state.visits[stop.visit_id] = "planned"; }
@@ -625,7 +626,7 @@ async function start() {
   heartbeat.start(
     () => Boolean(state.route && state.route.status === "in_progress"),
     (answer) => { state.heartbeat = answer; },
-  );
+  );  // beats every minute while out
   registerServiceWorker();
   if (api.session()) {
     keepStorage();
