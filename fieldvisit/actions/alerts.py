@@ -189,17 +189,40 @@ def resolve(alert_id: uuid.UUID, by: Any, note: str) -> Alert:
     return _handle(alert_id, by, note, resolve=True, via=AckChannel.ADMIN)
 
 
-def acknowledge_from_link(token: str, note: str = "") -> Alert:
-    """A person told of an alert acknowledges it in one tap from the link in their message:
-    recorded as theirs, through the channel that brought it. ``RuleViolation``
-    ``invalid_link`` when the link is forged or more than a day old."""
+# Channels whose messages a whole group reads (a DingTalk or WeCom group, the company's
+# own system): their link does not say who opened it, so it asks the person to sign in.
+SHARED_CHANNELS = frozenset({"dingtalk", "wecom", "webhook"})
+
+
+def link_needs_sign_in(notice: AlertNotice) -> bool:
+    return notice.channel in SHARED_CHANNELS
+
+
+def notice_of_link(token: str) -> AlertNotice:
+    """The notice a link was made for; ``invalid_link`` when forged or more than a day old."""
     try:
         notice_id = notices.notice_of_token(token)
     except signing.BadSignature as exc:
         raise RuleViolation("invalid_link", "This link is not valid or has expired.") from exc
-    notice = AlertNotice.objects.select_related("recipient").filter(pk=notice_id).first()
+    notice = (
+        AlertNotice.objects.select_related("recipient", "alert__team").filter(pk=notice_id).first()
+    )
     if notice is None or notice.recipient is None:
         raise RuleViolation("invalid_link", "This link is not valid or has expired.")
+    return notice
+
+
+def acknowledge_from_link(token: str, note: str = "", by: Any = None) -> Alert:
+    """Acknowledge in one tap from the link in a message, recorded with the channel that
+    brought it. A personal message's link (e-mail, SMS) stands for its recipient; a group's
+    (``SHARED_CHANNELS``) for the signed-in ``by``, who must be on the team's on-call chain
+    or handle its alerts."""
+    notice = notice_of_link(token)
     via = AckChannel(notice.channel) if notice.channel in AckChannel.values else AckChannel.ADMIN
     note = note.strip() or f"Acknowledged in one tap ({via.label})."
-    return _handle(notice.alert_id, notice.recipient, note, False, via, notified=True)
+    if not link_needs_sign_in(notice):
+        return _handle(notice.alert_id, notice.recipient, note, False, via, notified=True)
+    if by is None or not by.is_authenticated:
+        raise RuleViolation("not_authenticated", "Sign in to acknowledge from a group message.")
+    on_call = any(user.pk == by.pk for user in notices.chain_of(notice.alert.team))
+    return _handle(notice.alert_id, by, note, False, via, notified=on_call)

@@ -200,7 +200,11 @@ def _after_failure(alert: Alert, step: int, now: dt.datetime) -> None:
         SYSTEM,
         detail="Every channel failed every retry for everyone at this step.",
     )
-    if alert.status == AlertStatus.OPEN and escalates(alert.severity):
+    # The next person at once, while there is one; past the chain's end everyone was just
+    # tried, and the regular schedule tries them all again (a channel refusing every
+    # message, a wrong URL, must not spin).
+    chain_length = len(notices.chain_of(alert.team))
+    if alert.status == AlertStatus.OPEN and escalates(alert.severity) and step <= chain_length:
         step_up(alert, now)
 
 

@@ -49,7 +49,7 @@ def record_heartbeat(agent: Any, beat: Heartbeat, now: dt.datetime | None = None
         raise RuleViolation("not_team_member", "Only field agents of a team send heartbeats.")
     with transaction.atomic(durable=True):
         route = (
-            Route.objects.select_for_update(no_key=True)
+            Route.objects.select_for_update(no_key=True, of=("self",))
             .select_related("team")
             .filter(clocks__agent=agent, status=RouteStatus.IN_PROGRESS)
             .order_by("-date")

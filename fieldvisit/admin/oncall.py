@@ -9,14 +9,16 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_protect
 
 from fieldvisit.access import oversight_scope
-from fieldvisit.actions import alerts, notices, oncall
+from fieldvisit.actions import alerts, oncall
 from fieldvisit.choices import AlertStatus, Role
 from fieldvisit.cn_ids import NumberRefused, normal_mobile
 from fieldvisit.models import AlertNotice, ContactPoint, OnCallEntry
@@ -166,19 +168,24 @@ class NoticeInline(admin.TabularInline):
 @csrf_protect
 def acknowledge_page(request: HttpRequest, token: str) -> HttpResponse:
     """The link in an alert's message: what the alert is, and one button to acknowledge it
-    (a GET changes nothing: mail scanners open links too)."""
-    context: dict[str, Any] = {"token": token}
+    (a GET changes nothing: mail scanners open links too). A link posted to a group asks
+    whoever opens it to sign in first."""
     try:
-        notice = AlertNotice.objects.select_related("alert__team", "recipient").get(
-            pk=notices.notice_of_token(token)
-        )
-    except Exception:  # forged, expired or unknown: the same answer for each
-        return TemplateResponse(request, "alerts/link_invalid.html", context, status=404)
+        notice = alerts.notice_of_link(token)
+    except RuleViolation:  # forged, expired or unknown: the same answer for each
+        return TemplateResponse(request, "alerts/link_invalid.html", {}, status=404)
+    if alerts.link_needs_sign_in(notice) and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), login_url=reverse("admin:login"))
+    context: dict[str, Any] = {"token": token}
     if request.method == "POST":
         try:
-            notice.alert = alerts.acknowledge_from_link(token, request.POST.get("note", ""))
+            notice.alert = alerts.acknowledge_from_link(
+                token, request.POST.get("note", ""), by=request.user
+            )
         except RuleViolation as exc:
             context["error"] = exc.detail
+        except PermissionDenied:
+            context["error"] = "You are not on this team's on-call chain."
     context.update(notice=notice, alert=notice.alert, open=notice.alert.status == AlertStatus.OPEN)
     return TemplateResponse(request, "alerts/acknowledge.html", context)
 

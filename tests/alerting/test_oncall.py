@@ -451,3 +451,31 @@ def test_a_panic_reaches_every_channel_and_a_500_is_retried(
     }
     outcomes = [e["data"]["outcome"] for e in ledger_entries("alert.delivery")]
     assert "HTTP 500: busy" in outcomes and outcomes.count("HTTP 200, errcode 0") == 1
+
+
+@pytest.mark.django_db
+def test_a_link_posted_to_a_group_asks_who_opens_it_to_sign_in(
+    world: World, clock: Any, client: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from fieldvisit.actions.notices import ack_token
+    from tests.receiver import Receiver
+
+    with Receiver() as receiver:
+        settings.ALERT_WECOM_URL = f"{receiver.url}/send?key=k"
+        settings.ALERT_SEVERITY_CHANNELS = {
+            **settings.ALERT_SEVERITY_CHANNELS,
+            "critical": ["wecom"],
+        }
+        alert = panic(world, clock, local(9, 0), django_capture_on_commit_callbacks)
+        receiver.wait_for(1)
+    notice = AlertNotice.objects.get(alert=alert, channel="wecom")
+    path = f"/alerts/ack/{ack_token(notice)}/"
+    opened = client.get(path)
+    assert opened.status_code == 302 and opened["Location"].startswith("/admin/login/")
+    client.force_login(world.agent_a)  # in the group, not on call
+    client.post(path, {"note": "I saw it"})
+    assert Alert.objects.get(pk=alert.pk).status == AlertStatus.OPEN
+    client.force_login(world.duty)  # on the chain, though not the one mentioned
+    assert client.post(path, {"note": "Calling them"}).status_code == 200
+    alert.refresh_from_db()
+    assert (alert.acknowledged_by, alert.acknowledged_via) == (world.duty, "wecom")
