@@ -425,7 +425,10 @@ LEDGER_TSA_TIMEOUT_S = float(env_str("LEDGER_TSA_TIMEOUT_S", "5"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_personal_data": {"()": "fieldvisit.privacy.MaskPersonalData"}},
+    "filters": {
+        "mask_personal_data": {"()": "fieldvisit.privacy.MaskPersonalData"},
+        "one_line_refusals": {"()": "fieldvisit.log_filters.OneLineRefusals"},
+    },
     "formatters": {
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
@@ -434,7 +437,10 @@ LOGGING = {
         }
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["mask_personal_data"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["one_line_refusals", "mask_personal_data"],
+        },
         "django.server": {
             "class": "logging.StreamHandler",
             "formatter": "django.server",

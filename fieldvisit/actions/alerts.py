@@ -107,8 +107,9 @@ def panic(
     device_id: str,
     fingerprint: str,
 ) -> Alert:
-    """An agent in danger: raised at once, to the supervisor and the risk manager, with the
-    route the team is walking (if any)."""
+    """An agent in danger: raised at once to the first person on the team's on-call chain
+    (the next one every three minutes until someone acknowledges), with the route the team
+    is walking (if any)."""
     team = team_of(agent)
     if team is None:
         raise RuleViolation("not_team_member", "Only field agents of a team raise panic alerts.")

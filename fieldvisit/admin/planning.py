@@ -25,11 +25,14 @@ from django.urls import reverse
 from fieldvisit import planning
 from fieldvisit.access import staff_scope
 from fieldvisit.actions import routes as actions
+from fieldvisit.actions.notices import chain_facts
 from fieldvisit.geo import local_today
 from fieldvisit.models import Team
+from fieldvisit.queries.routes import team_agent_facts
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import planning as rules
 from fieldvisit.rules import routes as route_rules
+from fieldvisit.rules.alerting import check_oncall_chain
 
 MAX_STOPS = 60
 MAX_DAYS_AHEAD = 60  # cases, teams and caps change; a plan further out is a guess
@@ -41,7 +44,10 @@ def teams_for(user: Any) -> QuerySet[Team]:
 
 class ProposalForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.none())
-    date = forms.DateField(help_text="Routes are planned the day before.")
+    date = forms.DateField(
+        help_text="Routes are planned the day before.",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     stops = forms.IntegerField(
         min_value=1, max_value=MAX_STOPS, initial=rules.DEFAULT_STOPS, label="At most (stops)"
     )
@@ -62,6 +68,16 @@ class ProposalForm(forms.Form):
             elif day > today + dt.timedelta(days=MAX_DAYS_AHEAD):
                 self.add_error("date", f"Plan at most {MAX_DAYS_AHEAD} days ahead.")
         return cleaned
+
+
+def not_ready(team: Team) -> list[str]:
+    """What would stop the team's route from being approved, said before it is planned: too
+    few qualified agents, or an on-call chain that cannot be reached."""
+    verdicts = [
+        route_rules.check_team_staffed(team_agent_facts(team)),
+        check_oncall_chain(chain_facts(team)),
+    ]
+    return [v.detail for v in verdicts if not v.ok]
 
 
 def _tomorrow() -> dt.date:
@@ -133,6 +149,7 @@ def propose_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
         "title": "Propose a route",
         "form": form,
         "proposal": proposal,
+        "not_ready": not_ready(form.cleaned_data["team"]) if proposal is not None else [],
         "can_submit": request.user.has_perm("fieldvisit.change_route"),
     }
     return TemplateResponse(request, "admin/fieldvisit/route/propose.html", context)

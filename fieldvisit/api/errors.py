@@ -330,7 +330,9 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return _json_problem(403, "permission_denied", "You are not allowed to do this.")
-    return defaults.permission_denied(request, exception)
+    from fieldvisit.admin_denied import denied_page
+
+    return denied_page(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

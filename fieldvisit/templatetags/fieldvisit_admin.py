@@ -16,3 +16,84 @@ def may_watch_operations(user: Any) -> bool:
     """Whether the index shows the link to the live operations dashboard (same rule as the
     dashboard itself)."""
     return may_watch(user)
+
+
+@register.simple_tag
+def daily_links(user: Any) -> list[dict[str, Any]]:
+    """The admin home's "Today's work": the pages a planner's and a supervisor's day is made
+    of, each with what waits there (counted within what the user may act on)."""
+    from django.urls import reverse
+
+    from fieldvisit.access import evidence_scope, oversight_scope, staff_scope
+    from fieldvisit.choices import AlertStatus, ChangeRequestStatus, RouteStatus
+    from fieldvisit.models import Alert, ContactPoint, OnCallEntry, Route, RouteChangeRequest
+
+    links: list[dict[str, Any]] = []
+
+    def add(label: str, url: str, note: str, count: int | None = None) -> None:
+        links.append({"label": label, "url": url, "note": note, "count": count})
+
+    def listed(model: str, query: str) -> str:
+        return reverse(f"admin:fieldvisit_{model}_changelist") + query
+
+    if user.has_perm("fieldvisit.add_route"):
+        add(
+            "Propose a route",
+            reverse("admin:fieldvisit_route_propose"),
+            "Plan tomorrow's visits for a team from its open cases",
+        )
+        drafts = Route.objects.filter(staff_scope(user, "team"), status=RouteStatus.DRAFT)
+        add(
+            "Draft routes",
+            listed("route", "?status__exact=draft"),
+            "Routes planned but not yet submitted",
+            drafts.count(),
+        )
+    if user.has_perm("fieldvisit.import_case"):
+        add(
+            "Import cases",
+            reverse("admin:fieldvisit_case_import"),
+            "CSV or XLSX from the risk department (templates on the page)",
+        )
+    if user.has_perm("fieldvisit.decide_route"):
+        waiting = Route.objects.filter(oversight_scope(user, "team"), status=RouteStatus.SUBMITTED)
+        add(
+            "Routes waiting for approval",
+            listed("route", "?status__exact=submitted"),
+            "Approve or reject what planners submitted (not the ones you made)",
+            waiting.exclude(makers=user).count(),
+        )
+    if user.has_perm("fieldvisit.decide_routechangerequest"):
+        pending = RouteChangeRequest.objects.filter(
+            oversight_scope(user, "route__team"), status=ChangeRequestStatus.PENDING
+        )
+        add(
+            "Change requests",
+            listed("routechangerequest", "?status__exact=pending"),
+            "Agents asking to deviate from an approved route",
+            pending.count(),
+        )
+    if may_watch(user):
+        add(
+            "Live operations",
+            reverse("fieldvisit-operations"),
+            "Today's teams: each agent's last report, open visits, overdue check-ins",
+        )
+    if user.has_perm("fieldvisit.view_alert"):
+        open_alerts = Alert.objects.filter(evidence_scope(user, "team"), status=AlertStatus.OPEN)
+        add(
+            "Open alerts",
+            listed("alert", "?status__exact=open"),
+            "Panics, silent agents, lone agents: acknowledge and resolve",
+            open_alerts.count(),
+        )
+    if user.has_perm("fieldvisit.view_contactpoint"):
+        chains = OnCallEntry.objects.filter(oversight_scope(user, "team")).values("user")
+        unverified = ContactPoint.objects.filter(user__in=chains, verified_at__isnull=True)
+        add(
+            "On-call contacts",
+            listed("contactpoint", "?verified_at__isempty=1"),
+            "Contacts of the people on call that are not verified yet",
+            unverified.count(),
+        )
+    return links
