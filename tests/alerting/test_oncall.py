@@ -10,10 +10,8 @@ import datetime as dt
 import re
 import uuid
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 
@@ -36,24 +34,14 @@ from fieldvisit.rules.alerting import ChainEntry, check_oncall_chain, next_try, 
 from tests import factories
 from tests.helpers import World, ledger_entries
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-DAY = dt.date(2026, 11, 24)
+# The watchdog's Tuesday in Shanghai: its clock (stopped, moved by hand), the world built
+# under it, and check-ins sent online at a given local time.
+from tests.jobs import test_watchdog as watchdog_tests
+from tests.jobs.test_watchdog import DAY, local, report
+
+clock = watchdog_tests.clock
+world = watchdog_tests.world
 ACK_LINK = re.compile(r"https?://[^/\s]+(/alerts/ack/[^/\s]+/)")
-
-
-def local(hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
-    return dt.datetime.combine(DAY, dt.time(hour, minute, second), tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def clock() -> Any:
-    with time_machine.travel(local(8, 55), tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def world(clock: Any, world: World) -> World:  # the clock first, then the fixture world
-    return world
 
 
 def panic(world: World, clock: Any, when: dt.datetime, capture: Any) -> Alert:
@@ -303,8 +291,6 @@ def test_a_heartbeat_is_watched_only_while_the_agent_is_out(world: World, clock:
     answer = beat(world, battery=80, signal=3, network="4g")
     assert answer.status_code == 200
     assert answer.json() == {"watched": False, "next_beat_by": None, "warning": ""}
-    from tests.jobs.test_watchdog import report
-
     report(world, clock, "depart", local(9, 0))
     clock.move_to(local(9, 1))
     answer = beat(world, battery=80, charging=False, signal=3, network="4g")
@@ -353,8 +339,6 @@ def django_atomic() -> Any:
 def test_the_board_shows_an_undelivered_alert_and_each_phone(
     world: World, clock: Any, client: Any, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from tests.jobs.test_watchdog import report
-
     report(world, clock, "depart", local(9, 0))
     clock.move_to(local(9, 1))
     beat(world, battery=62, charging=False, network="4g")
@@ -382,8 +366,6 @@ def test_the_board_shows_an_undelivered_alert_and_each_phone(
 def test_the_panic_page_shows_where_whom_to_call_and_acknowledges_in_one_tap(
     world: World, clock: Any, client: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from tests.jobs.test_watchdog import report
-
     report(world, clock, "depart", local(9, 0), agent="agent_a")
     report(world, clock, "depart", local(9, 0, 30), agent="agent_b")
     ContactPoint.objects.create(user=world.agent_b, kind="mobile", value="13800138000")

@@ -70,19 +70,6 @@
     ]);
   }
 
-  // A tone while an open alert reached nobody (browsers allow sound once the page was
-  // clicked; the red text shows either way).
-  var audio = null;
-  function tone() {
-    try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      var osc = audio.createOscillator(), gain = audio.createGain();
-      osc.frequency.value = 880; gain.gain.value = 0.2;
-      osc.connect(gain); gain.connect(audio.destination);
-      osc.start(); osc.stop(audio.currentTime + 0.4);
-    } catch (e) { /* no sound device */ }
-  }
-
   function render(root, board) {
     var body = document.getElementById("fv-teams");
     var rows = board.teams.map(teamRow);
@@ -96,7 +83,7 @@
     panics.textContent = String(board.panics);
     panics.className = board.panics ? "fv-panic-text" : "";
     root.setAttribute("data-undelivered", String(board.undelivered || 0));
-    if (board.undelivered) { tone(); }
+    if (board.undelivered && window.fieldvisitTone) { window.fieldvisitTone(); }
     var updated = document.getElementById("fv-updated");
     updated.textContent = board.updated;
     updated.className = "";
