@@ -14,3 +14,8 @@ class FieldVisitConfig(AppConfig):
 
         # After auth's own handler has created the permissions (apps run in order).
         post_migrate.connect(ensure_role_groups, sender=self, dispatch_uid="fieldvisit-roles")
+        from django.contrib.auth.signals import user_logged_in
+
+        from fieldvisit.zones import remember_zone
+
+        user_logged_in.connect(remember_zone, dispatch_uid="fieldvisit-zone")

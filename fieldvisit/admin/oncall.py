@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.timezone import localtime
 from django.views.decorators.csrf import csrf_protect
 
 from fieldvisit.access import oversight_scope
@@ -159,7 +160,7 @@ class NoticeInline(admin.TabularInline):
     @admin.display(description="Attempts")
     def attempts_made(self, obj: AlertNotice) -> str:
         tries = [
-            f"#{t.number} {t.at:%H:%M:%S} {'ok' if t.ok else 'failed'}: {t.detail}"
+            f"#{t.number} {localtime(t.at):%H:%M:%S %Z} {'ok' if t.ok else 'failed'}: {t.detail}"
             for t in obj.tries.all()
         ]
         return "; ".join(tries) or "not tried yet"

@@ -58,3 +58,26 @@ def test_propose_says_why_nothing_can_be_proposed(world: World, client: Client) 
     assert "on-call chain has 0 person(s)" in html
     assert 'type="date"' in html  # a date picker
     assert OnCallEntry.objects.filter(team=empty).count() == 0
+
+
+def test_times_read_in_the_teams_zone_with_seconds_and_the_zone_named(
+    world: World, client: Client
+) -> None:
+    import datetime as dt
+
+    from fieldvisit.choices import AlertKind
+    from fieldvisit.models import Alert
+
+    Team.objects.filter(pk=world.team.pk).update(timezone="Asia/Urumqi")  # UTC+6
+    alert = Alert.objects.create(
+        kind=AlertKind.RULE_BREAK,
+        severity=20,
+        team=world.team,
+        detail="x",
+        raised_at=dt.datetime(2026, 11, 24, 1, 2, 3, tzinfo=dt.UTC),
+    )
+    client.force_login(world.supervisor)
+    page = client.get(f"/admin/fieldvisit/alert/{alert.pk}/change/").content.decode()
+    assert "2026-11-24 07:02:03 +06" in page  # Urumqi's time; the zone has no abbreviation
+    listed = client.get("/admin/fieldvisit/alert/").content.decode()
+    assert "2026-11-24 07:02:03 +06" in listed
