@@ -17,6 +17,7 @@ from fieldvisit.choices import ContactKind
 from fieldvisit.geo import local_text
 from fieldvisit.models import Alert, AlertNotice, ContactPoint, OnCallEntry, Team
 from fieldvisit.rules.alerting import ChainEntry, step_positions
+from fieldvisit.words import person_name as person
 
 ACK_SALT = "fieldvisit.alert-ack"
 # A link to acknowledge stays good for a day: long after anyone would still press it.
@@ -63,12 +64,6 @@ def recipient_of(user: Any) -> Recipient:
         email=found.get(ContactKind.EMAIL, ""),
         mobile=found.get(ContactKind.MOBILE, ""),
     )
-
-
-def person(user: Any) -> str:
-    """A person as an alert names them: "Wei Zhao (agent_a)", or the username alone."""
-    full = user.get_full_name()
-    return f"{full} ({user.get_username()})" if full else user.get_username()
 
 
 def tell(alert: Alert, step: int, now: dt.datetime) -> list[AlertNotice]:

@@ -18,7 +18,6 @@ from django.utils.html import format_html
 
 from fieldvisit.access import evidence_scope, oversight_scope, team_in_scope
 from fieldvisit.actions import alerts as actions
-from fieldvisit.actions.notices import person
 from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
 from fieldvisit.admin.maps import alert_map
 from fieldvisit.admin.oncall import NoticeInline
@@ -26,6 +25,8 @@ from fieldvisit.choices import AlertSeverity, AlertStatus
 from fieldvisit.geo import local_text
 from fieldvisit.models import Alert, CheckIn
 from fieldvisit.rules import RuleViolation
+from fieldvisit.words import distance_text, flags_text
+from fieldvisit.words import person_name as person
 
 SEVERITY_COLOURS = {
     AlertSeverity.CRITICAL: "#b00020",
@@ -203,7 +204,16 @@ class CheckInAdmin(TeamScopedAdmin, ReadOnlyAdmin):
     team_field = "route__team"
     read_scope = staticmethod(evidence_scope)
 
-    list_display = ["captured_at", "kind", "agent", "route", "visit", "distance_m", "flags"]
+    list_display = ["captured_at", "kind", "agent", "route", "visit", "distance", "flag_words"]
+
+    @admin.display(description="From the address", ordering="distance_m")
+    def distance(self, obj: CheckIn) -> str:
+        return distance_text(obj.distance_m)
+
+    @admin.display(description="Flags")
+    def flag_words(self, obj: CheckIn) -> str:
+        return flags_text(obj.flags)
+
     list_filter = ["kind", "route__date"]
     list_select_related = ["agent", "route__team", "visit__stop__address"]
     search_fields = ["agent__username", "route__team__name"]

@@ -34,6 +34,7 @@ from fieldvisit.models import (
     Receipt,
     Recording,
 )
+from fieldvisit.words import distance_text, flags_text
 
 VISIT_TEAM = "visit__stop__route__team"
 
@@ -45,12 +46,16 @@ class EvidenceAdmin(LoggedReadsAdmin, ReadOnlyAdmin, TeamScopedAdmin):
 
     @admin.display(description="Flags")
     def flag_list(self, obj: Any) -> str:
-        return ", ".join(obj.flags) or "—"
+        return flags_text(obj.flags)
+
+    @admin.display(description="From the address", ordering="distance_m")
+    def distance(self, obj: Any) -> str:
+        return distance_text(obj.distance_m)
 
 
 @admin.register(Photo)
 class PhotoAdmin(EvidenceAdmin):
-    list_display = ["preview", "kind", "visit", "agent", "captured_at", "distance_m", "flag_list"]
+    list_display = ["preview", "kind", "visit", "agent", "captured_at", "distance", "flag_list"]
     list_select_related = ["agent", "visit__stop__address", "visit__stop__case"]
     list_filter = ["kind", "partner_in_frame"]
     search_fields = ["id", "file__sha256", "visit__stop__case__number", "agent__username"]

@@ -38,6 +38,7 @@ from fieldvisit.models.reports import ATTESTATIONS
 from fieldvisit.queries.visits import VisitRecords, may_review, review_state, visit_records
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.lateness import lateness_text
+from fieldvisit.words import check_name, flags_text
 
 VISIT_TEAM = "visit__stop__route__team"
 REPORT_RELATED = ["author", "cosignature__agent", "corrected_by"]
@@ -215,7 +216,10 @@ def verdict_html(verdict: Compliance) -> str:
     rows = format_html_join(
         "",
         "<li>{} <strong>{}</strong>: {}</li>",
-        (("✔" if check.ok else "✘", name, check.detail) for name, check in verdict.checks.items()),
+        (
+            ("✔" if check.ok else "✘", check_name(name), check.detail)
+            for name, check in verdict.checks.items()
+        ),
     )
     return format_html("<ul>{}</ul>", rows)
 
@@ -255,7 +259,7 @@ def review_html(records: VisitRecords) -> str:
                     f", {lateness_text(item.late_by_s)} after the visit closed"
                     if item.late_by_s is not None
                     else "",
-                    ", ".join(item.flags) or "none",
+                    flags_text(item.flags),
                 )
                 for item in state.received_after
             ),

@@ -67,7 +67,7 @@ def test_the_supervisor_reviews_a_reported_visit(
     assert cosigned["notes"] in html
     assert cosigned["content_sha256"] in html
     assert "agent_b" in html  # the co-signer
-    assert "report_cosigned" in html  # the compliance verdict is on the page
+    assert "Report filed and co-signed" in html  # the compliance verdict, in words
 
     # A comment is required: nothing is recorded without one.
     for blank in ("", "   "):
@@ -338,7 +338,7 @@ def test_the_visit_page_shows_its_report_verdict_and_last_review_from_one_read(
     for label in ("Current report:", "Compliance:", "Last review:"):
         assert label in html
     assert cosigned["id"] in html  # the current report, linked
-    assert "report_cosigned" in html and "door_photo" in html  # the verdict now
+    assert "Report filed and co-signed" in html and "Door photo with the partner" in html
     assert "Reviewed " in html and "by supervisor" in html  # and the review's own verdict
     # The visit's records are read once for the three: one query for its current report.
     report_reads = [
