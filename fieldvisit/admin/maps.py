@@ -19,6 +19,8 @@ from django.conf import settings
 from fieldvisit.datums import from_wgs84
 from fieldvisit.geo import local_text
 from fieldvisit.models import Alert, CheckIn, Photo, Route, Visit
+from fieldvisit.rules.checkins import distance_m
+from fieldvisit.words import distance_text
 
 
 class Point(TypedDict):
@@ -86,6 +88,11 @@ def route_map(route: Route) -> MapData:
     )
 
 
+# A photo position further than this from the visit's address is listed under the map, not
+# drawn on it (a camera's stale or wrong GPS fix, or a photo taken elsewhere).
+FAR_AWAY_M = 5_000
+
+
 def _photo_position(photo: Photo) -> tuple[float, float, str] | None:
     """Where the photo was taken: its own EXIF GPS first (what the court will read from the
     file), else the position the phone reported with it."""
@@ -134,6 +141,12 @@ def visit_map(visit: Visit) -> MapData:
             unplaced.append(f"{label}: no GPS")
             continue
         lat, lon, source = position
+        if address.geocoded:
+            away = distance_m(address.lat, address.lon, lat, lon)
+            if away > FAR_AWAY_M:
+                # Drawn, it would zoom the map out to another city or continent: said instead.
+                unplaced.append(f"{label}: {source} {distance_text(away)} from the address")
+                continue
         points.append({"lat": lat, "lon": lon, "kind": "photo", "label": f"{label}, {source}"})
     return on_tiles(
         {

@@ -170,3 +170,12 @@ def test_visit_map_shows_geofence_checkins_and_photos(
     with django_assert_max_num_queries(queries):
         response = client.get(url)
     assert len(map_data(response.content.decode())["points"]) == 6
+
+    # A photo whose EXIF says another city is listed, not drawn: the map stays on the door.
+    beijing = images.jpeg(colour="teal", lat=39.9042, lon=116.4074, taken_at=now)
+    assert post_form(phone_a, photos_url(visit), photo_form(beijing)).status_code == 201
+    data = map_data(client.get(url).content.decode())
+    assert len(data["points"]) == 6
+    assert any(
+        line.endswith("EXIF GPS 1067 km from the address") for line in data["unplaced"]
+    ), data["unplaced"]
