@@ -176,6 +176,6 @@ def test_visit_map_shows_geofence_checkins_and_photos(
     assert post_form(phone_a, photos_url(visit), photo_form(beijing)).status_code == 201
     data = map_data(client.get(url).content.decode())
     assert len(data["points"]) == 6
-    assert any(
-        line.endswith("EXIF GPS 1067 km from the address") for line in data["unplaced"]
-    ), data["unplaced"]
+    assert any(line.endswith("EXIF GPS 1067 km from the address") for line in data["unplaced"]), (
+        data["unplaced"]
+    )
