@@ -9,7 +9,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -89,6 +100,7 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
         "status",
         "step",
         "delivery",
+        "repeats",
         "raised_at",
         "raised_by",
         "detail",
@@ -119,8 +131,36 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
             default=Value(2),
             output_field=IntegerField(),
         )
-        queryset = super().get_queryset(request).annotate(open_first=order)
+        # How many alerts of the same kind one visit has raised (rule breaks come in runs).
+        same = (
+            Alert.objects.filter(visit=OuterRef("visit"), kind=OuterRef("kind"))
+            .order_by()
+            .values("visit")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        queryset = (
+            super().get_queryset(request).annotate(open_first=order, same_visit=Subquery(same[:1]))
+        )
         return queryset.order_by("open_first", "-severity", "-raised_at")
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # The "repeats" link lists one visit's alerts of a kind.
+        return lookup == "visit__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="At this visit")
+    def repeats(self, obj: Alert) -> str:
+        count = getattr(obj, "same_visit", None) or 0
+        if obj.visit_id is None or count < 2:
+            return "-"
+        url = reverse("admin:fieldvisit_alert_changelist")
+        return format_html(
+            '<a href="{}?visit__id__exact={}&kind__exact={}">{} like it</a>',
+            url,
+            obj.visit_id,
+            obj.kind,
+            count,
+        )
 
     @admin.display(description="Severity", ordering="severity")
     def severity_badge(self, obj: Alert) -> str:

@@ -461,3 +461,32 @@ def test_a_link_posted_to_a_group_asks_who_opens_it_to_sign_in(
     assert client.post(path, {"note": "Calling them"}).status_code == 200
     alert.refresh_from_db()
     assert (alert.acknowledged_by, alert.acknowledged_via) == (world.duty, "wecom")
+
+
+@pytest.mark.django_db
+def test_repeated_alerts_of_one_visit_are_counted_and_listed_together(
+    world: World, clock: Any, client: Any
+) -> None:
+    from django.db import transaction
+
+    from fieldvisit.models import Visit
+    from tests.helpers import arrive_pair, stops_of
+
+    stop = stops_of(world.route)[0]
+    clock.move_to(local(9, 0))
+    arrive_pair(world, stop)
+    visit = Visit.objects.get(stop=stop)
+    with transaction.atomic():
+        for n in range(3):
+            alert_actions.raise_alert(
+                kind=AlertKind.RULE_BREAK, team=world.team, detail=f"break {n}",
+                actor=alert_actions.SYSTEM, visit=visit, route=world.route,
+            )  # fmt: skip
+    client.force_login(world.supervisor)
+    html = client.get("/admin/fieldvisit/alert/").content.decode()
+    assert html.count("3 like it") == 3
+    listed = client.get(
+        f"/admin/fieldvisit/alert/?visit__id__exact={visit.pk}&kind__exact=rule_break"
+    )
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_count == 3
