@@ -135,13 +135,14 @@ def _record(notice_id: uuid.UUID, outcome: Outcome | None, took_ms: int, now: dt
             .get(pk=notice_id)
         )
         notice.claimed_until = None
-        if notice.state != NoticeState.PENDING:
-            notice.save(update_fields=["claimed_until"])
-            return
         if outcome is None:
-            notice.state, notice.next_try_at = NoticeState.CANCELLED, None
+            if notice.state == NoticeState.PENDING:
+                notice.state, notice.next_try_at = NoticeState.CANCELLED, None
             notice.save(update_fields=["state", "next_try_at", "claimed_until"])
             return
+        # An attempt was made: it is recorded whatever happened meanwhile (an acknowledgement
+        # that cancelled the notice while it was being sent leaves the notice cancelled).
+        pending = notice.state == NoticeState.PENDING
         notice.attempts += 1
         DeliveryAttempt.objects.create(
             notice=notice,
@@ -151,13 +152,13 @@ def _record(notice_id: uuid.UUID, outcome: Outcome | None, took_ms: int, now: dt
             detail=outcome.detail[:300],
             duration_ms=took_ms,
         )
-        if outcome.ok:
+        if pending and outcome.ok:
             notice.state, notice.next_try_at, notice.delivered_at = (
                 NoticeState.DELIVERED,
                 None,
                 now,
             )
-        else:
+        elif pending:
             again = next_try(notice.attempts, now) if outcome.retryable else None
             notice.next_try_at = again
             if again is None:

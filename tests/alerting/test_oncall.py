@@ -490,3 +490,27 @@ def test_repeated_alerts_of_one_visit_are_counted_and_listed_together(
     )
     assert listed.status_code == 200
     assert listed.context["cl"].result_count == 3
+
+
+@pytest.mark.django_db
+def test_an_attempt_under_way_when_the_alert_is_acknowledged_is_still_recorded(
+    world: World, clock: Any, settings: Any
+) -> None:
+    from django.db import transaction
+
+    from fieldvisit.actions import deliveries
+    from fieldvisit.channels import Outcome
+
+    settings.ALERT_DISPATCH = "job"
+    with transaction.atomic():
+        alert = alert_actions.raise_alert(
+            kind=AlertKind.PANIC, team=world.team, detail="help", actor=alert_actions.SYSTEM
+        )
+    [notice] = AlertNotice.objects.filter(alert=alert)
+    assert deliveries._claim(notice.pk, local(8, 55))  # a sender takes it, and sends ...
+    alert_actions.acknowledge(alert.pk, world.supervisor, "On it")  # ... while acknowledged
+    deliveries._record(notice.pk, Outcome(ok=True, detail="HTTP 200"), 12, local(8, 55, 1))
+    notice.refresh_from_db()
+    assert (notice.state, notice.attempts) == (NoticeState.CANCELLED, 1)
+    assert DeliveryAttempt.objects.filter(notice=notice, ok=True).count() == 1
+    assert [e["data"]["outcome"] for e in ledger_entries("alert.delivery")] == ["HTTP 200"]
