@@ -166,3 +166,18 @@ TEAM_PATHS: dict[str, str] = {
     "alert": "team",
     "visit": "stop__route__team",
 }
+
+
+def oncall_teams(user: Any) -> QuerySet[Team]:
+    """The teams whose on-call chain ``user`` is on."""
+    return Team.objects.filter(oncall__user=user)
+
+
+def alert_scope(user: Any, team_field: str) -> Q:
+    """The alerts ``user`` sees: those of the teams whose evidence they read, and those of
+    the teams whose on-call chain they are on (a duty manager told of a panic opens it)."""
+    scope = evidence_scope(user, team_field)
+    if not scope:
+        return scope  # every team's already
+    field = f"{team_field}__in" if team_field else "pk__in"
+    return scope | Q(**{field: oncall_teams(user)})

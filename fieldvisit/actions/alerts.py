@@ -18,9 +18,9 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from fieldvisit.access import oversight_scope, team_of
+from fieldvisit.access import oncall_teams, oversight_scope, team_in_scope, team_of
 from fieldvisit.actions import deliveries, notices
-from fieldvisit.actions.common import require_perm, require_record_in_scope
+from fieldvisit.actions.common import require_perm
 from fieldvisit.actions.notices import person
 from fieldvisit.choices import (
     AckChannel,
@@ -135,6 +135,14 @@ def panic(
         )
 
 
+def may_handle(user: Any, team_id: int) -> bool:
+    """Who handles a team's alerts (with the permission): its supervisor and risk manager,
+    and the people on its on-call chain."""
+    return team_in_scope(oversight_scope(user, ""), team_id) or (
+        oncall_teams(user).filter(pk=team_id).exists()
+    )
+
+
 def _handle(
     alert_id: uuid.UUID, by: Any, note: str, resolve: bool, via: str, notified: bool = False
 ) -> Alert:
@@ -150,7 +158,8 @@ def _handle(
         alert = Alert.objects.select_for_update().select_related("team").get(pk=alert_id)
         if not notified:
             require_perm(by, "fieldvisit.handle_alert", "handle alerts")
-            require_record_in_scope(oversight_scope(by, ""), alert.team_id, "alert")
+            if not may_handle(by, alert.team_id):
+                raise RuleViolation("not_found", "No such alert.")
         if alert.status == AlertStatus.RESOLVED:
             raise RuleViolation("alert_resolved", "The alert is already resolved.")
         if alert.status == AlertStatus.OPEN:

@@ -27,8 +27,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from fieldvisit.access import evidence_scope, oversight_scope, team_in_scope
+from fieldvisit.access import alert_scope, evidence_scope
 from fieldvisit.actions import alerts as actions
+from fieldvisit.actions.alerts import may_handle
 from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
 from fieldvisit.admin.maps import alert_map
 from fieldvisit.admin.oncall import NoticeInline
@@ -92,7 +93,7 @@ class NoteForm(forms.Form):
 
 @admin.register(Alert)
 class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
-    read_scope = staticmethod(evidence_scope)
+    read_scope = staticmethod(alert_scope)
     list_display = [
         "severity_badge",
         "kind",
@@ -207,7 +208,7 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
             obj is not None
             and obj.status != AlertStatus.RESOLVED
             and request.user.has_perm("fieldvisit.handle_alert")
-            and team_in_scope(oversight_scope(request.user, ""), obj.team_id)
+            and may_handle(request.user, obj.team_id)
         )
         if obj is not None:
             extra.update(responder_context(obj))

@@ -1,20 +1,25 @@
-"""The channels this deployment has (from settings), and which of them each severity uses."""
+"""The channels this deployment has (from settings), and which of them each severity uses.
+
+``ALERT_SEVERITY_CHANNELS`` maps a severity's name to channel names in the order they are
+tried; a name whose channel is not configured (no URL) is left out of ``for_severity`` and
+reported by ``misconfigured`` for a system check to show."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
-from fieldvisit.channels.base import Channel
+from fieldvisit.channels.base import CRITICAL, HIGH, MEDIUM, Channel
+from fieldvisit.channels.dingtalk import DingTalkChannel
 from fieldvisit.channels.email import EmailChannel
-from fieldvisit.channels.robots import DingTalkChannel, WeComChannel
 from fieldvisit.channels.sms import HttpSmsGateway, SmsChannel
 from fieldvisit.channels.webhook import WebhookChannel
+from fieldvisit.channels.wecom import WeComChannel
 
-SEVERITY_NAMES = {40: "critical", 30: "high", 20: "medium", 10: "low"}
+NAMES = ("email", "sms", "dingtalk", "wecom", "webhook")
 
 
 def configured() -> dict[str, Channel]:
-    """Every channel with what it needs to send; e-mail always."""
+    """Every channel with what it needs to send, by name; e-mail always."""
     found: dict[str, Channel] = {"email": EmailChannel()}
     if settings.ALERT_SMS_URL:
         gateway = HttpSmsGateway(
@@ -32,29 +37,53 @@ def configured() -> dict[str, Channel]:
     return found
 
 
+def severity_name(severity: int) -> str:
+    """"critical" (40 and above), "high" (30-39), "medium" (20-29) or "low"."""
+    if severity >= CRITICAL:
+        return "critical"
+    if severity >= HIGH:
+        return "high"
+    if severity >= MEDIUM:
+        return "medium"
+    return "low"
+
+
 def names_for(severity: int) -> list[str]:
-    level = SEVERITY_NAMES.get(severity, "low" if severity < 20 else "critical")
-    return list(settings.ALERT_SEVERITY_CHANNELS.get(level, ["email"]))
+    """The channel names settings list for ``severity`` (configured or not)."""
+    return list(settings.ALERT_SEVERITY_CHANNELS.get(severity_name(severity), ["email"]))
 
 
 def for_severity(severity: int) -> list[Channel]:
-    """The configured channels an alert of ``severity`` goes through, in the order named."""
+    """The configured channels an alert of ``severity`` goes through, in the order named,
+    each once."""
     have = configured()
-    return [have[name] for name in names_for(severity) if name in have]
+    return [have[name] for name in dict.fromkeys(names_for(severity)) if name in have]
 
 
 def misconfigured() -> list[str]:
-    """Problems a system check reports: channels named for a severity but not configured,
-    and a webhook without its signing secret."""
+    """Channel names listed for some severity but not configured (sorted, each once); an
+    unknown name counts too."""
     have = configured()
-    problems = sorted(
+    return sorted(
         {
-            f"{name} (for {level} alerts) is not configured"
-            for level, names in settings.ALERT_SEVERITY_CHANNELS.items()
+            name
+            for names in settings.ALERT_SEVERITY_CHANNELS.values()
             for name in names
             if name not in have
         }
     )
+
+
+def problems() -> list[str]:
+    """``misconfigured`` in sentences, and a webhook without its signing secret (sent, but
+    no receiver can check it): what a system check shows."""
+    found = []
+    for name in misconfigured():
+        levels = [
+            level for level, names in settings.ALERT_SEVERITY_CHANNELS.items() if name in names
+        ]
+        what = "is not configured" if name in NAMES else "is not a channel"
+        found.append(f"{name} (for {', '.join(levels)} alerts) {what}")
     if settings.ALERT_WEBHOOK_URL and not settings.ALERT_WEBHOOK_SECRET:
-        problems.append("the webhook has no ALERT_WEBHOOK_SECRET: receivers cannot check it")
-    return problems
+        found.append("the webhook has no ALERT_WEBHOOK_SECRET: receivers cannot check it")
+    return found

@@ -4,8 +4,9 @@ and the body, so a receiver knows it came from us and refuses a replay.
 
 Headers: ``X-Fieldvisit-Timestamp`` (Unix seconds), ``X-Fieldvisit-Signature``
 (``sha256=<hex of HMAC-SHA256(secret, "<timestamp>." + body)>``) and ``Idempotency-Key`` (the
-notification's reference: the same step of the same alert is the same key on every retry).
-A receiver checks with ``verify_signature``.
+notification's reference: the same step of the same alert has the same key on every retry,
+so a receiver that got the first try and lost our connection drops the second). A receiver
+checks with ``verify_signature``. Any 2xx is delivered.
 """
 
 from __future__ import annotations
@@ -16,14 +17,23 @@ import time
 
 import rfc8785
 
-from fieldvisit.channels.base import Message, Outcome, Recipient
-from fieldvisit.channels.http import masked, post, status_outcome
+from fieldvisit.channels.base import (
+    Message,
+    Outcome,
+    Recipient,
+    failure,
+    masked,
+    post,
+    status_outcome,
+    timeout_s,
+)
 
 REPLAY_TOLERANCE_S = 300
 
 
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Fieldvisit-Signature`` header's value."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
 
 
@@ -31,23 +41,25 @@ def verify_signature(
     secret: str,
     timestamp: str,
     body: bytes,
-    signature_header: str,
+    signature: str,
     *,
     now: float,
     tolerance_s: int = REPLAY_TOLERANCE_S,
 ) -> bool:
-    """What a receiver runs: the signature is ours over this body and timestamp, and the
-    timestamp within ``tolerance_s`` of ``now`` (an old message sent again is refused)."""
+    """What a receiver runs: ``signature`` is ours over this body and timestamp (compared in
+    constant time), and the timestamp within ``tolerance_s`` of ``now`` either way (an old
+    message sent again, or one dated ahead, is refused)."""
     try:
         sent = int(timestamp)
     except ValueError:
         return False
     if abs(now - sent) > tolerance_s:
         return False
-    return hmac.compare_digest(signature(secret, timestamp, body), signature_header)
+    return hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode())
 
 
 def body_of(message: Message, recipient: Recipient) -> bytes:
+    """The canonical JSON (RFC 8785) bytes the signature covers."""
     return rfc8785.dumps(
         {
             "reference": message.reference,
@@ -65,6 +77,15 @@ def body_of(message: Message, recipient: Recipient) -> bytes:
     )
 
 
+def headers_for(secret: str, timestamp: str, body: bytes, reference: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-Fieldvisit-Timestamp": timestamp,
+        "X-Fieldvisit-Signature": sign(secret, timestamp, body),
+        "Idempotency-Key": reference,
+    }
+
+
 class WebhookChannel:
     name = "webhook"
 
@@ -75,13 +96,15 @@ class WebhookChannel:
         return f"webhook:{masked(self.url)}"
 
     def send(self, message: Message, recipient: Recipient) -> Outcome:
-        body = body_of(message, recipient)
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "X-Fieldvisit-Timestamp": timestamp,
-            "X-Fieldvisit-Signature": signature(self.secret, timestamp, body),
-            "Idempotency-Key": message.reference,
-        }
-        answer = post(self.url, body, headers)
-        return answer if isinstance(answer, Outcome) else status_outcome(answer)
+        try:
+            try:
+                body = body_of(message, recipient)
+            except Exception as exc:  # facts that are not JSON: the same on every retry
+                detail = f"cannot encode the message: {type(exc).__name__}: {exc}"
+                return Outcome(ok=False, detail=detail[:300], retryable=False)
+            timestamp = str(int(time.time()))
+            headers = headers_for(self.secret, timestamp, body, message.reference)
+            answer = post(self.url, body, headers)
+            return answer if isinstance(answer, Outcome) else status_outcome(answer)
+        except Exception as exc:  # never raises
+            return failure(exc, timeout_s())

@@ -514,3 +514,24 @@ def test_an_attempt_under_way_when_the_alert_is_acknowledged_is_still_recorded(
     assert (notice.state, notice.attempts) == (NoticeState.CANCELLED, 1)
     assert DeliveryAttempt.objects.filter(notice=notice, ok=True).count() == 1
     assert [e["data"]["outcome"] for e in ledger_entries("alert.delivery")] == ["HTTP 200"]
+
+
+@pytest.mark.django_db
+def test_whoever_is_on_the_chain_opens_and_acknowledges_the_alert_in_admin(
+    world: World, clock: Any, client: Any
+) -> None:
+    from django.db import transaction
+
+    with transaction.atomic():
+        alert = alert_actions.raise_alert(
+            kind=AlertKind.PANIC, team=world.team, detail="help", actor=alert_actions.SYSTEM
+        )
+    client.force_login(world.duty)  # second on the chain; supervises no team
+    assert client.get(f"/admin/fieldvisit/alert/{alert.pk}/change/").status_code == 200
+    answer = client.post(f"/admin/fieldvisit/alert/{alert.pk}/handle/", {"note": "On my way"})
+    assert answer.status_code == 302
+    alert.refresh_from_db()
+    assert (alert.status, alert.acknowledged_by) == (AlertStatus.ACKNOWLEDGED, world.duty)
+    # Off the chain, the same person sees another team's alert no more than before.
+    OnCallEntry.objects.filter(user=world.duty).delete()
+    assert client.get(f"/admin/fieldvisit/alert/{alert.pk}/change/").status_code == 302

@@ -96,7 +96,12 @@ def records(full_scene: Scene) -> Records:
     scene = full_scene
     w = scene.world
     root = User.objects.create_superuser("root", password="x")
-    factories.oncall(w.other_team, w.supervisor, w.duty)
+    # Pudong's own on-call chain (none of the scene's principals on it).
+    factories.oncall(
+        w.other_team,
+        factories.user("pudong_on_call", Role.SUPERVISOR),
+        factories.user("pudong_duty", Role.SUPERVISOR),
+    )
     their_case = factories.case(w.other_team, w.creditor)
     addresses = [factories.address(their_case, lat=31.1 + 0.002 * n) for n in range(3)]
     days = [DAY + dt.timedelta(days=n) for n in (1, 2, 3)]
