@@ -14,10 +14,11 @@ from typing import Any
 
 from fieldvisit.choices import CheckInKind, PhotoKind, RouteStatus
 from fieldvisit.geo import local_text
-from fieldvisit.models import CheckIn, Photo, Receipt, VisitReport
+from fieldvisit.models import CheckIn, Photo, Receipt, Route, VisitReport
 from fieldvisit.queries.recordings import VisitRecording
 from fieldvisit.queries.visits import VisitRecords
 from fieldvisit.rules.checkins import MissedReport
+from fieldvisit.words import person_name
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,14 @@ def _report_cosigned(report: VisitReport | None, zone: str) -> Check:
     )
 
 
+def _decider(route: Route) -> str:
+    """Who approved the route, by name when it was read with the route (``visit_records``
+    does), else by account number."""
+    if Route.decided_by.is_cached(route) and route.decided_by is not None:
+        return person_name(route.decided_by)
+    return f"user {route.decided_by_id}"
+
+
 def judge(records: VisitRecords) -> Compliance:
     visit = records.visit
     route = visit.stop.route
@@ -148,7 +157,7 @@ def judge(records: VisitRecords) -> Compliance:
     checks = {
         "route_approved": Check(
             approved,
-            f"Approved {local_text(route.decided_at, zone)} by user {route.decided_by_id}."
+            f"Approved {local_text(route.decided_at, zone)} by {_decider(route)}."
             if approved
             else f"The route is {route.status}.",
         ),

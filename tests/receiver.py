@@ -57,7 +57,9 @@ class Receiver:
             self.script(status, body, delay_s)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self

@@ -102,7 +102,12 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
     read_scope = staticmethod(evidence_scope)
 
     list_display = ["__str__", "date", "team", "case", "status", "opened_at", "closed_at"]
-    list_select_related = ["stop__route__team", "stop__case", "stop__address"]
+    list_select_related = [
+        "stop__route__team",
+        "stop__route__decided_by",
+        "stop__case",
+        "stop__address",
+    ]
     list_filter = ["status"]
     search_fields = ["stop__case__number", "stop__notice_number", "stop__route__team__name"]
     ordering = ["-stop__route__date", "stop__sequence"]

@@ -38,7 +38,7 @@ def configured() -> dict[str, Channel]:
 
 
 def severity_name(severity: int) -> str:
-    """"critical" (40 and above), "high" (30-39), "medium" (20-29) or "low"."""
+    """ "critical" (40 and above), "high" (30-39), "medium" (20-29) or "low"."""
     if severity >= CRITICAL:
         return "critical"
     if severity >= HIGH:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import F, Min, Q, Subquery
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from fieldvisit.models import (
     LedgerEntry,
     Photo,
     Receipt,
+    Route,
     Visit,
     VisitReport,
     VisitReview,
@@ -80,6 +82,10 @@ def missed_during(visit: Visit, checkins: Iterable[CheckIn]) -> tuple[MissedRepo
 
 
 def visit_records(visit: Visit) -> VisitRecords:
+    route = visit.stop.route
+    if route.decided_by_id and not Route.decided_by.is_cached(route):
+        # The approver, by name in the verdict (one query when the caller did not join it).
+        route.decided_by = User.objects.filter(pk=route.decided_by_id).first()
     checkins = tuple(visit.checkins.select_related("agent").order_by("captured_at", "id"))
     return VisitRecords(
         visit=visit,

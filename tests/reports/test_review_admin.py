@@ -68,6 +68,7 @@ def test_the_supervisor_reviews_a_reported_visit(
     assert cosigned["content_sha256"] in html
     assert "agent_b" in html  # the co-signer
     assert "Report filed and co-signed" in html  # the compliance verdict, in words
+    assert " by supervisor." in html and "by user " not in html  # the approver, by name
 
     # A comment is required: nothing is recorded without one.
     for blank in ("", "   "):
