@@ -277,7 +277,7 @@ ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL", "")
 ALERT_WEBHOOK_SECRET = env_str("ALERT_WEBHOOK_SECRET", "")
 ALERT_CHANNEL_TIMEOUT_S = env_int("ALERT_CHANNEL_TIMEOUT_S", 5)
 # Which channels each severity uses (comma-separated names); by default every configured one
-# for critical and high alerts, all but SMS for medium ones, e-mail for low ones.
+# for critical and high alerts, e-mail and the group robots for medium ones, e-mail for low.
 _CHANNELS_ON = ["email"] + [
     name
     for name, url in (
@@ -291,7 +291,10 @@ _CHANNELS_ON = ["email"] + [
 ALERT_SEVERITY_CHANNELS = {
     "critical": env_list("ALERT_CHANNELS_CRITICAL", ",".join(_CHANNELS_ON)),
     "high": env_list("ALERT_CHANNELS_HIGH", ",".join(_CHANNELS_ON)),
-    "medium": env_list("ALERT_CHANNELS_MEDIUM", ",".join(c for c in _CHANNELS_ON if c != "sms")),
+    "medium": env_list(
+        "ALERT_CHANNELS_MEDIUM",
+        ",".join(c for c in _CHANNELS_ON if c in ("email", "dingtalk", "wecom")),
+    ),
     "low": env_list("ALERT_CHANNELS_LOW", "email"),
 }
 

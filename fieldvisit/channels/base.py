@@ -106,6 +106,8 @@ def post(url: str, body: bytes, headers: Mapping[str, str]) -> Answer | Outcome:
     """POST ``body`` once, within ``ALERT_CHANNEL_TIMEOUT_S``: the answer (any status), or the
     failed Outcome of a network error. Never raises."""
     timeout = timeout_s()
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        return Outcome(ok=False, detail=f"not an http(s) URL: {masked(url)}", retryable=False)
     try:
         request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310
         with _OPENER.open(request, timeout=timeout) as reply:
@@ -170,5 +172,8 @@ def masked(url: str) -> str:
         f"{key}={value[:2]}…" if value else key
         for key, _, value in (pair.partition("=") for pair in parts.query.split("&") if pair)
     )
-    head = f"{parts.scheme}://{host}{parts.path}"
+    if parts.netloc:
+        head = f"{parts.scheme}://{host}{parts.path}"
+    else:
+        head = f"{parts.scheme}:{parts.path}" if parts.scheme else parts.path
     return f"{head}?{query}" if query else head

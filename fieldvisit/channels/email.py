@@ -42,7 +42,7 @@ class EmailChannel:
             return Outcome(ok=False, detail="no e-mail address", retryable=False)
         timeout = settings.EMAIL_TIMEOUT or timeout_s()
         try:
-            connection = get_connection(fail_silently=True, timeout=timeout)
+            connection = get_connection(fail_silently=False, timeout=timeout)
             mail = EmailMessage(
                 subject=message.subject,
                 body=body_of(message),

@@ -59,9 +59,7 @@ def test_a_signed_message_mentions_the_person(
     }
 
 
-def test_without_a_secret_nothing_is_added_to_the_url(
-    receiver: Receiver, message: Message
-) -> None:
+def test_without_a_secret_nothing_is_added_to_the_url(receiver: Receiver, message: Message) -> None:
     channel = DingTalkChannel(f"{receiver.url}/robot/send?access_token=tok123")
     assert channel.send(message, Recipient(name="group")).ok
     [request] = receiver.requests

@@ -12,9 +12,9 @@ from tests.receiver import Receiver
 
 
 def _call(url: str, method: str = "POST", body: bytes | None = b"x") -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=body, method=method)
+    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=5) as reply:
+        with urllib.request.urlopen(request, timeout=5) as reply:  # noqa: S310
             return reply.status, reply.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()

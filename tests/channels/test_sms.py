@@ -26,9 +26,7 @@ def test_goes_to_the_gateway_with_its_token(
     assert channel.target(person) == "13800138000"
 
 
-def test_no_mobile_is_not_retried_and_sends_nothing(
-    receiver: Receiver, message: Message
-) -> None:
+def test_no_mobile_is_not_retried_and_sends_nothing(receiver: Receiver, message: Message) -> None:
     channel = SmsChannel(HttpSmsGateway(f"{receiver.url}/sms", "t", "f"))
     nobody = Recipient(name="x", email="x@corp.cn")
     assert channel.target(nobody) == ""

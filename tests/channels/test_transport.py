@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import socket
 import time
+import urllib.error
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from fieldvisit.channels import Channel, Message, Recipient
+from fieldvisit.channels import Channel, Message, Outcome, Recipient
+from fieldvisit.channels.base import failure
 from fieldvisit.channels.dingtalk import DingTalkChannel
 from fieldvisit.channels.sms import HttpSmsGateway, SmsChannel
 from fieldvisit.channels.webhook import WebhookChannel
@@ -33,7 +35,11 @@ def test_a_server_error_is_retryable(
 ) -> None:
     receiver.script(500, b"upstream down")
     outcome = MAKERS[name](receiver.url).send(message, person)
-    assert (outcome.ok, outcome.retryable, outcome.detail) == (False, True, "HTTP 500: upstream down")
+    assert (outcome.ok, outcome.retryable, outcome.detail) == (
+        False,
+        True,
+        "HTTP 500: upstream down",
+    )
     assert len(receiver.requests) == 1  # one attempt, no hidden retry
 
 
@@ -67,6 +73,16 @@ def test_a_closed_port_is_retryable(message: Message, person: Recipient, name: s
 
 @each
 def test_a_malformed_url_is_not_retryable(message: Message, person: Recipient, name: str) -> None:
-    outcome = MAKERS[name]("robot.example/send").send(message, person)
-    assert (outcome.ok, outcome.retryable) == (False, False)
-    assert outcome.detail.startswith("ValueError: unknown url type")
+    for url in ("robot.example/send", "file:///etc"):
+        outcome = MAKERS[name](url).send(message, person)
+        assert (outcome.ok, outcome.retryable) == (False, False)
+        assert outcome.detail.startswith("not an http(s) URL: ")
+
+
+def test_a_connect_timeout_and_a_read_timeout_read_the_same() -> None:
+    # urllib wraps a timeout while connecting in URLError, not one while reading the answer.
+    for error in (urllib.error.URLError(TimeoutError("timed out")), TimeoutError("timed out")):
+        assert failure(error, 5) == Outcome(ok=False, detail="timed out after 5 s")
+    refused = failure(urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")), 5)
+    assert refused == Outcome(ok=False, detail="cannot connect: [Errno 111] Connection refused")
+    assert failure(KeyError("x"), 5) == Outcome(ok=False, detail="KeyError: 'x'", retryable=False)

@@ -39,10 +39,18 @@ def test_signed_over_timestamp_and_body(
         "severity": 40,
         "ack_url": "http://127.0.0.1:8000/alerts/ack/abc/",
         "recipient": {"name": "杨军 (supervisor)", "email": "jun@corp.cn", "mobile": "13800138000"},
-        "facts": {"alert": "6f1c", "kind": "panic", "team": "黄浦", "lat": 31.2311, "lon": 121.4742},
+        "facts": {
+            "alert": "6f1c",
+            "kind": "panic",
+            "team": "黄浦",
+            "lat": 31.2311,
+            "lon": 121.4742,
+        },
     }
     # Canonical (RFC 8785): sorted keys, no spaces, UTF-8 as is.
-    canonical = json.dumps(request.json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        request.json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     assert request.body == canonical.encode()
 
 
@@ -58,7 +66,10 @@ def test_a_retry_keeps_its_idempotency_key(
 
 
 def _signed(body: bytes, timestamp: int) -> str:
-    return "sha256=" + hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return (
+        "sha256="
+        + hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    )
 
 
 def test_verify_signature_refuses_replays_tampering_and_other_secrets() -> None:
@@ -79,7 +90,8 @@ def test_verify_signature_refuses_replays_tampering_and_other_secrets() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "retryable"), [(500, True), (503, True), (408, True), (429, True), (404, False), (401, False)]
+    ("status", "retryable"),
+    [(500, True), (503, True), (408, True), (429, True), (404, False), (401, False)],
 )
 def test_statuses(
     receiver: Receiver, message: Message, person: Recipient, status: int, retryable: bool
