@@ -109,5 +109,5 @@ def alert_channels(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
             hint="Set its ALERT_* URL (see the README), or take it out of ALERT_CHANNELS_*.",
             id="fieldvisit.W013",
         )
-        for problem in channel_registry.misconfigured()
+        for problem in channel_registry.problems()
     ]
