@@ -778,18 +778,7 @@ def main() -> None:
     connection.close()
 
     port = free_port()
-    state = Path(os.environ["STATE_DIR"])
-    log = state / "gunicorn.log"
-    env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
-           "CONN_MAX_AGE": args.conn_max_age}  # fmt: skip
-    command = [
-        str(Path(sys.executable).with_name("gunicorn")), "config.wsgi",
-        "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
-        "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-    ]  # fmt: skip
-    # The server's own log (gunicorn and Django's, with any traceback) is read afterwards.
-    with log.open("wb") as sink:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
+    server, log = start_gunicorn(port, args.workers, args.threads, args.conn_max_age)
     stats = Stats()
     try:
         wait_for(port)
@@ -847,6 +836,25 @@ def main() -> None:
     failed = stats.error_count or server_errors or mismatches or not ledger_ok
     print("RESULT:", "FAILED" if failed else "OK (zero errors, database and ledger consistent)")
     sys.exit(1 if failed else 0)
+
+
+def start_gunicorn(
+    port: int, workers: int, threads: int, conn_max_age: str = "60"
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """gunicorn serving the app on ``port`` (gthread workers), with this process's
+    environment; its own log (gunicorn's and Django's, with any traceback) goes to a file in
+    ``STATE_DIR``, read afterwards."""
+    log = Path(os.environ["STATE_DIR"]) / "gunicorn.log"
+    env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
+           "CONN_MAX_AGE": conn_max_age}  # fmt: skip
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")), "config.wsgi",
+        "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+        "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+    ]  # fmt: skip
+    with log.open("wb") as sink:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
+    return server, log
 
 
 def wait_for(port: int) -> None:

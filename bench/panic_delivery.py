@@ -23,7 +23,6 @@ import argparse
 import os
 import random
 import secrets
-import subprocess
 import sys
 import threading
 import time
@@ -34,7 +33,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import Pace, Phone, Stats, check_visit_hours, percentile, run_load, seed, wait_for  # noqa: E402
+from load import (  # noqa: E402
+    Pace,
+    Phone,
+    Stats,
+    check_visit_hours,
+    percentile,
+    run_load,
+    seed,
+    start_gunicorn,
+    wait_for,
+)
 
 from tests.receiver import Receiver  # noqa: E402
 
@@ -73,17 +82,7 @@ def main() -> None:
         connection.close()
         print(f"seeded {len(plans)} teams; dispatch: {args.dispatch}")
         port = free_port()
-        state = Path(os.environ["STATE_DIR"])
-        log = state / "gunicorn.log"
-        env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
-               "CONN_MAX_AGE": "60"}  # fmt: skip
-        command = [
-            str(Path(sys.executable).with_name("gunicorn")), "config.wsgi",
-            "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
-            "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-        ]  # fmt: skip
-        with log.open("wb") as sink:
-            server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
+        server, _log = start_gunicorn(port, args.workers, args.threads)
         stop_jobs = threading.Event()
         try:
             wait_for(port)

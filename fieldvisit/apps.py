@@ -19,3 +19,12 @@ class FieldVisitConfig(AppConfig):
         from fieldvisit.zones import remember_zone
 
         user_logged_in.connect(remember_zone, dispatch_uid="fieldvisit-zone")
+
+        # People by name wherever a page shows a user ("Wei Zhao (agent_a)"; the username
+        # alone when no name is on file): admin columns, choices, messages. The ledger and
+        # the API keep usernames.
+        from django.contrib.auth.models import User
+
+        from fieldvisit.words import person_name
+
+        User.__str__ = person_name  # type: ignore[method-assign,assignment]
