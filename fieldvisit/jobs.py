@@ -24,6 +24,7 @@ from fieldvisit.ledger import timestamps
 from fieldvisit.ledger.checkpoints import make_checkpoint
 from fieldvisit.models import AgentClock, Alert, Route
 from fieldvisit.rules.checkins import DEPART_TOGETHER, check_departed_together, silence_level
+from fieldvisit.words import person_name
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +61,13 @@ def _watch_clock(clock_id: object, now: dt.datetime) -> int:
         alerts.raise_alert(
             kind=AlertKind.AGENT_SILENT,
             team=route.team,
-            detail=f"{alerts.person(clock.agent)} has not reported since "
+            detail=f"{person_name(clock.agent)} has not reported since "
             f"{local_text(clock.last_report_at, zone, '%H:%M %Z')}; a check-in was due at "
             f"{local_text(clock.next_due_at, zone, '%H:%M %Z')}.",
             actor=alerts.SYSTEM,
             route=route,
             agent=clock.agent,
             due_at=clock.next_due_at,
-            step_every=clock.escalate_at - clock.alert_at if clock.escalate_at else None,
         )
         return 1
 
@@ -99,7 +99,7 @@ def _watch_phone(clock_id: object, now: dt.datetime) -> int:
         alerts.raise_alert(
             kind=AlertKind.PHONE_SILENT,
             team=route.team,
-            detail=f"The phone of {alerts.person(clock.agent)} has sent no heartbeat since "
+            detail=f"The phone of {person_name(clock.agent)} has sent no heartbeat since "
             f"{local_text(clock.heartbeat_at, zone, '%H:%M %Z')} (battery "
             f"{clock.battery if clock.battery is not None else '?'} %): switched off, broken "
             "or out of coverage.",
@@ -139,7 +139,7 @@ def _check_depart(clock_id: object, now: dt.datetime) -> int:
         alerts.raise_alert(
             kind=AlertKind.LONE_DEPART,
             team=route.team,
-            detail=f"{alerts.person(clock.agent)} departed at "
+            detail=f"{person_name(clock.agent)} departed at "
             f"{local_text(clock.departed_at, zone, '%H:%M %Z')} alone: {verdict.detail}",
             actor=alerts.SYSTEM,
             route=route,

@@ -21,7 +21,6 @@ from django.utils import timezone
 from fieldvisit.access import oncall_teams, oversight_scope, team_in_scope, team_of
 from fieldvisit.actions import deliveries, notices
 from fieldvisit.actions.common import require_perm
-from fieldvisit.actions.notices import person
 from fieldvisit.choices import (
     AckChannel,
     AlertKind,
@@ -36,10 +35,7 @@ from fieldvisit.rules import RuleViolation
 
 SYSTEM = ledger.actor_for(system="fieldvisit")
 
-__all__ = ["SYSTEM", "acknowledge", "panic", "person", "raise_alert", "resolve"]
-
-
-_ledger = deliveries.alert_entry
+__all__ = ["SYSTEM", "acknowledge", "panic", "raise_alert", "resolve"]
 
 
 def raise_alert(
@@ -50,12 +46,11 @@ def raise_alert(
     actor: dict[str, Any],
     severity: int | None = None,
     alert_id: uuid.UUID | None = None,
-    step_every: dt.timedelta | None = None,
     **fields: Any,
 ) -> Alert:
     """Record an alert inside the caller's transaction and tell the first person on the
-    team's on-call chain (sent after commit); ``step_every``: how long it waits for an
-    acknowledgement before the next one is told (default ``rules.alerting.step_every``)."""
+    team's on-call chain (sent after commit); while nobody acknowledges it, the next one
+    every ``deliveries.waits_for``."""
     default = {
         AlertKind.PANIC: AlertSeverity.CRITICAL,
         AlertKind.TEAM_SPLIT: AlertSeverity.HIGH,
@@ -78,9 +73,9 @@ def raise_alert(
         raised_at=now,
         **fields,
     )
-    done = deliveries.advance(alert, now, step_every)
+    done = deliveries.advance(alert, now)
     alert.save(update_fields=["step", "next_step_at", "undelivered"])
-    _ledger(
+    deliveries.alert_entry(
         alert,
         "alert.raised",
         actor,
@@ -180,7 +175,7 @@ def _handle(
         cancelled = AlertNotice.objects.filter(alert=alert, state=NoticeState.PENDING).update(
             state=NoticeState.CANCELLED, next_try_at=None
         )
-        _ledger(
+        deliveries.alert_entry(
             alert,
             "alert.resolved" if resolve else "alert.acknowledged",
             ledger.actor_for(by),

@@ -35,7 +35,9 @@ from fieldvisit.channels import registry as channels
 from fieldvisit.choices import AlertStatus, NoticeState
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Alert, AlertNotice, DeliveryAttempt
+from fieldvisit.queries.timing import route_timing
 from fieldvisit.rules.alerting import escalates, next_try, step_every
+from fieldvisit.words import person_name
 
 logger = logging.getLogger(__name__)
 
@@ -228,44 +230,49 @@ def alert_entry(alert: Alert, kind: str, actor: dict[str, Any], **data: Any) -> 
     )
 
 
-def default_step_every() -> dt.timedelta:
-    """How long an alert that is not a panic and belongs to no route waits for an answer."""
-    return dt.timedelta(minutes=settings.ALERT_STEP_EVERY_MIN)
+def waits_for(alert: Alert) -> dt.timedelta:
+    """How long a step of ``alert`` waits for an acknowledgement before the next person is
+    told (``rules.alerting.step_every``): a panic three minutes; an alert about a route its
+    escalation delay (the strictest creditor's ``escalation_after_min``, as missed check-ins
+    always had); any other ``ALERT_STEP_EVERY_MIN``."""
+    if alert.route_id is not None:
+        escalation = route_timing(alert.route).escalation
+    else:
+        escalation = dt.timedelta(minutes=settings.ALERT_STEP_EVERY_MIN)
+    return step_every(alert.kind, escalation)
 
 
-def advance(alert: Alert, now: dt.datetime, every: dt.timedelta | None) -> dict[str, Any]:
+def advance(alert: Alert, now: dt.datetime) -> dict[str, Any]:
     """Tell the next step of the chain (inside the caller's transaction, the alert locked or
     new), sent after commit: when nobody there can be reached, the step after it at once, so
-    an alert never waits on a person it cannot reach. What was done, for the ledger entry.
-    ``every``: how long until the step after (default ``rules.alerting.step_every``)."""
-    every = every or step_every(alert.kind, default_step_every())
-    chain_length = len(notices.chain_of(alert.team))
+    an alert never waits on a person it cannot reach. What was done, for the ledger entry."""
+    chain = notices.chain_of(alert.team)
     told: list[AlertNotice] = []
     skipped: list[int] = []
     while not told:
         alert.step += 1
-        told = notices.tell(alert, alert.step, now)
-        if told or alert.step > chain_length:
+        told = notices.tell(alert, alert.step, now, chain)
+        if told or alert.step > len(chain):
             break
         skipped.append(alert.step)
     if not told:
         alert.undelivered = True
-    alert.next_step_at = now + every if escalates(alert.severity) else None
+    alert.next_step_at = now + waits_for(alert) if escalates(alert.severity) else None
     if told:
         alert_id = alert.pk
         transaction.on_commit(lambda: dispatch(alert_id))
     return {
-        "told": sorted({notices.person(n.recipient) for n in told if n.recipient_id}),
+        "told": sorted({person_name(n.recipient) for n in told if n.recipient_id}),
         "channels": sorted({n.channel for n in told}),
         "unreachable_steps": skipped,
         "next_step_at": alert.next_step_at,
     }
 
 
-def step_up(alert: Alert, now: dt.datetime, every: dt.timedelta | None = None) -> None:
+def step_up(alert: Alert, now: dt.datetime) -> None:
     """Nobody acknowledged in time (or nobody could be reached): the next person on the
     chain is told (inside the caller's transaction, the alert locked)."""
-    done = advance(alert, now, every)
+    done = advance(alert, now)
     alert.escalated_at = now
     alert.save(update_fields=["step", "next_step_at", "undelivered", "escalated_at"])
     alert_entry(alert, "alert.escalated", SYSTEM, escalated_at=now, **done)

@@ -22,6 +22,7 @@ from fieldvisit.choices import AlertKind, RouteStatus
 from fieldvisit.models import AgentClock, Route
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.alerting import HEARTBEAT_TIMEOUT, check_battery
+from fieldvisit.words import person_name
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def record_heartbeat(agent: Any, beat: Heartbeat, now: dt.datetime | None = None
             alerts.raise_alert(
                 kind=AlertKind.LOW_BATTERY,
                 team=route.team,
-                detail=f"{alerts.person(agent)}: {battery.detail}",
+                detail=f"{person_name(agent)}: {battery.detail}",
                 actor=alerts.SYSTEM,
                 route=route,
                 agent=agent,

@@ -18,6 +18,7 @@ from fieldvisit.actions import alerts
 from fieldvisit.choices import AlertKind, CheckInKind
 from fieldvisit.models import CheckIn, Visit
 from fieldvisit.rules.checkins import distance_m
+from fieldvisit.words import person_name
 
 WHAT = {"photo": "a photo", "receipt": "the notice receipt", "report": "the visit report"}
 
@@ -57,7 +58,7 @@ def raise_lone_alert(
     alerts.raise_alert(
         kind=AlertKind.LONE_AGENT,
         team=visit.stop.route.team,
-        detail=f"{alerts.person(agent)} recorded {WHAT[kind]} at {visit.stop.address.text} "
+        detail=f"{person_name(agent)} recorded {WHAT[kind]} at {visit.stop.address.text} "
         "without their partner beside them.",
         actor=actor,
         route=visit.stop.route,

@@ -17,7 +17,7 @@ from fieldvisit.choices import ContactKind
 from fieldvisit.geo import local_text
 from fieldvisit.models import Alert, AlertNotice, ContactPoint, OnCallEntry, Team
 from fieldvisit.rules.alerting import ChainEntry, step_positions
-from fieldvisit.words import person_name as person
+from fieldvisit.words import person_name
 
 ACK_SALT = "fieldvisit.alert-ack"
 # A link to acknowledge stays good for a day: long after anyone would still press it.
@@ -60,22 +60,22 @@ def recipient_of(user: Any) -> Recipient:
     for contact in contacts:
         found.setdefault(contact.kind, contact.value)
     return Recipient(
-        name=person(user),
+        name=person_name(user),
         email=found.get(ContactKind.EMAIL, ""),
         mobile=found.get(ContactKind.MOBILE, ""),
     )
 
 
-def tell(alert: Alert, step: int, now: dt.datetime) -> list[AlertNotice]:
-    """Store the notices of ``step``: each person the chain puts there, through every
-    channel the alert's severity uses that can reach them. Empty when nobody can be reached
-    at this step (the caller moves on)."""
-    chain = chain_of(alert.team)
+def tell(alert: Alert, step: int, now: dt.datetime, chain: list[Any]) -> list[AlertNotice]:
+    """Store the notices of ``step``: each person ``chain`` (``chain_of`` the alert's team)
+    puts there, through every channel the alert's severity uses that can reach them. Empty
+    when nobody can be reached at this step (the caller moves on)."""
     people = [chain[i] for i in step_positions(len(chain), step)]
+    through = channels.for_severity(alert.severity)
     notices = []
     for user in people:
         recipient = recipient_of(user)
-        for channel in channels.for_severity(alert.severity):
+        for channel in through:
             target = channel.target(recipient)
             if target:
                 notices.append(
@@ -114,9 +114,9 @@ def message_for(notice: AlertNotice) -> Message:
         f"Raised: {local_text(alert.raised_at, zone)}",
     ]
     if alert.raised_by_id:
-        lines.append(f"By: {person(alert.raised_by)}")
+        lines.append(f"By: {person_name(alert.raised_by)}")
     if alert.agent_id:
-        lines.append(f"Agent: {person(alert.agent)}")
+        lines.append(f"Agent: {person_name(alert.agent)}")
     if alert.lat is not None and alert.lon is not None:
         lines.append(f"Where: {alert.lat:.5f}, {alert.lon:.5f} (WGS-84)")
     lines += ["", alert.detail, ""]

@@ -13,13 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fieldvisit.actions.common import require_perm
-from fieldvisit.actions.notices import person
 from fieldvisit.channels import Message, Recipient
 from fieldvisit.channels import registry as channels
 from fieldvisit.choices import ContactKind
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import ContactPoint, OnCallEntry, Team
 from fieldvisit.rules import RuleViolation
+from fieldvisit.words import person_name
 
 VERIFY_SALT = "fieldvisit.contact-verify"
 # A test message is answered within a week, or sent again.
@@ -52,7 +52,7 @@ def send_test(contact_id: int, by: Any) -> str:
         )
     link = verify_url(contact)
     recipient = Recipient(
-        name=person(contact.user),
+        name=person_name(contact.user),
         email=contact.value if contact.kind == ContactKind.EMAIL else "",
         mobile=contact.value if contact.kind == ContactKind.MOBILE else "",
     )

@@ -37,8 +37,7 @@ from fieldvisit.choices import AlertSeverity, AlertStatus
 from fieldvisit.geo import local_text
 from fieldvisit.models import Alert, CheckIn
 from fieldvisit.rules import RuleViolation
-from fieldvisit.words import distance_text, flags_text
-from fieldvisit.words import person_name as person
+from fieldvisit.words import distance_text, flags_text, person_name
 
 SEVERITY_COLOURS = {
     AlertSeverity.CRITICAL: "#b00020",
@@ -55,7 +54,7 @@ def responder_context(alert: Alert) -> dict[str, Any]:
     zone = alert.team.timezone
     told = sorted(
         {
-            person(n.recipient)
+            person_name(n.recipient)
             for n in alert.notices.filter(step=alert.step).select_related("recipient")
             if n.recipient_id
         }
@@ -69,7 +68,7 @@ def responder_context(alert: Alert) -> dict[str, Any]:
     agents.sort(key=lambda u: u.pk != first)
     call = [
         {
-            "name": person(user),
+            "name": person_name(user),
             "role": "raised it" if user.pk == first else "partner",
             "mobiles": [c.value for c in user.contact_points.all() if c.kind == "mobile"],
         }
@@ -79,7 +78,7 @@ def responder_context(alert: Alert) -> dict[str, Any]:
         "fv_raised_local": local_text(alert.raised_at, zone),
         "fv_told": told,
         "fv_call": call,
-        "fv_acknowledged_by": person(alert.acknowledged_by) if alert.acknowledged_by else "",
+        "fv_acknowledged_by": person_name(alert.acknowledged_by) if alert.acknowledged_by else "",
     }
     if alert.lat is not None or alert.route_id:
         context["fv_map"] = alert_map(alert)

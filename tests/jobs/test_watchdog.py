@@ -107,6 +107,8 @@ def test_missed_checkin_is_raised_once_then_escalated_once(
     assert alert.escalated_at == local(9, 56, 1)
     assert [m.to for m in mail.outbox] == [["supervisor@example.com"], ["duty_manager@example.com"]]
     assert "Escalated (step 2)" in mail.outbox[1].body
+    # Each later step waits the route's escalation delay too (15 minutes), as the first did.
+    assert alert.next_step_at == local(10, 11, 1)
     kinds = list(
         LedgerEntry.objects.filter(subject=f"alert:{alert.id}").values_list("kind", flat=True)
     )
