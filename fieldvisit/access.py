@@ -181,3 +181,15 @@ def alert_scope(user: Any, team_field: str) -> Q:
         return scope  # every team's already
     field = f"{team_field}__in" if team_field else "pk__in"
     return scope | Q(**{field: oncall_teams(user)})
+
+
+def contact_owners(user: Any) -> QuerySet[User]:
+    """Whose contacts ``user`` keeps: their own, the people on their teams' on-call chains,
+    and their teams' agents (the numbers the alert page offers to call); everyone's for a
+    superuser. A contact added to anyone else's account would receive their teams' alerts."""
+    if user.is_superuser:
+        return User.objects.all()
+    chains = Team.objects.filter(oversight_scope(user, "")).values("oncall__user")
+    return User.objects.filter(
+        Q(pk=user.pk) | Q(pk__in=chains) | oversight_scope(user, "agent_profile__team")
+    )

@@ -12,48 +12,36 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve
 
-# The admin pages of our own that need a permission beyond the model's view/change.
-CUSTOM_PAGES = {
-    "decide": "decide",
-    "handle": "handle",
-    "review": "review",
-    "import": "import",
-    "revoke": "revoke",
-}
+# Admin pages and the permission each asks for: the model's own pages, and ours, each
+# named after its permission (``fieldvisit_route_decide``: ``decide_route``).
 MODEL_PAGES = {"changelist": "view", "change": "change", "add": "add", "delete": "delete",
                "history": "view"}  # fmt: skip
+CUSTOM_PAGES = frozenset({"decide", "handle", "review", "import", "revoke"})
 
 
 def missing_permission(request: HttpRequest) -> str:
     """The permission the page asks for that the user lacks, in words ("" when unknown or
     when the refusal is about the record, not the permission)."""
     try:
-        match = resolve(request.path_info)
+        name = resolve(request.path_info).url_name or ""
     except Resolver404:
         return ""
-    name = match.url_name or ""
-    for model, _model_admin in admin.site._registry.items():
-        prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
-        if not name.startswith(prefix):
+    for model in admin.site._registry:
+        app, model_name = model._meta.app_label, model._meta.model_name
+        page = name.removeprefix(f"{app}_{model_name}_")
+        if page == name:
             continue
-        page = name.removeprefix(prefix)
-        action = MODEL_PAGES.get(page) or CUSTOM_PAGES.get(page)
+        action = MODEL_PAGES.get(page) or (page if page in CUSTOM_PAGES else None)
         if action is None:
             return ""
-        codenames = [
-            p.codename
-            for p in Permission.objects.filter(
-                content_type__app_label=model._meta.app_label,
-                content_type__model=model._meta.model_name,
-                codename__startswith=action,
-            )
-        ]
-        for codename in sorted(codenames):
-            if not request.user.has_perm(f"{model._meta.app_label}.{codename}"):
-                found = Permission.objects.get(
-                    codename=codename, content_type__app_label=model._meta.app_label
-                )
-                return f"{found.name} ({model._meta.app_label}.{codename})"
+        wanted = Permission.objects.filter(
+            content_type__app_label=app,
+            content_type__model=model_name,
+            codename__startswith=action,
+        ).order_by("codename")
+        for permission in wanted:
+            if not request.user.has_perm(f"{app}.{permission.codename}"):
+                return f"{permission.name} ({app}.{permission.codename})"
         return ""
     return ""
 

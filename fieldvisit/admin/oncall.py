@@ -11,14 +11,14 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.timezone import localtime
 from django.views.decorators.csrf import csrf_protect
 
-from fieldvisit.access import oversight_scope
+from fieldvisit.access import contact_owners
 from fieldvisit.actions import alerts, oncall
 from fieldvisit.choices import AlertStatus, Role
 from fieldvisit.cn_ids import NumberRefused, normal_mobile
@@ -88,34 +88,11 @@ class ContactPointAdmin(admin.ModelAdmin):
     actions = ["send_test"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContactPoint]:
-        """A supervisor's own contacts, those of the people on their teams' chains and those
-        of their teams' agents."""
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        chains = OnCallEntry.objects.filter(oversight_scope(request.user, "team"))
-        return queryset.filter(
-            Q(user=request.user)
-            | Q(user__in=chains.values("user"))
-            | oversight_scope(request.user, "user__agent_profile__team")
-        )
+        return super().get_queryset(request).filter(user__in=contact_owners(request.user))
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        """Contacts for oneself, for the people on the chains of one's own teams, and for
-        their agents (the numbers the alert page offers to call): a contact added to anyone
-        else's account would receive their teams' alerts."""
         if db_field.name == "user":
-            if request.user.is_superuser:
-                people = User.objects.filter(is_active=True)
-            else:
-                chains = OnCallEntry.objects.filter(oversight_scope(request.user, "team"))
-                people = User.objects.filter(
-                    Q(pk=request.user.pk)
-                    | Q(pk__in=chains.values("user"))
-                    | oversight_scope(request.user, "agent_profile__team"),
-                    is_active=True,
-                )
-            kwargs["queryset"] = people
+            kwargs["queryset"] = contact_owners(request.user).filter(is_active=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: ContactPoint, form: Any, change: bool) -> None:
