@@ -113,6 +113,30 @@ def verify_contact(token: str) -> ContactPoint:
     return contact
 
 
+def save_contact(contact: ContactPoint, by: Any) -> ContactPoint:
+    """Add or change a contact, ledgered. A changed address or number is not verified any
+    more: its owner confirms a new test message first."""
+    with transaction.atomic():
+        if contact.pk is not None:
+            before = ContactPoint.objects.filter(pk=contact.pk).values_list("value", flat=True)
+            if before.first() != contact.value:
+                contact.verified_at = None
+                contact.test_sent_at = None
+        contact.save()
+        ledger.append(
+            "contact.saved",
+            ledger.actor_for(by),
+            f"user:{contact.user_id}",
+            {
+                "contact": contact.pk,
+                "kind": contact.kind,
+                "value": contact.value,
+                "verified": contact.verified_at is not None,
+            },
+        )
+    return contact
+
+
 def record_chain(team: Team, by: Any) -> None:
     """Ledger the team's on-call chain as it now stands (after admin changed it)."""
     chain = [

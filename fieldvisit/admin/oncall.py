@@ -96,10 +96,7 @@ class ContactPointAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: ContactPoint, form: Any, change: bool) -> None:
-        if change and "value" in form.changed_data:
-            obj.verified_at = None  # a new number is verified anew
-            obj.test_sent_at = None
-        super().save_model(request, obj, form, change)
+        oncall.save_contact(obj, request.user)
 
     @admin.action(description="Send a test message (verifies the contact once confirmed)")
     def send_test(self, request: HttpRequest, queryset: QuerySet[ContactPoint]) -> None:

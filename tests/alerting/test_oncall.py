@@ -535,3 +535,17 @@ def test_whoever_is_on_the_chain_opens_and_acknowledges_the_alert_in_admin(
     # Off the chain, the same person sees another team's alert no more than before.
     OnCallEntry.objects.filter(user=world.duty).delete()
     assert client.get(f"/admin/fieldvisit/alert/{alert.pk}/change/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_changed_contact_is_verified_anew(world: World, client: Any) -> None:
+    contact = ContactPoint.objects.get(user=world.duty, kind="email")
+    assert contact.verified_at is not None
+    client.force_login(world.supervisor)
+    url = f"/admin/fieldvisit/contactpoint/{contact.pk}/change/"
+    form = {"user": world.duty.pk, "kind": "email", "value": "duty@corp.cn"}
+    assert client.post(url, form).status_code == 302
+    contact.refresh_from_db()
+    assert (contact.value, contact.verified_at) == ("duty@corp.cn", None)
+    [saved] = ledger_entries("contact.saved")
+    assert saved["subject"] == f"user:{world.duty.pk}" and saved["data"]["verified"] is False
