@@ -229,5 +229,6 @@ def acknowledge_from_link(token: str, note: str = "", by: Any = None) -> Alert:
         return _handle(notice.alert_id, notice.recipient, note, False, via, notified=True)
     if by is None or not by.is_authenticated:
         raise RuleViolation("not_authenticated", "Sign in to acknowledge from a group message.")
-    on_call = any(user.pk == by.pk for user in notices.chain_of(notice.alert.team))
-    return _handle(notice.alert_id, by, note, False, via, notified=on_call)
+    # Whoever opened it acknowledges as any handler would (``may_handle``: on the chain, or
+    # overseeing the team).
+    return _handle(notice.alert_id, by, note, False, via)
