@@ -16,6 +16,8 @@ from typing import Any
 
 import rfc8785
 
+from fieldvisit.texts import Promise, for_records
+
 
 def iso(moment: dt.datetime) -> str:
     """An aware datetime as ISO 8601 in UTC with microseconds and ``Z``."""
@@ -28,6 +30,8 @@ def jsonable(value: Any) -> Any:
     """Turn domain values into the JSON types RFC 8785 can encode without loss."""
     if value is None or isinstance(value, bool | str):
         return value
+    if isinstance(value, Promise):  # a lazy message: in the deployment's language
+        return for_records(value)
     if isinstance(value, int):
         return value if abs(value) <= 2**53 else str(value)
     if isinstance(value, float):

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -26,6 +27,10 @@ from tests.helpers import START, World, approve, arrive_pair, stops_of, today
 
 # The RFC 3161 time-stamp authority's fixtures (``authority``, ``tsa``).
 pytest_plugins = ["tests.tsa"]
+
+# The tests read English unless they ask for another language (Accept-Language, a profile,
+# ``translation.override``): a deployment's default is Simplified Chinese (config/settings.py).
+settings.LANGUAGE_CODE = "en"
 
 
 @pytest.fixture(scope="session", autouse=True)
