@@ -1,5 +1,8 @@
 """Every error under /api/ as RFC 9457 problem details with a stable ``code``.
 
+The ``title`` and ``detail`` are in the request's language (``Accept-Language``: zh-Hans or
+English); the ``code`` is what a client switches on and never changes with it.
+
 ``CODES`` is the one table of the codes phones and legal clients switch on: each code owns its
 HTTP status and its documented title (the OpenAPI schema lists them from here). Rules and
 actions raise a code (``RuleViolation``), never a status. DRF exceptions, rule violations and
@@ -27,6 +30,7 @@ from rest_framework.response import Response
 
 from fieldvisit.ledger.store import LedgerRangeError
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import Promise, _
 
 logger = logging.getLogger(__name__)
 
@@ -34,86 +38,86 @@ PROBLEM_JSON = "application/problem+json"
 
 PROBLEM_TYPE_PREFIX = "urn:problem:fieldvisit:"
 
-CODES: dict[str, tuple[int, str]] = {
-    "malformed_request": (400, "The request body could not be parsed"),
-    "validation_error": (422, "The request has invalid fields"),
-    "not_authenticated": (401, "Authentication is required"),
-    "invalid_token": (401, "The token is not valid"),
-    "token_revoked": (401, "The token was revoked"),
-    "user_inactive": (401, "The account is disabled"),
-    "invalid_credentials": (401, "Wrong username or password"),
-    "permission_denied": (403, "You are not allowed to do this"),
-    "not_found": (404, "Not found"),
-    "method_not_allowed": (405, "Method not allowed"),
-    "not_acceptable": (406, "No acceptable representation"),
-    "id_conflict": (409, "This id is already used for other content"),
-    "request_too_large": (413, "The request body is too large"),
-    "unsupported_media_type": (415, "Unsupported media type"),
-    "throttled": (429, "Too many requests"),
-    "too_many_login_attempts": (429, "Too many failed sign-ins"),
-    "internal_error": (500, "Internal error"),
-    "database_unavailable": (503, "The database is briefly unavailable; nothing was stored"),
-    "sign_in_unavailable": (503, "Sign-in is briefly unavailable; retry shortly"),
+CODES: dict[str, tuple[int, Promise]] = {
+    "malformed_request": (400, _("The request body could not be parsed")),
+    "validation_error": (422, _("The request has invalid fields")),
+    "not_authenticated": (401, _("Authentication is required")),
+    "invalid_token": (401, _("The token is not valid")),
+    "token_revoked": (401, _("The token was revoked")),
+    "user_inactive": (401, _("The account is disabled")),
+    "invalid_credentials": (401, _("Wrong username or password")),
+    "permission_denied": (403, _("You are not allowed to do this")),
+    "not_found": (404, _("Not found")),
+    "method_not_allowed": (405, _("Method not allowed")),
+    "not_acceptable": (406, _("No acceptable representation")),
+    "id_conflict": (409, _("This id is already used for other content")),
+    "request_too_large": (413, _("The request body is too large")),
+    "unsupported_media_type": (415, _("Unsupported media type")),
+    "throttled": (429, _("Too many requests")),
+    "too_many_login_attempts": (429, _("Too many failed sign-ins")),
+    "internal_error": (500, _("Internal error")),
+    "database_unavailable": (503, _("The database is briefly unavailable; nothing was stored")),
+    "sign_in_unavailable": (503, _("Sign-in is briefly unavailable; retry shortly")),
     # Rules (see fieldvisit.rules); 422 unless noted.
-    "route_not_approved": (422, "The route is not approved"),
-    "invalid_change_request": (422, "The change request is not valid"),
-    "invalid_order": (422, "The new stop order is not valid"),
-    "change_request_decided": (422, "The change request was already decided"),
-    "maker_checker": (422, "Maker-checker: nobody decides on their own request"),
-    "invalid_route_transition": (422, "The route cannot move to that status"),
-    "comment_required": (422, "A comment is required"),
-    "ledger_range": (422, "The ledger has no such entry or tree size"),
-    "case_not_assigned": (422, "A stop's case is not assigned to the route's team"),
-    "case_not_open": (422, "A case of the route is not open"),
-    "route_exists": (422, "The team already has a route that day"),
-    "route_empty": (422, "A route needs at least one stop"),
-    "route_frozen": (422, "Only a draft route's stops can be edited; request a change"),
-    "route_not_planned_ahead": (422, "The route was not submitted before its day"),
-    "route_date_passed": (422, "The route's day has passed"),
-    "team_understaffed": (422, "The team has too few qualified agents"),
-    "oncall_chain_incomplete": (422, "The team's on-call chain cannot be reached"),
+    "route_not_approved": (422, _("The route is not approved")),
+    "invalid_change_request": (422, _("The change request is not valid")),
+    "invalid_order": (422, _("The new stop order is not valid")),
+    "change_request_decided": (422, _("The change request was already decided")),
+    "maker_checker": (422, _("Maker-checker: nobody decides on their own request")),
+    "invalid_route_transition": (422, _("The route cannot move to that status")),
+    "comment_required": (422, _("A comment is required")),
+    "ledger_range": (422, _("The ledger has no such entry or tree size")),
+    "case_not_assigned": (422, _("A stop's case is not assigned to the route's team")),
+    "case_not_open": (422, _("A case of the route is not open")),
+    "route_exists": (422, _("The team already has a route that day")),
+    "route_empty": (422, _("A route needs at least one stop")),
+    "route_frozen": (422, _("Only a draft route's stops can be edited; request a change")),
+    "route_not_planned_ahead": (422, _("The route was not submitted before its day")),
+    "route_date_passed": (422, _("The route's day has passed")),
+    "team_understaffed": (422, _("The team has too few qualified agents")),
+    "oncall_chain_incomplete": (422, _("The team's on-call chain cannot be reached")),
     # A heartbeat's finding (a warning to the on-call chain, never a refusal).
-    "low_battery": (422, "The phone's battery is low"),
-    "address_not_geocoded": (422, "An address of the route has no coordinates"),
-    "change_request_stale": (422, "The route changed since the request was made"),
-    "not_team_member": (403, "Not an agent of the route's team"),
-    "not_on_route": (422, "The stop is not on this route"),
-    "outside_visit_hours": (422, "Outside the allowed visit hours"),
-    "too_far_from_address": (422, "Too far from the stop's address"),
-    "frequency_cap": (422, "The debtor's visit frequency cap is reached"),
-    "out_of_sequence": (422, "An earlier stop of the approved route is not visited yet"),
-    "note_required": (422, "A note is required"),
-    "alert_resolved": (422, "The alert is already resolved"),
-    "alert_acknowledged": (422, "The alert is already acknowledged"),
-    "invalid_link": (404, "The link is not valid or has expired"),
-    "channel_unavailable": (422, "No channel can reach this contact"),
+    "low_battery": (422, _("The phone's battery is low")),
+    "address_not_geocoded": (422, _("An address of the route has no coordinates")),
+    "change_request_stale": (422, _("The route changed since the request was made")),
+    "not_team_member": (403, _("Not an agent of the route's team")),
+    "not_on_route": (422, _("The stop is not on this route")),
+    "outside_visit_hours": (422, _("Outside the allowed visit hours")),
+    "too_far_from_address": (422, _("Too far from the stop's address")),
+    "frequency_cap": (422, _("The debtor's visit frequency cap is reached")),
+    "out_of_sequence": (422, _("An earlier stop of the approved route is not visited yet")),
+    "note_required": (422, _("A note is required")),
+    "alert_resolved": (422, _("The alert is already resolved")),
+    "alert_acknowledged": (422, _("The alert is already acknowledged")),
+    "invalid_link": (404, _("The link is not valid or has expired")),
+    "channel_unavailable": (422, _("No channel can reach this contact")),
     # Evidence files (photos, receipts, audio).
-    "file_too_large": (413, "The file is too large"),
-    "hash_mismatch": (422, "The file's SHA-256 differs from the declared one"),
-    "invalid_image": (422, "The image is corrupt, truncated or too large to decode"),
-    "invalid_audio": (422, "The audio is not a readable recording"),
-    "chain_broken": (422, "The segment does not follow the recording's previous segment"),
-    "notice_mismatch": (422, "The notice number is not this stop's"),
-    "storage_unavailable": (503, "Evidence storage is unavailable; nothing was kept"),
+    "file_too_large": (413, _("The file is too large")),
+    "hash_mismatch": (422, _("The file's SHA-256 differs from the declared one")),
+    "invalid_image": (422, _("The image is corrupt, truncated or too large to decode")),
+    "invalid_audio": (422, _("The audio is not a readable recording")),
+    "chain_broken": (422, _("The segment does not follow the recording's previous segment")),
+    "notice_mismatch": (422, _("The notice number is not this stop's")),
+    "storage_unavailable": (503, _("Evidence storage is unavailable; nothing was kept")),
     # Visit reports, co-signatures and reviews.
-    "visit_not_started": (422, "The visit has not begun: nobody has arrived"),
-    "not_at_visit": (422, "You did not arrive at this visit"),
-    "report_exists": (409, "The visit already has a report; a correction names it"),
-    "not_current_report": (409, "That is not the visit's current report"),
-    "report_missing": (422, "The visit has no report"),
-    "cosign_by_author": (422, "The author of a report cannot co-sign it"),
-    "already_cosigned": (409, "The report is already co-signed by another agent"),
-    "visit_not_closed": (422, "The visit is not closed: both agents have not left yet"),
-    "visit_not_reported": (422, "The visit has no co-signed report to review"),
+    "visit_not_started": (422, _("The visit has not begun: nobody has arrived")),
+    "not_at_visit": (422, _("You did not arrive at this visit")),
+    "report_exists": (409, _("The visit already has a report; a correction names it")),
+    "not_current_report": (409, _("That is not the visit's current report")),
+    "report_missing": (422, _("The visit has no report")),
+    "cosign_by_author": (422, _("The author of a report cannot co-sign it")),
+    "already_cosigned": (409, _("The report is already co-signed by another agent")),
+    "visit_not_closed": (422, _("The visit is not closed: both agents have not left yet")),
+    "visit_not_reported": (422, _("The visit has no co-signed report to review")),
     # tus 1.0 resumable uploads: the protocol's status codes, as problems.
-    "tus_version_unsupported": (412, "Unsupported tus version"),
-    "upload_offset_mismatch": (409, "Upload-Offset does not match the upload's offset"),
-    "upload_locked": (423, "Another request is writing to this upload"),
-    "upload_expired": (410, "The upload expired"),
-    "upload_gone": (410, "The upload ended"),
-    "upload_complete": (403, "The upload is complete and cannot change"),
-    "checksum_mismatch": (460, "The chunk's checksum does not match"),
-    "checksum_unsupported": (400, "Unsupported checksum algorithm"),
+    "tus_version_unsupported": (412, _("Unsupported tus version")),
+    "upload_offset_mismatch": (409, _("Upload-Offset does not match the upload's offset")),
+    "upload_locked": (423, _("Another request is writing to this upload")),
+    "upload_expired": (410, _("The upload expired")),
+    "upload_gone": (410, _("The upload ended")),
+    "upload_complete": (403, _("The upload is complete and cannot change")),
+    "checksum_mismatch": (460, _("The chunk's checksum does not match")),
+    "checksum_unsupported": (400, _("Unsupported checksum algorithm")),
 }
 
 
@@ -134,7 +138,7 @@ def status_for(code: str) -> int:
 def title_for(code: str, status: int) -> str:
     known = CODES.get(code)
     if known:
-        return known[1]
+        return str(known[1])
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -142,17 +146,24 @@ def title_for(code: str, status: int) -> str:
 
 
 def problem_body(
-    status: int, code: str, detail: str, errors: dict[str, list[str]] | None = None, **extra: Any
+    status: int,
+    code: str,
+    detail: str | Promise,
+    errors: dict[str, list[str]] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
+    """The problem's words (``title``, ``detail``, the field errors) in the language of the
+    request (``LocaleMiddleware``: Accept-Language, or the user's profile); ``code`` and
+    ``type`` never change with it."""
     body: dict[str, Any] = {
         "type": problem_type(code),
         "title": title_for(code, status),
         "status": status,
-        "detail": detail,
+        "detail": str(detail),
         "code": code,
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = {field: [str(m) for m in messages] for field, messages in errors.items()}
     body.update(extra)
     return body
 
@@ -177,7 +188,7 @@ class Problem(APIException):
 # The database went away (restarted, fail-over, connection cut, locked): the request changed
 # nothing that stays (its transaction rolled back), so the client may simply retry.
 DATABASE_DOWN = (OperationalError, InterfaceError)
-DATABASE_DOWN_DETAIL = "The database is briefly unavailable; nothing was stored. Retry shortly."
+DATABASE_DOWN_DETAIL = _("The database is briefly unavailable; nothing was stored. Retry shortly.")
 RETRY_AFTER_S = "5"
 
 DRF_CODES: list[tuple[type[Exception], str]] = [
@@ -246,7 +257,7 @@ def _drf_problem(exc: exceptions.APIException) -> Response:
         )
     elif isinstance(exc, exceptions.ValidationError):
         response = problem_response(
-            422, "validation_error", "Some fields are invalid.", flatten_errors(exc.detail)
+            422, "validation_error", _("Some fields are invalid."), flatten_errors(exc.detail)
         )
     elif isinstance(exc, exceptions.AuthenticationFailed):
         codes = exc.get_codes()
@@ -282,21 +293,21 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, LedgerRangeError):
         return problem_response(422, "ledger_range", str(exc))
     if isinstance(exc, Http404):
-        return problem_response(404, "not_found", "Not found.")
+        return problem_response(404, "not_found", _("Not found."))
     if isinstance(exc, DjangoPermissionDenied):
-        return problem_response(403, "permission_denied", "You are not allowed to do this.")
+        return problem_response(403, "permission_denied", _("You are not allowed to do this."))
     if isinstance(exc, RequestDataTooBig):
-        return problem_response(413, "request_too_large", "The request body is too large.")
+        return problem_response(413, "request_too_large", _("The request body is too large."))
     if isinstance(exc, SuspiciousOperation):
         # Too many fields or files, a malformed multipart body: the client's fault.
-        return problem_response(400, "malformed_request", "The request body is not acceptable.")
+        return problem_response(400, "malformed_request", _("The request body is not acceptable."))
     if isinstance(exc, DjangoValidationError):
         errors = (
             {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
             if hasattr(exc, "error_dict")
             else {"non_field_errors": [str(m) for m in exc.messages]}
         )
-        return problem_response(422, "validation_error", "Some fields are invalid.", errors)
+        return problem_response(422, "validation_error", _("Some fields are invalid."), errors)
     if isinstance(exc, DATABASE_DOWN):
         logger.exception("database unavailable")
         response = problem_response(503, "database_unavailable", DATABASE_DOWN_DETAIL)
@@ -306,7 +317,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         logger.exception("database error")
     else:
         logger.exception("unhandled error in API view")
-    return problem_response(500, "internal_error", "Something went wrong on our side.")
+    return problem_response(500, "internal_error", _("Something went wrong on our side."))
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -322,14 +333,14 @@ def _json_problem(status: int, code: str, detail: str) -> HttpResponse:
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         if isinstance(exception, RequestDataTooBig):
-            return _json_problem(413, "request_too_large", "The request body is too large.")
-        return _json_problem(400, "malformed_request", "The request could not be understood.")
+            return _json_problem(413, "request_too_large", _("The request body is too large."))
+        return _json_problem(400, "malformed_request", _("The request could not be understood."))
     return defaults.bad_request(request, exception)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return _json_problem(403, "permission_denied", "You are not allowed to do this.")
+        return _json_problem(403, "permission_denied", _("You are not allowed to do this."))
     from fieldvisit.admin_denied import denied_page
 
     return denied_page(request, exception)
@@ -337,7 +348,7 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return _json_problem(404, "not_found", "Not found.")
+        return _json_problem(404, "not_found", _("Not found."))
     return defaults.page_not_found(request, exception)
 
 
@@ -349,10 +360,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
             response = _json_problem(503, "database_unavailable", DATABASE_DOWN_DETAIL)
         else:
             response = HttpResponse(
-                "Service briefly unavailable; retry shortly.", status=503, content_type="text/plain"
+                _("Service briefly unavailable; retry shortly."),
+                status=503,
+                content_type="text/plain",
             )
         response["Retry-After"] = RETRY_AFTER_S
         return response
     if _is_api(request):
-        return _json_problem(500, "internal_error", "Something went wrong on our side.")
+        return _json_problem(500, "internal_error", _("Something went wrong on our side."))
     return defaults.server_error(request)

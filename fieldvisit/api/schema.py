@@ -83,7 +83,7 @@ def problems(*codes: str, common: bool = True) -> dict[tuple[int, str], OpenApiR
 def problem_example(status: int, code: str) -> OpenApiExample:
     body = {
         "type": f"{PROBLEM_TYPE_PREFIX}{code}",
-        "title": CODES[code][1],
+        "title": str(CODES[code][1]),
         "status": status,
         "detail": f"A sentence saying what was wrong ({code}).",
         "code": code,
