@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerView
 
-from fieldvisit import fieldapp
+from fieldvisit import fieldapp, languages
 from fieldvisit.admin import oncall, operations
 
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/operations/", include(operations.urls())),
     path("admin/", admin.site.urls),
     path("alerts/", include(oncall.urls())),
+    path("account/", include(languages.urls())),
     path("api/v1/", include("fieldvisit.api.urls")),
     path("app/", include(fieldapp.urls())),
     path(

@@ -16,9 +16,11 @@ class FieldVisitConfig(AppConfig):
         post_migrate.connect(ensure_role_groups, sender=self, dispatch_uid="fieldvisit-roles")
         from django.contrib.auth.signals import user_logged_in
 
+        from fieldvisit.languages import remember_language
         from fieldvisit.zones import remember_zone
 
         user_logged_in.connect(remember_zone, dispatch_uid="fieldvisit-zone")
+        user_logged_in.connect(remember_language, dispatch_uid="fieldvisit-language")
 
         # People by name wherever a page shows a user ("Wei Zhao (agent_a)"; the username
         # alone when no name is on file): admin columns, choices, messages. The ledger and

@@ -20,24 +20,32 @@ from fieldvisit.ledger.checkpoints import first_checkpoint_covering, make_checkp
 from fieldvisit.models import Case, Visit
 
 
-def prepare(subject: Case | Visit, consistent_with: int | None = None) -> contents.Bundle:
+def prepare(
+    subject: Case | Visit, consistent_with: int | None = None, language: str | None = None
+) -> contents.Bundle:
     """The bundle of a case or a visit. Its one write comes first: when no checkpoint covers
     the evidence yet, the current tree head is signed, so planning only reads and the same
     evidence keeps citing that first checkpoint.
 
-    ``consistent_with``: an older checkpoint's tree size the bundle must prove it extends."""
+    ``consistent_with``: an older checkpoint's tree size the bundle must prove it extends.
+    ``language``: of report.html and README.txt (default: the language active now, i.e. the
+    downloader's)."""
     what = plan.of_case(subject) if isinstance(subject, Case) else plan.of_visit(subject)
     size = plan.covering_size(what, consistent_with)
     if first_checkpoint_covering(size) is None:
         make_checkpoint()
-    return contents.build(plan.plan(what, size, consistent_with))
+    return contents.build(plan.plan(what, size, consistent_with), language)
 
 
 def export(
-    subject: Case | Visit, user: Any, device_id: str | None, consistent_with: int | None = None
+    subject: Case | Visit,
+    user: Any,
+    device_id: str | None,
+    consistent_with: int | None = None,
+    language: str | None = None,
 ) -> tuple[str, Iterator[bytes]]:
     """The bundle's file name and its bytes (a generator: nothing is built up front)."""
-    bundle = prepare(subject, consistent_with)
+    bundle = prepare(subject, consistent_with, language)
     what, checkpoint = bundle.plan.subject, bundle.plan.checkpoint
     with transaction.atomic(durable=True):
         ledger.append(
@@ -52,6 +60,7 @@ def export(
                     "root_hash": bytes(checkpoint.root_hash).hex(),
                 },
                 "files": len(bundle.members),
+                "language": bundle.language,
                 "sha256sums": bundle.members[0].sha256,
             },
         )

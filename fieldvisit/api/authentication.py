@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
+from fieldvisit import languages
 from fieldvisit.actions.auth import token_digest
 from fieldvisit.models import DeviceToken
 
@@ -29,9 +30,10 @@ class DeviceTokenAuthentication(BaseAuthentication):
             key = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise AuthenticationFailed("Malformed token.", code="invalid_token") from None
-        # The agent's profile and team come along: nearly every request needs them.
+        # The agent's profile and team come along: nearly every request needs them; so does
+        # the language the person chose, if any (it goes before the phone's Accept-Language).
         token = (
-            DeviceToken.objects.select_related("user__agent_profile__team")
+            DeviceToken.objects.select_related("user__agent_profile__team", "user__preferences")
             .filter(key_digest=token_digest(key))
             .first()
         )
@@ -46,6 +48,7 @@ class DeviceTokenAuthentication(BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
             DeviceToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        languages.use(request._request, languages.language_of(token.user))
         return token.user, token
 
     def authenticate_header(self, request: Any) -> str:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.template.loader import render_to_string
+from django.conf import settings
+from django.template.loader import select_template
+from django.utils import translation
 
 from fieldvisit.bundles import proofs, report
 from fieldvisit.bundles.members import Member, generated
@@ -28,6 +30,7 @@ from fieldvisit.models import CheckpointTimestamp
 class Bundle:
     plan: Plan
     members: list[Member]  # SHA256SUMS, its signature, then every other file by path
+    language: str  # of report.html and README.txt
 
     @property
     def timestamp(self) -> dt.datetime:
@@ -36,15 +39,33 @@ class Bundle:
         return checkpoint.timestamp.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
-def build(plan: Plan) -> Bundle:
-    """Every file of the bundle, with SHA256SUMS signed by the current key."""
+def language_for(asked: str | None) -> str:
+    """The language a bundle is written in: the one asked for (``?lang=``), else the one
+    active (the downloader's profile, else their client's), else the deployment's."""
+    for code in (asked, translation.get_language(), settings.LANGUAGE_CODE):
+        if code:
+            try:
+                return translation.get_supported_language_variant(code.lower())
+            except LookupError:
+                continue
+    return "en"
+
+
+def build(plan: Plan, language: str | None = None) -> Bundle:
+    """Every file of the bundle, with SHA256SUMS signed by the current key. The same plan
+    and language give the same bytes."""
+    language = language_for(language)
     consistency = proofs.consistency_lines(plan.earlier_sizes, plan.checkpoint.tree_size)
+    with translation.override(language):
+        people = [
+            generated("report.html", report.render(plan).encode()),
+            _readme(plan, bool(consistency), language),
+        ]
     docs = [
         *_ledger_docs(plan),
         *([generated("ledger/consistency.jsonl", consistency)] if consistency else []),
         *_timestamp_docs(plan.stamp),
-        generated("report.html", report.render(plan).encode()),
-        _readme(plan, bool(consistency)),
+        *people,
         generated("verify.py", verify_script()),
         _manifest(plan),
     ]
@@ -60,7 +81,7 @@ def build(plan: Plan) -> Bundle:
     # The list of files is signed too, so nothing can be dropped, added or rewritten with a
     # matching SHA256SUMS. Ed25519 is deterministic: the same bytes every time.
     signed = [generated("SHA256SUMS", sums), generated("SHA256SUMS.sig", private.sign(sums))]
-    return Bundle(plan, [*signed, *members])
+    return Bundle(plan, [*signed, *members], language)
 
 
 def _ledger_docs(plan: Plan) -> list[Member]:
@@ -94,9 +115,11 @@ def _timestamp_docs(stamp: CheckpointTimestamp | None) -> list[Member]:
     return docs
 
 
-def _readme(plan: Plan, consistency: bool) -> Member:
-    text = render_to_string(
-        "bundles/README.txt",
+def _readme(plan: Plan, consistency: bool, language: str) -> Member:
+    """How to check the bundle, in the bundle's language: a document of its own per language
+    (``README.<language>.txt``), English otherwise."""
+    template = select_template([f"bundles/README.{language}.txt", "bundles/README.txt"])
+    text = template.render(
         {
             "bundle": plan.subject,
             "checkpoint": plan.checkpoint,

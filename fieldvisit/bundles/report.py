@@ -6,14 +6,44 @@ do not show HEIC); the originals are linked. Nothing on the page is fetched from
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
 from typing import Any
 
 from django.template.loader import render_to_string
 
 from fieldvisit.bundles.plan import Plan
 from fieldvisit.compliance import judge
-from fieldvisit.geo import local_text
+from fieldvisit.models import VisitReport
+from fieldvisit.models.reports import ATTESTATIONS
 from fieldvisit.queries.visits import VisitRecords
+from fieldvisit.texts import _
+from fieldvisit.words import check_name, flags_text
+
+KINDS = {"case": _("case"), "visit": _("visit")}
+
+
+def local_text(moment: dt.datetime, zone: str) -> str:
+    """A time as people at the place read it, with its UTC offset: 2026-11-24 09:05:00 +08:00.
+    The offset, not an abbreviation (CST is also a US zone), is what a court can check."""
+    local = moment.astimezone(zoneinfo.ZoneInfo(zone))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
+
+
+def zone_text(zone: str, day: dt.date) -> str:
+    """``Asia/Shanghai (UTC+08:00)``: the zone and its offset on the visit's day (at noon)."""
+    offset = dt.datetime.combine(day, dt.time(12), tzinfo=zoneinfo.ZoneInfo(zone)).strftime("%z")
+    return f"{zone} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def money(amount: Decimal | None, currency: str = "CNY") -> str:
+    """``¥1,234.50``; another currency by its code (``USD 1,234.50``)."""
+    if amount is None:
+        return "—"
+    text = f"{amount:,.2f}"
+    return f"¥{text}" if currency == "CNY" else f"{currency} {text}"
 
 
 def _key(record: dict[str, Any]) -> tuple[str, str, str]:
@@ -33,7 +63,9 @@ def render(plan: Plan) -> str:
             "visits": [
                 _visit(plan.records[visit.pk], path_of, thumb_for) for visit in plan.subject.visits
             ],
+            "bundle_kind": KINDS.get(plan.subject.kind, plan.subject.kind),
             "checkpoint": plan.checkpoint,
+            "signed_at": local_text(plan.checkpoint.timestamp, "UTC"),
             "root_hex": bytes(plan.checkpoint.root_hash).hex(),
         },
     )
@@ -49,14 +81,21 @@ def _visit(
     visit = records.visit
     zone = visit.stop.address.zone_name
     recording, report = records.recording, records.report
+    case = visit.stop.case
+    compliance = judge(records)
     return {
         "visit": visit,
-        "zone": zone,
-        "checkins": [{"c": c, "at": local_text(c.captured_at, zone)} for c in records.checkins],
+        "zone": zone_text(zone, visit.stop.route.date),
+        "amount_due": money(case.amount_due, case.currency),
+        "checkins": [
+            {"c": c, "at": local_text(c.captured_at, zone), "flags": flags_text(c.flags)}
+            for c in records.checkins
+        ],
         "photos": [
             {
                 "p": p,
                 "at": local_text(p.captured_at, zone),
+                "flags": flags_text(p.flags),
                 "original": path_of.get(("photo", str(p.pk), "")),
                 "thumbnail": thumb_for.get(p.file_id),
             }
@@ -70,6 +109,7 @@ def _visit(
                 "signature_thumb": thumb_for.get(r.signature_id or ""),
                 "photo": path_of.get(("receipt", str(r.pk), "photo")),
                 "photo_thumb": thumb_for.get(r.photo_id or ""),
+                "flags": flags_text(r.flags),
             }
             for r in records.receipts
         ],
@@ -85,5 +125,16 @@ def _visit(
         "report": report,
         "cosignature": report.cosignature_or_none() if report else None,
         "report_at": local_text(report.received_at, zone) if report else "",
-        "compliance": judge(records),
+        "promise_amount": money(report.promise_amount, case.currency) if report else "",
+        "attestations": [
+            {"name": VisitReport._meta.get_field(name).verbose_name, "given": getattr(report, name)}
+            for name in ATTESTATIONS
+        ]
+        if report
+        else [],
+        "compliance": compliance,
+        "checks": [
+            {"name": check_name(name), "ok": check.ok, "detail": check.detail}
+            for name, check in compliance.checks.items()
+        ],
     }

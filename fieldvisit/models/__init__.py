@@ -19,6 +19,7 @@ from fieldvisit.models.ledger import (
 )
 from fieldvisit.models.oncall import AlertNotice, ContactPoint, DeliveryAttempt, OnCallEntry
 from fieldvisit.models.people import AgentProfile, DeviceToken, Team
+from fieldvisit.models.preferences import Preferences
 from fieldvisit.models.reports import ReportCosignature, VisitReport, VisitReview
 from fieldvisit.models.routes import AgentClock, Route, RouteChangeRequest, Stop, Visit
 from fieldvisit.models.uploads import Upload
@@ -46,6 +47,7 @@ __all__ = [
     "LedgerNode",
     "OnCallEntry",
     "Photo",
+    "Preferences",
     "Receipt",
     "Recording",
     "Relation",

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import serializers
+
+from fieldvisit import languages
+from fieldvisit.texts import _, format_lazy
 
 MAX_INDEX = 2**53  # ledger sizes stay far below; larger inputs are refused, never overflow
 
@@ -34,6 +38,25 @@ class BundleQuerySerializer(serializers.Serializer):
         "ledger/consistency.jsonl, for `verify.py --against OTHER_BUNDLE`. Proofs from the "
         "checkpoints of earlier downloads of the same bundle are always included.",
     )
+    lang = serializers.CharField(
+        required=False,
+        max_length=16,
+        help_text="The language of report.html and README.txt: `zh-hans` (简体中文) or `en`. "
+        "Default: the downloader's profile language, else their Accept-Language, else the "
+        "deployment's LANGUAGE_CODE. The same evidence and language give the same bytes.",
+    )
+
+    def validate_lang(self, value: str) -> str:
+        language = languages.supported(value)
+        if not language:
+            raise serializers.ValidationError(
+                format_lazy(
+                    _("Unknown language {value}: use one of {choices}."),
+                    value=repr(value),
+                    choices=", ".join(code for code, _name in settings.LANGUAGES),
+                )
+            )
+        return language
 
 
 class KeyQuerySerializer(serializers.Serializer):

@@ -142,10 +142,14 @@ BUNDLE_SCHEMA = {
 }
 
 
-def consistent_with(request: Request) -> int | None:
+def bundle_query(request: Request) -> dict[str, Any]:
+    """``consistent_with`` and ``language`` of a bundle download, from its query string."""
     query = BundleQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    return query.validated_data.get("consistent_with")
+    return {
+        "consistent_with": query.validated_data.get("consistent_with"),
+        "language": query.validated_data.get("lang"),
+    }
 
 
 class CaseBundle(LegalView):
@@ -153,7 +157,7 @@ class CaseBundle(LegalView):
     def get(self, request: Request, pk: Any) -> StreamingHttpResponse:
         case = get_object_or_404(Case, pk=pk)
         device = getattr(request.auth, "device_id", None)
-        return zip_response(*export(case, request.user, device, consistent_with(request)))
+        return zip_response(*export(case, request.user, device, **bundle_query(request)))
 
 
 class VisitBundle(LegalView):
@@ -161,4 +165,4 @@ class VisitBundle(LegalView):
     def get(self, request: Request, pk: Any) -> StreamingHttpResponse:
         visit = get_object_or_404(Visit, pk=pk)
         device = getattr(request.auth, "device_id", None)
-        return zip_response(*export(visit, request.user, device, consistent_with(request)))
+        return zip_response(*export(visit, request.user, device, **bundle_query(request)))
