@@ -6,6 +6,9 @@
     python3 dev.py lint    ruff format --check, ruff check, the layers (lint-imports),
                            makemigrations --check, the OpenAPI schema (check_schema)
     python3 dev.py audit   pip-audit over requirements*.txt (a package it cannot check fails it)
+    python3 dev.py messages  remake locale/zh_Hans/LC_MESSAGES/*.po from the code (new
+                           messages come in empty, for a translator) and compile the .mo
+                           files, which are committed (needs GNU gettext: apt install gettext)
 
 Set DATABASE_URL to run against PostgreSQL instead of SQLite.
 """
@@ -49,6 +52,23 @@ def ensure_env(requirements: str) -> None:
     stamp.write_text(digest)
 
 
+# What makemessages leaves out: the field app speaks both languages from its own
+# messages.js, vendored libraries are not ours, tests and benches are not read by users.
+MESSAGES_IGNORE = [
+    ".venv/*", "var/*", "tests/*", "bench/*", "examples/*", "node_modules/*",
+    "fieldvisit/static/fieldvisit/vendor/*", "fieldvisit/static/fieldvisit/app/*",
+    "fieldvisit/migrations/*", "staticfiles/*",
+]  # fmt: skip
+
+
+def messages() -> None:
+    ignore = [f"--ignore={pattern}" for pattern in MESSAGES_IGNORE]
+    common = ["--locale=zh_Hans", "--no-obsolete", "--add-location=file", *ignore]
+    run(PYTHON, "manage.py", "makemessages", "--domain=django", *common)
+    run(PYTHON, "manage.py", "makemessages", "--domain=djangojs", *common)
+    run(PYTHON, "manage.py", "compilemessages", "--locale=zh_Hans", "--ignore=.venv")
+
+
 def main(argv: list[str]) -> None:
     command, rest = (argv[0], argv[1:]) if argv else ("", [])
     if command == "up":
@@ -67,6 +87,9 @@ def main(argv: list[str]) -> None:
         run(VENV / "bin" / "lint-imports", "--no-cache")
         run(PYTHON, "manage.py", "makemigrations", "--check", "--dry-run")
         run(PYTHON, "manage.py", "check_schema")
+    elif command == "messages":
+        ensure_env("requirements-dev.txt")
+        messages()
     elif command == "audit":
         ensure_env("requirements-dev.txt")
         # --strict: a package the vulnerability service does not know is a failure, not a pass.
