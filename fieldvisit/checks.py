@@ -111,3 +111,19 @@ def alert_channels(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
         )
         for problem in channel_registry.problems()
     ]
+
+
+@register()
+def language_code(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Records are written in LANGUAGE_CODE (fieldvisit.texts): one the product does not
+    speak would write them half in English, half in nothing."""
+    spoken = [code for code, _name in settings.LANGUAGES]
+    if settings.LANGUAGE_CODE in spoken:
+        return []
+    return [
+        Error(
+            f"LANGUAGE_CODE is {settings.LANGUAGE_CODE!r}.",
+            hint=f"Set it to one of {', '.join(spoken)} (zh-hans: 简体中文).",
+            id="fieldvisit.E014",
+        )
+    ]

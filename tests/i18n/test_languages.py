@@ -112,3 +112,12 @@ def test_records_are_written_in_the_deployment_language(settings: Any) -> None:
         assert str(message) == "Not found"
         assert for_records(message) == "未找到"
         assert canonical_json({"detail": message}) == canonical_json({"detail": "未找到"})
+
+
+def test_a_language_code_the_product_does_not_speak_fails_the_system_check(settings: Any) -> None:
+    from fieldvisit.checks import language_code
+
+    assert language_code() == []
+    settings.LANGUAGE_CODE = "fr"
+    [error] = language_code()
+    assert error.id == "fieldvisit.E014" and "zh-hans" in error.hint
