@@ -30,6 +30,7 @@ from fieldvisit.models import (
 )
 from fieldvisit.queries.recordings import VisitRecording
 from fieldvisit.queries.visits import VisitRecords, cited_records, segment_key, visit_records
+from fieldvisit.texts import _, format_lazy
 
 EXTENSIONS = {
     "image/jpeg": "jpg",
@@ -104,7 +105,9 @@ def covering_size(subject: Subject, consistent_with: int | None = None) -> int:
     and ``consistent_with`` (an older checkpoint's tree size the bundle must prove it
     extends; a larger one makes the bundle cite a checkpoint that big)."""
     if consistent_with is not None and not 1 <= consistent_with <= store.tree_size():
-        raise store.LedgerRangeError(f"consistent_with must be between 1 and {store.tree_size()}")
+        raise store.LedgerRangeError(
+            format_lazy(_("consistent_with must be between 1 and {size}"), size=store.tree_size())
+        )
     last = LedgerEntry.objects.filter(subject__in=_subjects(subject.visits)).aggregate(
         last=Max("index")
     )["last"]

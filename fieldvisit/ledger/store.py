@@ -18,6 +18,7 @@ from django.utils import timezone
 from fieldvisit.canonical import canonical_json, iso
 from fieldvisit.ledger import merkle
 from fieldvisit.models import LedgerEntry, LedgerHead, LedgerNode
+from fieldvisit.texts import _, format_lazy
 
 HASH = merkle.HASH_SIZE
 Node = tuple[int, int]
@@ -177,7 +178,9 @@ def fetch_nodes(keys: Iterable[Node]) -> dict[Node, bytes]:
 def _check_size(size: int) -> None:
     current = tree_size()
     if not 1 <= size <= current:
-        raise LedgerRangeError(f"tree_size must be between 1 and {current}")
+        raise LedgerRangeError(
+            format_lazy(_("tree_size must be between 1 and {current}"), current=current)
+        )
 
 
 def root_at(size: int) -> bytes:
@@ -196,7 +199,7 @@ class InclusionProof:
 def inclusion_proof(index: int, size: int) -> InclusionProof:
     _check_size(size)
     if not 0 <= index < size:
-        raise LedgerRangeError(f"entry must be between 0 and {size - 1}")
+        raise LedgerRangeError(format_lazy(_("entry must be between 0 and {last}"), last=size - 1))
     ranges = merkle.inclusion_ranges(index, size)
     wanted = merkle.nodes_for_ranges(ranges) | set(merkle.root_nodes(size)) | {(0, index)}
     nodes = fetch_nodes(wanted)
@@ -221,7 +224,7 @@ class ConsistencyProof:
 def consistency_proof(first: int, second: int) -> ConsistencyProof:
     _check_size(second)
     if not 1 <= first <= second:
-        raise LedgerRangeError("first must be between 1 and second")
+        raise LedgerRangeError(_("first must be between 1 and second"))
     ranges = merkle.consistency_ranges(first, second)
     wanted = (
         merkle.nodes_for_ranges(ranges)
