@@ -346,3 +346,32 @@ def test_panic_and_discreet_panic_reach_the_dashboard(
     assert "access was withdrawn" in browser.do("agent_a", next_call)
     browser.screenshot("agent_a", "4-signed-out-after-revocation")
     assert errors == []
+
+
+def test_the_app_asks_the_server_for_its_own_language(world: World, browser: Browser) -> None:
+    """The server's words (a refusal's detail) come in the language the app shows, not the
+    phone's: a Chinese phone switched to English asks for English."""
+    address = world.addresses[0]
+    phone(browser, "agent_a", address.lat, address.lon, "zh-CN")
+    asked: list[str | None] = []
+
+    def listen(page: Any) -> None:
+        page.on(
+            "request",
+            lambda r: (
+                asked.append(r.headers.get("accept-language")) if "/api/v1/" in r.url else None
+            ),
+        )
+
+    browser.do("agent_a", listen)
+    browser.do("agent_a", open_app("agent_a", [], timezone.now(), service_worker=False))
+    assert asked and set(asked) == {"zh-Hans"}, asked
+    asked.clear()
+
+    def switch_to_english(page: Any) -> None:
+        page.click("#fa-lang")
+        page.reload()
+        page.wait_for_selector("#fa-stops li.stop")
+
+    browser.do("agent_a", switch_to_english)
+    assert asked and set(asked) == {"en"}, asked

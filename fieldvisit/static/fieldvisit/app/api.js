@@ -37,9 +37,20 @@ export function token() {
   return localStorage.getItem(TOKEN_KEY);
 }
 
+// The server's words (a problem's `title` and `detail`) in the app's language, not the
+// phone's: someone who switched the app to English reads English refusals too.
+const SERVER_LANGUAGE = {zh: "zh-Hans", en: "en"};
+let language = null;
+
+/** Speak `lang` ("zh" or "en") to the server from now on. */
+export function setLanguage(lang) {
+  language = SERVER_LANGUAGE[lang] || null;
+}
+
 /** A JSON body, or a FormData one (multipart: a photo, a receipt) sent as the browser makes it. */
 export async function call(method, path, body = undefined, token = undefined) {
   const headers = {Accept: "application/json"};
+  if (language) { headers["Accept-Language"] = language; }
   const auth = token === undefined ? localStorage.getItem(TOKEN_KEY) : token;
   if (auth) { headers.Authorization = `Token ${auth}`; }
   const multipart = body instanceof FormData;

@@ -583,11 +583,13 @@ async function registerServiceWorker() {
 }
 
 async function start() {
+  api.setLanguage(state.lang);
   const timerBar = el("div", {class: "timer", id: "fa-timer", role: "timer", hidden: true});
   $("fa-banner").before(timerBar);
   $("fa-lang").addEventListener("click", () => {
     state.lang = state.lang === "zh" ? "en" : "zh";
     localStorage.setItem(LANG_KEY, state.lang);
+    api.setLanguage(state.lang);
     render();
   });
   holdButton($("fa-panic"), () => panic(false));
