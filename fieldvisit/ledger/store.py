@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from fieldvisit.canonical import canonical_json, iso
@@ -102,9 +103,7 @@ def append(
             }
         )
         leaf = merkle.leaf_hash(raw)
-        entry = LedgerEntry(
-            index=index, kind=kind, subject=subject, at=at, entry_bytes=raw, leaf_hash=leaf
-        )
+        entry = _loaded_entry(index, kind, subject, at, raw, leaf)
         cursor.execute(
             insert_entry,
             [index, kind, subject, connection.ops.adapt_datetimefield_value(at), raw, leaf],
@@ -129,7 +128,21 @@ def append(
             rows = ", ".join(["(%s, %s, %s)"] * (len(new_nodes) // 3))
             cursor.execute(insert_nodes + rows, new_nodes)
         cursor.execute(update_head, [index + 1, b"".join(value for _, value in stack)])
+    return entry
+
+
+def _loaded_entry(
+    index: int, kind: str, subject: str, at: Any, raw: bytes, leaf: bytes
+) -> LedgerEntry:
+    """The entry just inserted, as a loaded instance, without the cost of ``Model.__init__``
+    (a fifth of an append): its fields are all given, none has a default to compute."""
+    entry = LedgerEntry.__new__(LedgerEntry)
+    entry.__dict__.update(
+        index=index, kind=kind, subject=subject, at=at, entry_bytes=raw, leaf_hash=leaf
+    )
+    entry._state = ModelState()
     entry._state.adding = False
+    entry._state.db = connection.alias
     return entry
 
 

@@ -1,0 +1,59 @@
+"""Canonical JSON: the standard library's fast path writes exactly the bytes of ``rfc8785``
+for every value it takes, and everything else still goes through ``rfc8785``."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+import rfc8785
+
+from fieldvisit.canonical import canonical_json, jsonable
+
+ALPHABET = (
+    [chr(c) for c in range(0x00, 0x80)]
+    + list("外访通报催款通知书签收回执证据包¥€éß")
+    + ["\u2028", "\u2029", "\ufeff", "\ufffd", "\U0001f600", "\U00020000", "\x7f", "\x85"]
+)
+
+
+def text(rng: random.Random) -> str:
+    return "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 12)))
+
+
+def value(rng: random.Random, depth: int = 0) -> Any:
+    kinds = ["str", "int", "bool", "none"] + (["dict", "list"] if depth < 4 else [])
+    kind = rng.choice(kinds)
+    if kind == "str":
+        return text(rng)
+    if kind == "int":
+        return rng.choice([0, 1, -1, 2**53, -(2**53), rng.randint(-(10**12), 10**12)])
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "none":
+        return None
+    if kind == "list":
+        return [value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    keys = [rng.choice(["a", "b", "index", "Z", "_x", "a1", "kind", "data", ""]) + text(rng)[:3]]
+    keys += [rng.choice(["a", "b", "index", "Z", "kind", "data", "at"]) for _ in range(3)]
+    return {key: value(rng, depth + 1) for key in keys}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_fast_path_writes_the_bytes_of_rfc8785(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(200):
+        data = value(rng)
+        assert canonical_json(data) == rfc8785.dumps(jsonable(data)), data
+
+
+def test_what_the_fast_path_leaves_to_rfc8785() -> None:
+    for data in (
+        {"f": 0.1, "g": 1e21, "h": -0.0, "i": 5e-7},  # ECMAScript number forms
+        {"\U0001f600": 1, "\ufb01": 2, "é": 3},  # keys sorted by UTF-16 code units
+        [1.5, {"x": [2.25]}],
+    ):
+        assert canonical_json(data) == rfc8785.dumps(jsonable(data))
+    # UTF-16 order puts the surrogate pair (D83D DE00) before U+FB01; code points would not.
+    assert canonical_json({"\ufb01": 2, "\U0001f600": 1}) == '{"\U0001f600":1,"\ufb01":2}'.encode()
