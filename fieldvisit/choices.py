@@ -1,16 +1,17 @@
 """Every named choice of the domain, in one place (the API and admin show these values)."""
 
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 
 class Role(models.TextChoices):
     """Django auth groups; a user's roles are the groups they belong to."""
 
-    AGENT = "agent", "Field agent (外访员)"
-    PLANNER = "planner", "Planner / team lead (客户负责人)"
-    SUPERVISOR = "supervisor", "Supervisor / risk manager (风控经理)"
-    LEGAL = "legal", "Legal (法务)"
-    AUDITOR = "auditor", "Auditor"
+    AGENT = "agent", pgettext_lazy("Role", "Field agent")
+    PLANNER = "planner", pgettext_lazy("Role", "Planner / team lead")
+    SUPERVISOR = "supervisor", pgettext_lazy("Role", "Supervisor / risk manager")
+    LEGAL = "legal", pgettext_lazy("Role", "Legal")
+    AUDITOR = "auditor", pgettext_lazy("Role", "Auditor")
 
 
 class Datum(models.TextChoices):
@@ -18,186 +19,204 @@ class Datum(models.TextChoices):
     (AMap/高德, Tencent) use GCJ-02, Baidu uses BD-09, each 100-700 m off the GPS position of
     the same door."""
 
-    WGS84 = "wgs84", "WGS-84 (GPS)"
-    GCJ02 = "gcj02", "GCJ-02 (AMap/高德, Tencent)"
-    BD09 = "bd09", "BD-09 (Baidu)"
+    WGS84 = "wgs84", pgettext_lazy("Datum", "WGS-84 (GPS)")
+    GCJ02 = "gcj02", pgettext_lazy("Datum", "GCJ-02 (AMap, Tencent)")
+    BD09 = "bd09", pgettext_lazy("Datum", "BD-09 (Baidu)")
 
 
 class Hazard(models.TextChoices):
     """What a team should know before knocking (an address's hazards)."""
 
-    AGGRESSIVE_OCCUPANT = "aggressive_occupant", "Aggressive occupant (住户有攻击性)"
-    DOG = "dog", "Dog (有狗)"
-    PREVIOUS_INCIDENT = "previous_incident", "Previous incident (曾发生事件)"
-    OTHER = "other", "Other (其他)"
+    AGGRESSIVE_OCCUPANT = "aggressive_occupant", pgettext_lazy("Hazard", "Aggressive occupant")
+    DOG = "dog", pgettext_lazy("Hazard", "Dog")
+    PREVIOUS_INCIDENT = "previous_incident", pgettext_lazy("Hazard", "Previous incident")
+    OTHER = "other", pgettext_lazy("Hazard", "Other")
 
 
 class AddressKind(models.TextChoices):
-    HOME = "home", "Home (住宅)"
-    WORK = "work", "Workplace (单位)"
-    HOUSEHOLD_REGISTRATION = "household_registration", "Household registration (户籍)"
-    MAILING = "mailing", "Mailing (邮寄)"
-    OTHER = "other", "Other (其他)"
+    HOME = "home", pgettext_lazy("AddressKind", "Home")
+    WORK = "work", pgettext_lazy("AddressKind", "Workplace")
+    HOUSEHOLD_REGISTRATION = (
+        "household_registration",
+        pgettext_lazy("AddressKind", "Household registration"),
+    )
+    MAILING = "mailing", pgettext_lazy("AddressKind", "Mailing")
+    OTHER = "other", pgettext_lazy("AddressKind", "Other")
 
 
 class RelationKind(models.TextChoices):
-    CO_BORROWER = "co_borrower", "Co-borrower (共同借款人)"
-    GUARANTOR = "guarantor", "Guarantor (担保人)"
-    FAMILY = "family", "Family member (家人)"
-    COLLEAGUE = "colleague", "Colleague (同事)"
-    FRIEND = "friend", "Friend (朋友)"
-    OTHER = "other", "Other"
+    CO_BORROWER = "co_borrower", pgettext_lazy("RelationKind", "Co-borrower")
+    GUARANTOR = "guarantor", pgettext_lazy("RelationKind", "Guarantor")
+    FAMILY = "family", pgettext_lazy("RelationKind", "Family member")
+    COLLEAGUE = "colleague", pgettext_lazy("RelationKind", "Colleague")
+    FRIEND = "friend", pgettext_lazy("RelationKind", "Friend")
+    OTHER = "other", pgettext_lazy("RelationKind", "Other")
 
 
 class CaseStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ON_HOLD = "on_hold", "On hold"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", pgettext_lazy("CaseStatus", "Open")
+    ON_HOLD = "on_hold", pgettext_lazy("CaseStatus", "On hold")
+    CLOSED = "closed", pgettext_lazy("CaseStatus", "Closed")
 
 
 class RouteStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted for approval"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    IN_PROGRESS = "in_progress", "In progress"
-    COMPLETED = "completed", "Completed"
+    DRAFT = "draft", pgettext_lazy("RouteStatus", "Draft")
+    SUBMITTED = "submitted", pgettext_lazy("RouteStatus", "Submitted for approval")
+    APPROVED = "approved", pgettext_lazy("RouteStatus", "Approved")
+    REJECTED = "rejected", pgettext_lazy("RouteStatus", "Rejected")
+    IN_PROGRESS = "in_progress", pgettext_lazy("RouteStatus", "In progress")
+    COMPLETED = "completed", pgettext_lazy("RouteStatus", "Completed")
 
 
 class StopStatus(models.TextChoices):
-    PLANNED = "planned", "Planned"
-    SKIPPED = "skipped", "Skipped (approved change)"
-    VISITED = "visited", "Visited"
+    PLANNED = "planned", pgettext_lazy("StopStatus", "Planned")
+    SKIPPED = "skipped", pgettext_lazy("StopStatus", "Skipped (approved change)")
+    VISITED = "visited", pgettext_lazy("StopStatus", "Visited")
 
 
 class VisitStatus(models.TextChoices):
-    PLANNED = "planned", "Planned"
-    ARRIVING = "arriving", "Arriving (one agent arrived)"
-    OPEN = "open", "Open (both agents arrived together)"
-    CLOSED = "closed", "Closed (both agents left)"
-    REPORTED = "reported", "Reported"
-    REVIEWED = "reviewed", "Reviewed"
+    PLANNED = "planned", pgettext_lazy("VisitStatus", "Planned")
+    ARRIVING = "arriving", pgettext_lazy("VisitStatus", "Arriving (one agent arrived)")
+    OPEN = "open", pgettext_lazy("VisitStatus", "Open (both agents arrived together)")
+    CLOSED = "closed", pgettext_lazy("VisitStatus", "Closed (both agents left)")
+    REPORTED = "reported", pgettext_lazy("VisitStatus", "Reported")
+    REVIEWED = "reviewed", pgettext_lazy("VisitStatus", "Reviewed")
 
 
 class ChangeRequestStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    PENDING = "pending", pgettext_lazy("ChangeRequestStatus", "Pending")
+    APPROVED = "approved", pgettext_lazy("ChangeRequestStatus", "Approved")
+    REJECTED = "rejected", pgettext_lazy("ChangeRequestStatus", "Rejected")
 
 
 class Platform(models.TextChoices):
-    ANDROID = "android", "Android"
-    IOS = "ios", "iOS"
-    WEB = "web", "Web"
-    OTHER = "other", "Other"
+    ANDROID = "android", pgettext_lazy("Platform", "Android")
+    IOS = "ios", pgettext_lazy("Platform", "iOS")
+    WEB = "web", pgettext_lazy("Platform", "Web")
+    OTHER = "other", pgettext_lazy("Platform", "Other")
 
 
 class CheckInKind(models.TextChoices):
-    DEPART = "depart", "Depart (出发)"
-    ARRIVE = "arrive", "Arrive at a stop (到达)"
-    PERIODIC = "periodic", "Periodic report (定时通报)"
-    LEAVE = "leave", "Leave a stop (离开)"
-    RETURN = "return", "Return (返回)"
+    DEPART = "depart", pgettext_lazy("CheckInKind", "Depart")
+    ARRIVE = "arrive", pgettext_lazy("CheckInKind", "Arrive at a stop")
+    PERIODIC = "periodic", pgettext_lazy("CheckInKind", "Periodic report")
+    LEAVE = "leave", pgettext_lazy("CheckInKind", "Leave a stop")
+    RETURN = "return", pgettext_lazy("CheckInKind", "Return")
 
 
 class AlertKind(models.TextChoices):
-    PANIC = "panic", "Panic"
+    PANIC = "panic", pgettext_lazy("AlertKind", "Panic")
     # Before per-agent clocks, one alert for the team's missed report; kept for those rows.
-    MISSED_CHECKIN = "missed_checkin", "Missed check-in (team)"
-    AGENT_SILENT = "agent_silent", "Agent silent (missed check-in)"
-    LONE_DEPART = "lone_depart", "Departed alone"
-    LONE_AGENT = "lone_agent", "Agent alone at the door"
-    TEAM_SPLIT = "team_split", "Team split"
-    RULE_BREAK = "rule_break", "Rule broken (offline check-in)"
-    LATE_EVIDENCE = "late_evidence", "Evidence received after review"
-    PHONE_SILENT = "phone_silent", "Phone stopped reporting (no heartbeat)"
-    LOW_BATTERY = "low_battery", "Phone battery low"
+    MISSED_CHECKIN = "missed_checkin", pgettext_lazy("AlertKind", "Missed check-in (team)")
+    AGENT_SILENT = "agent_silent", pgettext_lazy("AlertKind", "Agent silent (missed check-in)")
+    LONE_DEPART = "lone_depart", pgettext_lazy("AlertKind", "Departed alone")
+    LONE_AGENT = "lone_agent", pgettext_lazy("AlertKind", "Agent alone at the door")
+    TEAM_SPLIT = "team_split", pgettext_lazy("AlertKind", "Team split")
+    RULE_BREAK = "rule_break", pgettext_lazy("AlertKind", "Rule broken (offline check-in)")
+    LATE_EVIDENCE = "late_evidence", pgettext_lazy("AlertKind", "Evidence received after review")
+    PHONE_SILENT = (
+        "phone_silent",
+        pgettext_lazy("AlertKind", "Phone stopped reporting (no heartbeat)"),
+    )
+    LOW_BATTERY = "low_battery", pgettext_lazy("AlertKind", "Phone battery low")
 
 
 class AlertSeverity(models.IntegerChoices):
     """Higher is more severe; the alerts page sorts on it."""
 
-    LOW = 10, "Low"
-    MEDIUM = 20, "Medium"
-    HIGH = 30, "High"
-    CRITICAL = 40, "Critical"
+    LOW = 10, pgettext_lazy("AlertSeverity", "Low")
+    MEDIUM = 20, pgettext_lazy("AlertSeverity", "Medium")
+    HIGH = 30, pgettext_lazy("AlertSeverity", "High")
+    CRITICAL = 40, pgettext_lazy("AlertSeverity", "Critical")
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    RESOLVED = "resolved", "Resolved"
+    OPEN = "open", pgettext_lazy("AlertStatus", "Open")
+    ACKNOWLEDGED = "acknowledged", pgettext_lazy("AlertStatus", "Acknowledged")
+    RESOLVED = "resolved", pgettext_lazy("AlertStatus", "Resolved")
 
 
 class ContactKind(models.TextChoices):
     """Where a person on call is reached: an e-mail address, or a mobile number (SMS, and the
     @-mention in the DingTalk and WeCom group robots)."""
 
-    EMAIL = "email", "E-mail"
-    MOBILE = "mobile", "Mobile phone"
+    EMAIL = "email", pgettext_lazy("ContactKind", "E-mail")
+    MOBILE = "mobile", pgettext_lazy("ContactKind", "Mobile phone")
 
 
 class AckChannel(models.TextChoices):
     """Through what an alert was acknowledged."""
 
-    ADMIN = "admin", "Admin"
-    EMAIL = "email", "E-mail link"
-    SMS = "sms", "SMS link"
-    DINGTALK = "dingtalk", "DingTalk link"
-    WECOM = "wecom", "WeCom link"
-    WEBHOOK = "webhook", "Webhook link"
+    ADMIN = "admin", pgettext_lazy("AckChannel", "Admin")
+    EMAIL = "email", pgettext_lazy("AckChannel", "E-mail link")
+    SMS = "sms", pgettext_lazy("AckChannel", "SMS link")
+    DINGTALK = "dingtalk", pgettext_lazy("AckChannel", "DingTalk link")
+    WECOM = "wecom", pgettext_lazy("AckChannel", "WeCom link")
+    WEBHOOK = "webhook", pgettext_lazy("AckChannel", "Webhook link")
 
 
 class NoticeState(models.TextChoices):
     """One notification of one person (or group) through one channel."""
 
-    PENDING = "pending", "Being sent"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed every retry"
-    CANCELLED = "cancelled", "Not needed (acknowledged first)"
+    PENDING = "pending", pgettext_lazy("NoticeState", "Being sent")
+    DELIVERED = "delivered", pgettext_lazy("NoticeState", "Delivered")
+    FAILED = "failed", pgettext_lazy("NoticeState", "Failed every retry")
+    CANCELLED = "cancelled", pgettext_lazy("NoticeState", "Not needed (acknowledged first)")
 
 
 class PhotoKind(models.TextChoices):
-    DOOR = "door", "Door number with the partner in frame (门牌号码)"
-    NEAREST_DOOR = "nearest_door", "Nearest door number (address not found)"
-    SURROUNDINGS = "surroundings", "Surroundings"
-    NOTICE_ON_DOOR = "notice_on_door", "Notice on the door"
-    SEAL = "seal", "Seal (封条)"
-    OTHER = "other", "Other"
+    DOOR = "door", pgettext_lazy("PhotoKind", "Door number with the partner in frame")
+    NEAREST_DOOR = (
+        "nearest_door",
+        pgettext_lazy("PhotoKind", "Nearest door number (address not found)"),
+    )
+    SURROUNDINGS = "surroundings", pgettext_lazy("PhotoKind", "Surroundings")
+    NOTICE_ON_DOOR = "notice_on_door", pgettext_lazy("PhotoKind", "Notice on the door")
+    SEAL = "seal", pgettext_lazy("PhotoKind", "Seal")
+    OTHER = "other", pgettext_lazy("PhotoKind", "Other")
 
 
 class ReceiptOutcome(models.TextChoices):
-    SIGNED_BY_DEBTOR = "signed_by_debtor", "Signed by the debtor"
-    SIGNED_BY_RELATION = "signed_by_relation", "Signed by a relation"
-    REFUSED = "refused", "Refused"
-    NOT_DELIVERED = "not_delivered", "Not delivered"
-    LEFT_IN_MAILBOX = "left_in_mailbox", "Left in a private mailbox"
+    SIGNED_BY_DEBTOR = "signed_by_debtor", pgettext_lazy("ReceiptOutcome", "Signed by the debtor")
+    SIGNED_BY_RELATION = (
+        "signed_by_relation",
+        pgettext_lazy("ReceiptOutcome", "Signed by a relation"),
+    )
+    REFUSED = "refused", pgettext_lazy("ReceiptOutcome", "Refused")
+    NOT_DELIVERED = "not_delivered", pgettext_lazy("ReceiptOutcome", "Not delivered")
+    LEFT_IN_MAILBOX = (
+        "left_in_mailbox",
+        pgettext_lazy("ReceiptOutcome", "Left in a private mailbox"),
+    )
 
 
 class UploadStatus(models.TextChoices):
     """A tus upload's life: receiving bytes, then completed (a segment) or ended."""
 
-    RECEIVING = "receiving", "Receiving"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed (refused when complete)"
-    TERMINATED = "terminated", "Terminated by the client"
-    EXPIRED = "expired", "Expired"
+    RECEIVING = "receiving", pgettext_lazy("UploadStatus", "Receiving")
+    COMPLETED = "completed", pgettext_lazy("UploadStatus", "Completed")
+    FAILED = "failed", pgettext_lazy("UploadStatus", "Failed (refused when complete)")
+    TERMINATED = "terminated", pgettext_lazy("UploadStatus", "Terminated by the client")
+    EXPIRED = "expired", pgettext_lazy("UploadStatus", "Expired")
 
 
 class ReportOutcome(models.TextChoices):
     """What the visit came to, as the team's report states it (上门催收情况报告)."""
 
-    MET_DEBTOR = "met_debtor", "Met the debtor"
-    MET_RELATION = "met_relation", "Met a relation"
-    NO_ANSWER = "no_answer", "Nobody answered"
-    ADDRESS_NOT_FOUND = "address_not_found", "Address not found"
-    MOVED = "moved", "The debtor moved away"
-    REFUSED_CONTACT = "refused_contact", "Contact refused"
+    MET_DEBTOR = "met_debtor", pgettext_lazy("ReportOutcome", "Met the debtor")
+    MET_RELATION = "met_relation", pgettext_lazy("ReportOutcome", "Met a relation")
+    NO_ANSWER = "no_answer", pgettext_lazy("ReportOutcome", "Nobody answered")
+    ADDRESS_NOT_FOUND = "address_not_found", pgettext_lazy("ReportOutcome", "Address not found")
+    MOVED = "moved", pgettext_lazy("ReportOutcome", "The debtor moved away")
+    REFUSED_CONTACT = "refused_contact", pgettext_lazy("ReportOutcome", "Contact refused")
 
 
 class ReportStatus(models.TextChoices):
     """A report's state, read from its records: co-signed, corrected, or neither yet."""
 
-    AWAITING_COSIGN = "awaiting_cosign", "Awaiting the partner's co-signature"
-    COSIGNED = "cosigned", "Co-signed by both agents"
-    SUPERSEDED = "superseded", "Superseded by a correction"
+    AWAITING_COSIGN = (
+        "awaiting_cosign",
+        pgettext_lazy("ReportStatus", "Awaiting the partner's co-signature"),
+    )
+    COSIGNED = "cosigned", pgettext_lazy("ReportStatus", "Co-signed by both agents")
+    SUPERSEDED = "superseded", pgettext_lazy("ReportStatus", "Superseded by a correction")

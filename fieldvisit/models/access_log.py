@@ -7,19 +7,29 @@ from django.conf import settings
 from django.db import models
 
 from fieldvisit.db.append_only import AppendOnlyModel
+from fieldvisit.texts import _
 
 
 class EvidenceAccess(AppendOnlyModel):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(max_length=32, help_text="What was read: visit, case evidence, …")
-    subject = models.CharField(max_length=128, help_text="Which record, e.g. visit:<uuid>.")
-    at = models.DateTimeField()
-    via = models.CharField(max_length=8, help_text="api or admin")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(
+        verbose_name=_("action"),
+        max_length=32,
+        help_text=_("What was read: visit, case evidence, …"),
+    )
+    subject = models.CharField(
+        verbose_name=_("subject"), max_length=128, help_text=_("Which record, e.g. visit:<uuid>.")
+    )
+    at = models.DateTimeField(verbose_name=_("at"))
+    via = models.CharField(verbose_name=_("via"), max_length=8, help_text=_("api or admin"))
 
     class Meta:
+        verbose_name = _("evidence access")
         ordering = ["-at"]
         indexes = [models.Index(fields=["subject", "at"]), models.Index(fields=["user", "at"])]
-        verbose_name_plural = "evidence accesses"
+        verbose_name_plural = _("evidence accesses")
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.subject} ({self.action})"

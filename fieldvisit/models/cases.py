@@ -17,6 +17,7 @@ from fieldvisit.datums import to_wgs84
 from fieldvisit.geo import zone_at
 from fieldvisit.models.validators import validate_timezone
 from fieldvisit.privacy import mask_id_number
+from fieldvisit.texts import _
 
 # The legal window for contact (seeds: 22:00-08:00 forbidden; company rule 09:00-21:00).
 # A creditor may narrow it, never widen it, so the database holds these as hard bounds.
@@ -31,42 +32,68 @@ class Creditor(models.Model):
     contract terms apply to its cases without code changes.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=200, unique=True)
-    code = models.SlugField(max_length=50, unique=True)
-    visit_hours_start = models.TimeField(default=EARLIEST_VISIT)
-    visit_hours_end = models.TimeField(default=LATEST_VISIT)
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
+    )
+    name = models.CharField(verbose_name=_("name"), max_length=200, unique=True)
+    code = models.SlugField(verbose_name=_("code"), max_length=50, unique=True)
+    visit_hours_start = models.TimeField(
+        verbose_name=_("visit hours start"), default=EARLIEST_VISIT
+    )
+    visit_hours_end = models.TimeField(verbose_name=_("visit hours end"), default=LATEST_VISIT)
     geofence_radius_m = models.PositiveIntegerField(
-        default=150, validators=[MinValueValidator(10), MaxValueValidator(5000)]
+        verbose_name=_("geofence radius m"),
+        default=150,
+        validators=[MinValueValidator(10), MaxValueValidator(5000)],
     )
     checkin_interval_min = models.PositiveIntegerField(
-        default=30, validators=[MinValueValidator(5), MaxValueValidator(240)]
+        verbose_name=_("checkin interval min"),
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(240)],
     )
     checkin_grace_min = models.PositiveIntegerField(
-        default=10, validators=[MinValueValidator(0), MaxValueValidator(120)]
+        verbose_name=_("checkin grace min"),
+        default=10,
+        validators=[MinValueValidator(0), MaxValueValidator(120)],
     )
     escalation_after_min = models.PositiveIntegerField(
-        default=15, validators=[MinValueValidator(1), MaxValueValidator(240)]
+        verbose_name=_("escalation after min"),
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
     )
     max_visits_per_day = models.PositiveIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+        verbose_name=_("max visits per day"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
     )
     max_visits_per_7_days = models.PositiveIntegerField(
-        default=3, validators=[MinValueValidator(1), MaxValueValidator(30)]
+        verbose_name=_("max visits per 7 days"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
     )
     pair_arrival_window_min = models.PositiveIntegerField(
-        default=10, validators=[MinValueValidator(1), MaxValueValidator(60)]
+        verbose_name=_("pair arrival window min"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
     )
     pair_arrival_distance_m = models.PositiveIntegerField(
-        default=100, validators=[MinValueValidator(10), MaxValueValidator(1000)]
+        verbose_name=_("pair arrival distance m"),
+        default=100,
+        validators=[MinValueValidator(10), MaxValueValidator(1000)],
     )
     team_split_distance_m = models.PositiveIntegerField(
-        default=200, validators=[MinValueValidator(10), MaxValueValidator(2000)]
+        verbose_name=_("team split distance m"),
+        default=200,
+        validators=[MinValueValidator(10), MaxValueValidator(2000)],
     )
-    recording_max_gap_s = models.PositiveIntegerField(default=2, validators=[MaxValueValidator(60)])
-    created_at = models.DateTimeField(auto_now_add=True)
+    recording_max_gap_s = models.PositiveIntegerField(
+        verbose_name=_("recording max gap s"), default=2, validators=[MaxValueValidator(60)]
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("creditor")
+        verbose_name_plural = _("creditors")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -118,34 +145,48 @@ class Case(models.Model):
     The case is what a court file is about: visits, notices and receipts all point here.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    number = models.CharField(max_length=64, unique=True)
-    creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="cases")
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
+    )
+    number = models.CharField(verbose_name=_("number"), max_length=64, unique=True)
+    creditor = models.ForeignKey(
+        Creditor, verbose_name=_("creditor"), on_delete=models.PROTECT, related_name="cases"
+    )
     team = models.ForeignKey(
         "fieldvisit.Team",
+        verbose_name=_("team"),
         on_delete=models.PROTECT,
         related_name="cases",
         null=True,
         blank=True,
-        help_text="The field team the case is assigned to; its agents may see it.",
+        help_text=_("The field team the case is assigned to; its agents may see it."),
     )
-    debtor_name = models.CharField(max_length=200)
+    debtor_name = models.CharField(verbose_name=_("debtor name"), max_length=200)
     debtor_id_number = models.CharField(
-        max_length=32, blank=True, help_text="Full ID number; agents only ever see it masked."
+        verbose_name=_("debtor id number"),
+        max_length=32,
+        blank=True,
+        help_text=_("Full ID number; agents only ever see it masked."),
     )
-    debtor_phone = models.CharField(max_length=40, blank=True)
-    amount_due = models.DecimalField(max_digits=14, decimal_places=2)
-    currency = models.CharField(max_length=3, default="CNY")
-    overdue_since = models.DateField(null=True, blank=True)
+    debtor_phone = models.CharField(verbose_name=_("debtor phone"), max_length=40, blank=True)
+    amount_due = models.DecimalField(verbose_name=_("amount due"), max_digits=14, decimal_places=2)
+    currency = models.CharField(verbose_name=_("currency"), max_length=3, default="CNY")
+    overdue_since = models.DateField(verbose_name=_("overdue since"), null=True, blank=True)
     reachable = models.BooleanField(
-        default=True, help_text="Can the debtor or a relation be contacted (能够联系的账户)?"
+        verbose_name=_("reachable"),
+        default=True,
+        help_text=_("Can the debtor or a relation be contacted (能够联系的账户)?"),
     )
-    status = models.CharField(max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN)
-    notes = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN
+    )
+    notes = models.TextField(verbose_name=_("notes"), blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
         ordering = ["number"]
         permissions = [("import_case", "Can import cases from CSV or XLSX files")]
         constraints = [
@@ -189,43 +230,65 @@ class Case(models.Model):
 class Address(models.Model):
     """A place where a debtor or relation may be found, geocoded for the geofence rule."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="addresses")
-    kind = models.CharField(max_length=32, choices=AddressKind.choices)
-    text = models.CharField(max_length=500)
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
+    )
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="addresses"
+    )
+    kind = models.CharField(verbose_name=_("kind"), max_length=32, choices=AddressKind.choices)
+    text = models.CharField(verbose_name=_("text"), max_length=500)
     lat = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+        verbose_name=_("lat"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
     )
     lon = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+        verbose_name=_("lon"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     # The position as it was given, when given in a Chinese map datum: lat/lon above are its
     # WGS-84 conversion (fieldvisit.datums), which the geofence and the maps use.
     source_datum = models.CharField(
+        verbose_name=_("source datum"),
         max_length=8,
         choices=Datum.choices,
         default=Datum.WGS84,
-        help_text="The datum the position was given in; lat/lon are always WGS-84.",
+        help_text=_("The datum the position was given in; lat/lon are always WGS-84."),
     )
-    source_lat = models.FloatField(null=True, blank=True, editable=False)
-    source_lon = models.FloatField(null=True, blank=True, editable=False)
+    source_lat = models.FloatField(
+        verbose_name=_("source lat"), null=True, blank=True, editable=False
+    )
+    source_lon = models.FloatField(
+        verbose_name=_("source lon"), null=True, blank=True, editable=False
+    )
     timezone = models.CharField(
+        verbose_name=_("timezone"),
         max_length=64,
         blank=True,
         validators=[validate_timezone],
-        help_text="IANA zone (e.g. Asia/Shanghai); visit hours are judged in it.",
+        help_text=_("IANA zone (e.g. Asia/Shanghai); visit hours are judged in it."),
     )
     hazards = models.JSONField(
+        verbose_name=_("hazards"),
         default=list,
         blank=True,
-        help_text="What the team should know before knocking: shown on the stop in the field "
-        "app and flagged to whoever approves a route visiting it.",
+        help_text=_(
+            "What the team should know before knocking: shown on the stop in the field "
+            "app and flagged to whoever approves a route visiting it."
+        ),
     )
-    hazard_notes = models.TextField(blank=True, help_text="The hazards in words.")
+    hazard_notes = models.TextField(
+        verbose_name=_("hazard notes"), blank=True, help_text=_("The hazards in words.")
+    )
 
     class Meta:
+        verbose_name = _("address")
         ordering = ["case", "kind"]
-        verbose_name_plural = "addresses"
+        verbose_name_plural = _("addresses")
         constraints = [
             models.CheckConstraint(
                 name="address_lat_in_range",
@@ -301,14 +364,20 @@ class Address(models.Model):
 class Relation(models.Model):
     """A third person linked to the debtor (关系人) who may receive and co-sign a notice."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="relations")
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=32, choices=RelationKind.choices)
-    phone = models.CharField(max_length=40, blank=True)
-    notes = models.TextField(blank=True)
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
+    )
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="relations"
+    )
+    name = models.CharField(verbose_name=_("name"), max_length=200)
+    kind = models.CharField(verbose_name=_("kind"), max_length=32, choices=RelationKind.choices)
+    phone = models.CharField(verbose_name=_("phone"), max_length=40, blank=True)
+    notes = models.TextField(verbose_name=_("notes"), blank=True)
 
     class Meta:
+        verbose_name = _("relation")
+        verbose_name_plural = _("relations")
         ordering = ["case", "name"]
 
     def __str__(self) -> str:

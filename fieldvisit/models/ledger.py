@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from fieldvisit.db.append_only import AppendOnlyModel
+from fieldvisit.texts import _
 
 
 class LedgerEntry(AppendOnlyModel):
@@ -20,16 +21,17 @@ class LedgerEntry(AppendOnlyModel):
     queried; the bytes are the evidence and the leaf hash is computed from them.
     """
 
-    index = models.BigIntegerField(primary_key=True)
-    kind = models.CharField(max_length=64)
-    subject = models.CharField(max_length=128, db_index=True)
-    at = models.DateTimeField()
-    entry_bytes = models.BinaryField()
-    leaf_hash = models.BinaryField(max_length=32)
+    index = models.BigIntegerField(verbose_name=_("index"), primary_key=True)
+    kind = models.CharField(verbose_name=_("kind"), max_length=64)
+    subject = models.CharField(verbose_name=_("subject"), max_length=128, db_index=True)
+    at = models.DateTimeField(verbose_name=_("at"))
+    entry_bytes = models.BinaryField(verbose_name=_("entry bytes"))
+    leaf_hash = models.BinaryField(verbose_name=_("leaf hash"), max_length=32)
 
     class Meta:
+        verbose_name = _("ledger entry")
         ordering = ["index"]
-        verbose_name_plural = "ledger entries"
+        verbose_name_plural = _("ledger entries")
         constraints = [
             models.CheckConstraint(name="ledger_index_not_negative", condition=Q(index__gte=0)),
         ]
@@ -45,11 +47,13 @@ class LedgerNode(AppendOnlyModel):
     complete, about one row per entry, so any proof needs O(log n) rows.
     """
 
-    level = models.PositiveSmallIntegerField()
-    idx = models.BigIntegerField()
-    hash = models.BinaryField(max_length=32)
+    level = models.PositiveSmallIntegerField(verbose_name=_("level"))
+    idx = models.BigIntegerField(verbose_name=_("idx"))
+    hash = models.BinaryField(verbose_name=_("hash"), max_length=32)
 
     class Meta:
+        verbose_name = _("ledger node")
+        verbose_name_plural = _("ledger nodes")
         constraints = [
             models.UniqueConstraint(fields=["level", "idx"], name="ledger_node_unique"),
             models.CheckConstraint(name="ledger_node_level_positive", condition=Q(level__gte=1)),
@@ -64,11 +68,17 @@ class LedgerHead(models.Model):
     entries and nodes, and ``verify_ledger`` does so.
     """
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    size = models.BigIntegerField(default=0)
-    peaks = models.BinaryField(default=b"", help_text="Concatenated hashes of the tree's peaks.")
+    id = models.PositiveSmallIntegerField(verbose_name=_("id"), primary_key=True, default=1)
+    size = models.BigIntegerField(verbose_name=_("size"), default=0)
+    peaks = models.BinaryField(
+        verbose_name=_("peaks"),
+        default=b"",
+        help_text=_("Concatenated hashes of the tree's peaks."),
+    )
 
     class Meta:
+        verbose_name = _("ledger head")
+        verbose_name_plural = _("ledger heads")
         constraints = [
             models.CheckConstraint(name="ledger_head_singleton", condition=Q(id=1)),
         ]
@@ -81,11 +91,13 @@ class SigningKey(AppendOnlyModel):
     """A published Ed25519 public key of the ledger. A key is valid from its ``valid_from``
     until the next key's; old keys stay published so old checkpoints stay verifiable."""
 
-    key_id = models.CharField(max_length=16, primary_key=True)
-    public_key = models.BinaryField(max_length=32)
-    valid_from = models.DateTimeField()
+    key_id = models.CharField(verbose_name=_("key id"), max_length=16, primary_key=True)
+    public_key = models.BinaryField(verbose_name=_("public key"), max_length=32)
+    valid_from = models.DateTimeField(verbose_name=_("valid from"))
 
     class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
         ordering = ["valid_from"]
 
     def __str__(self) -> str:
@@ -100,15 +112,19 @@ class Checkpoint(AppendOnlyModel):
     tree head in the C2SP tlog-checkpoint signed-note form for transparency-log tooling.
     """
 
-    tree_size = models.BigIntegerField()
-    root_hash = models.BinaryField(max_length=32)
-    timestamp = models.DateTimeField()
-    key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, related_name="checkpoints")
-    signed_bytes = models.BinaryField()
-    signature = models.BinaryField(max_length=64)
-    note_signature = models.BinaryField(max_length=64)
+    tree_size = models.BigIntegerField(verbose_name=_("tree size"))
+    root_hash = models.BinaryField(verbose_name=_("root hash"), max_length=32)
+    timestamp = models.DateTimeField(verbose_name=_("timestamp"))
+    key = models.ForeignKey(
+        SigningKey, verbose_name=_("key"), on_delete=models.PROTECT, related_name="checkpoints"
+    )
+    signed_bytes = models.BinaryField(verbose_name=_("signed bytes"))
+    signature = models.BinaryField(verbose_name=_("signature"), max_length=64)
+    note_signature = models.BinaryField(verbose_name=_("note signature"), max_length=64)
 
     class Meta:
+        verbose_name = _("checkpoint")
+        verbose_name_plural = _("checkpoints")
         ordering = ["tree_size"]
         constraints = [
             models.UniqueConstraint(fields=["tree_size", "key"], name="checkpoint_once_per_size"),
@@ -128,16 +144,30 @@ class CheckpointTimestamp(AppendOnlyModel):
     error, so a gap (an authority down or slow) stays visible until a retry fills it.
     """
 
-    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="timestamps")
-    authority = models.CharField(max_length=500, help_text="The time-stamp authority's URL.")
-    requested_at = models.DateTimeField()
-    response = models.BinaryField(
-        blank=True, default=b"", help_text="The DER TimeStampResp; empty when the attempt failed."
+    checkpoint = models.ForeignKey(
+        Checkpoint,
+        verbose_name=_("checkpoint"),
+        on_delete=models.PROTECT,
+        related_name="timestamps",
     )
-    gen_time = models.DateTimeField(null=True, blank=True, help_text="The authority's time.")
-    error = models.CharField(max_length=500, blank=True)
+    authority = models.CharField(
+        verbose_name=_("authority"), max_length=500, help_text=_("The time-stamp authority's URL.")
+    )
+    requested_at = models.DateTimeField(verbose_name=_("requested at"))
+    response = models.BinaryField(
+        verbose_name=_("response"),
+        blank=True,
+        default=b"",
+        help_text=_("The DER TimeStampResp; empty when the attempt failed."),
+    )
+    gen_time = models.DateTimeField(
+        verbose_name=_("gen time"), null=True, blank=True, help_text=_("The authority's time.")
+    )
+    error = models.CharField(verbose_name=_("error"), max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("checkpoint timestamp")
+        verbose_name_plural = _("checkpoint timestamps")
         ordering = ["-requested_at", "-id"]
         constraints = [
             models.UniqueConstraint(

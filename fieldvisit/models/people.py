@@ -11,37 +11,43 @@ from django.db.models import Q
 from fieldvisit.choices import Platform
 from fieldvisit.models.validators import validate_timezone
 from fieldvisit.rules.routes import AgentFacts, is_qualified
+from fieldvisit.texts import _
 
 
 class Team(models.Model):
     """A field team (外访小组). Visits are never made alone: a team needs two qualified agents."""
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(verbose_name=_("name"), max_length=100, unique=True)
     supervisor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("supervisor"),
         on_delete=models.PROTECT,
         related_name="supervised_teams",
         null=True,
         blank=True,
-        help_text="Receives the team's alerts first.",
+        help_text=_("Receives the team's alerts first."),
     )
     risk_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("risk manager"),
         on_delete=models.PROTECT,
         related_name="risk_managed_teams",
         null=True,
         blank=True,
-        help_text="Receives escalated alerts.",
+        help_text=_("Receives escalated alerts."),
     )
     timezone = models.CharField(
+        verbose_name=_("timezone"),
         max_length=64,
         default="Asia/Shanghai",
         validators=[validate_timezone],
-        help_text="The zone a route's date is read in.",
+        help_text=_("The zone a route's date is read in."),
     )
-    active = models.BooleanField(default=True)
+    active = models.BooleanField(verbose_name=_("active"), default=True)
 
     class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -56,19 +62,34 @@ class AgentProfile(models.Model):
     """
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="agent_profile"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="agent_profile",
     )
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, related_name="agents", null=True, blank=True
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.PROTECT,
+        related_name="agents",
+        null=True,
+        blank=True,
     )
-    badge_number = models.CharField(max_length=32, unique=True)
+    badge_number = models.CharField(verbose_name=_("badge number"), max_length=32, unique=True)
     background_check_on = models.DateField(
-        null=True, blank=True, help_text="Date the background check on file was completed."
+        verbose_name=_("background check on"),
+        null=True,
+        blank=True,
+        help_text=_("Date the background check on file was completed."),
     )
-    background_check_reference = models.CharField(max_length=100, blank=True)
-    active = models.BooleanField(default=True)
+    background_check_reference = models.CharField(
+        verbose_name=_("background check reference"), max_length=100, blank=True
+    )
+    active = models.BooleanField(verbose_name=_("active"), default=True)
 
     class Meta:
+        verbose_name = _("agent profile")
+        verbose_name_plural = _("agent profiles")
         ordering = ["badge_number"]
         constraints = [
             models.CheckConstraint(name="agent_badge_not_blank", condition=~Q(badge_number="")),
@@ -97,29 +118,47 @@ class DeviceToken(models.Model):
     Only the SHA-256 of the token is stored: a database leak reveals no usable token.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="device_tokens"
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
     )
-    device_id = models.CharField(max_length=128)
-    device_name = models.CharField(max_length=128, blank=True)
-    platform = models.CharField(max_length=16, choices=Platform.choices, default=Platform.OTHER)
-    key_digest = models.CharField(max_length=64, unique=True, editable=False)
-    key_prefix = models.CharField(max_length=8, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="device_tokens",
+    )
+    device_id = models.CharField(verbose_name=_("device id"), max_length=128)
+    device_name = models.CharField(verbose_name=_("device name"), max_length=128, blank=True)
+    platform = models.CharField(
+        verbose_name=_("platform"), max_length=16, choices=Platform.choices, default=Platform.OTHER
+    )
+    key_digest = models.CharField(
+        verbose_name=_("key digest"), max_length=64, unique=True, editable=False
+    )
+    key_prefix = models.CharField(verbose_name=_("key prefix"), max_length=8, editable=False)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(
+        verbose_name=_("last used at"), null=True, blank=True, editable=False
+    )
+    revoked_at = models.DateTimeField(
+        verbose_name=_("revoked at"), null=True, blank=True, editable=False
+    )
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
         on_delete=models.PROTECT,
         related_name="+",
         null=True,
         blank=True,
         editable=False,
     )
-    revoke_reason = models.CharField(max_length=200, blank=True, editable=False)
+    revoke_reason = models.CharField(
+        verbose_name=_("revoke reason"), max_length=200, blank=True, editable=False
+    )
 
     class Meta:
+        verbose_name = _("device token")
+        verbose_name_plural = _("device tokens")
         ordering = ["-created_at"]
         permissions = [("revoke_devicetoken", "Can revoke a device's token")]
         constraints = [

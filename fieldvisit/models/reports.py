@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from fieldvisit.canonical import canonical_json
 from fieldvisit.choices import ReportOutcome, ReportStatus
 from fieldvisit.db.append_only import AppendOnlyModel
+from fieldvisit.texts import _
 
 # The six conduct attestations of DESIGN rule 9, in the order the report states them.
 ATTESTATIONS = (
@@ -48,37 +49,56 @@ class VisitReport(AppendOnlyModel):
     verdict fails on it.
     """
 
-    id = models.UUIDField(primary_key=True, help_text="Client-generated UUID.")
-    visit = models.ForeignKey("fieldvisit.Visit", on_delete=models.PROTECT, related_name="reports")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visit_reports"
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, help_text=_("Client-generated UUID.")
     )
-    device_id = models.CharField(max_length=128)
-    outcome = models.CharField(max_length=24, choices=ReportOutcome.choices)
-    promise_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
-    promise_date = models.DateField(null=True, blank=True)
-    notes = models.TextField(blank=True)
-    did_not_enter_residence = models.BooleanField()
-    no_cash_accepted = models.BooleanField()
-    identity_shown = models.BooleanField()
-    no_third_party_disclosure = models.BooleanField()
-    opening_statement_recorded = models.BooleanField()
-    closing_statement_recorded = models.BooleanField()
+    visit = models.ForeignKey(
+        "fieldvisit.Visit",
+        verbose_name=_("visit"),
+        on_delete=models.PROTECT,
+        related_name="reports",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="visit_reports",
+    )
+    device_id = models.CharField(verbose_name=_("device id"), max_length=128)
+    outcome = models.CharField(
+        verbose_name=_("outcome"), max_length=24, choices=ReportOutcome.choices
+    )
+    promise_amount = models.DecimalField(
+        verbose_name=_("promise amount"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    promise_date = models.DateField(verbose_name=_("promise date"), null=True, blank=True)
+    notes = models.TextField(verbose_name=_("notes"), blank=True)
+    did_not_enter_residence = models.BooleanField(verbose_name=_("did not enter residence"))
+    no_cash_accepted = models.BooleanField(verbose_name=_("no cash accepted"))
+    identity_shown = models.BooleanField(verbose_name=_("identity shown"))
+    no_third_party_disclosure = models.BooleanField(verbose_name=_("no third party disclosure"))
+    opening_statement_recorded = models.BooleanField(verbose_name=_("opening statement recorded"))
+    closing_statement_recorded = models.BooleanField(verbose_name=_("closing statement recorded"))
     corrects = models.OneToOneField(
         "self",
+        verbose_name=_("corrects"),
         on_delete=models.PROTECT,
         related_name="corrected_by",
         null=True,
         blank=True,
-        help_text="The report this one corrects (a report is corrected at most once).",
+        help_text=_("The report this one corrects (a report is corrected at most once)."),
     )
-    received_at = models.DateTimeField()
+    received_at = models.DateTimeField(verbose_name=_("received at"))
     content_sha256 = models.CharField(
-        max_length=64, help_text="SHA-256 of the report's canonical content (RFC 8785)."
+        verbose_name=_("content sha256"),
+        max_length=64,
+        help_text=_("SHA-256 of the report's canonical content (RFC 8785)."),
     )
-    request_sha256 = models.CharField(max_length=64)
+    request_sha256 = models.CharField(verbose_name=_("request sha256"), max_length=64)
 
     class Meta:
+        verbose_name = _("visit report")
+        verbose_name_plural = _("visit reports")
         ordering = ["received_at"]
         indexes = [models.Index(fields=["visit", "received_at"])]
         constraints = [
@@ -168,18 +188,29 @@ class ReportCosignature(AppendOnlyModel):
     """The partner's signature under a report: who, when, on which device, and the SHA-256 of
     the content they signed. One per report; the author never co-signs."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    report = models.OneToOneField(VisitReport, on_delete=models.PROTECT, related_name="cosignature")
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
+    )
+    report = models.OneToOneField(
+        VisitReport, verbose_name=_("report"), on_delete=models.PROTECT, related_name="cosignature"
+    )
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="report_cosignatures"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.PROTECT,
+        related_name="report_cosignatures",
     )
-    device_id = models.CharField(max_length=128)
+    device_id = models.CharField(verbose_name=_("device id"), max_length=128)
     report_sha256 = models.CharField(
-        max_length=64, help_text="The signed report's content SHA-256 at signing."
+        verbose_name=_("report sha256"),
+        max_length=64,
+        help_text=_("The signed report's content SHA-256 at signing."),
     )
-    signed_at = models.DateTimeField()
+    signed_at = models.DateTimeField(verbose_name=_("signed at"))
 
     class Meta:
+        verbose_name = _("report cosignature")
+        verbose_name_plural = _("report cosignatures")
         ordering = ["signed_at"]
         constraints = [
             models.CheckConstraint(
@@ -201,27 +232,45 @@ class VisitReview(AppendOnlyModel):
     stays. Evidence received after a review does not change what it saw: it re-opens the
     visit for a new review."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    visit = models.ForeignKey("fieldvisit.Visit", on_delete=models.PROTECT, related_name="reviews")
-    report = models.ForeignKey(VisitReport, on_delete=models.PROTECT, related_name="reviews")
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visit_reviews"
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
     )
-    comment = models.TextField()
-    created_at = models.DateTimeField()
+    visit = models.ForeignKey(
+        "fieldvisit.Visit",
+        verbose_name=_("visit"),
+        on_delete=models.PROTECT,
+        related_name="reviews",
+    )
+    report = models.ForeignKey(
+        VisitReport, verbose_name=_("report"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewer"),
+        on_delete=models.PROTECT,
+        related_name="visit_reviews",
+    )
+    comment = models.TextField(verbose_name=_("comment"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
     compliance = models.JSONField(
+        verbose_name=_("compliance"),
         null=True,
         blank=True,
-        help_text="The compliance verdict the review was made on, as it stood then.",
+        help_text=_("The compliance verdict the review was made on, as it stood then."),
     )
     ledger_index = models.BigIntegerField(
+        verbose_name=_("ledger index"),
         null=True,
         blank=True,
-        help_text="The index of its visit.reviewed ledger entry: the visit's records with a "
-        "greater index were received after it.",
+        help_text=_(
+            "The index of its visit.reviewed ledger entry: the visit's records with a "
+            "greater index were received after it."
+        ),
     )
 
     class Meta:
+        verbose_name = _("visit review")
+        verbose_name_plural = _("visit reviews")
         ordering = ["created_at"]
         permissions = [("review_visit", "Can review a visit's co-signed report")]
         constraints = [

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus, StopStatus, VisitStatus
+from fieldvisit.texts import _
 
 DECIDED_STATUSES = [
     RouteStatus.APPROVED,
@@ -28,33 +29,58 @@ class Route(models.Model):
     (``makers``), which the decision checks. Agents may only check in on approved routes.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    team = models.ForeignKey("fieldvisit.Team", on_delete=models.PROTECT, related_name="routes")
-    date = models.DateField()
-    status = models.CharField(max_length=16, choices=RouteStatus.choices, default=RouteStatus.DRAFT)
-    planned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="planned_routes"
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
     )
-    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    team = models.ForeignKey(
+        "fieldvisit.Team", verbose_name=_("team"), on_delete=models.PROTECT, related_name="routes"
+    )
+    date = models.DateField(verbose_name=_("date"))
+    status = models.CharField(
+        verbose_name=_("status"),
+        max_length=16,
+        choices=RouteStatus.choices,
+        default=RouteStatus.DRAFT,
+    )
+    planned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("planned by"),
+        on_delete=models.PROTECT,
+        related_name="planned_routes",
+    )
+    submitted_at = models.DateTimeField(
+        verbose_name=_("submitted at"), null=True, blank=True, editable=False
+    )
     # Everyone who made the plan besides ``planned_by``: changed it (team, date, stops) while
     # it was a draft, or submitted it. None of them decides it (``rules.check_maker_checker``).
     makers = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="made_routes", blank=True, editable=False
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("makers"),
+        related_name="made_routes",
+        blank=True,
+        editable=False,
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
         on_delete=models.PROTECT,
         related_name="decided_routes",
         null=True,
         blank=True,
         editable=False,
     )
-    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
-    decision_comment = models.TextField(blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    decided_at = models.DateTimeField(
+        verbose_name=_("decided at"), null=True, blank=True, editable=False
+    )
+    decision_comment = models.TextField(
+        verbose_name=_("decision comment"), blank=True, editable=False
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("route")
+        verbose_name_plural = _("routes")
         ordering = ["-date", "team__name"]
         permissions = [("decide_route", "Can approve or reject a submitted route")]
         constraints = [
@@ -85,19 +111,39 @@ class Route(models.Model):
 class Stop(models.Model):
     """One address on a route. Each carries a unique demand-notice number from approval on."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="stops")
-    sequence = models.PositiveSmallIntegerField()
-    case = models.ForeignKey("fieldvisit.Case", on_delete=models.PROTECT, related_name="stops")
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
+    )
+    route = models.ForeignKey(
+        Route, verbose_name=_("route"), on_delete=models.CASCADE, related_name="stops"
+    )
+    sequence = models.PositiveSmallIntegerField(verbose_name=_("sequence"))
+    case = models.ForeignKey(
+        "fieldvisit.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="stops"
+    )
     address = models.ForeignKey(
-        "fieldvisit.Address", on_delete=models.PROTECT, related_name="stops"
+        "fieldvisit.Address",
+        verbose_name=_("address"),
+        on_delete=models.PROTECT,
+        related_name="stops",
     )
     notice_number = models.CharField(
-        max_length=40, unique=True, null=True, blank=True, editable=False
+        verbose_name=_("notice number"),
+        max_length=40,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
     )
-    status = models.CharField(max_length=16, choices=StopStatus.choices, default=StopStatus.PLANNED)
+    status = models.CharField(
+        verbose_name=_("status"),
+        max_length=16,
+        choices=StopStatus.choices,
+        default=StopStatus.PLANNED,
+    )
     added_by_change = models.ForeignKey(
         "fieldvisit.RouteChangeRequest",
+        verbose_name=_("added by change"),
         on_delete=models.PROTECT,
         related_name="added_stops",
         null=True,
@@ -106,6 +152,8 @@ class Stop(models.Model):
     )
 
     class Meta:
+        verbose_name = _("stop")
+        verbose_name_plural = _("stops")
         ordering = ["route", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["route", "sequence"], name="stop_sequence_unique"),
@@ -124,15 +172,24 @@ class Stop(models.Model):
 class Visit(models.Model):
     """What happens at a stop: the unit a compliance verdict and an evidence bundle cover."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    stop = models.OneToOneField(Stop, on_delete=models.PROTECT, related_name="visit")
-    status = models.CharField(
-        max_length=16, choices=VisitStatus.choices, default=VisitStatus.PLANNED
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False
     )
-    opened_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    stop = models.OneToOneField(
+        Stop, verbose_name=_("stop"), on_delete=models.PROTECT, related_name="visit"
+    )
+    status = models.CharField(
+        verbose_name=_("status"),
+        max_length=16,
+        choices=VisitStatus.choices,
+        default=VisitStatus.PLANNED,
+    )
+    opened_at = models.DateTimeField(verbose_name=_("opened at"), null=True, blank=True)
+    closed_at = models.DateTimeField(verbose_name=_("closed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
         ordering = ["stop__route__date", "stop__sequence"]
 
     def __str__(self) -> str:
@@ -160,37 +217,63 @@ class AgentClock(models.Model):
     Not evidence: the check-ins are. A clock is the state they leave behind, and moves on.
     """
 
-    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="clocks")
-    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    last_report_at = models.DateTimeField(help_text="The agent's latest check-in (captured).")
-    returned_at = models.DateTimeField(
-        null=True, blank=True, help_text="The agent's return: no report is due after it."
+    route = models.ForeignKey(
+        Route, verbose_name=_("route"), on_delete=models.CASCADE, related_name="clocks"
     )
-    next_due_at = models.DateTimeField(null=True, blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    last_report_at = models.DateTimeField(
+        verbose_name=_("last report at"), help_text=_("The agent's latest check-in (captured).")
+    )
+    returned_at = models.DateTimeField(
+        verbose_name=_("returned at"),
+        null=True,
+        blank=True,
+        help_text=_("The agent's return: no report is due after it."),
+    )
+    next_due_at = models.DateTimeField(verbose_name=_("next due at"), null=True, blank=True)
     alert_at = models.DateTimeField(
-        null=True, blank=True, help_text="Due time plus grace: the supervisor is alerted."
+        verbose_name=_("alert at"),
+        null=True,
+        blank=True,
+        help_text=_("Due time plus grace: the supervisor is alerted."),
     )
     escalate_at = models.DateTimeField(
-        null=True, blank=True, help_text="Still silent this long after: the alert escalates."
+        verbose_name=_("escalate at"),
+        null=True,
+        blank=True,
+        help_text=_("Still silent this long after: the alert escalates."),
     )
     # What the watchdog did for the current due time: 0 nothing yet, 1 alerted, 2 escalated.
     # A new report resets it.
-    alerted = models.PositiveSmallIntegerField(default=0)
-    departed_at = models.DateTimeField(null=True, blank=True, help_text="The agent's depart.")
+    alerted = models.PositiveSmallIntegerField(verbose_name=_("alerted"), default=0)
+    departed_at = models.DateTimeField(
+        verbose_name=_("departed at"), null=True, blank=True, help_text=_("The agent's depart.")
+    )
     # The watchdog looked for the partner's matching depart (``lone_depart``), once.
-    depart_checked = models.BooleanField(default=False)
+    depart_checked = models.BooleanField(verbose_name=_("depart checked"), default=False)
     # The phone's heartbeat (``POST /api/v1/heartbeat/``): its latest state, and when its
     # absence raises ``phone_silent`` (the watchdog reads this column, indexed).
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    battery = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Percent.")
-    charging = models.BooleanField(null=True, blank=True)
-    signal = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Bars, 0 to 4.")
-    network = models.CharField(max_length=16, blank=True)
-    phone_silent_at = models.DateTimeField(null=True, blank=True)
-    phone_alerted = models.BooleanField(default=False)
-    battery_alerted = models.BooleanField(default=False)
+    heartbeat_at = models.DateTimeField(verbose_name=_("heartbeat at"), null=True, blank=True)
+    battery = models.PositiveSmallIntegerField(
+        verbose_name=_("battery"), null=True, blank=True, help_text=_("Percent.")
+    )
+    charging = models.BooleanField(verbose_name=_("charging"), null=True, blank=True)
+    signal = models.PositiveSmallIntegerField(
+        verbose_name=_("signal"), null=True, blank=True, help_text=_("Bars, 0 to 4.")
+    )
+    network = models.CharField(verbose_name=_("network"), max_length=16, blank=True)
+    phone_silent_at = models.DateTimeField(verbose_name=_("phone silent at"), null=True, blank=True)
+    phone_alerted = models.BooleanField(verbose_name=_("phone alerted"), default=False)
+    battery_alerted = models.BooleanField(verbose_name=_("battery alerted"), default=False)
 
     class Meta:
+        verbose_name = _("agent clock")
+        verbose_name_plural = _("agent clocks")
         constraints = [
             models.UniqueConstraint(fields=["route", "agent"], name="one_clock_per_agent_route")
         ]
@@ -211,31 +294,46 @@ class RouteChangeRequest(models.Model):
     change takes effect only once someone other than the requester approves it.
     """
 
-    id = models.UUIDField(primary_key=True, help_text="Client-generated UUID.")
-    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="change_requests")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="change_requests"
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, help_text=_("Client-generated UUID.")
     )
-    reason = models.TextField()
-    add_stops = models.JSONField(default=list, blank=True)
-    skip_stops = models.JSONField(default=list, blank=True)
-    order = models.JSONField(default=list, blank=True)
+    route = models.ForeignKey(
+        Route, verbose_name=_("route"), on_delete=models.PROTECT, related_name="change_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="change_requests",
+    )
+    reason = models.TextField(verbose_name=_("reason"))
+    add_stops = models.JSONField(verbose_name=_("add stops"), default=list, blank=True)
+    skip_stops = models.JSONField(verbose_name=_("skip stops"), default=list, blank=True)
+    order = models.JSONField(verbose_name=_("order"), default=list, blank=True)
     status = models.CharField(
-        max_length=16, choices=ChangeRequestStatus.choices, default=ChangeRequestStatus.PENDING
+        verbose_name=_("status"),
+        max_length=16,
+        choices=ChangeRequestStatus.choices,
+        default=ChangeRequestStatus.PENDING,
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
         on_delete=models.PROTECT,
         related_name="decided_change_requests",
         null=True,
         blank=True,
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = models.TextField(blank=True)
-    request_sha256 = models.CharField(max_length=64, editable=False)
-    received_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(verbose_name=_("decided at"), null=True, blank=True)
+    decision_comment = models.TextField(verbose_name=_("decision comment"), blank=True)
+    request_sha256 = models.CharField(
+        verbose_name=_("request sha256"), max_length=64, editable=False
+    )
+    received_at = models.DateTimeField(verbose_name=_("received at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("route change request")
+        verbose_name_plural = _("route change requests")
         ordering = ["-received_at"]
         permissions = [("decide_routechangerequest", "Can approve or reject a route change")]
         constraints = [

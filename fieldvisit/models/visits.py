@@ -17,6 +17,7 @@ from fieldvisit.choices import (
     Datum,
 )
 from fieldvisit.db.append_only import AppendOnlyModel, UndeletableModel
+from fieldvisit.texts import _
 
 
 class CheckIn(AppendOnlyModel):
@@ -29,40 +30,69 @@ class CheckIn(AppendOnlyModel):
     what happened and is never thrown away.
     """
 
-    id = models.UUIDField(primary_key=True, help_text="Client-generated UUID.")
-    route = models.ForeignKey("fieldvisit.Route", on_delete=models.PROTECT, related_name="checkins")
+    id = models.UUIDField(
+        verbose_name=_("id"), primary_key=True, help_text=_("Client-generated UUID.")
+    )
+    route = models.ForeignKey(
+        "fieldvisit.Route",
+        verbose_name=_("route"),
+        on_delete=models.PROTECT,
+        related_name="checkins",
+    )
     stop = models.ForeignKey(
-        "fieldvisit.Stop", on_delete=models.PROTECT, related_name="checkins", null=True, blank=True
+        "fieldvisit.Stop",
+        verbose_name=_("stop"),
+        on_delete=models.PROTECT,
+        related_name="checkins",
+        null=True,
+        blank=True,
     )
     visit = models.ForeignKey(
-        "fieldvisit.Visit", on_delete=models.PROTECT, related_name="checkins", null=True, blank=True
+        "fieldvisit.Visit",
+        verbose_name=_("visit"),
+        on_delete=models.PROTECT,
+        related_name="checkins",
+        null=True,
+        blank=True,
     )
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkins"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.PROTECT,
+        related_name="checkins",
     )
-    device_id = models.CharField(max_length=128)
-    kind = models.CharField(max_length=16, choices=CheckInKind.choices)
-    lat = models.FloatField(help_text="WGS-84.")
-    lon = models.FloatField(help_text="WGS-84.")
+    device_id = models.CharField(verbose_name=_("device id"), max_length=128)
+    kind = models.CharField(verbose_name=_("kind"), max_length=16, choices=CheckInKind.choices)
+    lat = models.FloatField(verbose_name=_("lat"), help_text=_("WGS-84."))
+    lon = models.FloatField(verbose_name=_("lon"), help_text=_("WGS-84."))
     # The position as the phone sent it, when its map SDK gave a Chinese datum (empty: the
     # phone sent WGS-84). Nullable without a default, so SQLite adds the columns in place and
     # the append-only triggers stay.
     source_datum = models.CharField(  # noqa: DJ001 (NULL: WGS-84 was sent; see above)
-        max_length=8, choices=Datum.choices, null=True, blank=True
+        verbose_name=_("source datum"),
+        max_length=8,
+        choices=Datum.choices,
+        null=True,
+        blank=True,
     )
-    source_lat = models.FloatField(null=True, blank=True)
-    source_lon = models.FloatField(null=True, blank=True)
-    accuracy_m = models.FloatField()
-    captured_at = models.DateTimeField()
-    received_at = models.DateTimeField()
-    clock_skew_s = models.FloatField(null=True, blank=True)
+    source_lat = models.FloatField(verbose_name=_("source lat"), null=True, blank=True)
+    source_lon = models.FloatField(verbose_name=_("source lon"), null=True, blank=True)
+    accuracy_m = models.FloatField(verbose_name=_("accuracy m"))
+    captured_at = models.DateTimeField(verbose_name=_("captured at"))
+    received_at = models.DateTimeField(verbose_name=_("received at"))
+    clock_skew_s = models.FloatField(verbose_name=_("clock skew s"), null=True, blank=True)
     distance_m = models.FloatField(
-        null=True, blank=True, help_text="Distance to the stop's address (arrive and leave)."
+        verbose_name=_("distance m"),
+        null=True,
+        blank=True,
+        help_text=_("Distance to the stop's address (arrive and leave)."),
     )
-    flags = models.JSONField(default=list, blank=True)
-    request_sha256 = models.CharField(max_length=64)
+    flags = models.JSONField(verbose_name=_("flags"), default=list, blank=True)
+    request_sha256 = models.CharField(verbose_name=_("request sha256"), max_length=64)
 
     class Meta:
+        verbose_name = _("check in")
+        verbose_name_plural = _("check ins")
         ordering = ["captured_at"]
         indexes = [
             models.Index(fields=["route", "captured_at"]),
@@ -91,36 +121,66 @@ class Alert(UndeletableModel):
     them silently and the database refuses to delete them. Every step is a ledger entry.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
-    kind = models.CharField(max_length=16, choices=AlertKind.choices)
-    severity = models.PositiveSmallIntegerField(choices=AlertSeverity.choices)
+    id = models.UUIDField(verbose_name=_("id"), primary_key=True, default=uuid.uuid4)
+    kind = models.CharField(verbose_name=_("kind"), max_length=16, choices=AlertKind.choices)
+    severity = models.PositiveSmallIntegerField(
+        verbose_name=_("severity"), choices=AlertSeverity.choices
+    )
     step = models.PositiveSmallIntegerField(
+        verbose_name=_("step"),
         default=0,
-        help_text="How far along the team's on-call chain the alert has gone: 1 is the first "
-        "person; beyond the chain's end, everyone on it again.",
+        help_text=_(
+            "How far along the team's on-call chain the alert has gone: 1 is the first "
+            "person; beyond the chain's end, everyone on it again."
+        ),
     )
     next_step_at = models.DateTimeField(
+        verbose_name=_("next step at"),
         null=True,
         blank=True,
-        help_text="Unacknowledged at this time: the next person on the chain is told.",
+        help_text=_("Unacknowledged at this time: the next person on the chain is told."),
     )
     undelivered = models.BooleanField(
+        verbose_name=_("undelivered"),
         default=False,
-        help_text="Every channel failed every retry for the people told so far.",
+        help_text=_("Every channel failed every retry for the people told so far."),
     )
-    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
-    team = models.ForeignKey("fieldvisit.Team", on_delete=models.PROTECT, related_name="alerts")
+    status = models.CharField(
+        verbose_name=_("status"),
+        max_length=16,
+        choices=AlertStatus.choices,
+        default=AlertStatus.OPEN,
+    )
+    team = models.ForeignKey(
+        "fieldvisit.Team", verbose_name=_("team"), on_delete=models.PROTECT, related_name="alerts"
+    )
     route = models.ForeignKey(
-        "fieldvisit.Route", on_delete=models.PROTECT, related_name="alerts", null=True, blank=True
+        "fieldvisit.Route",
+        verbose_name=_("route"),
+        on_delete=models.PROTECT,
+        related_name="alerts",
+        null=True,
+        blank=True,
     )
     visit = models.ForeignKey(
-        "fieldvisit.Visit", on_delete=models.PROTECT, related_name="alerts", null=True, blank=True
+        "fieldvisit.Visit",
+        verbose_name=_("visit"),
+        on_delete=models.PROTECT,
+        related_name="alerts",
+        null=True,
+        blank=True,
     )
     checkin = models.ForeignKey(
-        CheckIn, on_delete=models.PROTECT, related_name="alerts", null=True, blank=True
+        CheckIn,
+        verbose_name=_("checkin"),
+        on_delete=models.PROTECT,
+        related_name="alerts",
+        null=True,
+        blank=True,
     )
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("raised by"),
         on_delete=models.PROTECT,
         related_name="raised_alerts",
         null=True,
@@ -128,46 +188,58 @@ class Alert(UndeletableModel):
     )
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
         on_delete=models.PROTECT,
         related_name="+",
         null=True,
         blank=True,
-        help_text="For an agent who fell silent: who.",
+        help_text=_("For an agent who fell silent: who."),
     )
-    detail = models.TextField()
-    lat = models.FloatField(null=True, blank=True)
-    lon = models.FloatField(null=True, blank=True)
+    detail = models.TextField(verbose_name=_("detail"))
+    lat = models.FloatField(verbose_name=_("lat"), null=True, blank=True)
+    lon = models.FloatField(verbose_name=_("lon"), null=True, blank=True)
     discreet = models.BooleanField(
-        default=False, help_text="Panic raised silently: the phone shows nothing."
+        verbose_name=_("discreet"),
+        default=False,
+        help_text=_("Panic raised silently: the phone shows nothing."),
     )
-    captured_at = models.DateTimeField(null=True, blank=True)
-    raised_at = models.DateTimeField()
+    captured_at = models.DateTimeField(verbose_name=_("captured at"), null=True, blank=True)
+    raised_at = models.DateTimeField(verbose_name=_("raised at"))
     due_at = models.DateTimeField(
-        null=True, blank=True, help_text="For a missed check-in: when it was due."
+        verbose_name=_("due at"),
+        null=True,
+        blank=True,
+        help_text=_("For a missed check-in: when it was due."),
     )
-    escalated_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(verbose_name=_("escalated at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(verbose_name=_("acknowledged at"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
         on_delete=models.PROTECT,
         related_name="+",
         null=True,
         blank=True,
     )
-    acknowledge_note = models.TextField(blank=True)
-    acknowledged_via = models.CharField(max_length=16, choices=AckChannel.choices, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    acknowledge_note = models.TextField(verbose_name=_("acknowledge note"), blank=True)
+    acknowledged_via = models.CharField(
+        verbose_name=_("acknowledged via"), max_length=16, choices=AckChannel.choices, blank=True
+    )
+    resolved_at = models.DateTimeField(verbose_name=_("resolved at"), null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
         on_delete=models.PROTECT,
         related_name="+",
         null=True,
         blank=True,
     )
-    resolution_note = models.TextField(blank=True)
-    request_sha256 = models.CharField(max_length=64, blank=True)
+    resolution_note = models.TextField(verbose_name=_("resolution note"), blank=True)
+    request_sha256 = models.CharField(verbose_name=_("request sha256"), max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["status", "-severity", "-raised_at"]
         permissions = [("handle_alert", "Can acknowledge and resolve alerts")]
         indexes = [
