@@ -11,12 +11,31 @@ from django.contrib.auth.models import Permission
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve
+from django.utils.translation import gettext
+
+from fieldvisit.texts import _
 
 # Admin pages and the permission each asks for: the model's own pages, and ours, each
 # named after its permission (``fieldvisit_route_decide``: ``decide_route``).
 MODEL_PAGES = {"changelist": "view", "change": "change", "add": "add", "delete": "delete",
                "history": "view"}  # fmt: skip
 CUSTOM_PAGES = frozenset({"decide", "handle", "review", "import", "revoke"})
+# Django stores a permission's name in English ("Can view alert"); said in the reader's
+# language from its action and the model's (translated) name, or, for ours, from the name
+# the model gives it (marked with gettext_noop there).
+ACTION_NAMES = {
+    "view": _("Can view {model}"),
+    "add": _("Can add {model}"),
+    "change": _("Can change {model}"),
+    "delete": _("Can delete {model}"),
+}
+
+
+def permission_name(permission: Permission, model: Any) -> str:
+    action = permission.codename.removesuffix(f"_{model._meta.model_name}")
+    if action in ACTION_NAMES and permission.codename == f"{action}_{model._meta.model_name}":
+        return str(ACTION_NAMES[action]).format(model=model._meta.verbose_name)
+    return gettext(permission.name)
 
 
 def missing_permission(request: HttpRequest) -> str:
@@ -41,7 +60,7 @@ def missing_permission(request: HttpRequest) -> str:
         ).order_by("codename")
         for permission in wanted:
             if not request.user.has_perm(f"{app}.{permission.codename}"):
-                return f"{permission.name} ({app}.{permission.codename})"
+                return f"{permission_name(permission, model)} ({app}.{permission.codename})"
         return ""
     return ""
 
@@ -50,7 +69,7 @@ def denied_page(request: HttpRequest, exception: Exception) -> HttpResponse:
     message = str(exception) if str(exception) else ""
     context: dict[str, Any] = {
         **admin.site.each_context(request),
-        "title": "Not allowed",
+        "title": _("Not allowed"),
         "missing": missing_permission(request) if request.user.is_authenticated else "",
         "reason": message,
     }

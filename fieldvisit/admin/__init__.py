@@ -12,7 +12,8 @@ from fieldvisit.admin import (  # noqa: F401
     reports,
     routes,
 )
+from fieldvisit.texts import _
 
-admin.site.site_header = "Field visits: planning, approval and evidence"
-admin.site.site_title = "Field visits"
-admin.site.index_title = "Operations"
+admin.site.site_header = _("Field visits: planning, approval and evidence")
+admin.site.site_title = _("Field visits")
+admin.site.index_title = _("Operations")

@@ -37,6 +37,7 @@ from fieldvisit.choices import AlertSeverity, AlertStatus
 from fieldvisit.geo import local_text
 from fieldvisit.models import Alert, CheckIn
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import distance_text, flags_text, person_name
 
 SEVERITY_COLOURS = {
@@ -69,7 +70,7 @@ def responder_context(alert: Alert) -> dict[str, Any]:
     call = [
         {
             "name": person_name(user),
-            "role": "raised it" if user.pk == first else "partner",
+            "role": _("raised it") if user.pk == first else _("partner"),
             "mobiles": [c.value for c in user.contact_points.all() if c.kind == "mobile"],
         }
         for user in agents
@@ -87,7 +88,7 @@ def responder_context(alert: Alert) -> dict[str, Any]:
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="What was done")
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=_("What was done"))
 
 
 @admin.register(Alert)
@@ -118,7 +119,7 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
     change_form_template = "admin/fieldvisit/alert/change_form.html"
     inlines = [NoticeInline]
 
-    @admin.display(description="Delivery", ordering="undelivered")
+    @admin.display(description=_("Delivery"), ordering="undelivered")
     def delivery(self, obj: Alert) -> str:
         if obj.undelivered:
             return format_html('<strong style="color:#b00020">{}</strong>', "UNDELIVERED")
@@ -148,7 +149,7 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
         # The "repeats" link lists one visit's alerts of a kind.
         return lookup == "visit__id__exact" or super().lookup_allowed(lookup, value, request)
 
-    @admin.display(description="At this visit")
+    @admin.display(description=_("At this visit"))
     def repeats(self, obj: Alert) -> str:
         count = getattr(obj, "same_visit", None) or 0
         if obj.visit_id is None or count < 2:
@@ -162,7 +163,7 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
             count,
         )
 
-    @admin.display(description="Severity", ordering="severity")
+    @admin.display(description=_("Severity"), ordering="severity")
     def severity_badge(self, obj: Alert) -> str:
         colour = SEVERITY_COLOURS.get(obj.severity, "#607d8b")
         return format_html(
@@ -226,14 +227,14 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
             except RuleViolation as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
             else:
-                verb = "resolved" if resolve else "acknowledged"
-                self.message_user(request, f"Alert {verb}.", messages.SUCCESS)
+                done = _("Alert resolved.") if resolve else _("Alert acknowledged.")
+                self.message_user(request, done, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:fieldvisit_alert_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": alert,
-            "title": f"Handle: {alert}",
+            "title": format_lazy(_("Handle: {alert}"), alert=alert),
             "form": form,
         }
         return TemplateResponse(request, "admin/fieldvisit/alert/handle.html", context)
@@ -246,11 +247,11 @@ class CheckInAdmin(TeamScopedAdmin, ReadOnlyAdmin):
 
     list_display = ["captured_at", "kind", "agent", "route", "visit", "distance", "flag_words"]
 
-    @admin.display(description="From the address", ordering="distance_m")
+    @admin.display(description=_("From the address"), ordering="distance_m")
     def distance(self, obj: CheckIn) -> str:
         return distance_text(obj.distance_m)
 
-    @admin.display(description="Flags")
+    @admin.display(description=_("Flags"))
     def flag_words(self, obj: CheckIn) -> str:
         return flags_text(obj.flags)
 

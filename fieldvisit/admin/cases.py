@@ -14,6 +14,7 @@ from fieldvisit.admin.base import TeamScopedAdmin
 from fieldvisit.choices import Datum, Hazard
 from fieldvisit.imports import CaseResource
 from fieldvisit.models import Address, Case, Creditor, Relation
+from fieldvisit.texts import _
 
 
 @admin.register(Creditor)
@@ -23,11 +24,11 @@ class CreditorAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "code"]}),
         (
-            "Visit hours (address's local time)",
+            _("Visit hours (address's local time)"),
             {"fields": ["visit_hours_start", "visit_hours_end"]},
         ),
         (
-            "Visit rules",
+            _("Visit rules"),
             {
                 "fields": [
                     "geofence_radius_m",
@@ -39,10 +40,10 @@ class CreditorAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Check-ins and escalation",
+            _("Check-ins and escalation"),
             {"fields": ["checkin_interval_min", "checkin_grace_min", "escalation_after_min"]},
         ),
-        ("Frequency caps", {"fields": ["max_visits_per_day", "max_visits_per_7_days"]}),
+        (_("Frequency caps"), {"fields": ["max_visits_per_day", "max_visits_per_7_days"]}),
     ]
 
 
@@ -55,16 +56,18 @@ class AddressForm(forms.ModelForm):
         choices=Datum.choices,
         required=False,
         initial=Datum.WGS84,
-        label="Datum",
-        help_text="What lat/lon above are in: GPS (WGS-84), AMap/高德 or Tencent (GCJ-02), Baidu "
-        "(BD-09). They are stored in WGS-84.",
+        label=_("Datum"),
+        help_text=_(
+            "What lat/lon above are in: GPS (WGS-84), AMap/高德 or Tencent (GCJ-02), Baidu "
+            "(BD-09). They are stored in WGS-84."
+        ),
     )
 
     hazards = forms.MultipleChoiceField(
         choices=Hazard.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Shown to the team on the stop; flagged to whoever approves a route here.",
+        help_text=_("Shown to the team on the stop; flagged to whoever approves a route here."),
     )
 
     class Meta:
@@ -150,7 +153,7 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
             body = import_files.template_xlsx()
             content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         else:
-            raise Http404("No such template.")
+            raise Http404(_("No such template."))
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="case-import-template.{kind}"'
         return response
@@ -187,7 +190,7 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
         except (OSError, LookupError, ValueError, UnicodeError):
             self.message_user(
                 request,
-                "The previewed file is no longer available. Upload it again.",
+                _("The previewed file is no longer available. Upload it again."),
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:fieldvisit_case_import"))
@@ -196,7 +199,7 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
         if result.has_errors() or result.has_validation_errors():
             self.message_user(
                 request,
-                "Nothing was imported: the file no longer imports cleanly. Preview it again.",
+                _("Nothing was imported: the file no longer imports cleanly. Preview it again."),
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:fieldvisit_case_import"))

@@ -34,6 +34,7 @@ from fieldvisit.models import (
     Receipt,
     Recording,
 )
+from fieldvisit.texts import _
 from fieldvisit.words import distance_text, flags_text
 
 VISIT_TEAM = "visit__stop__route__team"
@@ -44,11 +45,11 @@ class EvidenceAdmin(LoggedReadsAdmin, ReadOnlyAdmin, TeamScopedAdmin):
     read_scope = staticmethod(evidence_scope)
     show_full_result_count = False
 
-    @admin.display(description="Flags")
+    @admin.display(description=_("Flags"))
     def flag_list(self, obj: Any) -> str:
         return flags_text(obj.flags)
 
-    @admin.display(description="From the address", ordering="distance_m")
+    @admin.display(description=_("From the address"), ordering="distance_m")
     def distance(self, obj: Any) -> str:
         return distance_text(obj.distance_m)
 
@@ -119,17 +120,17 @@ class PhotoAdmin(EvidenceAdmin):
             filename=f"{photo.file_id}.{photo.file.media_type.split('/')[-1]}",
         )
 
-    @admin.display(description="Photo")
+    @admin.display(description=_("Photo"))
     def preview(self, obj: Photo) -> str:
         url = reverse("admin:fieldvisit_photo_thumb", args=[obj.pk])
         return format_html('<img src="{}" alt="" loading="lazy" style="max-height:80px">', url)
 
-    @admin.display(description="Photo")
+    @admin.display(description=_("Photo"))
     def large_preview(self, obj: Photo) -> str:
         url = reverse("admin:fieldvisit_photo_thumb", args=[obj.pk])
         return format_html('<img src="{}" alt="" style="max-width:640px">', url)
 
-    @admin.display(description="Original file")
+    @admin.display(description=_("Original file"))
     def original(self, obj: Photo) -> str:
         url = reverse("admin:fieldvisit_photo_original", args=[obj.pk])
         return format_html('<a href="{}">{}</a> (SHA-256)', url, obj.file_id)

@@ -17,6 +17,7 @@ from fieldvisit.access_log import record_read
 from fieldvisit.admin.base import ReadOnlyAdmin, ScopedReadsAdmin
 from fieldvisit.ledger.scope import entry_scope
 from fieldvisit.models import Checkpoint, CheckpointTimestamp, LedgerEntry, SigningKey
+from fieldvisit.texts import _, format_lazy
 
 
 @admin.register(LedgerEntry)
@@ -51,11 +52,11 @@ class LedgerEntryAdmin(ScopedReadsAdmin, ReadOnlyAdmin):
             record_read(request.user, "ledger_entry", f"ledger:{entry.index}", via="admin")
         return response
 
-    @admin.display(description="Leaf hash")
+    @admin.display(description=_("Leaf hash"))
     def leaf_hash_hex(self, obj: LedgerEntry) -> str:
         return bytes(obj.leaf_hash).hex()
 
-    @admin.display(description="Entry (canonical JSON)")
+    @admin.display(description=_("Entry (canonical JSON)"))
     def content(self, obj: LedgerEntry) -> str:
         pretty = json.dumps(json.loads(bytes(obj.entry_bytes)), indent=2, ensure_ascii=False)
         return format_html("<pre>{}</pre>", pretty)
@@ -84,16 +85,16 @@ class CheckpointAdmin(ReadOnlyAdmin):
             )
         )
 
-    @admin.display(description="Root hash")
+    @admin.display(description=_("Root hash"))
     def root_hex(self, obj: Checkpoint) -> str:
         return bytes(obj.root_hash).hex()
 
-    @admin.display(description="RFC 3161 time-stamp")
+    @admin.display(description=_("RFC 3161 time-stamp"))
     def time_stamp(self, obj: Checkpoint) -> str:
         """The authority's time, or the gap: failed attempts (retried) or not yet asked."""
         if obj.tsa_time is not None:
-            return f"stamped {obj.tsa_time:%Y-%m-%d %H:%M:%S %Z}"
-        return "MISSING: attempts failed, retried" if obj.tsa_tries else "none yet"
+            return format_lazy(_("stamped {time}"), time=f"{obj.tsa_time:%Y-%m-%d %H:%M:%S %Z}")
+        return _("MISSING: attempts failed, retried") if obj.tsa_tries else _("none yet")
 
 
 @admin.register(CheckpointTimestamp)
@@ -106,7 +107,7 @@ class CheckpointTimestampAdmin(ReadOnlyAdmin):
     fields = ["checkpoint", "authority", "requested_at", "gen_time", "error", "response_b64"]
     readonly_fields = fields
 
-    @admin.display(description="TimeStampResp (DER, base64)")
+    @admin.display(description=_("TimeStampResp (DER, base64)"))
     def response_b64(self, obj: CheckpointTimestamp) -> str:
         return format_html("<pre>{}</pre>", base64.encodebytes(bytes(obj.response)).decode())
 

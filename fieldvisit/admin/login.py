@@ -9,15 +9,16 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
 from fieldvisit import sign_in
+from fieldvisit.texts import _
 
 
 class GuardedAuthenticationForm(AdminAuthenticationForm):
     error_messages = {
         **AdminAuthenticationForm.error_messages,
-        "too_many_login_attempts": (
+        "too_many_login_attempts": _(
             "Too many failed sign-ins for this account from here; wait a few minutes and try again."
         ),
-        "sign_in_unavailable": "Sign-in is briefly unavailable; retry in a minute.",
+        "sign_in_unavailable": _("Sign-in is briefly unavailable; retry in a minute."),
     }
 
     #: Seconds to wait when the sign-in was refused (the site answers 429 or 503 with it).

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from fieldvisit.datums import from_wgs84
 from fieldvisit.geo import local_text
@@ -97,9 +98,9 @@ def _photo_position(photo: Photo) -> tuple[float, float, str] | None:
     """Where the photo was taken: its own EXIF GPS first (what the court will read from the
     file), else the position the phone reported with it."""
     if photo.exif_lat is not None and photo.exif_lon is not None:
-        return photo.exif_lat, photo.exif_lon, "EXIF GPS"
+        return photo.exif_lat, photo.exif_lon, gettext("EXIF GPS")
     if photo.lat is not None and photo.lon is not None:
-        return photo.lat, photo.lon, "phone position"
+        return photo.lat, photo.lon, gettext("phone position")
     return None
 
 
@@ -121,31 +122,38 @@ def visit_map(visit: Visit) -> MapData:
                 "lat": address.lat,
                 "lon": address.lon,
                 "radius_m": float(radius),
-                "label": f"Geofence: {radius} m around the address",
+                "label": gettext("Geofence: {radius} m around the address").format(radius=radius),
             }
         )
     checkins = CheckIn.objects.filter(visit=visit).select_related("agent").order_by("captured_at")
     for checkin in checkins:
-        label = (
-            f"{checkin.get_kind_display()} by {checkin.agent.get_username()} at "
-            f"{local_text(checkin.captured_at, zone, '%H:%M:%S %Z')} "
-            f"(±{checkin.accuracy_m:.0f} m)"
+        label = gettext("{kind} by {agent} at {time} (±{accuracy:.0f} m)").format(
+            kind=checkin.get_kind_display(),
+            agent=checkin.agent.get_username(),
+            time=local_text(checkin.captured_at, zone, "%H:%M:%S %Z"),
+            accuracy=checkin.accuracy_m,
         )
         points.append({"lat": checkin.lat, "lon": checkin.lon, "kind": "checkin", "label": label})
     photos = Photo.objects.filter(visit=visit).select_related("agent").order_by("captured_at")
     for photo in photos:
         taken = local_text(photo.captured_at, zone, "%H:%M:%S %Z")
-        label = f"Photo ({photo.get_kind_display()}) by {photo.agent.get_username()} at {taken}"
+        label = gettext("Photo ({kind}) by {agent} at {time}").format(
+            kind=photo.get_kind_display(), agent=photo.agent.get_username(), time=taken
+        )
         position = _photo_position(photo)
         if position is None:
-            unplaced.append(f"{label}: no GPS")
+            unplaced.append(gettext("{label}: no GPS").format(label=label))
             continue
         lat, lon, source = position
         if address.geocoded:
             away = distance_m(address.lat, address.lon, lat, lon)
             if away > FAR_AWAY_M:
                 # Drawn, it would zoom the map out to another city or continent: said instead.
-                unplaced.append(f"{label}: {source} {distance_text(away)} from the address")
+                unplaced.append(
+                    gettext("{label}: {source} {distance} from the address").format(
+                        label=label, source=source, distance=distance_text(away)
+                    )
+                )
                 continue
         points.append({"lat": lat, "lon": lon, "kind": "photo", "label": f"{label}, {source}"})
     return on_tiles(
@@ -166,12 +174,16 @@ def alert_map(alert: Alert) -> MapData:
     points: list[Point] = []
     unplaced: list[str] = []
     if alert.lat is not None and alert.lon is not None:
-        who = f" by {alert.raised_by.get_username()}" if alert.raised_by_id else ""
         when = local_text(alert.captured_at or alert.raised_at, zone, "%H:%M:%S %Z")
-        label = f"{alert.get_kind_display()}{who} at {when}"
+        if alert.raised_by_id:
+            label = gettext("{kind} by {agent} at {time}").format(
+                kind=alert.get_kind_display(), agent=alert.raised_by.get_username(), time=when
+            )
+        else:
+            label = gettext("{kind} at {time}").format(kind=alert.get_kind_display(), time=when)
         points.append({"lat": alert.lat, "lon": alert.lon, "kind": "alert", "label": label})
     elif alert.kind == "panic":
-        unplaced.append("The panic came without a position")
+        unplaced.append(gettext("The panic came without a position"))
     if alert.visit_id and alert.visit.stop.address.geocoded:
         address = alert.visit.stop.address
         points.append(
@@ -184,9 +196,10 @@ def alert_map(alert: Alert) -> MapData:
             if seen is None or checkin.captured_at > seen.captured_at:
                 latest[checkin.agent_id] = checkin
         for checkin in sorted(latest.values(), key=lambda c: c.agent.get_username()):
-            label = (
-                f"{checkin.agent.get_username()}: last report ({checkin.get_kind_display()}) "
-                f"at {local_text(checkin.captured_at, zone, '%H:%M:%S %Z')}"
+            label = gettext("{agent}: last report ({kind}) at {time}").format(
+                agent=checkin.agent.get_username(),
+                kind=checkin.get_kind_display(),
+                time=local_text(checkin.captured_at, zone, "%H:%M:%S %Z"),
             )
             points.append(
                 {"lat": checkin.lat, "lon": checkin.lon, "kind": "checkin", "label": label}

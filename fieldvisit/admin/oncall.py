@@ -24,6 +24,7 @@ from fieldvisit.choices import AlertStatus, Role
 from fieldvisit.cn_ids import NumberRefused, normal_mobile
 from fieldvisit.models import AlertNotice, ContactPoint, OnCallEntry
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import _, format_lazy
 
 
 def oncall_people() -> QuerySet[User]:
@@ -45,12 +46,12 @@ class OnCallInline(admin.TabularInline):
             kwargs["queryset"] = oncall_people()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.display(description="Verified contacts")
+    @admin.display(description=_("Verified contacts"))
     def reachable(self, obj: OnCallEntry) -> str:
         if obj.pk is None:
             return "-"
         verified = [c.value for c in obj.user.contact_points.all() if c.verified_at]
-        return ", ".join(verified) or "none: send a test message from Contact points"
+        return ", ".join(verified) or _("none: send a test message from Contact points")
 
 
 class ContactForm(forms.ModelForm):
@@ -98,16 +99,24 @@ class ContactPointAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ContactPoint, form: Any, change: bool) -> None:
         oncall.save_contact(obj, request.user)
 
-    @admin.action(description="Send a test message (verifies the contact once confirmed)")
+    @admin.action(description=_("Send a test message (verifies the contact once confirmed)"))
     def send_test(self, request: HttpRequest, queryset: QuerySet[ContactPoint]) -> None:
         for contact in queryset:
             try:
                 detail = oncall.send_test(contact.pk, request.user)
             except RuleViolation as exc:
-                self.message_user(request, f"{contact.value}: {exc.detail}", messages.ERROR)
+                self.message_user(
+                    request, format_lazy("{}: {}", contact.value, exc.detail), messages.ERROR
+                )
             else:
                 self.message_user(
-                    request, f"{contact.value}: test message sent ({detail}).", messages.SUCCESS
+                    request,
+                    format_lazy(
+                        _("{contact}: test message sent ({detail})."),
+                        contact=contact.value,
+                        detail=detail,
+                    ),
+                    messages.SUCCESS,
                 )
 
 
@@ -120,7 +129,7 @@ class NoticeInline(admin.TabularInline):
     fields = ["step", "recipient", "channel", "target", "state", "attempts_made"]
     readonly_fields = fields
     ordering = ["step", "created_at"]
-    verbose_name_plural = "Notifications (each attempt)"
+    verbose_name_plural = _("Notifications (each attempt)")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -131,13 +140,19 @@ class NoticeInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[AlertNotice]:
         return super().get_queryset(request).select_related("recipient").prefetch_related("tries")
 
-    @admin.display(description="Attempts")
+    @admin.display(description=_("Attempts"))
     def attempts_made(self, obj: AlertNotice) -> str:
         tries = [
-            f"#{t.number} {localtime(t.at):%H:%M:%S %Z} {'ok' if t.ok else 'failed'}: {t.detail}"
+            format_lazy(
+                "#{number} {at} {outcome}: {detail}",
+                number=t.number,
+                at=f"{localtime(t.at):%H:%M:%S %Z}",
+                outcome=_("ok") if t.ok else _("failed"),
+                detail=t.detail,
+            )
             for t in obj.tries.all()
         ]
-        return "; ".join(tries) or "not tried yet"
+        return "; ".join(str(t) for t in tries) or _("not tried yet")
 
 
 @csrf_protect
@@ -160,7 +175,7 @@ def acknowledge_page(request: HttpRequest, token: str) -> HttpResponse:
         except RuleViolation as exc:
             context["error"] = exc.detail
         except PermissionDenied:
-            context["error"] = "You are not on this team's on-call chain."
+            context["error"] = _("You are not on this team's on-call chain.")
     context.update(notice=notice, alert=notice.alert, open=notice.alert.status == AlertStatus.OPEN)
     return TemplateResponse(request, "alerts/acknowledge.html", context)
 

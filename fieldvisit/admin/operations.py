@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from fieldvisit.operations import board, may_watch
+from fieldvisit.texts import _
 
 
 def dashboard_view(request: HttpRequest) -> HttpResponse:
@@ -26,7 +27,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     refresh_s = max(1, settings.OPERATIONS_REFRESH_S)
     context = {
         **admin.site.each_context(request),
-        "title": "Live operations",
+        "title": _("Live operations"),
         "board": board(request.user, timezone.now()),
         "refresh_s": refresh_s,
         # Without JavaScript the page reloads itself, a little less often than it polls.

@@ -14,6 +14,7 @@ from fieldvisit.admin.base import ReadOnlyAdmin, ScopedChoices, TeamScopedAdmin,
 from fieldvisit.admin.oncall import OnCallInline
 from fieldvisit.models import AgentProfile, DeviceToken, OnCallEntry, Team
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import _, format_lazy
 
 
 class AgentUserChoices:
@@ -140,7 +141,7 @@ class DeviceTokenAdmin(TeamScopedAdmin, ReadOnlyAdmin):
     search_fields = ["user__username", "device_id", "device_name", "key_prefix"]
     actions = ["revoke"]
 
-    @admin.action(description="Revoke the selected devices' tokens", permissions=["revoke"])
+    @admin.action(description=_("Revoke the selected devices' tokens"), permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[DeviceToken]) -> None:
         count = 0
         # Only the teams the user oversees (the action checks it again for each token).
@@ -154,7 +155,11 @@ class DeviceTokenAdmin(TeamScopedAdmin, ReadOnlyAdmin):
                 self.message_user(request, exc.detail, messages.ERROR)
             else:
                 count += 1
-        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            format_lazy(_("Revoked {count} token(s)."), count=count),
+            messages.SUCCESS,
+        )
 
     def has_revoke_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("fieldvisit.revoke_devicetoken")

@@ -33,6 +33,7 @@ from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import planning as rules
 from fieldvisit.rules import routes as route_rules
 from fieldvisit.rules.alerting import check_oncall_chain
+from fieldvisit.texts import _, format_lazy
 
 MAX_STOPS = 60
 MAX_DAYS_AHEAD = 60  # cases, teams and caps change; a plan further out is a guess
@@ -45,13 +46,13 @@ def teams_for(user: Any) -> QuerySet[Team]:
 class ProposalForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.none())
     date = forms.DateField(
-        help_text="Routes are planned the day before.",
+        help_text=_("Routes are planned the day before."),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     stops = forms.IntegerField(
-        min_value=1, max_value=MAX_STOPS, initial=rules.DEFAULT_STOPS, label="At most (stops)"
+        min_value=1, max_value=MAX_STOPS, initial=rules.DEFAULT_STOPS, label=_("At most (stops)")
     )
-    start = forms.TimeField(initial=rules.DEFAULT_START, label="Team sets out at")
+    start = forms.TimeField(initial=rules.DEFAULT_START, label=_("Team sets out at"))
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -66,7 +67,10 @@ class ProposalForm(forms.Form):
             if not verdict.ok:
                 self.add_error("date", verdict.detail)
             elif day > today + dt.timedelta(days=MAX_DAYS_AHEAD):
-                self.add_error("date", f"Plan at most {MAX_DAYS_AHEAD} days ahead.")
+                self.add_error(
+                    "date",
+                    format_lazy(_("Plan at most {days} days ahead."), days=MAX_DAYS_AHEAD),
+                )
         return cleaned
 
 
@@ -94,14 +98,17 @@ def _ordered_stops(post: Any) -> list[uuid.UUID]:
         try:
             address_id = uuid.UUID(value)
         except ValueError as exc:
-            raise RuleViolation("validation_error", "The page sent an unknown stop.") from exc
+            raise RuleViolation("validation_error", _("The page sent an unknown stop.")) from exc
         raw = (post.get(f"position-{value}") or "").strip() or str(index + 1)
         try:
             position = int(raw)
         except ValueError as exc:
-            raise RuleViolation("validation_error", f"Position {raw!r} is not a number.") from exc
+            raise RuleViolation(
+                "validation_error",
+                format_lazy(_("Position {position} is not a number."), position=repr(raw)),
+            ) from exc
         rows.append((position, index, address_id))
-    return [address_id for _, _, address_id in sorted(rows)]
+    return [address_id for _position, _index, address_id in sorted(rows)]
 
 
 def propose_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
@@ -122,18 +129,24 @@ def propose_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
             model_admin.message_user(request, exc.detail, messages.ERROR)
         else:
             model_admin.message_user(
-                request, f"Draft route for {team} on {day:%Y-%m-%d} created.", messages.SUCCESS
+                request,
+                format_lazy(
+                    _("Draft route for {team} on {day} created."), team=team, day=f"{day:%Y-%m-%d}"
+                ),
+                messages.SUCCESS,
             )
             if "_submit" in request.POST:
                 try:
                     actions.submit_route(route.pk, request.user)
                 except RuleViolation as exc:
                     model_admin.message_user(
-                        request, f"Not submitted: {exc.detail}", messages.WARNING
+                        request,
+                        format_lazy(_("Not submitted: {reason}"), reason=exc.detail),
+                        messages.WARNING,
                     )
                 else:
                     model_admin.message_user(
-                        request, "Route submitted for approval.", messages.SUCCESS
+                        request, _("Route submitted for approval."), messages.SUCCESS
                     )
             return HttpResponseRedirect(reverse("admin:fieldvisit_route_change", args=[route.pk]))
     if form.is_valid():
@@ -146,7 +159,7 @@ def propose_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
-        "title": "Propose a route",
+        "title": _("Propose a route"),
         "form": form,
         "proposal": proposal,
         "not_ready": not_ready(form.cleaned_data["team"]) if proposal is not None else [],

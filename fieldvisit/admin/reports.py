@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 
 from fieldvisit.access import evidence_scope
 from fieldvisit.actions import reports as actions
@@ -38,6 +39,7 @@ from fieldvisit.models.reports import ATTESTATIONS
 from fieldvisit.queries.visits import VisitRecords, may_review, review_state, visit_records
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.lateness import lateness_text
+from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import check_name, flags_text
 
 VISIT_TEAM = "visit__stop__route__team"
@@ -47,30 +49,37 @@ REPORT_RELATED = ["author", "cosignature__agent", "corrected_by"]
 class ReviewForm(forms.Form):
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
-        label="Review comment",
-        help_text="Required: what you checked and what you found.",
+        label=_("Review comment"),
+        help_text=_("Required: what you checked and what you found."),
     )
 
 
 def attestation_rows(report: VisitReport) -> list[tuple[str, bool]]:
-    return [(name.replace("_", " ").capitalize(), getattr(report, name)) for name in ATTESTATIONS]
+    return [
+        (capfirst(VisitReport._meta.get_field(name).verbose_name), getattr(report, name))
+        for name in ATTESTATIONS
+    ]
 
 
 def cosigned_text(report: VisitReport) -> str:
     cosignature = report.cosignature_or_none()
     if cosignature is None:
         return "—"
-    return f"{cosignature.agent.get_username()} at {cosignature.signed_at:%Y-%m-%d %H:%M:%S %Z}"
+    return format_lazy(
+        _("{agent} at {time}"),
+        agent=cosignature.agent.get_username(),
+        time=f"{cosignature.signed_at:%Y-%m-%d %H:%M:%S %Z}",
+    )
 
 
 class ReportColumns:
     """The report's status and co-signature, as inline and changelist columns."""
 
-    @admin.display(description="Status")
+    @admin.display(description=_("Status"))
     def report_status(self, obj: VisitReport) -> str:
         return ReportStatus(obj.status).label
 
-    @admin.display(description="Co-signed")
+    @admin.display(description=_("Co-signed"))
     def cosigned(self, obj: VisitReport) -> str:
         return cosigned_text(obj)
 
@@ -123,15 +132,15 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
         # The review page and the change page show the same as the changelist.
         return super().get_queryset(request).select_related(*self.list_select_related)
 
-    @admin.display(description="Date", ordering="stop__route__date")
+    @admin.display(description=_("Date"), ordering="stop__route__date")
     def date(self, obj: Visit) -> Any:
         return obj.stop.route.date
 
-    @admin.display(description="Team")
+    @admin.display(description=_("Team"))
     def team(self, obj: Visit) -> Any:
         return obj.stop.route.team
 
-    @admin.display(description="Case")
+    @admin.display(description=_("Case"))
     def case(self, obj: Visit) -> str:
         return obj.stop.case.number
 
@@ -181,7 +190,7 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": visit,
-            "title": f"Review: {visit}",
+            "title": format_lazy(_("Review: {visit}"), visit=visit),
             "report": report,
             "attestations": attestation_rows(report) if report is not None else [],
             "cosigned": cosigned_text(report) if report is not None else "—",
@@ -211,9 +220,9 @@ def records_html(records: VisitRecords) -> list[tuple[str, str]]:
     """The visit page's rows read from its records: its current report, its compliance now,
     and its last review."""
     return [
-        ("Current report", report_html(records.report)),
-        ("Compliance", verdict_html(judge(records))),
-        ("Last review", review_html(records)),
+        (_("Current report"), report_html(records.report)),
+        (_("Compliance"), verdict_html(judge(records))),
+        (_("Last review"), review_html(records)),
     ]
 
 
@@ -234,34 +243,38 @@ def review_html(records: VisitRecords) -> str:
     (pending a new review), with how late each item came after the visit closed."""
     state = review_state(records)
     if state is None:
-        return "Not reviewed yet."
+        return _("Not reviewed yet.")
     zone = records.visit.stop.address.zone_name
     head = format_html(
-        "Reviewed {} by {}{}.",
-        local_text(state.reviewed_at, zone),
-        state.reviewer,
-        format_html(" — <strong>{}</strong>", "superseded, pending re-review")
+        _("Reviewed {at} by {reviewer}{superseded}."),
+        at=local_text(state.reviewed_at, zone),
+        reviewer=state.reviewer,
+        superseded=format_html(" — <strong>{}</strong>", _("superseded, pending re-review"))
         if state.superseded
         else "",
     )
     if state.compliance is None:
-        seen = format_html("<p>{}</p>", "The verdict at that review was not recorded.")
+        seen = format_html("<p>{}</p>", _("The verdict at that review was not recorded."))
     else:
         seen = format_html(
-            "<p>Compliance as it stood at that review:</p>{}",
+            "<p>{}</p>{}",
+            _("Compliance as it stood at that review:"),
             verdict_html(Compliance.from_dict(state.compliance)),
         )
     after = ""
     if state.received_after:
         items = format_html_join(
             "",
-            "<li>{} <code>{}</code>, received {}{}; flags: {}</li>",
+            _("<li>{} <code>{}</code>, received {}{}; flags: {}</li>"),
             (
                 (
                     KIND_NAMES.get(item.kind, item.kind),
                     item.id,
                     local_text(item.received_at, zone),
-                    f", {lateness_text(item.late_by_s)} after the visit closed"
+                    format_lazy(
+                        _(", {lateness} after the visit closed"),
+                        lateness=lateness_text(item.late_by_s),
+                    )
                     if item.late_by_s is not None
                     else "",
                     flags_text(item.flags),
@@ -270,7 +283,7 @@ def review_html(records: VisitRecords) -> str:
             ),
         )
         after = format_html(
-            "<p>Received after that review (pending re-review):</p><ul>{}</ul>", items
+            "<p>{}</p><ul>{}</ul>", _("Received after that review (pending re-review):"), items
         )
     return format_html("<p>{}</p>{}{}", head, seen, after)
 
@@ -310,16 +323,16 @@ class VisitReportAdmin(ReportColumns, LoggedReadsAdmin, TeamScopedAdmin, ReadOnl
         # Selecting here makes the changelist skip list_select_related: name it all.
         return super().get_queryset(request).select_related(*self.list_select_related)
 
-    @admin.display(description="Superseded by")
+    @admin.display(description=_("Superseded by"))
     def superseded_by(self, obj: VisitReport) -> Any:
         return obj.corrected_by if obj.is_superseded() else "—"
 
-    @admin.display(description="Co-signature's SHA-256")
+    @admin.display(description=_("Co-signature's SHA-256"))
     def cosignature_sha256(self, obj: VisitReport) -> str:
         cosignature = obj.cosignature_or_none()
         return cosignature.report_sha256 if cosignature else "—"
 
-    @admin.display(description="Content matches its SHA-256", boolean=True)
+    @admin.display(description=_("Content matches its SHA-256"), boolean=True)
     def content_verified(self, obj: VisitReport) -> bool:
         return obj.compute_sha256() == obj.content_sha256
 
@@ -336,6 +349,6 @@ class VisitReviewAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
     fields = ["id", "visit", "report", "reviewer", "comment", "created_at", "reviewed_at"]
     readonly_fields = fields
 
-    @admin.display(description="Local time")
+    @admin.display(description=_("Local time"))
     def reviewed_at(self, obj: VisitReview) -> str:
         return local_text(obj.created_at, obj.visit.stop.address.zone_name)

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 
 from fieldvisit.access import oversight_scope, team_in_scope
 from fieldvisit.actions import routes as actions
@@ -26,13 +27,14 @@ from fieldvisit.choices import ChangeRequestStatus, Hazard, RouteStatus
 from fieldvisit.models import Route, RouteChangeRequest, Stop
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import routes as rules
+from fieldvisit.texts import _, format_lazy
 
 
 class DecisionForm(forms.Form):
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text="Required when rejecting.",
+        help_text=_("Required when rejecting."),
     )
 
 
@@ -57,7 +59,11 @@ class RouteForm(forms.ModelForm):
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():
                 raise forms.ValidationError(
-                    f"{team} already has a route for {day:%Y-%m-%d}; edit that one instead."
+                    format_lazy(
+                        _("{team} already has a route for {day}; edit that one instead."),
+                        team=team,
+                        day=f"{day:%Y-%m-%d}",
+                    )
                 )
         return cleaned
 
@@ -90,9 +96,11 @@ def hazard_line(address: Any) -> str:
     """What the approver must weigh about an address, on its own line ("" when nothing)."""
     if not address.hazards and not address.hazard_notes:
         return ""
-    names = ", ".join(Hazard(h).label for h in address.hazards)
+    names = ", ".join(str(Hazard(h).label) for h in address.hazards)
     notes = f" ({address.hazard_notes})" if address.hazard_notes else ""
-    return f"\n   ⚠ HAZARD: {names or 'see notes'}{notes}"
+    return "\n   ⚠ " + gettext("HAZARD: {names}{notes}").format(
+        names=names or gettext("see notes"), notes=notes
+    )
 
 
 def decision_view(
@@ -121,7 +129,7 @@ def decision_view(
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
         "original": obj,
-        "title": f"Decide: {obj}",
+        "title": format_lazy(_("Decide: {what}"), what=obj),
         "summary": summary,
         "form": form,
     }
@@ -156,7 +164,7 @@ class RouteAdmin(TeamScopedAdmin):
             queryset = queryset.annotate(stop_total=Count("stops", distinct=True))
         return queryset
 
-    @admin.display(description="Stops", ordering="stop_total")
+    @admin.display(description=_("Stops"), ordering="stop_total")
     def stop_count(self, obj: Route) -> int:
         return obj.stop_total
 
@@ -179,7 +187,7 @@ class RouteAdmin(TeamScopedAdmin):
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         if any(obj.status != RouteStatus.DRAFT for obj in objs):
-            perms_needed = {*perms_needed, "routes that are no longer drafts"}
+            perms_needed = {*perms_needed, gettext("routes that are no longer drafts")}
         return deleted, model_count, perms_needed, protected
 
     def save_model(self, request: HttpRequest, obj: Route, form: Any, change: bool) -> None:
@@ -236,7 +244,7 @@ class RouteAdmin(TeamScopedAdmin):
             except RuleViolation as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
             else:
-                self.message_user(request, "Route submitted for approval.", messages.SUCCESS)
+                self.message_user(request, _("Route submitted for approval."), messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:fieldvisit_route_change", args=[route.pk]))
 
     def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -291,11 +299,11 @@ class RouteChangeRequestAdmin(TeamScopedAdmin, ReadOnlyAdmin):
         if not request.user.has_perm("fieldvisit.decide_routechangerequest"):
             raise PermissionDenied  # legal may not even read change requests
         change = get_object_or_404(self.get_queryset(request), pk=object_id)
-        lines = [f"Reason: {change.reason}"]
+        lines = [gettext("Reason: {reason}").format(reason=change.reason)]
         if change.add_stops:
-            lines.append(f"Add {len(change.add_stops)} stop(s)")
+            lines.append(gettext("Add {count} stop(s)").format(count=len(change.add_stops)))
         if change.skip_stops:
-            lines.append(f"Skip {len(change.skip_stops)} stop(s)")
+            lines.append(gettext("Skip {count} stop(s)").format(count=len(change.skip_stops)))
         if change.order:
-            lines.append("Reorder the remaining stops")
+            lines.append(gettext("Reorder the remaining stops"))
         return decision_view(self, request, change, actions.decide_change, "\n".join(lines))

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_noop
 
 from fieldvisit.choices import AddressKind, CaseStatus, Datum, Hazard, RelationKind
 from fieldvisit.cn_ids import NumberRefused, normal_id_number, normal_mobile
@@ -188,7 +189,7 @@ class Case(models.Model):
         verbose_name = _("case")
         verbose_name_plural = _("cases")
         ordering = ["number"]
-        permissions = [("import_case", "Can import cases from CSV or XLSX files")]
+        permissions = [("import_case", gettext_noop("Can import cases from CSV or XLSX files"))]
         constraints = [
             models.CheckConstraint(
                 name="case_amount_due_not_negative", condition=Q(amount_due__gte=0)

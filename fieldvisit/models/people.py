@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 from fieldvisit.choices import Platform
 from fieldvisit.models.validators import validate_timezone
@@ -160,7 +161,7 @@ class DeviceToken(models.Model):
         verbose_name = _("device token")
         verbose_name_plural = _("device tokens")
         ordering = ["-created_at"]
-        permissions = [("revoke_devicetoken", "Can revoke a device's token")]
+        permissions = [("revoke_devicetoken", gettext_noop("Can revoke a device's token"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "device_id"],

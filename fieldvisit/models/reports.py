@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_noop
 
 from fieldvisit.canonical import canonical_json
 from fieldvisit.choices import ReportOutcome, ReportStatus
@@ -272,7 +273,7 @@ class VisitReview(AppendOnlyModel):
         verbose_name = _("visit review")
         verbose_name_plural = _("visit reviews")
         ordering = ["created_at"]
-        permissions = [("review_visit", "Can review a visit's co-signed report")]
+        permissions = [("review_visit", gettext_noop("Can review a visit's co-signed report"))]
         constraints = [
             models.CheckConstraint(name="review_comment_given", condition=~Q(comment="")),
         ]

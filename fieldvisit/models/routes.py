@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_noop
 
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus, StopStatus, VisitStatus
 from fieldvisit.texts import _
@@ -82,7 +83,7 @@ class Route(models.Model):
         verbose_name = _("route")
         verbose_name_plural = _("routes")
         ordering = ["-date", "team__name"]
-        permissions = [("decide_route", "Can approve or reject a submitted route")]
+        permissions = [("decide_route", gettext_noop("Can approve or reject a submitted route"))]
         constraints = [
             models.CheckConstraint(
                 name="route_maker_checker", condition=~Q(decided_by=F("planned_by"))
@@ -335,7 +336,9 @@ class RouteChangeRequest(models.Model):
         verbose_name = _("route change request")
         verbose_name_plural = _("route change requests")
         ordering = ["-received_at"]
-        permissions = [("decide_routechangerequest", "Can approve or reject a route change")]
+        permissions = [
+            ("decide_routechangerequest", gettext_noop("Can approve or reject a route change"))
+        ]
         constraints = [
             models.CheckConstraint(
                 name="change_request_maker_checker", condition=~Q(decided_by=F("requested_by"))

@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 from fieldvisit.choices import (
     AckChannel,
@@ -241,7 +242,7 @@ class Alert(UndeletableModel):
         verbose_name = _("alert")
         verbose_name_plural = _("alerts")
         ordering = ["status", "-severity", "-raised_at"]
-        permissions = [("handle_alert", "Can acknowledge and resolve alerts")]
+        permissions = [("handle_alert", gettext_noop("Can acknowledge and resolve alerts"))]
         indexes = [
             models.Index(fields=["status", "-severity", "-raised_at"]),
             models.Index(fields=["next_step_at"], name="alert_next_step_at"),
