@@ -29,11 +29,14 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from fieldvisit.access import evidence_scope, has_role
 from fieldvisit.choices import AlertKind, AlertStatus, Role, RouteStatus, VisitStatus
 from fieldvisit.models import AgentClock, Alert, CheckIn, Route, Visit
 from fieldvisit.rules.checkins import SILENCE_LEVELS, silence_level
+from fieldvisit.rules.lateness import lateness_text
+from fieldvisit.texts import _
 
 # Routes a team is working on today (approved, under way, or done for the day).
 WORKING = [RouteStatus.APPROVED, RouteStatus.IN_PROGRESS, RouteStatus.COMPLETED]
@@ -45,12 +48,13 @@ ALERTS_SHOWN = 50
 
 
 def age_text(seconds: int) -> str:
-    """How long ago, as people read it on the board ("45 s", "12 min", "2 h 05 min")."""
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    """How long ago, as people read it on the board ("45 s", "12 min", "2 h 05 min"), in the
+    reader's language: the board and its JSON feed are text already."""
+    return str(lateness_text(seconds))
+
+
+# Who has been told of a silent agent, in words.
+TOLD = {"supervisor": _("supervisor"), "risk_manager": _("risk manager")}
 
 
 def may_watch(user: Any) -> bool:
@@ -216,13 +220,14 @@ def _phone(clock: AgentClock, now: dt.datetime) -> str | None:
     """The phone as its last heartbeat left it, in words; None before any heartbeat."""
     if clock.heartbeat_at is None:
         return None
-    parts = [f"{clock.battery} %" if clock.battery is not None else "battery ?"]
+    parts = [f"{clock.battery} %" if clock.battery is not None else gettext("battery ?")]
     if clock.charging:
-        parts.append("charging")
+        parts.append(gettext("charging"))
     if clock.network:
         parts.append(clock.network)
     age = max(0, int((now - clock.heartbeat_at).total_seconds()))
-    return ", ".join(parts) + f", {age_text(age)} ago"
+    parts.append(gettext("{age} ago").format(age=age_text(age)))
+    return ", ".join(parts)
 
 
 def _empty_row(team_id: int, name: str) -> TeamRow:
@@ -297,6 +302,7 @@ def _overdue(late: Overdue, zone: zoneinfo.ZoneInfo) -> dict[str, Any]:
         "late_s": late.late_s,
         "late": age_text(late.late_s),
         "level": late.level,
+        "told": str(TOLD[late.level]),
     }
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fieldvisit.rules.checkins import ONLINE_WINDOW
+from fieldvisit.texts import _, format_lazy
 
 # The same line that separates a check-in sent from the door from one queued offline.
 SUBMISSION_GRACE = ONLINE_WINDOW
@@ -46,10 +47,12 @@ def late_by_s(
 
 
 def lateness_text(seconds: float) -> str:
-    """How late, for people: "42 s", "35 min", "3 h 05 min"."""
+    """How long, for people: "42 s", "35 min", "3 h 05 min" (秒, 分钟, 小时 in Chinese)."""
     if seconds < 60:
-        return f"{seconds:.0f} s"
+        return format_lazy(_("{seconds} s"), seconds=f"{seconds:.0f}")
     minutes = int(seconds // 60)
     if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+        return format_lazy(_("{minutes} min"), minutes=minutes)
+    return format_lazy(
+        _("{hours} h {minutes} min"), hours=minutes // 60, minutes=f"{minutes % 60:02d}"
+    )

@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 
 from fieldvisit.operations import may_watch
+from fieldvisit.texts import _
 
 register = template.Library()
 
@@ -30,7 +31,7 @@ def daily_links(user: Any) -> list[dict[str, Any]]:
 
     links: list[dict[str, Any]] = []
 
-    def add(label: str, url: str, note: str, count: int | None = None) -> None:
+    def add(label: Any, url: str, note: Any, count: int | None = None) -> None:
         links.append({"label": label, "url": url, "note": note, "count": count})
 
     def listed(model: str, query: str) -> str:
@@ -38,29 +39,29 @@ def daily_links(user: Any) -> list[dict[str, Any]]:
 
     if user.has_perm("fieldvisit.add_route"):
         add(
-            "Propose a route",
+            _("Propose a route"),
             reverse("admin:fieldvisit_route_propose"),
-            "Plan tomorrow's visits for a team from its open cases",
+            _("Plan tomorrow's visits for a team from its open cases"),
         )
         drafts = Route.objects.filter(staff_scope(user, "team"), status=RouteStatus.DRAFT)
         add(
-            "Draft routes",
+            _("Draft routes"),
             listed("route", "?status__exact=draft"),
-            "Routes planned but not yet submitted",
+            _("Routes planned but not yet submitted"),
             drafts.count(),
         )
     if user.has_perm("fieldvisit.import_case"):
         add(
-            "Import cases",
+            _("Import cases"),
             reverse("admin:fieldvisit_case_import"),
-            "CSV or XLSX from the risk department (templates on the page)",
+            _("CSV or XLSX from the risk department (templates on the page)"),
         )
     if user.has_perm("fieldvisit.decide_route"):
         waiting = Route.objects.filter(oversight_scope(user, "team"), status=RouteStatus.SUBMITTED)
         add(
-            "Routes waiting for approval",
+            _("Routes waiting for approval"),
             listed("route", "?status__exact=submitted"),
-            "Approve or reject what planners submitted (not the ones you made)",
+            _("Approve or reject what planners submitted (not the ones you made)"),
             waiting.exclude(makers=user).count(),
         )
     if user.has_perm("fieldvisit.decide_routechangerequest"):
@@ -68,32 +69,32 @@ def daily_links(user: Any) -> list[dict[str, Any]]:
             oversight_scope(user, "route__team"), status=ChangeRequestStatus.PENDING
         )
         add(
-            "Change requests",
+            _("Change requests"),
             listed("routechangerequest", "?status__exact=pending"),
-            "Agents asking to deviate from an approved route",
+            _("Agents asking to deviate from an approved route"),
             pending.count(),
         )
     if may_watch(user):
         add(
-            "Live operations",
+            _("Live operations"),
             reverse("fieldvisit-operations"),
-            "Today's teams: each agent's last report, open visits, overdue check-ins",
+            _("Today's teams: each agent's last report, open visits, overdue check-ins"),
         )
     if user.has_perm("fieldvisit.view_alert"):
         open_alerts = Alert.objects.filter(evidence_scope(user, "team"), status=AlertStatus.OPEN)
         add(
-            "Open alerts",
+            _("Open alerts"),
             listed("alert", "?status__exact=open"),
-            "Panics, silent agents, lone agents: acknowledge and resolve",
+            _("Panics, silent agents, lone agents: acknowledge and resolve"),
             open_alerts.count(),
         )
     if user.has_perm("fieldvisit.view_contactpoint"):
         chains = OnCallEntry.objects.filter(oversight_scope(user, "team")).values("user")
         unverified = ContactPoint.objects.filter(user__in=chains, verified_at__isnull=True)
         add(
-            "On-call contacts",
+            _("On-call contacts"),
             listed("contactpoint", "?verified_at__isempty=1"),
-            "Contacts of the people on call that are not verified yet",
+            _("Contacts of the people on call that are not verified yet"),
             unverified.count(),
         )
     return links

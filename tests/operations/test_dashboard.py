@@ -157,7 +157,7 @@ def test_a_team_out_today(world: World, client: Client, clock: Any) -> None:
     assert rows(client)["Huangpu"]["overdue"]["level"] == "risk_manager"
 
     html = client.get(PAGE).content.decode()
-    assert "agent_b: due" in html and "risk_manager told" in html
+    assert "agent_b: due" in html and "risk manager told" in html
     assert 'data-agent="agent_a"' in html
 
 

@@ -3,6 +3,15 @@
 (function () {
   "use strict";
 
+  // Words from Django's JavaScript catalogue (the admin's jsi18n, loaded before this script),
+  // in the reader's language; English as written here when it did not load.
+  var gettext = window.gettext || function (text) { return text; };
+  function say(text, values) {
+    return gettext(text).replace(/%\((\w+)\)s/g, function (_, name) {
+      return values && name in values ? String(values[name]) : "";
+    });
+  }
+
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (key) {
@@ -17,21 +26,23 @@
   }
 
   function routeCell(row) {
-    if (!row.route) { return el("td", {}, ["No route today"]); }
+    if (!row.route) { return el("td", {}, [gettext("No route today")]); }
     return el("td", {}, [el("a", {href: row.route_url}, [row.route_status])]);
   }
 
   function alertsCell(row) {
     if (!row.alerts.length) {
-      return el("td", {"class": "fv-alerts"}, [row.open_alerts ? String(row.open_alerts) : "None"]);
+      return el("td", {"class": "fv-alerts"}, [row.open_alerts ? String(row.open_alerts) : gettext("None")]);
     }
     var items = row.alerts.map(function (alert) {
-      var text = " " + alert.severity + ", " + alert.status + ", " + alert.age + " ago" +
-        (alert.raised_by ? " by " + alert.raised_by : "") +
-        (alert.step > 1 ? ", escalated to on-call #" + alert.step : "") + ": " + alert.detail;
+      var text = " " + say("%(severity)s, %(status)s, %(age)s ago",
+                           {severity: alert.severity, status: alert.status, age: alert.age}) +
+        (alert.raised_by ? say(" by %(who)s", {who: alert.raised_by}) : "") +
+        (alert.step > 1 ? say(", escalated to on-call #%(step)s", {step: alert.step}) : "") +
+        ": " + alert.detail;
       var parts = [el("a", {href: alert.url}, [alert.kind_label]), text];
       if (alert.undelivered) {
-        parts.unshift(el("strong", {"class": "fv-undelivered"}, ["UNDELIVERED "]));
+        parts.unshift(el("strong", {"class": "fv-undelivered"}, [gettext("UNDELIVERED") + " "]));
       }
       return el("li", {"class": "fv-alert fv-alert-" + alert.kind +
                        (alert.undelivered ? " fv-alert-undelivered" : "")}, parts);
@@ -43,9 +54,9 @@
   function agentsList(row) {
     if (!row.agents.length) { return row.last_checkin_age || "—"; }
     return el("ul", {"class": "fv-agents"}, row.agents.map(function (a) {
-      var text = a.agent + ": " + a.last_report_age + " ago" +
-        (a.due_local ? ", next due " + a.due_local : ", back") +
-        (a.phone ? "; phone " + a.phone : "");
+      var text = say("%(agent)s: %(age)s ago", {agent: a.agent, age: a.last_report_age}) +
+        (a.due_local ? say(", next due %(due)s", {due: a.due_local}) : gettext(", back")) +
+        (a.phone ? say("; phone %(phone)s", {phone: a.phone}) : "");
       return el("li", {"data-agent": a.agent, "class": a.overdue ? "fv-agent-overdue" : ""}, [text]);
     }));
   }
@@ -53,11 +64,12 @@
   function teamRow(row) {
     var css = row.panics ? "fv-panic" : (row.overdue || row.open_alerts ? "fv-warn" : "");
     var last = row.last_checkin_at
-      ? row.last_checkin_local + " " + row.last_checkin_kind + " by " + row.last_checkin_agent
-      : "None yet";
+      ? say("%(at)s %(kind)s by %(agent)s", {at: row.last_checkin_local,
+          kind: row.last_checkin_kind, agent: row.last_checkin_agent})
+      : gettext("None yet");
     var overdue = row.overdue
-      ? row.overdue.agent + ": due " + row.overdue.due_local + ", " + row.overdue.late +
-        " late (" + row.overdue.level + " told)"
+      ? say("%(agent)s: due %(due)s, %(late)s late (%(level)s told)", {agent: row.overdue.agent,
+          due: row.overdue.due_local, late: row.overdue.late, level: row.overdue.told})
       : "—";
     return el("tr", {"data-team": String(row.team_id), "class": css}, [
       el("th", {scope: "row"}, [row.team]),
@@ -75,7 +87,7 @@
     var rows = board.teams.map(teamRow);
     if (!rows.length) {
       rows = [el("tr", {"class": "fv-empty"}, [el("td", {colspan: "7"},
-        ["No team of yours is out today and no alert is open."])])];
+        [gettext("No team of yours is out today and no alert is open.")])])];
     }
     body.replaceChildren.apply(body, rows);
     document.getElementById("fv-open-alerts").textContent = String(board.open_alerts);
@@ -88,8 +100,12 @@
     updated.textContent = board.updated;
     updated.className = "";
     updated.setAttribute("data-live", "on");
-    document.title = (board.panics ? "(" + board.panics + " panic) " : "") +
-      document.title.replace(/^\(\d+ panic\) /, "");
+    // The count leads the title, in brackets, whatever the language says after it.
+    var count = window.ngettext
+      ? window.ngettext("%(count)s panic", "%(count)s panics", board.panics)
+      : (board.panics === 1 ? "%(count)s panic" : "%(count)s panics");
+    document.title = (board.panics ? "(" + count.replace("%(count)s", board.panics) + ") " : "") +
+      document.title.replace(/^\(\d+[^)]*\) /, "");
   }
 
   function start() {
