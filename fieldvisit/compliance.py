@@ -18,13 +18,14 @@ from fieldvisit.models import CheckIn, Photo, Receipt, Route, VisitReport
 from fieldvisit.queries.recordings import VisitRecording
 from fieldvisit.queries.visits import VisitRecords
 from fieldvisit.rules.checkins import MissedReport
+from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import person_name
 
 
 @dataclass(frozen=True)
 class Check:
     ok: bool
-    detail: str
+    detail: Any  # a sentence: lazy until read (the reader's language) or stored (str)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Compliance:
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
-            "checks": {n: {"ok": c.ok, "detail": c.detail} for n, c in self.checks.items()},
+            "checks": {n: {"ok": c.ok, "detail": str(c.detail)} for n, c in self.checks.items()},
         }
 
     @classmethod
@@ -46,13 +47,16 @@ class Compliance:
         return cls({n: Check(c["ok"], c["detail"]) for n, c in stored["checks"].items()})
 
 
-def _flag_check(checkins: Sequence[CheckIn], flags: set[str], passed: str, failed: str) -> Check:
+def _flag_check(checkins: Sequence[CheckIn], flags: set[str], passed: Any, failed: Any) -> Check:
     arrivals = [c for c in checkins if c.kind in (CheckInKind.ARRIVE, CheckInKind.LEAVE)]
     if not arrivals:
-        return Check(False, "No arrival recorded yet.")
+        return Check(False, _("No arrival recorded yet."))
     broken = [c for c in arrivals if flags & set(c.flags)]
     if broken:
-        return Check(False, f"{failed} ({len(broken)} check-in(s)).")
+        return Check(
+            False,
+            format_lazy(_("{failed} ({count} check-in(s))."), failed=failed, count=len(broken)),
+        )
     return Check(True, passed)
 
 
@@ -62,15 +66,32 @@ def _checkins_on_time(
     """Each agent's periodic reports that fell due while this visit was under way, judged
     from the check-ins themselves (``queries.visits.missed_during``)."""
     if not any(c.kind == CheckInKind.ARRIVE for c in checkins):
-        return Check(False, "Not visited yet.")
+        return Check(False, _("Not visited yet."))
     if missed:
-        said = "; ".join(
-            f"{m.agent} missed the check-in due at {local_text(m.due_at, zone)}"
-            + (f" (reported {local_text(m.late_report_at, zone)})" if m.late_report_at else "")
+        said = [
+            format_lazy(
+                _("{agent} missed the check-in due at {due}"),
+                agent=m.agent,
+                due=local_text(m.due_at, zone),
+            )
+            if m.late_report_at is None
+            else format_lazy(
+                _("{agent} missed the check-in due at {due} (reported {reported})"),
+                agent=m.agent,
+                due=local_text(m.due_at, zone),
+                reported=local_text(m.late_report_at, zone),
+            )
             for m in missed
+        ]
+        return Check(
+            False,
+            format_lazy(
+                _("{count} check-in(s) missed during the visit: {missed}."),
+                count=len(missed),
+                missed=format_lazy("; ".join(["{}"] * len(said)), *said),
+            ),
         )
-        return Check(False, f"{len(missed)} check-in(s) missed during the visit: {said}.")
-    return Check(True, "No check-in missed during the visit.")
+    return Check(True, _("No check-in missed during the visit."))
 
 
 DOOR_KINDS = (PhotoKind.DOOR, PhotoKind.NEAREST_DOOR)
@@ -81,29 +102,52 @@ def _door_photo(photos: Sequence[Photo]) -> Check:
     both agents were there and near the address."""
     door = [p for p in photos if p.kind in DOOR_KINDS]
     if not door:
-        return Check(False, "No photo of the door number (or the nearest door number).")
+        return Check(False, _("No photo of the door number (or the nearest door number)."))
     with_partner = [p for p in door if p.partner_in_frame]
     if not with_partner:
-        return Check(False, "The door photos do not show the partner in frame.")
+        return Check(False, _("The door photos do not show the partner in frame."))
     good = [p for p in with_partner if not {"lone_agent", "far_from_address"} & set(p.flags)]
     if not good:
         flags = sorted({f for p in with_partner for f in p.flags})
-        return Check(False, f"The door photos with the partner are flagged: {', '.join(flags)}.")
+        return Check(
+            False,
+            format_lazy(
+                _("The door photos with the partner are flagged: {flags}."), flags=", ".join(flags)
+            ),
+        )
     best = good[0]
-    note = f" (flags: {', '.join(best.flags)})" if best.flags else ""
-    return Check(True, f"Door photo {best.file_id[:12]}… with the partner in frame{note}.")
+    if best.flags:
+        return Check(
+            True,
+            format_lazy(
+                _("Door photo {file}… with the partner in frame (flags: {flags})."),
+                file=best.file_id[:12],
+                flags=", ".join(best.flags),
+            ),
+        )
+    return Check(
+        True,
+        format_lazy(_("Door photo {file}… with the partner in frame."), file=best.file_id[:12]),
+    )
 
 
 def _notice_outcome(receipts: Sequence[Receipt]) -> Check:
     if not receipts:
-        return Check(False, "No notice receipt recorded.")
+        return Check(False, _("No notice receipt recorded."))
     last = receipts[-1]
-    return Check(True, f"Notice {last.notice_number}: {last.get_outcome_display()}.")
+    return Check(
+        True,
+        format_lazy(
+            _("Notice {number}: {outcome}."),
+            number=last.notice_number,
+            outcome=last.get_outcome_display(),
+        ),
+    )
 
 
 def _recording(recording: VisitRecording) -> Check:
     if recording.id is None:
-        return Check(False, "No recording uploaded.")
+        return Check(False, _("No recording uploaded."))
     return Check(recording.verdict.valid, recording.verdict.detail)
 
 
@@ -111,28 +155,48 @@ def _report_cosigned(report: VisitReport | None, zone: str) -> Check:
     """Rule 9: the current report, co-signed by a second agent over its exact content, with
     all six conduct attestations given. A false attestation is a statement: it fails here."""
     if report is None:
-        return Check(False, "No visit report filed.")
+        return Check(False, _("No visit report filed."))
     author = report.author.get_username()
     problems = []
     digest = report.compute_sha256()
     if digest != report.content_sha256:
-        problems.append("its content does not match its recorded SHA-256")
+        problems.append(_("its content does not match its recorded SHA-256"))
     cosignature = report.cosignature_or_none()
     if cosignature is None:
-        problems.append("it awaits the second agent's co-signature")
+        problems.append(_("it awaits the second agent's co-signature"))
     elif cosignature.agent_id == report.author_id:
-        problems.append("it is co-signed by its own author")
+        problems.append(_("it is co-signed by its own author"))
     elif cosignature.report_sha256 != digest:
-        problems.append("the co-signature does not sign this content")
+        problems.append(_("the co-signature does not sign this content"))
     if report.failed_attestations:
-        problems.append(f"attestations not given: {', '.join(report.failed_attestations)}")
+        problems.append(
+            format_lazy(
+                _("attestations not given: {names}"), names=", ".join(report.failed_attestations)
+            )
+        )
     if problems:
-        return Check(False, f"Report {report.id} by {author}: {'; '.join(problems)}.")
+        return Check(
+            False,
+            format_lazy(
+                _("Report {report} by {author}: {problems}."),
+                report=report.id,
+                author=author,
+                problems=format_lazy("; ".join(["{}"] * len(problems)), *problems),
+            ),
+        )
     assert cosignature is not None  # narrowed by the problems above
     return Check(
         True,
-        f"Report {report.id} by {author}, co-signed by {cosignature.agent.get_username()} "
-        f"{local_text(cosignature.signed_at, zone)}; all six attestations given.",
+        format_lazy(
+            _(
+                "Report {report} by {author}, co-signed by {cosigner} {at}; "
+                "all six attestations given."
+            ),
+            report=report.id,
+            author=author,
+            cosigner=cosignature.agent.get_username(),
+            at=local_text(cosignature.signed_at, zone),
+        ),
     )
 
 
@@ -141,7 +205,7 @@ def _decider(route: Route) -> str:
     does), else by account number."""
     if Route.decided_by.is_cached(route) and route.decided_by is not None:
         return person_name(route.decided_by)
-    return f"user {route.decided_by_id}"
+    return str(format_lazy(_("user {number}"), number=route.decided_by_id))
 
 
 def judge(records: VisitRecords) -> Compliance:
@@ -157,26 +221,37 @@ def judge(records: VisitRecords) -> Compliance:
     checks = {
         "route_approved": Check(
             approved,
-            f"Approved {local_text(route.decided_at, zone)} by {_decider(route)}."
+            format_lazy(
+                _("Approved {at} by {decider}."),
+                at=local_text(route.decided_at, zone),
+                decider=_decider(route),
+            )
             if approved
-            else f"The route is {route.status}.",
+            else format_lazy(
+                _("The route is {status}."), status=str(route.get_status_display()).lower()
+            ),
         ),
         "two_agents_together": Check(
-            True, f"Both agents arrived together; opened {local_text(visit.opened_at, zone)}."
+            True,
+            format_lazy(
+                _("Both agents arrived together; opened {at}."),
+                at=local_text(visit.opened_at, zone),
+            ),
         )
         if visit.opened_at
-        else Check(False, "The visit never opened: two agents did not arrive together."),
+        else Check(False, _("The visit never opened: two agents did not arrive together.")),
         "within_hours": _flag_check(
-            checkins, {"outside_visit_hours"}, "All visit check-ins within the allowed hours.",
-            "Check-ins outside the allowed hours",
+            checkins, {"outside_visit_hours"}, _("All visit check-ins within the allowed hours."),
+            _("Check-ins outside the allowed hours"),
         ),
         "geofence": _flag_check(
             checkins, {"too_far_from_address", "address_not_geocoded"},
-            "Arrivals within the geofence.", "Arrivals too far from the address, or not judged",
+            _("Arrivals within the geofence."),
+            _("Arrivals too far from the address, or not judged"),
         ),
         "frequency_cap": _flag_check(
-            checkins, {"frequency_cap"}, "Within the visit frequency caps.",
-            "Visit frequency cap exceeded",
+            checkins, {"frequency_cap"}, _("Within the visit frequency caps."),
+            _("Visit frequency cap exceeded"),
         ),
         "checkins_on_time": _checkins_on_time(checkins, records.missed_reports, zone),
         "door_photo": _door_photo(records.photos),

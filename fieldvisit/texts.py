@@ -28,13 +28,26 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy, override, pgettext_lazy
 
-__all__ = ["Promise", "_", "for_records", "format_lazy", "ngettext_lazy", "pgettext_lazy"]
+__all__ = [
+    "Promise",
+    "_",
+    "for_records",
+    "format_lazy",
+    "ngettext_lazy",
+    "pgettext_lazy",
+    "records_language",
+]
+
+
+def records_language() -> override:
+    """``with records_language():`` text made inside is in the deployment's language."""
+    return override(settings.LANGUAGE_CODE)
 
 
 def for_records(value: Any) -> Any:
     """``value`` as it is written into a record: a lazy message as text in the deployment's
     language; anything else unchanged."""
     if isinstance(value, Promise):
-        with override(settings.LANGUAGE_CODE):
+        with records_language():
             return str(value)
     return value

@@ -6,42 +6,44 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from fieldvisit.texts import _, format_lazy
+
 # The flags check-ins, photos and receipts carry (the field app says the same, in
 # fieldvisit/static/fieldvisit/app/messages.js).
 FLAG_WORDS = {
-    "late_submission": "sent late (captured offline)",
-    "low_accuracy": "low GPS accuracy",
-    "team_split": "agents far apart",
-    "clock_skew": "phone clock off",
-    "outside_visit_hours": "outside visit hours",
-    "too_far_from_address": "far from the address",
-    "frequency_cap": "debtor visited too often",
-    "address_not_geocoded": "address has no map position",
-    "out_of_sequence": "out of the approved order",
-    "no_gps": "no GPS position in the photo",
-    "far_from_address": "taken far from the address",
-    "taken_outside_visit": "taken outside the visit",
-    "exif_time_mismatch": "camera time differs",
-    "lone_agent": "only one agent at the door",
+    "late_submission": _("sent late (captured offline)"),
+    "low_accuracy": _("low GPS accuracy"),
+    "team_split": _("agents far apart"),
+    "clock_skew": _("phone clock off"),
+    "outside_visit_hours": _("outside visit hours"),
+    "too_far_from_address": _("far from the address"),
+    "frequency_cap": _("debtor visited too often"),
+    "address_not_geocoded": _("address has no map position"),
+    "out_of_sequence": _("out of the approved order"),
+    "no_gps": _("no GPS position in the photo"),
+    "far_from_address": _("taken far from the address"),
+    "taken_outside_visit": _("taken outside the visit"),
+    "exif_time_mismatch": _("camera time differs"),
+    "lone_agent": _("only one agent at the door"),
 }
 
 CHECK_NAMES = {
-    "route_approved": "Route approved",
-    "two_agents_together": "Two agents arrived together",
-    "within_hours": "Within the allowed hours",
-    "geofence": "At the address (geofence)",
-    "frequency_cap": "Within the visit frequency caps",
-    "checkins_on_time": "Check-ins on time",
-    "door_photo": "Door photo with the partner in frame",
-    "recording": "Continuous recording",
-    "notice_outcome": "Notice delivered (or why not)",
-    "report_cosigned": "Report filed and co-signed",
+    "route_approved": _("Route approved"),
+    "two_agents_together": _("Two agents arrived together"),
+    "within_hours": _("Within the allowed hours"),
+    "geofence": _("At the address (geofence)"),
+    "frequency_cap": _("Within the visit frequency caps"),
+    "checkins_on_time": _("Check-ins on time"),
+    "door_photo": _("Door photo with the partner in frame"),
+    "recording": _("Continuous recording"),
+    "notice_outcome": _("Notice delivered (or why not)"),
+    "report_cosigned": _("Report filed and co-signed"),
 }
 
 
 def flags_text(flags: Iterable[str]) -> str:
     """ "far from the address; sent late (captured offline)", or "—" for none."""
-    return "; ".join(FLAG_WORDS.get(flag, flag.replace("_", " ")) for flag in flags) or "—"
+    return "; ".join(str(FLAG_WORDS.get(flag, flag.replace("_", " "))) for flag in flags) or "—"
 
 
 def distance_text(metres: float | None) -> str:
@@ -49,14 +51,14 @@ def distance_text(metres: float | None) -> str:
     if metres is None:
         return "—"
     if metres < 1000:
-        return f"{metres:.0f} m"
+        return format_lazy(_("{distance} m"), distance=f"{metres:.0f}")
     if metres < 10_000:
-        return f"{metres / 1000:.1f} km"
-    return f"{metres / 1000:.0f} km"
+        return format_lazy(_("{distance} km"), distance=f"{metres / 1000:.1f}")
+    return format_lazy(_("{distance} km"), distance=f"{metres / 1000:.0f}")
 
 
 def check_name(code: str) -> str:
-    return CHECK_NAMES.get(code, code.replace("_", " ").capitalize())
+    return str(CHECK_NAMES.get(code, code.replace("_", " ").capitalize()))
 
 
 def person_name(user: object) -> str:

@@ -44,6 +44,7 @@ from fieldvisit.models import CheckIn, ReportCosignature, Visit, VisitReport, Vi
 from fieldvisit.queries.visits import current_report, may_review, visit_records
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import reports as report_rules
+from fieldvisit.texts import records_language
 
 COSIGNABLE = (VisitStatus.CLOSED, VisitStatus.REPORTED, VisitStatus.REVIEWED)
 REVIEWABLE = (VisitStatus.REPORTED, VisitStatus.REVIEWED)
@@ -282,7 +283,8 @@ def review_visit(
         report, cosignature = _cosigned_report(visit, records.report)
         # The verdict the supervisor reviews, kept with the review: evidence that arrives
         # later re-opens the visit (``late_evidence``) and never changes what this one saw.
-        verdict = judge(records).as_dict()
+        with records_language():  # kept as a record: in the deployment's language
+            verdict = judge(records).as_dict()
         review_id = uuid.uuid4()
         change = _move(visit, VisitStatus.REVIEWED)
         entry = ledger.append(
