@@ -24,6 +24,7 @@ from fieldvisit.ledger import timestamps
 from fieldvisit.ledger.checkpoints import make_checkpoint
 from fieldvisit.models import AgentClock, Alert, Route
 from fieldvisit.rules.checkins import DEPART_TOGETHER, check_departed_together, silence_level
+from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import person_name
 
 logger = logging.getLogger(__name__)
@@ -61,9 +62,12 @@ def _watch_clock(clock_id: object, now: dt.datetime) -> int:
         alerts.raise_alert(
             kind=AlertKind.AGENT_SILENT,
             team=route.team,
-            detail=f"{person_name(clock.agent)} has not reported since "
-            f"{local_text(clock.last_report_at, zone, '%H:%M %Z')}; a check-in was due at "
-            f"{local_text(clock.next_due_at, zone, '%H:%M %Z')}.",
+            detail=format_lazy(
+                _("{agent} has not reported since {last}; a check-in was due at {due}."),
+                agent=person_name(clock.agent),
+                last=local_text(clock.last_report_at, zone, "%H:%M %Z"),
+                due=local_text(clock.next_due_at, zone, "%H:%M %Z"),
+            ),
             actor=alerts.SYSTEM,
             route=route,
             agent=clock.agent,
@@ -99,10 +103,15 @@ def _watch_phone(clock_id: object, now: dt.datetime) -> int:
         alerts.raise_alert(
             kind=AlertKind.PHONE_SILENT,
             team=route.team,
-            detail=f"The phone of {person_name(clock.agent)} has sent no heartbeat since "
-            f"{local_text(clock.heartbeat_at, zone, '%H:%M %Z')} (battery "
-            f"{clock.battery if clock.battery is not None else '?'} %): switched off, broken "
-            "or out of coverage.",
+            detail=format_lazy(
+                _(
+                    "The phone of {agent} has sent no heartbeat since {last} "
+                    "(battery {battery} %): switched off, broken or out of coverage."
+                ),
+                agent=person_name(clock.agent),
+                last=local_text(clock.heartbeat_at, zone, "%H:%M %Z"),
+                battery=clock.battery if clock.battery is not None else "?",
+            ),
             actor=alerts.SYSTEM,
             route=route,
             agent=clock.agent,
@@ -139,8 +148,12 @@ def _check_depart(clock_id: object, now: dt.datetime) -> int:
         alerts.raise_alert(
             kind=AlertKind.LONE_DEPART,
             team=route.team,
-            detail=f"{person_name(clock.agent)} departed at "
-            f"{local_text(clock.departed_at, zone, '%H:%M %Z')} alone: {verdict.detail}",
+            detail=format_lazy(
+                _("{agent} departed at {at} alone: {detail}"),
+                agent=person_name(clock.agent),
+                at=local_text(clock.departed_at, zone, "%H:%M %Z"),
+                detail=verdict.detail,
+            ),
             actor=alerts.SYSTEM,
             route=route,
             agent=clock.agent,

@@ -18,6 +18,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from fieldvisit.choices import Role
@@ -31,6 +32,15 @@ pytest_plugins = ["tests.tsa"]
 # The tests read English unless they ask for another language (Accept-Language, a profile,
 # ``translation.override``): a deployment's default is Simplified Chinese (config/settings.py).
 settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_active() -> Any:
+    """A request activates its language in the thread that serves it (LocaleMiddleware), and
+    the test client serves in the test's own thread: each test starts with none active."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session", autouse=True)

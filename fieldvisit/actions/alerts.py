@@ -32,6 +32,7 @@ from fieldvisit.choices import (
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Alert, AlertNotice, Route, Team
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import _, for_records, format_lazy
 
 SYSTEM = ledger.actor_for(system="fieldvisit")
 
@@ -69,7 +70,7 @@ def raise_alert(
         kind=kind,
         severity=severity or default,
         team=team,
-        detail=detail,
+        detail=for_records(detail),
         raised_at=now,
         **fields,
     )
@@ -79,7 +80,7 @@ def raise_alert(
         alert,
         "alert.raised",
         actor,
-        detail=detail,
+        detail=alert.detail,
         lat=alert.lat,
         lon=alert.lon,
         captured_at=alert.captured_at,
@@ -107,7 +108,7 @@ def panic(
     is walking (if any)."""
     team = team_of(agent)
     if team is None:
-        raise RuleViolation("not_team_member", "Only field agents of a team raise panic alerts.")
+        raise RuleViolation("not_team_member", _("Only field agents of a team raise panic alerts."))
     with transaction.atomic(durable=True):
         route = (
             Route.objects.filter(team=team, status=RouteStatus.IN_PROGRESS)
@@ -117,7 +118,7 @@ def panic(
         return raise_alert(
             kind=AlertKind.PANIC,
             team=team,
-            detail=note or "Panic raised by an agent.",
+            detail=note or _("Panic raised by an agent."),
             actor=ledger.actor_for(agent, device_id),
             alert_id=alert_id,
             route=route,
@@ -147,16 +148,16 @@ def _handle(
     still being sent is cancelled."""
     note = note.strip()
     if not note:
-        raise RuleViolation("note_required", "Say what was done about the alert.")
+        raise RuleViolation("note_required", _("Say what was done about the alert."))
     now = timezone.now()
     with transaction.atomic(durable=True):
         alert = Alert.objects.select_for_update().select_related("team").get(pk=alert_id)
         if not notified:
-            require_perm(by, "fieldvisit.handle_alert", "handle alerts")
+            require_perm(by, "fieldvisit.handle_alert", _("handle alerts"))
             if not may_handle(by, alert.team_id):
-                raise RuleViolation("not_found", "No such alert.")
+                raise RuleViolation("not_found", _("No such alert."))
         if alert.status == AlertStatus.RESOLVED:
-            raise RuleViolation("alert_resolved", "The alert is already resolved.")
+            raise RuleViolation("alert_resolved", _("The alert is already resolved."))
         if alert.status == AlertStatus.OPEN:
             alert.status = AlertStatus.ACKNOWLEDGED
             alert.acknowledged_at = now
@@ -164,7 +165,7 @@ def _handle(
             alert.acknowledged_via = via
             alert.acknowledge_note = note if not resolve else ""
         elif not resolve:
-            raise RuleViolation("alert_acknowledged", "The alert is already acknowledged.")
+            raise RuleViolation("alert_acknowledged", _("The alert is already acknowledged."))
         if resolve:
             alert.status = AlertStatus.RESOLVED
             alert.resolved_at = now
@@ -208,12 +209,12 @@ def notice_of_link(token: str) -> AlertNotice:
     try:
         notice_id = notices.notice_of_token(token)
     except signing.BadSignature as exc:
-        raise RuleViolation("invalid_link", "This link is not valid or has expired.") from exc
+        raise RuleViolation("invalid_link", _("This link is not valid or has expired.")) from exc
     notice = (
         AlertNotice.objects.select_related("recipient", "alert__team").filter(pk=notice_id).first()
     )
     if notice is None or notice.recipient is None:
-        raise RuleViolation("invalid_link", "This link is not valid or has expired.")
+        raise RuleViolation("invalid_link", _("This link is not valid or has expired."))
     return notice
 
 
@@ -224,11 +225,11 @@ def acknowledge_from_link(token: str, note: str = "", by: Any = None) -> Alert:
     or handle its alerts."""
     notice = notice_of_link(token)
     via = AckChannel(notice.channel) if notice.channel in AckChannel.values else AckChannel.ADMIN
-    note = note.strip() or f"Acknowledged in one tap ({via.label})."
+    note = note.strip() or format_lazy(_("Acknowledged in one tap ({label})."), label=via.label)
     if not link_needs_sign_in(notice):
         return _handle(notice.alert_id, notice.recipient, note, False, via, notified=True)
     if by is None or not by.is_authenticated:
-        raise RuleViolation("not_authenticated", "Sign in to acknowledge from a group message.")
+        raise RuleViolation("not_authenticated", _("Sign in to acknowledge from a group message."))
     # Whoever opened it acknowledges as any handler would (``may_handle``: on the chain, or
     # overseeing the team).
     return _handle(notice.alert_id, by, note, False, via)

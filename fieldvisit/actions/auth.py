@@ -13,6 +13,7 @@ from fieldvisit.access import field_agents, oversight_scope
 from fieldvisit.actions.common import require_perm, require_record_in_scope
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import AgentProfile, DeviceToken
+from fieldvisit.texts import _, for_records
 
 
 def token_digest(key: str) -> str:
@@ -22,6 +23,7 @@ def token_digest(key: str) -> str:
 def _revoke(token: DeviceToken, by: Any, reason: str) -> None:
     token.revoked_at = timezone.now()
     token.revoked_by = by
+    reason = for_records(reason)
     token.revoke_reason = reason
     token.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
     ledger.append(
@@ -41,7 +43,7 @@ def issue_token(
         for previous in DeviceToken.objects.select_for_update().filter(
             user=user, device_id=device_id, revoked_at__isnull=True
         ):
-            _revoke(previous, user, "replaced by a new sign-in on the same device")
+            _revoke(previous, user, _("replaced by a new sign-in on the same device"))
         token = DeviceToken.objects.create(
             user=user,
             device_id=device_id,
@@ -74,7 +76,7 @@ def revoke_token(token_id: Any, by: Any, reason: str) -> DeviceToken:
     with transaction.atomic(durable=True):
         token = DeviceToken.objects.select_for_update().get(pk=token_id)
         if token.user_id != by.pk:
-            require_perm(by, "fieldvisit.revoke_devicetoken", "revoke others' device tokens")
+            require_perm(by, "fieldvisit.revoke_devicetoken", _("revoke others' device tokens"))
             # Only a field agent's team makes their tokens a supervisor's: staff given a
             # profile (before enrolling was limited, or a staff role since) belong to none.
             team_id = (
@@ -82,7 +84,7 @@ def revoke_token(token_id: Any, by: Any, reason: str) -> DeviceToken:
                 .values_list("team_id", flat=True)
                 .first()
             )
-            require_record_in_scope(oversight_scope(by, ""), team_id, "device token")
+            require_record_in_scope(oversight_scope(by, ""), team_id, _("device token"))
         if token.revoked_at is None:
             _revoke(token, by, reason)
     return token

@@ -11,11 +11,14 @@ from fieldvisit.choices import Role
 from fieldvisit.models import Visit
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.checkins import check_team_member
+from fieldvisit.texts import _, format_lazy
 
 
 def require_perm(user, perm: str, what: str) -> None:  # type: ignore[no-untyped-def]
     if not user.has_perm(perm):
-        raise RuleViolation("permission_denied", f"You are not allowed to {what}.")
+        raise RuleViolation(
+            "permission_denied", format_lazy(_("You are not allowed to {what}."), what=what)
+        )
 
 
 def require_team_agent(agent: Any, team_id: int) -> None:
@@ -40,7 +43,7 @@ def require_record_in_scope(scope: Q, team_id: int | None, what: str) -> None:
     """A record the user acts on must be of a team within their scope; another team's is
     absent (404), as in the API."""
     if not team_in_scope(scope, team_id):
-        raise RuleViolation("not_found", f"No such {what}.")
+        raise RuleViolation("not_found", format_lazy(_("No such {what}."), what=what))
 
 
 def lock_visit(visit_id: object) -> Visit:

@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from fieldvisit.actions import notices
 from fieldvisit.channels import Outcome
@@ -37,6 +37,7 @@ from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Alert, AlertNotice, DeliveryAttempt
 from fieldvisit.queries.timing import route_timing
 from fieldvisit.rules.alerting import escalates, next_try, step_every
+from fieldvisit.texts import _
 from fieldvisit.words import person_name
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,11 @@ def _attempt(notice_id: uuid.UUID, now: dt.datetime) -> int:
     if channel is None:
         outcome = Outcome(ok=False, detail="channel no longer configured", retryable=False)
     else:
-        outcome = channel.send(notices.message_for(notice), notices.recipient_of(notice.recipient))
+        # Sent in the words of its recipient's language (what a channel adds, too).
+        with translation.override(notices.language_for(notice.recipient)):
+            outcome = channel.send(
+                notices.message_for(notice), notices.recipient_of(notice.recipient)
+            )
     took_ms = round((time.monotonic() - started) * 1000)
     _record(notice_id, outcome, took_ms, timezone.now())
     return 1
@@ -201,7 +206,7 @@ def _after_failure(alert: Alert, step: int, now: dt.datetime) -> None:
         alert,
         "alert.undelivered",
         SYSTEM,
-        detail="Every channel failed every retry for everyone at this step.",
+        detail=_("Every channel failed every retry for everyone at this step."),
     )
     # The next person at once, while there is one; past the chain's end everyone was just
     # tried, and the regular schedule tries them all again (a channel refusing every

@@ -26,6 +26,7 @@ from fieldvisit.models import Photo, Receipt, Visit
 from fieldvisit.queries.visits import visit_window
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import evidence as rules
+from fieldvisit.texts import _, format_lazy
 
 
 @dataclass
@@ -48,7 +49,12 @@ def inspect(
         raise RuleViolation(error.code, error.detail, {field: [error.detail]}) from None
     if accept is not None and info.media_type not in accept:
         names = ", ".join(sorted(accept))
-        detail = f"The {field} is {info.media_type}; it must be {names}."
+        detail = format_lazy(
+            _("The {field} is {media_type}; it must be {names}."),
+            field=field,
+            media_type=info.media_type,
+            names=names,
+        )
         raise RuleViolation("unsupported_media_type", detail, {field: [detail]})
     # The thumbnail is kept once the evidence is recorded (``storing``), never before.
     received = Received(
@@ -261,8 +267,13 @@ def _require_outcome_fields(data: ReceiptData) -> None:
     if missing:
         raise RuleViolation(
             "validation_error",
-            "Some fields are invalid.",
-            errors={name: [f"Required when the outcome is {data.outcome}."] for name in missing},
+            _("Some fields are invalid."),
+            errors={
+                name: [
+                    format_lazy(_("Required when the outcome is {outcome}."), outcome=data.outcome)
+                ]
+                for name in missing
+            },
         )
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from fieldvisit.evidence import storage, thumbnails
 from fieldvisit.models import EvidenceFile
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import _, format_lazy
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,16 @@ def check_declared_hash(actual: str, declared: str, field: str) -> None:
     if actual != declared.lower():
         raise RuleViolation(
             "hash_mismatch",
-            f"The {field} received has SHA-256 {actual}, not the declared {declared}; "
-            "nothing was kept.",
-            errors={field: ["SHA-256 mismatch"]},
+            format_lazy(
+                _(
+                    "The {field} received has SHA-256 {actual}, not the declared {declared}; "
+                    "nothing was kept."
+                ),
+                field=field,
+                actual=actual,
+                declared=declared,
+            ),
+            errors={field: [_("SHA-256 mismatch")]},
         )
 
 
@@ -67,7 +75,7 @@ def _stage(received: Received) -> None:
         log.exception("staging evidence failed")
         raise RuleViolation(
             "storage_unavailable",
-            "The evidence storage could not take the file; nothing was kept. Retry later.",
+            _("The evidence storage could not take the file; nothing was kept. Retry later."),
         ) from error
 
 
@@ -92,7 +100,7 @@ def storing(*files: Received | None) -> Iterator[Callable[[], list[EvidenceFile]
         def record() -> list[EvidenceFile]:
             rows = []
             for received in present:
-                row, _ = EvidenceFile.objects.get_or_create(
+                row, _created = EvidenceFile.objects.get_or_create(
                     sha256=received.sha256,
                     defaults={
                         "size": received.size,

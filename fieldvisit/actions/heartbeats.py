@@ -22,6 +22,7 @@ from fieldvisit.choices import AlertKind, RouteStatus
 from fieldvisit.models import AgentClock, Route
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.alerting import HEARTBEAT_TIMEOUT, check_battery
+from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import person_name
 
 
@@ -47,7 +48,7 @@ def record_heartbeat(agent: Any, beat: Heartbeat, now: dt.datetime | None = None
     not watched)."""
     now = now or timezone.now()
     if team_of(agent) is None:
-        raise RuleViolation("not_team_member", "Only field agents of a team send heartbeats.")
+        raise RuleViolation("not_team_member", _("Only field agents of a team send heartbeats."))
     with transaction.atomic(durable=True):
         route = (
             Route.objects.select_for_update(no_key=True, of=("self",))
@@ -74,7 +75,7 @@ def record_heartbeat(agent: Any, beat: Heartbeat, now: dt.datetime | None = None
             alerts.raise_alert(
                 kind=AlertKind.LOW_BATTERY,
                 team=route.team,
-                detail=f"{person_name(agent)}: {battery.detail}",
+                detail=format_lazy("{}: {}", person_name(agent), battery.detail),
                 actor=alerts.SYSTEM,
                 route=route,
                 agent=agent,

@@ -39,14 +39,15 @@ from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Visit
 from fieldvisit.queries.visits import latest_review
 from fieldvisit.rules import lateness as rules
+from fieldvisit.texts import _, format_lazy
 
 # How each kind of record is named to people (alerts, the admin review page).
 KIND_NAMES = {
-    "photo": "Photo",
-    "receipt": "Receipt",
-    "segment": "Audio segment",
-    "checkin": "Check-in",
-    "report": "Report",
+    "photo": _("Photo"),
+    "receipt": _("Receipt"),
+    "segment": _("Audio segment"),
+    "checkin": _("Check-in"),
+    "report": _("Report"),
 }
 
 
@@ -110,19 +111,32 @@ def _reopened_text(
     """The alert's sentence: what reached us when, how late, after which review."""
     zone = visit.stop.address.zone_name
     late = (
-        f", {rules.lateness_text(late_by_s)} after the visit closed"
+        format_lazy(
+            _(", {lateness} after the visit closed"),
+            lateness=rules.lateness_text(late_by_s),
+        )
         if late_by_s is not None
         else ""
     )
     reviewed = (
-        f"the review of {local_text(review.created_at, zone)} by {review.reviewer.get_username()}"
+        format_lazy(
+            _("the review of {reviewed_at} by {reviewer}"),
+            reviewed_at=local_text(review.created_at, zone),
+            reviewer=review.reviewer.get_username(),
+        )
         if review is not None
-        else "the review"
+        else _("the review")
     )
-    return (
-        f"{what} reached us {local_text(received_at, zone)}{late}, after {reviewed}; "
-        f"flags: {', '.join(flags) or 'none'}. The review stands as recorded; the visit "
-        "needs a new review."
+    return format_lazy(
+        _(
+            "{what} reached us {received_at}{late}, after {reviewed}; flags: {flags}. The "
+            "review stands as recorded; the visit needs a new review."
+        ),
+        what=what,
+        received_at=local_text(received_at, zone),
+        late=late,
+        reviewed=reviewed,
+        flags=", ".join(flags) or _("none"),
     )
 
 
@@ -143,7 +157,12 @@ def review_reopened(
     supervisors (``change``: the visit's status change, when this step made it)."""
     review = latest_review(visit)
     detail = _reopened_text(
-        visit, review, f"{KIND_NAMES[kind]} {record_id}", received_at, late_by_s, flags
+        visit,
+        review,
+        format_lazy("{} {}", KIND_NAMES[kind], record_id),
+        received_at,
+        late_by_s,
+        flags,
     )
     alert_id = uuid.uuid4()
     ledger.append(

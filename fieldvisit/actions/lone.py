@@ -18,9 +18,14 @@ from fieldvisit.actions import alerts
 from fieldvisit.choices import AlertKind, CheckInKind
 from fieldvisit.models import CheckIn, Visit
 from fieldvisit.rules.checkins import distance_m
+from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import person_name
 
-WHAT = {"photo": "a photo", "receipt": "the notice receipt", "report": "the visit report"}
+WHAT = {
+    "photo": _("a photo"),
+    "receipt": _("the notice receipt"),
+    "report": _("the visit report"),
+}
 
 
 def partner_distance_m(visit: Visit, agent: Any, moment: dt.datetime) -> float | None:
@@ -58,8 +63,12 @@ def raise_lone_alert(
     alerts.raise_alert(
         kind=AlertKind.LONE_AGENT,
         team=visit.stop.route.team,
-        detail=f"{person_name(agent)} recorded {WHAT[kind]} at {visit.stop.address.text} "
-        "without their partner beside them.",
+        detail=format_lazy(
+            _("{agent} recorded {what} at {address} without their partner beside them."),
+            agent=person_name(agent),
+            what=WHAT[kind],
+            address=visit.stop.address.text,
+        ),
         actor=actor,
         route=visit.stop.route,
         visit=visit,

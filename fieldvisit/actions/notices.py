@@ -10,11 +10,14 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from fieldvisit.channels import Message, Recipient
 from fieldvisit.channels import registry as channels
 from fieldvisit.choices import ContactKind
 from fieldvisit.geo import local_text
+from fieldvisit.languages import language_of
 from fieldvisit.models import Alert, AlertNotice, ContactPoint, OnCallEntry, Team
 from fieldvisit.rules.alerting import ChainEntry, step_positions
 from fieldvisit.words import person_name
@@ -102,28 +105,45 @@ def notice_of_token(token: str) -> str:
     return str(signing.loads(token, salt=ACK_SALT, max_age=ACK_MAX_AGE_S))
 
 
+def language_for(user: Any) -> str:
+    """The language a message to ``user`` is written in: the one they chose, else the
+    deployment's (a group robot's notice, with nobody in particular, too)."""
+    return language_of(user) or settings.LANGUAGE_CODE
+
+
 def message_for(notice: AlertNotice) -> Message:
     """What a notice says: the alert in words, where, who is told and why, and a link to
-    acknowledge it in one tap."""
+    acknowledge it in one tap; in the recipient's own language, else the deployment's."""
+    with translation.override(language_for(notice.recipient)):
+        return _message(notice)
+
+
+def _message(notice: AlertNotice) -> Message:
     alert = notice.alert
     zone = alert.team.timezone
     headline = f"{alert.get_kind_display()}: {alert.team}"
     lines = [
         headline,
-        f"Severity: {alert.get_severity_display()}",
-        f"Raised: {local_text(alert.raised_at, zone)}",
+        gettext("Severity: {severity}").format(severity=alert.get_severity_display()),
+        gettext("Raised: {at}").format(at=local_text(alert.raised_at, zone)),
     ]
     if alert.raised_by_id:
-        lines.append(f"By: {person_name(alert.raised_by)}")
+        lines.append(gettext("By: {who}").format(who=person_name(alert.raised_by)))
     if alert.agent_id:
-        lines.append(f"Agent: {person_name(alert.agent)}")
+        lines.append(gettext("Agent: {who}").format(who=person_name(alert.agent)))
     if alert.lat is not None and alert.lon is not None:
-        lines.append(f"Where: {alert.lat:.5f}, {alert.lon:.5f} (WGS-84)")
+        lines.append(
+            gettext("Where: {lat:.5f}, {lon:.5f} (WGS-84)").format(lat=alert.lat, lon=alert.lon)
+        )
     lines += ["", alert.detail, ""]
     if notice.step > 1:
-        lines.append(f"Escalated (step {notice.step}): nobody acknowledged it before.")
+        lines.append(
+            gettext("Escalated (step {step}): nobody acknowledged it before.").format(
+                step=notice.step
+            )
+        )
     ack_url = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alert-ack", args=[ack_token(notice)])
-    lines.append(f"Acknowledge: {ack_url}")
+    lines.append(gettext("Acknowledge: {url}").format(url=ack_url))
     return Message(
         subject=f"[{alert.get_severity_display()}] {headline}",
         text="\n".join(lines),

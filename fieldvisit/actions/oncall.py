@@ -10,15 +10,17 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from fieldvisit.actions.common import require_perm
 from fieldvisit.channels import Message, Recipient
 from fieldvisit.channels import registry as channels
 from fieldvisit.choices import ContactKind
+from fieldvisit.languages import language_of
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import ContactPoint, OnCallEntry, Team
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import person_name
 
 VERIFY_SALT = "fieldvisit.contact-verify"
@@ -42,13 +44,17 @@ def send_test(contact_id: int, by: Any) -> str:
     words. ``channel_unavailable`` when no configured channel reaches this kind of contact
     (a mobile number without an SMS gateway), ``permission_denied`` for those who do not
     manage on-call chains."""
-    require_perm(by, "fieldvisit.change_oncallentry", "manage on-call chains")
+    require_perm(by, "fieldvisit.change_oncallentry", _("manage on-call chains"))
     contact = ContactPoint.objects.select_related("user").get(pk=contact_id)
     channel = channels.configured().get(TEST_CHANNEL[contact.kind])
     if channel is None:
         raise RuleViolation(
             "channel_unavailable",
-            f"No {TEST_CHANNEL[contact.kind]} channel is configured to reach {contact.value}.",
+            format_lazy(
+                _("No {channel} channel is configured to reach {value}."),
+                channel=TEST_CHANNEL[contact.kind],
+                value=contact.value,
+            ),
         )
     link = verify_url(contact)
     recipient = Recipient(
@@ -56,15 +62,24 @@ def send_test(contact_id: int, by: Any) -> str:
         email=contact.value if contact.kind == ContactKind.EMAIL else "",
         mobile=contact.value if contact.kind == ContactKind.MOBILE else "",
     )
-    message = Message(
-        subject="Field-visit alerts: confirm this contact",
-        text=f"You are on a field team's on-call chain. Open this link to confirm that alerts "
-        f"reach you here: {link}",
-        severity=10,
-        reference=f"contact:{contact.pk}:test",
-        ack_url=link,
-    )
-    outcome = channel.send(message, recipient)
+    # Read by the contact's owner: in their language, else the deployment's.
+    with translation.override(language_of(contact.user) or settings.LANGUAGE_CODE):
+        message = Message(
+            subject=str(_("Field-visit alerts: confirm this contact")),
+            text=str(
+                format_lazy(
+                    _(
+                        "You are on a field team's on-call chain. Open this link to confirm "
+                        "that alerts reach you here: {link}"
+                    ),
+                    link=link,
+                )
+            ),
+            severity=10,
+            reference=f"contact:{contact.pk}:test",
+            ack_url=link,
+        )
+        outcome = channel.send(message, recipient)
     with transaction.atomic(durable=True):
         if outcome.ok:
             ContactPoint.objects.filter(pk=contact.pk).update(test_sent_at=timezone.now())
@@ -80,7 +95,10 @@ def send_test(contact_id: int, by: Any) -> str:
             },
         )
     if not outcome.ok:
-        raise RuleViolation("channel_unavailable", f"The test message failed: {outcome.detail}")
+        raise RuleViolation(
+            "channel_unavailable",
+            format_lazy(_("The test message failed: {detail}"), detail=outcome.detail),
+        )
     return outcome.detail
 
 
@@ -89,10 +107,10 @@ def contact_of_link(token: str) -> ContactPoint:
     try:
         contact_id, value = signing.loads(token, salt=VERIFY_SALT, max_age=VERIFY_MAX_AGE_S)
     except signing.BadSignature as exc:
-        raise RuleViolation("invalid_link", "This link is not valid or has expired.") from exc
+        raise RuleViolation("invalid_link", _("This link is not valid or has expired.")) from exc
     contact = ContactPoint.objects.select_related("user").filter(pk=contact_id).first()
     if contact is None or contact.value != value:
-        raise RuleViolation("invalid_link", "This link is not valid or has expired.")
+        raise RuleViolation("invalid_link", _("This link is not valid or has expired."))
     return contact
 
 

@@ -21,6 +21,7 @@ from fieldvisit.actions.common import require_record_in_scope, require_team_in_s
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import AgentProfile
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import _
 
 
 def check_agent_profile(profile: AgentProfile, by: Any, *, lock: bool = False) -> None:
@@ -35,19 +36,21 @@ def check_agent_profile(profile: AgentProfile, by: Any, *, lock: bool = False) -
         if lock:
             stored = stored.select_for_update()
         before = stored.get(pk=profile.pk)
-        require_record_in_scope(scope, before.team_id, "agent profile")
+        require_record_in_scope(scope, before.team_id, _("agent profile"))
         if before.user_id != profile.user_id:
-            detail = "A profile stays its agent's: deactivate it and create one for the other."
+            detail = _("A profile stays its agent's: deactivate it and create one for the other.")
             raise RuleViolation("permission_denied", detail, errors={"user": [detail]})
     elif AgentProfile.objects.filter(user_id=profile.user_id).exists():
-        detail = "This user already has an agent profile."
+        detail = _("This user already has an agent profile.")
         raise RuleViolation("validation_error", detail, errors={"user": [detail]})
     elif not User.objects.filter(field_agents(""), pk=profile.user_id).exists():
         # Whoever adds it: an agent's team decides who revokes their devices and reads
         # their ledger entries, which for legal, auditors or admins is nobody's in a team.
-        detail = "Only a field agent (the agent role, no staff role or admin access) joins a team."
+        detail = _(
+            "Only a field agent (the agent role, no staff role or admin access) joins a team."
+        )
         raise RuleViolation("validation_error", detail, errors={"user": [detail]})
-    require_team_in_scope(scope, profile.team_id, "team", "Choose a team you oversee.")
+    require_team_in_scope(scope, profile.team_id, "team", _("Choose a team you oversee."))
 
 
 def save_agent_profile(profile: AgentProfile, by: Any) -> AgentProfile:

@@ -30,6 +30,7 @@ from fieldvisit.models import AudioSegment, DeviceToken, EvidenceFile, Recording
 from fieldvisit.queries.recordings import as_rule_segment
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import recording as rules
+from fieldvisit.texts import _, format_lazy
 from fieldvisit.tus import partials
 
 
@@ -65,18 +66,26 @@ def check_can_join(visit: Visit, meta: SegmentMeta) -> None:
     if recording is not None and recording.id != meta.recording:
         raise RuleViolation(
             "chain_broken",
-            f"The visit's recording is {recording.id}; a visit has one recording.",
+            format_lazy(
+                _("The visit's recording is {id}; a visit has one recording."), id=recording.id
+            ),
         )
     if recording is None and Recording.objects.filter(pk=meta.recording).exists():
         raise RuleViolation(
-            "chain_broken", f"Recording {meta.recording} is another visit's recording."
+            "chain_broken",
+            format_lazy(
+                _("Recording {recording} is another visit's recording."), recording=meta.recording
+            ),
         )
     if recording is not None and recording.segments.filter(index=meta.index).exists():
         raise RuleViolation(
-            "chain_broken", f"Segment {meta.index} of this recording is already stored."
+            "chain_broken",
+            format_lazy(
+                _("Segment {index} of this recording is already stored."), index=meta.index
+            ),
         )
     if meta.index == 0 and meta.prev_sha256:
-        raise RuleViolation("chain_broken", "Segment 0 has no previous segment.")
+        raise RuleViolation("chain_broken", _("Segment 0 has no previous segment."))
 
 
 # The answers ``require_owner_may_upload`` gives: the uploader, not the bytes, is refused.
@@ -92,7 +101,7 @@ def require_uploader(visit_id: Any, user: Any) -> Visit:
         answer creation would give them now."""
     visit = access.visits_visible_to(user).select_related("stop__route").filter(pk=visit_id).first()
     if visit is None:
-        raise RuleViolation("not_found", "No such visit.")
+        raise RuleViolation("not_found", _("No such visit."))
     require_team_agent(user, visit.stop.route.team_id)
     return visit
 
@@ -107,7 +116,7 @@ def require_owner_may_upload(upload: Upload, *, completing: bool = False) -> Non
         return
     live = DeviceToken.objects.filter(user=owner, device_id=upload.device_id, revoked_at=None)
     if not live.exists():
-        raise RuleViolation("token_revoked", "This device's token was revoked; sign in again.")
+        raise RuleViolation("token_revoked", _("This device's token was revoked; sign in again."))
 
 
 def add_segment(

@@ -44,7 +44,7 @@ from fieldvisit.models import CheckIn, ReportCosignature, Visit, VisitReport, Vi
 from fieldvisit.queries.visits import current_report, may_review, visit_records
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import reports as report_rules
-from fieldvisit.texts import records_language
+from fieldvisit.texts import _, format_lazy, records_language
 
 COSIGNABLE = (VisitStatus.CLOSED, VisitStatus.REPORTED, VisitStatus.REVIEWED)
 REVIEWABLE = (VisitStatus.REPORTED, VisitStatus.REVIEWED)
@@ -129,18 +129,23 @@ def file_report(
 def _require_corrects_current(corrects: uuid.UUID | None, current: VisitReport | None) -> None:
     """The first report corrects nothing; every later one names the chain's head."""
     if current is None and corrects is not None:
-        detail = "The visit has no report yet: there is nothing to correct."
+        detail = _("The visit has no report yet: there is nothing to correct.")
         raise RuleViolation("validation_error", detail, {"corrects": [detail]})
     if current is not None and corrects is None:
         raise RuleViolation(
             "report_exists",
-            f"The visit already has a report ({current.id}). A second report is a "
-            "correction: name the current report in `corrects`.",
+            format_lazy(
+                _(
+                    "The visit already has a report ({id}). A second report is a correction: "
+                    "name the current report in `corrects`."
+                ),
+                id=current.id,
+            ),
         )
     if current is not None and corrects != current.id:
         raise RuleViolation(
             "not_current_report",
-            f"A correction names the visit's current report ({current.id}).",
+            format_lazy(_("A correction names the visit's current report ({id})."), id=current.id),
         )
 
 
@@ -210,7 +215,10 @@ def cosign_report(
                 return Cosigned(existing, report, created=False)
             raise RuleViolation(
                 "already_cosigned",
-                f"The report is already co-signed by {existing.agent.get_username()}.",
+                format_lazy(
+                    _("The report is already co-signed by {username}."),
+                    username=existing.agent.get_username(),
+                ),
             )
         closed = locked.status in COSIGNABLE
         report_rules.check_may_cosign(_arrived(locked), agent.pk, closed).raise_if_failed()
@@ -238,16 +246,16 @@ def _report_to_cosign(visit: Visit, agent: Any, report_id: uuid.UUID | None) -> 
     not write it."""
     report = current_report(visit)
     if report is None:
-        raise RuleViolation("report_missing", "The visit has no report to co-sign yet.")
+        raise RuleViolation("report_missing", _("The visit has no report to co-sign yet."))
     if report_id is not None and report_id != report.id:
         raise RuleViolation(
             "not_current_report",
-            f"The visit's current report is {report.id}; co-sign that one.",
+            format_lazy(_("The visit's current report is {id}; co-sign that one."), id=report.id),
         )
     if report.author_id == agent.pk:
         raise RuleViolation(
             "cosign_by_author",
-            "The author of a report cannot co-sign it: the other agent does.",
+            _("The author of a report cannot co-sign it: the other agent does."),
         )
     return report
 
@@ -273,7 +281,7 @@ def review_visit(
     """A supervisor reviews the visit's co-signed report; the review keeps the verdict it saw."""
     comment = comment.strip()
     if not comment:
-        raise RuleViolation("comment_required", "Say what the review found.")
+        raise RuleViolation("comment_required", _("Say what the review found."))
     with transaction.atomic(durable=True):
         visit = lock_visit(visit_id)
         # Under the lock, as evidence takes its time of arrival (``late_evidence.arriving``).
@@ -319,10 +327,10 @@ def review_visit(
 
 def _require_reviewer(by: Any, visit: Visit) -> None:
     """Only a supervisor (or risk manager) of the visit's team with the right reviews it."""
-    require_perm(by, "fieldvisit.review_visit", "review visits")
+    require_perm(by, "fieldvisit.review_visit", _("review visits"))
     if not may_review(by, visit):
         raise RuleViolation(
-            "permission_denied", "Only a supervisor of the visit's team reviews it."
+            "permission_denied", _("Only a supervisor of the visit's team reviews it.")
         )
 
 
@@ -334,6 +342,6 @@ def _cosigned_report(
     cosignature = report.cosignature_or_none() if report is not None else None
     if visit.status not in REVIEWABLE or cosignature is None:
         raise RuleViolation(
-            "visit_not_reported", "The visit has no co-signed report to review yet."
+            "visit_not_reported", _("The visit has no co-signed report to review yet.")
         )
     return report, cosignature

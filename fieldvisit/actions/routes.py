@@ -33,6 +33,7 @@ from fieldvisit.queries.routes import route_makers, team_agent_facts
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import routes as rules
 from fieldvisit.rules.alerting import check_oncall_chain
+from fieldvisit.texts import _, format_lazy
 
 
 def _stop_plan(stops: Sequence[Stop]) -> list[dict[str, Any]]:
@@ -92,24 +93,35 @@ def create_route(team_id: int, day: dt.date, address_ids: Sequence[uuid.UUID], b
     else. A debtor at their visit frequency cap is refused here, as at the door.
     """
     with transaction.atomic(durable=True):
-        require_perm(by, "fieldvisit.add_route", "plan routes")
+        require_perm(by, "fieldvisit.add_route", _("plan routes"))
         require_team_in_scope(
-            staff_scope(by, ""), team_id, "team", "Plan routes for the teams you plan for."
+            staff_scope(by, ""), team_id, "team", _("Plan routes for the teams you plan for.")
         )
         team = Team.objects.select_for_update().get(pk=team_id)
         rules.check_route_has_stops(len(address_ids)).raise_if_failed()
         if len(set(address_ids)) != len(address_ids):
-            raise RuleViolation("invalid_order", "An address is listed twice.")
+            raise RuleViolation("invalid_order", _("An address is listed twice."))
         if Route.objects.filter(team=team, date=day).exclude(status=RouteStatus.REJECTED).exists():
             raise RuleViolation(
-                "route_exists", f"{team} already has a route for {day:%Y-%m-%d}; edit that one."
+                "route_exists",
+                format_lazy(
+                    _("{team} already has a route for {day:%Y-%m-%d}; edit that one."),
+                    team=team,
+                    day=day,
+                ),
             )
         found = Address.objects.select_related("case__creditor").in_bulk(address_ids)
         if missing := [str(a) for a in address_ids if a not in found]:
-            raise RuleViolation("not_found", f"No such address: {', '.join(missing)}.")
+            raise RuleViolation(
+                "not_found",
+                format_lazy(_("No such address: {addresses}."), addresses=", ".join(missing)),
+            )
         addresses = [found[a] for a in address_ids]
         if closed := sorted({a.case.number for a in addresses if a.case.status != CaseStatus.OPEN}):
-            raise RuleViolation("case_not_open", f"These cases are not open: {', '.join(closed)}.")
+            raise RuleViolation(
+                "case_not_open",
+                format_lazy(_("These cases are not open: {cases}."), cases=", ".join(closed)),
+            )
         route = Route.objects.create(team=team, date=day, planned_by=by)
         _check_places(route, addresses)
         caps = planning.cap_verdicts([a.case for a in addresses], day)
@@ -119,7 +131,9 @@ def create_route(team_id: int, day: dt.date, address_ids: Sequence[uuid.UUID], b
             per_debtor[key] = per_debtor.get(key, 0) + 1
             allowed, verdict = caps[key]
             if per_debtor[key] > allowed:
-                raise RuleViolation("frequency_cap", f"{address.case.number}: {verdict.detail}")
+                raise RuleViolation(
+                    "frequency_cap", format_lazy("{}: {}", address.case.number, verdict.detail)
+                )
         Stop.objects.bulk_create(
             Stop(route=route, sequence=n, case=a.case, address=a)
             for n, a in enumerate(addresses, start=1)
@@ -141,8 +155,8 @@ def submit_route(route_id: uuid.UUID, by: Any, now: dt.datetime | None = None) -
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         route = _locked_route(route_id)
-        require_perm(by, "fieldvisit.change_route", "submit routes")
-        require_record_in_scope(staff_scope(by, ""), route.team_id, "route")
+        require_perm(by, "fieldvisit.change_route", _("submit routes"))
+        require_record_in_scope(staff_scope(by, ""), route.team_id, _("route"))
         rules.check_transition(route.status, RouteStatus.SUBMITTED).raise_if_failed()
         rules.check_planned_ahead(
             route.date, local_today(route.team.timezone, now)
@@ -173,11 +187,11 @@ def require_decider(route: Route, by: Any, target: str = RouteStatus.APPROVED) -
     """``by`` may move ``route`` to ``target`` (approved or rejected): allowed to decide
     routes, none of its makers (maker-checker), a supervisor of its team, and the route
     submitted. Its makers."""
-    require_perm(by, "fieldvisit.decide_route", "approve or reject routes")
+    require_perm(by, "fieldvisit.decide_route", _("approve or reject routes"))
     makers = route_makers(route)
     rules.check_maker_checker(makers, by.pk).raise_if_failed()
     # Decided by a supervisor of the route's team (whatever else they may read).
-    require_record_in_scope(oversight_scope(by, ""), route.team_id, "route")
+    require_record_in_scope(oversight_scope(by, ""), route.team_id, _("route"))
     rules.check_transition(route.status, target).raise_if_failed()
     return makers
 
@@ -225,7 +239,7 @@ def decide_route(
         target = RouteStatus.APPROVED if approve else RouteStatus.REJECTED
         makers = require_decider(route, by, target)
         if not approve and not comment:
-            raise RuleViolation("comment_required", "Say why the route is rejected.")
+            raise RuleViolation("comment_required", _("Say why the route is rejected."))
         stops = _stops(route)
         if approve:
             _approve_stops(route, stops, now)
@@ -282,7 +296,7 @@ def request_change(
         )
         if errors:
             raise RuleViolation(
-                "invalid_change_request", "The change request is not valid.", errors=errors
+                "invalid_change_request", _("The change request is not valid."), errors=errors
             )
         rules.check_new_order(order, open_stops - set(skip_stops)).raise_if_failed()
         change = RouteChangeRequest.objects.create(
@@ -323,13 +337,13 @@ def decide_change(
     with transaction.atomic(durable=True):
         change = RouteChangeRequest.objects.select_for_update().get(pk=change_id)
         route = _locked_route(change.route_id)
-        require_perm(by, "fieldvisit.decide_routechangerequest", "decide route changes")
+        require_perm(by, "fieldvisit.decide_routechangerequest", _("decide route changes"))
         rules.check_change_request_decidable(
             change.status, change.requested_by_id, by.pk
         ).raise_if_failed()
-        require_record_in_scope(oversight_scope(by, ""), route.team_id, "change request")
+        require_record_in_scope(oversight_scope(by, ""), route.team_id, _("change request"))
         if not approve and not comment:
-            raise RuleViolation("comment_required", "Say why the change is rejected.")
+            raise RuleViolation("comment_required", _("Say why the change is rejected."))
         if approve:
             rules.check_route_changeable(route.status).raise_if_failed()
             _apply_change(route, change)

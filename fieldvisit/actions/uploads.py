@@ -29,6 +29,7 @@ from fieldvisit.actions.recordings import require_owner_may_upload
 from fieldvisit.choices import UploadStatus
 from fieldvisit.models import Upload, Visit
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import _, for_records, format_lazy
 from fieldvisit.tus import partials
 from fieldvisit.tus.protocol import Checksum
 
@@ -57,11 +58,15 @@ def create_upload(
     if length > settings.TUS_MAX_SIZE:
         raise RuleViolation(
             "file_too_large",
-            f"Upload-Length {length} exceeds Tus-Max-Size {settings.TUS_MAX_SIZE}.",
+            format_lazy(
+                _("Upload-Length {length} exceeds Tus-Max-Size {max_size}."),
+                length=length,
+                max_size=settings.TUS_MAX_SIZE,
+            ),
         )
     if length == 0:
         raise RuleViolation(
-            "invalid_audio", "An empty segment holds no audio.", {"Upload-Length": ["0"]}
+            "invalid_audio", _("An empty segment holds no audio."), {"Upload-Length": ["0"]}
         )
     recordings.check_can_join(visit, segment)
     now = now or timezone.now()
@@ -83,17 +88,19 @@ def find(upload_id: Any, owner: Any) -> Upload:
     """The caller's own upload, or a problem saying why there is none."""
     upload = Upload.objects.filter(pk=upload_id, owner=owner).first()
     if upload is None or upload.status == UploadStatus.TERMINATED:
-        raise RuleViolation("not_found", "No such upload.")
+        raise RuleViolation("not_found", _("No such upload."))
     if upload.status == UploadStatus.EXPIRED or (
         upload.status == UploadStatus.RECEIVING and upload.expires_at <= timezone.now()
     ):
-        raise RuleViolation("upload_expired", "The upload expired; start a new one.")
+        raise RuleViolation("upload_expired", _("The upload expired; start a new one."))
     if upload.status == UploadStatus.FAILED:
         failure = upload.failure or {}
         raise RuleViolation(
             "upload_gone",
-            "The upload was refused when complete ({}: {}); start a new one.".format(
-                failure.get("code", "?"), failure.get("detail", "")
+            format_lazy(
+                _("The upload was refused when complete ({code}: {detail}); start a new one."),
+                code=failure.get("code", "?"),
+                detail=failure.get("detail", ""),
             ),
         )
     if upload.status == UploadStatus.RECEIVING:
@@ -147,7 +154,7 @@ class Lease:
 
 def _locked() -> RuleViolation:
     return RuleViolation(
-        "upload_locked", "Another request is writing to this upload; retry shortly."
+        "upload_locked", _("Another request is writing to this upload; retry shortly.")
     )
 
 
@@ -179,10 +186,16 @@ def take_lease(upload: Upload, offset: int | None = None) -> Lease:
             if offset is not None and upload.offset != offset:
                 raise RuleViolation(
                     "upload_offset_mismatch",
-                    f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
+                    format_lazy(
+                        _("Upload-Offset is {offset}, but the upload holds {held} bytes."),
+                        offset=offset,
+                        held=upload.offset,
+                    ),
                 )
             if upload.status == UploadStatus.COMPLETED:
-                raise RuleViolation("upload_complete", "The upload is complete and cannot change.")
+                raise RuleViolation(
+                    "upload_complete", _("The upload is complete and cannot change.")
+                )
             raise _locked()
     except BaseException:
         held.release()
@@ -210,7 +223,11 @@ def receive(
         if declared_length is not None and declared_length > room:
             raise RuleViolation(
                 "file_too_large",
-                f"The chunk of {declared_length} bytes goes past Upload-Length {upload.length}.",
+                format_lazy(
+                    _("The chunk of {declared_length} bytes goes past Upload-Length {length}."),
+                    declared_length=declared_length,
+                    length=upload.length,
+                ),
             )
         hasher = partials.running_hash(upload.id, upload.offset)
         new_offset = _write_chunk(lease, body, room, declared_length, checksum, hasher)
@@ -228,12 +245,16 @@ def receive(
 def _require_open_at(upload: Upload, offset: int) -> None:
     """Refuse at once what the upload's row shows: it is complete, or at another offset."""
     if upload.status == UploadStatus.COMPLETED:
-        raise RuleViolation("upload_complete", "The upload is complete and cannot change.")
+        raise RuleViolation("upload_complete", _("The upload is complete and cannot change."))
     if offset != upload.offset:
         # Fast answer from the row just read; take_lease checks again atomically.
         raise RuleViolation(
             "upload_offset_mismatch",
-            f"Upload-Offset is {offset}, but the upload holds {upload.offset} bytes.",
+            format_lazy(
+                _("Upload-Offset is {offset}, but the upload holds {held} bytes."),
+                offset=offset,
+                held=upload.offset,
+            ),
         )
 
 
@@ -265,15 +286,19 @@ def _write_chunk(
                 writer.rollback()
                 raise RuleViolation(
                     "malformed_request",
-                    "The body ended before Content-Length bytes; the checksummed chunk "
-                    "was discarded.",
+                    _(
+                        "The body ended before Content-Length bytes; the checksummed chunk "
+                        "was discarded."
+                    ),
                 )
         if chunk_hash and chunk_hash.digest() != checksum.digest:
             writer.rollback()
             raise RuleViolation(
                 "checksum_mismatch",
-                f"The chunk's {checksum.algorithm} does not match Upload-Checksum; "
-                "it was discarded.",
+                format_lazy(
+                    _("The chunk's {algorithm} does not match Upload-Checksum; it was discarded."),
+                    algorithm=checksum.algorithm,
+                ),
             )
         return writer.commit()
     except BaseException:
@@ -297,7 +322,7 @@ def _copy_body(
         if writer.written + len(block) > room:
             raise RuleViolation(
                 "file_too_large",
-                f"The body goes past Upload-Length {length}.",
+                format_lazy(_("The body goes past Upload-Length {length}."), length=length),
             )
         writer.write(block)
         for hasher in hashers:
@@ -319,7 +344,7 @@ def _complete(upload: Upload, digests: partials.Digests) -> Upload:
         Upload.objects.filter(pk=upload.pk, status=UploadStatus.RECEIVING).update(
             status=UploadStatus.FAILED,
             ended_at=timezone.now(),
-            failure={"code": problem.code, "detail": problem.detail},
+            failure={"code": problem.code, "detail": for_records(problem.detail)},
         )
         partials.remove(upload.id)
         raise
@@ -332,7 +357,7 @@ def terminate(upload: Upload) -> None:
     """Termination: only of unfinished uploads; completed segments are evidence."""
     if upload.status == UploadStatus.COMPLETED:
         raise RuleViolation(
-            "upload_complete", "A completed upload is evidence and cannot be terminated."
+            "upload_complete", _("A completed upload is evidence and cannot be terminated.")
         )
     lease = take_lease(upload)
     try:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from fieldvisit.choices import AlertKind, AlertSeverity
 from fieldvisit.rules import Verdict
+from fieldvisit.texts import _, format_lazy
 
 # A chain needs two people who can be reached: one may be asleep, ill or in a tunnel.
 MIN_VERIFIED_ONCALL = 2
@@ -52,18 +53,26 @@ def check_oncall_chain(chain: Sequence[ChainEntry]) -> Verdict:
     if len(chain) >= 2 and chain[0].user_id == chain[1].user_id:
         return Verdict.failed(
             "oncall_chain_incomplete",
-            "The first two people on the team's on-call chain are the same person; the "
-            "second is who is told when the first does not answer.",
+            _(
+                "The first two people on the team's on-call chain are the same person; the "
+                "second is who is told when the first does not answer."
+            ),
         )
     verified = {entry.user_id for entry in chain if entry.verified}
     if len(verified) < MIN_VERIFIED_ONCALL:
         return Verdict.failed(
             "oncall_chain_incomplete",
-            f"The team's on-call chain has {len(verified)} person(s) with a verified contact; "
-            f"alerts need at least {MIN_VERIFIED_ONCALL} (a contact is verified once its "
-            "owner acknowledged a test message).",
+            format_lazy(
+                _(
+                    "The team's on-call chain has {count} person(s) with a verified "
+                    "contact; alerts need at least {minimum} (a contact "
+                    "is verified once its owner acknowledged a test message)."
+                ),
+                count=len(verified),
+                minimum=MIN_VERIFIED_ONCALL,
+            ),
         )
-    return Verdict.passed(f"{len(verified)} people on call")
+    return Verdict.passed(format_lazy(_("{count} people on call"), count=len(verified)))
 
 
 def step_positions(chain_length: int, step: int) -> list[int]:
@@ -102,7 +111,9 @@ def check_battery(battery: int | None, charging: bool | None) -> Verdict:
     """A phone that may die during the visit: the recording and the panic button go with it."""
     if battery is not None and battery < LOW_BATTERY_PERCENT and not charging:
         return Verdict.failed(
-            "low_battery", f"Battery at {battery} % and not charging (warning below "
-            f"{LOW_BATTERY_PERCENT} %)."
+            "low_battery", format_lazy(_(
+                "Battery at {battery} % and not charging (warning below "
+                "{threshold} %)."
+            ), battery=battery, threshold=LOW_BATTERY_PERCENT)
         )  # fmt: skip
     return Verdict.passed()

@@ -26,6 +26,7 @@ from fieldvisit.rules.checkins import (
     is_online,
     skew_is_evident,
 )
+from fieldvisit.texts import _, format_lazy
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,8 @@ class Judgement:
 
 
 ALERT_DETAILS = {
-    AlertKind.RULE_BREAK: "The check-in broke: {}.",
-    AlertKind.TEAM_SPLIT: "The two agents reported positions too far apart.",
+    AlertKind.RULE_BREAK: _("The check-in broke: {}."),
+    AlertKind.TEAM_SPLIT: _("The two agents reported positions too far apart."),
 }
 
 
@@ -92,7 +93,7 @@ def door_verdicts(kind: str, door: DoorFacts, accuracy_m: float) -> list[Verdict
             # Routes are approved with geocoded stops only; should an address lose its
             # coordinates anyway, the arrival is kept but the geofence is not judged passed.
             verdicts.append(
-                Verdict.failed("address_not_geocoded", "The address has no coordinates.")
+                Verdict.failed("address_not_geocoded", _("The address has no coordinates."))
             )
         else:
             verdicts.append(check_geofence(door.distance_m, accuracy_m, door.geofence_radius_m))
@@ -111,8 +112,8 @@ def _refusal(kind: str, online: bool, broken: list[Verdict]) -> Refusal | None:
         return None
     return Refusal(
         refusable[0].code,
-        " ".join(v.detail for v in refusable),
-        {"rules": [f"{v.code}: {v.detail}" for v in refusable]},
+        format_lazy(" ".join(["{}"] * len(refusable)), *(v.detail for v in refusable)),
+        {"rules": [format_lazy("{}: {}", v.code, v.detail) for v in refusable]},
     )
 
 
@@ -122,7 +123,7 @@ def _alerts(flags: list[str]) -> tuple[tuple[str, str], ...]:
         AlertKind.TEAM_SPLIT: [f for f in flags if f == "team_split"],
     }
     return tuple(
-        (kind, ALERT_DETAILS[kind].format(", ".join(codes)))
+        (kind, format_lazy(ALERT_DETAILS[kind], ", ".join(codes)))
         for kind, codes in found.items()
         if codes
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from fieldvisit.choices import CheckInKind, RouteStatus, StopStatus
 from fieldvisit.rules import Verdict
+from fieldvisit.texts import _, format_lazy
 
 EARTH_RADIUS_M = 6_371_008.8
 # A check-in captured longer ago than this was queued offline: it records what already
@@ -77,7 +78,7 @@ def skew_is_evident(skew_s: float | None, from_sent_at: bool) -> bool:
 def check_captured_at(captured_at: dt.datetime, received_at: dt.datetime) -> Verdict:
     if captured_at - received_at > FUTURE_TOLERANCE:
         return Verdict.failed(
-            "captured_in_future", "captured_at lies in the future; check the phone's clock."
+            "captured_in_future", _("captured_at lies in the future; check the phone's clock.")
         )
     return Verdict.passed()
 
@@ -94,11 +95,18 @@ def check_route_executable(
     if queued:
         executable.append(RouteStatus.COMPLETED)
     if status not in executable:
-        return Verdict.failed("route_not_approved", f"The route is {status}, not approved.")
+        return Verdict.failed(
+            "route_not_approved",
+            format_lazy(_("The route is {status}, not approved."), status=status),
+        )
     if route_date != captured_local_date:
         return Verdict.failed(
             "route_not_approved",
-            f"The route is approved for {route_date}, not for {captured_local_date}.",
+            format_lazy(
+                _("The route is approved for {route_date}, not for {captured_local_date}."),
+                route_date=route_date,
+                captured_local_date=captured_local_date,
+            ),
         )
     return Verdict.passed()
 
@@ -106,7 +114,7 @@ def check_route_executable(
 def check_team_member(agent_team_id: int | None, route_team_id: int, qualified: bool) -> Verdict:
     if agent_team_id != route_team_id or not qualified:
         return Verdict.failed(
-            "not_team_member", "Only qualified agents of the route's team check in on it."
+            "not_team_member", _("Only qualified agents of the route's team check in on it.")
         )
     return Verdict.passed()
 
@@ -118,9 +126,9 @@ def check_stop_on_route(
     if kind not in STOP_KINDS:
         return Verdict.passed()
     if stop_route_id is None or stop_route_id != route_id:
-        return Verdict.failed("not_on_route", "The stop is not on this route.")
+        return Verdict.failed("not_on_route", _("The stop is not on this route."))
     if stop_status == StopStatus.SKIPPED:
-        return Verdict.failed("not_on_route", "The stop was skipped by an approved change.")
+        return Verdict.failed("not_on_route", _("The stop was skipped by an approved change."))
     return Verdict.passed()
 
 
@@ -129,8 +137,15 @@ def check_visit_hours(local_time: dt.time, start: dt.time, end: dt.time) -> Verd
     if not start <= local_time < end:
         return Verdict.failed(
             "outside_visit_hours",
-            f"Visits are allowed between {start:%H:%M} and {end:%H:%M} local time "
-            f"(it is {local_time:%H:%M} there).",
+            format_lazy(
+                _(
+                    "Visits are allowed between {start:%H:%M} and {end:%H:%M} local "
+                    "time (it is {local_time:%H:%M} there)."
+                ),
+                start=start,
+                end=end,
+                local_time=local_time,
+            ),
         )
     return Verdict.passed()
 
@@ -142,10 +157,17 @@ def check_geofence(distance: float, accuracy_m: float, radius_m: float) -> Verdi
     if distance - allowance > radius_m:
         return Verdict.failed(
             "too_far_from_address",
-            f"{distance:.0f} m from the address (allowed {radius_m:.0f} m, "
-            f"GPS accuracy {accuracy_m:.0f} m).",
+            format_lazy(
+                _(
+                    "{distance:.0f} m from the address (allowed {radius_m:.0f} m, GPS"
+                    " accuracy {accuracy_m:.0f} m)."
+                ),
+                distance=distance,
+                radius_m=radius_m,
+                accuracy_m=accuracy_m,
+            ),
         )
-    return Verdict.passed(f"{distance:.0f} m from the address")
+    return Verdict.passed(format_lazy(_("{distance:.0f} m from the address"), distance=distance))
 
 
 def check_sequence(sequence: int, earlier_unvisited: Sequence[int]) -> Verdict:
@@ -158,8 +180,14 @@ def check_sequence(sequence: int, earlier_unvisited: Sequence[int]) -> Verdict:
     before = ", ".join(str(n) for n in sorted(earlier_unvisited))
     return Verdict.failed(
         "out_of_sequence",
-        f"Stop {sequence} comes after stop(s) {before}, not visited yet; visit them first or "
-        "ask for an approved change of order.",
+        format_lazy(
+            _(
+                "Stop {sequence} comes after stop(s) {before}, not visited yet; visit"
+                " them first or ask for an approved change of order."
+            ),
+            sequence=sequence,
+            before=before,
+        ),
     )
 
 
@@ -169,12 +197,19 @@ def check_frequency_cap(
     """Anti-harassment cap on visits per debtor (counts exclude the visit being opened)."""
     if visits_that_day >= per_day:
         return Verdict.failed(
-            "frequency_cap", f"The debtor was already visited {visits_that_day} time(s) that day."
+            "frequency_cap",
+            format_lazy(
+                _("The debtor was already visited {visits_that_day} time(s) that day."),
+                visits_that_day=visits_that_day,
+            ),
         )
     if visits_in_7_days >= per_7_days:
         return Verdict.failed(
             "frequency_cap",
-            f"The debtor was already visited {visits_in_7_days} time(s) in 7 days.",
+            format_lazy(
+                _("The debtor was already visited {visits_in_7_days} time(s) in 7 days."),
+                visits_in_7_days=visits_in_7_days,
+            ),
         )
     return Verdict.passed()
 
@@ -208,7 +243,12 @@ def check_together(distance: float, max_distance_m: float) -> Verdict:
     """The two agents stay together: periodic positions within the split distance."""
     if distance > max_distance_m:
         return Verdict.failed(
-            "team_split", f"The agents are {distance:.0f} m apart (at most {max_distance_m:.0f})."
+            "team_split",
+            format_lazy(
+                _("The agents are {distance:.0f} m apart (at most {max_distance_m:.0f})."),
+                distance=distance,
+                max_distance_m=max_distance_m,
+            ),
         )
     return Verdict.passed()
 
@@ -305,7 +345,10 @@ def check_departed_together(
     if any(abs(at - departed_at) <= DEPART_TOGETHER for at in partner_departs):
         return Verdict.passed()
     minutes = int(DEPART_TOGETHER.total_seconds() // 60)
-    return Verdict.failed("lone_depart", f"No partner departed within {minutes} minutes.")
+    return Verdict.failed(
+        "lone_depart",
+        format_lazy(_("No partner departed within {minutes} minutes."), minutes=minutes),
+    )
 
 
 # Who has been told of a silent agent, by level (``silence_level``).

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fieldvisit.choices import ReceiptOutcome
 from fieldvisit.rules import Verdict
 from fieldvisit.rules.checkins import distance_m
+from fieldvisit.texts import _, format_lazy
 
 # A phone's EXIF clock and its app clock are the same clock; more than this apart, one of
 # them was changed.
@@ -51,12 +52,18 @@ def check_partner_at_door(both_there: bool, partner_distance_m: float | None) ->
     """Rule 2 at the moment of an action at the door (a photo, a receipt): both agents had
     arrived and neither had left, and the partner's latest position is near the door."""
     if not both_there:
-        return Verdict.failed("lone_agent", "Only one agent was at the visit.")
+        return Verdict.failed("lone_agent", _("Only one agent was at the visit."))
     if partner_distance_m is not None and partner_distance_m > LONE_DISTANCE_M:
         return Verdict.failed(
             "lone_agent",
-            f"The partner's latest position was {partner_distance_m:.0f} m from the door "
-            f"(at most {LONE_DISTANCE_M:.0f}).",
+            format_lazy(
+                _(
+                    "The partner's latest position was {partner_distance_m:.0f} m "
+                    "from the door (at most {limit:.0f})."
+                ),
+                partner_distance_m=partner_distance_m,
+                limit=LONE_DISTANCE_M,
+            ),
         )
     return Verdict.passed()
 
@@ -128,6 +135,6 @@ def receipt_missing(
 def check_notice_number(given: str, stops: str) -> Verdict:
     if not stops or given.strip() != stops:
         return Verdict.failed(
-            "notice_mismatch", "The notice number is not the one issued for this stop."
+            "notice_mismatch", _("The notice number is not the one issued for this stop.")
         )
     return Verdict.passed()

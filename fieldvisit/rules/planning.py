@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from fieldvisit.rules import Verdict
 from fieldvisit.rules.checkins import check_frequency_cap, check_visit_hours, distance_m
+from fieldvisit.texts import _, format_lazy
 
 # Addresses closer than this are "adjacent" (相邻): one chosen account brings the others.
 ADJACENT_M = 300.0
@@ -139,9 +140,11 @@ def select(
         for i in group:
             candidate = candidates[i]
             if used.get(candidate.debtor, 0) >= candidate.visits_allowed:
-                left_out[i] = "frequency cap: the debtor is already on this route"
+                left_out[i] = _("frequency cap: the debtor is already on this route")
             elif len(chosen) >= capacity:
-                left_out[i] = f"the route is full ({capacity} stops)"
+                left_out[i] = format_lazy(
+                    _("the route is full ({capacity} stops)"), capacity=capacity
+                )
             else:
                 chosen.append(i)
                 used[candidate.debtor] = used.get(candidate.debtor, 0) + 1
@@ -261,7 +264,7 @@ def fit_visit_hours(
                 stop.hours_end,
             )
         if verdict.ok and leave.astimezone(zone).date() != depart.astimezone(zone).date():
-            verdict = Verdict.failed("outside_visit_hours", "The visit would end the next day.")
+            verdict = Verdict.failed("outside_visit_hours", _("The visit would end the next day."))
         if verdict.ok:
             kept.append(Timed(i, arrive, leave, verdict))
             clock, here = leave, stop

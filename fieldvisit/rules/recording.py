@@ -15,8 +15,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 from fieldvisit.rules import Verdict
+from fieldvisit.texts import _, format_lazy
 
 # Longest pause between two segments still counted as one recording. The phone starts the
 # next segment as it closes the previous one; anything longer is audio that was not kept.
@@ -67,25 +69,43 @@ def chain_verdict(index: int, prev_sha256: str, previous: Segment | None) -> Ver
     case-insensitively, since hex case carries no meaning.
     """
     if index < 0:
-        return Verdict.failed("chain_broken", f"Segment index {index} is negative.")
+        return Verdict.failed(
+            "chain_broken", format_lazy(_("Segment index {index} is negative."), index=index)
+        )
     if index == 0:
         if prev_sha256:
             return Verdict.failed(
-                "chain_broken", "Segment 0 opens the recording and must not name a previous one."
+                "chain_broken", _("Segment 0 opens the recording and must not name a previous one.")
             )
-        return Verdict.passed("Segment 0 opens the recording.")
+        return Verdict.passed(_("Segment 0 opens the recording."))
     if previous is None or previous.index != index - 1:
         return Verdict.failed(
             "chain_broken",
-            f"Segment {index - 1} has not been received, so segment {index} cannot follow it.",
+            format_lazy(
+                _("Segment {previous} has not been received, so segment {index} cannot follow it."),
+                previous=index - 1,
+                index=index,
+            ),
         )
     if prev_sha256.lower() != previous.sha256.lower():
         return Verdict.failed(
             "chain_broken",
-            f"Segment {index} names {prev_sha256[:12] or 'no hash'} as its predecessor, but "
-            f"segment {index - 1} has SHA-256 {previous.sha256[:12]}.",
+            format_lazy(
+                _(
+                    "Segment {index} names {named} as its predecessor, but segment {previous} "
+                    "has SHA-256 {sha256}."
+                ),
+                index=index,
+                named=prev_sha256[:12] or _("no hash"),
+                previous=index - 1,
+                sha256=previous.sha256[:12],
+            ),
         )
-    return Verdict.passed(f"Segment {index} follows segment {index - 1}.")
+    return Verdict.passed(
+        format_lazy(
+            _("Segment {index} follows segment {previous}."), index=index, previous=index - 1
+        )
+    )
 
 
 def judge_recording(
@@ -110,7 +130,7 @@ def judge_recording(
             starts_at=None,
             ends_at=None,
             valid=False,
-            detail="No recording segments were received.",
+            detail=_("No recording segments were received."),
         )
     ordered = sorted(segments, key=lambda s: s.index)
     present = [s.index for s in ordered]
@@ -123,12 +143,14 @@ def judge_recording(
 
     valid = continuous and covers
     if valid:
-        detail = (
-            f"{len(ordered)} segment(s) record continuously from {starts_at.isoformat()} "
-            f"to {ends_at.isoformat()}, covering the visit."
+        detail = format_lazy(
+            _("{count} segment(s) record continuously from {start} to {end}, covering the visit."),
+            count=len(ordered),
+            start=starts_at.isoformat(),
+            end=ends_at.isoformat(),
         )
     else:
-        detail = " ".join(_problems(missing, duplicated, gaps, coverage_problem))
+        detail = _sentences(_problems(missing, duplicated, gaps, coverage_problem))
     return RecordingVerdict(
         continuous=continuous,
         covers_visit=covers,
@@ -147,11 +169,21 @@ def _problems(
     """Why a recording is not valid, in the order a reviewer checks it."""
     problems = []
     if missing:
-        problems.append(f"Segment(s) {_list(missing)} are missing.")
+        problems.append(format_lazy(_("Segment(s) {indexes} are missing."), indexes=_list(missing)))
     if duplicated:
-        problems.append(f"Segment(s) {_list(duplicated)} were received more than once.")
+        problems.append(
+            format_lazy(
+                _("Segment(s) {indexes} were received more than once."),
+                indexes=_list(duplicated),
+            )
+        )
     problems += [
-        f"{gap.seconds:.3f} s are not on record after segment {gap.after_index}." for gap in gaps
+        format_lazy(
+            _("{seconds:.3f} s are not on record after segment {after_index}."),
+            seconds=gap.seconds,
+            after_index=gap.after_index,
+        )
+        for gap in gaps
     ]
     if coverage_problem:
         problems.append(coverage_problem)
@@ -179,17 +211,28 @@ def _coverage(
 ) -> tuple[bool, str]:
     """(covers, why not): from at or before the first arrival to at or after the last leave."""
     if first_arrive is None:
-        return False, "The visit has no arrival yet, so coverage cannot be judged."
+        return False, _("The visit has no arrival yet, so coverage cannot be judged.")
     if last_leave is None:
-        return False, "The visit has not closed (no leave check-in), so coverage cannot be judged."
+        return False, _(
+            "The visit has not closed (no leave check-in), so coverage cannot be judged."
+        )
     problems = []
     if starts_at > first_arrive:
         late = (starts_at - first_arrive).total_seconds()
-        problems.append(f"The recording starts {late:.3f} s after the first arrival.")
+        problems.append(
+            format_lazy(_("The recording starts {late:.3f} s after the first arrival."), late=late)
+        )
     if ends_at < last_leave:
         early = (last_leave - ends_at).total_seconds()
-        problems.append(f"The recording ends {early:.3f} s before the last leave.")
-    return not problems, " ".join(problems)
+        problems.append(
+            format_lazy(_("The recording ends {early:.3f} s before the last leave."), early=early)
+        )
+    return not problems, _sentences(problems)
+
+
+def _sentences(parts: Sequence[Any]) -> Any:
+    """Sentences one after the other, each still in the reader's language."""
+    return format_lazy(" ".join(["{}"] * len(parts)), *parts)
 
 
 def _list(indexes: Sequence[int]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from fieldvisit.rules import Verdict
+from fieldvisit.texts import _
 
 
 def check_may_file(arrived: Collection[int], agent_id: int) -> Verdict:
@@ -18,11 +19,11 @@ def check_may_file(arrived: Collection[int], agent_id: int) -> Verdict:
     if not arrived:
         return Verdict.failed(
             "visit_not_started",
-            "Nobody has arrived at this visit yet: there is nothing to report.",
+            _("Nobody has arrived at this visit yet: there is nothing to report."),
         )
     if agent_id not in arrived:
         return Verdict.failed(
-            "not_at_visit", "Only an agent who arrived at the visit files its report."
+            "not_at_visit", _("Only an agent who arrived at the visit files its report.")
         )
     return Verdict.passed()
 
@@ -31,11 +32,14 @@ def check_may_cosign(arrived: Collection[int], agent_id: int, visit_closed: bool
     """The co-signer arrived at the visit, and signs once both agents have left."""
     if agent_id not in arrived:
         return Verdict.failed(
-            "not_at_visit", "Only an agent who arrived at the visit co-signs its report."
+            "not_at_visit", _("Only an agent who arrived at the visit co-signs its report.")
         )
     if not visit_closed:
         return Verdict.failed(
             "visit_not_closed",
-            "The report is co-signed once both agents have left: it attests the closing statement.",
+            _(
+                "The report is co-signed once both agents have left: it attests the "
+                "closing statement."
+            ),
         )
     return Verdict.passed()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus
 from fieldvisit.rules import Verdict
+from fieldvisit.texts import _, format_lazy
 
 MIN_TEAM_SIZE = 2
 
@@ -37,7 +38,10 @@ def check_transition(current: str, target: str) -> Verdict:
     if target in TRANSITIONS.get(current, set()):
         return Verdict.passed()
     return Verdict.failed(
-        "invalid_route_transition", f"A route that is {current} cannot become {target}."
+        "invalid_route_transition",
+        format_lazy(
+            _("A route that is {current} cannot become {target}."), current=current, target=target
+        ),
     )
 
 
@@ -49,8 +53,10 @@ def check_maker_checker(makers: Collection[int], decider_id: int) -> Verdict:
     if decider_id in set(makers):
         return Verdict.failed(
             "maker_checker",
-            "Someone who made this route (planned, changed or submitted it) cannot approve "
-            "or reject it.",
+            _(
+                "Someone who made this route (planned, changed or submitted it) cannot approve "
+                "or reject it."
+            ),
         )
     return Verdict.passed()
 
@@ -67,10 +73,17 @@ def check_team_staffed(agents: Sequence[AgentFacts], minimum: int = MIN_TEAM_SIZ
     if len(qualified) < minimum:
         return Verdict.failed(
             "team_understaffed",
-            f"The team has {len(qualified)} qualified agent(s); visits need at least {minimum} "
-            "(active, with a badge number and a background check on file).",
+            format_lazy(
+                _(
+                    "The team has {count} qualified agent(s); visits need at least "
+                    "{minimum} (active, with a badge number and a background check on"
+                    " file)."
+                ),
+                count=len(qualified),
+                minimum=minimum,
+            ),
         )
-    return Verdict.passed(f"{len(qualified)} qualified agents")
+    return Verdict.passed(format_lazy(_("{count} qualified agents"), count=len(qualified)))
 
 
 def check_planned_ahead(route_date: dt.date, today: dt.date) -> Verdict:
@@ -78,7 +91,11 @@ def check_planned_ahead(route_date: dt.date, today: dt.date) -> Verdict:
     if route_date <= today:
         return Verdict.failed(
             "route_not_planned_ahead",
-            f"A route for {route_date} had to be submitted before that day ({today} now).",
+            format_lazy(
+                _("A route for {route_date} had to be submitted before that day ({today} now)."),
+                route_date=route_date,
+                today=today,
+            ),
         )
     return Verdict.passed()
 
@@ -86,13 +103,16 @@ def check_planned_ahead(route_date: dt.date, today: dt.date) -> Verdict:
 def check_decided_in_time(route_date: dt.date, today: dt.date) -> Verdict:
     """Approval happens before execution: no decisions on routes whose day has passed."""
     if route_date < today:
-        return Verdict.failed("route_date_passed", f"The route's day ({route_date}) has passed.")
+        return Verdict.failed(
+            "route_date_passed",
+            format_lazy(_("The route's day ({route_date}) has passed."), route_date=route_date),
+        )
     return Verdict.passed()
 
 
 def check_route_has_stops(stop_count: int) -> Verdict:
     if stop_count < 1:
-        return Verdict.failed("route_empty", "A route needs at least one stop.")
+        return Verdict.failed("route_empty", _("A route needs at least one stop."))
     return Verdict.passed()
 
 
@@ -101,7 +121,7 @@ def check_stops_geocoded(ungeocoded: Collection[str]) -> Verdict:
     if ungeocoded:
         return Verdict.failed(
             "address_not_geocoded",
-            "These addresses have no coordinates: " + "; ".join(sorted(ungeocoded)),
+            _("These addresses have no coordinates: ") + "; ".join(sorted(ungeocoded)),
         )
     return Verdict.passed()
 
@@ -112,7 +132,8 @@ def check_stops_assigned(foreign_cases: Collection[str]) -> Verdict:
     if foreign_cases:
         return Verdict.failed(
             "case_not_assigned",
-            "These cases are not assigned to the route's team: " + ", ".join(sorted(foreign_cases)),
+            _("These cases are not assigned to the route's team: ")
+            + ", ".join(sorted(foreign_cases)),
         )
     return Verdict.passed()
 
@@ -122,23 +143,29 @@ def check_stops_editable(status: str) -> Verdict:
     if status != RouteStatus.DRAFT:
         return Verdict.failed(
             "route_frozen",
-            "Stops can only be edited while the route is a draft; request a change instead.",
+            _("Stops can only be edited while the route is a draft; request a change instead."),
         )
     return Verdict.passed()
 
 
 def check_change_request_decidable(status: str, requester_id: int, decider_id: int) -> Verdict:
     if status != ChangeRequestStatus.PENDING:
-        return Verdict.failed("change_request_decided", f"The change request is already {status}.")
+        return Verdict.failed(
+            "change_request_decided",
+            format_lazy(_("The change request is already {status}."), status=status),
+        )
     if requester_id == decider_id:
-        return Verdict.failed("maker_checker", "The requester cannot decide their own change.")
+        return Verdict.failed("maker_checker", _("The requester cannot decide their own change."))
     return Verdict.passed()
 
 
 def check_route_changeable(status: str) -> Verdict:
     if status not in (RouteStatus.APPROVED, RouteStatus.IN_PROGRESS):
         return Verdict.failed(
-            "route_not_approved", f"Only an approved route can be changed (it is {status})."
+            "route_not_approved",
+            format_lazy(
+                _("Only an approved route can be changed (it is {status})."), status=status
+            ),
         )
     return Verdict.passed()
 
@@ -166,16 +193,19 @@ def change_request_errors(
     errors: dict[str, list[str]] = {}
     if unknown := [str(s) for s in skip_stops if s not in open_stops]:
         errors["skip_stops"] = [
-            f"Not a stop of this route still to be visited: {', '.join(unknown)}."
+            format_lazy(
+                _("Not a stop of this route still to be visited: {stops}."),
+                stops=", ".join(unknown),
+            )
         ]
     seen = set(on_route)
     for position, added in enumerate(add_stops):
         if added.team_id != team_id:
-            problem = "this case is not assigned to your team."
+            problem = _("this case is not assigned to your team.")
         elif added.address_id in seen:
-            problem = "the address is already on the route (or listed twice)."
+            problem = _("the address is already on the route (or listed twice).")
         elif not added.geocoded:
-            problem = "the address has no coordinates; the geofence needs them."
+            problem = _("the address has no coordinates; the geofence needs them.")
         else:
             problem = ""
         if problem:
@@ -191,7 +221,7 @@ def check_new_order(order: Sequence[uuid.UUID], open_stops: Collection[uuid.UUID
     if len(set(order)) != len(order) or set(order) != set(open_stops):
         return Verdict.failed(
             "invalid_order",
-            "The order must list each remaining stop of the route exactly once.",
+            _("The order must list each remaining stop of the route exactly once."),
         )
     return Verdict.passed()
 
@@ -207,7 +237,7 @@ def check_change_still_applies(
     ):
         return Verdict.failed(
             "change_request_stale",
-            "The route changed since this request was made; ask the agents for a new request.",
+            _("The route changed since this request was made; ask the agents for a new request."),
         )
     return Verdict.passed()
 
