@@ -24,7 +24,10 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import path
+from django.utils import translation
 from django.views.decorators.http import require_safe
+
+from fieldvisit.texts import _
 
 APP = "fieldvisit/app/"
 # The app shell: every file the app needs to open and work with no network.
@@ -79,13 +82,14 @@ def shell_version() -> str:
 
 
 def manifest_data() -> dict[str, Any]:
+    """The manifest in the language of the request (the browser's, else the deployment's)."""
     icon = APP + "icons/"
     return {
         "id": "/app/",
         "name": "Field visits 外访",
         "short_name": "外访",
-        "description": "Check-ins, panic alerts and visit evidence for field agents.",
-        "lang": "zh-CN",
+        "description": str(_("Check-ins, panic alerts and visit evidence for field agents.")),
+        "lang": translation.get_language() or settings.LANGUAGE_CODE,
         "start_url": "/app/",
         "scope": "/app/",
         "display": "standalone",

@@ -12,6 +12,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from fieldvisit import languages
 from fieldvisit.actions.auth import token_digest
 from fieldvisit.models import DeviceToken
+from fieldvisit.texts import _
 
 # last_used_at is written at most this often, so reads stay reads.
 TOUCH_EVERY = dt.timedelta(minutes=5)
@@ -25,11 +26,11 @@ class DeviceTokenAuthentication(BaseAuthentication):
         if not parts or parts[0].lower() != self.keyword:
             return None
         if len(parts) != 2:
-            raise AuthenticationFailed("Malformed Authorization header.", code="invalid_token")
+            raise AuthenticationFailed(_("Malformed Authorization header."), code="invalid_token")
         try:
             key = parts[1].decode("ascii")
         except UnicodeDecodeError:
-            raise AuthenticationFailed("Malformed token.", code="invalid_token") from None
+            raise AuthenticationFailed(_("Malformed token."), code="invalid_token") from None
         # The agent's profile and team come along: nearly every request needs them; so does
         # the language the person chose, if any (it goes before the phone's Accept-Language).
         token = (
@@ -38,13 +39,13 @@ class DeviceTokenAuthentication(BaseAuthentication):
             .first()
         )
         if token is None:
-            raise AuthenticationFailed("Unknown token.", code="invalid_token")
+            raise AuthenticationFailed(_("Unknown token."), code="invalid_token")
         if token.revoked_at is not None:
             raise AuthenticationFailed(
-                "This device's token was revoked; sign in again.", code="token_revoked"
+                _("This device's token was revoked; sign in again."), code="token_revoked"
             )
         if not token.user.is_active:
-            raise AuthenticationFailed("The account is disabled.", code="user_inactive")
+            raise AuthenticationFailed(_("The account is disabled."), code="user_inactive")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
             DeviceToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from fieldvisit.rules.checkins import check_captured_at
+from fieldvisit.texts import _
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -56,7 +57,7 @@ class AwareDateTimeField(DateTimeField):
     """ISO 8601 with an explicit offset: a device time without one is ambiguous evidence."""
 
     default_error_messages = {
-        "naive": "Give the time with its UTC offset (for example 2026-11-23T10:15:00+08:00).",
+        "naive": _("Give the time with its UTC offset (for example 2026-11-23T10:15:00+08:00)."),
     }
 
     def to_internal_value(self, value: Any) -> Any:

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from fieldvisit.api.errors import Problem
 from fieldvisit.canonical import canonical_json, jsonable
+from fieldvisit.texts import _, format_lazy
 
 T = TypeVar("T", bound=models.Model)
 
@@ -39,7 +40,9 @@ def fingerprint(user_id: int, payload: Mapping[str, Any]) -> str:
 def id_conflict(record_id: uuid.UUID) -> Problem:
     return Problem(
         "id_conflict",
-        f"The id {record_id} was already used for a different record.",
+        format_lazy(
+            _("The id {record_id} was already used for a different record."), record_id=record_id
+        ),
     )
 
 

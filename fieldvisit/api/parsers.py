@@ -10,6 +10,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from fieldvisit.api.errors import Problem
+from fieldvisit.texts import _, format_lazy
 
 
 def _over(declared: str, limit: int) -> bool:
@@ -30,13 +31,16 @@ class LimitedJSONParser(JSONParser):
         # Refuse on the declared length before reading; else read one byte past the limit.
         raw = b"" if stream is None or _over(declared, limit) else stream.read(limit + 1)
         if _over(declared, limit) or len(raw) > limit:
-            raise Problem("request_too_large", f"JSON bodies are limited to {limit} bytes.")
+            raise Problem(
+                "request_too_large",
+                format_lazy(_("JSON bodies are limited to {limit} bytes."), limit=limit),
+            )
         if not raw:
             return {}
         try:
             return super().parse(io.BytesIO(raw), media_type, parser_context)
         except ParseError as exc:
-            raise ParseError(f"Malformed JSON: {exc.detail}") from exc
+            raise ParseError(format_lazy(_("Malformed JSON: {detail}"), detail=exc.detail)) from exc
         except RecursionError:
             # json raises this (not a ValueError) for arrays or objects nested thousands deep.
-            raise ParseError("Malformed JSON: nested too deeply.") from None
+            raise ParseError(_("Malformed JSON: nested too deeply.")) from None

@@ -5,12 +5,13 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 
 from fieldvisit.access import has_role
+from fieldvisit.texts import _
 
 
 class HasRole(BasePermission):
     """Allow users holding one of the view's ``required_roles``."""
 
-    message = "Your role does not allow this."
+    message = _("Your role does not allow this.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         roles = getattr(view, "required_roles", ())

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.generators import EndpointEnumerator
 from drf_spectacular.generators import SchemaGenerator as BaseSchemaGenerator
@@ -40,10 +42,22 @@ class DeviceTokenScheme(OpenApiAuthenticationExtension):
         )
 
 
+# The codes' titles are in the language of the request for the schema: these texts are made
+# when the schema is (lazy), not when this module is imported.
 def _code_table() -> str:
     return "\n".join(
         f"- `{code}` ({status}): {title}" for code, (status, title) in sorted(CODES.items())
     )
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    return "Problem details; `code` is one of: " + ", ".join(
+        f"`{code}` ({CODES[code][1]})" for code in names
+    )
+
+
+code_table = lazy(_code_table, str)
+one_of = lazy(_one_of, str)
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -55,8 +69,10 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.ChoiceField(
         choices=sorted(CODES),
-        help_text="The stable code clients switch on; it owns its status and title:\n\n"
-        + _code_table(),
+        help_text=format_lazy(
+            "The stable code clients switch on; it owns its status and title:\n\n{}",
+            code_table(),
+        ),
     )
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()), required=False
@@ -71,8 +87,7 @@ def problems(*codes: str, common: bool = True) -> dict[tuple[int, str], OpenApiR
     return {
         (status, PROBLEM_JSON): OpenApiResponse(
             response=ProblemSerializer,
-            description="Problem details; `code` is one of: "
-            + ", ".join(f"`{code}` ({CODES[code][1]})" for code in sorted(set(names))),
+            description=one_of(tuple(sorted(set(names)))),
             # One example per code this answer can carry: what a client switches on.
             examples=[problem_example(status, code) for code in sorted(set(names))],
         )
@@ -83,7 +98,7 @@ def problems(*codes: str, common: bool = True) -> dict[tuple[int, str], OpenApiR
 def problem_example(status: int, code: str) -> OpenApiExample:
     body = {
         "type": f"{PROBLEM_TYPE_PREFIX}{code}",
-        "title": str(CODES[code][1]),
+        "title": CODES[code][1],
         "status": status,
         "detail": f"A sentence saying what was wrong ({code}).",
         "code": code,

@@ -15,6 +15,8 @@ import hmac
 import time
 import urllib.parse
 
+from django.utils.translation import gettext
+
 from fieldvisit.channels.base import (
     Message,
     Outcome,
@@ -47,7 +49,8 @@ def signed_url(url: str, secret: str, timestamp_ms: int) -> str:
 def content(message: Message, mobile: str) -> str:
     text = f"{message.subject}\n\n{message.text}"
     if message.ack_url:
-        text += f"\n\nAcknowledge: {message.ack_url}"
+        # In the language active as it is sent (the caller's: its recipient's).
+        text += "\n\n" + gettext("Acknowledge: {url}").format(url=message.ack_url)
     # DingTalk highlights the mention only where the number also appears in the text.
     return text + (f"\n@{mobile}" if mobile else "")
 

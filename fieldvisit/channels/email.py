@@ -8,6 +8,7 @@ import smtplib
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.utils.translation import gettext
 
 from fieldvisit.channels.base import Message, Outcome, Recipient, failure, timeout_s
 
@@ -15,7 +16,9 @@ from fieldvisit.channels.base import Message, Outcome, Recipient, failure, timeo
 def body_of(message: Message) -> str:
     if not message.ack_url:
         return message.text
-    return f"{message.text}\n\nAcknowledge in one tap: {message.ack_url}\n"
+    # In the language active as it is sent (the caller's: its recipient's).
+    ack = gettext("Acknowledge in one tap: {url}").format(url=message.ack_url)
+    return f"{message.text}\n\n{ack}\n"
 
 
 def _smtp_outcome(exc: smtplib.SMTPException) -> Outcome:

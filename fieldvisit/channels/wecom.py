@@ -4,6 +4,8 @@ call by their mobile number. Like DingTalk, WeCom answers HTTP 200 with a non-ze
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 from fieldvisit.channels.base import (
     Message,
     Outcome,
@@ -22,7 +24,10 @@ RETRYABLE_ERRCODES = frozenset({-1, 45009})
 
 def content(message: Message) -> str:
     text = f"{message.subject}\n\n{message.text}"
-    return text + (f"\n\nAcknowledge: {message.ack_url}" if message.ack_url else "")
+    if not message.ack_url:
+        return text
+    # In the language active as it is sent (the caller's: its recipient's).
+    return text + "\n\n" + gettext("Acknowledge: {url}").format(url=message.ack_url)
 
 
 class WeComChannel:

@@ -17,6 +17,7 @@ from fieldvisit.compliance import judge
 from fieldvisit.models import Alert, CheckIn, Visit
 from fieldvisit.queries.visits import VisitRecords, review_state, visit_records
 from fieldvisit.rules.checkins import STOP_KINDS
+from fieldvisit.texts import _
 
 
 class PositionMixin(serializers.Serializer):
@@ -58,7 +59,7 @@ class CheckInCreateSerializer(PositionMixin):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["kind"] in STOP_KINDS and not attrs.get("stop"):
-            raise serializers.ValidationError({"stop": ["Arrive and leave name their stop."]})
+            raise serializers.ValidationError({"stop": [_("Arrive and leave name their stop.")]})
         return attrs
 
 

@@ -14,14 +14,22 @@ from fieldvisit.api.fields import (
 )
 from fieldvisit.choices import PhotoKind, ReceiptOutcome
 from fieldvisit.models import Photo, Receipt
+from fieldvisit.texts import _
 
 SHA256_FIELD = {"regex": r"^[0-9a-fA-F]{64}$", "max_length": 64}
+
+
+# What a file sent without its declared hash is told, by field.
+DECLARE_SHA256 = {
+    "signature": _("Declare the SHA-256 of the signature."),
+    "photo": _("Declare the SHA-256 of the photo."),
+}
 
 
 def sha256_field(**kwargs: Any) -> serializers.RegexField:
     return serializers.RegexField(
         help_text="SHA-256 of the file as the phone computed it, lowercase hex.",
-        error_messages={"invalid": "Give the SHA-256 as 64 hexadecimal digits."},
+        error_messages={"invalid": _("Give the SHA-256 as 64 hexadecimal digits.")},
         **SHA256_FIELD,
         **kwargs,
     )
@@ -40,7 +48,7 @@ class CapturedSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if (attrs.get("lat") is None) != (attrs.get("lon") is None):
-            raise serializers.ValidationError({"lon": ["Give lat and lon together."]})
+            raise serializers.ValidationError({"lon": [_("Give lat and lon together.")]})
         return attrs
 
 
@@ -71,11 +79,11 @@ class ReceiptCreateSerializer(CapturedSerializer):
         attrs = super().validate(attrs)
         # What each outcome needs is the receipt rule's (fieldvisit.rules.evidence), checked
         # by the action; here only the form's own shape.
-        errors: dict[str, list[str]] = {}
-        for name in ("signature", "photo"):
+        errors: dict[str, list[Any]] = {}
+        for name, declare in DECLARE_SHA256.items():
             attrs.setdefault(f"{name}_sha256", "")
             if attrs.get(name) is not None and not attrs[f"{name}_sha256"]:
-                errors[f"{name}_sha256"] = [f"Declare the SHA-256 of the {name}."]
+                errors[f"{name}_sha256"] = [declare]
         if errors:
             raise serializers.ValidationError(errors)
         return attrs

@@ -20,7 +20,7 @@ class ConsistencyQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if attrs["first"] > attrs["second"]:
-            raise serializers.ValidationError({"first": ["first must not exceed second."]})
+            raise serializers.ValidationError({"first": [_("first must not exceed second.")]})
         return attrs
 
 

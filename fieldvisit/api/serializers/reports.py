@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from fieldvisit.choices import ReportOutcome, ReportStatus
 from fieldvisit.models import VisitReport
+from fieldvisit.texts import _, format_lazy
 
 # Who was met: only then can anybody have promised to pay.
 PROMISE_OUTCOMES = {ReportOutcome.MET_DEBTOR, ReportOutcome.MET_RELATION}
@@ -19,7 +20,7 @@ class StrictBooleanField(serializers.BooleanField):
     """``true`` or ``false`` and nothing else: an attestation is a statement, not a string
     that happens to look like one."""
 
-    default_error_messages = {"invalid": "Give true or false."}
+    default_error_messages = {"invalid": _("Give true or false.")}
 
     def to_internal_value(self, data: Any) -> bool:
         if data is True or data is False:
@@ -75,14 +76,19 @@ class ReportCreateSerializer(serializers.Serializer):
         if promise is not None:
             if attrs["outcome"] not in PROMISE_OUTCOMES:
                 raise serializers.ValidationError(
-                    {"promise_to_pay": ["Only a debtor or relation who was met can promise."]}
+                    {"promise_to_pay": [_("Only a debtor or relation who was met can promise.")]}
                 )
             visit_day = self.context["visit_day"]
             if promise["date"] < visit_day:
                 raise serializers.ValidationError(
                     {
                         "promise_to_pay": {
-                            "date": [f"The promised date lies before the visit ({visit_day})."]
+                            "date": [
+                                format_lazy(
+                                    _("The promised date lies before the visit ({visit_day})."),
+                                    visit_day=visit_day,
+                                )
+                            ]
                         }
                     }
                 )

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from fieldvisit.choices import Hazard
 from fieldvisit.models import Address, Case, Route, RouteChangeRequest, Stop
+from fieldvisit.texts import _, format_lazy
 
 
 class CaseBriefSerializer(serializers.ModelSerializer):
@@ -80,21 +81,25 @@ class ChangeRequestCreateSerializer(serializers.Serializer):
         if len(wanted) != len(value):
             # Two stops at one address would break the route's one-stop-per-address rule only
             # when the change is applied, long after the agent asked.
-            raise serializers.ValidationError("Each address can be added only once.")
+            raise serializers.ValidationError(_("Each address can be added only once."))
         found = Address.objects.select_related("case").in_bulk(wanted)
         addresses = []
         for item in value:
             address = found.get(item["address"])
             if address is None or address.case_id != item["case"]:
                 raise serializers.ValidationError(
-                    f"Address {item['address']} is not an address of case {item['case']}."
+                    format_lazy(
+                        _("Address {address} is not an address of case {case}."),
+                        address=item["address"],
+                        case=item["case"],
+                    )
                 )
             addresses.append(address)
         return addresses
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not (attrs["add_stops"] or attrs["skip_stops"] or attrs["order"]):
-            raise serializers.ValidationError("Ask for at least one change.")
+            raise serializers.ValidationError(_("Ask for at least one change."))
         return attrs
 
 

@@ -10,12 +10,13 @@ from rest_framework import serializers
 
 from fieldvisit.api.fields import AwareDateTimeField, not_in_future
 from fieldvisit.api.serializers.evidence import sha256_field
+from fieldvisit.texts import _
 
 
 def within_a_year(value: dt.datetime) -> dt.datetime:
     """A recording is uploaded within days of the visit; a year back is a broken clock."""
     if value < timezone.now() - dt.timedelta(days=366):
-        raise serializers.ValidationError("The segment cannot start more than a year ago.")
+        raise serializers.ValidationError(_("The segment cannot start more than a year ago."))
     return value
 
 
@@ -35,6 +36,6 @@ class SegmentMetadataSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["segment"] > 0 and not attrs["prev_sha256"]:
             raise serializers.ValidationError(
-                {"prev_sha256": ["Segments after the first name the previous one's SHA-256."]}
+                {"prev_sha256": [_("Segments after the first name the previous one's SHA-256.")]}
             )
         return attrs

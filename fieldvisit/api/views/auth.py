@@ -22,6 +22,7 @@ from fieldvisit.api.serializers.auth import (
     TokenResponseSerializer,
 )
 from fieldvisit.api.throttling import LoginThrottle
+from fieldvisit.texts import _
 
 
 class TokenView(APIView):
@@ -61,20 +62,22 @@ class TokenView(APIView):
         except sign_in.Blocked as blocked:
             problem = Problem(
                 "too_many_login_attempts",
-                "Too many failed sign-ins; wait a few minutes and try again.",
+                _("Too many failed sign-ins; wait a few minutes and try again."),
             )
             problem.wait = blocked.retry_after  # becomes Retry-After
             raise problem from None
         except sign_in.Unavailable as down:
             problem = Problem(
                 "sign_in_unavailable",
-                "Sign-in is briefly unavailable; devices already signed in keep working. "
-                "Retry shortly.",
+                _(
+                    "Sign-in is briefly unavailable; devices already signed in keep working. "
+                    "Retry shortly."
+                ),
             )
             problem.wait = down.retry_after
             raise problem from None
         if user is None:
-            raise Problem("invalid_credentials", "Wrong username or password.")
+            raise Problem("invalid_credentials", _("Wrong username or password."))
         key, token = issue_token(user, data["device_id"], data["device_name"], data["platform"])
         body = TokenResponseSerializer(
             {"token": key, "device_id": token.device_id, "user": user}

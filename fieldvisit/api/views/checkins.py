@@ -36,6 +36,7 @@ from fieldvisit.models import Alert, CheckIn, Stop, Visit
 from fieldvisit.queries.recordings import visit_recording
 from fieldvisit.queries.timing import agent_next_due_at
 from fieldvisit.rules.checkins import remind_at
+from fieldvisit.texts import _
 
 
 def checkin_result(checkin: CheckIn, outcome: actions.Outcome | None = None) -> dict[str, Any]:
@@ -105,7 +106,7 @@ class CheckInCreate(GenericAPIView):
                 .first()
             )
             if stop is None:
-                raise Problem("not_on_route", "The stop is not on this route.")
+                raise Problem("not_on_route", _("The stop is not on this route."))
         # What the check-in says happened; not sent_at, which a retry sends afresh. The datum
         # only when one other than WGS-84 was given: a retry of an older check-in still
         # matches its record.

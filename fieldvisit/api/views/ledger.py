@@ -32,6 +32,7 @@ from fieldvisit.choices import Role
 from fieldvisit.ledger import checkpoints, keys, store, timestamps
 from fieldvisit.ledger.scope import entries_visible_to, may_read_entry
 from fieldvisit.models import Checkpoint, SigningKey
+from fieldvisit.texts import _, format_lazy
 
 AUDIT_ROLES = (Role.LEGAL, Role.AUDITOR, Role.SUPERVISOR)
 
@@ -102,7 +103,7 @@ class CheckpointView(LedgerView):
         else:
             checkpoint = checkpoints.latest_checkpoint()
         if checkpoint is None:
-            raise Problem("not_found", "No checkpoint at that size.")
+            raise Problem("not_found", _("No checkpoint at that size."))
         return Response(checkpoint_body(checkpoint))
 
 
@@ -124,7 +125,7 @@ class CheckpointNoteView(LedgerView):
     def get(self, request: Request) -> HttpResponse:
         checkpoint = checkpoints.latest_checkpoint()
         if checkpoint is None:
-            raise Problem("not_found", "The ledger is empty.")
+            raise Problem("not_found", _("The ledger is empty."))
         return HttpResponse(
             checkpoints.note_text(checkpoint), content_type="text/plain; charset=utf-8"
         )
@@ -151,7 +152,9 @@ class InclusionProofView(LedgerView):
             size = latest.tree_size if latest else 0
         proof = store.inclusion_proof(params["entry"], size)
         if not may_read_entry(request.user, proof.entry.index):
-            raise Problem("not_found", f"No ledger entry {proof.entry.index}.")
+            raise Problem(
+                "not_found", format_lazy(_("No ledger entry {index}."), index=proof.entry.index)
+            )
         record_read(request.user, "ledger_proof", f"ledger:{proof.entry.index}")
         return Response(
             {
@@ -202,7 +205,7 @@ class EntryView(LedgerView):
     def get(self, request: Request, index: int) -> Response:
         entry = entries_visible_to(request.user).filter(index=index).first()
         if entry is None:
-            raise Problem("not_found", f"No ledger entry {index}.")
+            raise Problem("not_found", format_lazy(_("No ledger entry {index}."), index=index))
         record_read(request.user, "ledger_entry", f"ledger:{entry.index}")
         raw = bytes(entry.entry_bytes)
         return Response(
@@ -236,9 +239,9 @@ class PublicKeyView(LedgerView):
         if "key_id" in params:
             record = SigningKey.objects.filter(pk=params["key_id"]).first()
             if record is None:
-                raise Problem("not_found", "No such key.")
+                raise Problem("not_found", _("No such key."))
         else:
-            record, _ = keys.current_signing_key()
+            record, _private = keys.current_signing_key()
         return HttpResponse(
             keys.public_pem(bytes(record.public_key)), content_type="application/x-pem-file"
         )

@@ -25,6 +25,7 @@ from fieldvisit.api.serializers.ledger import BundleQuerySerializer
 from fieldvisit.api.timeline import TimelineItemSerializer, case_timeline
 from fieldvisit.choices import Role
 from fieldvisit.models import Alert, Case, Visit, VisitReview
+from fieldvisit.texts import _
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -85,8 +86,8 @@ class CaseList(LegalView, generics.ListAPIView):
         if "\x00" in q or len(q) > 200:
             raise Problem(
                 "validation_error",
-                "Some fields are invalid.",
-                errors={"q": ["Search with up to 200 characters of text."]},
+                _("Some fields are invalid."),
+                errors={"q": [_("Search with up to 200 characters of text.")]},
             )
         if q:
             cases = cases.filter(

@@ -26,6 +26,7 @@ from fieldvisit.api.serializers.routes import (
 )
 from fieldvisit.geo import local_today
 from fieldvisit.models import Route, RouteChangeRequest, Stop
+from fieldvisit.texts import _
 
 
 def routes_with_stops(user) -> QuerySet[Route]:  # type: ignore[no-untyped-def]
@@ -65,8 +66,8 @@ class RouteList(generics.ListAPIView):
             except ValueError:
                 raise Problem(
                     "validation_error",
-                    "Some fields are invalid.",
-                    errors={"date": ["Use the form YYYY-MM-DD."]},
+                    _("Some fields are invalid."),
+                    errors={"date": [_("Use the form YYYY-MM-DD.")]},
                 ) from None
         else:
             team = access.team_of(self.request.user)

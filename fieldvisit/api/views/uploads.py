@@ -33,6 +33,7 @@ from fieldvisit.api.schema import problems, response_header
 from fieldvisit.api.serializers.uploads import SegmentMetadataSerializer
 from fieldvisit.models import Upload
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import _, format_lazy
 from fieldvisit.tus import CHECKSUMS, EXTENSIONS, OFFSET_OCTET_STREAM, VERSION
 from fieldvisit.tus.protocol import (
     format_metadata,
@@ -119,7 +120,7 @@ def require_offset_stream(request: HttpRequest) -> None:
     if media_type != OFFSET_OCTET_STREAM:
         raise RuleViolation(
             "unsupported_media_type",
-            f"A tus PATCH body is {OFFSET_OCTET_STREAM}.",
+            format_lazy(_("A tus PATCH body is {media_type}."), media_type=OFFSET_OCTET_STREAM),
         )
 
 
@@ -134,11 +135,11 @@ def require_read_back(metadata: dict[str, str], segment: recordings.SegmentMeta)
     if read_back == segment:
         return
     errors = {
-        {"index": "segment"}.get(f.name, f.name): ["Give the value in its plain form."]
+        {"index": "segment"}.get(f.name, f.name): [_("Give the value in its plain form.")]
         for f in dataclasses.fields(segment)
         if read_back is None or getattr(read_back, f.name) != getattr(segment, f.name)
     }
-    raise RuleViolation("validation_error", "Upload-Metadata has values in an odd form.", errors)
+    raise RuleViolation("validation_error", _("Upload-Metadata has values in an odd form."), errors)
 
 
 def upload_headers(upload: Upload) -> dict[str, str]:
@@ -168,7 +169,8 @@ class TusView(APIView):
         super().initial(request, *args, **kwargs)
         if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != VERSION:
             raise RuleViolation(
-                "tus_version_unsupported", f"This server speaks tus {VERSION} only."
+                "tus_version_unsupported",
+                format_lazy(_("This server speaks tus {version} only."), version=VERSION),
             )
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -302,7 +304,7 @@ class UploadCreate(TusView):
         if length is None:
             raise RuleViolation(
                 "malformed_request",
-                "Upload-Length is required (deferred length is not supported).",
+                _("Upload-Length is required (deferred length is not supported)."),
             )
         metadata = parse_metadata(request.headers.get("Upload-Metadata"))
         serializer = SegmentMetadataSerializer(data=metadata)
@@ -437,7 +439,7 @@ class UploadDetail(TusView):
         require_offset_stream(request._request)
         offset = parse_int(request.headers.get("Upload-Offset"), "Upload-Offset")
         if offset is None:
-            raise RuleViolation("malformed_request", "Upload-Offset is required.")
+            raise RuleViolation("malformed_request", _("Upload-Offset is required."))
         upload = _patch_body(request, self.upload(pk), offset)
         return Response(status=204, headers=upload_headers(upload))
 
