@@ -25,6 +25,8 @@ import datetime as dt
 import re
 import unicodedata
 
+from fieldvisit.texts import _, format_lazy
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
 # ASCII digits only: what a Chinese input method types in full width (digits, X, dashes,
@@ -58,12 +60,16 @@ def _birth(digits: str, today: dt.date) -> dt.date:
         born = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
         raise NumberRefused(
-            "id_number_birth_date", f"The date of birth in it, {digits}, is not a date."
+            "id_number_birth_date",
+            format_lazy(_("The date of birth in it, {digits}, is not a date."), digits=digits),
         ) from None
     if born.year < 1900 or born > today:
         raise NumberRefused(
             "id_number_birth_date",
-            f"The date of birth in it, {born.isoformat()}, cannot be right.",
+            format_lazy(
+                _("The date of birth in it, {isoformat}, cannot be right."),
+                isoformat=born.isoformat(),
+            ),
         )
     return born
 
@@ -79,15 +85,22 @@ def normal_id_number(value: str, today: dt.date | None = None) -> str:
     if not ID_18.match(number):
         raise NumberRefused(
             "id_number_format",
-            "A resident identity number has 18 characters (17 digits and a digit or X), or 15 "
-            "digits in the old form.",
+            _(
+                "A resident identity number has 18 characters (17 digits and a digit or X), or 15 "
+                "digits in the old form."
+            ),
         )
     _birth(number[6:14], today)
     if check_character(number[:17]) != number[17]:
         raise NumberRefused(
             "id_number_check",
-            f"The check character does not match (it should be {check_character(number[:17])}): "
-            "a digit was mistyped.",
+            format_lazy(
+                _(
+                    "The check character does not match (it should be {check_character}): a "
+                    "digit was mistyped."
+                ),
+                check_character=check_character(number[:17]),
+            ),
         )
     return number
 
@@ -103,6 +116,6 @@ def normal_mobile(value: str) -> str:
     if not MOBILE.match(number):
         raise NumberRefused(
             "mobile_number",
-            "Give a mainland mobile number: 11 digits starting 13 to 19 (a +86 prefix is fine).",
+            _("Give a mainland mobile number: 11 digits starting 13 to 19 (a +86 prefix is fine)."),
         )
     return number

@@ -50,6 +50,7 @@ from import_export.forms import ConfirmImportForm, ImportForm
 
 from fieldvisit.choices import Datum
 from fieldvisit.imports import COLUMN_GUIDE, template_rows
+from fieldvisit.texts import _, format_lazy
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 5000
@@ -83,8 +84,14 @@ def _mb(size: int) -> str:
 def check_file_size(size: int) -> None:
     if size > MAX_FILE_BYTES:
         raise ImportFileRefused(
-            f"The file is {size / 2**20:.1f} MB; a case list is at most "
-            f"{_mb(MAX_FILE_BYTES)}. Split it into several files."
+            format_lazy(
+                _(
+                    "The file is {value:.1f} MB; a case list is at most {mb}. Split it into "
+                    "several files."
+                ),
+                value=size / 2**20,
+                mb=_mb(MAX_FILE_BYTES),
+            )
         )
 
 
@@ -99,8 +106,8 @@ def _table(rows: Iterable[list[Any]], *, unheaded: str = "refuse") -> tablib.Dat
     if header is None:
         return dataset
     header = _trimmed(header)
-    _check_width(header, "The header")
-    _check_cells(header, "The header")
+    _check_width(header, _("The header"))
+    _check_cells(header, _("The header"))
     dataset.headers = header
     width = len(header)
     for row in iterator:
@@ -109,18 +116,31 @@ def _table(rows: Iterable[list[Any]], *, unheaded: str = "refuse") -> tablib.Dat
             continue
         if len(dataset) >= MAX_ROWS:
             raise ImportFileRefused(
-                f"The file has more than {MAX_ROWS} rows; import at most {MAX_ROWS} rows "
-                "at a time (split the file)."
+                format_lazy(
+                    _(
+                        "The file has more than {MAX_ROWS} rows; import at most {MAX_ROWS2} "
+                        "rows at a time (split the file)."
+                    ),
+                    MAX_ROWS=MAX_ROWS,
+                    MAX_ROWS2=MAX_ROWS,
+                )
             )
         number = len(dataset) + 1
-        _check_width(row, f"Data row {number}")
-        _check_cells(row, f"Data row {number}")
+        _check_width(row, format_lazy(_("Data row {number}"), number=number))
+        _check_cells(row, format_lazy(_("Data row {number}"), number=number))
         if len(row) > width and unheaded == "drop":
             row = _trimmed(row[:width])
         if len(row) > width:
             raise ImportFileRefused(
-                f"Data row {number} has {len(row)} cells but the header names only {width} "
-                "columns: give every column a header."
+                format_lazy(
+                    _(
+                        "Data row {number} has {count} cells but the header names only "
+                        "{width} columns: give every column a header."
+                    ),
+                    number=number,
+                    count=len(row),
+                    width=width,
+                )
             )
         dataset.append(row + [None] * (width - len(row)))
     return dataset
@@ -137,14 +157,28 @@ def _trimmed(row: list[Any]) -> list[Any]:
 def _check_width(row: list[Any], what: str) -> None:
     if len(row) > MAX_COLUMNS:
         raise ImportFileRefused(
-            f"{what} has data in column {len(row)}; a case list has at most {MAX_COLUMNS} columns."
+            format_lazy(
+                _(
+                    "{what} has data in column {count}; a case list has at most {MAX_COLUMNS}"
+                    " columns."
+                ),
+                what=what,
+                count=len(row),
+                MAX_COLUMNS=MAX_COLUMNS,
+            )
         )
 
 
 def _check_cells(row: list[Any], what: str) -> None:
     for value in row:
         if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-            raise ImportFileRefused(f"{what} has a cell longer than {MAX_CELL_CHARS} characters.")
+            raise ImportFileRefused(
+                format_lazy(
+                    _("{what} has a cell longer than {MAX_CELL_CHARS} characters."),
+                    what=what,
+                    MAX_CELL_CHARS=MAX_CELL_CHARS,
+                )
+            )
 
 
 class CSV(base_formats.CSV):
@@ -165,14 +199,22 @@ class CSV(base_formats.CSV):
         try:
             for line, row in enumerate(reader, start=1):
                 if len(row) > MAX_COLUMNS:
-                    _check_width(row, "The header" if line == 1 else f"Line {line}")
+                    _check_width(row, _("The header") if line == 1 else f"Line {line}")
                 yield row
         except csv.Error as error:
             if "field larger than field limit" in str(error):
                 raise ImportFileRefused(
-                    f"Line {line + 1} has a cell longer than {MAX_CELL_CHARS} characters."
+                    format_lazy(
+                        _("Line {value} has a cell longer than {MAX_CELL_CHARS} characters."),
+                        value=line + 1,
+                        MAX_CELL_CHARS=MAX_CELL_CHARS,
+                    )
                 ) from None
-            raise ImportFileRefused(f"Line {line + 1} is not valid CSV ({error}).") from None
+            raise ImportFileRefused(
+                format_lazy(
+                    _("Line {value} is not valid CSV ({error})."), value=line + 1, error=error
+                )
+            ) from None
 
 
 class XLSX(base_formats.XLSX):
@@ -201,7 +243,13 @@ class XLSX(base_formats.XLSX):
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             if number > EXCEL_LAST_ROW:
                 raise ImportFileRefused(
-                    f"The sheet has rows past row {EXCEL_LAST_ROW}, a spreadsheet's last row."
+                    format_lazy(
+                        _(
+                            "The sheet has rows past row {EXCEL_LAST_ROW}, a spreadsheet's "
+                            "last row."
+                        ),
+                        EXCEL_LAST_ROW=EXCEL_LAST_ROW,
+                    )
                 )
             # A row reaching far right (a cell at XFD) is at most 16384 cells; it is looked
             # at and refused, never kept.
@@ -218,15 +266,26 @@ def check_zip(data: bytes) -> None:
         members = archive.infolist()
         if len(members) > MAX_ZIP_MEMBERS:
             raise ImportFileRefused(
-                f"The workbook holds {len(members)} parts; a case list needs far fewer "
-                f"(at most {MAX_ZIP_MEMBERS}). Save the sheet alone in a new workbook."
+                format_lazy(
+                    _(
+                        "The workbook holds {count} parts; a case list needs far fewer (at "
+                        "most {MAX_ZIP_MEMBERS}). Save the sheet alone in a new workbook."
+                    ),
+                    count=len(members),
+                    MAX_ZIP_MEMBERS=MAX_ZIP_MEMBERS,
+                )
             )
         total = sum(member.file_size for member in members)
         if total > MAX_UNCOMPRESSED_BYTES:
             raise ImportFileRefused(
-                f"The workbook is {_mb(total)} uncompressed; a case list is at most "
-                f"{_mb(MAX_UNCOMPRESSED_BYTES)} uncompressed. Save the sheet alone in a new "
-                "workbook, or split it."
+                format_lazy(
+                    _(
+                        "The workbook is {mb} uncompressed; a case list is at most {mb2} "
+                        "uncompressed. Save the sheet alone in a new workbook, or split it."
+                    ),
+                    mb=_mb(total),
+                    mb2=_mb(MAX_UNCOMPRESSED_BYTES),
+                )
             )
         for member in members:
             _check_part(archive, member)
@@ -263,9 +322,16 @@ def _check_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
     limit = _part_limit(member.filename)
     if member.file_size > limit:
         raise ImportFileRefused(
-            f"The workbook's part {member.filename} is {member.file_size / 2**20:.1f} MB "
-            f"uncompressed; a case list's is at most {limit / 2**20:.0f} MB. Save the sheet "
-            "alone in a new workbook, or split it."
+            format_lazy(
+                _(
+                    "The workbook's part {filename} is {value:.1f} MB uncompressed; a case "
+                    "list's is at most {value2:.0f} MB. Save the sheet alone in a new "
+                    "workbook, or split it."
+                ),
+                filename=member.filename,
+                value=member.file_size / 2**20,
+                value2=limit / 2**20,
+            )
         )
     styles = member.filename == "xl/styles.xml"
     shared_strings = rows = styles_seen = 0
@@ -283,15 +349,26 @@ def _check_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
                 _check_counts(member.filename, shared_strings, rows, styles_seen)
                 if _MAYBE_FAR_RIGHT.search(part) and _FAR_RIGHT_CELL.search(part):
                     raise ImportFileRefused(
-                        f"The sheet has cells right of column {MAX_COLUMNS} (even empty or "
-                        f"only formatted); a case list has at most {MAX_COLUMNS} columns. Delete "
-                        "those columns, or copy the data alone into a new workbook."
+                        format_lazy(
+                            _(
+                                "The sheet has cells right of column {MAX_COLUMNS} (even "
+                                "empty or only formatted); a case list has at most "
+                                "{MAX_COLUMNS2} columns. Delete those columns, or copy the "
+                                "data alone into a new workbook."
+                            ),
+                            MAX_COLUMNS=MAX_COLUMNS,
+                            MAX_COLUMNS2=MAX_COLUMNS,
+                        )
                     )
     except ImportFileRefused:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as error:
         raise ImportFileRefused(
-            f"The workbook's part {member.filename} is damaged ({error}); save it again."
+            format_lazy(
+                _("The workbook's part {filename} is damaged ({error}); save it again."),
+                filename=member.filename,
+                error=error,
+            )
         ) from None
 
 
@@ -328,23 +405,40 @@ def _check_encoding(name: str, head: bytes) -> None:
     declared = _DECLARED_ENCODING.match(head.removeprefix(b"\xef\xbb\xbf"))
     if utf16_or_32 or (declared and declared.group(1).lower() not in _UTF8):
         raise ImportFileRefused(
-            f"The workbook's part {name} is not in UTF-8; save the file again as an Excel "
-            "workbook (.xlsx)."
+            format_lazy(
+                _(
+                    "The workbook's part {name} is not in UTF-8; save the file again as an "
+                    "Excel workbook (.xlsx)."
+                ),
+                name=name,
+            )
         )
 
 
 def _check_counts(name: str, shared_strings: int, rows: int, styles: int) -> None:
     if shared_strings > MAX_SHARED_STRINGS:
         raise ImportFileRefused(
-            f"The workbook holds more than {MAX_SHARED_STRINGS} shared strings (part {name}); "
-            "a case list of 5000 rows needs fewer. Save the sheet alone in a new workbook, or "
-            "split it."
+            format_lazy(
+                _(
+                    "The workbook holds more than {MAX_SHARED_STRINGS} shared strings (part "
+                    "{name}); a case list of 5000 rows needs fewer. Save the sheet alone in a"
+                    " new workbook, or split it."
+                ),
+                MAX_SHARED_STRINGS=MAX_SHARED_STRINGS,
+                name=name,
+            )
         )
     if rows > MAX_SHEET_ROWS:
         raise ImportFileRefused(
-            f"The sheet has more than {MAX_SHEET_ROWS} rows, blank or formatted ones included; "
-            f"a case list is at most {MAX_ROWS} rows. Delete the empty rows below the data, or "
-            "copy the data alone into a new workbook."
+            format_lazy(
+                _(
+                    "The sheet has more than {MAX_SHEET_ROWS} rows, blank or formatted ones "
+                    "included; a case list is at most {MAX_ROWS} rows. Delete the empty rows "
+                    "below the data, or copy the data alone into a new workbook."
+                ),
+                MAX_SHEET_ROWS=MAX_SHEET_ROWS,
+                MAX_ROWS=MAX_ROWS,
+            )
         )
     if styles > MAX_STYLE_RECORDS:
         raise ImportFileRefused(
@@ -353,7 +447,7 @@ def _check_counts(name: str, shared_strings: int, rows: int, styles: int) -> Non
         )
 
 
-DATUM_HELP = (
+DATUM_HELP = _(
     "What the file's coordinates are in, for rows whose datum column is empty: WGS-84 from "
     "GPS, GCJ-02 from AMap/高德 or Tencent, BD-09 from Baidu. They are stored in WGS-84."
 )
@@ -367,7 +461,7 @@ class CaseImportForm(ImportForm):
         choices=Datum.choices,
         initial=Datum.WGS84,
         required=False,  # left out: WGS-84
-        label="Coordinate datum",
+        label=_("Coordinate datum"),
         help_text=DATUM_HELP,
     )
 
@@ -379,8 +473,13 @@ class CaseImportForm(ImportForm):
             for kind in ("csv", "xlsx")
         )
         self.fields["import_file"].help_text = mark_safe(  # noqa: S308 (our own links)
-            f"One row per case. Template with every column, what goes in it and an example: "
-            f"{links}. Dates as YYYY-MM-DD only."
+            format_lazy(
+                _(
+                    "One row per case. Template with every column, what goes in it and an "
+                    "example: {links}. Dates as YYYY-MM-DD only."
+                ),
+                links=links,
+            )
         )
 
     def clean_import_file(self) -> Any:
@@ -414,9 +513,9 @@ def template_xlsx() -> bytes:
     for row in template_rows():
         sheet.append(row)
     guide = book.create_sheet("columns")
-    guide.append(["column", "required", "what goes in it"])
+    guide.append(["column", "required", str(_("what goes in it"))])
     for column, required, text in COLUMN_GUIDE:
-        guide.append([column, "yes" if required else "no", text])
+        guide.append([column, "yes" if required else "no", str(text)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -36,6 +36,7 @@ from fieldvisit.access import staff_scope, team_in_scope
 from fieldvisit.choices import AddressKind, CaseStatus, Datum
 from fieldvisit.cn_ids import NumberRefused, normal_id_number, normal_mobile
 from fieldvisit.models import Address, Case, Creditor, Team
+from fieldvisit.texts import _, format_lazy
 
 ADDRESS_KINDS = [kind.value for kind in AddressKind]
 ADDRESS_COLUMNS = [
@@ -115,8 +116,8 @@ class IdNumberWidget(NumberWidget):
 
 
 class FlexibleBooleanWidget(widgets.BooleanWidget):
-    TRUE_VALUES = [*widgets.BooleanWidget.TRUE_VALUES, "yes", "Yes", "YES", "是"]
-    FALSE_VALUES = [*widgets.BooleanWidget.FALSE_VALUES, "no", "No", "NO", "否"]
+    TRUE_VALUES = [*widgets.BooleanWidget.TRUE_VALUES, "yes", _("Yes"), "YES", "是"]
+    FALSE_VALUES = [*widgets.BooleanWidget.FALSE_VALUES, "no", _("No"), "NO", "否"]
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
         if isinstance(value, str):
@@ -268,8 +269,12 @@ class CaseResource(resources.ModelResource):
         except (ArithmeticError, TypeError, ValueError) as exc:
             message = str(exc)
             if isinstance(exc, decimal.DecimalException):
-                message = f"{row.get(field.column_name)!r} is not an amount."
-            raise ValueError(message or f"{row.get(field.column_name)!r} is not valid.") from exc
+                message = format_lazy(
+                    _("{get!r} is not an amount."), get=row.get(field.column_name)
+                )
+            raise ValueError(
+                message or format_lazy(_("{get!r} is not valid."), get=row.get(field.column_name))
+            ) from exc
 
     def import_instance(self, instance: Case, row: Any, **kwargs: Any) -> None:
         errors: dict[str, list[str]] = {}
@@ -353,34 +358,54 @@ class CaseResource(resources.ModelResource):
 # The file a planner fills in: every column, whether it is needed, and what goes in it. The
 # template (``template_rows``) and the import form's help are made from this one list.
 COLUMN_GUIDE: list[tuple[str, bool, str]] = [
-    ("number", True, "The case number: unique; importing the same number again updates the case."),
-    ("creditor", True, "The creditor's code, as set up in admin (e.g. acme)."),
-    ("team", False, "The field team's name, as in admin; empty: not assigned yet."),
-    ("debtor_name", True, "The debtor's full name."),
+    (
+        "number",
+        True,
+        _("The case number: unique; importing the same number again updates the case."),
+    ),
+    ("creditor", True, _("The creditor's code, as set up in admin (e.g. acme).")),
+    ("team", False, _("The field team's name, as in admin; empty: not assigned yet.")),
+    ("debtor_name", True, _("The debtor's full name.")),
     (
         "debtor_id_number",
         False,
-        "18-character resident ID number (15-digit old form converted); a text cell, not a "
-        "number, in a spreadsheet.",
+        _(
+            "18-character resident ID number (15-digit old form converted); a text cell, not a "
+            "number, in a spreadsheet."
+        ),
     ),
-    ("debtor_phone", False, "Mainland mobile number, 11 digits (+86 allowed)."),
-    ("amount_due", True, "Amount due, a number with at most 2 decimals (e.g. 52000.50)."),
+    ("debtor_phone", False, _("Mainland mobile number, 11 digits (+86 allowed).")),
+    ("amount_due", True, _("Amount due, a number with at most 2 decimals (e.g. 52000.50).")),
     ("currency", False, "ISO 4217 code; empty: CNY."),
-    ("overdue_since", False, "Date as YYYY-MM-DD (ISO 8601); no other form is read."),
+    ("overdue_since", False, _("Date as YYYY-MM-DD (ISO 8601); no other form is read.")),
     ("reachable", False, "yes / no (是 / 否); empty: yes."),
-    ("status", False, f"One of: {', '.join(CaseStatus.values)}; empty: open."),
-    ("notes", False, "Free text."),
+    (
+        "status",
+        False,
+        format_lazy(_("One of: {join}; empty: open."), join=", ".join(CaseStatus.values)),
+    ),
+    ("notes", False, _("Free text.")),
     *(
         (f"{kind}_{part}", False, text)
         for kind in ADDRESS_KINDS
         for part, text in (
-            ("address", f"The {kind.replace('_', ' ')} address, as written on the letter."),
-            ("lat", "Latitude in decimal degrees, in the row's datum."),
-            ("lon", "Longitude in decimal degrees, in the row's datum."),
+            (
+                "address",
+                format_lazy(
+                    _("The {replace} address, as written on the letter."),
+                    replace=kind.replace("_", " "),
+                ),
+            ),
+            ("lat", _("Latitude in decimal degrees, in the row's datum.")),
+            ("lon", _("Longitude in decimal degrees, in the row's datum.")),
         )
     ),
-    ("timezone", False, "IANA zone of the addresses (e.g. Asia/Shanghai); empty: from the map."),
-    ("datum", False, "wgs84 (GPS), gcj02 (AMap/高德, Tencent) or bd09 (Baidu); empty: the form's."),
+    ("timezone", False, _("IANA zone of the addresses (e.g. Asia/Shanghai); empty: from the map.")),
+    (
+        "datum",
+        False,
+        _("wgs84 (GPS), gcj02 (AMap/高德, Tencent) or bd09 (Baidu); empty: the form's."),
+    ),
 ]
 EXAMPLE = {
     "number": "C-2026-0001",

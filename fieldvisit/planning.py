@@ -18,6 +18,7 @@ from fieldvisit.choices import CaseStatus, RouteStatus, StopStatus
 from fieldvisit.models import Address, Case, Stop, Team
 from fieldvisit.rules import Verdict
 from fieldvisit.rules import planning as rules
+from fieldvisit.texts import _
 
 
 @dataclass
@@ -127,10 +128,10 @@ def _candidates(
         allowed, verdict = caps[debtor_key(case)]
         addresses = list(case.addresses.all())
         if not addresses:
-            proposal.left_out.append(LeftOut(case, None, "no address"))
+            proposal.left_out.append(LeftOut(case, None, _("no address")))
         for address in addresses:
             if not address.geocoded:
-                proposal.left_out.append(LeftOut(case, address, "no coordinates"))
+                proposal.left_out.append(LeftOut(case, address, _("no coordinates")))
             elif allowed == 0:
                 proposal.left_out.append(LeftOut(case, address, verdict.detail))
             else:

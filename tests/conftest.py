@@ -19,6 +19,7 @@ import time_machine
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
+from django.utils.translation import trans_real
 from rest_framework.test import APIClient
 
 from fieldvisit.choices import Role
@@ -32,6 +33,8 @@ pytest_plugins = ["tests.tsa"]
 # The tests read English unless they ask for another language (Accept-Language, a profile,
 # ``translation.override``): a deployment's default is Simplified Chinese (config/settings.py).
 settings.LANGUAGE_CODE = "en"
+# ... and forget a default language read before this line (django.setup() may translate).
+trans_real._default = None
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 
 from fieldvisit.evidence.storage import evidence_storage
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import _, format_lazy
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -48,7 +49,10 @@ class HashedUploadedFile(TemporaryUploadedFile):
 def file_too_large(limit: int) -> RuleViolation:
     return RuleViolation(
         "file_too_large",
-        f"The file is larger than the {limit // (1024 * 1024)} MiB this endpoint accepts.",
+        format_lazy(
+            _("The file is larger than the {value} MiB this endpoint accepts."),
+            value=limit // (1024 * 1024),
+        ),
     )
 
 

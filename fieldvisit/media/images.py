@@ -44,6 +44,7 @@ from django.conf import settings
 from PIL import ExifTags, Image, ImageFile
 
 from fieldvisit.media import MediaError
+from fieldvisit.texts import _, format_lazy
 
 ACCEPTED = {"image/jpeg", "image/png", "image/heic"}
 
@@ -227,7 +228,7 @@ def thumbnail_jpeg(path: str | os.PathLike[str], max_px: int = THUMBNAIL_PX) -> 
     """
     thumbnail = inspect_image(path, thumbnail_px=max_px).thumbnail
     if thumbnail is None:
-        raise MediaError("invalid_image", "No thumbnail can be made of this image.")
+        raise MediaError("invalid_image", _("No thumbnail can be made of this image."))
     return thumbnail
 
 
@@ -286,16 +287,32 @@ def _accepted_type(path: str | os.PathLike[str]) -> str:
     with open(path, "rb") as f:
         head = f.read(_HEAD_BYTES)
     if not head:
-        raise MediaError("invalid_image", f"The file is empty; accepted: {_ACCEPTED_LABEL}.")
+        raise MediaError(
+            "invalid_image",
+            format_lazy(
+                _("The file is empty; accepted: {ACCEPTED_LABEL}."), ACCEPTED_LABEL=_ACCEPTED_LABEL
+            ),
+        )
     media_type = sniff_image_type(head)
     if media_type is None:
         raise MediaError(
             "invalid_image",
-            f"The file's content is not a recognised image format; accepted: {_ACCEPTED_LABEL}.",
+            format_lazy(
+                _(
+                    "The file's content is not a recognised image format; accepted: "
+                    "{ACCEPTED_LABEL}."
+                ),
+                ACCEPTED_LABEL=_ACCEPTED_LABEL,
+            ),
         )
     if media_type not in ACCEPTED:
         raise MediaError(
-            "unsupported_media_type", f"The file is {media_type}; accepted: {_ACCEPTED_LABEL}."
+            "unsupported_media_type",
+            format_lazy(
+                _("The file is {media_type}; accepted: {ACCEPTED_LABEL}."),
+                media_type=media_type,
+                ACCEPTED_LABEL=_ACCEPTED_LABEL,
+            ),
         )
     return media_type
 
@@ -335,22 +352,30 @@ def _opened(path: str | os.PathLike[str]) -> Iterator[tuple[ImageFile.ImageFile,
     except MediaError:
         raise
     except Image.DecompressionBombError as exc:
-        raise MediaError("invalid_image", _bomb_detail("more pixels", MAX_PIXELS)) from exc
+        raise MediaError("invalid_image", _bomb_detail(_("more pixels"), MAX_PIXELS)) from exc
     except MemoryError as exc:
         raise MediaError(
-            "invalid_image", f"The {label} image is too large to decode on this server."
+            "invalid_image",
+            format_lazy(_("The {label} image is too large to decode on this server."), label=label),
         ) from exc
     except Exception as exc:
         raise MediaError(
             "invalid_image",
-            f"The file is not a whole, readable {label} image: it is truncated or corrupt.",
+            format_lazy(
+                _("The file is not a whole, readable {label} image: it is truncated or corrupt."),
+                label=label,
+            ),
         ) from exc
 
 
 def _bomb_detail(size: str, limit: int) -> str:
-    return (
-        f"The image declares {size}, over the limit of {limit:,} pixels: "
-        "refused as a possible decompression bomb."
+    return format_lazy(
+        _(
+            "The image declares {size}, over the limit of {limit:,} pixels: refused as a "
+            "possible decompression bomb."
+        ),
+        size=size,
+        limit=limit,
     )
 
 
@@ -371,9 +396,16 @@ def _decode_cost(im: ImageFile.ImageFile, path: str | os.PathLike[str], media_ty
     if cost > DECODE_MEMORY.capacity:
         raise MediaError(
             "invalid_image",
-            f"Decoding this {im.width}x{im.height} image would take about {cost // 10**6:,} MB, "
-            f"over the {DECODE_MEMORY.capacity // 10**6:,} MB allowed: refused as a possible "
-            "decompression bomb.",
+            format_lazy(
+                _(
+                    "Decoding this {width}x{height} image would take about {value:,} MB, over"
+                    " the {value2:,} MB allowed: refused as a possible decompression bomb."
+                ),
+                width=im.width,
+                height=im.height,
+                value=cost // 10**6,
+                value2=DECODE_MEMORY.capacity // 10**6,
+            ),
         )
     return cost
 
@@ -410,8 +442,17 @@ def _jpeg_buffer_bytes(path: str | os.PathLike[str], width: int, height: int) ->
     if scans > most:
         raise MediaError(
             "invalid_image",
-            f"The {width}x{height} JPEG has more than {most:,} scans: decoding it would walk "
-            f"over {MAX_SCAN_PIXELS:,} pixels. Refused as a possible decompression bomb.",
+            format_lazy(
+                _(
+                    "The {width}x{height} JPEG has more than {most:,} scans: decoding it "
+                    "would walk over {MAX_SCAN_PIXELS:,} pixels. Refused as a possible "
+                    "decompression bomb."
+                ),
+                width=width,
+                height=height,
+                most=most,
+                MAX_SCAN_PIXELS=MAX_SCAN_PIXELS,
+            ),
         )
     h_max = max(h for h, _ in sampling)
     v_max = max(v for _, v in sampling)
@@ -491,7 +532,8 @@ def _check_bmff_boxes(path: str | os.PathLike[str]) -> None:
                 box_size = int.from_bytes(header[8:16], "big") if len(header) == 16 else 0
             if box_size < 8 or position + box_size > file_size:
                 raise MediaError(
-                    "invalid_image", "The HEIC/HEIF file is truncated: its boxes run past its end."
+                    "invalid_image",
+                    _("The HEIC/HEIF file is truncated: its boxes run past its end."),
                 )
             position += box_size
 

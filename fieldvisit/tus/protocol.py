@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 
 from fieldvisit.rules import RuleViolation
+from fieldvisit.texts import _, format_lazy
 from fieldvisit.tus import CHECKSUMS
 
 METADATA_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
@@ -27,7 +28,9 @@ def parse_int(value: str | None, header: str) -> int | None:
         return None
     value = value.strip()
     if not DIGITS.match(value) or int(value) > 2**63 - 1:
-        raise malformed(f"{header} must be a non-negative integer.", header)
+        raise malformed(
+            format_lazy(_("{header} must be a non-negative integer."), header=header), header
+        )
     return int(value)
 
 
@@ -41,7 +44,8 @@ def parse_metadata(value: str | None) -> dict[str, str]:
         key = parts[0]
         if not METADATA_KEY.match(key) or len(parts) > 2 or key in found:
             raise malformed(
-                f"Upload-Metadata has an invalid or repeated key {key!r}.", "Upload-Metadata"
+                format_lazy(_("Upload-Metadata has an invalid or repeated key {key!r}."), key=key),
+                "Upload-Metadata",
             )
         encoded = parts[1] if len(parts) == 2 else ""
         try:
@@ -50,7 +54,10 @@ def parse_metadata(value: str | None) -> dict[str, str]:
                 raise UnicodeDecodeError("utf-8", b"", 0, 1, "control character")
         except (binascii.Error, UnicodeDecodeError):
             raise malformed(
-                f"Upload-Metadata value of {key!r} is not base64 of printable UTF-8 text.",
+                format_lazy(
+                    _("Upload-Metadata value of {key!r} is not base64 of printable UTF-8 text."),
+                    key=key,
+                ),
                 "Upload-Metadata",
             ) from None
     return found
@@ -78,21 +85,28 @@ def parse_checksum(value: str | None) -> Checksum | None:
         return None
     parts = value.strip().split(" ")
     if len(parts) != 2:
-        raise malformed("Upload-Checksum is '<algorithm> <base64 digest>'.", "Upload-Checksum")
+        raise malformed(_("Upload-Checksum is '<algorithm> <base64 digest>'."), "Upload-Checksum")
     algorithm, encoded = parts[0].lower(), parts[1]
     if algorithm not in CHECKSUMS:
         raise RuleViolation(
             "checksum_unsupported",
-            f"Checksum algorithm {algorithm!r} is not supported; "
-            f"use one of {', '.join(CHECKSUMS)}.",
+            format_lazy(
+                _("Checksum algorithm {algorithm!r} is not supported; use one of {join}."),
+                algorithm=algorithm,
+                join=", ".join(CHECKSUMS),
+            ),
         )
     try:
         digest = base64.b64decode(encoded, validate=True)
     except binascii.Error:
-        raise malformed("Upload-Checksum's digest is not base64.", "Upload-Checksum") from None
+        raise malformed(_("Upload-Checksum's digest is not base64."), "Upload-Checksum") from None
     if len(digest) != hashlib.new(algorithm).digest_size:
         raise malformed(
-            f"A {algorithm} digest has {hashlib.new(algorithm).digest_size} bytes.",
+            format_lazy(
+                _("A {algorithm} digest has {digest_size} bytes."),
+                algorithm=algorithm,
+                digest_size=hashlib.new(algorithm).digest_size,
+            ),
             "Upload-Checksum",
         )
     return Checksum(algorithm, digest)
