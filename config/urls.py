@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularSwaggerView
 
 from fieldvisit import fieldapp, languages
@@ -12,6 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("alerts/", include(oncall.urls())),
     path("account/", include(languages.urls())),
+    # The project's djangojs catalogue (locale/) for the admin's own scripts; only translations.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include("fieldvisit.api.urls")),
     path("app/", include(fieldapp.urls())),
     path(

@@ -2,6 +2,9 @@
 // Labels go in as text nodes: addresses and names are data, never HTML.
 (function () {
   "use strict";
+  // Words from Django's JavaScript catalogue (config/urls.py "javascript-catalog", loaded before
+  // this script), in the reader's language; English as written here when it did not load.
+  var gettext = window.gettext || function (text) { return text; };
   var COLOURS = {
     stop: "#1565c0", address: "#6a1b9a", checkin: "#2e7d32", photo: "#e65100", alert: "#b00020"
   };
@@ -14,7 +17,9 @@
 
   function draw(box) {
     var data = JSON.parse(document.getElementById(box.getAttribute("data-source")).textContent);
-    var map = L.map(box, {scrollWheelZoom: false});
+    var map = L.map(box, {scrollWheelZoom: false, zoomControl: false});
+    // Leaflet's own zoom buttons, their titles in the reader's language.
+    L.control.zoom({zoomInTitle: gettext("Zoom in"), zoomOutTitle: gettext("Zoom out")}).addTo(map);
     if (data.tiles.url) {
       L.tileLayer(data.tiles.url, {maxZoom: 19, attribution: data.tiles.attribution}).addTo(map);
     } else {

@@ -3,13 +3,16 @@
 (function () {
   "use strict";
 
-  // Words from Django's JavaScript catalogue (the admin's jsi18n, loaded before this script),
-  // in the reader's language; English as written here when it did not load.
+  // Words from Django's JavaScript catalogue (config/urls.py "javascript-catalog", loaded before
+  // this script), in the reader's language; English as written here when it did not load.
   var gettext = window.gettext || function (text) { return text; };
-  function say(text, values) {
-    return gettext(text).replace(/%\((\w+)\)s/g, function (_, name) {
-      return values && name in values ? String(values[name]) : "";
-    });
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  };
+  // Each message is written out in a gettext() call (so makemessages finds it), then filled.
+  function fill(text, values) {
+    return interpolate(text, values, true);
   }
 
   function el(tag, attrs, children) {
@@ -35,10 +38,10 @@
       return el("td", {"class": "fv-alerts"}, [row.open_alerts ? String(row.open_alerts) : gettext("None")]);
     }
     var items = row.alerts.map(function (alert) {
-      var text = " " + say("%(severity)s, %(status)s, %(age)s ago",
+      var text = " " + fill(gettext("%(severity)s, %(status)s, %(age)s ago"),
                            {severity: alert.severity, status: alert.status, age: alert.age}) +
-        (alert.raised_by ? say(" by %(who)s", {who: alert.raised_by}) : "") +
-        (alert.step > 1 ? say(", escalated to on-call #%(step)s", {step: alert.step}) : "") +
+        (alert.raised_by ? fill(gettext(" by %(who)s"), {who: alert.raised_by}) : "") +
+        (alert.step > 1 ? fill(gettext(", escalated to on-call #%(step)s"), {step: alert.step}) : "") +
         ": " + alert.detail;
       var parts = [el("a", {href: alert.url}, [alert.kind_label]), text];
       if (alert.undelivered) {
@@ -54,9 +57,9 @@
   function agentsList(row) {
     if (!row.agents.length) { return row.last_checkin_age || "—"; }
     return el("ul", {"class": "fv-agents"}, row.agents.map(function (a) {
-      var text = say("%(agent)s: %(age)s ago", {agent: a.agent, age: a.last_report_age}) +
-        (a.due_local ? say(", next due %(due)s", {due: a.due_local}) : gettext(", back")) +
-        (a.phone ? say("; phone %(phone)s", {phone: a.phone}) : "");
+      var text = fill(gettext("%(agent)s: %(age)s ago"), {agent: a.agent, age: a.last_report_age}) +
+        (a.due_local ? fill(gettext(", next due %(due)s"), {due: a.due_local}) : gettext(", back")) +
+        (a.phone ? fill(gettext("; phone %(phone)s"), {phone: a.phone}) : "");
       return el("li", {"data-agent": a.agent, "class": a.overdue ? "fv-agent-overdue" : ""}, [text]);
     }));
   }
@@ -64,12 +67,13 @@
   function teamRow(row) {
     var css = row.panics ? "fv-panic" : (row.overdue || row.open_alerts ? "fv-warn" : "");
     var last = row.last_checkin_at
-      ? say("%(at)s %(kind)s by %(agent)s", {at: row.last_checkin_local,
+      ? fill(gettext("%(at)s %(kind)s by %(agent)s"), {at: row.last_checkin_local,
           kind: row.last_checkin_kind, agent: row.last_checkin_agent})
       : gettext("None yet");
     var overdue = row.overdue
-      ? say("%(agent)s: due %(due)s, %(late)s late (%(level)s told)", {agent: row.overdue.agent,
-          due: row.overdue.due_local, late: row.overdue.late, level: row.overdue.told})
+      ? fill(gettext("%(agent)s: due %(due)s, %(late)s late (%(level)s told)"),
+             {agent: row.overdue.agent, due: row.overdue.due_local, late: row.overdue.late,
+              level: row.overdue.told})
       : "—";
     return el("tr", {"data-team": String(row.team_id), "class": css}, [
       el("th", {scope: "row"}, [row.team]),
@@ -101,10 +105,9 @@
     updated.className = "";
     updated.setAttribute("data-live", "on");
     // The count leads the title, in brackets, whatever the language says after it.
-    var count = window.ngettext
-      ? window.ngettext("%(count)s panic", "%(count)s panics", board.panics)
-      : (board.panics === 1 ? "%(count)s panic" : "%(count)s panics");
-    document.title = (board.panics ? "(" + count.replace("%(count)s", board.panics) + ") " : "") +
+    var count = interpolate(ngettext("%(count)s panic", "%(count)s panics", board.panics),
+                            {count: board.panics}, true);
+    document.title = (board.panics ? "(" + count + ") " : "") +
       document.title.replace(/^\(\d+[^)]*\) /, "");
   }
 
