@@ -1,10 +1,12 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from fieldvisit.texts import _
+
 
 class FieldVisitConfig(AppConfig):
     name = "fieldvisit"
-    verbose_name = "Field visits"
+    verbose_name = _("Field visits")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

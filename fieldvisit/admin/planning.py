@@ -44,8 +44,9 @@ def teams_for(user: Any) -> QuerySet[Team]:
 
 
 class ProposalForm(forms.Form):
-    team = forms.ModelChoiceField(queryset=Team.objects.none())
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), label=_("Team"))
     date = forms.DateField(
+        label=_("Date"),
         help_text=_("Routes are planned the day before."),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )

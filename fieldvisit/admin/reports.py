@@ -207,12 +207,12 @@ def report_html(report: VisitReport | None) -> str:
     if report is None:
         return "—"
     return format_html(
-        '<a href="{}">{}</a>, by {}; {}; co-signed: {}',
-        reverse("admin:fieldvisit_visitreport_change", args=[report.pk]),
-        report,
-        report.author.get_username(),
-        ReportStatus(report.status).label,
-        cosigned_text(report),
+        _('<a href="{url}">{report}</a>, by {author}; {status}; co-signed: {cosigned}'),
+        url=reverse("admin:fieldvisit_visitreport_change", args=[report.pk]),
+        report=report,
+        author=report.author.get_username(),
+        status=ReportStatus(report.status).label,
+        cosigned=cosigned_text(report),
     )
 
 

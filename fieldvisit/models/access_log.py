@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 
 from fieldvisit.db.append_only import AppendOnlyModel
 from fieldvisit.texts import _
@@ -32,4 +33,6 @@ class EvidenceAccess(AppendOnlyModel):
         verbose_name_plural = _("evidence accesses")
 
     def __str__(self) -> str:
-        return f"{self.user_id} read {self.subject} ({self.action})"
+        return gettext("{user_id} read {subject} ({action})").format(
+            user_id=self.user_id, subject=self.subject, action=self.action
+        )

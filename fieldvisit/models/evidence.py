@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from fieldvisit.choices import PhotoKind, ReceiptOutcome
 from fieldvisit.db.append_only import AppendOnlyModel
@@ -39,7 +40,9 @@ class EvidenceFile(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sha256[:12]}… ({self.media_type}, {self.size} bytes)"
+        return gettext("{sha256}… ({media_type}, {size} bytes)").format(
+            sha256=self.sha256[:12], media_type=self.media_type, size=self.size
+        )
 
 
 class Captured(AppendOnlyModel):
@@ -119,7 +122,9 @@ class Photo(Captured):
         indexes = [models.Index(fields=["visit", "captured_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} photo {self.file_id[:12]}…"
+        return gettext("{kind} photo {file_id}…").format(
+            kind=self.get_kind_display(), file_id=self.file_id[:12]
+        )
 
 
 class Receipt(Captured):
@@ -183,7 +188,9 @@ class Receipt(Captured):
         ]
 
     def __str__(self) -> str:
-        return f"Receipt {self.notice_number}: {self.get_outcome_display()}"
+        return gettext("Receipt {notice_number}: {outcome}").format(
+            notice_number=self.notice_number, outcome=self.get_outcome_display()
+        )
 
 
 class Recording(AppendOnlyModel):
@@ -207,7 +214,7 @@ class Recording(AppendOnlyModel):
     created_at = models.DateTimeField(verbose_name=_("created at"))
 
     def __str__(self) -> str:
-        return f"Recording {self.id}"
+        return gettext("Recording {id}").format(id=self.id)
 
     class Meta:
         verbose_name = _("recording")
@@ -258,4 +265,6 @@ class AudioSegment(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"Segment {self.index} of {self.recording_id}"
+        return gettext("Segment {index} of {recording_id}").format(
+            index=self.index, recording_id=self.recording_id
+        )

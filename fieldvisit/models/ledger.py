@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from fieldvisit.db.append_only import AppendOnlyModel
 from fieldvisit.texts import _
@@ -84,7 +85,7 @@ class LedgerHead(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"ledger head at size {self.size}"
+        return gettext("ledger head at size {size}").format(size=self.size)
 
 
 class SigningKey(AppendOnlyModel):
@@ -132,7 +133,7 @@ class Checkpoint(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"checkpoint @ {self.tree_size}"
+        return gettext("checkpoint @ {tree_size}").format(tree_size=self.tree_size)
 
 
 class CheckpointTimestamp(AppendOnlyModel):
@@ -182,5 +183,7 @@ class CheckpointTimestamp(AppendOnlyModel):
         return self.gen_time is not None
 
     def __str__(self) -> str:
-        state = "granted" if self.granted else "failed"
-        return f"time-stamp of checkpoint @ {self.checkpoint.tree_size} ({state})"
+        state = gettext("granted") if self.granted else gettext("failed")
+        return gettext("time-stamp of checkpoint @ {tree_size} ({value})").format(
+            tree_size=self.checkpoint.tree_size, value=state
+        )

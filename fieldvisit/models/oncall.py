@@ -15,6 +15,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from fieldvisit.choices import ContactKind, NoticeState
 from fieldvisit.db.append_only import AppendOnlyModel, UndeletableModel
@@ -53,7 +54,7 @@ class ContactPoint(models.Model):
         ]
 
     def __str__(self) -> str:
-        state = "verified" if self.verified_at else "not verified"
+        state = gettext("verified") if self.verified_at else gettext("not verified")
         return f"{self.get_kind_display()} {self.value} ({state})"
 
 
@@ -139,7 +140,9 @@ class AlertNotice(UndeletableModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} to {self.target} ({self.state})"
+        return gettext("{channel} to {target} ({state})").format(
+            channel=self.channel, target=self.target, state=self.state
+        )
 
 
 class DeliveryAttempt(AppendOnlyModel):
@@ -163,4 +166,5 @@ class DeliveryAttempt(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.number} {'ok' if self.ok else 'failed'}: {self.detail}"
+        outcome = gettext("ok") if self.ok else gettext("failed")
+        return f"#{self.number} {outcome}: {self.detail}"

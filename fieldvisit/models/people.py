@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from fieldvisit.choices import Platform
 from fieldvisit.models.validators import validate_timezone
@@ -171,7 +171,9 @@ class DeviceToken(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} on {self.device_name or self.device_id}"
+        return gettext("{user} on {value}").format(
+            user=self.user, value=self.device_name or self.device_id
+        )
 
     @property
     def active(self) -> bool:

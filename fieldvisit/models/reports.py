@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from fieldvisit.canonical import canonical_json
 from fieldvisit.choices import ReportOutcome, ReportStatus
@@ -124,7 +124,9 @@ class VisitReport(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"Report {str(self.id)[:8]} ({self.get_outcome_display()})"
+        return gettext("Report {value} ({outcome})").format(
+            value=str(self.id)[:8], outcome=self.get_outcome_display()
+        )
 
     @property
     def attestations(self) -> dict[str, bool]:
@@ -220,7 +222,7 @@ class ReportCosignature(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"Co-signature of {self.report_id}"
+        return gettext("Co-signature of {report_id}").format(report_id=self.report_id)
 
     def matches(self, report: VisitReport) -> bool:
         """Does this signature sign ``report`` as it reads now?"""
@@ -279,4 +281,6 @@ class VisitReview(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"Review of {self.visit_id} by {self.reviewer_id}"
+        return gettext("Review of {visit_id} by {reviewer_id}").format(
+            visit_id=self.visit_id, reviewer_id=self.reviewer_id
+        )

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus, StopStatus, VisitStatus
 from fieldvisit.texts import _
@@ -194,7 +194,7 @@ class Visit(models.Model):
         ordering = ["stop__route__date", "stop__sequence"]
 
     def __str__(self) -> str:
-        return f"Visit to {self.stop}"
+        return gettext("Visit to {stop}").format(stop=self.stop)
 
     @classmethod
     def of_case(cls, case: Any) -> models.QuerySet[Visit]:
@@ -285,7 +285,9 @@ class AgentClock(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.agent} on {self.route}: due {self.next_due_at}"
+        return gettext("{agent} on {route}: due {next_due_at}").format(
+            agent=self.agent, route=self.route, next_due_at=self.next_due_at
+        )
 
 
 class RouteChangeRequest(models.Model):
@@ -351,4 +353,6 @@ class RouteChangeRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Change to {self.route} ({self.get_status_display()})"
+        return gettext("Change to {route} ({status})").format(
+            route=self.route, status=self.get_status_display()
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from fieldvisit.choices import UploadStatus
 from fieldvisit.texts import _
@@ -60,4 +61,6 @@ class Upload(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Upload {self.id} ({self.offset}/{self.length})"
+        return gettext("Upload {id} ({offset}/{length})").format(
+            id=self.id, offset=self.offset, length=self.length
+        )

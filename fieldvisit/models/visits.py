@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from fieldvisit.choices import (
     AckChannel,
@@ -113,7 +113,9 @@ class CheckIn(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} by {self.agent_id} at {self.captured_at:%H:%M}"
+        return gettext("{kind} by {agent_id} at {captured_at:%H:%M}").format(
+            kind=self.get_kind_display(), agent_id=self.agent_id, captured_at=self.captured_at
+        )
 
 
 class Alert(UndeletableModel):

@@ -5,6 +5,8 @@ pages outside admin, and the 403 page, are read the same way."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import polib
 import pytest
 
@@ -28,7 +30,14 @@ def our_words() -> set[str]:
     return {e.msgid for e in po if e.msgid.isalpha() and len(e.msgid) > 2}
 
 
-def test_every_admin_page_reads_in_chinese(full_scene: Scene) -> None:
+@pytest.fixture
+def chinese_deployment(settings: Any) -> None:
+    """A deployment in Chinese: the records the scene writes (alert texts, a review's
+    verdict) are in Chinese too, as they are where LANGUAGE_CODE is zh-hans."""
+    settings.LANGUAGE_CODE = "zh-hans"
+
+
+def test_every_admin_page_reads_in_chinese(chinese_deployment: None, full_scene: Scene) -> None:
     browsers = {p: full_scene.browser(p) for p in READERS}
     data, ours = data_values(), our_words()
     left: dict[str, list[str]] = {}
@@ -50,7 +59,9 @@ def test_every_admin_page_reads_in_chinese(full_scene: Scene) -> None:
     assert not left, "\n".join(f"{name}: {words}" for name, words in left.items())
 
 
-def test_the_refusal_and_alert_pages_read_in_chinese(full_scene: Scene) -> None:
+def test_the_refusal_and_alert_pages_read_in_chinese(
+    chinese_deployment: None, full_scene: Scene
+) -> None:
     data, ours = data_values(), our_words()
     planner = full_scene.browser("planner")
     denied = planner.get("/admin/fieldvisit/alert/", **ZH)
