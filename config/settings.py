@@ -342,7 +342,12 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Field-visit evidence API",
     "DESCRIPTION": (
         "The API the field agents' phones and the legal clients use. Errors are RFC 9457 "
-        "problem details (`application/problem+json`) with a stable `code`."
+        "problem details (`application/problem+json`) with a stable `code`.\n\n"
+        "Languages: send `Accept-Language` (`zh-Hans`, `zh-CN` or `en`); a problem's `title`, "
+        "`detail` and field messages come in that language (a signed-in person's own choice "
+        "of language goes first), and `Content-Language` says which. `code`, `type`, enum "
+        "values and every other field never change with the language. Positions are WGS-84; "
+        "a check-in from a Chinese map SDK may give `datum` (`gcj02`, `bd09`)."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -121,3 +121,17 @@ def test_a_language_code_the_product_does_not_speak_fails_the_system_check(setti
     settings.LANGUAGE_CODE = "fr"
     [error] = language_code()
     assert error.id == "fieldvisit.E014" and "zh-hans" in error.hint
+
+
+def test_the_admin_top_bar_switches_the_language(world: Any) -> None:
+    browser = Client()
+    browser.force_login(world.supervisor)
+    page = browser.get("/admin/fieldvisit/route/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="fv-language"' in page and 'value="zh-hans"' in page and "简体中文" in page
+    assert 'name="next" value="/admin/fieldvisit/route/"' in page
+    chosen = browser.post(
+        "/account/language/", {"language": "zh-hans", "next": "/admin/fieldvisit/route/"}
+    )
+    assert chosen["Location"] == "/admin/fieldvisit/route/"
+    page = browser.get("/admin/fieldvisit/route/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "外访路线" in page
