@@ -122,8 +122,8 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
     @admin.display(description=_("Delivery"), ordering="undelivered")
     def delivery(self, obj: Alert) -> str:
         if obj.undelivered:
-            return format_html('<strong style="color:#b00020">{}</strong>', "UNDELIVERED")
-        return "reached" if obj.step else "-"
+            return format_html('<strong style="color:#b00020">{}</strong>', _("UNDELIVERED"))
+        return _("reached") if obj.step else "-"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
         order = Case(
@@ -156,11 +156,11 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
             return "-"
         url = reverse("admin:fieldvisit_alert_changelist")
         return format_html(
-            '<a href="{}?visit__id__exact={}&kind__exact={}">{} like it</a>',
+            '<a href="{}?visit__id__exact={}&kind__exact={}">{}</a>',
             url,
             obj.visit_id,
             obj.kind,
-            count,
+            format_lazy(_("{count} like it"), count=count),
         )
 
     @admin.display(description=_("Severity"), ordering="severity")

@@ -67,6 +67,7 @@ class AddressForm(forms.ModelForm):
         choices=Hazard.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        label=_("Hazards"),
         help_text=_("Shown to the team on the stop; flagged to whoever approves a route here."),
     )
 

@@ -150,7 +150,7 @@ class DeviceTokenAdmin(TeamScopedAdmin, ReadOnlyAdmin):
             overseen = overseen.filter(field_agents("user"))  # never staff's tokens
         for token_id in overseen.filter(revoked_at__isnull=True).values_list("pk", flat=True):
             try:
-                revoke_token(token_id, request.user, "revoked by a supervisor in admin")
+                revoke_token(token_id, request.user, _("revoked by a supervisor in admin"))
             except RuleViolation as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
             else:

@@ -180,7 +180,9 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
             except RuleViolation as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
             else:
-                self.message_user(request, f"{visit} reviewed.", messages.SUCCESS)
+                self.message_user(
+                    request, format_lazy(_("{visit} reviewed."), visit=visit), messages.SUCCESS
+                )
                 return HttpResponseRedirect(
                     reverse("admin:fieldvisit_visit_change", args=[visit.pk])
                 )
@@ -265,20 +267,20 @@ def review_html(records: VisitRecords) -> str:
     if state.received_after:
         items = format_html_join(
             "",
-            _("<li>{} <code>{}</code>, received {}{}; flags: {}</li>"),
+            _("<li>{kind} <code>{id}</code>, received {at}{late}; flags: {flags}</li>"),
             (
-                (
-                    KIND_NAMES.get(item.kind, item.kind),
-                    item.id,
-                    local_text(item.received_at, zone),
-                    format_lazy(
+                {
+                    "kind": KIND_NAMES.get(item.kind, item.kind),
+                    "id": item.id,
+                    "at": local_text(item.received_at, zone),
+                    "late": format_lazy(
                         _(", {lateness} after the visit closed"),
                         lateness=lateness_text(item.late_by_s),
                     )
                     if item.late_by_s is not None
                     else "",
-                    flags_text(item.flags),
-                )
+                    "flags": flags_text(item.flags),
+                }
                 for item in state.received_after
             ),
         )

@@ -34,6 +34,7 @@ class DecisionForm(forms.Form):
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
+        label=_("Comment"),
         help_text=_("Required when rejecting."),
     )
 
@@ -119,8 +120,8 @@ def decision_view(
         except RuleViolation as exc:
             model_admin.message_user(request, exc.detail, messages.ERROR)
         else:
-            verb = "approved" if approve else "rejected"
-            model_admin.message_user(request, f"{obj} {verb}.", messages.SUCCESS)
+            done = _("{what} approved.") if approve else _("{what} rejected.")
+            model_admin.message_user(request, format_lazy(done, what=obj), messages.SUCCESS)
             opts = model_admin.model._meta
             return HttpResponseRedirect(
                 reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])

@@ -18,7 +18,7 @@ from fieldvisit.datums import to_wgs84
 from fieldvisit.geo import zone_at
 from fieldvisit.models.validators import validate_timezone
 from fieldvisit.privacy import mask_id_number
-from fieldvisit.texts import _
+from fieldvisit.texts import _, format_lazy
 
 # The legal window for contact (seeds: 22:00-08:00 forbidden; company rule 09:00-21:00).
 # A creditor may narrow it, never widen it, so the database holds these as hard bounds.
@@ -125,17 +125,21 @@ class Creditor(models.Model):
     def clean(self) -> None:
         errors = {}
         if self.visit_hours_start and self.visit_hours_start < EARLIEST_VISIT:
-            errors["visit_hours_start"] = f"Visits may not start before {EARLIEST_VISIT:%H:%M}."
+            errors["visit_hours_start"] = format_lazy(
+                _("Visits may not start before {time:%H:%M}."), time=EARLIEST_VISIT
+            )
         if self.visit_hours_end and self.visit_hours_end > LATEST_VISIT:
-            errors["visit_hours_end"] = f"Visits may not end after {LATEST_VISIT:%H:%M}."
+            errors["visit_hours_end"] = format_lazy(
+                _("Visits may not end after {time:%H:%M}."), time=LATEST_VISIT
+            )
         if (
             self.visit_hours_start
             and self.visit_hours_end
             and self.visit_hours_start >= self.visit_hours_end
         ):
-            errors["visit_hours_end"] = "The visit window must end after it starts."
+            errors["visit_hours_end"] = _("The visit window must end after it starts.")
         if self.max_visits_per_7_days < self.max_visits_per_day:
-            errors["max_visits_per_7_days"] = "The weekly cap cannot be below the daily cap."
+            errors["max_visits_per_7_days"] = _("The weekly cap cannot be below the daily cap.")
         if errors:
             raise ValidationError(errors)
 
@@ -311,7 +315,7 @@ class Address(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.moved_after_approval():
-            raise ValidationError("An approved route visits this address: it cannot move.")
+            raise ValidationError(_("An approved route visits this address: it cannot move."))
         super().save(*args, **kwargs)
 
     def place(self, lat: float | None, lon: float | None, datum: str = Datum.WGS84) -> None:
@@ -352,13 +356,17 @@ class Address(models.Model):
 
     def clean(self) -> None:
         if not isinstance(self.hazards, list) or set(self.hazards) - set(Hazard.values):
-            raise ValidationError({"hazards": f"Unknown hazards: {self.hazards}."})
+            raise ValidationError(
+                {"hazards": format_lazy(_("Unknown hazards: {hazards}."), hazards=self.hazards)}
+            )
         if (self.lat is None) != (self.lon is None):
-            raise ValidationError("Give both latitude and longitude, or neither.")
+            raise ValidationError(_("Give both latitude and longitude, or neither."))
         if self.moved_after_approval():
             raise ValidationError(
-                "An approved route visits this address: its location can no longer change. "
-                "Add a new address to the case instead."
+                _(
+                    "An approved route visits this address: its location can no longer change. "
+                    "Add a new address to the case instead."
+                )
             )
 
 

@@ -106,7 +106,7 @@ class Route(models.Model):
 
     def clean(self) -> None:
         if self.decided_by_id and self.decided_by_id == self.planned_by_id:
-            raise ValidationError("The planner of a route cannot decide on it (maker-checker).")
+            raise ValidationError(_("The planner of a route cannot decide on it (maker-checker)."))
 
 
 class Stop(models.Model):
@@ -167,7 +167,7 @@ class Stop(models.Model):
 
     def clean(self) -> None:
         if self.address_id and self.case_id and self.address.case_id != self.case_id:
-            raise ValidationError({"address": "The address must belong to the stop's case."})
+            raise ValidationError({"address": _("The address must belong to the stop's case.")})
 
 
 class Visit(models.Model):
