@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import lazy
+
 from fieldvisit.choices import CheckInKind, PhotoKind, RouteStatus
 from fieldvisit.geo import local_text
 from fieldvisit.models import CheckIn, Photo, Receipt, Route, VisitReport
@@ -200,12 +202,16 @@ def _report_cosigned(report: VisitReport | None, zone: str) -> Check:
     )
 
 
-def _decider(route: Route) -> str:
+def _decider(route: Route) -> Any:
     """Who approved the route, by name when it was read with the route (``visit_records``
     does), else by account number."""
     if Route.decided_by.is_cached(route) and route.decided_by is not None:
         return person_name(route.decided_by)
-    return str(format_lazy(_("user {number}"), number=route.decided_by_id))
+    return format_lazy(_("user {number}"), number=route.decided_by_id)
+
+
+# A choice's label as it reads inside a sentence ("draft"), in the language it is read in.
+_lower = lazy(lambda label: str(label).lower(), str)
 
 
 def judge(records: VisitRecords) -> Compliance:
@@ -228,7 +234,7 @@ def judge(records: VisitRecords) -> Compliance:
             )
             if approved
             else format_lazy(
-                _("The route is {status}."), status=str(route.get_status_display()).lower()
+                _("The route is {status}."), status=_lower(route.get_status_display())
             ),
         ),
         "two_agents_together": Check(

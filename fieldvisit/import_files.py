@@ -199,7 +199,10 @@ class CSV(base_formats.CSV):
         try:
             for line, row in enumerate(reader, start=1):
                 if len(row) > MAX_COLUMNS:
-                    _check_width(row, _("The header") if line == 1 else f"Line {line}")
+                    _check_width(
+                        row,
+                        _("The header") if line == 1 else format_lazy(_("Line {line}"), line=line),
+                    )
                 yield row
         except csv.Error as error:
             if "field larger than field limit" in str(error):
@@ -442,8 +445,13 @@ def _check_counts(name: str, shared_strings: int, rows: int, styles: int) -> Non
         )
     if styles > MAX_STYLE_RECORDS:
         raise ImportFileRefused(
-            f"The workbook's styles (xl/styles.xml) hold more than {MAX_STYLE_RECORDS} cell "
-            "formats; copy the data alone into a new workbook."
+            format_lazy(
+                _(
+                    "The workbook's styles (xl/styles.xml) hold more than {MAX_STYLE_RECORDS} "
+                    "cell formats; copy the data alone into a new workbook."
+                ),
+                MAX_STYLE_RECORDS=MAX_STYLE_RECORDS,
+            )
         )
 
 
@@ -513,9 +521,9 @@ def template_xlsx() -> bytes:
     for row in template_rows():
         sheet.append(row)
     guide = book.create_sheet("columns")
-    guide.append(["column", "required", str(_("what goes in it"))])
+    guide.append([str(_("column")), str(_("required")), str(_("what goes in it"))])
     for column, required, text in COLUMN_GUIDE:
-        guide.append([column, "yes" if required else "no", str(text)])
+        guide.append([column, str(_("yes") if required else _("no")), str(text)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -36,7 +36,7 @@ from fieldvisit.access import staff_scope, team_in_scope
 from fieldvisit.choices import AddressKind, CaseStatus, Datum
 from fieldvisit.cn_ids import NumberRefused, normal_id_number, normal_mobile
 from fieldvisit.models import Address, Case, Creditor, Team
-from fieldvisit.texts import _, format_lazy
+from fieldvisit.texts import Promise, _, format_lazy
 
 ADDRESS_KINDS = [kind.value for kind in AddressKind]
 ADDRESS_COLUMNS = [
@@ -58,7 +58,14 @@ class NamedForeignKeyWidget(widgets.ForeignKeyWidget):
             return super().clean(value, row, **kwargs)
         except ObjectDoesNotExist as exc:
             name = self.model._meta.verbose_name
-            raise ValueError(f"No {name} with {self.field} {value!r}.") from exc
+            raise ValueError(
+                format_lazy(
+                    _("No {name} with {field} {value!r}."),
+                    name=name,
+                    field=self.field,
+                    value=value,
+                )
+            ) from exc
 
 
 class TrimmedCharWidget(widgets.CharWidget):
@@ -109,15 +116,17 @@ class IdNumberWidget(NumberWidget):
             isinstance(value, str) and SCIENTIFIC.match(value.strip())
         ):
             raise ValueError(
-                "The identity number is stored as a number in the spreadsheet, which keeps only "
-                "15 digits: format the column as text and enter the number again."
+                _(
+                    "The identity number is stored as a number in the spreadsheet, which keeps "
+                    "only 15 digits: format the column as text and enter the number again."
+                )
             )
         return super().clean(value, row, **kwargs)
 
 
 class FlexibleBooleanWidget(widgets.BooleanWidget):
-    TRUE_VALUES = [*widgets.BooleanWidget.TRUE_VALUES, "yes", _("Yes"), "YES", "是"]
-    FALSE_VALUES = [*widgets.BooleanWidget.FALSE_VALUES, "no", _("No"), "NO", "否"]
+    TRUE_VALUES = [*widgets.BooleanWidget.TRUE_VALUES, "yes", "Yes", "YES", "是"]
+    FALSE_VALUES = [*widgets.BooleanWidget.FALSE_VALUES, "no", "No", "NO", "否"]
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Any:
         if isinstance(value, str):
@@ -125,7 +134,7 @@ class FlexibleBooleanWidget(widgets.BooleanWidget):
         if value in (None, ""):
             return True  # the model's default: the account is reachable
         if value not in self.TRUE_VALUES and value not in self.FALSE_VALUES:
-            raise ValueError(f"{value!r} is not yes or no.")
+            raise ValueError(format_lazy(_("{value!r} is not yes or no."), value=value))
         return super().clean(value, row, **kwargs)
 
 
@@ -147,12 +156,18 @@ class DayWidget(widgets.DateWidget):
             return None
         if not ISO_DAY.match(text):
             raise ValueError(
-                f"Give the date as YYYY-MM-DD (ISO 8601): {text!r} could be read more than one way."
+                format_lazy(
+                    _(
+                        "Give the date as YYYY-MM-DD (ISO 8601): {text!r} could be read more "
+                        "than one way."
+                    ),
+                    text=text,
+                )
             )
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not a date.") from None
+            raise ValueError(format_lazy(_("{text!r} is not a date."), text=text)) from None
 
 
 class AddressesField(fields.Field):
@@ -209,7 +224,7 @@ def _coordinate(row: Any, column: str, errors: dict[str, list[str]]) -> float | 
     try:
         return float(raw)
     except ValueError:
-        errors.setdefault(column, []).append(f"{raw!r} is not a number.")
+        errors.setdefault(column, []).append(format_lazy(_("{raw!r} is not a number."), raw=raw))
         return None
 
 
@@ -267,7 +282,10 @@ class CaseResource(resources.ModelResource):
         try:
             return super().import_field(field, instance, row, *args, **kw)
         except (ArithmeticError, TypeError, ValueError) as exc:
-            message = str(exc)
+            # A message of ours stays lazy; any other is the library's text.
+            message = (
+                exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Promise) else str(exc)
+            )
             if isinstance(exc, decimal.DecimalException):
                 message = format_lazy(
                     _("{get!r} is not an amount."), get=row.get(field.column_name)
@@ -285,15 +303,15 @@ class CaseResource(resources.ModelResource):
             errors = exc.message_dict
         if kwargs.get("user") is None:
             # No importer, no scope to check against: fail closed.
-            errors.setdefault("team", []).append("No importer: the team cannot be checked.")
+            errors.setdefault("team", []).append(_("No importer: the team cannot be checked."))
         else:
             # The importer's scope (planners: every team; anyone else: the teams they
             # oversee), for the case's team now and the team the row gives it.
             scope = staff_scope(kwargs["user"], "")
             if before is not None and not team_in_scope(scope, before):
-                errors.setdefault("number", []).append("A case of a team you do not plan for.")
+                errors.setdefault("number", []).append(_("A case of a team you do not plan for."))
             elif not team_in_scope(scope, instance.team_id):
-                errors.setdefault("team", []).append("Not a team you plan for.")
+                errors.setdefault("team", []).append(_("Not a team you plan for."))
         instance._import_addresses = self._addresses(instance, row, errors)  # type: ignore[attr-defined]
         if errors:
             raise ValidationError(errors)
@@ -303,7 +321,13 @@ class CaseResource(resources.ModelResource):
         datum = _cell(row, "datum").lower() or self.default_datum
         if datum not in DATUMS:
             errors.setdefault("datum", []).append(
-                f"Unknown datum {datum!r}: give wgs84, gcj02 (AMap/高德, Tencent) or bd09 (Baidu)."
+                format_lazy(
+                    _(
+                        "Unknown datum {datum!r}: give wgs84, gcj02 (AMap/高德, Tencent) or bd09 "
+                        "(Baidu)."
+                    ),
+                    datum=datum,
+                )
             )
             datum = Datum.WGS84
         stored = [] if case._state.adding else list(Address.objects.filter(case_id=case.pk))
@@ -315,7 +339,7 @@ class CaseResource(resources.ModelResource):
             if not text:
                 if lat is not None or lon is not None:
                     errors.setdefault(f"{kind}_address", []).append(
-                        "Coordinates without an address."
+                        _("Coordinates without an address.")
                     )
                 continue
             item = AddressRow(kind, text, lat, lon, zone, datum)
@@ -376,9 +400,9 @@ COLUMN_GUIDE: list[tuple[str, bool, str]] = [
     ),
     ("debtor_phone", False, _("Mainland mobile number, 11 digits (+86 allowed).")),
     ("amount_due", True, _("Amount due, a number with at most 2 decimals (e.g. 52000.50).")),
-    ("currency", False, "ISO 4217 code; empty: CNY."),
+    ("currency", False, _("ISO 4217 code; empty: CNY.")),
     ("overdue_since", False, _("Date as YYYY-MM-DD (ISO 8601); no other form is read.")),
-    ("reachable", False, "yes / no (是 / 否); empty: yes."),
+    ("reachable", False, _("yes / no (是 / 否); empty: yes.")),
     (
         "status",
         False,

@@ -169,7 +169,9 @@ def propose(
     if not chosen:
         return proposal
     # ``chosen`` is most pressing first: the walk starts at the most pressing account.
-    order, _, _ = rules.shortest_walk([(candidates[i].lat, candidates[i].lon) for i in chosen])
+    order, _nearest, _final = rules.shortest_walk(
+        [(candidates[i].lat, candidates[i].lon) for i in chosen]
+    )
     depart = dt.datetime.combine(day, start, tzinfo=zoneinfo.ZoneInfo(team.timezone))
     kept, dropped = rules.fit_visit_hours(candidates, [chosen[k] for k in order], depart)
     for timed in dropped:

@@ -5,6 +5,7 @@ ledger say; these are for eyes)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from fieldvisit.texts import _, format_lazy
 
@@ -41,12 +42,16 @@ CHECK_NAMES = {
 }
 
 
-def flags_text(flags: Iterable[str]) -> str:
-    """ "far from the address; sent late (captured offline)", or "—" for none."""
-    return "; ".join(str(FLAG_WORDS.get(flag, flag.replace("_", " "))) for flag in flags) or "—"
+def flags_text(flags: Iterable[str]) -> Any:
+    """ "far from the address; sent late (captured offline)", or "—" for none; lazy, in the
+    language it is read in."""
+    words = [FLAG_WORDS.get(flag, flag.replace("_", " ")) for flag in flags]
+    if not words:
+        return "—"
+    return format_lazy("; ".join(["{}"] * len(words)), *words)
 
 
-def distance_text(metres: float | None) -> str:
+def distance_text(metres: float | None) -> Any:
     """85 m, 940 m, 1.2 km, 57 km; "—" when unknown."""
     if metres is None:
         return "—"
@@ -57,8 +62,8 @@ def distance_text(metres: float | None) -> str:
     return format_lazy(_("{distance} km"), distance=f"{metres / 1000:.0f}")
 
 
-def check_name(code: str) -> str:
-    return str(CHECK_NAMES.get(code, code.replace("_", " ").capitalize()))
+def check_name(code: str) -> Any:
+    return CHECK_NAMES.get(code, code.replace("_", " ").capitalize())
 
 
 def person_name(user: object) -> str:

@@ -385,7 +385,8 @@ def _decode_cost(im: ImageFile.ImageFile, path: str | os.PathLike[str], media_ty
     pixels = im.width * im.height
     limit = MAX_PNG_PIXELS if media_type == "image/png" else MAX_PIXELS
     if pixels > limit:
-        raise MediaError("invalid_image", _bomb_detail(f"{im.width}x{im.height} pixels", limit))
+        size = format_lazy(_("{width}x{height} pixels"), width=im.width, height=im.height)
+        raise MediaError("invalid_image", _bomb_detail(size, limit))
     if media_type == "image/heic":
         cost = int(pixels * _HEIF_BYTES_PER_PIXEL)
     elif media_type == "image/png":

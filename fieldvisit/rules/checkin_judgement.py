@@ -80,7 +80,7 @@ class Judgement:
 
 
 ALERT_DETAILS = {
-    AlertKind.RULE_BREAK: _("The check-in broke: {}."),
+    AlertKind.RULE_BREAK: _("The check-in broke: {codes}."),
     AlertKind.TEAM_SPLIT: _("The two agents reported positions too far apart."),
 }
 
@@ -123,7 +123,7 @@ def _alerts(flags: list[str]) -> tuple[tuple[str, str], ...]:
         AlertKind.TEAM_SPLIT: [f for f in flags if f == "team_split"],
     }
     return tuple(
-        (kind, format_lazy(ALERT_DETAILS[kind], ", ".join(codes)))
+        (kind, format_lazy(ALERT_DETAILS[kind], codes=", ".join(codes)))
         for kind, codes in found.items()
         if codes
     )

@@ -121,7 +121,10 @@ def check_stops_geocoded(ungeocoded: Collection[str]) -> Verdict:
     if ungeocoded:
         return Verdict.failed(
             "address_not_geocoded",
-            _("These addresses have no coordinates: ") + "; ".join(sorted(ungeocoded)),
+            format_lazy(
+                _("These addresses have no coordinates: {addresses}"),
+                addresses="; ".join(sorted(ungeocoded)),
+            ),
         )
     return Verdict.passed()
 
@@ -132,8 +135,10 @@ def check_stops_assigned(foreign_cases: Collection[str]) -> Verdict:
     if foreign_cases:
         return Verdict.failed(
             "case_not_assigned",
-            _("These cases are not assigned to the route's team: ")
-            + ", ".join(sorted(foreign_cases)),
+            format_lazy(
+                _("These cases are not assigned to the route's team: {cases}"),
+                cases=", ".join(sorted(foreign_cases)),
+            ),
         )
     return Verdict.passed()
 
@@ -209,7 +214,9 @@ def change_request_errors(
         else:
             problem = ""
         if problem:
-            errors.setdefault("add_stops", []).append(f"Stop {position}: {problem}")
+            errors.setdefault("add_stops", []).append(
+                format_lazy(_("Stop {position}: {problem}"), position=position, problem=problem)
+            )
         seen.add(added.address_id)
     return errors
 
