@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from fieldvisit.choices import CheckInKind, RouteStatus, StopStatus
 from fieldvisit.rules import Verdict
+from fieldvisit.rules.routes import route_status_word
 from fieldvisit.texts import _, format_lazy
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -97,7 +98,9 @@ def check_route_executable(
     if status not in executable:
         return Verdict.failed(
             "route_not_approved",
-            format_lazy(_("The route is {status}, not approved."), status=status),
+            format_lazy(
+                _("The route is {status}, not approved."), status=route_status_word(status)
+            ),
         )
     if route_date != captured_local_date:
         return Verdict.failed(

@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus
 from fieldvisit.rules import Verdict
-from fieldvisit.texts import _, format_lazy
+from fieldvisit.texts import _, format_lazy, pgettext_lazy
 
 MIN_TEAM_SIZE = 2
 
@@ -22,6 +23,28 @@ TRANSITIONS: dict[str, set[str]] = {
     RouteStatus.REJECTED: set(),
     RouteStatus.COMPLETED: set(),
 }
+
+
+# A status inside a sentence: in English its code, as the API and the ledger say it; in
+# another language the status's own word.
+ROUTE_STATUS_WORDS = {
+    RouteStatus.DRAFT: pgettext_lazy("route status in a sentence", "draft"),
+    RouteStatus.SUBMITTED: pgettext_lazy("route status in a sentence", "submitted"),
+    RouteStatus.APPROVED: pgettext_lazy("route status in a sentence", "approved"),
+    RouteStatus.REJECTED: pgettext_lazy("route status in a sentence", "rejected"),
+    RouteStatus.IN_PROGRESS: pgettext_lazy("route status in a sentence", "in_progress"),
+    RouteStatus.COMPLETED: pgettext_lazy("route status in a sentence", "completed"),
+}
+CHANGE_REQUEST_STATUS_WORDS = {
+    ChangeRequestStatus.PENDING: pgettext_lazy("change request status in a sentence", "pending"),
+    ChangeRequestStatus.APPROVED: pgettext_lazy("change request status in a sentence", "approved"),
+    ChangeRequestStatus.REJECTED: pgettext_lazy("change request status in a sentence", "rejected"),
+}
+
+
+def route_status_word(status: str) -> Any:
+    """``status`` as it reads in a sentence (an unknown one as it is)."""
+    return ROUTE_STATUS_WORDS.get(status, status)
 
 
 @dataclass(frozen=True)
@@ -40,7 +63,9 @@ def check_transition(current: str, target: str) -> Verdict:
     return Verdict.failed(
         "invalid_route_transition",
         format_lazy(
-            _("A route that is {current} cannot become {target}."), current=current, target=target
+            _("A route that is {current} cannot become {target}."),
+            current=route_status_word(current),
+            target=route_status_word(target),
         ),
     )
 
@@ -157,7 +182,10 @@ def check_change_request_decidable(status: str, requester_id: int, decider_id: i
     if status != ChangeRequestStatus.PENDING:
         return Verdict.failed(
             "change_request_decided",
-            format_lazy(_("The change request is already {status}."), status=status),
+            format_lazy(
+                _("The change request is already {status}."),
+                status=CHANGE_REQUEST_STATUS_WORDS.get(status, status),
+            ),
         )
     if requester_id == decider_id:
         return Verdict.failed("maker_checker", _("The requester cannot decide their own change."))
@@ -169,7 +197,8 @@ def check_route_changeable(status: str) -> Verdict:
         return Verdict.failed(
             "route_not_approved",
             format_lazy(
-                _("Only an approved route can be changed (it is {status})."), status=status
+                _("Only an approved route can be changed (it is {status})."),
+                status=route_status_word(status),
             ),
         )
     return Verdict.passed()
