@@ -24,6 +24,8 @@ def catalogue(domain: str) -> polib.POFile:
 def test_every_entry_is_translated_and_none_is_fuzzy(domain: str) -> None:
     po = catalogue(domain)
     assert len(po) > 0
+    # A fuzzy header makes gettext tools (msgfmt --use-fuzzy aside) treat the file as a draft.
+    assert not po.metadata_is_fuzzy, f"{domain}.po: the header is marked fuzzy"
     empty = [e.msgid for e in po if not e.obsolete and not e.translated() and not e.fuzzy]
     fuzzy = [e.msgid for e in po if e.fuzzy and not e.obsolete]
     assert not empty, f"{len(empty)} untranslated in {domain}.po, e.g. {empty[:5]}"
