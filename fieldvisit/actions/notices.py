@@ -142,8 +142,9 @@ def _message(notice: AlertNotice) -> Message:
                 step=notice.step
             )
         )
+    # The one-tap link goes where each channel puts it (after the text, in the SMS, as the
+    # webhook's ack_url): written here too, it came twice.
     ack_url = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("alert-ack", args=[ack_token(notice)])
-    lines.append(gettext("Acknowledge: {url}").format(url=ack_url))
     return Message(
         subject=f"[{alert.get_severity_display()}] {headline}",
         text="\n".join(lines),

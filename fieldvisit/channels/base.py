@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 # Severities, as ``Message.severity`` carries them.
 LOW, MEDIUM, HIGH, CRITICAL = 10, 20, 30, 40
@@ -54,6 +55,15 @@ class Channel(Protocol):
     def send(self, message: Message, recipient: Recipient) -> Outcome:
         """One attempt, bounded by a timeout; never raises."""
         ...
+
+
+def robot_text(message: Message) -> str:
+    """A group robot's text (DingTalk, WeCom): subject, body and the one-tap link, the link's
+    label in the language active as it is sent (``actions.deliveries``: the recipient's)."""
+    text = f"{message.subject}\n\n{message.text}"
+    if not message.ack_url:
+        return text
+    return text + "\n\n" + gettext("Acknowledge: {url}").format(url=message.ack_url)
 
 
 # --- one HTTP POST ---------------------------------------------------------------------------

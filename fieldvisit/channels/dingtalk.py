@@ -15,8 +15,6 @@ import hmac
 import time
 import urllib.parse
 
-from django.utils.translation import gettext
-
 from fieldvisit.channels.base import (
     Message,
     Outcome,
@@ -25,6 +23,7 @@ from fieldvisit.channels.base import (
     failure,
     masked,
     post_json,
+    robot_text,
     timeout_s,
 )
 
@@ -47,12 +46,8 @@ def signed_url(url: str, secret: str, timestamp_ms: int) -> str:
 
 
 def content(message: Message, mobile: str) -> str:
-    text = f"{message.subject}\n\n{message.text}"
-    if message.ack_url:
-        # In the language active as it is sent (the caller's: its recipient's).
-        text += "\n\n" + gettext("Acknowledge: {url}").format(url=message.ack_url)
     # DingTalk highlights the mention only where the number also appears in the text.
-    return text + (f"\n@{mobile}" if mobile else "")
+    return robot_text(message) + (f"\n@{mobile}" if mobile else "")
 
 
 class DingTalkChannel:

@@ -4,8 +4,6 @@ call by their mobile number. Like DingTalk, WeCom answers HTTP 200 with a non-ze
 
 from __future__ import annotations
 
-from django.utils.translation import gettext
-
 from fieldvisit.channels.base import (
     Message,
     Outcome,
@@ -14,20 +12,13 @@ from fieldvisit.channels.base import (
     failure,
     masked,
     post_json,
+    robot_text,
     timeout_s,
 )
 
 # Worth a retry: busy (-1) and rate limited (45009: more than 20 messages a minute). The
 # others (93000 invalid webhook URL, 40058 bad content ...) need a person.
 RETRYABLE_ERRCODES = frozenset({-1, 45009})
-
-
-def content(message: Message) -> str:
-    text = f"{message.subject}\n\n{message.text}"
-    if not message.ack_url:
-        return text
-    # In the language active as it is sent (the caller's: its recipient's).
-    return text + "\n\n" + gettext("Acknowledge: {url}").format(url=message.ack_url)
 
 
 class WeComChannel:
@@ -42,7 +33,7 @@ class WeComChannel:
     def send(self, message: Message, recipient: Recipient) -> Outcome:
         try:
             text = {
-                "content": content(message),
+                "content": robot_text(message),
                 "mentioned_mobile_list": [recipient.mobile] if recipient.mobile else [],
             }
             answer = post_json(self.url, {"msgtype": "text", "text": text})

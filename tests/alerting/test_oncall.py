@@ -147,6 +147,7 @@ def test_a_panic_goes_along_a_chain_of_three_until_the_third_acknowledges(
     # The third acknowledges in one tap from the link in their e-mail.
     clock.move_to(local(9, 7))
     path = ACK_LINK.search(mail.outbox[-1].body).group(1)
+    assert len(ACK_LINK.findall(mail.outbox[-1].body)) == 1  # one link, not one per layer
     page = client.get(path)
     assert page.status_code == 200 and b"Acknowledge" in page.content
     assert Alert.objects.get(pk=alert.pk).status == AlertStatus.OPEN  # a GET changes nothing
