@@ -46,6 +46,12 @@ def language_of(user: Any) -> str:
         return ""
 
 
+def speaking_to(user: Any) -> translation.override:
+    """``with speaking_to(user):`` words written to ``user`` alone (an alert message, a test
+    message) are in their own language, else the deployment's."""
+    return translation.override(language_of(user) or settings.LANGUAGE_CODE)
+
+
 def use(request: HttpRequest, language: str) -> None:
     """Speak ``language`` for the rest of this request (empty: leave the browser's)."""
     if language:

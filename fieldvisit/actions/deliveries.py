@@ -27,12 +27,13 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from fieldvisit.actions import notices
 from fieldvisit.channels import Outcome
 from fieldvisit.channels import registry as channels
 from fieldvisit.choices import AlertStatus, NoticeState
+from fieldvisit.languages import speaking_to
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import Alert, AlertNotice, DeliveryAttempt
 from fieldvisit.queries.timing import route_timing
@@ -117,8 +118,8 @@ def _attempt(notice_id: uuid.UUID, now: dt.datetime) -> int:
     if channel is None:
         outcome = Outcome(ok=False, detail="channel no longer configured", retryable=False)
     else:
-        # Sent in the words of its recipient's language (what a channel adds, too).
-        with translation.override(notices.language_for(notice.recipient)):
+        # In its recipient's language, the message and what the channel adds to it.
+        with speaking_to(notice.recipient):
             outcome = channel.send(
                 notices.message_for(notice), notices.recipient_of(notice.recipient)
             )

@@ -10,14 +10,12 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext
 
 from fieldvisit.channels import Message, Recipient
 from fieldvisit.channels import registry as channels
 from fieldvisit.choices import ContactKind
 from fieldvisit.geo import local_text
-from fieldvisit.languages import language_of
 from fieldvisit.models import Alert, AlertNotice, ContactPoint, OnCallEntry, Team
 from fieldvisit.rules.alerting import ChainEntry, step_positions
 from fieldvisit.words import person_name
@@ -105,20 +103,10 @@ def notice_of_token(token: str) -> str:
     return str(signing.loads(token, salt=ACK_SALT, max_age=ACK_MAX_AGE_S))
 
 
-def language_for(user: Any) -> str:
-    """The language a message to ``user`` is written in: the one they chose, else the
-    deployment's (a group robot's notice, with nobody in particular, too)."""
-    return language_of(user) or settings.LANGUAGE_CODE
-
-
 def message_for(notice: AlertNotice) -> Message:
     """What a notice says: the alert in words, where, who is told and why, and a link to
-    acknowledge it in one tap; in the recipient's own language, else the deployment's."""
-    with translation.override(language_for(notice.recipient)):
-        return _message(notice)
-
-
-def _message(notice: AlertNotice) -> Message:
+    acknowledge it in one tap; in the language active (``deliveries`` sends it
+    ``languages.speaking_to`` its recipient)."""
     alert = notice.alert
     zone = alert.team.timezone
     headline = f"{alert.get_kind_display()}: {alert.team}"

@@ -10,13 +10,13 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from fieldvisit.actions.common import require_perm
 from fieldvisit.channels import Message, Recipient
 from fieldvisit.channels import registry as channels
 from fieldvisit.choices import ContactKind
-from fieldvisit.languages import language_of
+from fieldvisit.languages import speaking_to
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import ContactPoint, OnCallEntry, Team
 from fieldvisit.rules import RuleViolation
@@ -63,7 +63,7 @@ def send_test(contact_id: int, by: Any) -> str:
         mobile=contact.value if contact.kind == ContactKind.MOBILE else "",
     )
     # Read by the contact's owner: in their language, else the deployment's.
-    with translation.override(language_of(contact.user) or settings.LANGUAGE_CODE):
+    with speaking_to(contact.user):
         message = Message(
             subject=str(_("Field-visit alerts: confirm this contact")),
             text=str(

@@ -20,6 +20,7 @@ from fieldvisit.bundles import proofs, report
 from fieldvisit.bundles.members import Member, generated
 from fieldvisit.bundles.plan import Item, Plan
 from fieldvisit.canonical import iso
+from fieldvisit.languages import supported
 from fieldvisit.ledger import timestamps
 from fieldvisit.ledger.checkpoints import note_text
 from fieldvisit.ledger.keys import current_signing_key, public_pem
@@ -43,11 +44,8 @@ def language_for(asked: str | None) -> str:
     """The language a bundle is written in: the one asked for (``?lang=``), else the one
     active (the downloader's profile, else their client's), else the deployment's."""
     for code in (asked, translation.get_language(), settings.LANGUAGE_CODE):
-        if code:
-            try:
-                return translation.get_supported_language_variant(code.lower())
-            except LookupError:
-                continue
+        if language := supported(code):
+            return language
     return "en"
 
 

@@ -28,6 +28,7 @@ from fieldvisit.models import (
     DeliveryAttempt,
     LedgerEntry,
     OnCallEntry,
+    Preferences,
 )
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.alerting import ChainEntry, check_oncall_chain, next_try, step_positions
@@ -198,6 +199,24 @@ def test_past_the_end_of_the_chain_everyone_on_it_is_told_again(
         ("duty_manager@example.com",),
         ("supervisor@example.com",),
     ]
+
+
+def test_each_person_is_told_in_their_own_language(
+    world: World, clock: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The supervisor chose Chinese; the duty manager chose nothing (the deployment's)."""
+    capture = django_capture_on_commit_callbacks
+    Preferences.objects.create(user=world.supervisor, language="zh-hans")
+    panic(world, clock, local(9, 0), capture)
+    [chinese] = mail.outbox
+    assert chinese.to == ["supervisor@example.com"]
+    assert "紧急求助" in chinese.subject
+    assert "级别" in chinese.body and "一键确认" in chinese.body
+    clock.move_to(local(9, 3))
+    run(capture, jobs.escalate_alerts)
+    english = mail.outbox[-1]
+    assert english.to == ["duty_manager@example.com"]
+    assert "Severity: " in english.body and "Acknowledge in one tap: " in english.body
 
 
 # --- delivery --------------------------------------------------------------------------------
