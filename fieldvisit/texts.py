@@ -26,14 +26,13 @@ from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy, override, pgettext_lazy
+from django.utils.translation import override, pgettext_lazy
 
 __all__ = [
     "Promise",
     "_",
     "for_records",
     "format_lazy",
-    "ngettext_lazy",
     "pgettext_lazy",
     "records_language",
 ]
