@@ -264,6 +264,8 @@ def _advance_visit(visit: Visit, data: CheckInData, actor: dict[str, Any]) -> No
                 f"visit:{visit.id}",
                 {"closed_at": visit.closed_at, "opened_at": visit.opened_at},
             )
+            # The visit is complete as it stands: its chain is sealed (``ledger.chains``).
+            ledger.seal_visit(visit.id)
     if changed:
         visit.save(update_fields=sorted(set(changed)))
 

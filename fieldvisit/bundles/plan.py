@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from fieldvisit.bundles.members import Member, generated
 from fieldvisit.evidence.thumbnails import thumbnail
@@ -94,10 +94,14 @@ class Plan:
     earlier_sizes: set[int]  # checkpoint sizes this bundle proves it extends
 
 
-def _subjects(visits: list[Visit]) -> list[str]:
-    """The visits' own entries only: route entries name every stop of the day (other
+def _about(visits: list[Visit]) -> Q:
+    """The visits' own entries: each visit's whole chain (``ledger.chains``: its check-ins,
+    evidence, reports, reviews, seals and the alerts naming it), and its entries from before
+    chains existed. Never the route's: route entries name every stop of the day (other
     debtors' addresses), which a bundle handed to a court must not carry."""
-    return sorted(f"visit:{v.pk}" for v in visits)
+    return Q(chain_visit__in=[str(v.pk) for v in visits]) | Q(
+        subject__in=[f"visit:{v.pk}" for v in visits]
+    )
 
 
 def covering_size(subject: Subject, consistent_with: int | None = None) -> int:
@@ -108,9 +112,7 @@ def covering_size(subject: Subject, consistent_with: int | None = None) -> int:
         raise store.LedgerRangeError(
             format_lazy(_("consistent_with must be between 1 and {size}"), size=store.tree_size())
         )
-    last = LedgerEntry.objects.filter(subject__in=_subjects(subject.visits)).aggregate(
-        last=Max("index")
-    )["last"]
+    last = LedgerEntry.objects.filter(_about(subject.visits)).aggregate(last=Max("index"))["last"]
     return max(1 if last is None else last + 1, consistent_with or 0)
 
 
@@ -121,9 +123,9 @@ def plan(subject: Subject, size: int, consistent_with: int | None = None) -> Pla
     if checkpoint is None:
         raise RuntimeError(f"no checkpoint covers {size} entries: sign one before planning")
     entries = list(
-        LedgerEntry.objects.filter(
-            subject__in=_subjects(subject.visits), index__lt=checkpoint.tree_size
-        ).order_by("index")
+        LedgerEntry.objects.filter(_about(subject.visits), index__lt=checkpoint.tree_size).order_by(
+            "index"
+        )
     )
     records = {visit.pk: visit_records(visit) for visit in subject.visits}
     cited = cited_records((e.index, e.kind, e.entry_bytes) for e in entries)

@@ -34,15 +34,15 @@ def signed_payload(key_id: str, root_hash: bytes, tree_size: int, timestamp: dt.
     )
 
 
-def note_body(tree_size: int, root_hash: bytes, origin: str | None = None) -> str:
+def note_body(tree_size: int, root_hash: bytes, origin: str) -> str:
     """The C2SP tlog-checkpoint body: origin, size, base64 root, each on its own line."""
-    origin = origin or settings.LEDGER_ORIGIN
     return f"{origin}\n{tree_size}\n{base64.b64encode(root_hash).decode()}\n"
 
 
-def note_text(checkpoint: Checkpoint, origin: str | None = None) -> str:
-    """The full signed note: body, blank line, one signature line."""
-    origin = origin or settings.LEDGER_ORIGIN
+def note_text(checkpoint: Checkpoint) -> str:
+    """The full signed note: body, blank line, one signature line. The origin is the one the
+    checkpoint was signed under (stored with it), so renaming the log later breaks nothing."""
+    origin = checkpoint.origin
     raw = bytes(checkpoint.key.public_key)
     signature = base64.b64encode(
         keys.note_key_hash(origin, raw) + bytes(checkpoint.note_signature)
@@ -62,14 +62,16 @@ def make_checkpoint(now: dt.datetime | None = None) -> Checkpoint | None:
         return existing
     timestamp = now or timezone.now()
     signed = signed_payload(record.key_id, root, size, timestamp)
+    origin = settings.LEDGER_ORIGIN
     checkpoint = Checkpoint(
         tree_size=size,
         root_hash=root,
         timestamp=timestamp,
+        origin=origin,
         key=record,
         signed_bytes=signed,
         signature=private.sign(signed),
-        note_signature=private.sign(note_body(size, root).encode()),
+        note_signature=private.sign(note_body(size, root, origin).encode()),
     )
     try:
         with transaction.atomic():
@@ -111,7 +113,9 @@ def verify_checkpoint(checkpoint: Checkpoint) -> list[str]:
     try:
         public.verify(
             bytes(checkpoint.note_signature),
-            note_body(checkpoint.tree_size, bytes(checkpoint.root_hash)).encode(),
+            note_body(
+                checkpoint.tree_size, bytes(checkpoint.root_hash), checkpoint.origin
+            ).encode(),
         )
     except InvalidSignature:
         problems.append("signed-note signature does not verify")

@@ -17,7 +17,7 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from fieldvisit.canonical import canonical_json, iso
-from fieldvisit.ledger import merkle
+from fieldvisit.ledger import chains, merkle
 from fieldvisit.models import LedgerEntry, LedgerHead, LedgerNode
 from fieldvisit.texts import _, format_lazy
 
@@ -56,15 +56,20 @@ def _q(name: str) -> str:
 
 
 @functools.cache
-def _append_sql(vendor: str) -> tuple[str, str, str, str]:
+def _append_sql(vendor: str) -> tuple[str, ...]:
     """The append's statements for one database engine, built once."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     return (
         f"SELECT size, peaks FROM {_q(HEAD)} WHERE id = 1{lock}",
-        f"INSERT INTO {_q(ENTRY)} ({_q('index')}, kind, subject, at, entry_bytes, leaf_hash) "
-        "VALUES (%s, %s, %s, %s, %s, %s)",
+        f"INSERT INTO {_q(ENTRY)} "
+        f"({_q('index')}, kind, subject, at, entry_bytes, leaf_hash, chain_visit, chain_seq) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
         f"INSERT INTO {_q(NODE)} (level, idx, hash) VALUES ",
         f"UPDATE {_q(HEAD)} SET size = %s, peaks = %s WHERE id = 1",
+        f"SELECT chain_seq, leaf_hash, kind FROM {_q(ENTRY)} WHERE chain_visit = %s "
+        "ORDER BY chain_seq DESC LIMIT 1",
+        f"SELECT entry_bytes FROM {_q(ENTRY)} WHERE chain_visit = %s AND kind = %s "
+        "ORDER BY chain_seq",
     )
 
 
@@ -85,60 +90,148 @@ def _locked_head(cursor: Any, sql: str) -> tuple[int, bytes]:
 def append(
     kind: str, actor: Mapping[str, Any], subject: str, data: Mapping[str, Any]
 ) -> LedgerEntry:
-    """Append one event; call it inside the transaction that writes what it describes."""
+    """Append one event; call it inside the transaction that writes what it describes.
+
+    An event about a visit joins the visit's chain (``chains``); one added to a sealed visit
+    is followed by a new seal.
+    """
     if not connection.in_atomic_block:
         raise RuntimeError("ledger appends belong inside the writer's transaction")
-    select_head, insert_entry, insert_nodes, update_head = _append_sql(connection.vendor)
+    sql = _append_sql(connection.vendor)
+    visit = chains.visit_of(subject, data)
     with connection.cursor() as cursor:
-        index, peaks = _locked_head(cursor, select_head)
-        at = timezone.now()
-        raw = canonical_json(
-            {
-                "index": index,
-                "kind": kind,
-                "at": iso(at),
-                "actor": actor,
-                "subject": subject,
-                "data": data,
-            }
-        )
-        leaf = merkle.leaf_hash(raw)
-        entry = _loaded_entry(index, kind, subject, at, raw, leaf)
-        cursor.execute(
-            insert_entry,
-            [index, kind, subject, connection.ops.adapt_datetimefield_value(at), raw, leaf],
-        )
-        # The peaks are the complete subtrees of the old tree, largest first; the new leaf
-        # joins them and merges with equal-sized neighbours, which is exactly the set of
-        # nodes that this append completes.
-        stack: list[tuple[Node, bytes]] = list(
-            zip(merkle.root_nodes(index), split_peaks(peaks), strict=True)
-        )
-        stack.append(((0, index), leaf))
-        new_nodes: list[Any] = []
-        for level, idx in merkle.nodes_completed_by_append(index):
-            right_key, right = stack.pop()
-            left_key, left = stack.pop()
-            if (left_key, right_key) != merkle.children(level, idx):
-                raise AssertionError("ledger head peaks are out of order")
-            value = merkle.node_hash(left, right)
-            new_nodes += [level, idx, value]
-            stack.append(((level, idx), value))
-        if new_nodes:
-            rows = ", ".join(["(%s, %s, %s)"] * (len(new_nodes) // 3))
-            cursor.execute(insert_nodes + rows, new_nodes)
-        cursor.execute(update_head, [index + 1, b"".join(value for _, value in stack)])
+        head = _locked_head(cursor, sql[0])
+        previous, sealed = _chain_head(cursor, visit) if visit else (None, False)
+        entry, head = _insert(cursor, head, kind, actor, subject, data, visit, previous)
+        if sealed and kind != chains.SEALED:
+            _seal(cursor, head, visit, entry)
     return entry
 
 
+def seal_visit(visit: Any) -> LedgerEntry:
+    """Seal a visit's chain (``chains``): the visit is complete as it stands. Call it inside
+    the transaction that closes the visit."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger appends belong inside the writer's transaction")
+    sql = _append_sql(connection.vendor)
+    visit = str(visit)
+    with connection.cursor() as cursor:
+        head = _locked_head(cursor, sql[0])
+        previous, _sealed = _chain_head(cursor, visit)
+        if previous is None:
+            raise ValueError(f"visit {visit} has no ledger entries to seal")
+        return _seal(cursor, head, visit, None, previous)
+
+
+def _chain_head(cursor: Any, visit: str) -> tuple[tuple[int, bytes] | None, bool]:
+    """The visit's latest (seq, leaf hash), and whether that entry is a seal (a sealed
+    chain always ends with one: every later addition is followed by a new seal)."""
+    cursor.execute(_append_sql(connection.vendor)[4], [visit])
+    row = cursor.fetchone()
+    if row is None:
+        return None, False
+    return (row[0], bytes(row[1])), row[2] == chains.SEALED
+
+
+def _seal(
+    cursor: Any,
+    head: tuple[int, bytes],
+    visit: str,
+    after: LedgerEntry | None,
+    previous: tuple[int, bytes] | None = None,
+) -> LedgerEntry:
+    if after is not None:
+        previous = (after.chain_seq, bytes(after.leaf_hash))
+    assert previous is not None
+    cursor.execute(_append_sql(connection.vendor)[5], [visit, chains.SEGMENT])
+    segments = chains.segment_chains(bytes(row[0]) for row in cursor.fetchall())
+    data = chains.seal_data(previous, segments)
+    entry, _head = _insert(
+        cursor, head, chains.SEALED, chains.SEALER, f"visit:{visit}", data, visit, previous
+    )
+    return entry
+
+
+def _insert(
+    cursor: Any,
+    head: tuple[int, bytes],
+    kind: str,
+    actor: Mapping[str, Any],
+    subject: str,
+    data: Mapping[str, Any],
+    visit: str | None,
+    previous: tuple[int, bytes] | None,
+) -> tuple[LedgerEntry, tuple[int, bytes]]:
+    """One entry at the head ``(size, peaks)``: its row, the subtrees it completes and the
+    new head, which it returns with the entry."""
+    _, insert_entry, insert_nodes, update_head = _append_sql(connection.vendor)[:4]
+    index, peaks = head
+    at = timezone.now()
+    content = {
+        "index": index,
+        "kind": kind,
+        "at": iso(at),
+        "actor": actor,
+        "subject": subject,
+        "data": data,
+    }
+    chain = chains.link(visit, previous) if visit else None
+    if chain:
+        content["chain"] = chain
+    raw = canonical_json(content)
+    leaf = merkle.leaf_hash(raw)
+    seq = chain["seq"] if chain else None
+    entry = _loaded_entry(index, kind, subject, at, raw, leaf, visit, seq)
+    cursor.execute(
+        insert_entry,
+        [index, kind, subject, connection.ops.adapt_datetimefield_value(at), raw, leaf, visit, seq],
+    )
+    # The peaks are the complete subtrees of the old tree, largest first; the new leaf
+    # joins them and merges with equal-sized neighbours, which is exactly the set of
+    # nodes that this append completes.
+    stack: list[tuple[Node, bytes]] = list(
+        zip(merkle.root_nodes(index), split_peaks(peaks), strict=True)
+    )
+    stack.append(((0, index), leaf))
+    new_nodes: list[Any] = []
+    for level, idx in merkle.nodes_completed_by_append(index):
+        right_key, right = stack.pop()
+        left_key, left = stack.pop()
+        if (left_key, right_key) != merkle.children(level, idx):
+            raise AssertionError("ledger head peaks are out of order")
+        value = merkle.node_hash(left, right)
+        new_nodes += [level, idx, value]
+        stack.append(((level, idx), value))
+    if new_nodes:
+        rows = ", ".join(["(%s, %s, %s)"] * (len(new_nodes) // 3))
+        cursor.execute(insert_nodes + rows, new_nodes)
+    new_peaks = b"".join(value for _, value in stack)
+    cursor.execute(update_head, [index + 1, new_peaks])
+    return entry, (index + 1, new_peaks)
+
+
 def _loaded_entry(
-    index: int, kind: str, subject: str, at: Any, raw: bytes, leaf: bytes
+    index: int,
+    kind: str,
+    subject: str,
+    at: Any,
+    raw: bytes,
+    leaf: bytes,
+    chain_visit: str | None,
+    chain_seq: int | None,
 ) -> LedgerEntry:
     """The entry just inserted, as a loaded instance, without the cost of ``Model.__init__``
     (a fifth of an append): its fields are all given, none has a default to compute."""
     entry = LedgerEntry.__new__(LedgerEntry)
     entry.__dict__.update(
-        index=index, kind=kind, subject=subject, at=at, entry_bytes=raw, leaf_hash=leaf
+        index=index,
+        kind=kind,
+        subject=subject,
+        at=at,
+        entry_bytes=raw,
+        leaf_hash=leaf,
+        chain_visit=chain_visit,
+        chain_seq=chain_seq,
     )
     entry._state = ModelState()
     entry._state.adding = False

@@ -28,6 +28,15 @@ class LedgerEntry(AppendOnlyModel):
     at = models.DateTimeField(verbose_name=_("at"))
     entry_bytes = models.BinaryField(verbose_name=_("entry bytes"))
     leaf_hash = models.BinaryField(verbose_name=_("leaf hash"), max_length=32)
+    # The visit's own chain (``ledger.chains``): every entry about a visit carries the visit,
+    # its number in the visit's sequence and the previous such entry's leaf hash in its
+    # bytes; these columns repeat the first two so the chain's head is one indexed read.
+    chain_visit = models.CharField(  # noqa: DJ001 - NULL: in no chain (kept out of the index)
+        verbose_name=_("visit chain"), max_length=64, null=True, blank=True
+    )
+    chain_seq = models.PositiveIntegerField(
+        verbose_name=_("number in the visit chain"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -35,6 +44,16 @@ class LedgerEntry(AppendOnlyModel):
         verbose_name_plural = _("ledger entries")
         constraints = [
             models.CheckConstraint(name="ledger_index_not_negative", condition=Q(index__gte=0)),
+            models.UniqueConstraint(
+                fields=["chain_visit", "chain_seq"],
+                condition=Q(chain_visit__isnull=False),
+                name="ledger_visit_chain_unique",
+            ),
+            models.CheckConstraint(
+                name="ledger_visit_chain_numbered",
+                condition=Q(chain_visit__isnull=True, chain_seq__isnull=True)
+                | Q(chain_visit__isnull=False, chain_seq__gte=1),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -116,6 +135,11 @@ class Checkpoint(AppendOnlyModel):
     tree_size = models.BigIntegerField(verbose_name=_("tree size"))
     root_hash = models.BinaryField(verbose_name=_("root hash"), max_length=32)
     timestamp = models.DateTimeField(verbose_name=_("timestamp"))
+    origin = models.CharField(
+        verbose_name=_("origin"),
+        max_length=255,
+        help_text=_("The log's name in the signed note, as it was when this was signed."),
+    )
     key = models.ForeignKey(
         SigningKey, verbose_name=_("key"), on_delete=models.PROTECT, related_name="checkpoints"
     )

@@ -183,15 +183,16 @@ def test_a_check_in_post_stays_within_its_query_budget(
     post(phone_a, body(world, ARRIVE, stops[0]))
     payload = body(world, ARRIVE, stops[0], dlat=20)
 
-    # B's arrival opens the visit: 25 queries.
+    # B's arrival opens the visit: 26 queries.
     #   authentication and access (8): token, token last_used_at, agent profile, roles, team,
     #     route visible to B, stop with case/creditor/address/visit, idempotency lookup by id;
-    #   record_checkin (16): savepoint, route FOR UPDATE, stop status and visit read again
-    #     under the lock (2), the creditors' thresholds, insert check-in, ledger append
-    #     (head, entry, head update), the visit's check-ins for the pair, ledger append for
-    #     visit.opened (head, entry, Merkle nodes, head update), visit update, release;
+    #   record_checkin (17): savepoint, route FOR UPDATE, stop status and visit read again
+    #     under the lock (2), the creditors' thresholds, insert check-in, two ledger appends
+    #     (the check-in's, then visit.opened: head, the visit chain's head, entry, head
+    #     update; Merkle nodes once, when an index completes a subtree), the visit's
+    #     check-ins for the pair, visit update, release;
     #   the next due time (1): the route's last captured_at.
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(26):
         response = post(phone_b, payload)
 
     assert response.status_code == 201, response.content
