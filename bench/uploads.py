@@ -4,16 +4,32 @@
 
 A child process runs ``manage.py runserver``; tuspy, as shipped, uploads WAV segments of one
 recording (each chained to the previous) with 1 MB and 8 MB chunks. Baseline, in the same
-run: ``hashlib.sha256`` over the same file plus writing it to a new file. Prints throughput /
-baseline (goal >= 0.5) and the server's peak memory above idle during a 1 GB upload
-(goal: flat).
+run: ``hashlib.sha256`` over the same file plus writing it to a new file with one ``fsync``
+per MB, the durability the server owes each chunk (it syncs every PATCH before answering
+its offset); the baseline without the syncs is printed too. Prints throughput / baseline
+(goal >= 0.5 for 1 MB chunks), what one 1 MB PATCH costs beyond the baseline's MB, and the
+parts of the PATCH, measured by sending lighter requests the same way tuspy does (a new
+connection each), so that they add up to tuspy's PATCH:
+
+- ``OPTIONS``: connection, HTTP server, Django and DRF, no database;
+- ``HEAD`` minus that: the token and the upload read, with the database connection each
+  request opens and closes (CONN_MAX_AGE=0);
+- an empty ``PATCH`` minus ``HEAD``: the uploader check, the lease taken and given back, the
+  writer lock and the partial file opened;
+- a 1 MB ``PATCH`` minus the empty one, next to the baseline's MB: the body over loopback,
+  SHA-256 and CRC-32, the write and the sync (the last block hashed while it syncs);
+- tuspy's PATCH minus ours: the client's own work (reading the chunk, ``requests``).
+
+Then the server's peak memory above idle during a 1 GB upload (goal: flat).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import os
+import statistics
 import struct
 import sys
 import tempfile
@@ -24,7 +40,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _django import demo_agent, setup
 from _server import Server
-from photos import MB, baseline, sha256_of
+from photos import CHUNK, MB, baseline, sha256_of
+
+OFFSET_STREAM = "application/offset+octet-stream"
 
 
 def wav(path: Path, size: int) -> None:
@@ -40,6 +58,20 @@ def wav(path: Path, size: int) -> None:
         while left:
             f.write(block[: min(MB, left)])
             left -= min(MB, left)
+
+
+def durable_baseline(path: Path, out_dir: Path) -> float:
+    """Hash the file and write it to a new file, syncing each MB as the server syncs each
+    1 MB PATCH before acknowledging it."""
+    start = time.perf_counter()
+    digest = hashlib.sha256()
+    with path.open("rb") as source, (out_dir / uuid.uuid4().hex).open("wb") as target:
+        while block := source.read(CHUNK):
+            digest.update(block)
+            target.write(block)
+            target.flush()
+            os.fsync(target.fileno())
+    return time.perf_counter() - start
 
 
 class Recording:
@@ -58,21 +90,22 @@ class Recording:
         self.prev = ""
         self.started = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
 
+    def metadata(self, path: Path, digest: str) -> dict[str, str]:
+        return {
+            "visit": self.visit_id,
+            "recording": self.id,
+            "segment": str(self.index),
+            "started_at": (self.started + dt.timedelta(minutes=self.index)).isoformat(),
+            "sha256": digest,
+            "prev_sha256": self.prev,
+            "filename": path.name,
+            "content_type": "audio/wav",
+        }
+
     def upload(self, path: Path, chunk: int) -> float:
         digest = sha256_of(path)
         uploader = self.client.uploader(
-            file_path=str(path),
-            chunk_size=chunk,
-            metadata={
-                "visit": self.visit_id,
-                "recording": self.id,
-                "segment": str(self.index),
-                "started_at": (self.started + dt.timedelta(minutes=self.index)).isoformat(),
-                "sha256": digest,
-                "prev_sha256": self.prev,
-                "filename": path.name,
-                "content_type": "audio/wav",
-            },
+            file_path=str(path), chunk_size=chunk, metadata=self.metadata(path, digest)
         )
         start = time.perf_counter()
         uploader.upload()
@@ -80,6 +113,58 @@ class Recording:
         self.index += 1
         self.prev = digest
         return elapsed
+
+
+def patch_parts(recording: Recording, token: str, path: Path, rounds: int) -> dict[str, float]:
+    """Median seconds of OPTIONS, HEAD, an empty PATCH and a 1 MB PATCH on an upload of
+    ``path``, each sent with ``requests`` and a new connection, as tuspy sends its PATCHes."""
+    import requests
+
+    url = recording.client.url
+    tus = {"Tus-Resumable": "1.0.0"}
+    auth = {**tus, "Authorization": f"Token {token}"}
+    uploader = recording.client.uploader(
+        file_path=str(path), chunk_size=MB, metadata=recording.metadata(path, sha256_of(path))
+    )
+    upload_url = uploader.create_url()
+    with path.open("rb") as f:
+        chunks = [f.read(MB) for _ in range(rounds)]
+    offset = 0
+
+    def options() -> None:
+        assert requests.options(url, headers=tus, timeout=60).status_code == 204
+
+    def head() -> None:
+        assert requests.head(upload_url, headers=auth, timeout=60).status_code == 200
+
+    def empty() -> None:
+        headers = {**auth, "Upload-Offset": str(offset), "Content-Type": OFFSET_STREAM}
+        assert requests.patch(upload_url, data=b"", headers=headers, timeout=60).status_code == 204
+
+    def full(chunk: bytes) -> None:
+        nonlocal offset
+        headers = {**auth, "Upload-Offset": str(offset), "Content-Type": OFFSET_STREAM}
+        response = requests.patch(upload_url, data=chunk, headers=headers, timeout=60)
+        assert response.status_code == 204, response.content
+        offset += len(chunk)
+
+    def median(function: object, *args: object) -> float:
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            function(*args)  # type: ignore[operator]
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    parts = {"options": median(options), "head": median(head), "empty": median(empty)}
+    times = []
+    for chunk in chunks:
+        start = time.perf_counter()
+        full(chunk)
+        times.append(time.perf_counter() - start)
+    parts["full"] = statistics.median(times)
+    requests.delete(upload_url, headers=auth, timeout=60)
+    return parts
 
 
 def main() -> None:
@@ -102,14 +187,47 @@ def main() -> None:
     try:
         recording = Recording(server.port, token, visit_id)
         recording.upload(segment, 8 * MB)  # warm up
-        base = min(baseline(segment, work) for _ in range(args.runs))
+        plain = min(baseline(segment, work) for _ in range(args.runs))
+        base = min(durable_baseline(segment, work) for _ in range(args.runs))
         size = segment.stat().st_size
-        print(f"segment: {size / MB:.0f} MB WAV; baseline sha256 + file write "
-              f"{size / MB / base:.0f} MB/s")  # fmt: skip
+        print(f"segment: {size / MB:.0f} MB WAV; baseline sha256 + file write + fsync per MB "
+              f"{size / MB / base:.0f} MB/s ({base / size * MB * 1000:.2f} ms per MB); "
+              f"without the fsyncs {size / MB / plain:.0f} MB/s")  # fmt: skip
+        per_patch = 0.0
         for chunk in (1 * MB, 8 * MB):
             best = min(recording.upload(segment, chunk) for _ in range(args.runs))
+            if chunk == MB:
+                per_patch = best / (size / MB)
             print(f"  tuspy, {chunk // MB} MB chunks: {size / MB / best:6.0f} MB/s, "
                   f"ratio {base / best:.2f} (goal >= 0.5)")  # fmt: skip
+
+        parts = patch_parts(recording, token, segment, rounds=min(64, args.mb))
+        base_mb = base / size * MB
+        ms = 1000
+        data_mb = parts["full"] - parts["empty"]
+        rows = [
+            ("connection, HTTP server, Django, DRF (OPTIONS)", parts["options"]),
+            (
+                "token and upload read, DB connection (HEAD - OPTIONS)",
+                parts["head"] - parts["options"],
+            ),
+            (
+                "uploader check, lease, lock, file (empty PATCH - HEAD)",
+                parts["empty"] - parts["head"],
+            ),
+            ("1 MB sent, hashed, written, synced (1 MB PATCH - empty)", data_mb),
+            ("tuspy's own work (its PATCH - ours)", per_patch - parts["full"]),
+        ]
+        print(
+            f"one 1 MB PATCH (tuspy): {per_patch * ms:.2f} ms; the baseline's MB "
+            f"{base_mb * ms:.2f} ms; overhead {(per_patch - base_mb) * ms:.2f} ms. Its parts:"
+        )
+        for name, seconds in rows:
+            print(f"  {name:<56} {seconds * ms:6.2f} ms")
+        print(
+            f"  (the fixed parts, all but the MB itself: {(per_patch - data_mb) * ms:.2f} ms; "
+            f"the MB itself {data_mb * ms:.2f} ms against the baseline's {base_mb * ms:.2f} ms)"
+        )
 
         wav(big, int(args.big_gb * 1024 * MB))
         idle = server.rss()

@@ -89,6 +89,9 @@ def find(upload_id: Any, owner: Any) -> Upload:
     upload = Upload.objects.filter(pk=upload_id, owner=owner).first()
     if upload is None or upload.status == UploadStatus.TERMINATED:
         raise RuleViolation("not_found", _("No such upload."))
+    # The owner as this request's authentication just read it (agent profile and team
+    # included): fresh, and not read a second time by the uploader check.
+    upload.owner = owner
     if upload.status == UploadStatus.EXPIRED or (
         upload.status == UploadStatus.RECEIVING and upload.expires_at <= timezone.now()
     ):
@@ -215,7 +218,7 @@ def receive(
 ) -> Upload:
     """Append a PATCH body at ``offset``; complete the upload when its last byte arrives."""
     _require_open_at(upload, offset)
-    require_owner_may_upload(upload)
+    _require_owner_may_upload(upload)
     lease = take_lease(upload, offset)
     try:
         upload = lease.upload
@@ -240,6 +243,16 @@ def receive(
         return _complete(upload, hasher)
     finally:
         lease.release()
+
+
+def _require_owner_may_upload(upload: Upload) -> None:
+    """``recordings.require_owner_may_upload`` before the bytes of a PATCH: with the owner
+    this request authenticated (``find`` puts it on the upload; read moments ago, so as fresh
+    as reading it again), else read afresh."""
+    if Upload._meta.get_field("owner").is_cached(upload) and upload.owner.pk == upload.owner_id:
+        recordings.require_uploader(upload.visit_id, upload.owner)
+    else:
+        require_owner_may_upload(upload)
 
 
 def _require_open_at(upload: Upload, offset: int) -> None:
@@ -272,9 +285,9 @@ def _write_chunk(
     chunk_hash = checksum.hasher() if checksum else None
     writer = partials.Writer(upload.id, upload.offset)
     try:
+        hashing = _Hashing([hasher] if chunk_hash is None else [hasher, chunk_hash])
         try:
-            hashers = [hasher] if chunk_hash is None else [hasher, chunk_hash]
-            _copy_body(body, writer, room, upload.length, hashers, lease)
+            _copy_body(body, writer, room, upload.length, hashing, lease)
             cut_short = declared_length is not None and writer.written < declared_length
         except OSError:
             cut_short = True
@@ -291,6 +304,8 @@ def _write_chunk(
                         "was discarded."
                     ),
                 )
+        # Durable before the offset is acknowledged; the last block is hashed meanwhile.
+        new_offset = writer.commit(meanwhile=hashing.finish)
         if chunk_hash and chunk_hash.digest() != checksum.digest:
             writer.rollback()
             raise RuleViolation(
@@ -300,7 +315,7 @@ def _write_chunk(
                     algorithm=checksum.algorithm,
                 ),
             )
-        return writer.commit()
+        return new_offset
     except BaseException:
         writer.rollback()
         raise
@@ -308,15 +323,34 @@ def _write_chunk(
         writer.close()
 
 
+class _Hashing:
+    """Feeds the written blocks to the hashers one block behind: the last block of a chunk
+    is hashed by ``finish``, while the chunk is being synced to disk."""
+
+    def __init__(self, hashers: list[Any]) -> None:
+        self.hashers = hashers
+        self.pending: bytes | None = None
+
+    def add(self, block: bytes) -> None:
+        self.finish()
+        self.pending = block
+
+    def finish(self) -> None:
+        if self.pending is not None:
+            for hasher in self.hashers:
+                hasher.update(self.pending)
+            self.pending = None
+
+
 def _copy_body(
     body: Iterator[bytes],
     writer: partials.Writer,
     room: int,
     length: int,
-    hashers: list[Any],
+    hashing: _Hashing,
     lease: Lease,
 ) -> None:
-    """Copy the body's blocks to ``writer`` and ``hashers``, never past ``room`` bytes,
+    """Copy the body's blocks to ``writer`` and ``hashing``, never past ``room`` bytes,
     renewing the lease as it goes."""
     for block in body:
         if writer.written + len(block) > room:
@@ -325,8 +359,7 @@ def _copy_body(
                 format_lazy(_("The body goes past Upload-Length {length}."), length=length),
             )
         writer.write(block)
-        for hasher in hashers:
-            hasher.update(block)
+        hashing.add(block)
         lease.renew()
 
 
