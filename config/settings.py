@@ -429,7 +429,8 @@ LOGIN_KNOWN_ADDRESS_S = env_int("LOGIN_KNOWN_ADDRESS_S", 30 * 24 * 3600)
 # The evidence ledger's Ed25519 signing key: a private file outside the repository,
 # created (mode 0600) on first use when missing.
 LEDGER_SIGNING_KEY_FILE = env_path("LEDGER_SIGNING_KEY_FILE", SECRETS_DIR / "ledger-ed25519.pem")
-# The C2SP tlog-checkpoint origin line and signer name of this log.
+# The C2SP tlog-checkpoint origin line and signer name of this log: set it to a name of the
+# company's own in production (check --deploy refuses the placeholder, fieldvisit.E015).
 LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "fieldvisit.example/ledger")
 # RFC 3161 time-stamps of checkpoints from an outside authority (empty URL: off). The
 # authority's CA certificate(s), PEM, are what tokens are checked against and what bundles
@@ -437,6 +438,9 @@ LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "fieldvisit.example/ledger")
 LEDGER_TSA_URL = env_str("LEDGER_TSA_URL")
 LEDGER_TSA_CA_FILE = env_str("LEDGER_TSA_CA_FILE")
 LEDGER_TSA_TIMEOUT_S = float(env_str("LEDGER_TSA_TIMEOUT_S", "5"))
+# How long after a checkpoint's own time the authority's may be: a later stamp may mean the
+# checkpoint was back-dated (verify_ledger and verify.py --tsa-window refuse it).
+LEDGER_TSA_WINDOW_S = env_int("LEDGER_TSA_WINDOW_S", 3600)
 
 # Every handler masks ID numbers, phone numbers, Chinese text (names, addresses) and query
 # values that may be search terms (fieldvisit.privacy), whoever logs them: a 404's path, the

@@ -42,6 +42,26 @@ def shared_secrets(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     return warnings
 
 
+PLACEHOLDER_ORIGIN = "fieldvisit.example/ledger"
+
+
+@register(Tags.security, deploy=True)
+def ledger_origin(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """The log's origin names it in every signed note, cosignature and bundle: a placeholder
+    that every deployment shares would let one company's checkpoints pass for another's."""
+    if settings.LEDGER_ORIGIN != PLACEHOLDER_ORIGIN:
+        return []
+    return [
+        Error(
+            f"LEDGER_ORIGIN is the placeholder {PLACEHOLDER_ORIGIN!r}.",
+            hint="Set LEDGER_ORIGIN to a name of this company's log, e.g. "
+            "'evidence.<company domain>/ledger', before the first checkpoint is signed; "
+            "each checkpoint keeps the origin it was signed under.",
+            id="fieldvisit.E015",
+        )
+    ]
+
+
 @register(Tags.security, deploy=True)
 def shared_counters(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     """API throttles and the failed sign-in guard count in the default cache: a per-process

@@ -635,7 +635,17 @@ LEDGER_KEYS = [
             "public_key_pem": PEM,
             "note_verifier_key": "fieldvisit.example/ledger+6d213806+AVyxG6UT9A3Nb6CkKX5d6Z"
             "+ait909EW7gBxmEQ1n3vdc",
+            "fingerprint": KEY_ID + "5c1f0e27d9b34a8e6f01c2d3b4a5968778695a4b3c2d1e0f",
         },
+    )
+]
+LEDGER_VERIFIER = [
+    OpenApiExample(
+        "The verifier",
+        value='#!/usr/bin/env python3\n"""Verify this evidence bundle. ...',
+        response_only=True,
+        status_codes=["200"],
+        media_type="text/x-python",
     )
 ]
 LEDGER_PUBLIC_KEY = [

@@ -70,5 +70,6 @@ urlpatterns = [
     path("ledger/consistency/", ledger.ConsistencyProofView.as_view(), name="ledger-consistency"),
     path("ledger/public-key/", ledger.PublicKeyView.as_view(), name="ledger-public-key"),
     path("ledger/keys/", ledger.PublicKeyListView.as_view(), name="ledger-keys"),
+    path("ledger/verify.py", ledger.VerifierView.as_view(), name="ledger-verifier"),
     path("ledger/entries/<index:index>/", ledger.EntryView.as_view(), name="ledger-entry"),
 ]

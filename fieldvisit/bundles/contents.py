@@ -6,6 +6,7 @@ Nothing but the plan and its checkpoint goes in (every time in it is the checkpo
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from fieldvisit.bundles.members import Member, generated
 from fieldvisit.bundles.plan import Item, Plan
 from fieldvisit.canonical import iso
 from fieldvisit.languages import supported
-from fieldvisit.ledger import timestamps
+from fieldvisit.ledger import keys, timestamps
 from fieldvisit.ledger.checkpoints import note_text
 from fieldvisit.ledger.keys import current_signing_key, public_pem
 from fieldvisit.models import CheckpointTimestamp
@@ -74,6 +75,8 @@ def build(plan: Plan, language: str | None = None) -> Bundle:
     record, private = current_signing_key()
     if record.key_id != plan.checkpoint.key.key_id:  # the key was rotated since the checkpoint
         docs.append(generated("SHA256SUMS.key.pem", public_pem(bytes(record.public_key)).encode()))
+    if handovers := _key_rotations():
+        docs.append(generated("keys.jsonl", handovers))
     members = sorted(docs + evidence + [t for t, _ in plan.thumbnails], key=lambda m: m.path)
     sums = "".join(f"{m.sha256}  {m.path}\n" for m in members).encode()
     # The list of files is signed too, so nothing can be dropped, added or rewritten with a
@@ -100,6 +103,24 @@ def _ledger_docs(plan: Plan) -> list[Member]:
             for proof in inclusion
         ),
     ]
+
+
+def _key_rotations() -> bytes:
+    """``keys.jsonl``: every hand-over from one ledger key to the next, signed by the old
+    key, so that one key pinned from outside vouches for all that followed it."""
+    lines = [
+        json.dumps(
+            {
+                "ledger_entry": index,
+                "statement_b64": base64.b64encode(keys.rotation_statement(data)).decode(),
+                "signature": data["signature"],
+            },
+            sort_keys=True,
+        )
+        + "\n"
+        for index, data in keys.rotations()
+    ]
+    return "".join(lines).encode()
 
 
 def _timestamp_docs(stamp: CheckpointTimestamp | None) -> list[Member]:

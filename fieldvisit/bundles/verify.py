@@ -1,37 +1,51 @@
 #!/usr/bin/env python3
-"""Verify this evidence bundle. Python 3 standard library only; the Ed25519 signature is
+"""Verify this evidence bundle. Python 3 standard library only; Ed25519 signatures are
 checked with the "cryptography" package when it is installed.
 
-    python3 verify.py [--key-id ID ...] [--tsa-ca PEM] [--against OTHER_BUNDLE] [bundle folder]
-                                                        (default: this file's folder)
+    python3 verify.py --key KEY [--key KEY ...] [--tsa-ca PEM] [--require-timestamp]
+                      [--against OTHER_BUNDLE] [bundle folder]    (default: this file's folder)
+
+KEY is the company's ledger key as the company publishes it outside this bundle (filed with
+the court, printed on its letters, served at /api/v1/ledger/keys/): the C2SP verifier key
+string ("name+hash+base64") or the full SHA-256 fingerprint (64 hex digits) of the public
+key. Without --key every check below is made against the key the bundle itself carries, which
+anyone could have replaced: the verdict is then UNPINNED (exit status 3), never a pass.
 
 Checks, each independent of the server that made the bundle:
   1. every file listed in SHA256SUMS has that SHA-256, and no file is unlisted;
-  2. SHA256SUMS.sig is the server's Ed25519 signature of SHA256SUMS, so no file can be
-     added, dropped or changed together with its line;
+  2. SHA256SUMS.sig is a valid Ed25519 signature of SHA256SUMS by a trusted key, so no file
+     can be added, dropped or changed together with its line;
   3. every file under evidence/ is a manifest.json item, every item is recorded by a proven
      ledger entry naming its SHA-256, and every evidence entry has its files here;
   4. every ledger entry in ledger/entries.jsonl hashes to its leaf (RFC 6962: SHA-256 of
      0x00 + the entry's exact bytes), and its inclusion proof (RFC 9162, section 2.1.3.2)
      leads to the root hash in checkpoint.json;
-  5. checkpoint.sig is a valid Ed25519 signature of checkpoint.json by public_key.pem, and
-     the key id in checkpoint.json is that key's;
-  6. every ledger entry has a C2SP tlog-proof file (ledger/proofs/<index>.tlog-proof) whose
-     entry bytes, inclusion path and signed-note checkpoint (signed by public_key.pem) agree;
-  7. timestamp/checkpoint.tsr, when present, is an RFC 3161 time-stamp token over
-     checkpoint.json from the authority whose CA is timestamp/tsa-ca.pem (or --tsa-ca),
-     checked with "openssl ts -verify" (--require-timestamp: its absence is a failure);
-  8. with --against OTHER_BUNDLE, the other bundle passes the same checks and both bundles'
+  5. each visit is complete: its entries are numbered 1, 2, 3 ... without a gap, each names
+     the leaf hash of the one before, the chain ends with a seal (visit.sealed) whose counts
+     hold, and each recording's segments are numbered without a gap, each naming the SHA-256
+     of the one before;
+  6. checkpoint.sig is a valid Ed25519 signature of checkpoint.json by a trusted key, and the
+     key id in checkpoint.json is that key's; a key is trusted when it is a --key, or when a
+     trusted key signed its rotation (keys.jsonl), and only within its validity: signed before
+     the key was retired;
+  7. every ledger entry has a C2SP tlog-proof file (ledger/proofs/<index>.tlog-proof) whose
+     entry bytes, inclusion path and signed-note checkpoint (signed by the same key) agree;
+  8. timestamp/checkpoint.tsr, when present, is an RFC 3161 time-stamp token over
+     checkpoint.json from the authority whose CA you give with --tsa-ca (the CA the bundle
+     carries is never trusted), checked with "openssl ts -verify"; the authority's time lies
+     after the checkpoint's own and within --tsa-window seconds of it (default 3600);
+     --require-timestamp: its absence is a failure;
+  9. with --against OTHER_BUNDLE, the other bundle passes the same checks and both bundles'
      checkpoints lie on one history: the later one carries an RFC 9162 consistency proof
      (ledger/consistency.jsonl) from the earlier one's tree size and root.
-With --key-id, the keys must be ones you trust (the company publishes its key ids at
-/api/v1/ledger/keys/); otherwise anyone could re-sign a forged bundle with a key of their own.
 Exit status 0 when everything holds; 1, naming each failure; 2 when something could not be
-checked here (the Python package "cryptography" or the openssl command is missing).
+checked here (the Python package "cryptography", the openssl command, or the authority's CA
+is missing); 3 (UNPINNED) when everything holds but no --key was given.
 """
 
 import argparse
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -248,6 +262,122 @@ def check_manifest(root, listed, entries, report):
         report.ok(f"{len(items)} evidence files are each recorded by a proven ledger entry")
 
 
+# --- Each visit complete: its chain and seal ------------------------------------------------
+
+
+def bundle_visits(root):
+    """The visits manifest.json says this bundle is of (empty when it cannot be read: the
+    manifest check reports that)."""
+    try:
+        with open(os.path.join(root, "manifest.json"), encoding="utf-8") as f:
+            return [str(v) for v in json.load(f)["bundle"]["visits"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def check_chains(root, entries, leaves, report):
+    """Each visit's entries numbered without a gap, linked by leaf hash, ending with a seal
+    whose counts hold, and each recording's segment chain whole."""
+    chains = {}
+    for index, entry in entries.items():
+        link = entry.get("chain")
+        if isinstance(link, dict):
+            chains.setdefault(str(link.get("visit")), []).append((link.get("seq"), index))
+    bad = 0
+    visits = bundle_visits(root)
+    for visit in visits:
+        problems = visit_chain_problems(sorted(chains.get(visit, [])), entries, leaves)
+        for problem in problems:
+            report.fail(f"visit {visit}: {problem}")
+        bad += len(problems)
+    if visits and not bad:
+        report.ok(
+            f"{len(visits)} visit(s) complete: each chain of entries is unbroken up to its "
+            "seal, and the seal's counts and segment chains hold"
+        )
+
+
+def visit_chain_problems(numbered, entries, leaves):
+    if not numbered:
+        return ["no entries of its chain are in this bundle: its completeness cannot be shown"]
+    problems, previous = [], None
+    for position, (seq, index) in enumerate(numbered, 1):
+        link = entries[index]["chain"]
+        if seq != position:
+            return [
+                *problems,
+                f"entry number {position} of its chain is missing (the next one here is "
+                f"number {seq}, ledger entry {index})",
+            ]
+        expected = None if previous is None else leaves[previous].hex()
+        if link.get("prev") != expected:
+            problems.append(
+                f"ledger entry {index} (number {seq}) does not follow the entry before it"
+            )
+        previous = index
+    seals = [
+        (seq, index) for seq, index in numbered if entries[index].get("kind") == "visit.sealed"
+    ]
+    if not seals:
+        return [*problems, "it has no seal (visit.sealed): it was still open at the checkpoint"]
+    seal_seq, seal_index = seals[-1]
+    if seal_seq != len(numbered):
+        problems.append(
+            f"{len(numbered) - seal_seq} entries follow its last seal (ledger entry {seal_index})"
+        )
+    seal = entries[seal_index].get("data") or {}
+    before = [index for seq, index in numbered if seq < seal_seq]
+    if seal.get("entries") != len(before) or (
+        before and seal.get("head") != leaves[before[-1]].hex()
+    ):
+        problems.append(
+            f"its seal (ledger entry {seal_index}) does not count the entries before it"
+        )
+    segments = [entries[index] for index in before if entries[index].get("kind") == SEGMENT_KIND]
+    problems += segment_chain_problems(segments, seal.get("segments"))
+    return problems
+
+
+SEGMENT_KIND = "recording.segment_added"
+
+
+def segment_chain_problems(segments, sealed):
+    """Each recording's segments numbered 0, 1, 2 ... each naming the previous one's SHA-256,
+    as many as the seal says, ending with the SHA-256 it says."""
+    problems, recordings = [], {}
+    for entry in segments:
+        data = entry.get("data") or {}
+        recordings.setdefault(str(data.get("recording")), []).append(data)
+    found = []
+    for recording, items in sorted(recordings.items()):
+        items.sort(key=lambda d: d.get("segment", -1))
+        previous = ""
+        for position, data in enumerate(items):
+            sha = (data.get("file") or {}).get("sha256")
+            if data.get("segment") != position:
+                problems.append(f"recording {recording}: segment {position} is missing")
+                break
+            if (data.get("prev_sha256") or "") != previous:
+                problems.append(
+                    f"recording {recording}: segment {position} does not name the SHA-256 of "
+                    "the segment before it"
+                )
+            previous = sha
+        found.append(
+            {
+                "recording": recording,
+                "count": len(items),
+                "last": len(items) - 1,
+                "last_sha256": previous,
+            }
+        )
+    if sealed != found:
+        problems.append(
+            "its recordings are not the ones its seal commits to (a segment is missing or added)"
+        )
+    return problems
+
+
 def load_key(root, name, report):
     """The raw Ed25519 key in a PEM file of the bundle, or None."""
     try:
@@ -291,7 +421,144 @@ def read(root, name, report):
         return None
 
 
-def check_signatures(root, signed, checkpoint, trusted, report):
+# --- Trusted keys: pinned from outside, and proven by rotation ---------------------------
+
+ROTATION = "fieldvisit.ledger.key-rotation/v1"
+
+
+def fingerprints(raw):
+    """The SHA-256 fingerprints a key is published under: of its 32 raw bytes, and of its DER
+    SubjectPublicKeyInfo (openssl pkey -pubin -in public_key.pem -outform DER | sha256sum)."""
+    return {hashlib.sha256(raw).hexdigest(), hashlib.sha256(ED25519_SPKI_PREFIX + raw).hexdigest()}
+
+
+def parse_pin(text):
+    """A --key: ('sha256', hex) for a fingerprint, ('raw', key) for a C2SP verifier key."""
+    text = text.strip()
+    if len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text):
+        return ("sha256", text.lower())
+    name, _, rest = text.partition("+")
+    key_hash, _, encoded = rest.partition("+")
+    try:
+        blob = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        blob = b""
+    if not name or len(blob) != 33 or blob[:1] != NOTE_ED25519:
+        raise ValueError(
+            f"--key {text!r} is neither a SHA-256 fingerprint (64 hex digits) nor a C2SP "
+            "Ed25519 verifier key (name+hash+base64)"
+        )
+    if note_key_hash(name, blob[1:]).hex() != key_hash:
+        raise ValueError(f"--key {text!r}: its key hash does not match its name and key")
+    return ("raw", blob[1:])
+
+
+class Trust:
+    """The keys this run trusts: those matching a --key, and those a trusted key handed on
+    to by a signed rotation statement (keys.jsonl); each with the time it was retired."""
+
+    def __init__(self, pins):
+        self.pins = pins
+        self.keys = set()
+        self.retired = {}  # raw key -> (time it was retired, the rotation's "at" text)
+        self.checked = True
+
+    @property
+    def pinned(self):
+        return bool(self.pins)
+
+    def matches_pin(self, raw):
+        for kind, value in self.pins:
+            if (kind == "raw" and value == raw) or (
+                kind == "sha256" and value in fingerprints(raw)
+            ):
+                return True
+        return False
+
+    def trusts(self, raw):
+        return raw in self.keys
+
+
+def parse_time(text):
+    """An ISO 8601 time as the ledger writes it (UTC, "Z"), as an aware datetime."""
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def load_trust(root, pins, candidates, report):
+    """Trusted keys among ``candidates`` (raw keys the bundle carries) and the rotations."""
+    trust = Trust(pins)
+    rotations = []
+    path = os.path.join(root, "keys.jsonl")
+    if os.path.isfile(path):
+        try:
+            with open(path, "rb") as f:
+                for line in f.read().split(b"\n"):
+                    if line.strip():
+                        item = json.loads(line)
+                        statement = base64.b64decode(item["statement_b64"], validate=True)
+                        fields = json.loads(statement)
+                        if fields.get("type") != ROTATION:
+                            raise ValueError("not a key rotation statement")
+                        rotations.append(
+                            (
+                                bytes.fromhex(fields["old_key"]),
+                                bytes.fromhex(fields["new_key"]),
+                                parse_time(fields["at"]),
+                                fields["at"],
+                                statement,
+                                bytes.fromhex(item["signature"]),
+                            )
+                        )
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            report.fail(f"keys.jsonl is unreadable: {error}")
+    known = set(candidates) | {r[0] for r in rotations} | {r[1] for r in rotations}
+    trust.keys = {raw for raw in known if trust.matches_pin(raw)}
+    if pins and not trust.keys:
+        report.fail(
+            "none of the keys this bundle carries or names is a --key you gave: it was not "
+            "signed by the key you trust"
+        )
+    handovers = []
+    for old, new, when, text, statement, signature in rotations:
+        verdict = ed25519_verify(old, signature, statement)
+        if verdict is None:
+            trust.checked = False
+            report.note("keys.jsonl NOT checked here: the Python package 'cryptography' is missing")
+        elif not verdict:
+            report.fail(
+                f"keys.jsonl: the rotation to key {key_id(new)} is not signed by {key_id(old)}"
+            )
+        elif old in trust.retired:
+            # A key hands over once: a second hand-over means someone else holds it.
+            report.fail(f"keys.jsonl: key {key_id(old)} hands over twice (to another key)")
+        else:
+            trust.retired[old] = (when, text)
+            handovers.append((old, new, text))
+    # A hand-over links two keys both ways: the old key signed it, and the bundle's
+    # SHA256SUMS, signed by the newer key, carries it. So one pinned key, old or new,
+    # vouches for the whole chain (each key still only within its validity).
+    linked = True
+    while linked:
+        linked = False
+        for old, new, text in handovers:
+            if (old in trust.keys or new in trust.keys) and not {old, new} <= trust.keys:
+                trust.keys |= {old, new}
+                linked = True
+                report.ok(f"key {key_id(new)} took over from {key_id(old)} at {text}, signed by it")
+    return trust
+
+
+def check_key(raw, what, trust, report):
+    if raw is None or not trust.pinned:
+        return
+    if not trust.trusts(raw):
+        report.fail(
+            f"{what} is key {hashlib.sha256(raw).hexdigest()}, which is neither a --key you "
+            "gave nor handed on to by one (keys.jsonl)"
+        )
+
+
+def check_signatures(root, signed, checkpoint, trust, report):
     """Both signatures; returns False when they could not be checked here."""
     checked = True
     key = load_key(root, "public_key.pem", report)
@@ -301,11 +568,22 @@ def check_signatures(root, signed, checkpoint, trusted, report):
         if os.path.exists(os.path.join(root, sums_key_file))
         else key
     )
-    for raw, what in ((key, "public_key.pem"), (sums_key, "the SHA256SUMS key")):
-        if raw is not None and trusted and key_id(raw) not in trusted:
-            report.fail(f"{what} has key id {key_id(raw)}, not one of the trusted --key-id")
+    check_key(key, "the checkpoint's signing key (public_key.pem)", trust, report)
+    if sums_key is not key:
+        check_key(sums_key, "the SHA256SUMS signing key (SHA256SUMS.key.pem)", trust, report)
     if key is not None and checkpoint is not None and key_id(key) != checkpoint.get("key_id"):
         report.fail(f"checkpoint.json names key {checkpoint.get('key_id')}, not public_key.pem")
+    if key is not None and checkpoint is not None and key in trust.retired:
+        retired, text = trust.retired[key]
+        try:
+            late = parse_time(checkpoint["timestamp"]) >= retired
+        except (KeyError, TypeError, ValueError):
+            late = True
+        if late:
+            report.fail(
+                f"checkpoint.json is dated {checkpoint.get('timestamp')}, but its key "
+                f"{key_id(key)} was retired at {text}"
+            )
     pairs = (
         ("checkpoint.sig", key, signed, "checkpoint.json"),
         ("SHA256SUMS.sig", sums_key, read(root, "SHA256SUMS", report), "SHA256SUMS"),
@@ -460,11 +738,25 @@ def pem_fingerprints(path):
     return prints
 
 
-def check_timestamp(root, tsa_ca, require, report):
+def tsa_time(text):
+    """The "Time stamp:" of ``openssl ts -reply -text`` as an aware datetime, or None."""
+    line = next((x for x in text.splitlines() if x.startswith("Time stamp:")), None)
+    if line is None:
+        return None
+    value = line.split(":", 1)[1].strip()
+    for layout in ("%b %d %H:%M:%S.%f %Y %Z", "%b %d %H:%M:%S %Y %Z"):
+        try:
+            return datetime.datetime.strptime(value, layout).replace(tzinfo=datetime.UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def check_timestamp(root, checkpoint, args, report):
     """The RFC 3161 token over checkpoint.json; False when it could not be checked here."""
     token = os.path.join("timestamp", "checkpoint.tsr")
     if not os.path.isfile(os.path.join(root, token)):
-        if require:
+        if args.require_timestamp:
             report.fail("no RFC 3161 time-stamp (timestamp/checkpoint.tsr) in this bundle")
         else:
             report.note(
@@ -472,13 +764,20 @@ def check_timestamp(root, tsa_ca, require, report):
                 "this checkpoint yet); only the server's own clock dates it"
             )
         return True
-    ca = os.path.abspath(tsa_ca) if tsa_ca else os.path.join(root, "timestamp", "tsa-ca.pem")
-    if not os.path.isfile(ca):
-        report.note(
-            "timestamp/checkpoint.tsr NOT checked: no authority CA certificate (give "
-            "the authority's CA with --tsa-ca FILE)"
+    carried = os.path.join(root, "timestamp", "tsa-ca.pem")
+    if not args.tsa_ca:
+        prints = ", ".join(pem_fingerprints(carried)) if os.path.isfile(carried) else "none"
+        message = (
+            "timestamp/checkpoint.tsr NOT checked: give the authority's CA certificate, as the "
+            "authority publishes it, with --tsa-ca FILE (the copy in timestamp/tsa-ca.pem, "
+            f"SHA-256 {prints}, is only a convenience: anyone could have replaced it)"
         )
+        if args.require_timestamp:
+            report.fail(message)
+            return True
+        report.note(message)
         return False
+    ca = os.path.abspath(args.tsa_ca)
     command = f"openssl ts -verify -data checkpoint.json -in {token} -CAfile {ca}"
     openssl = shutil.which("openssl")
     if openssl is None:
@@ -504,15 +803,43 @@ def check_timestamp(root, tsa_ca, require, report):
         text=True,
         check=False,
     ).stdout
-    when = next(
-        (x.split(":", 1)[1].strip() for x in text.splitlines() if x.startswith("Time stamp:")), "?"
-    )
+    when = tsa_time(text)
     prints = ", ".join(p[:16] for p in pem_fingerprints(ca))
+    if when is None:
+        report.fail("timestamp/checkpoint.tsr: its time cannot be read")
+        return True
     report.ok(
-        f"timestamp/checkpoint.tsr verified (openssl ts): checkpoint.json existed at {when} "
-        f"per the time-stamp authority (CA SHA-256 {prints}...)"
+        f"timestamp/checkpoint.tsr verified (openssl ts): checkpoint.json existed at "
+        f"{when.isoformat()} per the time-stamp authority (CA SHA-256 {prints}...)"
     )
+    check_times(checkpoint, when, args.tsa_window, report)
     return True
+
+
+def check_times(checkpoint, when, window, report):
+    """The authority's time after the checkpoint's own, and not more than ``window`` seconds
+    after: a checkpoint back-dated (say, to a time its key was still valid) is refused."""
+    if checkpoint is None:
+        return
+    try:
+        signed_at = parse_time(checkpoint["timestamp"])
+    except (KeyError, TypeError, ValueError):
+        report.fail("checkpoint.json has no readable timestamp")
+        return
+    lag = (when - signed_at).total_seconds()
+    if lag < -1:  # the authority's time is to the second; ours to the microsecond
+        report.fail(
+            f"checkpoint.json says it was signed at {checkpoint['timestamp']}, after the "
+            f"authority stamped it ({when.isoformat()})"
+        )
+    elif lag > window:
+        report.fail(
+            f"checkpoint.json says it was signed at {checkpoint['timestamp']}, but the "
+            f"authority first saw it {lag:.0f} s later (more than --tsa-window {window} s): "
+            "it may have been back-dated"
+        )
+    else:
+        report.ok(f"the authority stamped the checkpoint {lag:.0f} s after it was signed")
 
 
 # --- consistency between two bundles (RFC 9162, section 2.1.4.2) ------------------------------
@@ -611,14 +938,19 @@ def verify_bundle(root, args, report):
     leaves = {}
     entries = check_entries(root, checkpoint, report, leaves)
     check_manifest(root, listed, entries, report)
-    checked = check_signatures(root, signed, checkpoint, set(args.key_id), report)
-    key = (
-        load_key(root, "public_key.pem", Report())
-        if os.path.isfile(os.path.join(root, "public_key.pem"))
-        else None
-    )
+    check_chains(root, entries, leaves, report)
+    candidates = [
+        raw
+        for name in ("public_key.pem", "SHA256SUMS.key.pem")
+        if os.path.isfile(os.path.join(root, name))
+        for raw in [load_key(root, name, Report())]
+        if raw is not None
+    ]
+    trust = load_trust(root, args.pins, candidates, report)
+    checked = check_signatures(root, signed, checkpoint, trust, report) and trust.checked
+    key = candidates[0] if os.path.isfile(os.path.join(root, "public_key.pem")) else None
     checked = check_tlog_proofs(root, checkpoint, key, leaves, report) and checked
-    checked = check_timestamp(root, args.tsa_ca, args.require_timestamp, report) and checked
+    checked = check_timestamp(root, checkpoint, args, report) and checked
     return checkpoint, checked
 
 
@@ -626,7 +958,11 @@ def main(argv):
     parser = argparse.ArgumentParser(description="Verify an evidence bundle.")
     parser.add_argument("folder", nargs="?", default=os.path.dirname(os.path.abspath(__file__)))
     parser.add_argument(
-        "--key-id", action="append", default=[], help="a signing key id you trust (repeatable)"
+        "--key",
+        action="append",
+        default=[],
+        help="the company's published ledger key: C2SP verifier key string or SHA-256 "
+        "fingerprint (repeatable)",
     )
     parser.add_argument(
         "--tsa-ca", help="the time-stamp authority's CA certificate (PEM) you trust"
@@ -635,17 +971,32 @@ def main(argv):
         "--require-timestamp", action="store_true", help="fail when there is no RFC 3161 token"
     )
     parser.add_argument(
+        "--tsa-window",
+        type=int,
+        default=3600,
+        help="seconds the authority's time may lie after the checkpoint's (default 3600)",
+    )
+    parser.add_argument(
         "--against", metavar="OTHER_BUNDLE", help="another bundle (folder) of the same ledger"
     )
     args = parser.parse_args(argv[1:])
-    root, report = args.folder, Report()
+    report = Report()
+    try:
+        args.pins = [parse_pin(text) for text in args.key]
+    except ValueError as error:
+        report.fail(str(error))
+        print("1 CHECK(S) FAILED")
+        return 1
+    # Folders as absolute paths: openssl runs inside the bundle's folder.
+    root = os.path.abspath(args.folder)
     checkpoint, checked = verify_bundle(root, args, report)
     if args.against:
+        other_root = os.path.abspath(args.against)
         print(f"--- the other bundle: {args.against}")
-        other, other_checked = verify_bundle(args.against, args, report)
+        other, other_checked = verify_bundle(other_root, args, report)
         checked = checked and other_checked
         print("--- both together")
-        check_against((root, checkpoint), (args.against, other), report)
+        check_against((root, checkpoint), (other_root, other), report)
     if report.failures:
         print(f"{len(report.failures)} CHECK(S) FAILED")
         return 1
@@ -655,8 +1006,14 @@ def main(argv):
             "(see the notes above)"
         )
         return 2
-    if not args.key_id:
-        print("note  run with --key-id <the company's key id> to pin the signing key")
+    if not args.pins:
+        print(
+            "UNPINNED: every check holds, but only against the key this bundle carries, which "
+            "anyone could have replaced. Run again with --key <the company's published key> "
+            "(its verifier key string or SHA-256 fingerprint, as filed with the court or "
+            "printed on the company's letters)"
+        )
+        return 3
     print("ALL CHECKS PASSED")
     return 0
 

@@ -8,6 +8,7 @@ cursors, level by level, so memory stays flat whatever the ledger's size.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -15,12 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from fieldvisit.canonical import canonical_json
-from fieldvisit.ledger import merkle, store
+from fieldvisit.ledger import keys, merkle, store
 from fieldvisit.ledger.checkpoints import verify_checkpoint
-from fieldvisit.models import Checkpoint, LedgerHead
+from fieldvisit.models import Checkpoint, CheckpointTimestamp, LedgerHead, SigningKey
 
 CHUNK = 5000
 _sha256 = hashlib.sha256
@@ -179,12 +181,53 @@ def _check_head(report: AuditReport, size: int, peaks: bytes) -> None:
             report.problems.append("head peaks differ from the stored nodes")
 
 
+def key_windows() -> dict[str, tuple[dt.datetime, dt.datetime | None]]:
+    """Each signing key's validity: from its ``valid_from`` until the next key's."""
+    records = list(SigningKey.objects.order_by("valid_from"))
+    return {
+        record.key_id: (record.valid_from, following.valid_from if following else None)
+        for record, following in zip(records, [*records[1:], None], strict=False)
+    }
+
+
+def time_problems(
+    signed_at: dt.datetime,
+    window: tuple[dt.datetime, dt.datetime | None],
+    stamped_at: dt.datetime | None,
+    bound: dt.timedelta,
+) -> list[str]:
+    """A checkpoint signed within its key's validity, and its time-stamp authority's time
+    after the checkpoint's own and within ``bound`` of it (else it may be back-dated)."""
+    problems = []
+    valid_from, valid_until = window
+    if signed_at < valid_from or (valid_until is not None and signed_at >= valid_until):
+        problems.append("signed outside its key's validity")
+    if stamped_at is not None:
+        if stamped_at < signed_at - dt.timedelta(seconds=1):
+            problems.append("time-stamped before it says it was signed")
+        elif stamped_at - signed_at > bound:
+            problems.append(f"time-stamped more than {bound} after it says it was signed")
+    return problems
+
+
 def _check_checkpoints(report: AuditReport, size: int) -> None:
     signed = Checkpoint.objects.select_related("key").filter(tree_size__lte=size)
+    windows = key_windows()
+    stamps = dict(
+        CheckpointTimestamp.objects.filter(gen_time__isnull=False).values_list(
+            "checkpoint_id", "gen_time"
+        )
+    )
+    bound = dt.timedelta(seconds=settings.LEDGER_TSA_WINDOW_S)
+    report.problems += keys.rotation_problems()
     for checkpoint in signed.order_by("tree_size", "id"):
         report.checkpoints += 1
         label = f"checkpoint at size {checkpoint.tree_size} (key {checkpoint.key_id})"
         for problem in verify_checkpoint(checkpoint):
+            report.problems.append(f"{label}: {problem}")
+        for problem in time_problems(
+            checkpoint.timestamp, windows[checkpoint.key_id], stamps.get(checkpoint.pk), bound
+        ):
             report.problems.append(f"{label}: {problem}")
         if checkpoint.tree_size > report.entries:
             report.problems.append(f"{label}: beyond the ledger's {report.entries} entries")

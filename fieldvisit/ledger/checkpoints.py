@@ -16,11 +16,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from fieldvisit.canonical import canonical_json, iso
 from fieldvisit.ledger import keys, store
-from fieldvisit.models import Checkpoint
+from fieldvisit.models import Checkpoint, CheckpointTimestamp
 
 
 def signed_payload(key_id: str, root_hash: bytes, tree_size: int, timestamp: dt.datetime) -> bytes:
@@ -91,12 +92,16 @@ def latest_checkpoint() -> Checkpoint | None:
 
 
 def first_checkpoint_covering(size: int) -> Checkpoint | None:
-    """The earliest checkpoint that covers an entry count: bundles cite it, so the same
-    evidence always leads to the same checkpoint."""
+    """The earliest checkpoint that covers an entry count, preferring one the time-stamp
+    authority stamped: bundles cite it, so the same evidence leads to the same checkpoint
+    (a checkpoint the authority never stamped, say while it was down for longer than
+    ``LEDGER_TSA_WINDOW_S``, gives way to a later one that it did)."""
+    granted = CheckpointTimestamp.objects.filter(checkpoint=OuterRef("pk"), gen_time__isnull=False)
     return (
         Checkpoint.objects.select_related("key")
         .filter(tree_size__gte=size)
-        .order_by("tree_size", "id")
+        .annotate(stamped=Exists(granted))
+        .order_by("-stamped", "tree_size", "id")
         .first()
     )
 

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from pathlib import Path
+from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from fieldvisit.models import SigningKey
+from fieldvisit.canonical import canonical_json, iso
+from fieldvisit.ledger import store
+from fieldvisit.models import LedgerEntry, SigningKey
 
 _cache: dict[tuple[str, float], Ed25519PrivateKey] = {}
 
@@ -83,16 +89,74 @@ def current_signing_key() -> tuple[SigningKey, Ed25519PrivateKey]:
     return record, key
 
 
+ROTATION = "fieldvisit.ledger.key-rotation/v1"
+ROTATED = "ledger.key_rotated"
+STATEMENT_FIELDS = ("type", "old_key", "new_key", "at")
+
+
+def fingerprint(raw: bytes) -> str:
+    """The full SHA-256 of the raw public key: what a verifier pins (the key id is its
+    first 16 digits, too short to pin)."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def rotation_statement(data: dict[str, Any]) -> bytes:
+    """The bytes the old key signs when it hands over to the new one: canonical JSON of
+    ``{type, old_key, new_key, at}`` (keys as hex of their raw 32 bytes)."""
+    return canonical_json({name: data[name] for name in STATEMENT_FIELDS})
+
+
 def rotate() -> SigningKey:
-    """Retire the current key file (kept beside it) and start signing with a new key."""
+    """Start signing with a new key. The old key signs the hand-over (a ``ledger.key_rotated``
+    entry, in one transaction with the new key's record), so whoever trusts the old key can
+    trust the new one without asking us; the old key file is kept beside the new one."""
     path = Path(settings.LEDGER_SIGNING_KEY_FILE)
-    if path.exists():
-        old_id = key_id_for(public_raw(private_key()))
-        path.rename(path.with_name(f"{path.name}.{old_id}.retired"))
+    old_record, old = current_signing_key()
+    staged = path.with_name(f"{path.name}.new")
+    staged.unlink(missing_ok=True)  # a rotation that died before its commit
+    new = write_new_key(staged)
+    new_raw = public_raw(new)
+    now = timezone.now()
+    data: dict[str, Any] = {
+        "type": ROTATION,
+        "old_key": bytes(old_record.public_key).hex(),
+        "new_key": new_raw.hex(),
+        "at": iso(now),
+        "old_key_id": old_record.key_id,
+        "new_key_id": key_id_for(new_raw),
+    }
+    data["signature"] = old.sign(rotation_statement(data)).hex()
+    with transaction.atomic():
+        record = SigningKey.objects.create(
+            key_id=data["new_key_id"], public_key=new_raw, valid_from=now
+        )
+        store.append(ROTATED, {"type": "system", "name": "rotate_ledger_key"}, "ledger:keys", data)
+    path.rename(path.with_name(f"{path.name}.{old_record.key_id}.retired"))
+    staged.rename(path)
     _cache.clear()
-    write_new_key(path)
-    record, _ = current_signing_key()
     return record
+
+
+def rotations() -> list[tuple[int, dict[str, Any]]]:
+    """Every key hand-over in the ledger, oldest first: (entry index, its data)."""
+    return [
+        (index, json.loads(bytes(raw))["data"])
+        for index, raw in LedgerEntry.objects.filter(kind=ROTATED)
+        .order_by("index")
+        .values_list("index", "entry_bytes")
+    ]
+
+
+def rotation_problems() -> list[str]:
+    """Hand-overs whose signature by the old key does not hold (for ``verify_ledger``)."""
+    problems = []
+    for index, data in rotations():
+        try:
+            old = Ed25519PublicKey.from_public_bytes(bytes.fromhex(data["old_key"]))
+            old.verify(bytes.fromhex(data["signature"]), rotation_statement(data))
+        except (KeyError, ValueError, InvalidSignature):
+            problems.append(f"entry {index}: the key rotation is not signed by the old key")
+    return problems
 
 
 # C2SP signed-note keys (https://c2sp.org/signed-note): Ed25519 is signature type 0x01.

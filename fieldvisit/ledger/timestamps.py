@@ -173,7 +173,14 @@ def stamp_pending(budget_s: float = BUDGET_S) -> StampRun:
     deadline = time.monotonic() + budget_s
     stamped = failed = 0
     while time.monotonic() < deadline:
-        batch = list(checkpoints_without_token().order_by("tree_size", "id")[:BATCH])
+        # A token given more than the window after the checkpoint's own time would say it
+        # may be back-dated: such checkpoints stay without one, and later ones cover them.
+        fresh = timezone.now() - dt.timedelta(seconds=settings.LEDGER_TSA_WINDOW_S)
+        batch = list(
+            checkpoints_without_token()
+            .filter(timestamp__gte=fresh)
+            .order_by("tree_size", "id")[:BATCH]
+        )
         if not batch:
             break
         for checkpoint in batch:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from fieldvisit.models import Preferences
+from tests.bundles.pins import pinned
 from tests.helpers import assert_problem, download, ledger_entries, unzip
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,7 +55,11 @@ def test_lang_zh_hans_gives_a_chinese_report_and_readme(
     assert "如何核验" in readme
     # The bundle still verifies, whatever language it reads in.
     verified = subprocess.run(
-        [sys.executable, "verify.py"], cwd=root, capture_output=True, text=True, timeout=60
+        [sys.executable, "verify.py", *pinned()],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "ALL CHECKS PASSED" in verified.stdout

@@ -5,6 +5,7 @@ flipped in an evidence file, in a ledger entry, in the checkpoint: each is caugh
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -16,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fieldvisit.models import EvidenceAccess, LedgerEntry
+from tests.bundles.pins import pinned
 from tests.helpers import assert_problem, download, unzip
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,8 +41,11 @@ def openssl_verify(root: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def verify_py(root: Path, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
-    return run([python, "verify.py"], root)
+def verify_py(
+    root: Path, *args: str, python: str = sys.executable
+) -> subprocess.CompletedProcess[str]:
+    """verify.py as a court's expert runs it: the company's key pinned from outside."""
+    return run([python, "verify.py", *pinned(*args)], root)
 
 
 @pytest.fixture
@@ -99,9 +106,9 @@ def test_verify_py_without_cryptography_says_the_signature_was_not_checked(
     if python is None or probe.returncode == 0:
         # Make a Python without it: isolated mode with an empty site directory.
         python = sys.executable
-        result = run([python, "-I", "-S", "verify.py"], bundle)
+        result = run([python, "-I", "-S", "verify.py", *pinned()], bundle)
     else:
-        result = verify_py(bundle, python)
+        result = verify_py(bundle, python=python)
     assert result.returncode == 2, result.stdout
     assert "checkpoint.sig NOT checked" in result.stdout
     assert "openssl pkeyutl -verify" in result.stdout
@@ -149,8 +156,6 @@ def test_a_forged_leaf_hash_does_not_prove_into_the_root(bundle: Path) -> None:
     entry = json.loads(lines[-1])
     raw = bytearray(base64.b64decode(entry["entry_b64"]))
     raw[-3] ^= 0x01
-    import hashlib
-
     entry["entry_b64"] = base64.b64encode(bytes(raw)).decode()
     entry["leaf_hash"] = hashlib.sha256(b"\x00" + bytes(raw)).hexdigest()
     entry.pop("entry")
@@ -173,8 +178,6 @@ def test_one_flipped_byte_in_the_checkpoint_is_caught(bundle: Path) -> None:
 
 def rewrite_sums(root: Path, drop: str = "") -> None:
     """What a forger would do: make SHA256SUMS match the altered files."""
-    import hashlib
-
     lines = []
     for line in (root / "SHA256SUMS").read_text().splitlines():
         _, name = line.split("  ", 1)
@@ -211,7 +214,8 @@ def test_a_case_bundle_verifies_too(world: Any, evidenced_visit: Any, tmp_path: 
     legal = world.client(world.legal, "desk")
     case = evidenced_visit.stop.case
     root = unzip(download(legal, f"/api/v1/cases/{case.pk}/bundle/"), tmp_path)
-    assert verify_py(root).returncode == 0
+    verified = verify_py(root)
+    assert verified.returncode == 0, verified.stdout
     assert root.name == f"case-{case.number}"
 
 
@@ -346,12 +350,62 @@ def test_a_rewritten_report_html_is_caught(bundle: Path) -> None:
     assert "SHA256SUMS.sig is not a valid signature" in verified.stdout
 
 
-def test_a_pinned_key_id_that_differs_fails(bundle: Path) -> None:
-    verified = run([sys.executable, "verify.py", "--key-id", "0000000000000000"], bundle)
+def test_without_a_pinned_key_a_sound_bundle_is_only_unpinned(bundle: Path) -> None:
+    verified = run([sys.executable, "verify.py"], bundle)
+    assert verified.returncode == 3, verified.stdout
+    assert "UNPINNED" in verified.stdout and "ALL CHECKS PASSED" not in verified.stdout
+
+
+def test_the_key_is_pinned_by_fingerprint_or_verifier_key_and_another_fails(
+    bundle: Path, anon: Any
+) -> None:
+    (published,) = anon.get("/api/v1/ledger/keys/").json()
+    for pin in (published["fingerprint"], published["note_verifier_key"]):
+        verified = run([sys.executable, "verify.py", "--key", pin], bundle)
+        assert verified.returncode == 0, verified.stdout
+        assert verified.stdout.strip().endswith("ALL CHECKS PASSED")
+    # openssl's fingerprint of the PEM (DER SubjectPublicKeyInfo) is accepted too.
+    spki = subprocess.run(
+        ["openssl", "pkey", "-pubin", "-in", "public_key.pem", "-outform", "DER"],
+        cwd=bundle,
+        capture_output=True,
+        check=True,
+    ).stdout
+    verified = run([sys.executable, "verify.py", "--key", hashlib.sha256(spki).hexdigest()], bundle)
+    assert verified.returncode == 0, verified.stdout
+    other = hashlib.sha256(b"another company's key").hexdigest()
+    verified = run([sys.executable, "verify.py", "--key", other], bundle)
     assert verified.returncode == 1
-    assert "not one of the trusted --key-id" in verified.stdout
-    key_id = json.loads((bundle / "checkpoint.json").read_text())["key_id"]
-    assert run([sys.executable, "verify.py", "--key-id", key_id], bundle).returncode == 0
+    assert "not signed by the key you trust" in verified.stdout
+    bad = run([sys.executable, "verify.py", "--key", "not-a-key"], bundle)
+    assert bad.returncode == 1 and "neither a SHA-256 fingerprint" in bad.stdout
+
+
+def test_a_bundle_re_signed_with_another_key_fails_when_pinned(bundle: Path) -> None:
+    """A forger's own key in public_key.pem and SHA256SUMS.key.pem: self-consistent, and
+    UNPINNED without a pin; with the company's key pinned, refused."""
+    forger = Ed25519PrivateKey.generate()
+    pem = forger.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (bundle / "SHA256SUMS.key.pem").write_bytes(pem)
+    sums_lines = (bundle / "SHA256SUMS").read_text().splitlines()
+    sums_lines.append(f"{hashlib.sha256(pem).hexdigest()}  SHA256SUMS.key.pem")
+    sums = ("\n".join(sorted(sums_lines, key=lambda x: x.split("  ", 1)[1])) + "\n").encode()
+    (bundle / "SHA256SUMS").write_bytes(sums)
+    (bundle / "SHA256SUMS.sig").write_bytes(forger.sign(sums))
+    alone = run([sys.executable, "verify.py"], bundle)
+    assert alone.returncode == 3, alone.stdout
+    verified = verify_py(bundle)
+    assert verified.returncode == 1
+    assert "the SHA256SUMS signing key (SHA256SUMS.key.pem) is key" in verified.stdout
+
+
+def test_a_relative_path_to_a_bundle_verifies(bundle: Path) -> None:
+    verified = run(
+        [sys.executable, str(bundle / "verify.py"), *pinned(), bundle.name], bundle.parent
+    )
+    assert verified.returncode == 0, verified.stdout
 
 
 def test_a_bundle_carries_no_other_debtors_addresses(

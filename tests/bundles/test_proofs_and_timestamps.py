@@ -5,6 +5,7 @@ the wrong authority certificate, a tampered proof file and a forked history each
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from fieldvisit import jobs
 from fieldvisit.ledger import merkle, store
 from fieldvisit.models import LedgerEntry
 from tests.bundles.forge import fork, resign
+from tests.bundles.pins import pinned
 from tests.helpers import assert_problem, download, unzip
 from tests.tsa import Authority
 
@@ -33,7 +35,8 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Any:
 
 
 def verify_py(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    return run([sys.executable, "verify.py", *args], root, env)
+    """verify.py as a court's expert runs it: the company's key pinned from outside."""
+    return run([sys.executable, "verify.py", *pinned(*args)], root, env)
 
 
 def visit_url(visit: Any, query: str = "") -> str:
@@ -45,9 +48,18 @@ def fetch(world: Any, url: str, into: Path) -> Path:
     return unzip(download(world.client(world.legal, "desk"), url), into)
 
 
+def real_now() -> dt.datetime:
+    """The machine's real time (a child process does not travel with the pinned clock)."""
+    seconds = subprocess.run(["date", "+%s"], capture_output=True, text=True, check=True).stdout
+    return dt.datetime.fromtimestamp(int(seconds), dt.UTC)
+
+
 @pytest.fixture
-def stamped(world: Any, evidenced_visit: Any, tsa: Authority, tmp_path: Path) -> Path:
+def stamped(world: Any, evidenced_visit: Any, tsa: Authority, tmp_path: Path, clock: Any) -> Path:
     world.client(world.legal, "desk")
+    # The authority (openssl ts) stamps with the real time: the checkpoint is signed then
+    # too, as it would be in production, where the two lie seconds apart.
+    clock.move_to(real_now())
     jobs.checkpoint()  # signs and stamps the tree head that covers the visit
     return fetch(world, visit_url(evidenced_visit), tmp_path / "a")
 
@@ -68,9 +80,10 @@ def test_a_stamped_bundle_verifies_with_openssl_ts_and_verify_py(
         "openssl ts -verify -data checkpoint.json -in timestamp/checkpoint.tsr "
         "-CAfile timestamp/tsa-ca.pem" in readme
     )
-    verified = verify_py(stamped, "--require-timestamp")
+    verified = verify_py(stamped, "--require-timestamp", "--tsa-ca", str(tsa.ca_file))
     assert verified.returncode == 0, verified.stdout
     assert "timestamp/checkpoint.tsr verified (openssl ts)" in verified.stdout
+    assert "the authority stamped the checkpoint" in verified.stdout
     assert "C2SP tlog-proof files verified" in verified.stdout
     sums = run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], stamped)
     assert sums.returncode == 0, sums.stdout
@@ -108,13 +121,13 @@ def test_tlog_proof_files_follow_c2sp(stamped: Path) -> None:
         )
 
 
-def test_a_tampered_token_is_caught(stamped: Path) -> None:
+def test_a_tampered_token_is_caught(stamped: Path, tsa: Authority) -> None:
     token = stamped / "timestamp" / "checkpoint.tsr"
     data = bytearray(token.read_bytes())
     data[-10] ^= 0x01
     token.write_bytes(bytes(data))
     resign(stamped)  # even with SHA256SUMS re-signed by the ledger key
-    verified = verify_py(stamped)
+    verified = verify_py(stamped, "--tsa-ca", str(tsa.ca_file))
     assert verified.returncode == 1
     assert "FAIL  timestamp/checkpoint.tsr does not verify" in verified.stdout
 
@@ -123,18 +136,32 @@ def test_the_wrong_authority_certificate_is_caught(stamped: Path, tsa: Authority
     verified = verify_py(stamped, "--tsa-ca", str(tsa.other_ca_file))
     assert verified.returncode == 1
     assert "timestamp/checkpoint.tsr does not verify" in verified.stdout
-    # A bundle whose CA file was swapped for another authority's fails the same way.
+
+
+def test_the_authority_certificate_in_the_bundle_is_never_trusted(
+    stamped: Path, tsa: Authority
+) -> None:
+    # Whoever forges a bundle can stamp it with an authority of their own and ship its CA.
     (stamped / "timestamp" / "tsa-ca.pem").write_bytes(tsa.other_ca_file.read_bytes())
     resign(stamped)
-    assert verify_py(stamped).returncode == 1
+    verified = verify_py(stamped)
+    assert verified.returncode == 2, verified.stdout
+    assert "timestamp/checkpoint.tsr NOT checked: give the authority's CA" in verified.stdout
+    assert "verified (openssl ts)" not in verified.stdout
+    required = verify_py(stamped, "--require-timestamp")
+    assert required.returncode == 1, required.stdout
+    # With the authority's CA from outside, the genuine token still verifies.
+    assert verify_py(stamped, "--tsa-ca", str(tsa.ca_file)).returncode == 0
 
 
 def test_without_openssl_the_token_is_not_checked_and_the_exit_code_says_so(
-    stamped: Path, tmp_path: Path
+    stamped: Path, tmp_path: Path, tsa: Authority
 ) -> None:
     no_openssl = tmp_path / "bin"
     no_openssl.mkdir()
-    verified = verify_py(stamped, env={"PATH": str(no_openssl), "LANG": "C.UTF-8"})
+    verified = verify_py(
+        stamped, "--tsa-ca", str(tsa.ca_file), env={"PATH": str(no_openssl), "LANG": "C.UTF-8"}
+    )
     assert verified.returncode == 2, verified.stdout
     assert "timestamp/checkpoint.tsr NOT checked: openssl is not installed" in verified.stdout
     assert "openssl ts -verify -data checkpoint.json" in verified.stdout

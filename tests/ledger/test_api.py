@@ -3,31 +3,39 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from fieldvisit.bundles.contents import verify_script
 from fieldvisit.canonical import canonical_json
 from fieldvisit.ledger import merkle
-from fieldvisit.models import LedgerEntry
+from fieldvisit.models import LedgerEntry, SigningKey
 from tests.ledger.helpers import append_many
 from tests.ledger.reference import ref_mth, ref_proof, ref_verify_inclusion
 
 pytestmark = pytest.mark.django_db
 
-ENDPOINTS = [
+# Entries' bytes are for those who audit the ledger; hashes, keys and the verifier are
+# public: whoever checks a bundle must be able to take them from us, not from the bundle.
+ENTRIES = [
+    ("/api/v1/ledger/proof/", {"entry": 0}),
+    ("/api/v1/ledger/entries/0/", {}),
+]
+PUBLIC = [
     ("/api/v1/ledger/checkpoint/", {}),
     ("/api/v1/ledger/checkpoint.txt", {}),
-    ("/api/v1/ledger/proof/", {"entry": 0}),
     ("/api/v1/ledger/consistency/", {"first": 1, "second": 2}),
     ("/api/v1/ledger/public-key/", {}),
     ("/api/v1/ledger/keys/", {}),
-    ("/api/v1/ledger/entries/0/", {}),
+    ("/api/v1/ledger/verify.py", {}),
 ]
 
 
-@pytest.mark.parametrize(("url", "params"), ENDPOINTS)
+@pytest.mark.parametrize(("url", "params"), ENTRIES)
 @pytest.mark.parametrize(
     ("actor", "expected"),
     [
@@ -47,11 +55,35 @@ def test_who_may_read_the_ledger(world, url, params, actor, expected) -> None:  
         assert response.json()["code"] == "permission_denied"
 
 
-@pytest.mark.parametrize(("url", "params"), ENDPOINTS)
+@pytest.mark.parametrize(("url", "params"), ENTRIES)
 def test_anonymous_is_refused(anon, world, url, params) -> None:  # type: ignore[no-untyped-def]
     response = anon.get(url, params)
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(("url", "params"), PUBLIC)
+def test_hashes_keys_and_the_verifier_need_no_account(anon, world, url, params) -> None:  # type: ignore[no-untyped-def]
+    response = anon.get(url, params)
+    assert response.status_code == 200, response.content
+    assert world.client(world.agent_a).get(url, params).status_code == 200
+
+
+def test_the_published_verifier_is_the_one_bundles_carry_with_its_sha256(anon, world) -> None:  # type: ignore[no-untyped-def]
+    response = anon.get("/api/v1/ledger/verify.py")
+    script = b"".join(response.streaming_content) if response.streaming else response.content
+    assert script == verify_script()
+    assert response["X-Content-SHA256"] == hashlib.sha256(script).hexdigest()
+    # The README publishes the same SHA-256 (a change to verify.py must update it).
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert hashlib.sha256(script).hexdigest() in readme
+
+
+def test_keys_carry_their_full_fingerprint(anon, world) -> None:  # type: ignore[no-untyped-def]
+    (key,) = anon.get("/api/v1/ledger/keys/").json()
+    raw = bytes(SigningKey.objects.get(pk=key["key_id"]).public_key)
+    assert key["fingerprint"] == hashlib.sha256(raw).hexdigest()
+    assert key["fingerprint"].startswith(key["key_id"])
 
 
 def _all_entries() -> list[bytes]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from fieldvisit.db.append_only import install_sql, uninstall_sql
-from fieldvisit.ledger import merkle
+from fieldvisit.ledger import keys, merkle, store
+from fieldvisit.ledger.audit import audit, time_problems
 from fieldvisit.ledger.checkpoints import make_checkpoint
 from fieldvisit.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
 from tests.ledger.helpers import append_many
@@ -170,3 +172,39 @@ def test_a_truncated_tail_is_caught() -> None:
     tamper(LedgerEntry, 'DELETE FROM fieldvisit_ledgerentry WHERE "index" = %s', [9])
     with pytest.raises(CommandError, match="first bad index: 9"):
         verify()
+
+
+def test_time_problems_judge_a_checkpoint_by_its_key_and_its_authority() -> None:
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    retired = start + dt.timedelta(days=30)
+    hour = dt.timedelta(hours=1)
+    window = (start, retired)
+    assert time_problems(start + dt.timedelta(days=1), window, None, hour) == []
+    stamped = start + dt.timedelta(days=1, seconds=30)
+    assert time_problems(start + dt.timedelta(days=1), window, stamped, hour) == []
+    # Signed after its key was retired, or before it was valid.
+    assert time_problems(retired, window, None, hour) == ["signed outside its key's validity"]
+    assert time_problems(start - hour, window, None, hour) == ["signed outside its key's validity"]
+    # Back-dated: the authority first saw it a month after the date it claims.
+    late = time_problems(start + dt.timedelta(days=1), window, retired + hour, hour)
+    assert late == ["time-stamped more than 1:00:00 after it says it was signed"]
+    early = time_problems(start + dt.timedelta(days=1), window, start, hour)
+    assert early == ["time-stamped before it says it was signed"]
+
+
+def test_verify_ledger_checks_each_key_rotation_s_signature() -> None:
+    with transaction.atomic():
+        store.append(
+            keys.ROTATED,
+            {"type": "system", "name": "test"},
+            "ledger:keys",
+            {
+                "type": keys.ROTATION,
+                "old_key": "00" * 32,
+                "new_key": "11" * 32,
+                "at": "2026-11-24T00:00:00Z",
+                "signature": "22" * 64,
+            },
+        )
+    report = audit()
+    assert any("key rotation is not signed by the old key" in p for p in report.problems)

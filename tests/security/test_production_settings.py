@@ -76,6 +76,7 @@ def production_env(home: Path, **extra: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "fieldvisit.example",
         "CSRF_TRUSTED_ORIGINS": "https://fieldvisit.example",
         "LEDGER_SIGNING_KEY_FILE": str(ledger_key),
+        "LEDGER_ORIGIN": "evidence.collections.example/ledger",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "DATABASE_URL": f"sqlite:///{home / 'db.sqlite3'}",
     }
@@ -235,3 +236,12 @@ def test_a_separate_database_password_is_put_into_the_url(
     url: str, password: str, expected: str
 ) -> None:
     assert with_password(url, password) == expected
+
+
+def test_check_deploy_refuses_the_placeholder_ledger_origin(home: Path) -> None:
+    env = production_env(home)
+    env.pop("LEDGER_ORIGIN")
+    completed = run(env, "manage.py", "check", "--deploy")
+
+    assert completed.returncode != 0
+    assert "fieldvisit.E015" in completed.stderr + completed.stdout

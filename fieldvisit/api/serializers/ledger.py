@@ -125,3 +125,6 @@ class PublicKeySerializer(serializers.Serializer):
     valid_until = serializers.DateTimeField(allow_null=True)
     public_key_pem = serializers.CharField()
     note_verifier_key = serializers.CharField()
+    fingerprint = serializers.CharField(
+        help_text="SHA-256 of the raw public key (64 hex digits): pin it with `verify.py --key`."
+    )

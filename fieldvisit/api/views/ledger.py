@@ -2,13 +2,16 @@
 
 Legal and auditors read every entry; a supervisor only the entries about their teams
 (``fieldvisit.ledger.scope``): another entry, or its inclusion proof (which carries its
-bytes), is 404 to them. Checkpoints, consistency proofs and keys are hashes and keys alone,
-open to every ledger reader. Each read of an entry's bytes is in the evidence access log.
+bytes), is 404 to them. Checkpoints, consistency proofs, keys and the verifier are hashes,
+keys and code alone: open to anyone, without an account, so that whoever checks a bundle
+takes them from us and not from the bundle. Each read of an entry's bytes is in the evidence
+access log.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import Any
 
@@ -16,6 +19,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +32,7 @@ from fieldvisit.api.permissions import HasRole
 from fieldvisit.api.renderers import PemRenderer, TextRenderer
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers import ledger as s
+from fieldvisit.bundles.contents import verify_script
 from fieldvisit.choices import Role
 from fieldvisit.ledger import checkpoints, keys, store, timestamps
 from fieldvisit.ledger.scope import entries_visible_to, may_read_entry
@@ -79,14 +84,21 @@ class LedgerView(APIView):
     required_roles = AUDIT_ROLES
 
 
-class CheckpointView(LedgerView):
+class PublicLedgerView(APIView):
+    """Hashes, keys and the verifier: what anyone checking a bundle needs from outside it,
+    without an account (issue: trust anchored outside the bundle)."""
+
+    permission_classes = [AllowAny]
+
+
+class CheckpointView(PublicLedgerView):
     @extend_schema(
         operation_id="ledger_checkpoint",
         examples=examples.LEDGER_CHECKPOINT,
         parameters=[s.CheckpointQuerySerializer],
         responses={
             200: s.CheckpointSerializer,
-            **problems("validation_error", "not_found", "permission_denied"),
+            **problems("validation_error", "not_found"),
         },
         description="The latest signed checkpoint (signed afresh when the ledger has grown), "
         "or the one at `tree_size`.",
@@ -107,7 +119,7 @@ class CheckpointView(LedgerView):
         return Response(checkpoint_body(checkpoint))
 
 
-class CheckpointNoteView(LedgerView):
+class CheckpointNoteView(PublicLedgerView):
     renderer_classes = [TextRenderer, JSONRenderer]
 
     @extend_schema(
@@ -119,7 +131,7 @@ class CheckpointNoteView(LedgerView):
             (200, "text/plain"): OpenApiResponse(
                 OpenApiTypes.STR, description="C2SP tlog-checkpoint signed note"
             ),
-            **problems("not_found", "permission_denied"),
+            **problems("not_found"),
         },
     )
     def get(self, request: Request) -> HttpResponse:
@@ -168,7 +180,7 @@ class InclusionProofView(LedgerView):
         )
 
 
-class ConsistencyProofView(LedgerView):
+class ConsistencyProofView(PublicLedgerView):
     @extend_schema(
         operation_id="ledger_consistency",
         examples=examples.LEDGER_CONSISTENCY,
@@ -177,7 +189,7 @@ class ConsistencyProofView(LedgerView):
         parameters=[s.ConsistencyQuerySerializer],
         responses={
             200: s.ConsistencyProofSerializer,
-            **problems("validation_error", "ledger_range", "permission_denied"),
+            **problems("validation_error", "ledger_range"),
         },
     )
     def get(self, request: Request) -> Response:
@@ -218,7 +230,7 @@ class EntryView(LedgerView):
         )
 
 
-class PublicKeyView(LedgerView):
+class PublicKeyView(PublicLedgerView):
     renderer_classes = [PemRenderer, TextRenderer, JSONRenderer]
 
     @extend_schema(
@@ -231,7 +243,7 @@ class PublicKeyView(LedgerView):
             (200, "application/x-pem-file"): OpenApiResponse(
                 OpenApiTypes.STR, description="Ed25519 public key, PEM (SubjectPublicKeyInfo)"
             ),
-            **problems("validation_error", "not_found", "permission_denied"),
+            **problems("validation_error", "not_found"),
         },
     )
     def get(self, request: Request) -> HttpResponse:
@@ -247,11 +259,11 @@ class PublicKeyView(LedgerView):
         )
 
 
-class PublicKeyListView(LedgerView):
+class PublicKeyListView(PublicLedgerView):
     @extend_schema(
         operation_id="ledger_keys",
         examples=examples.LEDGER_KEYS,
-        responses={200: s.PublicKeySerializer(many=True), **problems("permission_denied")},
+        responses={200: s.PublicKeySerializer(many=True), **problems()},
         description="Every key that ever signed checkpoints, with its validity period.",
     )
     def get(self, request: Request) -> Response:
@@ -267,6 +279,29 @@ class PublicKeyListView(LedgerView):
                     "valid_until": following.valid_from if following else None,
                     "public_key_pem": keys.public_pem(raw),
                     "note_verifier_key": keys.note_verifier_key(settings.LEDGER_ORIGIN, raw),
+                    "fingerprint": keys.fingerprint(raw),
                 }
             )
         return Response(s.PublicKeySerializer(body, many=True).data)
+
+
+class VerifierView(PublicLedgerView):
+    renderer_classes = [TextRenderer, JSONRenderer]
+
+    @extend_schema(
+        operation_id="ledger_verifier",
+        description="The bundle verifier (`verify.py`, Python 3 standard library), the same "
+        "file every bundle carries; its SHA-256 is in the `X-Content-SHA256` header and the "
+        "README, so a court can check the copy in a bundle against the published one.",
+        examples=examples.LEDGER_VERIFIER,
+        responses={
+            (200, "text/x-python"): OpenApiResponse(OpenApiTypes.STR, description="verify.py"),
+            **problems(),
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        script = verify_script()
+        response = HttpResponse(script, content_type="text/x-python; charset=utf-8")
+        response["X-Content-SHA256"] = hashlib.sha256(script).hexdigest()
+        response["Content-Disposition"] = 'attachment; filename="verify.py"'
+        return response
