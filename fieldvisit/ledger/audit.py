@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from fieldvisit.canonical import canonical_json
-from fieldvisit.ledger import keys, merkle, store
+from fieldvisit.ledger import chains, keys, merkle, store
 from fieldvisit.ledger.checkpoints import verify_checkpoint
 from fieldvisit.models import Checkpoint, CheckpointTimestamp, LedgerHead, SigningKey
 
@@ -172,6 +172,28 @@ def _check_tree(report: AuditReport, strict: bool, size: int) -> None:
         report.bad_entry(report.entries, f"missing (the head says {size} entries)")
 
 
+def _check_chains(report: AuditReport, size: int) -> None:
+    """Each visit's chain (``ledger.chains``): numbered 1, 2, 3 ... each entry naming the one
+    before it, and its bytes saying what the chain columns say (one streamed pass over the
+    chained entries, in chain order by the chain's unique index)."""
+    q = store._q
+    rows = _rows(
+        f"SELECT chain_visit, chain_seq, {q('index')}, entry_bytes, leaf_hash "
+        f"FROM {q(store.ENTRY)} WHERE chain_visit IS NOT NULL AND {q('index')} < %s "
+        "ORDER BY chain_visit, chain_seq",
+        [size],
+    )
+    visit, previous = None, None  # previous: (seq, leaf hash) of the chain's last entry
+    for chain_visit, seq, index, raw, leaf in rows:
+        if chain_visit != visit:
+            visit, previous = chain_visit, None
+        link = json.loads(bytes(raw)).get("chain") or {}
+        expected = chains.link(chain_visit, previous)
+        if link != expected:
+            report.bad_entry(index, f"breaks the chain of visit {chain_visit} at number {seq}")
+        previous = (seq, bytes(leaf))
+
+
 def _check_head(report: AuditReport, size: int, peaks: bytes) -> None:
     """The head read at the start must be the peaks of the verified tree at its size."""
     if size:
@@ -245,5 +267,6 @@ def audit(strict: bool = False) -> AuditReport:
     _check_tree(report, strict, size)
     if report.ok:
         _check_head(report, size, peaks)
+        _check_chains(report, size)
         _check_checkpoints(report, size)
     return report

@@ -208,3 +208,20 @@ def test_verify_ledger_checks_each_key_rotation_s_signature() -> None:
         )
     report = audit()
     assert any("key rotation is not signed by the old key" in p for p in report.problems)
+
+
+def test_verify_ledger_follows_each_visit_chain() -> None:
+    visit = "5d0c3a4e-0000-4000-8000-000000000001"
+    with transaction.atomic():
+        for n in range(3):
+            store.append(
+                "photo.added", {"type": "system", "name": "test"}, f"visit:{visit}", {"n": n}
+            )
+        store.seal_visit(visit)
+    assert audit().ok
+    # A row renumbered out of its chain (its bytes unchanged, so its leaf still holds).
+    middle = LedgerEntry.objects.get(chain_visit=visit, chain_seq=2).index
+    table = LedgerEntry._meta.db_table
+    tamper(LedgerEntry, f'UPDATE "{table}" SET chain_seq = 9 WHERE "index" = %s', [middle])
+    report = audit()
+    assert any(f"breaks the chain of visit {visit}" in p for p in report.problems)
