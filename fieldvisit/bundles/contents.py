@@ -17,7 +17,7 @@ from django.conf import settings
 from django.template.loader import select_template
 from django.utils import translation
 
-from fieldvisit.bundles import proofs, report
+from fieldvisit.bundles import proofs, report, verify
 from fieldvisit.bundles.members import Member, generated
 from fieldvisit.bundles.plan import Item, Plan
 from fieldvisit.canonical import iso
@@ -154,6 +154,7 @@ def _manifest(plan: Plan) -> Member:
     """``manifest.json``: the bundle's subject and checkpoint, each evidence file with the
     record and ledger entry it belongs to, and the thumbnails derived from them."""
     checkpoint = plan.checkpoint
+    cited = {e.index: json.loads(bytes(e.entry_bytes)) for e in plan.entries}
     manifest = {
         "bundle": {
             "kind": plan.subject.kind,
@@ -166,7 +167,7 @@ def _manifest(plan: Plan) -> Member:
                 "timestamp": iso(checkpoint.timestamp),
             },
         },
-        "items": [_manifest_item(i) for i in plan.items],
+        "items": [_manifest_item(i, cited[i.ledger_entry]) for i in plan.items],
         "derived": [
             {"path": t.path, "sha256": t.sha256, "size": t.size, "made_from": source}
             for t, source in plan.thumbnails
@@ -176,17 +177,13 @@ def _manifest(plan: Plan) -> Member:
     return generated("manifest.json", text.encode() + b"\n")
 
 
-def _manifest_item(item: Item) -> dict[str, Any]:
-    return {
-        "path": item.path,
-        "sha256": item.file.sha256,
-        "size": item.file.size,
-        "media_type": item.file.media_type,
-        "captured_at": iso(item.captured_at),
-        "received_at": iso(item.received_at),
-        "ledger_entry": item.ledger_entry,
-        "record": item.record,
-    }
+def _manifest_item(item: Item, entry: dict[str, Any]) -> dict[str, Any]:
+    """An evidence file as the ledger entry that records it says (``verify.manifest_fields``,
+    which ``verify.py`` re-derives and compares), with its path and that entry's index."""
+    fields = verify.manifest_fields(entry, item.record.get("part", ""))
+    if fields is None:
+        raise ValueError(f"ledger entry {item.ledger_entry} records no evidence file")
+    return {"path": item.path, "ledger_entry": item.ledger_entry, **fields}
 
 
 def verify_script() -> bytes:

@@ -225,6 +225,46 @@ def cited_files(entry):
     return [f["sha256"] for f in files if isinstance(f, dict) and "sha256" in f]
 
 
+def manifest_fields(entry, part=""):
+    """What manifest.json says of an evidence file, derived from the ledger entry that
+    records it (the server builds the manifest with this same function): its SHA-256, size,
+    type, times and record. ``part`` names a receipt's file ("signature" or "photo")."""
+    kind, data = entry.get("kind"), entry.get("data") or {}
+    if kind == "photo.added":
+        file, captured = data.get("file"), data.get("captured_at")
+        record = {"type": "photo", "id": data.get("photo"), "kind": data.get("kind")}
+    elif kind == "receipt.recorded":
+        file, captured = data.get(part), data.get("captured_at")
+        record = {"type": "receipt", "id": data.get("receipt"), "part": part}
+    elif kind == "recording.segment_added":
+        file, captured = data.get("file"), data.get("started_at")
+        record = {
+            "type": "audio_segment",
+            "recording": data.get("recording"),
+            "index": data.get("segment"),
+        }
+    else:
+        return None
+    file = file if isinstance(file, dict) else {}
+    return {
+        "sha256": file.get("sha256"),
+        "size": file.get("size"),
+        "media_type": file.get("media_type"),
+        "captured_at": captured,
+        "received_at": data.get("received_at"),
+        "record": record,
+    }
+
+
+def check_manifest_fields(item, entry):
+    """The manifest item's fields that differ from what its ledger entry says."""
+    record = item.get("record")
+    derived = manifest_fields(entry, record.get("part", "") if isinstance(record, dict) else "")
+    if derived is None:
+        return ["record"]
+    return [name for name, value in derived.items() if item.get(name) != value]
+
+
 def check_manifest(root, listed, entries, report):
     try:
         with open(os.path.join(root, "manifest.json"), encoding="utf-8") as f:
@@ -247,6 +287,11 @@ def check_manifest(root, listed, entries, report):
         elif not mentions(entries[index].get("data"), digest):
             report.fail(f"ledger entry {index} does not record {path}")
             bad += 1
+        elif differ := check_manifest_fields(item, entries[index]):
+            report.fail(
+                f"manifest item {path}: {', '.join(differ)} not as its ledger entry {index} says"
+            )
+            bad += 1
     paths = {item.get("path") for item in items}
     for name in listed:
         if name.startswith("evidence/") and name not in paths:
@@ -259,7 +304,10 @@ def check_manifest(root, listed, entries, report):
                 report.fail(f"ledger entry {index} records a file that is not in the bundle")
                 bad += 1
     if not bad:
-        report.ok(f"{len(items)} evidence files are each recorded by a proven ledger entry")
+        report.ok(
+            f"{len(items)} evidence files are each recorded by a proven ledger entry, which "
+            "says what manifest.json says of them"
+        )
 
 
 # --- Each visit complete: its chain and seal ------------------------------------------------

@@ -232,3 +232,17 @@ def test_a_checkpoint_dated_after_its_key_was_retired_is_refused(
     verified = run(root, "--key", pin)
     assert verified.returncode == 1
     assert "but its key" in verified.stdout and "was retired at" in verified.stdout
+
+
+def test_a_manifest_time_rewritten_and_re_signed_is_caught(bundle: Path) -> None:
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    photo = next(i for i in manifest["items"] if i["record"]["type"] == "photo")
+    photo["captured_at"] = "2026-11-23T23:59:00Z"  # the day before: outside visiting hours
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    resign(bundle)
+    verified = run(bundle, *pinned())
+    assert verified.returncode == 1, verified.stdout
+    assert (
+        f"manifest item {photo['path']}: captured_at not as its ledger entry "
+        f"{photo['ledger_entry']} says" in verified.stdout
+    )
