@@ -1,9 +1,11 @@
 """Thumbnails for people (admin, reports): derived from the original, never replacing it.
 
 They live in the default (media) storage, not with the evidence, named by the original's
-SHA-256, with the EXIF orientation applied. Ingest makes them from the decode that checks the
-photo (``keep``), so nothing decodes evidence a second time for them; evidence received before
-that gets its thumbnail on first use, once.
+SHA-256, with the EXIF orientation applied. Where the check at ingest decodes the image (PNG,
+HEIC, a progressive JPEG), the thumbnail comes from that decode (``keep``); a baseline JPEG is
+proved whole by its structure without a decode, and gets its thumbnail on first use (admin,
+bundles), from one decode then, as does evidence received before ingest made thumbnails. Either
+way nothing decodes a photo twice for its thumbnail.
 """
 
 from __future__ import annotations

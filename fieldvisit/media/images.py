@@ -1,11 +1,26 @@
 """Photos as evidence: what a file really is, whether it is whole, and where and when it was taken.
 
 The type is judged from the leading bytes, never from the file name, and before any decoding: a
-GIF pixel bomb is refused as an unsupported type without Pillow ever parsing it. Accepted files
-are then fully decoded once, because only a full decode proves an image is not truncated
-(``Image.open()`` and ``verify()`` succeed on a JPEG cut in half); the same decode makes the
-photo's thumbnail, so nothing decodes it again. EXIF is best effort: damaged metadata never
-makes a photo invalid, it only leaves the unreadable values as ``None``.
+GIF pixel bomb is refused as an unsupported type without Pillow ever parsing it. Then the file
+must be proved whole (``Image.open()`` and ``verify()`` succeed on a JPEG cut in half):
+
+- a baseline JPEG (one scan of every component, 8-bit Huffman: what every camera writes) by
+  its structure, ``_jpeg_proved_whole``: every marker segment complete, the quantisation and
+  Huffman tables that libjpeg would refuse checked as libjpeg checks them, the scan's
+  entropy-coded data walked to its end (in C, by ``re``: each 0xFF must be stuffed, a restart
+  marker in sequence, or the EOI that ends it) and, with restart markers, as many as the frame
+  has restart intervals. That is what a decode refuses: libjpeg takes damaged entropy-coded
+  data with a warning only (bit errors decode to wrong pixels, an EOI inside the data to grey
+  ones), so Pillow refuses a JPEG only when its file ends before the decoder does. The walk
+  reads the file once at memory speed; decoding a 20 MB photo, even at 1/8 scale, takes
+  about 7 times as long as hashing and writing it;
+- anything the walk does not prove whole (another kind of JPEG, an unexpected marker, a file
+  that ends before its EOI), and every PNG and HEIC, by decoding every pixel once, which also
+  makes the photo's thumbnail. A JPEG proved whole by its structure gets its thumbnail on
+  first use instead (``thumbnail_jpeg``), decoded once then.
+
+EXIF is best effort: damaged metadata never makes a photo invalid, it only leaves the
+unreadable values as ``None``.
 
 Decoding is the expensive, memory-hungry step (a 200 MP HEIC needs about 0.9 GB), and small
 files can declare enormous work, so what a decode will cost is judged from the headers first
@@ -30,6 +45,7 @@ import contextlib
 import datetime
 import io
 import math
+import mmap
 import numbers
 import os
 import re
@@ -192,7 +208,8 @@ class Exif:
 @dataclass(frozen=True)
 class ImageInfo:
     """An accepted photo: its real type, its size as decoded, its EXIF, and the thumbnail
-    (``thumbnail_jpeg``) made from the same decode when one was asked for."""
+    (``thumbnail_jpeg``) made from the decode that checked it, when one was asked for and the
+    check decoded it (a baseline JPEG is proved whole without decoding)."""
 
     media_type: str
     width: int
@@ -202,21 +219,30 @@ class ImageInfo:
 
 
 def inspect_image(path: str | os.PathLike[str], thumbnail_px: int | None = None) -> ImageInfo:
-    """Type, size and EXIF of a photo, after proving it is an accepted type and decodes whole;
-    with ``thumbnail_px``, also its thumbnail fitted in that square, from the same decode
-    (``None`` if Pillow cannot make one of an image it decoded).
+    """Type, size and EXIF of a photo, after proving it is an accepted type and whole (a
+    baseline JPEG by its structure, anything else by decoding it); with ``thumbnail_px``, also
+    its thumbnail fitted in that square when the check decoded it, from the same decode
+    (``None`` otherwise, or if Pillow cannot make one of an image it decoded).
 
     Raises ``MediaError`` with ``unsupported_media_type`` (another type, judged before any
     decoding) or ``invalid_image`` (empty, unrecognised, too many pixels, too costly to decode,
     truncated, corrupt).
     """
+    return _inspect(path, thumbnail_px, decode=False)
+
+
+def _inspect(path: str | os.PathLike[str], thumbnail_px: int | None, *, decode: bool) -> ImageInfo:
+    """``inspect_image``; with ``decode``, the image is decoded even when its structure
+    proves it whole (for its thumbnail)."""
     with _opened(path) as (im, media_type):
         width, height = im.size  # before decoding: draft() shrinks a JPEG's size
-        heif = _decode(im, path, media_type, thumbnail_px or THUMBNAIL_PX)
+        heif, decoded = None, decode or not _proved_whole(im, path, media_type)
+        if decoded:
+            heif = _decode(im, path, media_type, thumbnail_px or THUMBNAIL_PX)
         with _quiet():
             exif = _read_exif(im)
         thumbnail = None
-        if thumbnail_px is not None:
+        if thumbnail_px is not None and decoded:
             with contextlib.suppress(Exception):
                 thumbnail = _thumbnail(im, heif, thumbnail_px, exif.orientation)
         return ImageInfo(media_type, width, height, exif, thumbnail)
@@ -224,9 +250,10 @@ def inspect_image(path: str | os.PathLike[str], thumbnail_px: int | None = None)
 
 def thumbnail_jpeg(path: str | os.PathLike[str], max_px: int = THUMBNAIL_PX) -> bytes:
     """JPEG bytes (RGB, quality 80, no metadata) of the photo fitted in ``max_px`` square,
-    turned upright by its EXIF orientation: ``inspect_image`` with its checks and one decode.
+    turned upright by its EXIF orientation: ``inspect_image`` with its checks, and one decode
+    whatever the checks needed.
     """
-    thumbnail = inspect_image(path, thumbnail_px=max_px).thumbnail
+    thumbnail = _inspect(path, max_px, decode=True).thumbnail
     if thumbnail is None:
         raise MediaError("invalid_image", _("No thumbnail can be made of this image."))
     return thumbnail
@@ -537,6 +564,197 @@ def _check_bmff_boxes(path: str | os.PathLike[str]) -> None:
                     _("The HEIC/HEIF file is truncated: its boxes run past its end."),
                 )
             position += box_size
+
+
+def _proved_whole(im: ImageFile.ImageFile, path: str | os.PathLike[str], media_type: str) -> bool:
+    """Whether the file's structure alone proves it whole: only a baseline JPEG can be."""
+    if media_type != "image/jpeg":
+        return False
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _jpeg_walk(data, im.size)
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+# In entropy-coded data every 0xFF byte is followed by a stuffed 0x00; any other byte after it
+# makes a marker (or a fill byte before one).
+_JPEG_MARKER = re.compile(rb"\xff(?!\x00)")
+_JPEG_SEQUENTIAL_HUFFMAN = (0xC0, 0xC1)  # SOF0 baseline, SOF1 extended sequential
+_JPEG_EOI, _JPEG_SOS, _JPEG_DQT, _JPEG_DHT, _JPEG_DRI = 0xD9, 0xDA, 0xDB, 0xC4, 0xDD
+
+
+def _jpeg_walk(data: mmap.mmap, size: tuple[int, int]) -> bool:
+    """True when ``data`` is a whole baseline JPEG of ``size``: its marker segments up to the
+    scan, then the scan's entropy-coded data up to the EOI that ends it. False wherever it is
+    not that, without saying why: the decode then judges the file, as it judged every file
+    before (so the walk never refuses what a decode would accept, and accepts only what a
+    decode would accept: libjpeg's errors for such a file are all in its tables and headers,
+    checked here as libjpeg checks them).
+    """
+    end_of_file = len(data)
+    position = 2  # after SOI, checked by the type sniffing
+    quant: set[int] = set()
+    huffman: set[tuple[int, int]] = set()
+    frame: dict[int, tuple[int, int, int]] | None = None
+    restart_interval = 0
+    while True:
+        if position + 4 > end_of_file or data[position] != 0xFF:
+            return False  # bytes between segments: libjpeg skips them with a warning
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        body_end = position + 2 + length
+        if length < 2 or body_end > end_of_file:
+            return False
+        body = data[position + 4 : body_end]
+        if marker == _JPEG_DQT:
+            if not _jpeg_quant_tables(body, quant):
+                return False
+        elif marker == _JPEG_DHT:
+            if not _jpeg_huffman_tables(body, huffman):
+                return False
+        elif marker in _JPEG_SEQUENTIAL_HUFFMAN:
+            if frame is not None:
+                return False
+            frame = _jpeg_frame_components(body, size)
+            if frame is None:
+                return False
+        elif marker == _JPEG_DRI:
+            if length != 4:
+                return False
+            restart_interval = int.from_bytes(body, "big")
+        elif marker == _JPEG_SOS:
+            if frame is None or not _jpeg_scan_ready(body, frame, quant, huffman):
+                return False
+            position = body_end
+            break
+        elif not (0xE0 <= marker <= 0xEF or marker == 0xFE):  # APPn and COM are skipped
+            return False  # another frame type, DNL, arithmetic conditioning, a marker out of place
+        position = body_end
+
+    restarts = 0
+    expected = 0
+    if restart_interval:
+        expected = -(-_jpeg_mcus(frame, size) // restart_interval) - 1
+    for found in _JPEG_MARKER.finditer(data, position):
+        at = found.start()
+        if at + 1 >= end_of_file:
+            return False
+        code = data[at + 1]
+        if code == 0xFF:  # fill byte before a marker
+            continue
+        if 0xD0 <= code <= 0xD7:  # RSTn
+            if not restart_interval or code != 0xD0 + restarts % 8:
+                return False
+            restarts += 1
+            continue
+        return code == _JPEG_EOI and restarts == expected
+    return False  # the file ends inside the scan: truncated (the decode says so)
+
+
+def _jpeg_quant_tables(body: bytes, defined: set[int]) -> bool:
+    at = 0
+    while at < len(body):
+        precision, table = body[at] >> 4, body[at] & 15
+        if precision > 1 or table > 3 or at + 1 + 64 * (precision + 1) > len(body):
+            return False
+        defined.add(table)
+        at += 1 + 64 * (precision + 1)
+    return True
+
+
+def _jpeg_huffman_tables(body: bytes, defined: set[tuple[int, int]]) -> bool:
+    """The DHT's tables, refused where libjpeg refuses them (``jpeg_make_d_derived_tbl``):
+    more than 256 symbols, codes that do not fit their lengths, DC symbols over 15."""
+    at = 0
+    while at < len(body):
+        if at + 17 > len(body):
+            return False
+        kind, table = body[at] >> 4, body[at] & 15
+        counts = body[at + 1 : at + 17]
+        total = sum(counts)
+        if kind > 1 or table > 3 or total > 256 or at + 17 + total > len(body):
+            return False
+        symbols = body[at + 17 : at + 17 + total]
+        if kind == 0 and any(symbol > 15 for symbol in symbols):
+            return False
+        used = [bits for bits in range(1, 17) if counts[bits - 1]]
+        code = 0
+        for bits in range(1, 17):
+            code += counts[bits - 1]
+            if used and used[0] <= bits <= used[-1] and code >= 1 << bits:
+                return False
+            code <<= 1
+        defined.add((kind, table))
+        at += 17 + total
+    return True
+
+
+def _jpeg_frame_components(
+    body: bytes, size: tuple[int, int]
+) -> dict[int, tuple[int, int, int]] | None:
+    """Component id -> (horizontal, vertical sampling, quantisation table) of an 8-bit frame
+    of the size Pillow read; None for anything else."""
+    if len(body) < 6:
+        return None
+    height, width, count = (
+        int.from_bytes(body[1:3], "big"),
+        int.from_bytes(body[3:5], "big"),
+        body[5],
+    )
+    if body[0] != 8 or (width, height) != size or count not in (1, 3, 4):
+        return None
+    if len(body) != 6 + 3 * count:
+        return None
+    components: dict[int, tuple[int, int, int]] = {}
+    for at in range(6, 6 + 3 * count, 3):
+        ident, sampling, table = body[at], body[at + 1], body[at + 2]
+        horizontal, vertical = sampling >> 4, sampling & 15
+        if ident in components or not (1 <= horizontal <= 4 and 1 <= vertical <= 4) or table > 3:
+            return None
+        components[ident] = (horizontal, vertical, table)
+    if count > 1 and sum(h * v for h, v, _ in components.values()) > 10:
+        return None  # libjpeg: too many blocks in an MCU
+    return components
+
+
+def _jpeg_scan_ready(
+    body: bytes,
+    frame: dict[int, tuple[int, int, int]],
+    quant: set[int],
+    huffman: set[tuple[int, int]],
+) -> bool:
+    """One sequential scan of every component of the frame, with every table it needs."""
+    count = body[0] if body else 0
+    if count != len(frame) or len(body) != 1 + 2 * count + 3:
+        return False
+    seen = set()
+    for at in range(1, 1 + 2 * count, 2):
+        ident, tables = body[at], body[at + 1]
+        if ident not in frame or ident in seen:
+            return False
+        seen.add(ident)
+        if (0, tables >> 4) not in huffman or (1, tables & 15) not in huffman:
+            return False
+        if frame[ident][2] not in quant:
+            return False
+    start, end, approximation = body[-3], body[-2], body[-1]
+    return (start, end, approximation) == (0, 63, 0)
+
+
+def _jpeg_mcus(frame: dict[int, tuple[int, int, int]], size: tuple[int, int]) -> int:
+    """The MCUs of the frame's single scan: restart markers come between restart intervals."""
+    width, height = size
+    h_max = max(h for h, _, _ in frame.values())
+    v_max = max(v for _, v, _ in frame.values())
+    if len(frame) == 1:  # a non-interleaved scan: one block per MCU
+        ((h, v, _),) = frame.values()
+        blocks_wide = math.ceil(math.ceil(width * h / h_max) / 8)
+        return blocks_wide * math.ceil(math.ceil(height * v / v_max) / 8)
+    return math.ceil(width / (8 * h_max)) * math.ceil(height / (8 * v_max))
 
 
 def _decode(

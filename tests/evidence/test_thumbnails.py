@@ -1,5 +1,7 @@
-"""Thumbnails come from the decode that checks a photo at ingest: admin pages and bundles never
-decode the evidence again; and decode bombs are refused at the endpoint, nothing kept."""
+"""Thumbnails come from the decode that checks a photo at ingest, or, for a baseline JPEG
+proved whole by its structure without a decode, from one decode on first use: either way a
+photo is decoded at most once for its check, admin pages and bundles; and decode bombs are
+refused at the endpoint, nothing kept."""
 
 from __future__ import annotations
 
@@ -56,14 +58,24 @@ def _size(jpeg: bytes) -> tuple[int, int]:
         return im.size
 
 
-def test_a_photo_is_decoded_once_for_its_check_admin_and_bundles(
-    world: Any, agent: Any, visit: Visit, client: Client, decodes: list[str]
+def _progressive_jpeg(size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "tan").save(out, "JPEG", progressive=True)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline JPEG", "progressive JPEG"])
+def test_a_photo_is_decoded_at_most_once_for_its_check_admin_and_bundles(
+    world: Any, agent: Any, visit: Visit, client: Client, decodes: list[str], progressive: bool
 ) -> None:
-    data = images.jpeg(size=(1600, 1200))
+    """A progressive JPEG is decoded by its check, which keeps the thumbnail; a baseline JPEG
+    is proved whole without a decode, and the admin's first look decodes it for its
+    thumbnail, once."""
+    data = _progressive_jpeg((1600, 1200)) if progressive else images.jpeg(size=(1600, 1200))
     response = post_form(agent, photos_url(visit), photo_form(data))
     assert response.status_code == 201, response.content
-    assert len(decodes) == 1
-    assert default_storage.exists(f"thumbnails/{sha(data)}.jpg")
+    assert len(decodes) == (1 if progressive else 0)
+    assert default_storage.exists(f"thumbnails/{sha(data)}.jpg") is progressive
 
     client.force_login(world.supervisor)
     shown = client.get(reverse("admin:fieldvisit_photo_thumb", args=[response.json()["id"]]))
@@ -98,7 +110,7 @@ def test_a_receipt_signature_gets_its_thumbnail_at_ingest(
 def test_evidence_from_before_is_decoded_for_its_thumbnail_once(
     agent: Any, visit: Visit, decodes: list[str]
 ) -> None:
-    data = images.jpeg(size=(800, 600), colour="olive")
+    data = _progressive_jpeg((800, 600))
     assert post_form(agent, photos_url(visit), photo_form(data)).status_code == 201
     default_storage.delete(f"thumbnails/{sha(data)}.jpg")  # as if received before this
 
@@ -181,7 +193,7 @@ def test_a_photo_the_evidence_storage_refuses_leaves_no_thumbnail(
     def down(*args: Any, **kwargs: Any) -> str:
         raise OSError("Connection refused")
 
-    data = images.jpeg(size=(800, 600), colour="purple")
+    data = images.png(size=(800, 600), colour="purple")
     with monkeypatch.context() as patch:
         patch.setattr(storage, "stage", down)
         response = post_form(agent, photos_url(visit), photo_form(data))
