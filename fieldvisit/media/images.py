@@ -45,7 +45,6 @@ import contextlib
 import datetime
 import io
 import math
-import mmap
 import numbers
 import os
 import re
@@ -53,7 +52,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import pillow_heif
 from django.conf import settings
@@ -571,8 +570,8 @@ def _proved_whole(im: ImageFile.ImageFile, path: str | os.PathLike[str], media_t
     if media_type != "image/jpeg":
         return False
     try:
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return _jpeg_walk(data, im.size)
+        with open(path, "rb") as f:
+            return _jpeg_walk(f, os.fstat(f.fileno()).st_size, im.size)
     except (OSError, ValueError, IndexError):
         return False
 
@@ -582,34 +581,36 @@ def _proved_whole(im: ImageFile.ImageFile, path: str | os.PathLike[str], media_t
 _JPEG_MARKER = re.compile(rb"\xff(?!\x00)")
 _JPEG_SEQUENTIAL_HUFFMAN = (0xC0, 0xC1)  # SOF0 baseline, SOF1 extended sequential
 _JPEG_EOI, _JPEG_SOS, _JPEG_DQT, _JPEG_DHT, _JPEG_DRI = 0xD9, 0xDA, 0xDB, 0xC4, 0xDD
+_SCAN_BLOCK = 1024 * 1024
 
 
-def _jpeg_walk(data: mmap.mmap, size: tuple[int, int]) -> bool:
-    """True when ``data`` is a whole baseline JPEG of ``size``: its marker segments up to the
+def _jpeg_walk(f: BinaryIO, end_of_file: int, size: tuple[int, int]) -> bool:
+    """True when the file ``f`` is a whole baseline JPEG of ``size``: its marker segments up to the
     scan, then the scan's entropy-coded data up to the EOI that ends it. False wherever it is
     not that, without saying why: the decode then judges the file, as it judged every file
     before (so the walk never refuses what a decode would accept, and accepts only what a
     decode would accept: libjpeg's errors for such a file are all in its tables and headers,
     checked here as libjpeg checks them).
     """
-    end_of_file = len(data)
     position = 2  # after SOI, checked by the type sniffing
     quant: set[int] = set()
     huffman: set[tuple[int, int]] = set()
     frame: dict[int, tuple[int, int, int]] | None = None
     restart_interval = 0
     while True:
-        if position + 4 > end_of_file or data[position] != 0xFF:
+        f.seek(position)
+        head = f.read(4)
+        if len(head) < 4 or head[0] != 0xFF:
             return False  # bytes between segments: libjpeg skips them with a warning
-        marker = data[position + 1]
+        marker = head[1]
         if marker == 0xFF:  # fill byte
             position += 1
             continue
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        length = int.from_bytes(head[2:4], "big")
         body_end = position + 2 + length
         if length < 2 or body_end > end_of_file:
             return False
-        body = data[position + 4 : body_end]
+        body = f.read(length - 2)
         if marker == _JPEG_DQT:
             if not _jpeg_quant_tables(body, quant):
                 return False
@@ -639,11 +640,7 @@ def _jpeg_walk(data: mmap.mmap, size: tuple[int, int]) -> bool:
     expected = 0
     if restart_interval:
         expected = -(-_jpeg_mcus(frame, size) // restart_interval) - 1
-    for found in _JPEG_MARKER.finditer(data, position):
-        at = found.start()
-        if at + 1 >= end_of_file:
-            return False
-        code = data[at + 1]
+    for code in _jpeg_scan_markers(f, position):
         if code == 0xFF:  # fill byte before a marker
             continue
         if 0xD0 <= code <= 0xD7:  # RSTn
@@ -653,6 +650,24 @@ def _jpeg_walk(data: mmap.mmap, size: tuple[int, int]) -> bool:
             continue
         return code == _JPEG_EOI and restarts == expected
     return False  # the file ends inside the scan: truncated (the decode says so)
+
+
+def _jpeg_scan_markers(f: BinaryIO, start: int) -> Iterator[int]:
+    """The byte after each 0xFF not followed by 0x00, from ``start`` on: a block at a time (a
+    file-wide memory map would count the whole photo in the process's memory)."""
+    f.seek(start)
+    block = f.read(_SCAN_BLOCK)
+    while block:
+        last = False
+        for found in _JPEG_MARKER.finditer(block):
+            if found.start() + 1 < len(block):
+                yield block[found.start() + 1]
+            else:
+                last = True  # the next block's first byte says what this 0xFF is
+        following = f.read(_SCAN_BLOCK)
+        if last and following and following[0] != 0x00:
+            yield following[0]
+        block = following
 
 
 def _jpeg_quant_tables(body: bytes, defined: set[int]) -> bool:

@@ -183,3 +183,24 @@ def test_the_thumbnail_of_a_jpeg_proved_whole_comes_from_one_decode_on_first_use
     with Image.open(io.BytesIO(thumbnail)) as im:
         assert im.size == (640, 480)
     assert decodes == [str(path)]
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 64, 4096])
+def test_markers_across_the_walks_blocks_are_found(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, block: int
+) -> None:
+    """The scan is read a block at a time: a 0xFF at a block's end and what follows it in the
+    next block decide together (stuffing, a restart marker, fill bytes, the EOI)."""
+    monkeypatch.setattr(media_images, "_SCAN_BLOCK", block)
+    data = _noise_jpeg((96, 64), restart_marker_blocks=3)
+    cases = {
+        "whole": (data, True),
+        "fill bytes before the EOI": (data[:-2] + b"\xff\xff\xff\xd9", True),
+        "cut before the EOI": (data[:-2], False),
+        "cut after a lone 0xFF": (data[:-1], False),
+    }
+    for name, (content, whole) in cases.items():
+        path = tmp_path / "block.jpg"
+        path.write_bytes(content)
+        with Image.open(path) as im:
+            assert media_images._proved_whole(im, path, "image/jpeg") is whole, name
