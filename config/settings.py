@@ -437,6 +437,8 @@ LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "fieldvisit.example/ledger")
 # carry; requests run in the background jobs, never inside an append, with this timeout.
 LEDGER_TSA_URL = env_str("LEDGER_TSA_URL")
 LEDGER_TSA_CA_FILE = env_str("LEDGER_TSA_CA_FILE")
+# More authorities, each stamping every checkpoint too: "URL CA_FILE" pairs separated by ";".
+LEDGER_TSA_MORE = env_str("LEDGER_TSA_MORE")
 LEDGER_TSA_TIMEOUT_S = float(env_str("LEDGER_TSA_TIMEOUT_S", "5"))
 # How long after a checkpoint's own time the authority's may be: a later stamp may mean the
 # checkpoint was back-dated (verify_ledger and verify.py --tsa-window refuse it).

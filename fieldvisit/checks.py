@@ -83,24 +83,27 @@ def shared_counters(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
 def timestamp_authority(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     """A time-stamp authority without a CA certificate to check its tokens against stamps
     nothing: every token would be refused, and the gap would only grow."""
-    if not settings.LEDGER_TSA_URL:
-        return []
-    try:
-        found = timestamps.ca_certificates()
-    except (OSError, ValueError) as error:
-        found, problem = [], f"cannot be read as PEM certificates ({error})"
-    else:
-        problem = "holds no certificate" if settings.LEDGER_TSA_CA_FILE else "is not set"
-    if found:
-        return []
-    return [
-        Warning(
-            f"LEDGER_TSA_URL is set but LEDGER_TSA_CA_FILE {problem}: no RFC 3161 token can "
-            "be checked, so none is kept.",
-            hint="Point LEDGER_TSA_CA_FILE at the time-stamp authority's CA certificate (PEM).",
-            id="fieldvisit.W011",
+    warnings = []
+    for number, authority in enumerate(timestamps.authorities()):
+        setting = "LEDGER_TSA_CA_FILE" if number == 0 else f"the CA file of {authority.url}"
+        try:
+            found = timestamps.ca_certificates(authority.ca_file)
+        except (OSError, ValueError) as error:
+            found, problem = [], f"cannot be read as PEM certificates ({error})"
+        else:
+            problem = "holds no certificate" if authority.ca_file else "is not set"
+        if found:
+            continue
+        warnings.append(
+            Warning(
+                f"{'LEDGER_TSA_URL' if number == 0 else authority.url} is set but {setting} "
+                f"{problem}: no RFC 3161 token can be checked, so none is kept.",
+                hint="Point LEDGER_TSA_CA_FILE (or the CA file after the URL in "
+                "LEDGER_TSA_MORE) at the time-stamp authority's CA certificate (PEM).",
+                id="fieldvisit.W011",
+            )
         )
-    ]
+    return warnings
 
 
 @register()

@@ -27,7 +27,7 @@ from fieldvisit.models import Team, Visit
 from tests import factories
 from tests.helpers import START, World, approve, arrive_pair, stops_of, today
 
-# The RFC 3161 time-stamp authority's fixtures (``authority``, ``tsa``).
+# The RFC 3161 time-stamp authorities' fixtures (``authority``, ``second_authority``, ``tsa``).
 pytest_plugins = ["tests.tsa"]
 
 # The tests read English unless they ask for another language (Accept-Language, a profile,

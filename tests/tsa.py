@@ -127,9 +127,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def authority(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Authority]:
-    folder = tmp_path_factory.mktemp("tsa")
+@contextlib.contextmanager
+def serving(folder: Path) -> Iterator[Authority]:
+    """An authority made in ``folder``, answering on a port of its own until the end."""
     make_tsa(folder)
     tsa = Authority(folder)
 
@@ -169,6 +169,19 @@ def authority(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Authority]:
     yield tsa
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def authority(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Authority]:
+    with serving(tmp_path_factory.mktemp("tsa")) as tsa:
+        yield tsa
+
+
+@pytest.fixture(scope="session")
+def second_authority(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Authority]:
+    """Another, independent authority (its own CA), for deployments that ask two."""
+    with serving(tmp_path_factory.mktemp("tsa2")) as tsa:
+        yield tsa
 
 
 @pytest.fixture

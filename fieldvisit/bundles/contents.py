@@ -63,7 +63,7 @@ def build(plan: Plan, language: str | None = None) -> Bundle:
     docs = [
         *_ledger_docs(plan),
         *([generated("ledger/consistency.jsonl", consistency)] if consistency else []),
-        *_timestamp_docs(plan.stamp),
+        *_timestamp_docs(plan.stamps),
         *people,
         generated("verify.py", verify_script()),
         _manifest(plan),
@@ -123,14 +123,16 @@ def _key_rotations() -> bytes:
     return "".join(lines).encode()
 
 
-def _timestamp_docs(stamp: CheckpointTimestamp | None) -> list[Member]:
-    """The checkpoint's RFC 3161 token and the authority's CA certificate(s), when stamped."""
-    if stamp is None:
-        return []
-    docs = [generated("timestamp/checkpoint.tsr", bytes(stamp.response))]
-    ca = timestamps.ca_pem()
-    if ca:
-        docs.append(generated("timestamp/tsa-ca.pem", ca))
+def _timestamp_docs(stamps: list[CheckpointTimestamp]) -> list[Member]:
+    """The checkpoint's RFC 3161 tokens, one per authority, each with a copy of its
+    authority's CA certificate(s): ``checkpoint.tsr`` and ``tsa-ca.pem`` for the first,
+    ``checkpoint.2.tsr`` and ``tsa-ca.2.pem`` for the second, and so on."""
+    docs = []
+    for number, stamp in enumerate(stamps, 1):
+        suffix = "" if number == 1 else f".{number}"
+        docs.append(generated(f"timestamp/checkpoint{suffix}.tsr", bytes(stamp.response)))
+        if ca := timestamps.ca_pem(stamp.authority):
+            docs.append(generated(f"timestamp/tsa-ca{suffix}.pem", ca))
     return docs
 
 
@@ -143,7 +145,7 @@ def _readme(plan: Plan, consistency: bool, language: str) -> Member:
             "bundle": plan.subject,
             "checkpoint": plan.checkpoint,
             "timestamp": iso(plan.checkpoint.timestamp),
-            "stamped": plan.stamp is not None,
+            "stamped": bool(plan.stamps),
             "consistency": consistency,
         },
     )

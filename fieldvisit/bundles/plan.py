@@ -90,7 +90,7 @@ class Plan:
     records: dict[Any, VisitRecords]  # by visit id
     items: list[Item]
     thumbnails: list[tuple[Member, str]]  # (thumbnail, the original's SHA-256)
-    stamp: CheckpointTimestamp | None  # the checkpoint's RFC 3161 token, when granted
+    stamps: list[CheckpointTimestamp]  # the checkpoint's RFC 3161 tokens, one per authority
     earlier_sizes: set[int]  # checkpoint sizes this bundle proves it extends
 
 
@@ -143,7 +143,7 @@ def plan(subject: Subject, size: int, consistent_with: int | None = None) -> Pla
         records=records,
         items=items,
         thumbnails=_thumbnails(items),
-        stamp=timestamps.granted_for(checkpoint),
+        stamps=timestamps.granted_all(checkpoint),
         earlier_sizes=sizes,
     )
 

@@ -2,7 +2,7 @@
 """Verify this evidence bundle. Python 3 standard library only; Ed25519 signatures are
 checked with the "cryptography" package when it is installed.
 
-    python3 verify.py --key KEY [--key KEY ...] [--tsa-ca PEM] [--require-timestamp]
+    python3 verify.py --key KEY [--key KEY ...] [--tsa-ca PEM ...] [--require-timestamp]
                       [--against OTHER_BUNDLE] [bundle folder]    (default: this file's folder)
 
 KEY is the company's ledger key as the company publishes it outside this bundle (filed with
@@ -30,11 +30,12 @@ Checks, each independent of the server that made the bundle:
      the key was retired;
   7. every ledger entry has a C2SP tlog-proof file (ledger/proofs/<index>.tlog-proof) whose
      entry bytes, inclusion path and signed-note checkpoint (signed by the same key) agree;
-  8. timestamp/checkpoint.tsr, when present, is an RFC 3161 time-stamp token over
-     checkpoint.json from the authority whose CA you give with --tsa-ca (the CA the bundle
-     carries is never trusted), checked with "openssl ts -verify"; the authority's time lies
-     after the checkpoint's own and within --tsa-window seconds of it (default 3600);
-     --require-timestamp: its absence is a failure;
+  8. timestamp/checkpoint.tsr (and checkpoint.2.tsr ... when more than one authority stamped
+     the checkpoint), when present, is an RFC 3161 time-stamp token over checkpoint.json from
+     an authority whose CA you give with --tsa-ca (repeatable; the CAs the bundle carries are
+     never trusted), checked with "openssl ts -verify"; the authority's time lies after the
+     checkpoint's own and within --tsa-window seconds of it (default 3600);
+     --require-timestamp: a failure unless at least one token verifies;
   9. with --against OTHER_BUNDLE, the other bundle passes the same checks and both bundles'
      checkpoints lie on one history: the later one carries an RFC 9162 consistency proof
      (ledger/consistency.jsonl) from the earlier one's tree size and root.
@@ -800,10 +801,19 @@ def tsa_time(text):
     return None
 
 
+def token_names(root):
+    """The bundle's RFC 3161 tokens (timestamp/checkpoint.tsr, checkpoint.2.tsr, ...): one per
+    authority that stamped the checkpoint."""
+    folder = os.path.join(root, "timestamp")
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    tokens = [n for n in names if n.startswith("checkpoint") and n.endswith(".tsr")]
+    return sorted(tokens, key=lambda n: (len(n), n))
+
+
 def check_timestamp(root, checkpoint, args, report):
-    """The RFC 3161 token over checkpoint.json; False when it could not be checked here."""
-    token = os.path.join("timestamp", "checkpoint.tsr")
-    if not os.path.isfile(os.path.join(root, token)):
+    """The RFC 3161 tokens over checkpoint.json; False when none could be checked here."""
+    tokens = token_names(root)
+    if not tokens:
         if args.require_timestamp:
             report.fail("no RFC 3161 time-stamp (timestamp/checkpoint.tsr) in this bundle")
         else:
@@ -812,27 +822,56 @@ def check_timestamp(root, checkpoint, args, report):
                 "this checkpoint yet); only the server's own clock dates it"
             )
         return True
-    carried = os.path.join(root, "timestamp", "tsa-ca.pem")
     if not args.tsa_ca:
-        prints = ", ".join(pem_fingerprints(carried)) if os.path.isfile(carried) else "none"
+        folder = os.path.join(root, "timestamp")
+        carried = [n for n in sorted(os.listdir(folder)) if n.startswith("tsa-ca")]
+        prints = ", ".join(p for n in carried for p in pem_fingerprints(os.path.join(folder, n)))
         message = (
             "timestamp/checkpoint.tsr NOT checked: give the authority's CA certificate, as the "
             "authority publishes it, with --tsa-ca FILE (the copy in timestamp/tsa-ca.pem, "
-            f"SHA-256 {prints}, is only a convenience: anyone could have replaced it)"
+            f"SHA-256 {prints or 'none'}, is only a convenience: anyone could have replaced it)"
         )
         if args.require_timestamp:
             report.fail(message)
             return True
         report.note(message)
         return False
-    ca = os.path.abspath(args.tsa_ca)
-    command = f"openssl ts -verify -data checkpoint.json -in {token} -CAfile {ca}"
     openssl = shutil.which("openssl")
+    cas = [os.path.abspath(ca) for ca in args.tsa_ca]
     if openssl is None:
+        command = (
+            f"openssl ts -verify -data checkpoint.json -in timestamp/{tokens[0]} -CAfile {cas[0]}"
+        )
         report.note(
             f"timestamp/checkpoint.tsr NOT checked: openssl is not installed. Run: {command}"
         )
         return False
+    verified, unverified = 0, []
+    for name in tokens:
+        token = f"timestamp/{name}"
+        for ca in cas:
+            done, when = openssl_ts(openssl, root, token, ca)
+            if done.returncode == 0 and "Verification: OK" in done.stdout:
+                verified += 1
+                check_stamp(token, when, ca, checkpoint, args, report)
+                break
+        else:
+            why = (done.stderr.strip().splitlines() or ["no reason given"])[0]
+            command = f"openssl ts -verify -data checkpoint.json -in {token} -CAfile {cas[-1]}"
+            unverified.append((token, f"{token} does not verify ({command}): {why}"))
+    for token, message in unverified:
+        if verified:
+            report.note(
+                f"{token} NOT checked: none of the --tsa-ca certificates verifies it (another "
+                "authority's token: give its CA with one more --tsa-ca)"
+            )
+        else:
+            report.fail(message)
+    return True
+
+
+def openssl_ts(openssl, root, token, ca):
+    """``openssl ts -verify`` of one token, and the authority's time it carries."""
     done = subprocess.run(  # noqa: S603 - fixed argv, no shell
         [openssl, "ts", "-verify", "-data", "checkpoint.json", "-in", token, "-CAfile", ca],
         cwd=root,
@@ -840,10 +879,6 @@ def check_timestamp(root, checkpoint, args, report):
         text=True,
         check=False,
     )
-    if done.returncode != 0 or "Verification: OK" not in done.stdout:
-        why = (done.stderr.strip().splitlines() or ["no reason given"])[0]
-        report.fail(f"timestamp/checkpoint.tsr does not verify ({command}): {why}")
-        return True
     text = subprocess.run(  # noqa: S603 - fixed argv, no shell
         [openssl, "ts", "-reply", "-in", token, "-text"],
         cwd=root,
@@ -851,17 +886,19 @@ def check_timestamp(root, checkpoint, args, report):
         text=True,
         check=False,
     ).stdout
-    when = tsa_time(text)
-    prints = ", ".join(p[:16] for p in pem_fingerprints(ca))
+    return done, tsa_time(text)
+
+
+def check_stamp(token, when, ca, checkpoint, args, report):
     if when is None:
-        report.fail("timestamp/checkpoint.tsr: its time cannot be read")
-        return True
+        report.fail(f"{token}: its time cannot be read")
+        return
+    prints = ", ".join(p[:16] for p in pem_fingerprints(ca))
     report.ok(
-        f"timestamp/checkpoint.tsr verified (openssl ts): checkpoint.json existed at "
-        f"{when.isoformat()} per the time-stamp authority (CA SHA-256 {prints}...)"
+        f"{token} verified (openssl ts): checkpoint.json existed at {when.isoformat()} per "
+        f"the time-stamp authority (CA SHA-256 {prints}...)"
     )
     check_times(checkpoint, when, args.tsa_window, report)
-    return True
 
 
 def check_times(checkpoint, when, window, report):
@@ -1013,7 +1050,10 @@ def main(argv):
         "fingerprint (repeatable)",
     )
     parser.add_argument(
-        "--tsa-ca", help="the time-stamp authority's CA certificate (PEM) you trust"
+        "--tsa-ca",
+        action="append",
+        default=[],
+        help="a time-stamp authority's CA certificate (PEM) you trust (repeatable)",
     )
     parser.add_argument(
         "--require-timestamp", action="store_true", help="fail when there is no RFC 3161 token"

@@ -53,22 +53,45 @@ class TimestampError(Exception):
     """The authority gave no usable token (unreachable, slow, refused, or a bad token)."""
 
 
+@dataclass(frozen=True)
+class Authority:
+    """A time-stamp authority: where to ask, and its CA certificate(s) (PEM file)."""
+
+    url: str
+    ca_file: str
+
+
+def authorities() -> list[Authority]:
+    """The configured authorities, in order: ``LEDGER_TSA_URL`` with ``LEDGER_TSA_CA_FILE``,
+    then each ``URL CA_FILE`` pair of ``LEDGER_TSA_MORE`` (pairs separated by ``;``). Each
+    stamps every checkpoint: one authority's word is one company's word; two are better."""
+    found = [Authority(settings.LEDGER_TSA_URL, settings.LEDGER_TSA_CA_FILE or "")]
+    for pair in (settings.LEDGER_TSA_MORE or "").split(";"):
+        url, _, ca_file = pair.strip().partition(" ")
+        found.append(Authority(url.strip(), ca_file.strip()))
+    return [authority for authority in found if authority.url]
+
+
 def enabled() -> bool:
-    return bool(settings.LEDGER_TSA_URL)
+    return bool(authorities())
 
 
 def ca_certificates(path: str | None = None) -> list[x509.Certificate]:
-    """The authority's CA certificates (PEM file), empty when none is configured."""
+    """An authority's CA certificates (PEM file; the first authority's by default), empty
+    when none is configured."""
     path = path if path is not None else settings.LEDGER_TSA_CA_FILE
     if not path:
         return []
     return x509.load_pem_x509_certificates(Path(path).read_bytes())
 
 
-def ca_pem() -> bytes:
-    """The configured CA file's bytes, for bundles; empty when none is configured."""
-    path = settings.LEDGER_TSA_CA_FILE
-    return Path(path).read_bytes() if path else b""
+def ca_pem(url: str) -> bytes:
+    """The CA file's bytes of the authority at ``url``, for bundles; empty when that
+    authority is no longer configured or has no CA file."""
+    for authority in authorities():
+        if authority.url == url and authority.ca_file:
+            return Path(authority.ca_file).read_bytes()
+    return b""
 
 
 def verify(
@@ -121,25 +144,40 @@ def request_token(
     return body, response.tst_info.gen_time
 
 
-def checkpoints_without_token() -> QuerySet[Checkpoint]:
+def checkpoints_without_token(url: str | None = None) -> QuerySet[Checkpoint]:
+    """Checkpoints with no token from the authority at ``url`` (from any, by default)."""
     granted = CheckpointTimestamp.objects.filter(checkpoint=OuterRef("pk"), gen_time__isnull=False)
+    if url is not None:
+        granted = granted.filter(authority=url)
     return Checkpoint.objects.filter(~Exists(granted))
 
 
 def granted_for(checkpoint: Checkpoint) -> CheckpointTimestamp | None:
-    return checkpoint.timestamps.filter(gen_time__isnull=False).first()
+    """The checkpoint's token from the first configured authority that stamped it."""
+    tokens = granted_all(checkpoint)
+    return tokens[0] if tokens else None
 
 
-def stamp(checkpoint: Checkpoint) -> CheckpointTimestamp:
-    """Ask for this checkpoint's token and record the attempt, granted or not."""
+def granted_all(checkpoint: Checkpoint) -> list[CheckpointTimestamp]:
+    """The checkpoint's tokens, one per authority: the configured ones in their order, then
+    any from an authority no longer configured."""
+    order = {authority.url: n for n, authority in enumerate(authorities())}
+    tokens = checkpoint.timestamps.filter(gen_time__isnull=False).order_by("id")
+    return sorted(tokens, key=lambda t: order.get(t.authority, len(order)))
+
+
+def stamp(checkpoint: Checkpoint, authority: Authority | None = None) -> CheckpointTimestamp:
+    """Ask an authority (the first, by default) for this checkpoint's token and record the
+    attempt, granted or not."""
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("time-stamp requests run outside transactions")
-    url = settings.LEDGER_TSA_URL
+    authority = authority or authorities()[0]
+    url = authority.url
     data = bytes(checkpoint.signed_bytes)
     attempt = CheckpointTimestamp(checkpoint=checkpoint, authority=url, requested_at=timezone.now())
     try:
         attempt.response, attempt.gen_time = request_token(
-            data, url, settings.LEDGER_TSA_TIMEOUT_S, ca_certificates()
+            data, url, settings.LEDGER_TSA_TIMEOUT_S, ca_certificates(authority.ca_file)
         )
     except TimestampError as error:
         attempt.error = str(error)[:500]
@@ -151,8 +189,9 @@ def stamp(checkpoint: Checkpoint) -> CheckpointTimestamp:
         with transaction.atomic():
             attempt.save()
     except IntegrityError:
-        # Another worker's token for the same checkpoint landed first: keep theirs.
-        return granted_for(checkpoint) or attempt
+        # Another worker's token from the same authority landed first: keep theirs.
+        granted = checkpoint.timestamps.filter(gen_time__isnull=False, authority=url).first()
+        return granted or attempt
     return attempt
 
 
@@ -164,36 +203,40 @@ class StampRun:
 
 
 def stamp_pending(budget_s: float = BUDGET_S) -> StampRun:
-    """Stamp checkpoints that have no token yet, oldest first (bundles cite the first
-    checkpoint covering their evidence), for up to ``budget_s`` seconds; stop at the first
-    failure (an authority that is down is asked again on the next run, not once per
-    checkpoint)."""
+    """Have each authority stamp the checkpoints it has not stamped yet, oldest first
+    (bundles cite the first checkpoint covering their evidence), for up to ``budget_s``
+    seconds in all; an authority is left at its first failure (one that is down is asked
+    again on the next run, not once per checkpoint), and the next one is asked."""
     if not enabled():
         return StampRun()
     deadline = time.monotonic() + budget_s
     stamped = failed = 0
+    for authority in authorities():
+        done, missed = _stamp_with(authority, deadline)
+        stamped, failed = stamped + done, failed + missed
+    return StampRun(stamped, failed, checkpoints_without_token().count())
+
+
+def _stamp_with(authority: Authority, deadline: float) -> tuple[int, int]:
+    stamped = 0
     while time.monotonic() < deadline:
         # A token given more than the window after the checkpoint's own time would say it
         # may be back-dated: such checkpoints stay without one, and later ones cover them.
         fresh = timezone.now() - dt.timedelta(seconds=settings.LEDGER_TSA_WINDOW_S)
         batch = list(
-            checkpoints_without_token()
+            checkpoints_without_token(authority.url)
             .filter(timestamp__gte=fresh)
             .order_by("tree_size", "id")[:BATCH]
         )
         if not batch:
             break
         for checkpoint in batch:
-            if stamp(checkpoint).granted:
-                stamped += 1
-            else:
-                failed += 1
-                break
+            if not stamp(checkpoint, authority).granted:
+                return stamped, 1
+            stamped += 1
             if time.monotonic() >= deadline:
                 break
-        if failed:
-            break
-    return StampRun(stamped, failed, checkpoints_without_token().count())
+    return stamped, 0
 
 
 def status_of(checkpoint: Checkpoint) -> tuple[str, CheckpointTimestamp | None]:
@@ -216,24 +259,28 @@ class TokenAudit:
 
 
 def audit_tokens() -> TokenAudit:
-    """Re-check every kept token against its checkpoint's bytes and the configured CA, and
+    """Re-check every kept token against its checkpoint's bytes and its authority's CA, and
     count the checkpoints still without one (the gap ``verify_ledger`` reports)."""
     report = TokenAudit(missing=checkpoints_without_token().count())
     granted = CheckpointTimestamp.objects.filter(gen_time__isnull=False).select_related(
         "checkpoint"
     )
-    try:
-        roots = ca_certificates()
-    except (OSError, ValueError) as error:
-        roots = []
-        report.problems.append(f"the authority CA file cannot be read: {error}")
-    for row in granted.order_by("checkpoint__tree_size").iterator():
-        report.stamped += 1
-        if not roots:
-            continue
-        label = f"time-stamp of checkpoint at size {row.checkpoint.tree_size}"
+    roots: dict[str, list[x509.Certificate]] = {}
+    for authority in authorities():
         try:
-            verify(bytes(row.response), bytes(row.checkpoint.signed_bytes), roots)
+            roots[authority.url] = ca_certificates(authority.ca_file)
+        except (OSError, ValueError) as error:
+            roots[authority.url] = []
+            report.problems.append(f"the CA file of {authority.url} cannot be read: {error}")
+    stamped = set()
+    for row in granted.order_by("checkpoint__tree_size", "id").iterator():
+        stamped.add(row.checkpoint_id)
+        report.stamped = len(stamped)
+        if not roots.get(row.authority):
+            continue
+        label = f"time-stamp of checkpoint at size {row.checkpoint.tree_size} ({row.authority})"
+        try:
+            verify(bytes(row.response), bytes(row.checkpoint.signed_bytes), roots[row.authority])
         except TimestampError as error:
             report.problems.append(f"{label}: {error}")
     return report

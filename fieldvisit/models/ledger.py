@@ -161,7 +161,8 @@ class Checkpoint(AppendOnlyModel):
 
 
 class CheckpointTimestamp(AppendOnlyModel):
-    """One request for an RFC 3161 time-stamp over a checkpoint's signed bytes.
+    """One request for an RFC 3161 time-stamp over a checkpoint's signed bytes, to one of the
+    configured authorities (each stamps every checkpoint once).
 
     A time-stamp authority outside the company signs the SHA-256 of ``checkpoint.signed_bytes``
     with its own time, so the checkpoint provably existed then. Every attempt is a row: a
@@ -196,9 +197,9 @@ class CheckpointTimestamp(AppendOnlyModel):
         ordering = ["-requested_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["checkpoint"],
+                fields=["checkpoint", "authority"],
                 condition=Q(gen_time__isnull=False),
-                name="checkpoint_timestamped_once",
+                name="checkpoint_timestamped_once_per_authority",
             ),
         ]
 

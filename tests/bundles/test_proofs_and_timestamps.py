@@ -16,7 +16,8 @@ import pytest
 from django.db import transaction
 
 from fieldvisit import jobs
-from fieldvisit.ledger import merkle, store
+from fieldvisit.ledger import merkle, store, timestamps
+from fieldvisit.ledger.checkpoints import first_checkpoint_covering
 from fieldvisit.models import LedgerEntry
 from tests.bundles.forge import fork, resign
 from tests.bundles.pins import pinned
@@ -307,3 +308,42 @@ def test_verify_py_consistency_check_agrees_with_the_server_on_every_size_pair()
                 assert not module.verify_consistency(first, second, wrong, root2, path)
                 bent = [*path[:-1], bytes(32)]
                 assert not module.verify_consistency(first, second, root1, root2, bent)
+
+
+def test_two_authorities_each_stamp_and_each_token_verifies(
+    world: Any,
+    evidenced_visit: Any,
+    tsa: Authority,
+    second_authority: Authority,
+    settings: Any,
+    tmp_path: Path,
+    clock: Any,
+) -> None:
+    second_authority.mode = "ok"
+    settings.LEDGER_TSA_MORE = f"{second_authority.url} {second_authority.ca_file}"
+    clock.move_to(real_now())
+    jobs.checkpoint()
+    checkpoint = first_checkpoint_covering(1)
+    assert sorted(t.authority for t in timestamps.granted_all(checkpoint)) == sorted(
+        [tsa.url, second_authority.url]
+    )
+    root = fetch(world, visit_url(evidenced_visit), tmp_path / "two")
+    names = sorted(p.name for p in (root / "timestamp").iterdir())
+    assert names == ["checkpoint.2.tsr", "checkpoint.tsr", "tsa-ca.2.pem", "tsa-ca.pem"]
+    both = verify_py(root, "--tsa-ca", str(tsa.ca_file), "--tsa-ca", str(second_authority.ca_file))
+    assert both.returncode == 0, both.stdout
+    assert "timestamp/checkpoint.tsr verified" in both.stdout
+    assert "timestamp/checkpoint.2.tsr verified" in both.stdout
+    # With only the second authority's CA, its token suffices; the other is not checked.
+    one = verify_py(root, "--require-timestamp", "--tsa-ca", str(second_authority.ca_file))
+    assert one.returncode == 0, one.stdout
+    assert "timestamp/checkpoint.tsr NOT checked: none of the --tsa-ca" in one.stdout
+    # A CA of neither: nothing verifies, and that is a failure.
+    neither = verify_py(root, "--tsa-ca", str(tsa.other_ca_file))
+    assert neither.returncode == 1, neither.stdout
+    assert verify_ledger_tokens_ok()
+
+
+def verify_ledger_tokens_ok() -> bool:
+    audit = timestamps.audit_tokens()
+    return not audit.problems and audit.stamped >= 1
