@@ -1,9 +1,12 @@
 """Photo upload throughput and server memory, through a real server over loopback.
 
-    .venv/bin/python bench/photos.py [--db sqlite|postgres] [--mb 20] [--big-mb 200]
+    .venv/bin/python bench/photos.py [--db sqlite|postgres] [--mb 20] [--big-mb 200] [--lone]
 
 A child process runs ``manage.py runserver``; this process streams multipart uploads to
 ``POST /api/v1/visits/{id}/photos/`` with http.client (never holding the body in memory).
+The visit is open (both agents arrived), as it is for nearly every door photo; with
+``--lone`` agent A is alone there, and every photo also raises and delivers a lone-agent
+alert (the scenario of the first measurements of issue 23).
 Baseline, in the same run: ``hashlib.sha256`` over the same file plus writing it to a new
 file, which is the least any upload must do. Prints throughput / baseline (goal >= 0.5), the
 same with a baseline that also syncs the file once (evidence is fsynced before its row
@@ -126,12 +129,14 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=20)
     parser.add_argument("--big-mb", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lone", action="store_true", help="agent A alone at the visit")
     args = parser.parse_args()
     os.environ["THROTTLE_USER"] = "100000000/min"
     os.environ["THROTTLE_WRITE"] = "100000000/min"
     print("database:", setup(args.db, "photos"))
 
-    token, visit_id = demo_agent()
+    token, visit_id = demo_agent(at_the_door=not args.lone)
+    print("visit:", "agent A alone (a lone-agent alert per photo)" if args.lone else "open")
 
     work = Path(tempfile.mkdtemp(prefix="bench-photos-"))
     photo, big = work / "photo.jpg", work / "big.jpg"

@@ -1,0 +1,90 @@
+"""Receiving a photo: its chunks are hashed and written on a helper thread while the next
+ones arrive, in order; a failure keeps nothing; the complete file's sync starts at once and the
+storage still syncs it before the row commits."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import zlib
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from fieldvisit.evidence import receiving
+from fieldvisit.models import EvidenceFile, Photo
+from tests.helpers import final_path, photo_form, photos_url, post_form, sha, stored_files
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _big_photo() -> bytes:
+    """A noise JPEG of a few MB: several of the handler's 1 MB chunks."""
+    size = (2000, 1600)
+    noise = random.Random(7).randbytes(size[0] * size[1] * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", size, noise).save(out, "JPEG", quality=95)
+    data = out.getvalue()
+    assert len(data) > 3 * receiving.CHUNK_SIZE
+    return data
+
+
+def test_a_photo_of_several_chunks_is_stored_byte_for_byte(agent: Any, visit: Any) -> None:
+    data = _big_photo()
+
+    response = post_form(agent, photos_url(visit), photo_form(data))
+
+    assert response.status_code == 201, response.content
+    record = EvidenceFile.objects.get()
+    assert (record.sha256, record.size, record.crc32) == (sha(data), len(data), zlib.crc32(data))
+    assert stored_files() == {final_path(sha(data)): data}
+
+
+def test_a_chunk_that_cannot_be_written_keeps_nothing(
+    agent: Any, visit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = receiving.HashedUploadedFile._take
+    taken = []
+
+    def disk_full(self: Any, data: bytes) -> None:
+        taken.append(len(data))
+        if len(taken) == 2:
+            raise OSError(28, "No space left on device")
+        real(self, data)
+
+    monkeypatch.setattr(receiving.HashedUploadedFile, "_take", disk_full)
+    agent.raise_request_exception = False
+    response = post_form(agent, photos_url(visit), photo_form(_big_photo()))
+    agent.raise_request_exception = True
+
+    assert response.status_code == 500
+    assert len(taken) == 2  # raised when the 3rd chunk was given, which was never taken
+    assert Photo.objects.count() == 0
+    assert EvidenceFile.objects.count() == 0
+    assert stored_files() == {}  # no temporary upload file either
+
+
+def test_the_sync_starts_when_the_file_is_complete_and_storage_still_syncs(
+    agent: Any, visit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _big_photo()
+    synced: list[tuple[str, int]] = []
+    real_fdatasync, real_fsync = os.fdatasync, os.fsync
+
+    def fdatasync(fd: int) -> None:
+        synced.append(("early", os.fstat(fd).st_size))
+        real_fdatasync(fd)
+
+    def fsync(fd: int) -> None:
+        synced.append(("storage", os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    monkeypatch.setattr(os, "fsync", fsync)
+    response = post_form(agent, photos_url(visit), photo_form(data))
+
+    assert response.status_code == 201, response.content
+    assert ("early", len(data)) in synced
+    assert ("storage", len(data)) in synced
