@@ -358,6 +358,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "RouteStatusEnum": "fieldvisit.choices.RouteStatus",
+        "CaseStatusEnum": "fieldvisit.choices.CaseStatus",
         "StopStatusEnum": "fieldvisit.choices.StopStatus",
         "VisitStatusEnum": "fieldvisit.choices.VisitStatus",
         "ChangeRequestStatusEnum": "fieldvisit.choices.ChangeRequestStatus",

@@ -54,9 +54,15 @@ class RelationKind(models.TextChoices):
 
 
 class CaseStatus(models.TextChoices):
+    """Only an open case may be visited: the others are refused at route submission and
+    approval and at every arrival (``rules.cases``)."""
+
     OPEN = "open", pgettext_lazy("CaseStatus", "Open")
     ON_HOLD = "on_hold", pgettext_lazy("CaseStatus", "On hold")
+    DISPUTED = "disputed", pgettext_lazy("CaseStatus", "Disputed")
+    PAID = "paid", pgettext_lazy("CaseStatus", "Paid")
     CLOSED = "closed", pgettext_lazy("CaseStatus", "Closed")
+    DO_NOT_VISIT = "do_not_visit", pgettext_lazy("CaseStatus", "Do not visit")
 
 
 class RouteStatus(models.TextChoices):

@@ -21,6 +21,8 @@ FLAG_WORDS = {
     "frequency_cap": _("debtor visited too often"),
     "address_not_geocoded": _("address has no map position"),
     "out_of_sequence": _("out of the approved order"),
+    "case_not_open": _("case not open for visits"),
+    "do_not_contact": _("debtor not to be contacted"),
     "no_gps": _("no GPS position in the photo"),
     "far_from_address": _("taken far from the address"),
     "taken_outside_visit": _("taken outside the visit"),

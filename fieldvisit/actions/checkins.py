@@ -19,6 +19,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from fieldvisit.actions import alerts, late_evidence
+from fieldvisit.actions.cases import case_state
 from fieldvisit.actions.common import require_team_agent
 from fieldvisit.choices import CheckInKind, RouteStatus, StopStatus, VisitStatus
 from fieldvisit.ledger import store as ledger
@@ -155,6 +156,7 @@ def _door(data: CheckInData, visit: Visit) -> DoorFacts:
         cap=_frequency_cap(visit, data.captured_at, address.zone_name) if first_arrival else None,
         sequence=stop.sequence,
         earlier_unvisited=_earlier_unvisited(stop) if first_arrival else (),
+        case=case_state(stop.case),
     )
 
 

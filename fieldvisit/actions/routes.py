@@ -13,6 +13,7 @@ from django.utils import timezone
 from fieldvisit import planning
 from fieldvisit.access import oversight_scope, staff_scope
 from fieldvisit.actions import notices
+from fieldvisit.actions.cases import case_state
 from fieldvisit.actions.common import (
     require_perm,
     require_record_in_scope,
@@ -20,7 +21,6 @@ from fieldvisit.actions.common import (
     require_team_in_scope,
 )
 from fieldvisit.choices import (
-    CaseStatus,
     ChangeRequestStatus,
     RouteStatus,
     StopStatus,
@@ -33,6 +33,7 @@ from fieldvisit.queries.routes import route_makers, team_agent_facts
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import routes as rules
 from fieldvisit.rules.alerting import check_oncall_chain
+from fieldvisit.rules.cases import check_cases_visitable
 from fieldvisit.texts import _, format_lazy
 
 
@@ -75,9 +76,16 @@ def _check_cases_assigned(route: Route, cases: Sequence[Case]) -> None:
     ).raise_if_failed()
 
 
+def _check_cases_visitable(cases: Sequence[Case]) -> None:
+    """Every stop's case open and its debtor not to be left alone (``rules.cases``)."""
+    check_cases_visitable([case_state(case) for case in cases]).raise_if_failed()
+
+
 def _check_places(route: Route, addresses: Sequence[Address]) -> None:
-    """Every stop's place: an address of a case of the route's team, with coordinates."""
+    """Every stop's place: an address of a case of the route's team, with coordinates, and
+    the case one that may be visited."""
     _check_cases_assigned(route, [address.case for address in addresses])
+    _check_cases_visitable([address.case for address in addresses])
     rules.check_stops_geocoded([a.text for a in addresses if not a.geocoded]).raise_if_failed()
 
 
@@ -117,11 +125,6 @@ def create_route(team_id: int, day: dt.date, address_ids: Sequence[uuid.UUID], b
                 format_lazy(_("No such address: {addresses}."), addresses=", ".join(missing)),
             )
         addresses = [found[a] for a in address_ids]
-        if closed := sorted({a.case.number for a in addresses if a.case.status != CaseStatus.OPEN}):
-            raise RuleViolation(
-                "case_not_open",
-                format_lazy(_("These cases are not open: {cases}."), cases=", ".join(closed)),
-            )
         route = Route.objects.create(team=team, date=day, planned_by=by)
         _check_places(route, addresses)
         caps = planning.cap_verdicts([a.case for a in addresses], day)
@@ -214,8 +217,9 @@ def _approve_stops(route: Route, stops: list[Stop], now: dt.datetime) -> None:
     rules.check_team_staffed(team_agent_facts(route.team)).raise_if_failed()
     # Its alarms must reach someone: two verified people on call (DESIGN rule 10).
     check_oncall_chain(notices.chain_facts(route.team)).raise_if_failed()
-    # Cases may be reassigned after submission.
+    # Cases may be reassigned, put on hold or flagged do-not-contact after submission.
     _check_cases_assigned(route, [stop.case for stop in stops])
+    _check_cases_visitable([stop.case for stop in stops])
     numbers = rules.assign_notice_numbers(route.date, route.id, [s.id for s in stops])
     for stop in stops:
         stop.notice_number = numbers[stop.id]

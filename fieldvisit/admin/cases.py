@@ -3,18 +3,24 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from import_export.admin import ImportMixin
 
 from fieldvisit import import_files
+from fieldvisit.actions.cases import change_case_status
 from fieldvisit.admin.base import TeamScopedAdmin
 from fieldvisit.choices import Datum, Hazard
+from fieldvisit.geo import local_text
 from fieldvisit.imports import CaseResource
 from fieldvisit.models import Address, Case, Creditor, Relation
 from fieldvisit.texts import _
+from fieldvisit.words import person_name
 
 
 @admin.register(Creditor)
@@ -102,7 +108,24 @@ class AddressInline(admin.TabularInline):
 class RelationInline(admin.TabularInline):
     model = Relation
     extra = 0
-    fields = ["name", "kind", "phone", "notes"]
+    fields = ["name", "kind", "phone", "notes", "do_not_contact"]
+
+
+class CaseForm(forms.ModelForm):
+    """A change of status or of the do-not-contact flag says why (``status_reason``)."""
+
+    class Meta:
+        model = Case
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance._state.adding:
+            return data
+        changed = {"status", "do_not_contact"} & set(self.changed_data)
+        if changed and ("status_reason" not in self.changed_data or not data.get("status_reason")):
+            self.add_error("status_reason", _("Say why the status changes."))
+        return data
 
 
 @admin.register(Case)
@@ -131,7 +154,53 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
     search_fields = ["number", "debtor_name", "debtor_phone"]
     autocomplete_fields = ["creditor", "team"]
     inlines = [AddressInline, RelationInline]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "status_history"]
+    form = CaseForm
+
+    @admin.display(description=_("status history"))
+    def status_history(self, case: Case) -> str:
+        """Every change of status or of the do-not-contact flag, newest first."""
+        if case.pk is None:
+            return "—"
+        changes = case.status_changes.select_related("changed_by").order_by("-changed_at")
+        zone = case.team.timezone if case.team else settings.TIME_ZONE
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                "{} {} → {}{}: {} ({})",
+                (
+                    (
+                        local_text(c.changed_at, zone),
+                        c.get_previous_status_display(),
+                        c.get_status_display(),
+                        _(", do not contact") if c.do_not_contact else "",
+                        c.reason,
+                        person_name(c.changed_by),
+                    )
+                    for c in changes
+                ),
+            )
+            or "—"
+        )
+
+    def save_model(self, request: HttpRequest, obj: Case, form: Any, change: bool) -> None:
+        """Status and do-not-contact change only through ``actions.cases``: with a reason, a
+        record and a ledger entry, in the admin's transaction."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        wanted = (obj.status, obj.do_not_contact, obj.status_reason)
+        stored = Case.objects.get(pk=obj.pk)
+        obj.status, obj.do_not_contact, obj.status_reason = (
+            stored.status,
+            stored.do_not_contact,
+            stored.status_reason,
+        )
+        super().save_model(request, obj, form, change)
+        change_case_status(
+            obj.pk, status=wanted[0], do_not_contact=wanted[1], reason=wanted[2], by=request.user
+        )
+        obj.refresh_from_db()
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("fieldvisit.import_case")

@@ -108,6 +108,15 @@ def _stop(stop: str, sequence: int, visit: str, case: str, status: str) -> dict[
             "debtor_id_masked": "310***********4511",
             "amount_due": f"{5 + sequence}000.00",
             "creditor": "Acme Finance",
+            "status": "open",
+            "status_reason": "",
+            "do_not_contact": False,
+            "relations": [{"name": "Wang Wu", "kind": "guarantor", "do_not_contact": False}]
+            if sequence == 1
+            else [],
+            "previous_visits": [{"date": "2026-11-10", "status": "reviewed", "outcome": "refused"}]
+            if sequence == 1
+            else [],
         },
         "address": {
             "kind": "home",

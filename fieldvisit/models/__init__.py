@@ -1,7 +1,14 @@
 """The domain models, split by domain; import them from here."""
 
 from fieldvisit.models.access_log import EvidenceAccess
-from fieldvisit.models.cases import Address, Case, Creditor, Relation, mask_id_number
+from fieldvisit.models.cases import (
+    Address,
+    Case,
+    CaseStatusChange,
+    Creditor,
+    Relation,
+    mask_id_number,
+)
 from fieldvisit.models.evidence import (
     AudioSegment,
     EvidenceFile,
@@ -33,6 +40,7 @@ __all__ = [
     "AlertNotice",
     "AudioSegment",
     "Case",
+    "CaseStatusChange",
     "CheckIn",
     "Checkpoint",
     "CheckpointTimestamp",

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_noop
 from fieldvisit.choices import AddressKind, CaseStatus, Datum, Hazard, RelationKind
 from fieldvisit.cn_ids import NumberRefused, normal_id_number, normal_mobile
 from fieldvisit.datums import to_wgs84
+from fieldvisit.db.append_only import AppendOnlyModel
 from fieldvisit.geo import zone_at
 from fieldvisit.models.validators import validate_timezone
 from fieldvisit.privacy import mask_id_number
@@ -184,6 +186,20 @@ class Case(models.Model):
     )
     status = models.CharField(
         verbose_name=_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN
+    )
+    status_reason = models.CharField(
+        verbose_name=_("reason for the status"),
+        max_length=500,
+        blank=True,
+        help_text=_("Why the case is in its status: required whenever the status changes."),
+    )
+    do_not_contact = models.BooleanField(
+        verbose_name=_("do not contact the debtor"),
+        default=False,
+        help_text=_(
+            "The debtor may not be visited or contacted (a complaint, a lawyer's "
+            "letter, a court order): every visit is refused."
+        ),
     )
     notes = models.TextField(verbose_name=_("notes"), blank=True)
     created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
@@ -383,6 +399,11 @@ class Relation(models.Model):
     kind = models.CharField(verbose_name=_("kind"), max_length=32, choices=RelationKind.choices)
     phone = models.CharField(verbose_name=_("phone"), max_length=40, blank=True)
     notes = models.TextField(verbose_name=_("notes"), blank=True)
+    do_not_contact = models.BooleanField(
+        verbose_name=_("do not contact"),
+        default=False,
+        help_text=_("This person may not be contacted about the debt."),
+    )
 
     class Meta:
         verbose_name = _("relation")
@@ -400,3 +421,34 @@ class Relation(models.Model):
                 raise ValidationError(
                     {"phone": ValidationError(str(problem), code=problem.code)}
                 ) from None
+
+
+class CaseStatusChange(AppendOnlyModel):
+    """One change of a case's status or do-not-contact flag, with its reason: the case's
+    history, never edited (``actions.cases.change_case_status`` writes it with its ledger
+    entry)."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="status_changes"
+    )
+    status = models.CharField(verbose_name=_("status"), max_length=16, choices=CaseStatus.choices)
+    previous_status = models.CharField(
+        verbose_name=_("previous status"), max_length=16, choices=CaseStatus.choices
+    )
+    do_not_contact = models.BooleanField(verbose_name=_("do not contact the debtor"))
+    reason = models.CharField(verbose_name=_("reason"), max_length=500)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(verbose_name=_("changed at"))
+
+    class Meta:
+        verbose_name = _("case status change")
+        verbose_name_plural = _("case status changes")
+        ordering = ["case", "changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.previous_status} -> {self.status}"

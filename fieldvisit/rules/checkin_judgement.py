@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from fieldvisit.choices import AlertKind, CheckInKind
 from fieldvisit.rules import Verdict
+from fieldvisit.rules.cases import CaseState, check_case_visitable
 from fieldvisit.rules.checkins import (
     DEFERRABLE,
     LOW_ACCURACY_M,
@@ -50,6 +51,7 @@ class DoorFacts:
     cap: Cap | None  # the visit's first arrival only
     sequence: int = 0
     earlier_unvisited: tuple[int, ...] = ()  # the visit's first arrival only
+    case: CaseState | None = None  # its status as it is now: judged at every arrival
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,12 @@ ALERT_DETAILS = {
 
 
 def door_verdicts(kind: str, door: DoorFacts, accuracy_m: float) -> list[Verdict]:
-    """Hours (arrive and leave), then the geofence and the frequency cap (arrive)."""
+    """Hours (arrive and leave), then the case's status, the geofence, the frequency cap and
+    the approved order (arrive)."""
     verdicts = [check_visit_hours(door.local_time, *door.hours)]
     if kind == CheckInKind.ARRIVE:
+        if door.case is not None:
+            verdicts.append(check_case_visitable(door.case))
         if door.distance_m is None:
             # Routes are approved with geocoded stops only; should an address lose its
             # coordinates anyway, the arrival is kept but the geofence is not judged passed.

@@ -30,7 +30,14 @@ PARTNER_FRESHNESS = dt.timedelta(minutes=15)
 
 STOP_KINDS = {CheckInKind.ARRIVE, CheckInKind.LEAVE}
 # The rule breaks that an offline check-in keeps as flags (API.md "Check-ins").
-DEFERRABLE = {"outside_visit_hours", "too_far_from_address", "frequency_cap", "out_of_sequence"}
+DEFERRABLE = {
+    "outside_visit_hours",
+    "too_far_from_address",
+    "frequency_cap",
+    "out_of_sequence",
+    "case_not_open",
+    "do_not_contact",
+}
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -239,7 +239,7 @@ def test_bad_rows_are_reported_by_row_and_column_and_nothing_is_imported(
     table[2][HEADER.index("home_address")] = "1 Nowhere Lane"
     table[2][HEADER.index("home_lat")] = "95"
     table[2][HEADER.index("home_lon")] = "121.4"
-    table[2][HEADER.index("status")] = "paid"
+    table[2][HEADER.index("status")] = "settled"
     before = Case.objects.count()
     response = preview(client, csv_file(table), "csv")
     result = response.context["result"]

@@ -24,8 +24,9 @@ import time_machine
 from django.utils import timezone
 
 from fieldvisit.actions.auth import revoke_token
+from fieldvisit.actions.cases import change_case_status
 from fieldvisit.choices import AlertKind, CheckInKind, VisitStatus
-from fieldvisit.models import AgentClock, Alert, CheckIn, DeviceToken, Visit
+from fieldvisit.models import AgentClock, Alert, CheckIn, DeviceToken, Relation, Visit
 from tests.browser.conftest import Browser, sign_in
 from tests.browser.phones import delivered, open_app, open_current_stop, phone
 from tests.factories import PASSWORD
@@ -53,6 +54,13 @@ def test_two_agents_visit_offline_capture_and_reload(
     lat, lon = stop.address.lat, stop.address.lon
     stop.address.hazards, stop.address.hazard_notes = ["dog"], "Gate on the left"
     stop.address.save()
+    # The third stop's case was put on hold after the route was approved; the first case's
+    # guarantor may not be contacted: both are shown on the stop before anyone knocks.
+    third = world.route.stops.select_related("case").order_by("sequence")[2]
+    change_case_status(
+        third.case.pk, status="on_hold", do_not_contact=False, reason="disputed", by=world.planner
+    )
+    Relation.objects.create(case=stop.case, name="Li Si", kind="guarantor", do_not_contact=True)
     phone(browser, "agent_a", lat, lon, "en-US")
     phone(browser, "agent_b", lat + 0.0002, lon, "zh-CN")
     errors: list[str] = []
@@ -83,6 +91,13 @@ def test_two_agents_visit_offline_capture_and_reload(
     # The address's hazards come first on the stop, in the agent's language.
     assert "Careful at this address: dog (Gate on the left)" in shown_a["text"]
     assert "此地址请注意安全: 有狗" in shown_b["text"]
+    assert "Li Si (guarantor, do not contact)" in shown_a["text"]
+
+    def third_stop(page: Any) -> str:
+        return page.locator("#fa-stops li.stop").nth(2).inner_text()
+
+    assert "Do not visit: the case is on hold (disputed)" in browser.do("agent_a", third_stop)
+    assert "请勿外访：个案暂停" in browser.do("agent_b", third_stop)  # noqa: RUF001
 
     # Depart (A), then both arrive at the first stop: the visit opens.
     def depart(page: Any) -> None:

@@ -261,10 +261,13 @@ def runner(
 
 
 def nothing_to_break(operation: Any) -> bool:
-    """No parameter, body or token (tus OPTIONS): no input that negative mode could make
-    invalid."""
+    """No parameter, body or required token (tus OPTIONS, the public ledger keys): no input
+    that negative mode could make invalid. A token is not required where the operation's
+    security also allows none (``{}``)."""
     raw = operation.definition.raw
-    return not (raw.get("parameters") or raw.get("requestBody") or raw.get("security"))
+    security = raw.get("security") or []
+    token_required = bool(security) and {} not in security
+    return not (raw.get("parameters") or raw.get("requestBody") or token_required)
 
 
 def fuzz(schema: Any, seeds: Seeds, principal: str) -> Tally:

@@ -23,7 +23,19 @@ LIST_URL = "/api/v1/routes/"
 
 ROUTE_KEYS = {"id", "date", "status", "team", "stops"}
 STOP_KEYS = {"id", "sequence", "visit_id", "case", "address", "notice_number", "status"}
-CASE_KEYS = {"id", "number", "debtor_name", "debtor_id_masked", "amount_due", "creditor"}
+CASE_KEYS = {
+    "id",
+    "number",
+    "debtor_name",
+    "debtor_id_masked",
+    "amount_due",
+    "creditor",
+    "status",
+    "status_reason",
+    "do_not_contact",
+    "relations",
+    "previous_visits",
+}
 ADDRESS_KEYS = {"kind", "text", "lat", "lon", "timezone", "hazards", "hazard_notes"}
 
 
@@ -205,7 +217,8 @@ def test_list_query_count_does_not_grow_with_routes_or_stops(world, django_asser
     # 4. COUNT of the visible routes (pagination)
     # 5. the routes of the page, with their team (select_related)
     # 6. all their stops, with case, creditor, address and visit (one prefetch)
-    with django_assert_max_num_queries(6) as small_queries:
+    # 7. the cases' relations, 8. the cases' stops visited before, with each last outcome
+    with django_assert_max_num_queries(8) as small_queries:
         small = supervisor.get(LIST_URL, {"date": day})
     assert small.json()["count"] == 1
 
@@ -233,9 +246,10 @@ def test_agent_list_query_count_does_not_grow_with_stops(world, django_assert_ma
     # 1. the device token, with its user
     # 2. the agent profile, 3. the user's groups, 4. the profile's team (team_of)
     # 5. COUNT of the routes, 6. the routes with their team, 7. the stops (one prefetch)
-    with django_assert_max_num_queries(7) as three_stops:
+    # 8. the cases' relations, 9. the cases' stops visited before, with each last outcome
+    with django_assert_max_num_queries(9) as three_stops:
         small = agent.get(LIST_URL, {"date": today().isoformat()})
-    with django_assert_max_num_queries(7) as ten_stops:
+    with django_assert_max_num_queries(9) as ten_stops:
         big = agent.get(LIST_URL, {"date": later.isoformat()})
 
     assert len(small.json()["results"][0]["stops"]) == 3
@@ -313,3 +327,37 @@ def test_a_malformed_route_id_is_a_404_problem(world):
 def test_anonymous_gets_401(world, anon):
     assert_problem(anon.get(detail_url(world.route.pk)), 401, "not_authenticated")
     assert_problem(anon.get(LIST_URL), 401, "not_authenticated")
+
+
+def test_a_stop_shows_the_case_status_its_relations_and_how_earlier_visits_went(clock, world):
+    from fieldvisit.actions.cases import change_case_status
+    from fieldvisit.models import Relation
+    from tests.helpers import arrive_pair, leave_pair, stops_of
+
+    stop = stops_of(world.route)[0]
+    arrive_pair(world, stop)
+    leave_pair(world, stop)
+    case = stop.case
+    Relation.objects.create(case=case, name="Li Si", kind="guarantor", do_not_contact=True)
+    later = today() + dt.timedelta(days=3)
+    route = factories.route(world.team, world.planner, later, [stop.address])
+    approve(route, world.planner, world.supervisor)
+    change_case_status(
+        case.pk, status="disputed", do_not_contact=False, reason="amount disputed", by=world.planner
+    )
+    agent = world.client(world.agent_a)
+    (found,) = agent.get(LIST_URL, {"date": later.isoformat()}).json()["results"]
+    shown = found["stops"][0]["case"]
+    assert (shown["status"], shown["status_reason"], shown["do_not_contact"]) == (
+        "disputed",
+        "amount disputed",
+        False,
+    )
+    assert shown["relations"] == [{"name": "Li Si", "kind": "guarantor", "do_not_contact": True}]
+    assert shown["previous_visits"] == [
+        {"date": str(world.route.date), "status": "closed", "outcome": None}
+    ]
+    # The visit itself is not its own earlier visit.
+    (today_route,) = agent.get(LIST_URL, {"date": today().isoformat()}).json()["results"]
+    first = next(s for s in today_route["stops"] if s["id"] == str(stop.pk))
+    assert first["case"]["previous_visits"] == []

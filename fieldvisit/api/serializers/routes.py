@@ -2,21 +2,61 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fieldvisit.choices import Hazard
-from fieldvisit.models import Address, Case, Route, RouteChangeRequest, Stop
+from fieldvisit.models import Address, Case, Relation, Route, RouteChangeRequest, Stop
 from fieldvisit.texts import _, format_lazy
 
 
+class RelationBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Relation
+        fields = ["name", "kind", "do_not_contact"]
+
+
+class PreviousVisitSerializer(serializers.Serializer):
+    date = serializers.DateField(source="route.date")
+    status = serializers.CharField(source="visit.status")
+    outcome = serializers.CharField(
+        allow_null=True, help_text="The outcome of the visit's last notice receipt, if any."
+    )
+
+
 class CaseBriefSerializer(serializers.ModelSerializer):
-    """What an agent needs of a case at the door: no full ID number (privacy rule 12)."""
+    """What an agent needs of a case at the door: no full ID number (privacy rule 12); its
+    status and whether the debtor may be contacted (a case that is not open, or a debtor not
+    to be contacted, is not visited); its relations, each marked when they may not be
+    contacted; and how its earlier visits went."""
 
     creditor = serializers.CharField(source="creditor.name")
+    relations = RelationBriefSerializer(many=True, read_only=True)
+    previous_visits = serializers.SerializerMethodField()
 
     class Meta:
         model = Case
-        fields = ["id", "number", "debtor_name", "debtor_id_masked", "amount_due", "creditor"]
+        fields = [
+            "id",
+            "number",
+            "debtor_name",
+            "debtor_id_masked",
+            "amount_due",
+            "creditor",
+            "status",
+            "status_reason",
+            "do_not_contact",
+            "relations",
+            "previous_visits",
+        ]
+
+    @extend_schema_field(PreviousVisitSerializer(many=True))
+    def get_previous_visits(self, case: Case) -> list[dict[str, Any]]:
+        """The case's visits that ended, newest first, at most five (``visited_stops``)."""
+        done = getattr(case, "visited_stops", [])
+        stop = self.context.get("stop")
+        earlier = [s for s in done if stop is None or s.pk != stop.pk][:5]
+        return PreviousVisitSerializer(earlier, many=True).data
 
 
 class AddressSerializer(serializers.ModelSerializer):
@@ -33,7 +73,7 @@ class AddressSerializer(serializers.ModelSerializer):
 
 class StopSerializer(serializers.ModelSerializer):
     visit_id = serializers.SerializerMethodField()
-    case = CaseBriefSerializer()
+    case = serializers.SerializerMethodField()
     address = AddressSerializer()
 
     class Meta:
@@ -43,6 +83,11 @@ class StopSerializer(serializers.ModelSerializer):
     def get_visit_id(self, stop: Stop) -> str | None:
         visit = getattr(stop, "visit", None)
         return str(visit.id) if visit else None
+
+    @extend_schema_field(CaseBriefSerializer)
+    def get_case(self, stop: Stop) -> dict[str, Any]:
+        """The case, its earlier visits without this stop's own."""
+        return CaseBriefSerializer(stop.case, context={**self.context, "stop": stop}).data
 
 
 class TeamBriefSerializer(serializers.Serializer):

@@ -296,7 +296,8 @@ class VerifierView(PublicLedgerView):
         examples=examples.LEDGER_VERIFIER,
         responses={
             (200, "text/x-python"): OpenApiResponse(OpenApiTypes.STR, description="verify.py"),
-            **problems(),
+            # not_found: a ?format= naming no format this answer comes in.
+            **problems("not_found"),
         },
     )
     def get(self, request: Request) -> HttpResponse:

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
@@ -24,13 +24,32 @@ from fieldvisit.api.serializers.routes import (
     ChangeRequestSerializer,
     RouteSerializer,
 )
+from fieldvisit.choices import VisitStatus
 from fieldvisit.geo import local_today
-from fieldvisit.models import Route, RouteChangeRequest, Stop
+from fieldvisit.models import Receipt, Route, RouteChangeRequest, Stop
 from fieldvisit.texts import _
+
+# A visit that ended: its outcome is something the next team should know at the door.
+ENDED = [VisitStatus.CLOSED, VisitStatus.REPORTED, VisitStatus.REVIEWED]
 
 
 def routes_with_stops(user) -> QuerySet[Route]:  # type: ignore[no-untyped-def]
-    stops = Stop.objects.select_related("case__creditor", "address", "visit").order_by("sequence")
+    """Routes with their stops, each stop's case with its relations and the stops where it
+    was visited before (each with its last receipt's outcome): four queries in all."""
+    last_outcome = Receipt.objects.filter(visit=OuterRef("visit")).order_by("-captured_at")
+    visited = (
+        Stop.objects.filter(visit__status__in=ENDED)
+        .select_related("route", "visit")
+        .annotate(outcome=Subquery(last_outcome.values("outcome")[:1]))
+        .order_by("-route__date", "-sequence")
+    )
+    stops = (
+        Stop.objects.select_related("case__creditor", "address", "visit")
+        .prefetch_related(
+            "case__relations", Prefetch("case__stops", queryset=visited, to_attr="visited_stops")
+        )
+        .order_by("sequence")
+    )
     return (
         access.routes_visible_to(user)
         .select_related("team")

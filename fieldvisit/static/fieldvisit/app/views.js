@@ -55,6 +55,7 @@ export function stopFacts(t, lang, stop, now) {
     ])
     : null;
   return [
+    caseWarning(t, stop.case),
     warning,
     field(t("debtor"), stop.case.debtor_name, "debtor"),
     field(t("id_number"), stop.case.debtor_id_masked || "—", "id-masked"),
@@ -62,7 +63,36 @@ export function stopFacts(t, lang, stop, now) {
     field(t("amount_due"), money(lang, stop.case.amount_due), "amount"),
     field(t("notice_number"), stop.notice_number || "—", "notice-number"),
     field(t("local_time"), timeIn(lang, new Date(now).toISOString(), zone, true), "local-time"),
+    relationsList(t, stop.case.relations || []),
+    previousVisits(t, stop.case.previous_visits || []),
   ];
+}
+
+/** A case that is not open, or a debtor not to be contacted: the server refuses the arrival,
+ * so the agent is told before knocking. */
+function caseWarning(t, c) {
+  const lines = [];
+  if (c.do_not_contact) { lines.push(t("case_do_not_contact")); }
+  if (c.status && c.status !== "open") {
+    lines.push(t("case_not_visitable", {status: t(`case_status_${c.status}`)}));
+  }
+  if (!lines.length) { return null; }
+  return el("p", {class: "case-warning", role: "alert", "data-case-status": c.status || ""}, [
+    `⛔ ${lines.join("; ")}`,
+    c.status_reason ? ` (${c.status_reason})` : "",
+  ]);
+}
+
+function relationsList(t, relations) {
+  if (!relations.length) { return null; }
+  return field(t("relations"), relations.map((r) => `${r.name} (${t(`relation_${r.kind}`)}`
+    + `${r.do_not_contact ? `, ${t("relation_dnc")}` : ""})`).join("; "), "relations");
+}
+
+function previousVisits(t, visits) {
+  if (!visits.length) { return null; }
+  return field(t("previous_visits"), visits.map((v) => `${v.date}: `
+    + `${v.outcome ? t(`receipt_${v.outcome}`) : t("no_outcome")}`).join("; "), "previous-visits");
 }
 
 export function flagsText(t, flags) {
