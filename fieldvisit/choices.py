@@ -226,3 +226,20 @@ class ReportStatus(models.TextChoices):
     )
     COSIGNED = "cosigned", pgettext_lazy("ReportStatus", "Co-signed by both agents")
     SUPERSEDED = "superseded", pgettext_lazy("ReportStatus", "Superseded by a correction")
+
+
+class PromiseTerms(models.TextChoices):
+    """What a promise to pay does to the debt: only a settlement reduces it, and a reduction
+    needs the creditor's written authorisation (seeds: 不得擅自承诺减免款项)."""
+
+    FULL = "full", pgettext_lazy("PromiseTerms", "Pays the whole amount due")
+    INSTALMENT = "instalment", pgettext_lazy("PromiseTerms", "An instalment: the rest stays due")
+    SETTLEMENT = "settlement", pgettext_lazy("PromiseTerms", "Settles the debt for less")
+
+
+class PaymentMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", pgettext_lazy("PaymentMethod", "Bank transfer")
+    BANK_COUNTER = "bank_counter", pgettext_lazy("PaymentMethod", "At a bank counter")
+    ALIPAY = "alipay", pgettext_lazy("PaymentMethod", "Alipay")
+    WECHAT_PAY = "wechat_pay", pgettext_lazy("PaymentMethod", "WeChat Pay")
+    OTHER = "other", pgettext_lazy("PaymentMethod", "Other")

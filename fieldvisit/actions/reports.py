@@ -26,6 +26,7 @@ Each step is one durable transaction with its ledger entry, under a lock on the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -37,10 +38,10 @@ from django.utils import timezone
 
 from fieldvisit.actions import late_evidence, lone
 from fieldvisit.actions.common import lock_visit, require_perm, require_team_agent
-from fieldvisit.choices import CheckInKind, ReportStatus, VisitStatus
+from fieldvisit.choices import CheckInKind, PromiseTerms, ReportStatus, VisitStatus
 from fieldvisit.compliance import judge
 from fieldvisit.ledger import store as ledger
-from fieldvisit.models import CheckIn, ReportCosignature, Visit, VisitReport, VisitReview
+from fieldvisit.models import Case, CheckIn, ReportCosignature, Visit, VisitReport, VisitReview
 from fieldvisit.queries.visits import current_report, may_review, visit_records
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import reports as report_rules
@@ -78,6 +79,11 @@ class ReportData:
     notes: str
     attestations: dict[str, bool]
     corrects: uuid.UUID | None
+    promise_terms: str = ""  # empty: in full when it covers the amount due, else an instalment
+    promise_method: str = ""
+    promise_payer: str = ""  # empty: the debtor
+    promise_payer_voluntary: bool | None = None
+    promise_authorisation: str = ""
 
 
 def file_report(
@@ -97,6 +103,7 @@ def file_report(
             # lock: the caller's create_once answers with that report (or id_conflict).
             raise IntegrityError(f"report {data.id} exists")
         report_rules.check_may_file(_arrived(visit), agent.pk).raise_if_failed()
+        data = _with_promise_terms(data, visit)
         current = current_report(visit)
         _require_corrects_current(data.corrects, current)
         report = _new_report(data, visit, agent, device_id, fingerprint, received_at, current)
@@ -149,6 +156,26 @@ def _require_corrects_current(corrects: uuid.UUID | None, current: VisitReport |
         )
 
 
+def _with_promise_terms(data: ReportData, visit: Visit) -> ReportData:
+    """The promise's terms as filed (inferred when the phone did not say: in full when it
+    covers the amount due, else an instalment), judged against the case's amount due and its
+    creditor's limit on reductions (``rules.reports.check_promise_terms``)."""
+    if data.promise_amount is None:
+        return data
+    case = Case.objects.select_related("creditor").get(stops__pk=visit.stop_id)
+    terms = data.promise_terms or (
+        PromiseTerms.FULL if data.promise_amount >= case.amount_due else PromiseTerms.INSTALMENT
+    )
+    report_rules.check_promise_terms(
+        data.promise_amount,
+        case.amount_due,
+        terms,
+        data.promise_authorisation,
+        case.creditor.max_reduction_pct,
+    ).raise_if_failed()
+    return dataclasses.replace(data, promise_terms=terms)
+
+
 def _new_report(
     data: ReportData,
     visit: Visit,
@@ -167,6 +194,11 @@ def _new_report(
         outcome=data.outcome,
         promise_amount=data.promise_amount,
         promise_date=data.promise_date,
+        promise_terms=data.promise_terms,
+        promise_method=data.promise_method,
+        promise_payer=data.promise_payer,
+        promise_payer_voluntary=data.promise_payer_voluntary,
+        promise_authorisation=data.promise_authorisation,
         notes=data.notes,
         corrects_id=current.id if current is not None else None,
         received_at=received_at,

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_list import _boolean_icon
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -307,6 +308,11 @@ class VisitReportAdmin(ReportColumns, LoggedReadsAdmin, TeamScopedAdmin, ReadOnl
         "outcome",
         "promise_amount",
         "promise_date",
+        "promise_terms",
+        "promise_method",
+        "promise_payer",
+        "payer_voluntary",
+        "promise_authorisation",
         "notes",
         *ATTESTATIONS,
         "author",
@@ -324,6 +330,13 @@ class VisitReportAdmin(ReportColumns, LoggedReadsAdmin, TeamScopedAdmin, ReadOnl
     def get_queryset(self, request: HttpRequest) -> QuerySet[VisitReport]:
         # Selecting here makes the changelist skip list_select_related: name it all.
         return super().get_queryset(request).select_related(*self.list_select_related)
+
+    @admin.display(description=_("the payer pays of their own free will"))
+    def payer_voluntary(self, obj: VisitReport) -> Any:
+        """Yes or no when a relation pays; a dash when the debtor does (or no promise)."""
+        if obj.promise_payer_voluntary is None:
+            return "—"
+        return _boolean_icon(obj.promise_payer_voluntary)
 
     @admin.display(description=_("Superseded by"))
     def superseded_by(self, obj: VisitReport) -> Any:

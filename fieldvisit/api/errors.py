@@ -87,6 +87,7 @@ CODES: dict[str, tuple[int, Promise]] = {
     "out_of_sequence": (422, _("An earlier stop of the approved route is not visited yet")),
     "case_not_open": (422, _("The case is not open for visits")),
     "do_not_contact": (422, _("The debtor may not be contacted")),
+    "reduction_not_authorised": (422, _("The reduction is not authorised by the creditor")),
     "note_required": (422, _("A note is required")),
     "alert_resolved": (422, _("The alert is already resolved")),
     "alert_acknowledged": (422, _("The alert is already acknowledged")),

@@ -69,6 +69,17 @@ class Creditor(models.Model):
         default=1,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
     )
+    max_reduction_pct = models.DecimalField(
+        verbose_name=_("largest reduction authorised (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_(
+            "How far below the amount due a settlement may go, with the creditor's written "
+            "authorisation for the case: 0 allows no reduction."
+        ),
+    )
     max_visits_per_7_days = models.PositiveIntegerField(
         verbose_name=_("max visits per 7 days"),
         default=3,

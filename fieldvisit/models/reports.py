@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext, gettext_noop
 
 from fieldvisit.canonical import canonical_json
-from fieldvisit.choices import ReportOutcome, ReportStatus
+from fieldvisit.choices import PaymentMethod, PromiseTerms, ReportOutcome, ReportStatus
 from fieldvisit.db.append_only import AppendOnlyModel
 from fieldvisit.texts import _
 
@@ -73,6 +73,28 @@ class VisitReport(AppendOnlyModel):
         verbose_name=_("promise amount"), max_digits=14, decimal_places=2, null=True, blank=True
     )
     promise_date = models.DateField(verbose_name=_("promise date"), null=True, blank=True)
+    # Filed before settlement terms were recorded: empty, and left out of the content.
+    promise_terms = models.CharField(
+        verbose_name=_("promise terms"), max_length=16, choices=PromiseTerms.choices, blank=True
+    )
+    promise_method = models.CharField(
+        verbose_name=_("payment method"), max_length=16, choices=PaymentMethod.choices, blank=True
+    )
+    promise_payer = models.CharField(
+        verbose_name=_("payer"),
+        max_length=200,
+        blank=True,
+        help_text=_("Empty: the debtor; else the relation who pays, of their own free will."),
+    )
+    promise_payer_voluntary = models.BooleanField(
+        verbose_name=_("the payer pays of their own free will"), null=True, blank=True
+    )
+    promise_authorisation = models.CharField(
+        verbose_name=_("creditor's authorisation"),
+        max_length=200,
+        blank=True,
+        help_text=_("The reference of the creditor's written authorisation of a reduction."),
+    )
     notes = models.TextField(verbose_name=_("notes"), blank=True)
     did_not_enter_residence = models.BooleanField(verbose_name=_("did not enter residence"))
     no_cash_accepted = models.BooleanField(verbose_name=_("no cash accepted"))
@@ -140,7 +162,15 @@ class VisitReport(AppendOnlyModel):
     def promise_to_pay(self) -> dict[str, Any] | None:
         if self.promise_amount is None:
             return None
-        return {"amount": self.promise_amount, "date": self.promise_date}
+        return {
+            "amount": self.promise_amount,
+            "date": self.promise_date,
+            "terms": self.promise_terms or None,
+            "method": self.promise_method or None,
+            "payer": self.promise_payer,
+            "payer_voluntary": self.promise_payer_voluntary,
+            "authorisation": self.promise_authorisation,
+        }
 
     def content(self) -> dict[str, Any]:
         """What the author states and the co-signer signs: every field of the report but the
@@ -152,6 +182,14 @@ class VisitReport(AppendOnlyModel):
                 "amount": money_text(self.promise_amount),
                 "date": self.promise_date.isoformat(),
             }
+            if self.promise_terms:  # reports filed before the terms were recorded lack them
+                promise |= {
+                    "terms": self.promise_terms,
+                    "method": self.promise_method,
+                    "payer": self.promise_payer,
+                    "payer_voluntary": self.promise_payer_voluntary,
+                    "authorisation": self.promise_authorisation,
+                }
         return {
             "report": str(self.id),
             "visit": str(self.visit_id),

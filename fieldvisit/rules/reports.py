@@ -8,9 +8,11 @@ the visit to close.
 from __future__ import annotations
 
 from collections.abc import Collection
+from decimal import Decimal
 
+from fieldvisit.choices import PromiseTerms
 from fieldvisit.rules import Verdict
-from fieldvisit.texts import _
+from fieldvisit.texts import _, format_lazy
 
 
 def check_may_file(arrived: Collection[int], agent_id: int) -> Verdict:
@@ -40,6 +42,61 @@ def check_may_cosign(arrived: Collection[int], agent_id: int, visit_closed: bool
             _(
                 "The report is co-signed once both agents have left: it attests the "
                 "closing statement."
+            ),
+        )
+    return Verdict.passed()
+
+
+def check_promise_terms(
+    amount: Decimal,
+    amount_due: Decimal,
+    terms: str,
+    authorisation: str,
+    max_reduction_pct: Decimal,
+) -> Verdict:
+    """A promise to pay settles the debt for less only with the creditor's written
+    authorisation, and within the creditor's limit (seeds, 电话催收管理制度: 未有明确银行授权
+    不得擅自承诺减免款项). Paying in full means the whole amount due; an instalment leaves the
+    rest due and reduces nothing."""
+    if terms == PromiseTerms.FULL and amount < amount_due:
+        return Verdict.failed(
+            "reduction_not_authorised",
+            format_lazy(
+                _(
+                    "{amount} is less than the {due} due: paying in full means the whole "
+                    "amount; a settlement for less needs the creditor's authorisation."
+                ),
+                amount=amount,
+                due=amount_due,
+            ),
+        )
+    if terms == PromiseTerms.INSTALMENT and amount > amount_due:
+        return Verdict.failed(
+            "validation_error",
+            format_lazy(
+                _("An instalment of {amount} is more than the {due} due."),
+                amount=amount,
+                due=amount_due,
+            ),
+        )
+    if terms != PromiseTerms.SETTLEMENT or amount >= amount_due:
+        return Verdict.passed()
+    if not authorisation.strip():
+        return Verdict.failed(
+            "reduction_not_authorised",
+            _(
+                "A settlement for less than the amount due needs the creditor's written "
+                "authorisation: give its reference."
+            ),
+        )
+    reduction = (amount_due - amount) * 100 / amount_due if amount_due else Decimal(0)
+    if reduction > max_reduction_pct:
+        return Verdict.failed(
+            "reduction_not_authorised",
+            format_lazy(
+                _("A reduction of {reduction}% is more than the creditor authorises ({limit}%)."),
+                reduction=f"{reduction:.2f}",
+                limit=f"{max_reduction_pct:.2f}",
             ),
         )
     return Verdict.passed()

@@ -67,6 +67,12 @@ def test_a_report_is_filed_awaiting_the_cosignature(world: Any, visit: Any, phon
     assert report["promise_to_pay"] == {
         "amount": "1500.50",
         "date": visit.stop.route.date.isoformat(),
+        # Terms inferred: less than the amount due is an instalment (the rest stays due).
+        "terms": "instalment",
+        "method": None,
+        "payer": "",
+        "payer_voluntary": None,
+        "authorisation": "",
     }
     assert report["notes"] == "Promised to pay on Friday."
     assert report["attestations"] == ATTESTATIONS
@@ -93,7 +99,15 @@ def test_a_report_is_filed_awaiting_the_cosignature(world: Any, visit: Any, phon
         "visit": str(visit.pk),
         "author": world.agent_a.pk,
         "outcome": "met_debtor",
-        "promise_to_pay": {"amount": "1500.50", "date": visit.stop.route.date.isoformat()},
+        "promise_to_pay": {
+            "amount": "1500.50",
+            "date": visit.stop.route.date.isoformat(),
+            "terms": "instalment",
+            "method": "",
+            "payer": "",
+            "payer_voluntary": None,
+            "authorisation": "",
+        },
         "notes": "Promised to pay on Friday.",
         "attestations": ATTESTATIONS,
         "corrects": None,
@@ -206,7 +220,15 @@ def test_a_promise_on_the_visit_day_or_later_is_kept(visit: Any, phone_a: Any) -
     )
     response = file_report(phone_a, visit, payload)
     assert response.status_code == 201, response.content
-    assert response.json()["promise_to_pay"] == {"amount": "800.00", "date": "2026-12-01"}
+    assert response.json()["promise_to_pay"] == {
+        "amount": "800.00",
+        "date": "2026-12-01",
+        "terms": "instalment",
+        "method": None,
+        "payer": "",
+        "payer_voluntary": None,
+        "authorisation": "",
+    }
     report = VisitReport.objects.get()
     assert (str(report.promise_amount), str(report.promise_date)) == ("800.00", "2026-12-01")
 

@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fieldvisit.choices import ReportOutcome, ReportStatus
+from fieldvisit.choices import PaymentMethod, PromiseTerms, ReportOutcome, ReportStatus
 from fieldvisit.models import VisitReport
 from fieldvisit.texts import _, format_lazy
 
@@ -50,6 +50,48 @@ class PromiseToPaySerializer(serializers.Serializer):
         max_digits=14, decimal_places=2, min_value=Decimal("0.01"), help_text="Positive."
     )
     date = serializers.DateField(help_text="Not before the day of the visit.")
+    terms = serializers.ChoiceField(
+        choices=PromiseTerms.choices,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="`full` (the whole amount due), `instalment` (the rest stays due) or "
+        "`settlement` (settles for less: needs `authorisation`, within the creditor's limit, "
+        "else 422 `reduction_not_authorised`). Left out: `full` when the amount covers the "
+        "amount due, else `instalment`.",
+    )
+    method = serializers.ChoiceField(
+        choices=PaymentMethod.choices, required=False, allow_null=True, default=None
+    )
+    payer = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Left out: the debtor pays; else the relation who pays.",
+    )
+    payer_voluntary = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Required as `true` when a relation pays: of their own free will.",
+    )
+    authorisation = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The reference of the creditor's written authorisation of a reduction.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["payer"].strip() and attrs["payer_voluntary"] is not True:
+            raise serializers.ValidationError(
+                {"payer_voluntary": [_("A relation pays only of their own free will: confirm it.")]}
+            )
+        if not attrs["payer"].strip():
+            attrs["payer_voluntary"] = None
+        return attrs
 
 
 class ReportCreateSerializer(serializers.Serializer):
@@ -98,6 +140,13 @@ class ReportCreateSerializer(serializers.Serializer):
 class PromiseToPayAnswerSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
     date = serializers.DateField()
+    terms = serializers.ChoiceField(
+        choices=PromiseTerms.choices, allow_null=True, help_text="null: filed before terms."
+    )
+    method = serializers.ChoiceField(choices=PaymentMethod.choices, allow_null=True)
+    payer = serializers.CharField(help_text="Empty: the debtor.")
+    payer_voluntary = serializers.BooleanField(allow_null=True)
+    authorisation = serializers.CharField()
 
 
 class ReportSerializer(serializers.ModelSerializer):
