@@ -394,6 +394,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fieldvisit.lone_departs",
         "schedule": env_int("WATCHDOG_EVERY_S", 60),
     },
+    "day_close": {"task": "fieldvisit.day_close", "schedule": env_int("DAY_CLOSE_EVERY_S", 300)},
     "deliver_alerts": {
         "task": "fieldvisit.deliver_alerts",
         "schedule": env_int("DELIVER_ALERTS_EVERY_S", 5),

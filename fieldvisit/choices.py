@@ -125,6 +125,10 @@ class AlertKind(models.TextChoices):
         pgettext_lazy("AlertKind", "Phone stopped reporting (no heartbeat)"),
     )
     LOW_BATTERY = "low_battery", pgettext_lazy("AlertKind", "Phone battery low")
+    DAY_NOT_CLOSED = (
+        "day_not_closed",
+        pgettext_lazy("AlertKind", "Day not closed (report, recording or return missing)"),
+    )
 
 
 class AlertSeverity(models.IntegerChoices):

@@ -13,17 +13,20 @@ import logging
 import uuid
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
 from fieldvisit.actions import alerts, deliveries, uploads
-from fieldvisit.choices import AlertKind, AlertStatus, RouteStatus
+from fieldvisit.choices import AlertKind, AlertStatus, CheckInKind, RouteStatus, VisitStatus
+from fieldvisit.compliance import judge
 from fieldvisit.evidence.storage import sweep_staging
 from fieldvisit.geo import local_text
 from fieldvisit.ledger import timestamps
 from fieldvisit.ledger.checkpoints import make_checkpoint
-from fieldvisit.models import AgentClock, Alert, Route
+from fieldvisit.models import AgentClock, Alert, CheckIn, Creditor, Route, Visit
+from fieldvisit.queries.visits import visit_records
 from fieldvisit.rules.checkins import DEPART_TOGETHER, check_departed_together, silence_level
+from fieldvisit.rules.day_close import VisitClose, close_deadline, day_close_problems
 from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import person_name
 
@@ -228,6 +231,72 @@ def lone_departs(now: dt.datetime | None = None) -> int:
         _check_depart(clock_id, now)
         for clock_id in unmatched_departs(now).values_list("pk", flat=True)
     )
+
+
+def _day_close_deadline(route: Route) -> dt.datetime | None:
+    """When the route's day must be closed (``rules.day_close``); None before anyone left."""
+    last_leave = CheckIn.objects.filter(route=route, kind=CheckInKind.LEAVE).aggregate(
+        last=Max("captured_at")
+    )["last"]
+    if last_leave is None:
+        return None
+    after = Creditor.objects.filter(cases__stops__route=route).aggregate(
+        after=Min("day_close_after_min")
+    )["after"]
+    return close_deadline(
+        last_leave, dt.timedelta(minutes=after or 120), route.team.timezone, route.date
+    )
+
+
+def _close_day(route_id: object, now: dt.datetime) -> int:
+    """Judge one route's day once its deadline has passed: alert when a visit lacks its
+    co-signed report or its recording, or an agent has not returned."""
+    with transaction.atomic(durable=True):
+        route = Route.objects.select_for_update(no_key=True).select_related("team").get(pk=route_id)
+        deadline = _day_close_deadline(route)
+        if route.day_close_checked_at is not None or deadline is None or now < deadline:
+            return 0
+        route.day_close_checked_at = now
+        route.save(update_fields=["day_close_checked_at", "updated_at"])
+        visits = []
+        begun = Visit.objects.filter(stop__route=route).exclude(status=VisitStatus.PLANNED)
+        for visit in begun.select_related("stop"):
+            checks = judge(visit_records(visit)).checks
+            visits.append(
+                VisitClose(
+                    visit.stop.sequence, checks["report_cosigned"].ok, checks["recording"].ok
+                )
+            )
+        away = route.clocks.filter(departed_at__isnull=False, returned_at__isnull=True)
+        problems = day_close_problems(visits, [person_name(c.agent) for c in away])
+        if not problems:
+            return 0
+        alerts.raise_alert(
+            kind=AlertKind.DAY_NOT_CLOSED,
+            team=route.team,
+            detail=format_lazy(
+                _("The day of route {date} was not closed by {deadline}: {problems}."),
+                date=route.date,
+                deadline=local_text(deadline, route.team.timezone, "%H:%M %Z"),
+                problems=format_lazy("; ".join(["{}"] * len(problems)), *problems),
+            ),
+            actor=alerts.SYSTEM,
+            route=route,
+        )
+        return 1
+
+
+def day_close(now: dt.datetime | None = None) -> int:
+    """Judge the close of every recent field day whose deadline has passed (run every few
+    minutes); each route's day is judged once."""
+    now = now or timezone.now()
+    recent = Route.objects.filter(
+        # Approved too: a team may visit without reporting its depart; the leaves decide.
+        status__in=[RouteStatus.APPROVED, RouteStatus.IN_PROGRESS, RouteStatus.COMPLETED],
+        day_close_checked_at__isnull=True,
+        date__gte=(now - dt.timedelta(days=2)).date(),
+    )
+    return sum(_close_day(route_id, now) for route_id in recent.values_list("pk", flat=True))
 
 
 def checkpoint() -> int | None:

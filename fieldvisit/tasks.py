@@ -17,6 +17,11 @@ def lone_departs() -> int:
     return jobs.lone_departs()
 
 
+@shared_task(name="fieldvisit.day_close", ignore_result=True)
+def day_close() -> int:
+    return jobs.day_close()
+
+
 @shared_task(name="fieldvisit.escalate_alerts", ignore_result=True)
 def escalate_alerts() -> int:
     return jobs.escalate_alerts()

@@ -63,6 +63,7 @@ def raise_alert(
         AlertKind.LATE_EVIDENCE: AlertSeverity.MEDIUM,
         AlertKind.PHONE_SILENT: AlertSeverity.MEDIUM,
         AlertKind.LOW_BATTERY: AlertSeverity.MEDIUM,
+        AlertKind.DAY_NOT_CLOSED: AlertSeverity.MEDIUM,
     }[kind]
     now = timezone.now()
     alert = Alert.objects.create(

@@ -69,6 +69,16 @@ class Creditor(models.Model):
         default=1,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
     )
+    day_close_after_min = models.PositiveIntegerField(
+        verbose_name=_("day closes after (min)"),
+        default=120,
+        validators=[MinValueValidator(15), MaxValueValidator(720)],
+        help_text=_(
+            "How long after the day's last leave every visit must have its report filed and "
+            "co-signed and its recording uploaded, and the team must have returned (never "
+            "later than 23:00 local time)."
+        ),
+    )
     max_reduction_pct = models.DecimalField(
         verbose_name=_("largest reduction authorised (%)"),
         max_digits=5,

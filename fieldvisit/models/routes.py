@@ -76,6 +76,12 @@ class Route(models.Model):
     decision_comment = models.TextField(
         verbose_name=_("decision comment"), blank=True, editable=False
     )
+    day_close_checked_at = models.DateTimeField(
+        verbose_name=_("day close checked at"),
+        null=True,
+        blank=True,
+        help_text=_("When the close of the day was judged (``jobs.day_close``): once."),
+    )
     created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
