@@ -47,7 +47,14 @@ class CreditorAdmin(admin.ModelAdmin):
         ),
         (
             _("Check-ins and escalation"),
-            {"fields": ["checkin_interval_min", "checkin_grace_min", "escalation_after_min"]},
+            {
+                "fields": [
+                    "checkin_interval_min",
+                    "checkin_grace_min",
+                    "escalation_after_min",
+                    "day_close_after_min",
+                ]
+            },
         ),
         (_("Frequency caps"), {"fields": ["max_visits_per_day", "max_visits_per_7_days"]}),
         (_("Settlements"), {"fields": ["max_reduction_pct"]}),
