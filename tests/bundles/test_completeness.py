@@ -116,7 +116,20 @@ def test_a_chain_cut_short_before_its_seal_is_caught(bundle: Path) -> None:
     )
     verified = run(bundle, *pinned())
     assert verified.returncode == 1, verified.stdout
-    assert "it has no seal (visit.sealed)" in verified.stdout
+    assert "it was closed, but its seal (visit.sealed) is missing" in verified.stdout
+
+
+def test_a_visit_still_open_is_genuine_but_not_shown_complete(world: Any, tmp_path: Path) -> None:
+    from tests.helpers import arrive_pair, stops_of
+
+    stop = stops_of(world.route)[0]
+    arrive_pair(world, stop)
+    legal = world.client(world.legal, "desk")
+    root = unzip(download(legal, f"/api/v1/visits/{stop.visit.pk}/bundle/"), tmp_path)
+    verified = run(root, *pinned())
+    assert verified.returncode == 2, verified.stdout
+    assert "was still open at the checkpoint" in verified.stdout
+    assert "INCOMPLETE" in verified.stdout and "FAIL" not in verified.stdout
 
 
 def load_verifier() -> Any:
