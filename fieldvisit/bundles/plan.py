@@ -8,7 +8,6 @@ Planning only reads. The checkpoint it cites is signed beforehand by the action
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -76,9 +75,7 @@ class Item:
 
     path: str
     file: EvidenceFile
-    record: dict[str, Any]
-    captured_at: dt.datetime
-    received_at: dt.datetime
+    record: dict[str, Any]  # which record it belongs to, to find the entry that records it
     ledger_entry: int | None  # the index of the entry that records it
 
 
@@ -159,8 +156,6 @@ def _visit_items(
             path=f"{folder}/photos/{photo.kind}-{photo.pk}.{_ext(photo.file)}",
             file=photo.file,
             record={"type": "photo", "id": str(photo.pk), "kind": photo.kind},
-            captured_at=photo.captured_at,
-            received_at=photo.received_at,
             ledger_entry=cited.get(("photo", str(photo.pk))),
         )
         for photo in records.photos
@@ -174,8 +169,6 @@ def _visit_items(
                         path=f"{folder}/receipts/{receipt.pk}-{role}.{_ext(file)}",
                         file=file,
                         record={"type": "receipt", "id": str(receipt.pk), "part": role},
-                        captured_at=receipt.captured_at,
-                        received_at=receipt.received_at,
                         ledger_entry=cited.get(("receipt", str(receipt.pk))),
                     )
                 )
@@ -194,8 +187,6 @@ def _segment_items(
                 "recording": str(recording.id),
                 "index": segment.index,
             },
-            captured_at=segment.started_at,
-            received_at=segment.received_at,
             ledger_entry=cited.get(("segment", segment_key(recording.id, segment.index))),
         )
         for segment in recording.segments
