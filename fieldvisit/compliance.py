@@ -12,14 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.functional import lazy
 
-from fieldvisit.choices import CheckInKind, PhotoKind, RouteStatus
+from fieldvisit.choices import CheckInKind, RouteStatus
 from fieldvisit.geo import local_text
-from fieldvisit.models import CheckIn, Photo, Receipt, Route, VisitReport
+from fieldvisit.models import CheckIn, Photo, PhotoAcceptance, Receipt, Route, VisitReport
 from fieldvisit.queries.recordings import VisitRecording
 from fieldvisit.queries.visits import VisitRecords
 from fieldvisit.rules.checkins import MissedReport
+from fieldvisit.rules.evidence import DOOR_KINDS, UNPLACED
 from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import person_name
 
@@ -96,19 +98,29 @@ def _checkins_on_time(
     return Check(True, _("No check-in missed during the visit."))
 
 
-DOOR_KINDS = (PhotoKind.DOOR, PhotoKind.NEAREST_DOOR)
+def _accepted(photo: Photo) -> PhotoAcceptance | None:
+    """The supervisor's acceptance of the photo, read with it (``visit_records``)."""
+    try:
+        return photo.acceptance
+    except ObjectDoesNotExist:
+        return None
 
 
 def _door_photo(photos: Sequence[Photo]) -> Check:
     """Rule 7: the door number (or the nearest one) with the partner in frame, taken while
-    both agents were there and near the address."""
+    both agents were there, with GPS in it near the address (issue 20, item 8) or accepted
+    by a supervisor who says why."""
     door = [p for p in photos if p.kind in DOOR_KINDS]
     if not door:
         return Check(False, _("No photo of the door number (or the nearest door number)."))
     with_partner = [p for p in door if p.partner_in_frame]
     if not with_partner:
         return Check(False, _("The door photos do not show the partner in frame."))
-    good = [p for p in with_partner if not {"lone_agent", "far_from_address"} & set(p.flags)]
+    good = [
+        p
+        for p in with_partner
+        if "lone_agent" not in p.flags and (not UNPLACED & set(p.flags) or _accepted(p))
+    ]
     if not good:
         flags = sorted({f for p in with_partner for f in p.flags})
         return Check(
@@ -118,6 +130,17 @@ def _door_photo(photos: Sequence[Photo]) -> Check:
             ),
         )
     best = good[0]
+    accepted = _accepted(best)
+    if accepted is not None:
+        return Check(
+            True,
+            format_lazy(
+                _("Door photo {file}… with the partner in frame, accepted by {who}: {reason}."),
+                file=best.file_id[:12],
+                who=person_name(accepted.accepted_by),
+                reason=accepted.reason,
+            ),
+        )
     if best.flags:
         return Check(
             True,

@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group, Permission
 EVIDENCE_READERS = [
     "view_evidencefile",
     "view_photo",
+    "view_photoacceptance",
     "view_receipt",
     "view_recording",
     "view_audiosegment",
@@ -89,6 +90,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_deliveryattempt",
         *EVIDENCE_READERS,
         "review_visit",
+        "add_photoacceptance",
     ],
     "legal": [
         "view_creditor",

@@ -28,6 +28,7 @@ GRANTS = [
     importlib.import_module("fieldvisit.migrations.0011_ledger_timestamps").GRANTS,
     importlib.import_module("fieldvisit.migrations.0012_case_import").GRANTS,
     importlib.import_module("fieldvisit.migrations.0020_oncall_permissions").GRANTS,
+    importlib.import_module("fieldvisit.migrations.0029_photo_acceptance_permissions").GRANTS,
 ]
 
 

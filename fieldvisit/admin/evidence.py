@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from fieldvisit.access import evidence_scope
 from fieldvisit.access_log import record_read
+from fieldvisit.actions.acceptances import accept_door_photo, acceptable
 from fieldvisit.admin.base import (
     LoggedReadsAdmin,
     ReadOnlyAdmin,
@@ -31,11 +34,14 @@ from fieldvisit.models import (
     EvidenceAccess,
     EvidenceFile,
     Photo,
+    PhotoAcceptance,
     Receipt,
     Recording,
 )
+from fieldvisit.rules import RuleViolation
+from fieldvisit.rules.evidence import UNPLACED
 from fieldvisit.texts import _
-from fieldvisit.words import distance_text, flags_text
+from fieldvisit.words import distance_text, flags_text, person_name
 
 VISIT_TEAM = "visit__stop__route__team"
 
@@ -84,12 +90,14 @@ class PhotoAdmin(EvidenceAdmin):
         "exif_model",
         "distance_m",
         "flags",
+        "accepted",
     ]
     readonly_fields = fields
 
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
         return [
+            path("<uuid:pk>/accept/", wrap(self.accept_view), name="fieldvisit_photo_accept"),
             path("<uuid:pk>/thumbnail/", wrap(self.thumbnail_view), name="fieldvisit_photo_thumb"),
             path("<uuid:pk>/original/", wrap(self.original_view), name="fieldvisit_photo_original"),
             *super().get_urls(),
@@ -130,10 +138,53 @@ class PhotoAdmin(EvidenceAdmin):
         url = reverse("admin:fieldvisit_photo_thumb", args=[obj.pk])
         return format_html('<img src="{}" alt="" style="max-width:640px">', url)
 
+    def accept_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
+        """A supervisor accepts a door photo the rules could not place, saying why."""
+        photo = self._photo(request, pk)
+        if not request.user.has_perm("fieldvisit.add_photoacceptance"):
+            raise PermissionDenied
+        form = AcceptanceForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                accept_door_photo(photo.pk, form.cleaned_data["reason"], request.user)
+            except RuleViolation as refusal:
+                form.add_error(None, str(refusal.detail))
+            else:
+                self.message_user(request, _("The door photo is accepted."), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:fieldvisit_photo_change", args=[pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": photo,
+            "title": _("Accept the door photo"),
+            "form": form,
+            "flags": flags_text(sorted(UNPLACED & set(photo.flags))),
+        }
+        return TemplateResponse(request, "admin/fieldvisit/photo/accept.html", context)
+
+    @admin.display(description=_("Accepted by a supervisor"))
+    def accepted(self, obj: Photo) -> str:
+        """Who accepted the photo and why; for one that may still be, a link to do so."""
+        found = PhotoAcceptance.objects.filter(photo=obj).select_related("accepted_by").first()
+        if found is not None:
+            return format_html(
+                "{} ({}): {}", person_name(found.accepted_by), found.accepted_at, found.reason
+            )
+        if acceptable(obj):
+            url = reverse("admin:fieldvisit_photo_accept", args=[obj.pk])
+            return format_html('<a href="{}">{}</a>', url, _("Accept the door photo…"))
+        return "—"
+
     @admin.display(description=_("Original file"))
     def original(self, obj: Photo) -> str:
         url = reverse("admin:fieldvisit_photo_original", args=[obj.pk])
         return format_html('<a href="{}">{}</a> (SHA-256)', url, obj.file_id)
+
+
+class AcceptanceForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the photo shows the right door"), max_length=500, widget=forms.Textarea
+    )
 
 
 @admin.register(Receipt)

@@ -13,6 +13,7 @@ from fieldvisit.models.evidence import (
     AudioSegment,
     EvidenceFile,
     Photo,
+    PhotoAcceptance,
     Receipt,
     Recording,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "LedgerNode",
     "OnCallEntry",
     "Photo",
+    "PhotoAcceptance",
     "Preferences",
     "Receipt",
     "Recording",

@@ -127,6 +127,31 @@ class Photo(Captured):
         )
 
 
+class PhotoAcceptance(AppendOnlyModel):
+    """A supervisor's acceptance of a door photo the rules could not place at the door (no
+    GPS in it, or GPS outside the geofence), with the reason: the visit's ``door_photo`` check
+    then counts it. Once per photo, never changed (``actions.acceptances``)."""
+
+    photo = models.OneToOneField(
+        Photo, verbose_name=_("photo"), on_delete=models.PROTECT, related_name="acceptance"
+    )
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("accepted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.CharField(verbose_name=_("reason"), max_length=500)
+    accepted_at = models.DateTimeField(verbose_name=_("accepted at"))
+
+    class Meta:
+        verbose_name = _("photo acceptance")
+        verbose_name_plural = _("photo acceptances")
+
+    def __str__(self) -> str:
+        return gettext("Photo {photo} accepted").format(photo=str(self.photo_id)[:8])
+
+
 class Receipt(Captured):
     """The outcome of delivering the stop's demand notice (rule 8), with its evidence files."""
 

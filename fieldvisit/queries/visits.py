@@ -90,7 +90,11 @@ def visit_records(visit: Visit) -> VisitRecords:
     return VisitRecords(
         visit=visit,
         checkins=checkins,
-        photos=tuple(visit.photos.select_related("file", "agent").order_by("captured_at", "id")),
+        photos=tuple(
+            visit.photos.select_related("file", "agent", "acceptance__accepted_by").order_by(
+                "captured_at", "id"
+            )
+        ),
         receipts=tuple(
             visit.receipts.select_related("signature", "photo", "agent").order_by(
                 "captured_at", "id"

@@ -11,7 +11,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
-from fieldvisit.choices import ReceiptOutcome
+from fieldvisit.choices import PhotoKind, ReceiptOutcome
 from fieldvisit.rules import Verdict
 from fieldvisit.rules.checkins import distance_m
 from fieldvisit.texts import _, format_lazy
@@ -75,6 +75,12 @@ def exif_moment(taken_at: dt.datetime | None, zone: str) -> dt.datetime | None:
     if taken_at.tzinfo is None:
         return taken_at.replace(tzinfo=zoneinfo.ZoneInfo(zone))
     return taken_at
+
+
+# Door photos: what they must show, and the flags that leave their place unconfirmed (no GPS
+# in the photo, or GPS outside the geofence) until a supervisor accepts them.
+DOOR_KINDS = (PhotoKind.DOOR, PhotoKind.NEAREST_DOOR)
+UNPLACED = frozenset({"no_gps", "far_from_address"})
 
 
 def photo_flags(

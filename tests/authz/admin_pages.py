@@ -101,6 +101,8 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int, int, int]] = {
     "fieldvisit_relation_history": (302, 302, 302, 302, 200, 200, 200, 200),
     "fieldvisit_relation_delete": (302, 302, 302, 302, 403, 403, 403, 403),
     "fieldvisit_relation_change": (302, 302, 302, 302, 200, 200, 200, 200),
+    # Only a supervisor accepts a door photo the rules could not place.
+    "fieldvisit_photo_accept": (302, 302, 302, 302, 403, 200, 403, 403),
     "fieldvisit_photo_thumb": (302, 302, 302, 302, 403, 200, 200, 200),
     "fieldvisit_photo_original": (302, 302, 302, 302, 403, 200, 200, 200),
     "fieldvisit_photo_changelist": (302, 302, 302, 302, 403, 200, 200, 200),
