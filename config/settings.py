@@ -445,6 +445,15 @@ LEDGER_TSA_TIMEOUT_S = float(env_str("LEDGER_TSA_TIMEOUT_S", "5"))
 # How long after a checkpoint's own time the authority's may be: a later stamp may mean the
 # checkpoint was back-dated (verify_ledger and verify.py --tsa-window refuse it).
 LEDGER_TSA_WINDOW_S = env_int("LEDGER_TSA_WINDOW_S", 3600)
+# C2SP tlog-witnesses asked to cosign each checkpoint (fieldvisit.ledger.witnessing): a list
+# of {"name", "url", "key"} (key: the witness's cosignature verifier key, url: its submission
+# prefix), from "URL KEY" pairs separated by ";"; and how many must cosign (k of n, 0: none).
+LEDGER_WITNESSES = [
+    {"name": pair[-1].split("+", 1)[0], "url": pair[0], "key": pair[-1]}
+    for pair in (p.split() for p in env_str("LEDGER_WITNESSES").split(";"))
+    if pair
+]
+LEDGER_WITNESS_POLICY = env_int("LEDGER_WITNESS_POLICY", 0)
 
 # Every handler masks ID numbers, phone numbers, Chinese text (names, addresses) and query
 # values that may be search terms (fieldvisit.privacy), whoever logs them: a 404's path, the

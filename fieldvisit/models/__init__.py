@@ -32,6 +32,7 @@ from fieldvisit.models.reports import ReportCosignature, VisitReport, VisitRevie
 from fieldvisit.models.routes import AgentClock, Route, RouteChangeRequest, Stop, Visit
 from fieldvisit.models.uploads import Upload
 from fieldvisit.models.visits import Alert, CheckIn
+from fieldvisit.models.witnesses import WitnessCosignature
 
 __all__ = [
     "Address",
@@ -71,5 +72,6 @@ __all__ = [
     "Visit",
     "VisitReport",
     "VisitReview",
+    "WitnessCosignature",
     "mask_id_number",
 ]
