@@ -330,7 +330,10 @@ def witness_checkpoint(checkpoint: Checkpoint) -> list[Outcome]:
         try:
             outcomes.append(Outcome(witness.name, cosignature=ask(checkpoint, witness)))
         except WitnessError as exc:
-            logger.warning("witness %s: %s", witness.name, exc)
+            # A 422 means the witness holds a history ours does not extend: a split view
+            # (someone was shown another ledger under our key) or our own rollback.
+            level = logging.ERROR if exc.status == 422 else logging.WARNING
+            logger.log(level, "witness %s: %s", witness.name, exc)
             outcomes.append(Outcome(witness.name, error=str(exc), status=exc.status))
     return outcomes
 

@@ -7,6 +7,7 @@ import base64
 import datetime as dt
 import hashlib
 import io
+import logging
 from typing import Any
 
 import pytest
@@ -95,7 +96,9 @@ def test_both_witnesses_cosign_successive_checkpoints(both: list[RunningWitness]
     assert WitnessCosignature.objects.count() == 4
 
 
-def test_a_fork_is_refused_and_nothing_is_kept(both: list[RunningWitness], settings: Any) -> None:
+def test_a_fork_is_refused_and_nothing_is_kept(
+    both: list[RunningWitness], caplog: pytest.LogCaptureFixture
+) -> None:
     notary, creditor = both
     genuine = checkpoint_after(3)
     witnessing.witness_checkpoint(genuine)
@@ -129,10 +132,17 @@ def test_a_fork_is_refused_and_nothing_is_kept(both: list[RunningWitness], setti
     assert "inconsistent" in str(refused.value)
     assert not WitnessCosignature.objects.filter(checkpoint=forged).exists()
     assert creditor.recorded()["size"] == 3  # its record is untouched
+    # Asked through the job's entry point, both refuse it, and that is logged as an error.
+    with caplog.at_level(logging.WARNING, logger="fieldvisit.ledger.witnessing"):
+        outcomes = witnessing.witness_checkpoint(forged)
+    assert [(o.cosignature, o.status) for o in outcomes] == [(None, 422), (None, 422)]
+    ours = [r.levelno for r in caplog.records if r.name == "fieldvisit.ledger.witnessing"]
+    assert ours == [logging.ERROR, logging.ERROR]
+    assert not WitnessCosignature.objects.filter(checkpoint=forged).exists()
     assert not witnessing.policy_met(forged)
     assert witnessing.cosigned_note(forged) == checkpoints.note_text(forged)
     # The witness keeps the log-signed fork: it may prove the log misbehaved.
-    [evidence] = creditor.state.refusals()
+    [evidence, _again] = creditor.state.refusals()
     assert evidence["note"].startswith(checkpoints.note_body(6, forged_root, genuine.origin))
     assert evidence["old_size"] == 3
 
