@@ -30,10 +30,11 @@ _LENGTH = re.compile(r"[0-9]{1,12}\Z")
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the spec recommends
     timeout = READ_TIMEOUT_S
-    server_version = "fieldvisit-witness"
-    sys_version = ""
     server: WitnessServer
     _allow = ""
+
+    def version_string(self) -> str:
+        return "fieldvisit-witness"
 
     def do_POST(self) -> None:
         self._answer(self._post)
