@@ -21,7 +21,7 @@ from fieldvisit.choices import AlertKind, AlertStatus, CheckInKind, RouteStatus,
 from fieldvisit.compliance import judge
 from fieldvisit.evidence.storage import sweep_staging
 from fieldvisit.geo import local_text
-from fieldvisit.ledger import timestamps
+from fieldvisit.ledger import timestamps, witnessing
 from fieldvisit.ledger.checkpoints import make_checkpoint
 from fieldvisit.models import AgentClock, Alert, CheckIn, Creditor, Route, Visit
 from fieldvisit.queries.visits import visit_records
@@ -300,9 +300,12 @@ def day_close(now: dt.datetime | None = None) -> int:
 
 
 def checkpoint() -> int | None:
-    """Sign the ledger's tree head (run every few minutes), then ask the time-stamp authority
-    for its token (when one is configured); None when the ledger is empty."""
+    """Sign the ledger's tree head (run every few minutes), then ask the configured witnesses
+    to cosign it (each must see every checkpoint in order: none cosigns an older one after a
+    newer) and the time-stamp authorities for their tokens; None when the ledger is empty."""
     signed = make_checkpoint()
+    if signed is not None:
+        witnessing.witness_checkpoint(signed)
     timestamp_checkpoints()
     return signed.tree_size if signed else None
 

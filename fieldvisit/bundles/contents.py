@@ -22,8 +22,7 @@ from fieldvisit.bundles.members import Member, generated
 from fieldvisit.bundles.plan import Item, Plan
 from fieldvisit.canonical import iso
 from fieldvisit.languages import supported
-from fieldvisit.ledger import keys, timestamps
-from fieldvisit.ledger.checkpoints import note_text
+from fieldvisit.ledger import keys, timestamps, witnessing
 from fieldvisit.ledger.keys import current_signing_key, public_pem
 from fieldvisit.models import CheckpointTimestamp
 
@@ -88,7 +87,8 @@ def build(plan: Plan, language: str | None = None) -> Bundle:
 def _ledger_docs(plan: Plan) -> list[Member]:
     """The signed checkpoint in both its forms, its key, and every entry with its proof."""
     checkpoint = plan.checkpoint
-    note = note_text(checkpoint)
+    # The log's signed note with every witness's cosignature line after its own.
+    note = witnessing.cosigned_note(checkpoint)
     inclusion = proofs.inclusion_proofs(plan.entries, checkpoint.tree_size)
     return [
         generated("checkpoint.json", bytes(checkpoint.signed_bytes)),
