@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, QuerySet
@@ -26,7 +27,7 @@ from fieldvisit.ledger.checkpoints import make_checkpoint
 from fieldvisit.models import AgentClock, Alert, CheckIn, Creditor, Route, Visit
 from fieldvisit.queries.visits import visit_records
 from fieldvisit.rules.checkins import DEPART_TOGETHER, check_departed_together, silence_level
-from fieldvisit.rules.day_close import VisitClose, close_deadline, day_close_problems
+from fieldvisit.rules.day_close import LATEST, VisitClose, close_deadline, day_close_problems
 from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import person_name
 
@@ -256,6 +257,11 @@ def _close_day(route_id: object, now: dt.datetime) -> int:
         deadline = _day_close_deadline(route)
         if route.day_close_checked_at is not None or deadline is None or now < deadline:
             return 0
+        away = route.clocks.filter(departed_at__isnull=False, returned_at__isnull=True)
+        latest = dt.datetime.combine(route.date, LATEST, tzinfo=ZoneInfo(route.team.timezone))
+        if away.exists() and now < latest:
+            # The team is still out (a long pause between stops): more visits may come.
+            return 0
         route.day_close_checked_at = now
         route.save(update_fields=["day_close_checked_at", "updated_at"])
         visits = []
@@ -267,7 +273,6 @@ def _close_day(route_id: object, now: dt.datetime) -> int:
                     visit.stop.sequence, checks["report_cosigned"].ok, checks["recording"].ok
                 )
             )
-        away = route.clocks.filter(departed_at__isnull=False, returned_at__isnull=True)
         problems = day_close_problems(visits, [person_name(c.agent) for c in away])
         if not problems:
             return 0

@@ -114,6 +114,7 @@ def _key_rotations() -> bytes:
                 "ledger_entry": index,
                 "statement_b64": base64.b64encode(keys.rotation_statement(data)).decode(),
                 "signature": data["signature"],
+                "new_signature": data.get("new_signature", ""),
             },
             sort_keys=True,
         )

@@ -336,7 +336,20 @@ def check_chains(root, entries, leaves, report):
         if isinstance(link, dict):
             chains.setdefault(str(link.get("visit")), []).append((link.get("seq"), index))
     bad, still_open = 0, []
-    visits = bundle_visits(root)
+    listed = bundle_visits(root)
+    # Every visit the entries name is judged, whatever manifest.json lists: leaving a visit
+    # out of the list must not leave its chain unchecked.
+    named = set(chains) | {
+        str(entry.get("subject", ""))[len("visit:") :]
+        for entry in entries.values()
+        if str(entry.get("subject", "")).startswith("visit:")
+    }
+    for visit in sorted(named - set(listed)):
+        report.fail(
+            f"the ledger entries are about visit {visit}, which manifest.json does not list"
+        )
+        bad += 1
+    visits = [*listed, *sorted(named - set(listed))]
     for visit in visits:
         numbered = chains.get(visit, [])
         if not all(isinstance(seq, int) for seq, _index in numbered):
@@ -581,6 +594,7 @@ def load_trust(root, pins, candidates, report):
                                 fields["at"],
                                 statement,
                                 bytes.fromhex(item["signature"]),
+                                bytes.fromhex(item.get("new_signature") or ""),
                             )
                         )
         except (OSError, ValueError, KeyError, TypeError) as error:
@@ -593,7 +607,7 @@ def load_trust(root, pins, candidates, report):
             "signed by the key you trust"
         )
     handovers = []
-    for old, new, when, text, statement, signature in rotations:
+    for old, new, when, text, statement, signature, new_signature in rotations:
         verdict = ed25519_verify(old, signature, statement)
         if verdict is None:
             trust.checked = False
@@ -607,15 +621,20 @@ def load_trust(root, pins, candidates, report):
             report.fail(f"keys.jsonl: key {key_id(old)} hands over twice (to another key)")
         else:
             trust.retired[old] = (when, text)
-            handovers.append((old, new, text))
-    # A hand-over links two keys both ways: the old key signed it, and the bundle's
-    # SHA256SUMS, signed by the newer key, carries it. So one pinned key, old or new,
-    # vouches for the whole chain (each key still only within its validity).
+            # Vouching backwards (a pinned new key for the key before it) needs the new key's
+            # own signature of the hand-over: anyone can sign "my key handed over to theirs".
+            both = bool(new_signature) and ed25519_verify(new, new_signature, statement) is True
+            handovers.append((old, new, text, both))
+    # The old key's signature lets a trusted old key vouch for the new one; the new key's
+    # signature, when both signed, lets a pinned new key vouch for the old one. So one pinned
+    # key vouches for the whole chain (each key still only within its validity).
     linked = True
     while linked:
         linked = False
-        for old, new, text in handovers:
-            if (old in trust.keys or new in trust.keys) and not {old, new} <= trust.keys:
+        for old, new, text, both in handovers:
+            forward = old in trust.keys and new not in trust.keys
+            backward = both and new in trust.keys and old not in trust.keys
+            if forward or backward:
                 trust.keys |= {old, new}
                 linked = True
                 report.ok(f"key {key_id(new)} took over from {key_id(old)} at {text}, signed by it")

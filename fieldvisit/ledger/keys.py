@@ -125,7 +125,11 @@ def rotate() -> SigningKey:
         "old_key_id": old_record.key_id,
         "new_key_id": key_id_for(new_raw),
     }
-    data["signature"] = old.sign(rotation_statement(data)).hex()
+    statement = rotation_statement(data)
+    data["signature"] = old.sign(statement).hex()
+    # The new key signs the same hand-over: a verifier who pinned the new key may then trust
+    # the old one for what it signed before it was retired (and nobody else's key).
+    data["new_signature"] = new.sign(statement).hex()
     with transaction.atomic():
         record = SigningKey.objects.create(
             key_id=data["new_key_id"], public_key=new_raw, valid_from=now

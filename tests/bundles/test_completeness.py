@@ -259,3 +259,52 @@ def test_a_manifest_time_rewritten_and_re_signed_is_caught(bundle: Path) -> None
         f"manifest item {photo['path']}: captured_at not as its ledger entry "
         f"{photo['ledger_entry']} says" in verified.stdout
     )
+
+
+def test_a_visit_left_out_of_the_manifest_is_still_judged(bundle: Path) -> None:
+    (photo,) = [e for e in chain(bundle) if e["kind"] == "photo.added"]
+    drop_entries(bundle, {photo["index"]})
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    (visit,) = manifest["bundle"]["visits"]
+    manifest["bundle"]["visits"] = []
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    resign(bundle)
+    verified = run(bundle, *pinned())
+    assert verified.returncode == 1, verified.stdout
+    assert f"about visit {visit}, which manifest.json does not list" in verified.stdout
+    assert f"entry number {photo['chain']['seq']} of its chain is missing" in verified.stdout
+
+
+def test_a_forged_hand_over_to_the_companys_key_vouches_for_nothing(bundle: Path) -> None:
+    """A forger signs "my key handed over to the company's" with their own key, and signs the
+    bundle with it: pinned to the company's key, it fails (the company's key signed nothing)."""
+    company = keys.public_raw(keys.private_key())
+    forger = Ed25519PrivateKey.generate()
+    forged = keys.public_raw(forger)
+    statement = keys.rotation_statement(
+        {
+            "type": keys.ROTATION,
+            "old_key": forged.hex(),
+            "new_key": company.hex(),
+            "at": "2026-11-24T02:00:00Z",
+        }
+    )
+    line = {
+        "statement_b64": base64.b64encode(statement).decode(),
+        "signature": forger.sign(statement).hex(),
+        "new_signature": "",
+    }
+    (bundle / "keys.jsonl").write_text(json.dumps(line) + "\n")
+    pem = keys.public_pem(forged).encode()
+    (bundle / "SHA256SUMS.key.pem").write_bytes(pem)
+    names = sorted(
+        p.relative_to(bundle).as_posix()
+        for p in bundle.rglob("*")
+        if p.is_file() and p.name not in ("SHA256SUMS", "SHA256SUMS.sig")
+    )
+    sums = "".join(f"{hashlib.sha256((bundle / n).read_bytes()).hexdigest()}  {n}\n" for n in names)
+    (bundle / "SHA256SUMS").write_text(sums)
+    (bundle / "SHA256SUMS.sig").write_bytes(forger.sign(sums.encode()))
+    verified = run(bundle, *pinned())
+    assert verified.returncode == 1, verified.stdout
+    assert "the SHA256SUMS signing key (SHA256SUMS.key.pem) is key" in verified.stdout

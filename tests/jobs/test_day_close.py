@@ -69,14 +69,18 @@ def test_a_day_left_open_raises_one_alert_after_the_deadline(world: World, clock
     )
     assert jobs.day_close(deadline - dt.timedelta(minutes=1)) == 0
     assert day_alerts() == []
-    assert jobs.day_close(deadline + dt.timedelta(minutes=1)) == 1
+    # Agent A departed and has not returned: the team is still out, more stops may come; the
+    # day is judged once it returns, or at 23:00.
+    assert jobs.day_close(deadline + dt.timedelta(minutes=1)) == 0
+    eleven = dt.datetime.combine(world.route.date, dt.time(23), tzinfo=SHANGHAI)
+    assert jobs.day_close(eleven + dt.timedelta(minutes=1)) == 1
     (alert,) = day_alerts()
     assert "stop 1: report not filed and co-signed" in alert.detail
     assert "stop 1: recording not uploaded" in alert.detail
     assert "not returned:" in alert.detail
     assert alert.route_id == world.route.pk
     # Judged once.
-    assert jobs.day_close(deadline + dt.timedelta(minutes=10)) == 0
+    assert jobs.day_close(eleven + dt.timedelta(minutes=10)) == 0
     assert Route.objects.get(pk=world.route.pk).day_close_checked_at is not None
 
 
