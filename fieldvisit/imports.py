@@ -278,6 +278,10 @@ class CaseResource(resources.ModelResource):
         return case_fields + [fields.Field(column_name=c) for c in ADDRESS_COLUMNS]
 
     def import_field(self, field: fields.Field, instance: Case, row: Any, *args: Any, **kw: Any):  # type: ignore[no-untyped-def]
+        # An existing case's status changes only with a reason, a record and a ledger entry
+        # (``actions.cases``): an import sets the status of new cases alone.
+        if field.attribute == "status" and not instance._state.adding:
+            return None
         # Cells that do not parse are the row's errors, named by their column.
         try:
             return super().import_field(field, instance, row, *args, **kw)

@@ -717,3 +717,24 @@ def test_a_row_numbered_past_a_spreadsheets_last_row_is_refused(
 
     assert "last row" in form_errors(response), form_errors(response)
     assert took < 10, f"{took:.1f} s"
+
+
+def test_an_import_does_not_change_an_existing_cases_status(
+    world: World, client: Client, planner: User
+) -> None:
+    """A case put on hold (or paid) with its reason stays so when the list is imported again:
+    its status changes only through actions.cases, with a record and a ledger entry."""
+    from fieldvisit.actions.cases import change_case_status
+    from fieldvisit.models import CaseStatusChange
+
+    confirm(client, preview(client, csv_file(rows(world)), "csv"))
+    wang = Case.objects.get(number="IMP-001")
+    change_case_status(
+        wang.pk, status="paid", do_not_contact=False, reason="paid in full", by=planner
+    )
+    response = preview(client, csv_file(rows(world)), "csv")
+    assert fates(response) == ["skip", "skip", "skip"]
+    confirm(client, response)
+    wang.refresh_from_db()
+    assert (wang.status, wang.status_reason) == ("paid", "paid in full")
+    assert CaseStatusChange.objects.count() == 1
