@@ -22,7 +22,7 @@ from django.db import connection
 from fieldvisit.canonical import canonical_json
 from fieldvisit.ledger import chains, keys, merkle, store
 from fieldvisit.ledger.checkpoints import verify_checkpoint
-from fieldvisit.models import Checkpoint, CheckpointTimestamp, LedgerHead, SigningKey
+from fieldvisit.models import Checkpoint, CheckpointTimestamp, LedgerHead
 
 CHUNK = 5000
 _sha256 = hashlib.sha256
@@ -205,11 +205,7 @@ def _check_head(report: AuditReport, size: int, peaks: bytes) -> None:
 
 def key_windows() -> dict[str, tuple[dt.datetime, dt.datetime | None]]:
     """Each signing key's validity: from its ``valid_from`` until the next key's."""
-    records = list(SigningKey.objects.order_by("valid_from"))
-    return {
-        record.key_id: (record.valid_from, following.valid_from if following else None)
-        for record, following in zip(records, [*records[1:], None], strict=False)
-    }
+    return {record.key_id: (record.valid_from, until) for record, until in keys.with_validity()}
 
 
 def time_problems(

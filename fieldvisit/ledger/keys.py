@@ -141,6 +141,14 @@ def rotate() -> SigningKey:
     return record
 
 
+def with_validity() -> list[tuple[SigningKey, Any]]:
+    """Every published key, oldest first, with the end of its validity: the next key's
+    ``valid_from`` (None for the current key)."""
+    records = list(SigningKey.objects.order_by("valid_from"))
+    following = [record.valid_from for record in records[1:]]
+    return list(zip(records, [*following, None][: len(records)], strict=True))
+
+
 def rotations() -> list[tuple[int, dict[str, Any]]]:
     """Every key hand-over in the ledger, oldest first: (entry index, its data)."""
     return [

@@ -268,15 +268,14 @@ class PublicKeyListView(PublicLedgerView):
     )
     def get(self, request: Request) -> Response:
         keys.current_signing_key()
-        records = list(SigningKey.objects.order_by("valid_from"))
         body = []
-        for record, following in zip(records, [*records[1:], None], strict=True):
+        for record, valid_until in keys.with_validity():
             raw = bytes(record.public_key)
             body.append(
                 {
                     "key_id": record.key_id,
                     "valid_from": record.valid_from,
-                    "valid_until": following.valid_from if following else None,
+                    "valid_until": valid_until,
                     "public_key_pem": keys.public_pem(raw),
                     "note_verifier_key": keys.note_verifier_key(settings.LEDGER_ORIGIN, raw),
                     "fingerprint": keys.fingerprint(raw),
