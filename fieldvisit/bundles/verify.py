@@ -3,6 +3,7 @@
 checked with the "cryptography" package when it is installed.
 
     python3 verify.py --key KEY [--key KEY ...] [--tsa-ca PEM ...] [--require-timestamp]
+                      [--witness WKEY ... [--witnesses-required K]]
                       [--against OTHER_BUNDLE] [bundle folder]    (default: this file's folder)
 
 KEY is the company's ledger key as the company publishes it outside this bundle (filed with
@@ -40,7 +41,13 @@ Checks, each independent of the server that made the bundle:
      --require-timestamp: a failure unless at least one token verifies;
   9. with --against OTHER_BUNDLE, the other bundle passes the same checks and both bundles'
      checkpoints lie on one history: the later one carries an RFC 9162 consistency proof
-     (ledger/consistency.jsonl) from the earlier one's tree size and root.
+     (ledger/consistency.jsonl) from the earlier one's tree size and root;
+ 10. with --witness WKEY (a witness's C2SP verifier key, "name+keyid+base64", as the witness
+     publishes it: a creditor, a law firm, a notary), checkpoint.txt carries that witness's
+     valid cosignature/v1 line (c2sp.org/tlog-cosignature), dated no earlier than the
+     checkpoint; all of them are required, or K with --witnesses-required K. A witness cosigns
+     only a checkpoint consistent with every one it cosigned before, so a second history
+     shown to anyone else fails here even when it is re-signed with the company's own key.
 Exit status 0 when everything holds; 1, naming each failure; 2 when something could not be
 checked here (the Python package "cryptography", the openssl command, or the authority's CA
 is missing); 3 (UNPINNED) when everything holds but no --key was given.
@@ -817,6 +824,113 @@ def check_tlog_proofs(root, checkpoint, key, leaves, report):
     return checked
 
 
+# --- C2SP tlog-cosignature: witnesses (https://c2sp.org/tlog-cosignature) ------------------
+
+COSIGNATURE_V1 = b"\x04"
+CLOCK_SLACK_S = 60  # a witness's clock may run this far behind the log's
+
+
+def parse_witness_key(text):
+    """A witness's verifier key ``name+hex(key ID)+base64(0x04 || Ed25519 key)`` ->
+    (name, key ID, public key); ValueError when malformed or the key ID does not match."""
+    parts = text.strip().split("+", 2)
+    if len(parts) != 3 or not parts[0] or any(ch.isspace() for ch in parts[0]):
+        raise ValueError(f"--witness {text!r}: a witness key is name+keyid+base64(0x04||key)")
+    name, hex_id, material = parts
+    try:
+        raw = base64.b64decode(material, validate=True)
+    except ValueError:
+        raise ValueError(f"--witness {text!r}: its key is not base64") from None
+    if len(raw) != 33 or raw[:1] != COSIGNATURE_V1:
+        raise ValueError(f"--witness {text!r}: not an Ed25519 cosignature/v1 key (type 0x04)")
+    key_hash = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
+    if key_hash.hex() != hex_id.lower():
+        raise ValueError(f"--witness {text!r}: its key ID does not match its name and key")
+    return name, key_hash, raw[1:]
+
+
+def witness_count(body, sigs, witnesses, report, where):
+    """Which of ``witnesses`` validly cosigned the note text ``body`` (name -> time) and which
+    carry no line at all; None when the signatures could not be checked here. A line that
+    does not verify is a failure whatever the count: someone wrote it in a witness's name."""
+    signed, absent = {}, []
+    for name, khash, public in witnesses:
+        lines = [sig for n, h, sig in sigs if (n, h) == (name, khash)]
+        if not lines:
+            absent.append(name)
+            continue
+        sig = lines[0]
+        if len(sig) != 8 + 64:
+            report.fail(f"{where}: witness {name}'s line is not a cosignature/v1")
+            continue
+        when = int.from_bytes(sig[:8], "big")
+        message = b"cosignature/v1\ntime %d\n" % when + body
+        verdict = ed25519_verify(public, sig[8:], message)
+        if verdict is None:
+            return None
+        if not verdict:
+            report.fail(f"{where}: witness {name}'s cosignature does not verify")
+            continue
+        signed[name] = when
+    return signed, absent
+
+
+def check_witnesses(root, checkpoint, args, report):
+    """With --witness: the checkpoint's signed note (checkpoint.txt, and the same note in every
+    tlog-proof file) carries valid cosignatures by at least --witnesses-required of them (all
+    by default), none dated before the checkpoint's own time. Returns False
+    when it could not be checked here."""
+    text = read(root, "checkpoint.txt", report)
+    if text is None:
+        return True
+    try:
+        origin, size, note_root, body, sigs = parse_note(text.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        report.fail(f"checkpoint.txt is not a signed note: {error}")
+        return True
+    if checkpoint is not None and (size, note_root) != (
+        checkpoint.get("tree_size"),
+        checkpoint.get("root"),
+    ):
+        report.fail("checkpoint.txt is not the checkpoint of checkpoint.json")
+    witnesses = args.witnesses
+    if not witnesses:
+        others = [n for n, _, _ in sigs if n != origin]
+        if others:
+            report.note(
+                f"checkpoint.txt carries {len(others)} witness cosignature(s) "
+                f"({', '.join(sorted(set(others)))}), not checked: give --witness KEY"
+            )
+        return True
+    need = args.witnesses_required or len(witnesses)
+    counted = witness_count(body, sigs, witnesses, report, "checkpoint.txt")
+    if counted is None:
+        report.note("witness cosignatures NOT checked here: 'cryptography' is missing")
+        return False
+    signed, absent = counted
+    try:
+        stamped = parse_time(checkpoint["timestamp"]).timestamp() if checkpoint else None
+    except (KeyError, TypeError, ValueError):
+        stamped = None
+    for name, when in sorted(signed.items()):
+        # A witness cosigns what it has seen: a cosignature older than the checkpoint's own
+        # time says the checkpoint is post-dated.
+        if stamped is not None and when < stamped - CLOCK_SLACK_S:
+            report.fail(
+                f"checkpoint.txt: witness {name} cosigned at {when}, before the checkpoint's "
+                f"own time ({checkpoint['timestamp']})"
+            )
+            del signed[name]
+    met = len(signed) >= need
+    for name in absent:
+        (report.note if met else report.fail)(f"checkpoint.txt: no cosignature by witness {name}")
+    (report.ok if met else report.fail)(
+        f"checkpoint.txt cosigned by {len(signed)} of {len(witnesses)} witnesses "
+        f"({', '.join(sorted(signed)) or 'none'}); {need} required"
+    )
+    return True
+
+
 # --- RFC 3161 time-stamp ------------------------------------------------------------------
 
 
@@ -1081,6 +1195,7 @@ def verify_bundle(root, args, report):
     key = candidates[0] if os.path.isfile(os.path.join(root, "public_key.pem")) else None
     checked = check_tlog_proofs(root, checkpoint, key, leaves, report) and checked
     checked = check_timestamp(root, checkpoint, args, report) and checked
+    checked = check_witnesses(root, checkpoint, args, report) and checked
     return checkpoint, checked
 
 
@@ -1110,12 +1225,30 @@ def main(argv):
         help="seconds the authority's time may lie after the checkpoint's (default 3600)",
     )
     parser.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a witness's C2SP verifier key (name+keyid+base64); its cosignature of the "
+        "checkpoint is then required (repeatable)",
+    )
+    parser.add_argument(
+        "--witnesses-required",
+        type=int,
+        default=0,
+        metavar="K",
+        help="how many of the --witness keys must have cosigned (default: all of them)",
+    )
+    parser.add_argument(
         "--against", metavar="OTHER_BUNDLE", help="another bundle (folder) of the same ledger"
     )
     args = parser.parse_args(argv[1:])
     report = Report()
     try:
         args.pins = [parse_pin(text) for text in args.key]
+        args.witnesses = [parse_witness_key(text) for text in args.witness]
+        if not 0 <= args.witnesses_required <= len(args.witnesses):
+            raise ValueError("--witnesses-required must lie between 0 and the --witness count")
     except ValueError as error:
         report.fail(str(error))
         print("1 CHECK(S) FAILED")

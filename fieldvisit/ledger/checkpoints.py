@@ -16,12 +16,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Value
 from django.utils import timezone
 
 from fieldvisit.canonical import canonical_json, iso
 from fieldvisit.ledger import keys, store
-from fieldvisit.models import Checkpoint, CheckpointTimestamp
+from fieldvisit.models import Checkpoint, CheckpointTimestamp, WitnessCosignature
 
 
 def signed_payload(key_id: str, root_hash: bytes, tree_size: int, timestamp: dt.datetime) -> bytes:
@@ -92,16 +92,30 @@ def latest_checkpoint() -> Checkpoint | None:
 
 
 def first_checkpoint_covering(size: int) -> Checkpoint | None:
-    """The earliest checkpoint that covers an entry count, preferring one the time-stamp
-    authority stamped: bundles cite it, so the same evidence leads to the same checkpoint
-    (a checkpoint the authority never stamped, say while it was down for longer than
-    ``LEDGER_TSA_WINDOW_S``, gives way to a later one that it did)."""
+    """The earliest checkpoint that covers an entry count, preferring one the configured
+    witnesses cosigned (k of the policy), then one the time-stamp authority stamped: bundles
+    cite it, so the same evidence leads to the same checkpoint (a checkpoint the witnesses
+    or the authority never saw, say while they were down, gives way to a later one they
+    did). The cosignatures were verified before they were kept (``witnessing``)."""
     granted = CheckpointTimestamp.objects.filter(checkpoint=OuterRef("pk"), gen_time__isnull=False)
+    wanted = settings.LEDGER_WITNESS_POLICY
+    witnessed: Exists | Value = Value(True)
+    if wanted:
+        witnessed = Exists(
+            WitnessCosignature.objects.filter(
+                checkpoint=OuterRef("pk"),
+                verifier_key__in=[w["key"].strip() for w in settings.LEDGER_WITNESSES],
+            )
+            .order_by()
+            .values("checkpoint")
+            .annotate(n=Count("verifier_key", distinct=True))
+            .filter(n__gte=wanted)
+        )
     return (
         Checkpoint.objects.select_related("key")
         .filter(tree_size__gte=size)
-        .annotate(stamped=Exists(granted))
-        .order_by("-stamped", "tree_size", "id")
+        .annotate(witnessed=witnessed, stamped=Exists(granted))
+        .order_by("-witnessed", "-stamped", "tree_size", "id")
         .first()
     )
 

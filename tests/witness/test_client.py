@@ -196,6 +196,27 @@ def test_a_witness_refusal_or_absence_leaves_the_policy_unmet(
     assert witnessing.policy_met(checkpoint)
 
 
+def test_bundles_cite_the_first_checkpoint_the_witnesses_cosigned(
+    both: list[RunningWitness], settings: Any
+) -> None:
+    """A checkpoint signed while a witness was down does not meet the policy: the evidence it
+    covers is cited under the next checkpoint that both witnesses cosigned."""
+    notary, creditor = both
+    creditor.stop()
+    alone = checkpoint_after(2)
+    witnessing.witness_checkpoint(alone)
+    creditor.start()  # on a new port
+    settings.LEDGER_WITNESSES = [notary.config, creditor.config]
+    later = checkpoint_after(1)
+    witnessing.witness_checkpoint(later)
+    assert not witnessing.policy_met(alone) and witnessing.policy_met(later)
+    assert checkpoints.first_checkpoint_covering(1) == later
+    settings.LEDGER_WITNESS_POLICY = 1  # one witness is enough: the earlier one serves again
+    assert checkpoints.first_checkpoint_covering(1) == alone
+    settings.LEDGER_WITNESS_POLICY = 0
+    assert checkpoints.first_checkpoint_covering(1) == alone
+
+
 def test_a_cosignature_by_another_key_is_not_kept(
     both: list[RunningWitness], settings: Any
 ) -> None:
