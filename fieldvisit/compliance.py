@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.functional import lazy
 
-from fieldvisit.choices import CheckInKind, RouteStatus
+from fieldvisit.choices import CheckInKind
 from fieldvisit.geo import local_text
 from fieldvisit.models import CheckIn, Photo, PhotoAcceptance, Receipt, Route, VisitReport
 from fieldvisit.queries.recordings import VisitRecording
@@ -241,11 +241,7 @@ def judge(records: VisitRecords) -> Compliance:
     visit = records.visit
     route = visit.stop.route
     zone = visit.stop.address.zone_name
-    approved = route.decided_by_id is not None and route.status in (
-        RouteStatus.APPROVED,
-        RouteStatus.IN_PROGRESS,
-        RouteStatus.COMPLETED,
-    )
+    approved = route.approved
     checkins = records.checkins
     checks = {
         "route_approved": Check(

@@ -25,6 +25,7 @@ from fieldvisit.choices import CheckInKind, RouteStatus, StopStatus, VisitStatus
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import AgentClock, Case, CheckIn, Route, Stop, Visit
 from fieldvisit.queries.timing import RouteTiming, reporting_agents, route_timing
+from fieldvisit.queries.visits import closing_facts
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import checkins as rules
 from fieldvisit.rules.checkin_judgement import (
@@ -264,7 +265,13 @@ def _advance_visit(visit: Visit, data: CheckInData, actor: dict[str, Any]) -> No
                 "visit.closed",
                 actor,
                 f"visit:{visit.id}",
-                {"closed_at": visit.closed_at, "opened_at": visit.opened_at},
+                # What the verdict is judged by, so that it can be re-derived from the
+                # visit's entries alone (``bundles.verify.judge_visit``).
+                {
+                    "closed_at": visit.closed_at,
+                    "opened_at": visit.opened_at,
+                    **closing_facts(visit, checkins),
+                },
             )
             # The visit is complete as it stands: its chain is sealed (``ledger.chains``).
             ledger.seal_visit(visit.id)

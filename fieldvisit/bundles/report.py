@@ -7,12 +7,15 @@ do not show HEIC); the originals are linked. Nothing on the page is fetched from
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import zoneinfo
 from decimal import Decimal
 from typing import Any
 
 from django.template.loader import render_to_string
 
+from fieldvisit.bundles import verify
 from fieldvisit.bundles.plan import Plan
 from fieldvisit.compliance import judge
 from fieldvisit.models import VisitReport
@@ -20,6 +23,8 @@ from fieldvisit.models.reports import ATTESTATIONS
 from fieldvisit.queries.visits import VisitRecords
 from fieldvisit.texts import _
 from fieldvisit.words import check_name, flags_text
+
+logger = logging.getLogger(__name__)
 
 KINDS = {"case": _("case"), "visit": _("visit")}
 
@@ -53,15 +58,32 @@ def _key(record: dict[str, Any]) -> tuple[str, str, str]:
     return (record["type"], record["id"], record.get("part", ""))
 
 
+def chain_verdicts(plan: Plan) -> dict[str, dict[str, tuple[bool | None, str]] | None]:
+    """Each visit's verdict as its cited entries show it (``verify.judge_visit``, which
+    ``verify.py`` runs on the same entries), by visit id; None while a visit is open."""
+    chains: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for entry in plan.entries:
+        if entry.chain_visit is not None:
+            chains.setdefault(entry.chain_visit, []).append(
+                (entry.chain_seq, json.loads(bytes(entry.entry_bytes)))
+            )
+    return {
+        str(visit.pk): verify.judge_visit([e for _seq, e in sorted(chains.get(str(visit.pk), []))])
+        for visit in plan.subject.visits
+    }
+
+
 def render(plan: Plan) -> str:
     thumb_for = {sha: member.path for member, sha in plan.thumbnails}
     path_of = {_key(i.record): i.path for i in plan.items}
+    derived = chain_verdicts(plan)
     return render_to_string(
         "bundles/report.html",
         {
             "bundle": plan.subject,
             "visits": [
-                _visit(plan.records[visit.pk], path_of, thumb_for) for visit in plan.subject.visits
+                _visit(plan.records[visit.pk], path_of, thumb_for, derived[str(visit.pk)])
+                for visit in plan.subject.visits
             ],
             "bundle_kind": KINDS.get(plan.subject.kind, plan.subject.kind),
             "checkpoint": plan.checkpoint,
@@ -75,14 +97,27 @@ def _visit(
     records: VisitRecords,
     path_of: dict[tuple[str, str, str], str],
     thumb_for: dict[str, str],
+    derived: dict[str, tuple[bool | None, str]] | None,
 ) -> dict[str, Any]:
     """One visit's section: each record with its local time and the bundle paths of its
-    original file and thumbnail."""
+    original file and thumbnail. The verdict's passed/failed marks are the entries' own
+    (``derived``); the sentences explaining them are the server's (``compliance.judge``),
+    which says the same from the records (a test keeps the two in step)."""
     visit = records.visit
     zone = visit.stop.address.zone_name
     recording, report = records.recording, records.report
     case = visit.stop.case
     compliance = judge(records)
+    checks = [
+        {
+            "key": name,
+            "name": check_name(name),
+            "ok": _entries_say(derived, name, check.ok, visit),
+            "derived": derived is not None and derived[name][0] is not None,
+            "detail": check.detail,
+        }
+        for name, check in compliance.checks.items()
+    ]
     return {
         "visit": visit,
         "zone": zone_text(zone, visit.stop.route.date),
@@ -132,9 +167,22 @@ def _visit(
         ]
         if report
         else [],
-        "compliance": compliance,
-        "checks": [
-            {"name": check_name(name), "ok": check.ok, "detail": check.detail}
-            for name, check in compliance.checks.items()
-        ],
+        "ok": all(check["ok"] for check in checks),
+        "checks": checks,
     }
+
+
+def _entries_say(
+    derived: dict[str, tuple[bool | None, str]] | None, name: str, records_say: bool, visit: Any
+) -> bool:
+    """Whether a check passed, as the visit's entries show it (what ``verify.py`` checks);
+    the records' verdict only where the entries cannot tell (a visit still open)."""
+    said = derived.get(name, (None, "")) if derived is not None else (None, "")
+    if said[0] is None:
+        return records_say
+    if said[0] != records_say:
+        logger.error(
+            "visit %s: check %s is %s by its ledger entries, %s by its records",
+            visit.pk, name, said[0], records_say,
+        )  # fmt: skip
+    return said[0]

@@ -26,7 +26,11 @@ Checks, each independent of the server that made the bundle:
      hold, and each recording's segments are numbered without a gap, each naming the SHA-256
      of the one before (a visit still open at the checkpoint has no seal yet: exit status 2,
      its entries genuine but its completeness not shown; a closed visit without its seal
-     fails);
+     fails); and report.html's compliance verdict on each closed visit (every check's
+     passed/failed mark, its words, and the overall verdict) is the one its entries show:
+     the same ten checks the server judges (route approved, two agents together, hours,
+     geofence, frequency cap, periodic check-ins, door photo, recording, notice, co-signed
+     report with every attestation), re-derived here from the entries alone;
   6. checkpoint.sig is a valid Ed25519 signature of checkpoint.json by a trusted key, and the
      key id in checkpoint.json is that key's; a key is trusted when it is a --key, or when a
      trusted key signed its rotation (keys.jsonl), and only within its validity: signed before
@@ -57,6 +61,7 @@ import argparse
 import base64
 import datetime
 import hashlib
+import html.parser
 import json
 import os
 import shutil
@@ -318,6 +323,384 @@ def check_manifest(root, listed, entries, report):
             f"{len(items)} evidence files are each recorded by a proven ledger entry, which "
             "says what manifest.json says of them"
         )
+
+
+# --- The compliance verdict, derived from the entries -----------------------------------------
+#
+# The checks of the server's verdict (fieldvisit/compliance.py), judged here from a visit's
+# ledger entries alone: what report.html says passed or failed must be what the entries show.
+# The server renders report.html's verdict with this same function.
+
+CHECKS = (
+    "route_approved",
+    "two_agents_together",
+    "within_hours",
+    "geofence",
+    "frequency_cap",
+    "checkins_on_time",
+    "door_photo",
+    "recording",
+    "notice_outcome",
+    "report_cosigned",
+)
+DOOR_KINDS = ("door", "nearest_door")
+UNPLACED = ("no_gps", "far_from_address")
+MAX_GAP_S = 2.0  # the longest pause between two segments still one recording
+
+
+def moment(text):
+    return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+
+
+def canonical(value):
+    """RFC 8785 for the values a report's content holds (strings, integers, booleans, null,
+    objects with ASCII keys and lists): sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def flag_check(checkins, flags):
+    arrivals = [e for e in checkins if e["kind"] in ("checkin.arrive", "checkin.leave")]
+    if not arrivals:
+        return False, "no arrival recorded"
+    broken = [e for e in arrivals if set(flags) & set(e["data"].get("flags") or [])]
+    if broken:
+        return False, f"{len(broken)} arrival or leave check-in(s) flagged {', '.join(flags)}"
+    return True, "no arrival or leave check-in flagged " + ", ".join(flags)
+
+
+def missed_checkins(checkins, closed):
+    """Each arriving agent's periodic reports that fell due while the visit was under way
+    (first arrival to close): due ``interval`` after the previous report (none after a
+    return), missed when the next came later than ``grace`` after that. The report each made
+    before the visit, and the interval and grace, are stated in the visit.closed entry."""
+    arrivals = [e for e in checkins if e["kind"] == "checkin.arrive"]
+    timing, before = closed.get("timing"), closed.get("reports_before")
+    if not isinstance(timing, dict) or not isinstance(before, dict):
+        return None
+    start, end = (
+        min(moment(e["data"]["captured_at"]) for e in arrivals),
+        moment(closed["closed_at"]),
+    )
+    interval = datetime.timedelta(seconds=timing["interval_s"])
+    grace = datetime.timedelta(seconds=timing["grace_s"])
+    missed = []
+    for agent in sorted({str(e["actor"].get("id")) for e in arrivals}):
+        times = [
+            (moment(e["data"]["captured_at"]), e["kind"][len("checkin.") :])
+            for e in checkins
+            if str(e["actor"].get("id")) == agent and moment(e["data"]["captured_at"]) <= end
+        ]
+        if isinstance(before.get(agent), dict):
+            times.append((moment(before[agent]["at"]), before[agent]["kind"]))
+        times.sort()
+        for at, (previous, kind) in enumerate(times):
+            following = times[at + 1] if at + 1 < len(times) else None
+            due = previous + interval
+            if kind == "return" or not start <= due <= end:
+                continue
+            came = following[0] if following else None
+            if (came or end) > due + grace:
+                missed.append((agent, due))
+    return missed
+
+
+def recording_check(segments, checkins):
+    """One continuous recording from at or before the first arrival to at or after the last
+    leave: no index missing or twice, no pause over MAX_GAP_S between consecutive ones."""
+    if not segments:
+        return False, "no recording uploaded"
+    recordings = sorted({e["data"].get("recording") for e in segments}, key=str)
+    chosen = [e["data"] for e in segments if e["data"].get("recording") == recordings[0]]
+    ordered = sorted(chosen, key=lambda d: d["segment"])
+    indexes = [d["segment"] for d in ordered]
+    missing = sorted(set(range(indexes[-1] + 1)) - set(indexes))
+    twice = sorted({i for i in indexes if indexes.count(i) > 1})
+
+    def ends(d):
+        return moment(d["started_at"]) + datetime.timedelta(seconds=d["duration_s"])
+
+    pairs = [(ordered[at - 1], ordered[at]) for at in range(1, len(ordered))]
+    gaps = [
+        prev["segment"]
+        for prev, nxt in pairs
+        if nxt["segment"] == prev["segment"] + 1
+        and round((moment(nxt["started_at"]) - ends(prev)).total_seconds(), 3) > MAX_GAP_S
+    ]
+    arrive = [moment(e["data"]["captured_at"]) for e in checkins if e["kind"] == "checkin.arrive"]
+    leave = [moment(e["data"]["captured_at"]) for e in checkins if e["kind"] == "checkin.leave"]
+    covers = (
+        bool(arrive and leave)
+        and moment(ordered[0]["started_at"]) <= min(arrive)
+        and ends(ordered[-1]) >= max(leave)
+    )
+    problems = [
+        *([f"segments {missing} missing"] if missing else []),
+        *([f"segments {twice} received twice"] if twice else []),
+        *([f"a pause after segment(s) {gaps}"] if gaps else []),
+        *([] if covers else ["it does not cover the first arrival to the last leave"]),
+    ]
+    if problems:
+        return False, "; ".join(problems)
+    return True, f"{len(ordered)} segment(s) record continuously, covering the visit"
+
+
+def door_photo_check(photos, accepted):
+    door = [d for d in photos if d.get("kind") in DOOR_KINDS]
+    if not door:
+        return False, "no photo of the door number"
+    with_partner = [d for d in door if d.get("partner_in_frame") is True]
+    if not with_partner:
+        return False, "no door photo shows the partner in frame"
+    good = [
+        d
+        for d in with_partner
+        if "lone_agent" not in (d.get("flags") or [])
+        and (not set(UNPLACED) & set(d.get("flags") or []) or str(d.get("photo")) in accepted)
+    ]
+    if not good:
+        return False, "every door photo with the partner is flagged"
+    return True, f"door photo {good[0].get('photo')} with the partner in frame"
+
+
+def report_check(filed, cosigned):
+    """The current report (the one no other corrects), its content hashing to its recorded
+    SHA-256, co-signed over that content by another agent, every attestation given."""
+    corrected = {str((e["data"].get("content") or {}).get("corrects")) for e in filed}
+    heads = [e for e in filed if str(e["data"].get("report")) not in corrected]
+    if not heads:
+        return False, "no visit report filed"
+    data = heads[-1]["data"]
+    content = data.get("content") or {}
+    digest = hashlib.sha256(canonical(content)).hexdigest()
+    problems = []
+    if digest != data.get("content_sha256"):
+        problems.append("its content does not hash to its recorded SHA-256")
+    signs = [e for e in cosigned if str(e["data"].get("report")) == str(data.get("report"))]
+    if not signs:
+        problems.append("it is not co-signed")
+    elif str(signs[-1]["actor"].get("id")) == str(content.get("author")):
+        problems.append("it is co-signed by its own author")
+    elif signs[-1]["data"].get("report_sha256") != digest:
+        problems.append("the co-signature does not sign this content")
+    attested = content.get("attestations") or {}
+    failed = sorted(name for name, given in attested.items() if given is not True)
+    if failed:
+        problems.append("attestations not given: " + ", ".join(failed))
+    if problems:
+        return False, f"report {data.get('report')}: " + "; ".join(problems)
+    return True, f"report {data.get('report')} co-signed, every attestation given"
+
+
+def judge_visit(chain):
+    """The compliance checks of one visit from its chain of entries (in chain order):
+    {check: (passed, why)}; None while the visit is not closed (the server judges an open
+    visit against its own clock, which no one can re-derive)."""
+    closes = [e for e in chain if e.get("kind") == "visit.closed"]
+    if not closes:
+        return None
+    closed = closes[-1]["data"]
+    checkins = [e for e in chain if str(e.get("kind", "")).startswith("checkin.")]
+    of = lambda kind: [e for e in chain if e.get("kind") == kind]  # noqa: E731
+    route = closed.get("route") if isinstance(closed.get("route"), dict) else {}
+    verdict = {
+        "route_approved": (
+            bool(route.get("approved")),
+            f"route approved {route.get('approved_at')} (ledger entry {route.get('approval')})"
+            if route.get("approved")
+            else "the route was not approved when the visit closed",
+        ),
+        "two_agents_together": (
+            bool(of("visit.opened")),
+            "the visit opened: two agents arrived together"
+            if of("visit.opened")
+            else "the visit never opened",
+        ),
+        "within_hours": flag_check(checkins, ["outside_visit_hours"]),
+        "geofence": flag_check(checkins, ["too_far_from_address", "address_not_geocoded"]),
+        "frequency_cap": flag_check(checkins, ["frequency_cap"]),
+        "door_photo": door_photo_check(
+            [e["data"] for e in of("photo.added")],
+            {str(e["data"].get("photo")) for e in of("photo.accepted")},
+        ),
+        "recording": recording_check(of("recording.segment_added"), checkins),
+        "notice_outcome": (
+            bool(of("receipt.recorded")),
+            "a notice receipt recorded" if of("receipt.recorded") else "no notice receipt",
+        ),
+        "report_cosigned": report_check(of("report.filed"), of("report.cosigned")),
+    }
+    if not any(e["kind"] == "checkin.arrive" for e in checkins):
+        verdict["checkins_on_time"] = (False, "not visited")
+    else:
+        missed = missed_checkins(checkins, closed)
+        verdict["checkins_on_time"] = (
+            (None, "not derivable: visit.closed does not state the check-in timing")
+            if missed is None
+            else (not missed, f"{len(missed)} periodic check-in(s) missed during the visit")
+        )
+    return {name: verdict[name] for name in CHECKS}
+
+
+# --- report.html says what the entries show --------------------------------------------------
+
+# The words report.html marks a check or a verdict with, in each language a bundle is made
+# in (a test keeps them equal to the server's translations).
+PASS_WORDS = {"passed", "通过"}
+FAIL_WORDS = {"failed", "未通过"}
+VERDICT_WORDS = {"pass": {"all checks passed", "全部检查通过"}, "fail": {"not compliant", "不合规"}}
+
+
+class ReportPage(html.parser.HTMLParser):
+    """report.html's verdict marks: per visit section, the verdict heading (its data-verdict,
+    the class and words of its mark) and each check row (data-check, data-ok, the class and
+    words of its result cell)."""
+
+    def __init__(self):
+        super().__init__()
+        self.visits = {}
+        self.visit = None
+        self.stack = []  # (tag, attributes) of the open elements inside a verdict or a row
+        self.text = []
+        self.cells = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section":
+            self.visit = self.visits.setdefault(
+                attrs.get("data-visit"), {"verdict": [], "checks": [], "rows": 0}
+            )
+        if self.visit is None:
+            return
+        if tag == "h3" and "data-verdict" in attrs:
+            self.stack = [("verdict", attrs)]
+            self.text = []
+        elif tag == "tr" and "data-check" in attrs:
+            self.stack = [("row", attrs)]
+            self.text = []
+            self.cells = []
+        elif tag == "td" and self.stack and self.stack[0][0] == "row":
+            self.cells.append([attrs.get("class"), ""])
+        elif tag == "span" and self.stack and self.stack[0][0] == "verdict":
+            self.stack.append(("span", attrs))
+        elif tag == "table" and str(attrs.get("id", "")).startswith("compliance-"):
+            self.visit["table"] = True
+        elif tag == "tr" and self.visit.get("table"):
+            self.visit["rows"] += 1  # a row of the verdict table without a check's mark
+
+    def handle_data(self, data):
+        if not self.stack:
+            return
+        if self.stack[0][0] == "row" and self.cells:
+            self.cells[-1][1] += data
+        elif self.stack[-1][0] == "span":
+            self.text.append((self.stack[-1][1].get("class"), data))
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.visit is None:
+            if tag == "table" and self.visit is not None:
+                self.visit["table"] = False
+            return
+        kind, attrs = self.stack[0]
+        if tag == "h3" and kind == "verdict":
+            self.visit["verdict"].append((attrs.get("data-verdict"), self.text))
+            self.stack = []
+        elif tag == "span" and self.stack[-1][0] == "span":
+            self.stack.pop()
+        elif tag == "tr" and kind == "row":
+            self.visit["checks"].append((attrs.get("data-check"), attrs.get("data-ok"), self.cells))
+            self.stack = []
+
+
+def report_page_problems(page, visit, derived):
+    """How report.html's section for ``visit`` differs from the verdict its entries show."""
+    section = page.visits.get(visit)
+    if section is None:
+        return ["report.html has no section for it"]
+    problems = []
+    if section["rows"] > 1:  # the header row only
+        problems.append("its verdict table has rows that name no check")
+    shown = {}
+    for name, ok, cells in section["checks"]:
+        result = cells[1] if len(cells) > 1 else [None, ""]
+        words = PASS_WORDS if ok == "true" else FAIL_WORDS
+        if name in shown or ok not in ("true", "false"):
+            problems.append(f"report.html marks check {name} twice or unreadably")
+        elif result[0] != ("ok" if ok == "true" else "bad") or result[1].strip() not in words:
+            problems.append(f"report.html shows check {name} otherwise than it marks it")
+        shown[name] = ok == "true"
+    for name, (passed, why) in derived.items():
+        if passed is None or name not in shown:
+            if name not in shown:
+                problems.append(f"report.html does not show check {name}")
+            continue
+        if shown[name] != passed:
+            said = "passed" if shown[name] else "failed"
+            problems.append(f"report.html says check {name} {said}, but its entries show: {why}")
+    extra = sorted(set(shown) - set(derived))
+    if extra:
+        problems.append(f"report.html shows checks the verdict has not: {extra}")
+    overall = all(passed is not False for passed, _why in derived.values())
+    if len(section["verdict"]) != 1:
+        problems.append("report.html does not state one verdict for it")
+    else:
+        mark, text = section["verdict"][0]
+        want = "pass" if overall else "fail"
+        words = "".join(t for _cls, t in text).strip()
+        classes = {cls for cls, _t in text}
+        if (
+            mark != want
+            or words not in VERDICT_WORDS[want]
+            or classes != {"ok" if overall else "bad"}
+        ):
+            problems.append(
+                f"report.html's verdict is not '{want}', which the entries show"
+                if mark != want
+                else "report.html shows its verdict otherwise than it marks it"
+            )
+    return problems
+
+
+def check_report_page(root, entries, report):
+    """report.html's verdict on each closed visit is the one its entries show; False when a
+    check could not be derived (a visit still open, or entries from before the facts were
+    recorded)."""
+    chains = {}
+    for index, entry in sorted(entries.items()):
+        link = entry.get("chain")
+        if isinstance(link, dict):
+            chains.setdefault(str(link.get("visit")), []).append((link.get("seq"), index))
+    path = os.path.join(root, "report.html")
+    try:
+        with open(path, encoding="utf-8") as f:
+            page = ReportPage()
+            page.feed(f.read())
+    except (OSError, UnicodeDecodeError) as error:
+        report.fail(f"report.html cannot be read: {error}")
+        return True
+    checked, bad, judged = True, 0, 0
+    for visit in sorted(chains):
+        chain = [entries[index] for index in sorted(index for _seq, index in chains[visit])]
+        try:
+            derived = judge_visit(chain)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            report.fail(f"visit {visit}: its entries cannot be judged: {error}")
+            bad += 1
+            continue
+        if derived is None:
+            continue  # open: check_chains says so
+        judged += 1
+        unknown = [name for name, (passed, _why) in derived.items() if passed is None]
+        for name in unknown:
+            report.note(f"visit {visit}: check {name} cannot be derived from its entries")
+            checked = False
+        for problem in report_page_problems(page, visit, derived):
+            report.fail(f"visit {visit}: {problem}")
+            bad += 1
+    if judged and not bad:
+        report.ok(
+            f"report.html's compliance verdict on {judged} visit(s) is what their entries show"
+        )
+    return checked
 
 
 # --- Each visit complete: its chain and seal ------------------------------------------------
@@ -1182,6 +1565,7 @@ def verify_bundle(root, args, report):
     entries = check_entries(root, checkpoint, report, leaves)
     check_manifest(root, listed, entries, report)
     complete = check_chains(root, entries, leaves, report)
+    complete = check_report_page(root, entries, report) and complete
     candidates = [
         raw
         for name in ("public_key.pem", "SHA256SUMS.key.pem")

@@ -14,6 +14,9 @@ from django.utils.translation import gettext, gettext_noop
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus, StopStatus, VisitStatus
 from fieldvisit.texts import _
 
+# An approved route stays approved as it is worked: under way, then completed.
+APPROVED_STATUSES = (RouteStatus.APPROVED, RouteStatus.IN_PROGRESS, RouteStatus.COMPLETED)
+
 DECIDED_STATUSES = [
     RouteStatus.APPROVED,
     RouteStatus.REJECTED,
@@ -109,6 +112,11 @@ class Route(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} {self.date:%Y-%m-%d} ({self.get_status_display()})"
+
+    @property
+    def approved(self) -> bool:
+        """Approved by a checker, and since worked or completed at most."""
+        return self.decided_by_id is not None and self.status in APPROVED_STATUSES
 
     def clean(self) -> None:
         if self.decided_by_id and self.decided_by_id == self.planned_by_id:

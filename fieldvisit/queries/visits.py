@@ -81,6 +81,50 @@ def missed_during(visit: Visit, checkins: Iterable[CheckIn]) -> tuple[MissedRepo
     return tuple(missed_reports(reports, start, end, timing.interval, timing.grace))
 
 
+def closing_facts(visit: Visit, checkins: Iterable[CheckIn]) -> dict[str, Any]:
+    """What the ``visit.closed`` entry states beyond its times, so that the visit's verdict
+    can be re-derived from its entries alone (``bundles.verify.judge_visit``): the route's
+    approval, the check-in timing, and each arriving agent's last report before the visit
+    (the one that sets when their next report fell due). ``checkins``: the visit's own.
+    Three queries."""
+    route = visit.stop.route
+    arrivals = [c for c in checkins if c.kind == CheckInKind.ARRIVE]
+    before: dict[str, Any] = {}
+    if arrivals:
+        rows = (
+            CheckIn.objects.filter(
+                route_id=route.pk,
+                agent_id__in={c.agent_id for c in arrivals},
+                captured_at__lt=min(c.captured_at for c in arrivals),
+            )
+            .order_by("agent_id", "captured_at")
+            .values_list("agent_id", "captured_at", "kind")
+        )
+        for agent_id, captured_at, kind in rows:
+            before[str(agent_id)] = {"at": captured_at, "kind": kind}
+    approval = (
+        LedgerEntry.objects.filter(subject=f"route:{route.pk}", kind="route.approved")
+        .order_by("-index")
+        .values_list("index", flat=True)
+        .first()
+    )
+    timing = route_timing(route)
+    return {
+        "route": {
+            "id": route.pk,
+            "approved": route.approved,
+            "approved_at": route.decided_at,
+            "approved_by": route.decided_by_id,
+            "approval": approval,
+        },
+        "timing": {
+            "interval_s": int(timing.interval.total_seconds()),
+            "grace_s": int(timing.grace.total_seconds()),
+        },
+        "reports_before": before,
+    }
+
+
 def visit_records(visit: Visit) -> VisitRecords:
     route = visit.stop.route
     if route.decided_by_id and not Route.decided_by.is_cached(route):
