@@ -53,33 +53,38 @@ def note_text(checkpoint: Checkpoint) -> str:
 
 
 def make_checkpoint(now: dt.datetime | None = None) -> Checkpoint | None:
-    """Sign the current tree head, unless the current key already signed this size."""
-    size, root = store.current_root()
-    if size == 0:
-        return None
-    record, private = keys.current_signing_key()
-    existing = Checkpoint.objects.filter(tree_size=size, key=record).first()
-    if existing:
-        return existing
-    timestamp = now or timezone.now()
-    signed = signed_payload(record.key_id, root, size, timestamp)
-    origin = settings.LEDGER_ORIGIN
-    checkpoint = Checkpoint(
-        tree_size=size,
-        root_hash=root,
-        timestamp=timestamp,
-        origin=origin,
-        key=record,
-        signed_bytes=signed,
-        signature=private.sign(signed),
-        note_signature=private.sign(note_body(size, root, origin).encode()),
-    )
-    try:
-        with transaction.atomic():
-            checkpoint.save()
-    except IntegrityError:
-        # Another worker signed the same size at the same moment: theirs is as good.
-        return Checkpoint.objects.get(tree_size=size, key=record)
+    """Sign the current tree head, unless the current key already signed this size.
+
+    Under the ledger head's lock: a key rotation (an append) is either wholly before, and
+    the new key signs, or wholly after, and its validity starts after this checkpoint's
+    time; a checkpoint is never signed by a key already retired at its own time."""
+    with transaction.atomic():
+        size, root = store.locked_root()
+        if size == 0:
+            return None
+        record, private = keys.current_signing_key()
+        existing = Checkpoint.objects.filter(tree_size=size, key=record).first()
+        if existing:
+            return existing
+        timestamp = now or timezone.now()
+        signed = signed_payload(record.key_id, root, size, timestamp)
+        origin = settings.LEDGER_ORIGIN
+        checkpoint = Checkpoint(
+            tree_size=size,
+            root_hash=root,
+            timestamp=timestamp,
+            origin=origin,
+            key=record,
+            signed_bytes=signed,
+            signature=private.sign(signed),
+            note_signature=private.sign(note_body(size, root, origin).encode()),
+        )
+        try:
+            with transaction.atomic():
+                checkpoint.save()
+        except IntegrityError:
+            # Another worker signed the same size at the same moment: theirs is as good.
+            return Checkpoint.objects.get(tree_size=size, key=record)
     return checkpoint
 
 

@@ -243,14 +243,28 @@ def tree_size() -> int:
     return LedgerHead.objects.values_list("size", flat=True).first() or 0
 
 
+def _root(size: int, peaks: bytes) -> tuple[int, bytes]:
+    if size == 0:
+        return 0, merkle.EMPTY_ROOT
+    nodes = dict(zip(merkle.root_nodes(size), split_peaks(peaks), strict=True))
+    return size, merkle.root_from_nodes(size, nodes)
+
+
 def current_root() -> tuple[int, bytes]:
     """The size and root hash of the whole tree, from the head's peaks."""
     head = LedgerHead.objects.filter(pk=1).first()
-    if head is None or head.size == 0:
-        return 0, merkle.EMPTY_ROOT
-    keys = merkle.root_nodes(head.size)
-    nodes = dict(zip(keys, split_peaks(bytes(head.peaks)), strict=True))
-    return head.size, merkle.root_from_nodes(head.size, nodes)
+    return (0, merkle.EMPTY_ROOT) if head is None else _root(head.size, bytes(head.peaks))
+
+
+def locked_root() -> tuple[int, bytes]:
+    """The size and root hash of the whole tree, holding the head's lock until the
+    transaction ends: nothing is appended meanwhile (a key rotation neither, which is an
+    append), so what is signed under it is signed by the key current at that point."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("the ledger head is locked inside a transaction")
+    with connection.cursor() as cursor:
+        size, peaks = _locked_head(cursor, _append_sql(connection.vendor)[0])
+    return _root(size, peaks)
 
 
 def fetch_nodes(keys: Iterable[Node]) -> dict[Node, bytes]:
