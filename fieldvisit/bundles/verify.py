@@ -10,7 +10,10 @@ KEY is the company's ledger key as the company publishes it outside this bundle 
 the court, printed on its letters, served at /api/v1/ledger/keys/): the C2SP verifier key
 string ("name+hash+base64") or the full SHA-256 fingerprint (64 hex digits) of the public
 key. Without --key every check below is made against the key the bundle itself carries, which
-anyone could have replaced: the verdict is then UNPINNED (exit status 3), never a pass.
+anyone could have replaced: the verdict is then UNPINNED (exit status 3), never a pass. A key
+the company has retired is pinned with its retirement time, KEY@2026-12-01T08:00:00Z (the
+company's key list gives it): no checkpoint it signed afterwards passes, whatever the bundle
+leaves out.
 
 Checks, each independent of the server that made the bundle:
   1. every file listed in SHA256SUMS has that SHA-256, and no file is unlisted;
@@ -910,8 +913,20 @@ def fingerprints(raw):
 
 
 def parse_pin(text):
-    """A --key: ('sha256', hex) for a fingerprint, ('raw', key) for a C2SP verifier key."""
+    """A --key: ('sha256', hex) for a fingerprint, ('raw', key) for a C2SP verifier key;
+    with "@TIME" after it, a key retired at TIME (as the company's key list says), trusted
+    only for checkpoints dated before: ('sha256', hex, time)."""
     text = text.strip()
+    head, at, tail = text.rpartition("@")
+    if at and head:
+        try:
+            retired = parse_time(tail)
+        except ValueError:
+            retired = None
+        if retired is not None:
+            if retired.tzinfo is None:
+                raise ValueError(f"--key {text!r}: give the retirement time with its zone (Z)")
+            return (*parse_pin(head)[:2], (retired, tail))
     if len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text):
         return ("sha256", text.lower())
     name, _, rest = text.partition("+")
@@ -944,13 +959,17 @@ class Trust:
     def pinned(self):
         return bool(self.pins)
 
+    def matching(self, raw):
+        """The pins ``raw`` matches."""
+        return [
+            pin
+            for pin in self.pins
+            if (pin[0] == "raw" and pin[1] == raw)
+            or (pin[0] == "sha256" and pin[1] in fingerprints(raw))
+        ]
+
     def matches_pin(self, raw):
-        for kind, value in self.pins:
-            if (kind == "raw" and value == raw) or (
-                kind == "sha256" and value in fingerprints(raw)
-            ):
-                return True
-        return False
+        return bool(self.matching(raw))
 
     def trusts(self, raw):
         return raw in self.keys
@@ -991,12 +1010,17 @@ def load_trust(root, pins, candidates, report):
             report.fail(f"keys.jsonl is unreadable: {error}")
     known = set(candidates) | {r[0] for r in rotations} | {r[1] for r in rotations}
     trust.keys = {raw for raw in known if trust.matches_pin(raw)}
+    # A key pinned with the time it was retired: whatever keys.jsonl says (or leaves out).
+    for raw in trust.keys:
+        for pin in trust.matching(raw):
+            if len(pin) > 2:
+                trust.retired[raw] = min(pin[2], trust.retired.get(raw, pin[2]))
     if pins and not trust.keys:
         report.fail(
             "none of the keys this bundle carries or names is a --key you gave: it was not "
             "signed by the key you trust"
         )
-    handovers = []
+    handovers, handed = [], set()
     for old, new, when, text, statement, signature, new_signature in rotations:
         verdict = ed25519_verify(old, signature, statement)
         if verdict is None:
@@ -1006,11 +1030,12 @@ def load_trust(root, pins, candidates, report):
             report.fail(
                 f"keys.jsonl: the rotation to key {key_id(new)} is not signed by {key_id(old)}"
             )
-        elif old in trust.retired:
+        elif old in handed:
             # A key hands over once: a second hand-over means someone else holds it.
             report.fail(f"keys.jsonl: key {key_id(old)} hands over twice (to another key)")
         else:
-            trust.retired[old] = (when, text)
+            handed.add(old)
+            trust.retired[old] = min((when, text), trust.retired.get(old, (when, text)))
             # Vouching backwards (a pinned new key for the key before it) needs the new key's
             # own signature of the hand-over: anyone can sign "my key handed over to theirs".
             both = bool(new_signature) and ed25519_verify(new, new_signature, statement) is True

@@ -6,6 +6,7 @@ pinned key vouch for the next; a key that hands over twice is caught."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import importlib.util
 import json
@@ -308,3 +309,22 @@ def test_a_forged_hand_over_to_the_companys_key_vouches_for_nothing(bundle: Path
     verified = run(bundle, *pinned())
     assert verified.returncode == 1, verified.stdout
     assert "the SHA256SUMS signing key (SHA256SUMS.key.pem) is key" in verified.stdout
+
+
+def test_a_key_pinned_with_its_retirement_covers_only_what_it_signed_before(
+    bundle: Path,
+) -> None:
+    """A court that filed the old key with the date the company retired it (as the key list
+    at /api/v1/ledger/keys/ gives it) needs no keys.jsonl to refuse a checkpoint that key
+    signed afterwards: a bundle leaving out the hand-over proves nothing more."""
+    checkpoint = json.loads((bundle / "checkpoint.json").read_text())
+    signed_at = dt.datetime.fromisoformat(checkpoint["timestamp"].replace("Z", "+00:00"))
+    pin = pinned()[1]
+    before = (signed_at - dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    after = (signed_at + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    refused = run(bundle, "--key", f"{pin}@{before}")
+    assert refused.returncode == 1
+    assert f"was retired at {before}" in refused.stdout
+    assert run(bundle, "--key", f"{pin}@{after}").returncode == 0
+    unzoned = run(bundle, "--key", f"{pin}@2026-01-01T00:00:00")
+    assert unzoned.returncode == 1 and "with its zone" in unzoned.stdout
