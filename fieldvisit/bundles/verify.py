@@ -215,12 +215,27 @@ def check_entries(root, checkpoint, report, leaves=None):
         ):
             report.fail(f"{where}: inclusion proof does not lead to the checkpoint's root")
             bad += 1
+        elif checkpoint is not None and later_than_checkpoint(entry, checkpoint):
+            report.fail(
+                f"{where} is dated {entry.get('at')}, after the checkpoint that includes it "
+                f"({checkpoint.get('timestamp')}): the checkpoint's time is not true"
+            )
+            bad += 1
         else:
             entries[index] = entry
             leaves[index] = leaf
     if not bad:
         report.ok(f"{len(entries)} ledger entries proven included in the checkpoint")
     return entries
+
+
+def later_than_checkpoint(entry, checkpoint):
+    """An entry appended after the checkpoint that includes it says the checkpoint's time is
+    back-dated (both times are the server's own clock)."""
+    try:
+        return parse_time(entry["at"]) > parse_time(checkpoint["timestamp"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
 
 
 def mentions(value, digest):
@@ -728,7 +743,7 @@ def check_chains(root, entries, leaves, report):
         link = entry.get("chain")
         if isinstance(link, dict):
             chains.setdefault(str(link.get("visit")), []).append((link.get("seq"), index))
-    bad, still_open = 0, []
+    bad, still_open, legacy = 0, [], []
     listed = bundle_visits(root)
     # Every visit the entries name is judged, whatever manifest.json lists: leaving a visit
     # out of the list must not leave its chain unchecked.
@@ -749,6 +764,10 @@ def check_chains(root, entries, leaves, report):
             report.fail(f"visit {visit}: an entry of its chain has no number")
             bad += 1
             continue
+        about = [e for e in entries.values() if str(e.get("subject", "")) == f"visit:{visit}"]
+        if not numbered and about and not any("chain" in e for e in about):
+            legacy.append(visit)
+            continue
         problems = visit_chain_problems(sorted(numbered), entries, leaves)
         if problems == [OPEN]:
             still_open.append(visit)
@@ -756,18 +775,23 @@ def check_chains(root, entries, leaves, report):
         for problem in problems:
             report.fail(f"visit {visit}: {problem}")
         bad += len(problems)
+    for visit in legacy:
+        report.note(
+            f"visit {visit} was recorded before visits were chained: its entries are genuine, "
+            "but that none is missing cannot be shown"
+        )
     for visit in still_open:
         report.note(
             f"visit {visit} was still open at the checkpoint (not closed, so not sealed): "
             "what it holds is genuine, but that nothing is missing can only be shown once it "
             "is closed; download the bundle again after the visit"
         )
-    if visits and not bad and not still_open:
+    if visits and not bad and not still_open and not legacy:
         report.ok(
             f"{len(visits)} visit(s) complete: each chain of entries is unbroken up to its "
             "seal, and the seal's counts and segment chains hold"
         )
-    return not still_open
+    return not still_open and not legacy
 
 
 OPEN = "open"  # a visit not closed yet: nothing to seal

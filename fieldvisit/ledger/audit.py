@@ -22,7 +22,7 @@ from django.db import connection
 from fieldvisit.canonical import canonical_json
 from fieldvisit.ledger import chains, keys, merkle, store
 from fieldvisit.ledger.checkpoints import verify_checkpoint
-from fieldvisit.models import Checkpoint, CheckpointTimestamp, LedgerHead
+from fieldvisit.models import Checkpoint, CheckpointTimestamp, LedgerEntry, LedgerHead
 
 CHUNK = 5000
 _sha256 = hashlib.sha256
@@ -229,24 +229,37 @@ def time_problems(
 
 
 def _check_checkpoints(report: AuditReport, size: int) -> None:
-    signed = Checkpoint.objects.select_related("key").filter(tree_size__lte=size)
-    windows = key_windows()
-    stamps = dict(
-        CheckpointTimestamp.objects.filter(gen_time__isnull=False).values_list(
-            "checkpoint_id", "gen_time"
-        )
+    signed = list(
+        Checkpoint.objects.select_related("key")
+        .filter(tree_size__lte=size)
+        .order_by("tree_size", "id")
     )
+    windows = key_windows()
+    stamps: dict[int, list[dt.datetime]] = {}
+    for checkpoint_id, gen_time in CheckpointTimestamp.objects.filter(
+        gen_time__isnull=False
+    ).values_list("checkpoint_id", "gen_time"):
+        stamps.setdefault(checkpoint_id, []).append(gen_time)
+    # When each checkpoint's last entry was appended: a checkpoint cannot be signed before.
+    wanted = sorted({c.tree_size - 1 for c in signed})
+    last_at: dict[int, dt.datetime] = {}
+    for start in range(0, len(wanted), 500):  # within every database's parameter limit
+        chunk = wanted[start : start + 500]
+        last_at |= dict(LedgerEntry.objects.filter(index__in=chunk).values_list("index", "at"))
     bound = dt.timedelta(seconds=settings.LEDGER_TSA_WINDOW_S)
     report.problems += keys.rotation_problems()
-    for checkpoint in signed.order_by("tree_size", "id"):
+    for checkpoint in signed:
         report.checkpoints += 1
         label = f"checkpoint at size {checkpoint.tree_size} (key {checkpoint.key_id})"
-        for problem in verify_checkpoint(checkpoint):
-            report.problems.append(f"{label}: {problem}")
-        for problem in time_problems(
-            checkpoint.timestamp, windows[checkpoint.key_id], stamps.get(checkpoint.pk), bound
-        ):
-            report.problems.append(f"{label}: {problem}")
+        problems = verify_checkpoint(checkpoint)
+        for stamped_at in stamps.get(checkpoint.pk) or [None]:
+            problems += time_problems(
+                checkpoint.timestamp, windows[checkpoint.key_id], stamped_at, bound
+            )
+        appended = last_at.get(checkpoint.tree_size - 1)
+        if appended is not None and appended > checkpoint.timestamp:
+            problems.append("dated before its last entry was appended")
+        report.problems += [f"{label}: {problem}" for problem in dict.fromkeys(problems)]
         if checkpoint.tree_size > report.entries:
             report.problems.append(f"{label}: beyond the ledger's {report.entries} entries")
             continue

@@ -328,3 +328,31 @@ def test_a_key_pinned_with_its_retirement_covers_only_what_it_signed_before(
     assert run(bundle, "--key", f"{pin}@{after}").returncode == 0
     unzoned = run(bundle, "--key", f"{pin}@2026-01-01T00:00:00")
     assert unzoned.returncode == 1 and "with its zone" in unzoned.stdout
+
+
+def test_an_entry_dated_after_its_checkpoint_is_caught(bundle: Path) -> None:
+    """A checkpoint that says it was signed before an entry it includes was appended is
+    back-dated: the entries' own times give it away."""
+    verify = load_verifier()
+    _signed, checkpoint = verify.load_checkpoint(str(bundle), verify.Report())
+    assert verify.check_entries(str(bundle), checkpoint, verify.Report()) != {}
+    checkpoint["timestamp"] = "2000-01-01T00:00:00.000000Z"
+    report = verify.Report()
+    verify.check_entries(str(bundle), checkpoint, report)
+    assert report.failures and all(
+        "after the checkpoint that includes it" in failure for failure in report.failures
+    )
+
+
+def test_a_visit_recorded_before_chains_is_genuine_but_not_shown_complete(
+    tmp_path: Path,
+) -> None:
+    """Entries about a visit written before entries carried their visit's chain (migration
+    0023) cannot show that none is missing: INCOMPLETE, not a failure."""
+    verify = load_verifier()
+    (tmp_path / "manifest.json").write_text(json.dumps({"bundle": {"visits": ["v-1"]}}))
+    old = {"index": 3, "kind": "checkin.arrive", "subject": "visit:v-1", "data": {}}
+    report = verify.Report()
+    assert verify.check_chains(str(tmp_path), {3: old}, {3: b"\0" * 32}, report) is False
+    assert report.failures == []
+    assert "recorded before visits were chained" in report.notes[0]

@@ -225,3 +225,11 @@ def test_verify_ledger_follows_each_visit_chain() -> None:
     tamper(LedgerEntry, f'UPDATE "{table}" SET chain_seq = 9 WHERE "index" = %s', [middle])
     report = audit()
     assert any(f"breaks the chain of visit {visit}" in p for p in report.problems)
+
+
+def test_a_checkpoint_dated_before_its_last_entry_is_caught() -> None:
+    append_many(3)
+    last = LedgerEntry.objects.order_by("-index").values_list("at", flat=True).first()
+    make_checkpoint(now=last - dt.timedelta(minutes=5))
+    problems = audit().problems
+    assert any("dated before its last entry was appended" in p for p in problems), problems
