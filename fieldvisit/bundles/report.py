@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 
 from fieldvisit.bundles import verify
 from fieldvisit.bundles.plan import Plan
+from fieldvisit.choices import CheckInKind, PhotoKind, ReceiptOutcome, ReportOutcome
 from fieldvisit.compliance import judge
 from fieldvisit.models import VisitReport
 from fieldvisit.models.reports import ATTESTATIONS
@@ -58,9 +59,8 @@ def _key(record: dict[str, Any]) -> tuple[str, str, str]:
     return (record["type"], record["id"], record.get("part", ""))
 
 
-def chain_verdicts(plan: Plan) -> dict[str, dict[str, tuple[bool | None, str]] | None]:
-    """Each visit's verdict as its cited entries show it (``verify.judge_visit``, which
-    ``verify.py`` runs on the same entries), by visit id; None while a visit is open."""
+def visit_chains(plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    """Each visit's cited entries in chain order, by visit id."""
     chains: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for entry in plan.entries:
         if entry.chain_visit is not None:
@@ -68,7 +68,7 @@ def chain_verdicts(plan: Plan) -> dict[str, dict[str, tuple[bool | None, str]] |
                 (entry.chain_seq, json.loads(bytes(entry.entry_bytes)))
             )
     return {
-        str(visit.pk): verify.judge_visit([e for _seq, e in sorted(chains.get(str(visit.pk), []))])
+        str(visit.pk): [e for _seq, e in sorted(chains.get(str(visit.pk), []))]
         for visit in plan.subject.visits
     }
 
@@ -76,13 +76,13 @@ def chain_verdicts(plan: Plan) -> dict[str, dict[str, tuple[bool | None, str]] |
 def render(plan: Plan) -> str:
     thumb_for = {sha: member.path for member, sha in plan.thumbnails}
     path_of = {_key(i.record): i.path for i in plan.items}
-    derived = chain_verdicts(plan)
+    chains = visit_chains(plan)
     return render_to_string(
         "bundles/report.html",
         {
             "bundle": plan.subject,
             "visits": [
-                _visit(plan.records[visit.pk], path_of, thumb_for, derived[str(visit.pk)])
+                _visit(plan.records[visit.pk], path_of, thumb_for, chains[str(visit.pk)])
                 for visit in plan.subject.visits
             ],
             "bundle_kind": KINDS.get(plan.subject.kind, plan.subject.kind),
@@ -93,82 +93,192 @@ def render(plan: Plan) -> str:
     )
 
 
+def _moment(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _label(choices: Any, value: Any) -> Any:
+    """A choice's label in the reader's language; the value itself when unknown."""
+    try:
+        return choices(value).label
+    except ValueError:
+        return value
+
+
+def _of(chain: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in chain if e.get("kind") == kind]
+
+
 def _visit(
     records: VisitRecords,
     path_of: dict[tuple[str, str, str], str],
     thumb_for: dict[str, str],
-    derived: dict[str, tuple[bool | None, str]] | None,
+    chain: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """One visit's section: each record with its local time and the bundle paths of its
-    original file and thumbnail. The verdict's passed/failed marks are the entries' own
-    (``derived``); the sentences explaining them are the server's (``compliance.judge``),
-    which says the same from the records (a test keeps the two in step)."""
+    """One visit's section. What happened (check-ins, photos, receipts, segments, the report
+    and its co-signature, each with the ledger entry that records it) is read from the
+    visit's cited entries only; the verdict's passed/failed marks are the entries' own
+    (``verify.judge_visit``, which ``verify.py`` re-derives and compares). The case's
+    particulars in the heading and the sentences explaining each check come from the
+    system of record (``compliance.judge``, which a test keeps in step with the entries)."""
     visit = records.visit
     zone = visit.stop.address.zone_name
-    recording, report = records.recording, records.report
     case = visit.stop.case
+    derived = verify.judge_visit(chain) if chain else None
     compliance = judge(records)
     checks = [
         {
             "key": name,
             "name": check_name(name),
             "ok": _entries_say(derived, name, check.ok, visit),
-            "derived": derived is not None and derived[name][0] is not None,
             "detail": check.detail,
         }
         for name, check in compliance.checks.items()
     ]
+    segments = sorted(
+        (e for e in _of(chain, "recording.segment_added")), key=lambda e: e["data"]["segment"]
+    )
     return {
         "visit": visit,
         "zone": zone_text(zone, visit.stop.route.date),
         "amount_due": money(case.amount_due, case.currency),
         "checkins": [
-            {"c": c, "at": local_text(c.captured_at, zone), "flags": flags_text(c.flags)}
-            for c in records.checkins
+            _checkin(e, zone) for e in chain if str(e.get("kind", "")).startswith("checkin.")
         ],
-        "photos": [
-            {
-                "p": p,
-                "at": local_text(p.captured_at, zone),
-                "flags": flags_text(p.flags),
-                "original": path_of.get(("photo", str(p.pk), "")),
-                "thumbnail": thumb_for.get(p.file_id),
-            }
-            for p in records.photos
-        ],
-        "receipts": [
-            {
-                "r": r,
-                "at": local_text(r.captured_at, zone),
-                "signature": path_of.get(("receipt", str(r.pk), "signature")),
-                "signature_thumb": thumb_for.get(r.signature_id or ""),
-                "photo": path_of.get(("receipt", str(r.pk), "photo")),
-                "photo_thumb": thumb_for.get(r.photo_id or ""),
-                "flags": flags_text(r.flags),
-            }
-            for r in records.receipts
-        ],
-        "recording": recording,
-        "segments": [
-            {
-                "s": s,
-                "at": local_text(s.started_at, zone),
-                "path": path_of.get(("audio_segment", f"{recording.id}/{s.index}", "")),
-            }
-            for s in recording.segments
-        ],
-        "report": report,
-        "cosignature": report.cosignature_or_none() if report else None,
-        "report_at": local_text(report.received_at, zone) if report else "",
-        "promise_amount": money(report.promise_amount, case.currency) if report else "",
-        "attestations": [
-            {"name": VisitReport._meta.get_field(name).verbose_name, "given": getattr(report, name)}
-            for name in ATTESTATIONS
-        ]
-        if report
-        else [],
+        "photos": [_photo(e, zone, path_of, thumb_for) for e in _of(chain, "photo.added")],
+        "receipts": [_receipt(e, zone, path_of, thumb_for) for e in _of(chain, "receipt.recorded")],
+        "recording": records.recording,
+        "segments": [_segment(e, zone, path_of) for e in segments],
+        **_report(chain, zone, case.currency),
         "ok": all(check["ok"] for check in checks),
         "checks": checks,
+    }
+
+
+def _checkin(entry: dict[str, Any], zone: str) -> dict[str, Any]:
+    data, actor = entry["data"], entry.get("actor") or {}
+    return {
+        "entry": entry["index"],
+        "at": local_text(_moment(data["captured_at"]), zone),
+        "agent": actor.get("username", ""),
+        "device": actor.get("device", ""),
+        "kind": _label(CheckInKind, entry["kind"].removeprefix("checkin.")),
+        "lat": data.get("lat"),
+        "lon": data.get("lon"),
+        "accuracy_m": data.get("accuracy_m"),
+        "distance_m": data.get("distance_m"),
+        "flags": flags_text(data.get("flags") or []),
+    }
+
+
+def _photo(
+    entry: dict[str, Any], zone: str, path_of: dict[Any, str], thumb_for: dict[str, str]
+) -> dict[str, Any]:
+    data, actor = entry["data"], entry.get("actor") or {}
+    exif = data.get("exif") or {}
+    sha256 = (data.get("file") or {}).get("sha256", "")
+    return {
+        "entry": entry["index"],
+        "kind": _label(PhotoKind, data.get("kind")),
+        "partner_in_frame": data.get("partner_in_frame"),
+        "at": local_text(_moment(data["captured_at"]), zone),
+        "agent": actor.get("username", ""),
+        "exif_lat": exif.get("lat"),
+        "exif_lon": exif.get("lon"),
+        "distance_m": data.get("distance_m"),
+        "flags": flags_text(data.get("flags") or []),
+        "sha256": sha256,
+        "original": path_of.get(("photo", str(data.get("photo")), "")),
+        "thumbnail": thumb_for.get(sha256),
+    }
+
+
+def _receipt(
+    entry: dict[str, Any], zone: str, path_of: dict[Any, str], thumb_for: dict[str, str]
+) -> dict[str, Any]:
+    data = entry["data"]
+    receipt = str(data.get("receipt"))
+    signature, photo = data.get("signature") or {}, data.get("photo") or {}
+    return {
+        "entry": entry["index"],
+        "at": local_text(_moment(data["captured_at"]), zone),
+        "notice_number": data.get("notice_number", ""),
+        "outcome": _label(ReceiptOutcome, data.get("outcome")),
+        "signer_name": data.get("signer_name", ""),
+        "signer_relation": data.get("signer_relation", ""),
+        "signature": path_of.get(("receipt", receipt, "signature")),
+        "signature_thumb": thumb_for.get(signature.get("sha256", "")),
+        "photo": path_of.get(("receipt", receipt, "photo")),
+        "photo_thumb": thumb_for.get(photo.get("sha256", "")),
+        "flags": flags_text(data.get("flags") or []),
+    }
+
+
+def _segment(entry: dict[str, Any], zone: str, path_of: dict[Any, str]) -> dict[str, Any]:
+    data = entry["data"]
+    return {
+        "entry": entry["index"],
+        "index": data["segment"],
+        "at": local_text(_moment(data["started_at"]), zone),
+        "duration_s": data.get("duration_s"),
+        "format": data.get("format", ""),
+        "sha256": (data.get("file") or {}).get("sha256", ""),
+        "path": path_of.get(("audio_segment", f"{data.get('recording')}/{data['segment']}", "")),
+    }
+
+
+def _order(attestation: str) -> tuple[int, str]:
+    """Attestations in the order the report states them; any other after, by name."""
+    return (
+        (ATTESTATIONS.index(attestation), "") if attestation in ATTESTATIONS else (99, attestation)
+    )
+
+
+def _report(chain: list[dict[str, Any]], zone: str, currency: str) -> dict[str, Any]:
+    """The current report (the one no later report corrects) and its co-signature, as their
+    entries state them."""
+    filed = _of(chain, "report.filed")
+    corrected = {str((e["data"].get("content") or {}).get("corrects")) for e in filed}
+    heads = [e for e in filed if str(e["data"].get("report")) not in corrected]
+    if not heads:
+        return {"report": None}
+    entry = heads[-1]
+    data = entry["data"]
+    content = data.get("content") or {}
+    signs = [
+        e
+        for e in _of(chain, "report.cosigned")
+        if str(e["data"].get("report")) == str(content.get("report"))
+    ]
+    promise = content.get("promise_to_pay") or None
+    names = {
+        f.name: f.verbose_name for f in VisitReport._meta.get_fields() if hasattr(f, "verbose_name")
+    }
+    return {
+        "report": {
+            "entry": entry["index"],
+            "id": content.get("report"),
+            "at": local_text(_moment(data["received_at"]), zone),
+            "author": (entry.get("actor") or {}).get("username", content.get("author")),
+            "outcome": _label(ReportOutcome, content.get("outcome")),
+            "corrects": content.get("corrects"),
+            "notes": content.get("notes", ""),
+            "promise_amount": money(Decimal(promise["amount"]), currency) if promise else None,
+            "promise_date": promise.get("date") if promise else None,
+        },
+        "cosignature": {
+            "entry": signs[-1]["index"],
+            "agent": (signs[-1].get("actor") or {}).get("username", ""),
+            "sha256": signs[-1]["data"].get("report_sha256", ""),
+        }
+        if signs
+        else None,
+        "attestations": [
+            {"name": names.get(name, name), "given": given is True}
+            for name, given in sorted(
+                (content.get("attestations") or {}).items(), key=lambda item: _order(item[0])
+            )
+        ],
     }
 
 
