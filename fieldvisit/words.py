@@ -28,6 +28,9 @@ FLAG_WORDS = {
     "taken_outside_visit": _("taken outside the visit"),
     "exif_time_mismatch": _("camera time differs"),
     "lone_agent": _("only one agent at the door"),
+    "unlisted_third_party": _("signed by someone not listed as a relation"),
+    "no_third_party_reason": _("no reason given for the third party"),
+    "relation_do_not_contact": _("signed by a relation not to be contacted"),
 }
 
 CHECK_NAMES = {

@@ -104,5 +104,5 @@ def test_a_relation_pays_only_of_their_own_free_will(visit: Any, phone_a: Any) -
         outcome="met_relation",
         promise_to_pay=promise(visit, amount="100.00", payer="Li Si (brother)"),
     )
-    problem = assert_problem(file_report(phone_a, visit, body), 422, "validation_error")
-    assert "payer_voluntary" in str(problem.get("errors"))
+    problem = assert_problem(file_report(phone_a, visit, body), 422, "payment_not_voluntary")
+    assert "payer_voluntary" in problem["errors"]
