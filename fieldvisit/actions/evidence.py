@@ -222,11 +222,12 @@ def record_receipt(
     visit = data.visit
     require_team_agent(agent, visit.stop.route.team_id)
     signer = _signer(data, now or timezone.now())
+    # A relation that is not the case's is refused first; a missing reason only once the
+    # fields every signed receipt needs are there.
+    if signer.verdict.code != "third_party_reason_required":
+        _refuse(signer)
     _require_outcome_fields(data)
-    if not signer.verdict.ok:
-        field = "third_party_reason" if signer.verdict.code.startswith("third") else "relation"
-        detail = signer.verdict.detail
-        raise RuleViolation(signer.verdict.code, detail, {field: [detail]})
+    _refuse(signer)
     rules.check_notice_number(data.notice_number, visit.stop.notice_number or "").raise_if_failed()
     signature, photo = _inspect_slip(data)
     together = rules.check_partner_at_door(
@@ -292,6 +293,13 @@ def _signer(data: ReceiptData, now: dt.datetime) -> rules.Signer:
         data.signer_name = data.signer_name.strip() or signer.relation.name
         data.signer_relation = data.signer_relation.strip() or signer.relation.kind
     return signer
+
+
+def _refuse(signer: rules.Signer) -> None:
+    if not signer.verdict.ok:
+        field = "third_party_reason" if signer.verdict.code.startswith("third") else "relation"
+        detail = signer.verdict.detail
+        raise RuleViolation(signer.verdict.code, detail, {field: [detail]})
 
 
 THIRD_PARTY_DETAILS = {
