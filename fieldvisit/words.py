@@ -39,6 +39,7 @@ CHECK_NAMES = {
     "within_hours": _("Within the allowed hours"),
     "geofence": _("At the address (geofence)"),
     "frequency_cap": _("Within the visit frequency caps"),
+    "approved_order": _("In the approved order of the route"),
     "checkins_on_time": _("Check-ins on time"),
     "door_photo": _("Door photo with the partner in frame"),
     "recording": _("Continuous recording"),

@@ -548,6 +548,7 @@ CHECKS = [
     ("within_hours", "Arrived 09:30 CST, within 08:00-21:00."),
     ("geofence", "Both arrivals within 100 m of the address (0 m and 20 m)."),
     ("frequency_cap", "The first visit to this debtor this week."),
+    ("approved_order", "Arrived in the approved order of the route."),
     ("checkins_on_time", "Every report within its 30 minutes."),
     ("door_photo", "A door photo with the partner in frame."),
     ("recording", "Continuous from before the first arrival to after the last leave."),

@@ -4,6 +4,7 @@ be led to the nearest bank counter and pays there in person)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -124,3 +125,14 @@ def test_the_change_request_shows_its_kind(world: Any, phone_a: Any, stops: list
     shown = phone_a.get(f"/api/v1/change-requests/{created['id']}/").json()
     assert shown["kind"] == kind
     assert (shown["escort"] is None) == (kind == "route")
+
+
+def test_an_arrival_out_of_order_fails_the_visits_approved_order_check(
+    world: Any, phone_a: Any, stops: list[Stop]
+) -> None:
+    """Kept when queued offline, the break shows in the visit's compliance verdict."""
+    answer = post(phone_a, body(world, ARRIVE, stops[1], ago=dt.timedelta(minutes=6)))
+    assert answer.status_code == 201, answer.content
+    checks = phone_a.get(f"/api/v1/visits/{stops[1].visit.pk}/").json()["compliance"]["checks"]
+    assert checks["approved_order"]["ok"] is False
+    assert "approved order" in checks["approved_order"]["detail"]

@@ -68,6 +68,8 @@ def test_a_neighbour_signing_by_relation_is_an_unlisted_third_party_allowed_only
     assert reason in alert.detail and "Zhao Liu" not in alert.detail
     (entry,) = ledger_entries("receipt.recorded")
     assert entry["data"]["third_party_reason"] == reason
+    notice = agent.get(f"/api/v1/visits/{visit.pk}/").json()["compliance"]["checks"]
+    assert notice["notice_outcome"]["ok"] and reason in notice["notice_outcome"]["detail"]
 
 
 def test_another_cases_relation_is_not_listed(agent: Any, visit: Any, world: Any) -> None:
@@ -106,6 +108,8 @@ def test_a_relation_not_to_be_contacted_who_signed_is_kept_and_alerted(
     assert response.status_code == 201, response.content
     assert response.json()["flags"] == ["relation_do_not_contact"]
     assert "may not be contacted" in Alert.objects.get(kind=AlertKind.THIRD_PARTY).detail
+    notice = agent.get(f"/api/v1/visits/{visit.pk}/").json()["compliance"]["checks"]
+    assert notice["notice_outcome"]["ok"] is False
 
 
 def test_the_debtors_own_signature_names_no_relation(agent: Any, visit: Any) -> None:
