@@ -293,7 +293,6 @@ def _escort_errors(
     visit = getattr(stop, "visit", None) if stop else None
     return rules.escort_errors(
         rules.EscortFrom(
-            on_route=True,
             begun=stop.status == StopStatus.VISITED
             or (visit is not None and visit.status != VisitStatus.PLANNED),
             is_escort=stop.escort_of_id is not None,

@@ -252,9 +252,8 @@ def change_request_errors(
 
 @dataclass(frozen=True)
 class EscortFrom:
-    """The stop an escort to a bank counter starts from, as it stands now."""
+    """The stop of the route an escort to a bank counter starts from, as it stands now."""
 
-    on_route: bool  # a stop of this route
     begun: bool  # its visit has begun: the agents met the debtor there
     is_escort: bool  # itself a bank counter
 
@@ -265,7 +264,7 @@ def escort_errors(stop: EscortFrom | None, other_changes: bool) -> dict[str, lis
     begun, where the agents met the debtor, and nothing else in the same request (the bank
     counter becomes the next stop of the approved order once approved)."""
     errors: dict[str, list[str]] = {}
-    if stop is None or not stop.on_route or stop.is_escort:
+    if stop is None or stop.is_escort:  # None: not a stop of this route
         errors["escort"] = [_("Escort from a stop of this route (not from a bank counter).")]
     elif not stop.begun:
         errors["escort"] = [
