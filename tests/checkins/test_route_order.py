@@ -136,3 +136,19 @@ def test_an_arrival_out_of_order_fails_the_visits_approved_order_check(
     checks = phone_a.get(f"/api/v1/visits/{stops[1].visit.pk}/").json()["compliance"]["checks"]
     assert checks["approved_order"]["ok"] is False
     assert "approved order" in checks["approved_order"]["detail"]
+
+
+def test_a_supervisor_sees_and_approves_an_escort_in_admin(
+    world: Any, phone_a: Any, stops: list[Stop], client: Any
+) -> None:
+    """The decision page says what the escort is, and approving it there adds the stop."""
+    from django.urls import reverse
+
+    arrive_pair(world, stops[0])
+    asked = phone_a.post(change_url(world), escort_body(stops[0]), format="json").json()
+    client.force_login(world.supervisor)
+    url = reverse("admin:fieldvisit_routechangerequest_decide", args=[asked["id"]])
+    page = client.get(url).content.decode()
+    assert "Escort the debtor of stop 1 to a bank counter: ICBC Huangpu branch" in page
+    assert client.post(url, {"comment": "", "_approve": "1"}).status_code == 302
+    assert [s.address.kind for s in stops_of(world.route)] == ["home", "bank", "home", "home"]
