@@ -362,6 +362,7 @@ SPECTACULAR_SETTINGS = {
         "StopStatusEnum": "fieldvisit.choices.StopStatus",
         "VisitStatusEnum": "fieldvisit.choices.VisitStatus",
         "ChangeRequestStatusEnum": "fieldvisit.choices.ChangeRequestStatus",
+        "ChangeRequestKindEnum": "fieldvisit.choices.ChangeRequestKind",
         "AlertStatusEnum": "fieldvisit.choices.AlertStatus",
         "PhotoKindEnum": "fieldvisit.choices.PhotoKind",
         "CheckInKindEnum": "fieldvisit.choices.CheckInKind",

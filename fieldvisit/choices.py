@@ -41,6 +41,9 @@ class AddressKind(models.TextChoices):
         pgettext_lazy("AddressKind", "Household registration"),
     )
     MAILING = "mailing", pgettext_lazy("AddressKind", "Mailing")
+    # Where agents escort a debtor who pays at the counter (行为指引 4): added to a case by an
+    # approved escort change request, never planned.
+    BANK = "bank", pgettext_lazy("AddressKind", "Bank counter")
     OTHER = "other", pgettext_lazy("AddressKind", "Other")
 
 
@@ -89,6 +92,14 @@ class VisitStatus(models.TextChoices):
     REVIEWED = "reviewed", pgettext_lazy("VisitStatus", "Reviewed")
 
 
+class ChangeRequestKind(models.TextChoices):
+    """What a change request asks for: stops added, skipped or reordered; or escorting the
+    debtor to a bank counter to pay there (行为指引 4), a stop of its own once approved."""
+
+    ROUTE = "route", pgettext_lazy("ChangeRequestKind", "Stops added, skipped or reordered")
+    BANK_ESCORT = "bank_escort", pgettext_lazy("ChangeRequestKind", "Escort to a bank counter")
+
+
 class ChangeRequestStatus(models.TextChoices):
     PENDING = "pending", pgettext_lazy("ChangeRequestStatus", "Pending")
     APPROVED = "approved", pgettext_lazy("ChangeRequestStatus", "Approved")
@@ -128,6 +139,10 @@ class AlertKind(models.TextChoices):
     DAY_NOT_CLOSED = (
         "day_not_closed",
         pgettext_lazy("AlertKind", "Day not closed (report, recording or return missing)"),
+    )
+    THIRD_PARTY = (
+        "third_party",
+        pgettext_lazy("AlertKind", "Notice signed by someone who is not a listed relation"),
     )
 
 

@@ -23,7 +23,7 @@ from fieldvisit.queries.visits import VisitRecords
 from fieldvisit.rules.checkins import MissedReport
 from fieldvisit.rules.evidence import DOOR_KINDS, UNPLACED
 from fieldvisit.texts import _, format_lazy
-from fieldvisit.words import person_name
+from fieldvisit.words import flags_text, person_name
 
 
 @dataclass(frozen=True)
@@ -156,18 +156,37 @@ def _door_photo(photos: Sequence[Photo]) -> Check:
     )
 
 
+# A notice signed by someone who should not have signed it: an unlisted third party with no
+# reason given (queued offline), or a relation not to be contacted (``rules.judge_signer``).
+SIGNER_FAILS = frozenset({"no_third_party_reason", "relation_do_not_contact"})
+
+
 def _notice_outcome(receipts: Sequence[Receipt]) -> Check:
+    """The notice's last outcome; signed for the debtor by an unlisted third party, it says
+    so with the reason given, and it fails where the signer should not have signed."""
     if not receipts:
         return Check(False, _("No notice receipt recorded."))
     last = receipts[-1]
-    return Check(
-        True,
-        format_lazy(
-            _("Notice {number}: {outcome}."),
-            number=last.notice_number,
-            outcome=last.get_outcome_display(),
-        ),
+    said = format_lazy(
+        _("Notice {number}: {outcome}."),
+        number=last.notice_number,
+        outcome=last.get_outcome_display(),
     )
+    if SIGNER_FAILS & set(last.flags):
+        return Check(
+            False,
+            format_lazy("{} {}", said, flags_text(sorted(SIGNER_FAILS & set(last.flags)))),
+        )
+    if "unlisted_third_party" in last.flags:
+        return Check(
+            True,
+            format_lazy(
+                _("{said} Signed by someone not listed as a relation: {reason}"),
+                said=said,
+                reason=last.third_party_reason,
+            ),
+        )
+    return Check(True, said)
 
 
 def _recording(recording: VisitRecording) -> Check:
@@ -277,6 +296,10 @@ def judge(records: VisitRecords) -> Compliance:
         "frequency_cap": _flag_check(
             checkins, {"frequency_cap"}, _("Within the visit frequency caps."),
             _("Visit frequency cap exceeded"),
+        ),
+        "approved_order": _flag_check(
+            checkins, {"out_of_sequence"}, _("Arrived in the approved order of the route."),
+            _("Arrived out of the approved order"),
         ),
         "checkins_on_time": _checkins_on_time(checkins, records.missed_reports, zone),
         "door_photo": _door_photo(records.photos),

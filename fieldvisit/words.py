@@ -28,6 +28,9 @@ FLAG_WORDS = {
     "taken_outside_visit": _("taken outside the visit"),
     "exif_time_mismatch": _("camera time differs"),
     "lone_agent": _("only one agent at the door"),
+    "unlisted_third_party": _("signed by someone not listed as a relation"),
+    "no_third_party_reason": _("no reason given for the third party"),
+    "relation_do_not_contact": _("signed by a relation not to be contacted"),
 }
 
 CHECK_NAMES = {
@@ -36,6 +39,7 @@ CHECK_NAMES = {
     "within_hours": _("Within the allowed hours"),
     "geofence": _("At the address (geofence)"),
     "frequency_cap": _("Within the visit frequency caps"),
+    "approved_order": _("In the approved order of the route"),
     "checkins_on_time": _("Check-ins on time"),
     "door_photo": _("Door photo with the partner in frame"),
     "recording": _("Continuous recording"),

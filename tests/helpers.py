@@ -605,6 +605,7 @@ COMPLIANCE_CHECKS = [
     "within_hours",
     "geofence",
     "frequency_cap",
+    "approved_order",
     "checkins_on_time",
     "door_photo",
     "recording",

@@ -128,7 +128,7 @@ def _frequency_cap(visit: Visit, captured_at: dt.datetime, zone: str) -> Cap:
         debtor_cases.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True)
     )
     earlier = (
-        Visit.objects.filter(stop__case_id__in=locked)
+        Visit.objects.filter(stop__case_id__in=locked, stop__escort_of__isnull=True)
         .exclude(pk=visit.pk)
         .annotate(first=Min("checkins__captured_at", filter=Q(checkins__kind=CheckInKind.ARRIVE)))
         .filter(first__isnull=False, first__gt=captured_at - dt.timedelta(days=7))
@@ -156,21 +156,25 @@ def _door(data: CheckInData, visit: Visit) -> DoorFacts:
         geofence_radius_m=creditor.geofence_radius_m,
         cap=_frequency_cap(visit, data.captured_at, address.zone_name) if first_arrival else None,
         sequence=stop.sequence,
-        earlier_unvisited=_earlier_unvisited(stop) if first_arrival else (),
+        route_stops=_placed_stops(stop) if first_arrival else (),
         case=case_state(stop.case),
+        escort=stop.escort_of_id is not None,
     )
 
 
-def _earlier_unvisited(stop: Stop) -> tuple[int, ...]:
-    """The stops before this one on the route still to visit: planned (not skipped by an
-    approved change) and their visit not begun."""
-    earlier = Stop.objects.filter(
-        route_id=stop.route_id,
-        sequence__lt=stop.sequence,
-        status=StopStatus.PLANNED,
-        visit__status=VisitStatus.PLANNED,
+def _placed_stops(stop: Stop) -> tuple[rules.PlacedStop, ...]:
+    """The route's stops as the approved order stands now, for ``rules.earlier_unvisited``."""
+    rows = Stop.objects.filter(route_id=stop.route_id).values_list(
+        "sequence", "status", "visit__status"
     )
-    return tuple(earlier.values_list("sequence", flat=True))
+    return tuple(
+        rules.PlacedStop(
+            sequence,
+            status == StopStatus.SKIPPED,
+            status == StopStatus.VISITED or visit_status not in (None, VisitStatus.PLANNED),
+        )
+        for sequence, status, visit_status in rows
+    )
 
 
 def _partner_distance(data: CheckInData, agent: Any) -> float | None:

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from fieldvisit.actions import late_evidence, lone
+from fieldvisit.actions import alerts, late_evidence, lone
 from fieldvisit.actions.common import require_team_agent
 from fieldvisit.actions.files import Received, check_declared_hash, file_entry, storing
+from fieldvisit.choices import AlertKind
 from fieldvisit.evidence.receiving import HashedUploadedFile
 from fieldvisit.ledger import store as ledger
 from fieldvisit.media import MediaError
@@ -26,7 +28,9 @@ from fieldvisit.models import Photo, Receipt, Visit
 from fieldvisit.queries.visits import visit_window
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import evidence as rules
+from fieldvisit.rules.checkins import is_online
 from fieldvisit.texts import _, format_lazy
+from fieldvisit.words import person_name
 
 
 @dataclass
@@ -198,6 +202,8 @@ class ReceiptData:
     signature_sha256: str
     photo: HashedUploadedFile | None
     photo_sha256: str
+    relation: uuid.UUID | None = None  # the case's relation who signed
+    third_party_reason: str = ""  # why someone not listed signed
 
 
 SIGNATURE_TYPES = frozenset({"image/png"})
@@ -211,10 +217,17 @@ def record_receipt(
     fingerprint: str,
     now: dt.datetime | None = None,
 ) -> Receipt:
-    """Record how the notice was delivered (or why not), with its signature and slip photo."""
-    _require_outcome_fields(data)
+    """Record how the notice was delivered (or why not), with its signature and slip photo,
+    and who signed for the debtor (``rules.judge_signer``)."""
     visit = data.visit
     require_team_agent(agent, visit.stop.route.team_id)
+    signer = _signer(data, now or timezone.now())
+    # A relation that is not the case's is refused first; a missing reason only once the
+    # fields every signed receipt needs are there.
+    if signer.verdict.code != "third_party_reason_required":
+        _refuse(signer)
+    _require_outcome_fields(data)
+    _refuse(signer)
     rules.check_notice_number(data.notice_number, visit.stop.notice_number or "").raise_if_failed()
     signature, photo = _inspect_slip(data)
     together = rules.check_partner_at_door(
@@ -222,6 +235,7 @@ def record_receipt(
         lone.partner_distance_m(visit, agent, data.captured_at),
     )
     flags = [] if together.ok else ["lone_agent"]
+    flags += signer.flags
     with (
         storing(
             signature.received if signature else None, photo.received if photo else None
@@ -238,6 +252,8 @@ def record_receipt(
             outcome=data.outcome,
             signer_name=data.signer_name.strip(),
             signer_relation=data.signer_relation.strip(),
+            relation_id=signer.relation.id if signer.relation else None,
+            third_party_reason=data.third_party_reason.strip() if not signer.relation else "",
             signature=signature_row,
             photo=photo_row,
             late_by_s=arrival.late_by_s,
@@ -252,7 +268,78 @@ def record_receipt(
                 visit, agent, "receipt", actor, captured_at=receipt.captured_at,
                 lat=receipt.lat, lon=receipt.lon,
             )  # fmt: skip
+        if signer.flags:
+            _third_party_alert(receipt, signer, agent, actor)
     return receipt
+
+
+def _signer(data: ReceiptData, now: dt.datetime) -> rules.Signer:
+    """Who signed for the debtor, from the case's relations; the receipt's signer name and
+    relation filled in from the chosen relation when the phone left them out. A refusal is
+    raised by the caller, after the fields each outcome needs are checked."""
+    relations = [
+        rules.ListedRelation(r.id, r.name, r.kind, r.do_not_contact)
+        for r in data.visit.stop.case.relations.all()
+    ]
+    signer = rules.judge_signer(
+        data.outcome,
+        relations,
+        data.relation,
+        data.signer_name,
+        data.third_party_reason,
+        online=is_online(data.captured_at, now),
+    )
+    if signer.relation is not None:
+        data.signer_name = data.signer_name.strip() or signer.relation.name
+        data.signer_relation = data.signer_relation.strip() or signer.relation.kind
+    return signer
+
+
+def _refuse(signer: rules.Signer) -> None:
+    if not signer.verdict.ok:
+        field = "third_party_reason" if signer.verdict.code.startswith("third") else "relation"
+        detail = signer.verdict.detail
+        raise RuleViolation(signer.verdict.code, detail, {field: [detail]})
+
+
+THIRD_PARTY_DETAILS = {
+    "unlisted_third_party": _(
+        "{agent} recorded the notice for case {case} as signed by someone who is not a listed "
+        "relation of the case. Reason given: {reason}"
+    ),
+    "no_third_party_reason": _(
+        "{agent} recorded the notice for case {case} as signed by someone who is not a listed "
+        "relation of the case, with no reason given (the receipt was queued offline)."
+    ),
+    "relation_do_not_contact": _(
+        "{agent} recorded the notice for case {case} as signed by a relation who may not be "
+        "contacted about the debt."
+    ),
+}
+
+
+def _third_party_alert(receipt: Receipt, signer: rules.Signer, agent: Any, actor: Any) -> None:
+    """Inside the receipt's transaction: the supervisor hears of a notice signed by anyone
+    but a relation free to be contacted (the signer's name stays out of the message)."""
+    visit = receipt.visit
+    alerts.raise_alert(
+        kind=AlertKind.THIRD_PARTY,
+        team=visit.stop.route.team,
+        detail=format_lazy(
+            THIRD_PARTY_DETAILS[signer.flags[-1]],
+            agent=person_name(agent),
+            case=visit.stop.case.number,
+            reason=receipt.third_party_reason,
+        ),
+        actor=actor,
+        route=visit.stop.route,
+        visit=visit,
+        raised_by=agent,
+        agent=agent,
+        captured_at=receipt.captured_at,
+        lat=receipt.lat,
+        lon=receipt.lon,
+    )
 
 
 def _require_outcome_fields(data: ReceiptData) -> None:
@@ -300,6 +387,13 @@ def _receipt_recorded(receipt: Receipt, arrival: late_evidence.Arrival) -> dict[
         "outcome": receipt.outcome,
         "signer_name": receipt.signer_name,
         "signer_relation": receipt.signer_relation,
+        **(
+            {"relation": receipt.relation_id}
+            if receipt.relation_id
+            else {"third_party_reason": receipt.third_party_reason}
+            if receipt.third_party_reason
+            else {}
+        ),
         "signature": file_entry(receipt.signature) if receipt.signature else None,
         "photo": file_entry(receipt.photo) if receipt.photo else None,
         "captured_at": receipt.captured_at,

@@ -162,6 +162,9 @@ def _with_promise_terms(data: ReportData, visit: Visit) -> ReportData:
     creditor's limit on reductions (``rules.reports.check_promise_terms``)."""
     if data.promise_amount is None:
         return data
+    verdict = report_rules.check_payer_voluntary(data.promise_payer, data.promise_payer_voluntary)
+    if not verdict.ok:
+        raise RuleViolation(verdict.code, verdict.detail, {"payer_voluntary": [verdict.detail]})
     case = Case.objects.select_related("creditor").get(stops__pk=visit.stop_id)
     terms = data.promise_terms or (
         PromiseTerms.FULL if data.promise_amount >= case.amount_due else PromiseTerms.INSTALMENT

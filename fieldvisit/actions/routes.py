@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -21,6 +22,8 @@ from fieldvisit.actions.common import (
     require_team_in_scope,
 )
 from fieldvisit.choices import (
+    AddressKind,
+    ChangeRequestKind,
     ChangeRequestStatus,
     RouteStatus,
     StopStatus,
@@ -270,6 +273,36 @@ def decide_route(
     return route
 
 
+@dataclass(frozen=True)
+class Escort:
+    """An escort to a bank counter: from which stop, to which branch, where it is (WGS-84)."""
+
+    stop: uuid.UUID
+    bank_name: str
+    bank_address: str
+    lat: float
+    lon: float
+
+
+def _escort_errors(
+    escort: Escort | None, stops: dict[uuid.UUID, Stop], other_changes: bool
+) -> dict[str, list[str]]:
+    if escort is None:
+        return {}
+    stop = stops.get(escort.stop)
+    visit = getattr(stop, "visit", None) if stop else None
+    return rules.escort_errors(
+        rules.EscortFrom(
+            begun=stop.status == StopStatus.VISITED
+            or (visit is not None and visit.status != VisitStatus.PLANNED),
+            is_escort=stop.escort_of_id is not None,
+        )
+        if stop is not None
+        else None,
+        other_changes,
+    )
+
+
 def request_change(
     *,
     record_id: uuid.UUID,
@@ -281,8 +314,10 @@ def request_change(
     order: Sequence[uuid.UUID],
     fingerprint: str,
     device_id: str | None = None,
+    escort: Escort | None = None,
 ) -> RouteChangeRequest:
-    """An agent asks to deviate from an approved route (extra, skipped or reordered stops)."""
+    """An agent asks to deviate from an approved route (extra, skipped or reordered stops),
+    or to escort the debtor met at a stop to a bank counter to pay there (``escort``)."""
     with transaction.atomic(durable=True):
         route = _locked_route(route_id)
         # Only the route's own qualified agents ask (seeds: 行为指引 3, the agents report to
@@ -298,6 +333,7 @@ def request_change(
             skip_stops,
             [rules.AddedStop(a.id, a.case.team_id, a.geocoded) for a in add_stops],
         )
+        errors |= _escort_errors(escort, stops, bool(add_stops or skip_stops or order))
         if errors:
             raise RuleViolation(
                 "invalid_change_request", _("The change request is not valid."), errors=errors
@@ -312,20 +348,45 @@ def request_change(
             skip_stops=[str(s) for s in skip_stops],
             order=[str(s) for s in order],
             request_sha256=fingerprint,
+            **_escort_fields(escort),
         )
+        entry = {
+            "change_request": change.id,
+            "reason": reason,
+            "add_stops": change.add_stops,
+            "skip_stops": change.skip_stops,
+            "order": change.order,
+        }
+        if escort is not None:
+            entry["kind"] = change.kind
+            entry["escort"] = _escort_entry(change)
         ledger.append(
-            "route_change.requested",
-            ledger.actor_for(by, device_id),
-            f"route:{route.id}",
-            {
-                "change_request": change.id,
-                "reason": reason,
-                "add_stops": change.add_stops,
-                "skip_stops": change.skip_stops,
-                "order": change.order,
-            },
+            "route_change.requested", ledger.actor_for(by, device_id), f"route:{route.id}", entry
         )
     return change
+
+
+def _escort_fields(escort: Escort | None) -> dict[str, Any]:
+    if escort is None:
+        return {}
+    return {
+        "kind": ChangeRequestKind.BANK_ESCORT,
+        "escort_stop_id": escort.stop,
+        "bank_name": escort.bank_name.strip(),
+        "bank_address": escort.bank_address.strip(),
+        "bank_lat": escort.lat,
+        "bank_lon": escort.lon,
+    }
+
+
+def _escort_entry(change: RouteChangeRequest) -> dict[str, Any]:
+    return {
+        "stop": change.escort_stop_id,
+        "bank_name": change.bank_name,
+        "bank_address": change.bank_address,
+        "lat": change.bank_lat,
+        "lon": change.bank_lon,
+    }
 
 
 def decide_change(
@@ -369,6 +430,31 @@ def decide_change(
     return change
 
 
+def _bank_counter(route: Route, change: RouteChangeRequest, stops: Sequence[Stop]) -> Stop:
+    """The stop an approved escort adds: the bank counter, an address of the debtor's case,
+    visited next (before any stop still open)."""
+    escorted = next((s for s in stops if s.id == change.escort_stop_id), None)
+    if escorted is None:
+        raise RuleViolation(
+            "change_request_stale", _("The escorted stop is no longer on the route.")
+        )
+    address = Address(
+        case=escorted.case,
+        kind=AddressKind.BANK,
+        text=f"{change.bank_name}, {change.bank_address}"[:500],
+    )
+    address.place(change.bank_lat, change.bank_lon)
+    address.save()
+    _check_places(route, [address])
+    return Stop(
+        route=route,
+        case=escorted.case,
+        address=address,
+        added_by_change=change,
+        escort_of=escorted,
+    )
+
+
 def _apply_change(route: Route, change: RouteChangeRequest) -> None:
     stops = _stops(route)
     rules.check_change_still_applies(
@@ -394,27 +480,35 @@ def _apply_change(route: Route, change: RouteChangeRequest) -> None:
         Stop(route=route, case=address.case, address=address, added_by_change=change)
         for address in fresh
     ]
+    escort = []
+    if change.kind == ChangeRequestKind.BANK_ESCORT:
+        escort = [_bank_counter(route, change, stops)]
     # New order: what was already visited (or is under way) keeps its place in front, as
-    # walked; then the requested order of the open stops (or their current one); then the
-    # skipped ones; then the added ones. Sequences are rewritten in two passes so the
-    # unique (route, sequence) constraint holds at every step.
+    # walked; then the bank counter an escort goes to; then the requested order of the open
+    # stops (or their current one); then the skipped ones; then the added ones. Sequences
+    # are rewritten in two passes so the unique (route, sequence) constraint holds at every
+    # step.
     open_now = [s for s in stops if _still_open(s) and str(s.id) not in skipped]
     if change.order:
         open_now = [by_id[stop_id] for stop_id in change.order]
     begun = [s for s in stops if s.status != StopStatus.SKIPPED and not _still_open(s)]
     ordered = begun + open_now + [s for s in stops if s.status == StopStatus.SKIPPED]
-    offset = max(s.sequence for s in stops) + len(new_stops) + 1
+    offset = max(s.sequence for s in stops) + len(new_stops) + len(escort) + 1
     for position, stop in enumerate(ordered, start=1):
         stop.sequence = offset + position
     Stop.objects.bulk_update(ordered, ["sequence", "status"])
     for position, stop in enumerate(ordered, start=1):
-        stop.sequence = position
+        stop.sequence = position + (len(escort) if position > len(begun) else 0)
     Stop.objects.bulk_update(ordered, ["sequence"])
     numbered = len(stops)
+    new_stops = escort + new_stops
     numbers = rules.assign_notice_numbers(
         route.date, route.id, [s.id for s in new_stops], already=numbered
     )
-    for position, stop in enumerate(new_stops, start=len(ordered) + 1):
+    for stop in escort:
+        stop.sequence = len(begun) + 1
+        stop.notice_number = numbers[stop.id]
+    for position, stop in enumerate(new_stops[len(escort) :], start=len(ordered) + len(escort) + 1):
         stop.sequence = position
         stop.notice_number = numbers[stop.id]
     Stop.objects.bulk_create(new_stops)

@@ -26,6 +26,7 @@ from fieldvisit.admin.base import (
     ScopedReadsAdmin,
     TeamScopedAdmin,
 )
+from fieldvisit.choices import ReceiptOutcome
 from fieldvisit.evidence.storage import open_evidence
 from fieldvisit.evidence.thumbnails import thumbnail
 from fieldvisit.media import MediaError
@@ -187,11 +188,32 @@ class AcceptanceForm(forms.Form):
     )
 
 
+class SignerFilter(admin.SimpleListFilter):
+    """Notices signed for the debtor: by a listed relation, or by anyone else."""
+
+    title = _("signed for the debtor by")
+    parameter_name = "signer"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("relation", _("a listed relation")),
+            ("third_party", _("an unlisted third party")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        signed = queryset.filter(outcome=ReceiptOutcome.SIGNED_BY_RELATION)
+        if self.value() == "relation":
+            return signed.filter(relation__isnull=False)
+        if self.value() == "third_party":
+            return signed.filter(relation__isnull=True)
+        return queryset
+
+
 @admin.register(Receipt)
 class ReceiptAdmin(EvidenceAdmin):
     list_display = ["notice_number", "outcome", "visit", "agent", "captured_at", "flag_list"]
     list_select_related = ["agent", "visit__stop__address", "visit__stop__case"]
-    list_filter = ["outcome"]
+    list_filter = ["outcome", SignerFilter]
     search_fields = ["notice_number", "signer_name", "visit__stop__case__number"]
     date_hierarchy = "captured_at"
     fields = [
@@ -201,6 +223,8 @@ class ReceiptAdmin(EvidenceAdmin):
         "outcome",
         "signer_name",
         "signer_relation",
+        "relation",
+        "third_party_reason",
         "signature",
         "photo",
         "agent",

@@ -23,7 +23,7 @@ from fieldvisit.actions import routes as actions
 from fieldvisit.admin import planning
 from fieldvisit.admin.base import ReadOnlyAdmin, ScopedChoices, TeamScopedAdmin
 from fieldvisit.admin.maps import route_map
-from fieldvisit.choices import ChangeRequestStatus, Hazard, RouteStatus
+from fieldvisit.choices import ChangeRequestKind, ChangeRequestStatus, Hazard, RouteStatus
 from fieldvisit.models import Route, RouteChangeRequest, Stop
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import routes as rules
@@ -265,8 +265,8 @@ class RouteAdmin(TeamScopedAdmin):
 class RouteChangeRequestAdmin(TeamScopedAdmin, ReadOnlyAdmin):
     team_field = "route__team"
 
-    list_display = ["received_at", "route", "requested_by", "status", "decided_by"]
-    list_filter = ["status"]
+    list_display = ["received_at", "route", "kind", "requested_by", "status", "decided_by"]
+    list_filter = ["status", "kind"]
     list_select_related = ["route__team", "requested_by", "decided_by"]
     search_fields = ["route__team__name", "requested_by__username", "reason"]
     change_form_template = "admin/fieldvisit/routechangerequest/change_form.html"
@@ -307,4 +307,15 @@ class RouteChangeRequestAdmin(TeamScopedAdmin, ReadOnlyAdmin):
             lines.append(gettext("Skip {count} stop(s)").format(count=len(change.skip_stops)))
         if change.order:
             lines.append(gettext("Reorder the remaining stops"))
+        if change.kind == ChangeRequestKind.BANK_ESCORT:
+            lines.append(
+                gettext(
+                    "Escort the debtor of stop {sequence} to a bank counter: {bank}, {address}"
+                    " (the debtor pays there in person; agents never pay for them)"
+                ).format(
+                    sequence=change.escort_stop.sequence if change.escort_stop else "?",
+                    bank=change.bank_name,
+                    address=change.bank_address,
+                )
+            )
         return decision_view(self, request, change, actions.decide_change, "\n".join(lines))

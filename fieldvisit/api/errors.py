@@ -85,6 +85,12 @@ CODES: dict[str, tuple[int, Promise]] = {
     "too_far_from_address": (422, _("Too far from the stop's address")),
     "frequency_cap": (422, _("The debtor's visit frequency cap is reached")),
     "out_of_sequence": (422, _("An earlier stop of the approved route is not visited yet")),
+    "relation_not_listed": (422, _("The signer is not one of the case's relations")),
+    "third_party_reason_required": (
+        422,
+        _("Say why someone who is not one of the case's relations signed"),
+    ),
+    "payment_not_voluntary": (422, _("A relation pays only of their own free will")),
     "case_not_open": (422, _("The case is not open for visits")),
     "do_not_contact": (422, _("The debtor may not be contacted")),
     "reduction_not_authorised": (422, _("The reduction is not authorised by the creditor")),

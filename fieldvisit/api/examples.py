@@ -28,6 +28,7 @@ RECEIPT = "bce7be11-a082-4994-8d6b-b307ef64b471"
 REPORT = "4738e1bf-a17f-40ca-8f7c-082f3782bad0"
 CHANGE = "f5ca4644-3cca-40aa-a4dd-35d8844293f7"
 ALERT = "46adb711-93f2-47e8-aa3b-504b9757989f"
+RELATION = "0c9d3b52-6f1e-4a7b-8e2d-5b4a3c2d1e0f"
 RECORDING = "e1f7a3c2-5b6d-4e8f-9a0b-1c2d3e4f5a6b"
 UPLOAD = "5d0c3a9e-7f21-4b8a-9c44-2e6f1a8b3d57"
 PHOTO_SHA = "d5307f05812983051b501c2b5ded01beb7f489579921b561be4ab532b384e5ba"
@@ -111,7 +112,9 @@ def _stop(stop: str, sequence: int, visit: str, case: str, status: str) -> dict[
             "status": "open",
             "status_reason": "",
             "do_not_contact": False,
-            "relations": [{"name": "Wang Wu", "kind": "guarantor", "do_not_contact": False}]
+            "relations": [
+                {"id": RELATION, "name": "Wang Wu", "kind": "guarantor", "do_not_contact": False}
+            ]
             if sequence == 1
             else [],
             "previous_visits": [{"date": "2026-11-10", "status": "reviewed", "outcome": "refused"}]
@@ -149,6 +152,8 @@ CHANGE_ANSWER = {
     "id": CHANGE,
     "route": ROUTE,
     "status": "pending",
+    "kind": "route",
+    "escort": None,
     "reason": "The gate is locked; the building manager is away until tomorrow.",
     "add_stops": [],
     "skip_stops": [STOP_2],
@@ -164,6 +169,21 @@ ROUTES_CHANGE_REQUESTS_CREATE = [
             "id": CHANGE,
             "reason": "The gate is locked; the building manager is away until tomorrow.",
             "skip_stops": [STOP_2],
+        },
+    ),
+    request(
+        "Escort the debtor to a bank counter",
+        {
+            "id": CHANGE,
+            "reason": "The debtor wants to pay the instalment at the bank counter now.",
+            "kind": "bank_escort",
+            "escort": {
+                "stop": STOP,
+                "bank_name": "ICBC Huangpu branch",
+                "bank_address": "300 Nanjing Road East, Shanghai",
+                "lat": 31.2351,
+                "lon": 121.4801,
+            },
         },
     ),
     *created("Requested", CHANGE_ANSWER),
@@ -338,6 +358,8 @@ RECEIPT_ANSWER = {
     "outcome": "signed_by_debtor",
     "signer_name": "Zhang San",
     "signer_relation": "",
+    "relation": None,
+    "third_party_reason": "",
     "signature": {"sha256": SIGNATURE_SHA, "size": 18_204, "media_type": "image/png"},
     "photo": None,
     "agent": "agent_a",
@@ -356,6 +378,21 @@ VISITS_RECEIPTS_CREATE = [
             "notice_number": NOTICE,
             "outcome": "signed_by_debtor",
             "signer_name": "Zhang San",
+            "captured_at": "2026-11-24T09:36:00+08:00",
+            "lat": 31.2304,
+            "lon": 121.4737,
+            "signature": "(the signature's PNG bytes)",
+            "signature_sha256": SIGNATURE_SHA,
+        },
+        media_type="multipart/form-data",
+    ),
+    request(
+        "Signed by one of the case's relations",
+        {
+            "id": RECEIPT,
+            "notice_number": NOTICE,
+            "outcome": "signed_by_relation",
+            "relation": RELATION,
             "captured_at": "2026-11-24T09:36:00+08:00",
             "lat": 31.2304,
             "lon": 121.4737,
@@ -511,6 +548,7 @@ CHECKS = [
     ("within_hours", "Arrived 09:30 CST, within 08:00-21:00."),
     ("geofence", "Both arrivals within 100 m of the address (0 m and 20 m)."),
     ("frequency_cap", "The first visit to this debtor this week."),
+    ("approved_order", "Arrived in the approved order of the route."),
     ("checkins_on_time", "Every report within its 30 minutes."),
     ("door_photo", "A door photo with the partner in frame."),
     ("recording", "Continuous from before the first arrival to after the last leave."),

@@ -175,6 +175,19 @@ class Receipt(Captured):
     signer_relation = models.CharField(
         verbose_name=_("signer relation"), max_length=100, blank=True
     )
+    # Who signed for the debtor: one of the case's relations (关系人), or nobody listed (an
+    # unlisted third party, allowed only with a reason, flagged and alerted).
+    relation = models.ForeignKey(
+        "fieldvisit.Relation",
+        verbose_name=_("relation who signed"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    third_party_reason = models.TextField(
+        verbose_name=_("why an unlisted third party signed"), blank=True
+    )
     signature = models.ForeignKey(
         EvidenceFile,
         verbose_name=_("signature"),

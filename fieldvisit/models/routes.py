@@ -11,7 +11,13 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext, gettext_noop
 
-from fieldvisit.choices import ChangeRequestStatus, RouteStatus, StopStatus, VisitStatus
+from fieldvisit.choices import (
+    ChangeRequestKind,
+    ChangeRequestStatus,
+    RouteStatus,
+    StopStatus,
+    VisitStatus,
+)
 from fieldvisit.texts import _
 
 # An approved route stays approved as it is worked: under way, then completed.
@@ -161,6 +167,17 @@ class Stop(models.Model):
         verbose_name=_("added by change"),
         on_delete=models.PROTECT,
         related_name="added_stops",
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    # A bank counter the agents escort the debtor of that stop to (an approved escort change
+    # request): part of the same contact, so it does not count against the visit caps.
+    escort_of = models.ForeignKey(
+        "self",
+        verbose_name=_("escort of"),
+        on_delete=models.PROTECT,
+        related_name="escorts",
         null=True,
         blank=True,
         editable=False,
@@ -324,6 +341,26 @@ class RouteChangeRequest(models.Model):
         related_name="change_requests",
     )
     reason = models.TextField(verbose_name=_("reason"))
+    kind = models.CharField(
+        verbose_name=_("kind"),
+        max_length=16,
+        choices=ChangeRequestKind.choices,
+        default=ChangeRequestKind.ROUTE,
+    )
+    # An escort to a bank counter (行为指引 4): the stop whose debtor wants to pay, and the
+    # bank branch, its address and position (the geofence of the stop it becomes).
+    escort_stop = models.ForeignKey(
+        Stop,
+        verbose_name=_("escorted from stop"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    bank_name = models.CharField(verbose_name=_("bank branch"), max_length=200, blank=True)
+    bank_address = models.CharField(verbose_name=_("bank address"), max_length=500, blank=True)
+    bank_lat = models.FloatField(verbose_name=_("bank latitude"), null=True, blank=True)
+    bank_lon = models.FloatField(verbose_name=_("bank longitude"), null=True, blank=True)
     add_stops = models.JSONField(verbose_name=_("add stops"), default=list, blank=True)
     skip_stops = models.JSONField(verbose_name=_("skip stops"), default=list, blank=True)
     order = models.JSONField(verbose_name=_("order"), default=list, blank=True)
@@ -358,6 +395,15 @@ class RouteChangeRequest(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="change_request_maker_checker", condition=~Q(decided_by=F("requested_by"))
+            ),
+            models.CheckConstraint(
+                name="change_request_escort_complete",
+                condition=~Q(kind=ChangeRequestKind.BANK_ESCORT)
+                | (
+                    Q(escort_stop__isnull=False, bank_lat__isnull=False, bank_lon__isnull=False)
+                    & ~Q(bank_name="")
+                    & ~Q(bank_address="")
+                ),
             ),
             models.CheckConstraint(
                 name="change_request_decision_recorded",

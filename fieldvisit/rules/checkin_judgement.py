@@ -18,12 +18,14 @@ from fieldvisit.rules.cases import CaseState, check_case_visitable
 from fieldvisit.rules.checkins import (
     DEFERRABLE,
     LOW_ACCURACY_M,
+    PlacedStop,
     check_frequency_cap,
     check_geofence,
     check_sequence,
     check_together,
     check_visit_hours,
     clock_skew_s,
+    earlier_unvisited,
     is_online,
     skew_is_evident,
 )
@@ -50,8 +52,12 @@ class DoorFacts:
     geofence_radius_m: float
     cap: Cap | None  # the visit's first arrival only
     sequence: int = 0
-    earlier_unvisited: tuple[int, ...] = ()  # the visit's first arrival only
+    # The route's stops as the approved order stands now (``rules.checkins.PlacedStop``).
+    route_stops: tuple[PlacedStop, ...] = ()
     case: CaseState | None = None  # its status as it is now: judged at every arrival
+    # A bank counter the debtor is escorted to (an approved escort change request): the same
+    # contact as the visit at the door, so no visit of its own under the caps.
+    escort: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,12 +108,14 @@ def door_verdicts(kind: str, door: DoorFacts, accuracy_m: float) -> list[Verdict
             )
         else:
             verdicts.append(check_geofence(door.distance_m, accuracy_m, door.geofence_radius_m))
-        if door.cap is not None:
+        if door.cap is not None:  # the visit's first arrival
             cap = door.cap
-            verdicts.append(
-                check_frequency_cap(cap.that_day, cap.in_7_days, cap.per_day, cap.per_7_days)
-            )
-            verdicts.append(check_sequence(door.sequence, door.earlier_unvisited))
+            if not door.escort:
+                verdicts.append(
+                    check_frequency_cap(cap.that_day, cap.in_7_days, cap.per_day, cap.per_7_days)
+                )
+            before = earlier_unvisited(door.route_stops, door.sequence)
+            verdicts.append(check_sequence(door.sequence, before))
     return verdicts
 
 

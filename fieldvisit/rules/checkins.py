@@ -180,6 +180,32 @@ def check_geofence(distance: float, accuracy_m: float, radius_m: float) -> Verdi
     return Verdict.passed(format_lazy(_("{distance:.0f} m from the address"), distance=distance))
 
 
+@dataclass(frozen=True)
+class PlacedStop:
+    """A stop of the route as the approved order stands now: its place (``sequence``, which
+    an approved reorder rewrites), whether an approved change skipped it, and whether its
+    visit has begun (an agent arrived there)."""
+
+    sequence: int
+    skipped: bool
+    begun: bool
+
+
+def earlier_unvisited(stops: Sequence[PlacedStop], sequence: int) -> tuple[int, ...]:
+    """What "in sequence" means (行为指引 3). The approved order is the route's stops by
+    ``sequence`` as the approved plan and its approved change requests left it: a reorder
+    rewrites the sequences, a skip takes a stop out of the order, an added stop (an extra
+    address, or a bank counter the debtor is escorted to) takes its place in it. A first
+    arrival at a stop is in sequence when every stop before it in that order has been
+    visited (its visit begun) or skipped: it returns those that have not (empty: in
+    sequence). Returning to a stop whose visit has begun is no new place in the order: the
+    caller judges first arrivals only. A pending or rejected change request changes
+    nothing."""
+    return tuple(
+        sorted(s.sequence for s in stops if s.sequence < sequence and not s.skipped and not s.begun)
+    )
+
+
 def check_sequence(sequence: int, earlier_unvisited: Sequence[int]) -> Verdict:
     """Stops are visited in the approved order (行为指引 3: no change of plan without the
     lead's consent). ``earlier_unvisited``: the stops before this one still to be visited

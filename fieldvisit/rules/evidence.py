@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fieldvisit.choices import PhotoKind, ReceiptOutcome
@@ -136,6 +137,86 @@ def receipt_missing(
     if outcome == ReceiptOutcome.LEFT_IN_MAILBOX and not has_photo:
         missing.append("photo")
     return missing
+
+
+@dataclass(frozen=True)
+class ListedRelation:
+    """One of the case's relations (关系人), as the receipt's signer is chosen from them."""
+
+    id: object
+    name: str
+    kind: str
+    do_not_contact: bool
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signed a receipt for the debtor: a listed relation, or an unlisted third party
+    (``relation`` None), and the flags that go on the receipt."""
+
+    verdict: Verdict
+    relation: ListedRelation | None = None
+    flags: tuple[str, ...] = ()
+
+
+def judge_signer(
+    outcome: str,
+    relations: Sequence[ListedRelation],
+    relation_id: object | None,
+    signer_name: str,
+    third_party_reason: str,
+    online: bool = True,
+) -> Signer:
+    """A notice is signed for the debtor by one of the case's relations (外访流程 (5): the
+    relation who answers the door, mainly family, co-signs; 第三方 are the debtor's contacts,
+    family, colleagues and friends), chosen from the case's relations with the relation
+    recorded. A phone that names no relation but gives a signer whose name is exactly one
+    relation's is taken to mean that relation (phones from before the choice). Anyone else
+    (a neighbour, a security guard) is an unlisted third party: allowed only with the reason
+    why they signed, flagged ``unlisted_third_party`` and alerted. A relation marked not to be
+    contacted may still have signed: kept, flagged ``relation_do_not_contact``, alerted.
+
+    Like a check-in's rule breaks, a missing reason is refused only while the phone is
+    ``online`` (the agent can still add it); a receipt queued offline records a signature
+    already given and is kept, flagged ``no_third_party_reason`` as well."""
+    if outcome != ReceiptOutcome.SIGNED_BY_RELATION:
+        if relation_id is not None:
+            return Signer(
+                Verdict.failed("validation_error", _("Name a relation only when a relation signs."))
+            )
+        return Signer(Verdict.passed())
+    if relation_id is not None:
+        chosen = next((r for r in relations if r.id == relation_id), None)
+        if chosen is None:
+            return Signer(
+                Verdict.failed(
+                    "relation_not_listed",
+                    _(
+                        "Not a relation of this case: choose one of the case's relations, or "
+                        "record an unlisted third party with the reason why they signed."
+                    ),
+                )
+            )
+    else:
+        wanted = signer_name.strip().casefold()
+        named = [r for r in relations if wanted and r.name.strip().casefold() == wanted]
+        chosen = named[0] if len(named) == 1 else None
+    if chosen is not None:
+        flags = ("relation_do_not_contact",) if chosen.do_not_contact else ()
+        return Signer(Verdict.passed(), chosen, flags)
+    if not third_party_reason.strip():
+        if not online:
+            return Signer(Verdict.passed(), None, ("unlisted_third_party", "no_third_party_reason"))
+        return Signer(
+            Verdict.failed(
+                "third_party_reason_required",
+                _(
+                    "The signer is not one of the case's relations: choose the relation who "
+                    "signed, or say why an unlisted third party signed."
+                ),
+            )
+        )
+    return Signer(Verdict.passed(), None, ("unlisted_third_party",))
 
 
 def check_notice_number(given: str, stops: str) -> Verdict:

@@ -47,6 +47,19 @@ def check_may_cosign(arrived: Collection[int], agent_id: int, visit_closed: bool
     return Verdict.passed()
 
 
+def check_payer_voluntary(payer: str, voluntary: bool | None) -> Verdict:
+    """A relation who pays for the debtor does so of their own free will, and the report
+    records that they confirmed it (电话催收管理制度: 联系人在法律上虽然可以代还,但一切要遵循其
+    自身的意愿,不得威胁或强迫; 严禁在第三方无代偿意愿的情况下胁迫第三方代偿). The debtor
+    paying (``payer`` empty) needs no such word."""
+    if payer.strip() and voluntary is not True:
+        return Verdict.failed(
+            "payment_not_voluntary",
+            _("A relation pays only of their own free will: confirm it."),
+        )
+    return Verdict.passed()
+
+
 def check_promise_terms(
     amount: Decimal,
     amount_due: Decimal,

@@ -250,6 +250,33 @@ def change_request_errors(
     return errors
 
 
+@dataclass(frozen=True)
+class EscortFrom:
+    """The stop of the route an escort to a bank counter starts from, as it stands now."""
+
+    begun: bool  # its visit has begun: the agents met the debtor there
+    is_escort: bool  # itself a bank counter
+
+
+def escort_errors(stop: EscortFrom | None, other_changes: bool) -> dict[str, list[str]]:
+    """An escort to a bank counter (行为指引 4: a debtor who wants to pay may be led to the
+    nearest bank counter and pays there in person): from a stop of this route whose visit has
+    begun, where the agents met the debtor, and nothing else in the same request (the bank
+    counter becomes the next stop of the approved order once approved)."""
+    errors: dict[str, list[str]] = {}
+    if stop is None or stop.is_escort:  # None: not a stop of this route
+        errors["escort"] = [_("Escort from a stop of this route (not from a bank counter).")]
+    elif not stop.begun:
+        errors["escort"] = [
+            _("The visit at that stop has not begun: escort the debtor you met at the door.")
+        ]
+    if other_changes:
+        errors.setdefault("escort", []).append(
+            _("An escort to a bank counter is asked for on its own, without other changes.")
+        )
+    return errors
+
+
 def check_new_order(order: Sequence[uuid.UUID], open_stops: Collection[uuid.UUID]) -> Verdict:
     """A new order lists every stop still to be visited exactly once, and nothing else."""
     if not order:

@@ -10,6 +10,7 @@ import pytest
 
 from fieldvisit.choices import AlertKind, CheckInKind
 from fieldvisit.rules.checkin_judgement import Cap, CheckInFacts, DoorFacts, judge_checkin
+from fieldvisit.rules.checkins import PlacedStop
 
 NOW = dt.datetime(2026, 11, 24, 1, 30, tzinfo=dt.UTC)
 HOURS = (dt.time(8), dt.time(21))
@@ -133,3 +134,13 @@ def test_flags_keep_their_order():
         facts(CheckInKind.LEAVE, ago=20, accuracy_m=99.0, door=door(local_time=dt.time(22)))
     )
     assert judged.flags == ("outside_visit_hours", "late_submission", "low_accuracy")
+
+
+def test_an_escort_to_a_bank_counter_is_not_a_second_visit_but_keeps_the_order():
+    """行为指引 4: the bank counter is the same contact as the door (no cap), yet an arrival
+    there is judged in the approved order like any stop's."""
+    capped = Cap(that_day=1, in_7_days=1, per_day=1, per_7_days=3)
+    assert judge_checkin(facts(door=door(cap=capped, escort=True))).refusal is None
+    assert judge_checkin(facts(door=door(cap=capped))).refusal.code == "frequency_cap"
+    out = door(escort=True, sequence=3, route_stops=(PlacedStop(2, False, False),))
+    assert judge_checkin(facts(door=out)).refusal.code == "out_of_sequence"

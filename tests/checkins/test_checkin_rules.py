@@ -506,3 +506,17 @@ def test_the_approved_order() -> None:
     verdict = rules.check_sequence(3, (2, 1))
     assert verdict.code == "out_of_sequence" and "stop(s) 1, 2" in verdict.detail
     assert "out_of_sequence" in rules.DEFERRABLE  # refused online, flagged offline
+
+
+def test_in_sequence_is_every_earlier_stop_of_the_approved_order_visited_or_skipped() -> None:
+    """行为指引 3: the approved order is the stops by sequence as the approved plan and its
+    approved changes left them (a reorder rewrites the sequences, a skip takes a stop out, a
+    bank counter an escort goes to takes its place in it)."""
+    placed = rules.PlacedStop
+    route = (placed(1, False, True), placed(2, True, False), placed(3, False, False))
+    assert rules.earlier_unvisited(route, 3) == ()  # 1 visited, 2 skipped by a change
+    assert rules.earlier_unvisited(route, 1) == ()  # the first stop, or a revisit of it
+    four = (*route, placed(4, False, False))
+    assert rules.earlier_unvisited(four, 4) == (3,)
+    assert rules.earlier_unvisited((placed(2, False, False), placed(1, False, False)), 2) == (1,)
+    assert not rules.check_sequence(4, rules.earlier_unvisited(four, 4)).ok

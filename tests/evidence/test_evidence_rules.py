@@ -333,3 +333,35 @@ def test_any_other_number_is_a_notice_mismatch(given: str, stops: str) -> None:
     with pytest.raises(RuleViolation) as raised:
         verdict.raise_if_failed()
     assert (raised.value.code, status_for(raised.value.code)) == ("notice_mismatch", 422)
+
+
+WIFE = rules.ListedRelation("r1", "Wang Fang", "family", False)
+BROTHER = rules.ListedRelation("r2", "Li Wu", "family", True)
+
+
+def test_a_notice_signed_for_the_debtor_is_signed_by_a_listed_relation_or_a_reasoned_third_party():
+    """外访流程 (5) and 第三方: the signer is one of the case's relations, chosen (or named
+    exactly, by phones from before the choice); anyone else only with a reason."""
+    relations = [WIFE, BROTHER]
+    by = ReceiptOutcome.SIGNED_BY_RELATION
+    chosen = rules.judge_signer(by, relations, "r1", "", "")
+    assert (chosen.verdict.ok, chosen.relation, chosen.flags) == (True, WIFE, ())
+    named = rules.judge_signer(by, relations, None, " wang fang ", "")
+    assert named.relation == WIFE
+    assert rules.judge_signer(by, relations, "r9", "", "").verdict.code == "relation_not_listed"
+    neighbour = rules.judge_signer(by, relations, None, "Zhao Liu", "")
+    assert neighbour.verdict.code == "third_party_reason_required"
+    reasoned = rules.judge_signer(by, relations, None, "Zhao Liu", "keeps their post")
+    assert (reasoned.verdict.ok, reasoned.relation, reasoned.flags) == (
+        True,
+        None,
+        ("unlisted_third_party",),
+    )
+    queued = rules.judge_signer(by, relations, None, "Zhao Liu", "", online=False)
+    assert queued.flags == ("unlisted_third_party", "no_third_party_reason")
+    assert rules.judge_signer(by, relations, "r2", "", "").flags == ("relation_do_not_contact",)
+    debtor = ReceiptOutcome.SIGNED_BY_DEBTOR
+    assert rules.judge_signer(debtor, relations, None, "Zhang San", "").verdict.ok
+    assert not rules.judge_signer(debtor, relations, "r1", "Zhang San", "").verdict.ok
+    for code in ("relation_not_listed", "third_party_reason_required"):
+        assert status_for(code) == 422

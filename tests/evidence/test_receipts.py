@@ -11,7 +11,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from fieldvisit.models import EvidenceFile, LedgerEntry, Receipt, Visit
+from fieldvisit.models import EvidenceFile, LedgerEntry, Receipt, Relation, Visit
 from tests import images
 from tests.helpers import (
     SIGNATURE,
@@ -83,6 +83,8 @@ def test_a_signed_receipt_is_recorded_ledgered_and_stored(agent: Any, visit: Any
 
 
 def test_a_receipt_signed_by_a_relation_names_the_relation(agent: Any, visit: Any) -> None:
+    # A phone from before the signer picker names the relation by name: still that relation.
+    li_si = Relation.objects.create(case=visit.stop.case, name="Li Si", kind="family")
     form = receipt_form(
         visit,
         "signed_by_relation",
@@ -96,8 +98,10 @@ def test_a_receipt_signed_by_a_relation_names_the_relation(agent: Any, visit: An
         "Li Si",
         "spouse",
     )
+    assert response.json()["relation"] == str(li_si.id)
     (entry,) = ledger_entries("receipt.recorded")
     assert entry["data"]["signer_relation"] == "spouse"
+    assert entry["data"]["relation"] == str(li_si.id)
     assert entry["data"]["photo"] is None
 
 

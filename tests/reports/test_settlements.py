@@ -104,5 +104,16 @@ def test_a_relation_pays_only_of_their_own_free_will(visit: Any, phone_a: Any) -
         outcome="met_relation",
         promise_to_pay=promise(visit, amount="100.00", payer="Li Si (brother)"),
     )
-    problem = assert_problem(file_report(phone_a, visit, body), 422, "validation_error")
-    assert "payer_voluntary" in str(problem.get("errors"))
+    problem = assert_problem(file_report(phone_a, visit, body), 422, "payment_not_voluntary")
+    assert "payer_voluntary" in problem["errors"]
+
+
+def test_a_payment_by_a_relation_is_voluntary_as_a_rule() -> None:
+    """电话催收管理制度: a contact may pay for the debtor, but only of their own will."""
+    from fieldvisit.rules.reports import check_payer_voluntary
+
+    assert check_payer_voluntary("", None).ok  # the debtor pays
+    assert check_payer_voluntary("Li Si (brother)", True).ok
+    for unsaid in (None, False):
+        verdict = check_payer_voluntary("Li Si (brother)", unsaid)
+        assert verdict.code == "payment_not_voluntary"

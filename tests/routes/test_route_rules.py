@@ -381,3 +381,14 @@ def test_a_change_request_names_each_wrong_stop_by_field() -> None:
             "Stop 4: the address is already on the route (or listed twice).",
         ],
     }
+
+
+def test_an_escort_to_a_bank_counter_starts_where_the_debtor_was_met() -> None:
+    """行为指引 4: the debtor escorted is the one met at a stop of this route, whose visit has
+    begun; the escort is asked for on its own."""
+    begun = rules.EscortFrom(begun=True, is_escort=False)
+    assert rules.escort_errors(begun, other_changes=False) == {}
+    assert "escort" in rules.escort_errors(None, other_changes=False)  # not on this route
+    assert "escort" in rules.escort_errors(rules.EscortFrom(False, False), other_changes=False)
+    assert "escort" in rules.escort_errors(rules.EscortFrom(True, True), other_changes=False)
+    assert "escort" in rules.escort_errors(begun, other_changes=True)

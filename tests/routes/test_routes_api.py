@@ -353,7 +353,10 @@ def test_a_stop_shows_the_case_status_its_relations_and_how_earlier_visits_went(
         "amount disputed",
         False,
     )
-    assert shown["relations"] == [{"name": "Li Si", "kind": "guarantor", "do_not_contact": True}]
+    (li_si,) = Relation.objects.filter(case=case)
+    assert shown["relations"] == [
+        {"id": str(li_si.id), "name": "Li Si", "kind": "guarantor", "do_not_contact": True}
+    ]
     assert shown["previous_visits"] == [
         {"date": str(world.route.date), "status": "closed", "outcome": None}
     ]

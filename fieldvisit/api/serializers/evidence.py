@@ -66,7 +66,30 @@ class ReceiptCreateSerializer(CapturedSerializer):
         max_length=200, required=False, default="", allow_blank=True
     )
     signer_relation = serializers.CharField(
-        max_length=100, required=False, default="", allow_blank=True
+        max_length=100,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="How the signer is related to the debtor; left out with `relation`: the "
+        "relation's kind.",
+    )
+    relation = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="`signed_by_relation`: the case's relation who signed (an `id` of the stop's "
+        "`case.relations`); `signer_name` left out is the relation's name. Not one of them: "
+        "422 `relation_not_listed`. Left out, a `signer_name` that is exactly one relation's "
+        "name is that relation; anyone else is an unlisted third party.",
+    )
+    third_party_reason = serializers.CharField(
+        max_length=2000,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Why an unlisted third party (not one of the case's relations) signed: "
+        "required (422 `third_party_reason_required`) while the phone is online; the receipt "
+        "is flagged `unlisted_third_party` and the supervisor alerted.",
     )
     signature = evidence_file(required=False, help_text="The signature image, PNG.")
     # Optional, with no default: a default of "" would not match the field's own pattern in
@@ -147,6 +170,8 @@ class ReceiptSerializer(serializers.ModelSerializer):
             "outcome",
             "signer_name",
             "signer_relation",
+            "relation",
+            "third_party_reason",
             "signature",
             "photo",
             "agent",

@@ -74,7 +74,8 @@ class PromiseToPaySerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="Required as `true` when a relation pays: of their own free will.",
+        help_text="Required as `true` when a relation pays: of their own free will (else 422 "
+        "`payment_not_voluntary`).",
     )
     authorisation = serializers.CharField(
         max_length=200,
@@ -85,10 +86,8 @@ class PromiseToPaySerializer(serializers.Serializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["payer"].strip() and attrs["payer_voluntary"] is not True:
-            raise serializers.ValidationError(
-                {"payer_voluntary": [_("A relation pays only of their own free will: confirm it.")]}
-            )
+        # Whether a relation's payment is voluntary is the report rule's
+        # (``rules.reports.check_payer_voluntary``, 422 ``payment_not_voluntary``).
         if not attrs["payer"].strip():
             attrs["payer_voluntary"] = None
         return attrs

@@ -5,7 +5,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from fieldvisit.choices import Hazard
+from fieldvisit.api.fields import FiniteFloatField
+from fieldvisit.choices import ChangeRequestKind, Hazard
 from fieldvisit.models import Address, Case, Relation, Route, RouteChangeRequest, Stop
 from fieldvisit.texts import _, format_lazy
 
@@ -13,7 +14,8 @@ from fieldvisit.texts import _, format_lazy
 class RelationBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Relation
-        fields = ["name", "kind", "do_not_contact"]
+        # ``id``: what a receipt names as its signer (``relation``).
+        fields = ["id", "name", "kind", "do_not_contact"]
 
 
 class PreviousVisitSerializer(serializers.Serializer):
@@ -109,9 +111,29 @@ class AddStopSerializer(serializers.Serializer):
     address = serializers.UUIDField()
 
 
+class EscortSerializer(serializers.Serializer):
+    """An escort to a bank counter (行为指引 4): the debtor met at ``stop`` wants to pay at a
+    bank counter, and the agents accompany them there."""
+
+    stop = serializers.UUIDField(help_text="The stop whose debtor is escorted (visit begun).")
+    bank_name = serializers.CharField(max_length=200, help_text="The bank and its branch.")
+    bank_address = serializers.CharField(max_length=280, help_text="The branch's address.")
+    lat = FiniteFloatField(min_value=-90, max_value=90, help_text="The branch, WGS-84.")
+    lon = FiniteFloatField(min_value=-180, max_value=180)
+
+
 class ChangeRequestCreateSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     reason = serializers.CharField(max_length=2000)
+    kind = serializers.ChoiceField(
+        choices=ChangeRequestKind.choices,
+        required=False,
+        default=ChangeRequestKind.ROUTE,
+        help_text="`route` (default): stops added, skipped or reordered. `bank_escort`: the "
+        "debtor is escorted to a bank counter to pay there (`escort` required); once approved "
+        "the bank counter is the route's next stop, arrived at like any other.",
+    )
+    escort = EscortSerializer(required=False, allow_null=True, default=None)
     add_stops = AddStopSerializer(many=True, required=False, default=list, max_length=50)
     skip_stops = serializers.ListField(
         child=serializers.UUIDField(), required=False, default=list, max_length=100
@@ -143,9 +165,27 @@ class ChangeRequestCreateSerializer(serializers.Serializer):
         return addresses
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["kind"] == ChangeRequestKind.BANK_ESCORT:
+            if attrs["escort"] is None:
+                raise serializers.ValidationError(
+                    {"escort": [_("Name the stop, the bank branch and where it is.")]}
+                )
+            return attrs
+        if attrs["escort"] is not None:
+            raise serializers.ValidationError(
+                {"kind": [_("An escort to a bank counter is of kind bank_escort.")]}
+            )
         if not (attrs["add_stops"] or attrs["skip_stops"] or attrs["order"]):
             raise serializers.ValidationError(_("Ask for at least one change."))
         return attrs
+
+
+class EscortAnswerSerializer(serializers.Serializer):
+    stop = serializers.UUIDField(source="escort_stop_id")
+    bank_name = serializers.CharField()
+    bank_address = serializers.CharField()
+    lat = serializers.FloatField(source="bank_lat")
+    lon = serializers.FloatField(source="bank_lon")
 
 
 class ChangeRequestSerializer(serializers.ModelSerializer):
@@ -154,6 +194,7 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         slug_field="username", read_only=True, allow_null=True
     )
     comment = serializers.CharField(source="decision_comment")
+    escort = serializers.SerializerMethodField()
 
     class Meta:
         model = RouteChangeRequest
@@ -161,6 +202,8 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
             "id",
             "route",
             "status",
+            "kind",
+            "escort",
             "reason",
             "add_stops",
             "skip_stops",
@@ -169,3 +212,9 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
             "decided_at",
             "comment",
         ]
+
+    @extend_schema_field(EscortAnswerSerializer(allow_null=True))
+    def get_escort(self, change: RouteChangeRequest) -> dict[str, Any] | None:
+        if change.kind != ChangeRequestKind.BANK_ESCORT:
+            return None
+        return EscortAnswerSerializer(change).data

@@ -78,8 +78,11 @@ class EvidenceUploadView(GenericAPIView):
 
 
 def _event(data: dict[str, Any], files: tuple[str, ...]) -> dict[str, Any]:
-    """What a retry must repeat: every field, with files by their declared hash."""
-    return {k: v for k, v in data.items() if k not in files}
+    """What a retry must repeat: every field, with files by their declared hash. A receipt's
+    signer fields left out are left out here too: a retry across the upgrade that added them
+    is still the same receipt."""
+    unset = {"relation": None, "third_party_reason": ""}
+    return {k: v for k, v in data.items() if k not in files and not (k in unset and v == unset[k])}
 
 
 class PhotoCreate(EvidenceUploadView):
@@ -139,11 +142,18 @@ class ReceiptCreate(EvidenceUploadView):
         responses={
             201: ReceiptSerializer,
             200: ReceiptSerializer,
-            **problems(*UPLOAD_PROBLEMS, "notice_mismatch"),
+            **problems(
+                *UPLOAD_PROBLEMS,
+                "notice_mismatch",
+                "relation_not_listed",
+                "third_party_reason_required",
+            ),
         },
         description="Record the outcome of delivering the stop's demand notice. Signed "
         "outcomes need the signature (PNG) and the signer's name, `signed_by_relation` the "
-        "relation, `left_in_mailbox` a photo. Recorded while the visit is not open, the "
+        "relation, chosen from the case's relations (`relation`), or an unlisted third party "
+        "with `third_party_reason` (flagged `unlisted_third_party`, the supervisor alerted), "
+        "`left_in_mailbox` a photo. Recorded while the visit is not open, the "
         "receipt is kept and flagged `lone_agent`; received late after the visit closed, "
         "flagged `late_submission` with `late_by_s`, as photos are. Received after the "
         "visit's review, it re-opens the review.",
@@ -172,6 +182,8 @@ class ReceiptCreate(EvidenceUploadView):
                     signature_sha256=data["signature_sha256"],
                     photo=data.get("photo"),
                     photo_sha256=data["photo_sha256"],
+                    relation=data["relation"],
+                    third_party_reason=data["third_party_reason"],
                 ),
                 request.user,
                 request.auth.device_id,

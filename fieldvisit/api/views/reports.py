@@ -52,6 +52,7 @@ class ReportCreate(VisitReportView):
                 "report_exists",
                 "not_current_report",
                 "reduction_not_authorised",
+                "payment_not_voluntary",
             ),
         },
         description="File the visit report, by an agent of the team who arrived at the visit, "

@@ -129,15 +129,22 @@ class ChangeRequestCreate(generics.GenericAPIView):
                 "invalid_order",
             ),
         },
-        description="Ask to add, skip or reorder stops of an approved route. Sending the same "
-        "`id` again with the same content returns the existing request (200).",
+        description="Ask to add, skip or reorder stops of an approved route, or (`kind` "
+        "`bank_escort`) to escort the debtor met at a stop to a bank counter to pay there. "
+        "Until a supervisor approves it, nothing changes: an arrival out of the approved order "
+        "is refused (`out_of_sequence`). Sending the same `id` again with the same content "
+        "returns the existing request (200).",
     )
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         route = get_object_or_404(access.routes_visible_to(request.user), pk=pk)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        digest = fingerprint(request.user.pk, {**data, "route": route.pk})
+        # A plain change is fingerprinted as before escorts existed: a phone's retry across
+        # an upgrade is still the same request.
+        plain = data["escort"] is None
+        fields = {k: v for k, v in data.items() if not (plain and k in ("kind", "escort"))}
+        digest = fingerprint(request.user.pk, {**fields, "route": route.pk})
         change, created = create_once(
             RouteChangeRequest,
             data["id"],
@@ -152,6 +159,7 @@ class ChangeRequestCreate(generics.GenericAPIView):
                 order=data["order"],
                 fingerprint=digest,
                 device_id=request.auth.device_id,
+                escort=actions.Escort(**data["escort"]) if data["escort"] else None,
             ),
         )
         return answer(ChangeRequestSerializer(change).data, created)

@@ -44,12 +44,16 @@ export async function photo(visitId, {kind, partnerInFrame, file}) {
 export function receiptProblems(form) {
   const problems = [];
   if (!form.notice_number) { problems.push("receipt_needs_notice"); }
+  // A relation chosen from the case's relations names the signer; anyone else is named,
+  // with their relation and why they signed.
+  const listed = form.outcome === "signed_by_relation" && form.relation;
   if (form.outcome.startsWith("signed_by_")) {
     if (!form.signature) { problems.push("receipt_needs_signature"); }
-    if (!form.signer_name) { problems.push("receipt_needs_signer"); }
+    if (!form.signer_name && !listed) { problems.push("receipt_needs_signer"); }
   }
-  if (form.outcome === "signed_by_relation" && !form.signer_relation) {
-    problems.push("receipt_needs_relation");
+  if (form.outcome === "signed_by_relation" && !listed) {
+    if (!form.signer_relation) { problems.push("receipt_needs_relation"); }
+    if (!form.third_party_reason) { problems.push("receipt_needs_reason"); }
   }
   if (form.outcome === "left_in_mailbox" && !form.photo) { problems.push("receipt_needs_photo"); }
   return problems;
@@ -67,6 +71,8 @@ export async function receipt(visitId, form) {
     signer_name: form.signer_name || "", signer_relation: form.signer_relation || "",
     captured_at, ...where,
   };
+  if (form.relation) { body.relation = form.relation; }
+  if (form.third_party_reason) { body.third_party_reason = form.third_party_reason; }
   if (signatureSha) { body.signature_sha256 = signatureSha; }
   if (photoSha) { body.photo_sha256 = photoSha; }
   return queue("receipt", visitId, `/api/v1/visits/${visitId}/receipts/`, body,

@@ -83,17 +83,34 @@ function build(t, lang, stop, actions) {
   slip.addEventListener("change", () => {
     slipLabel.textContent = slip.files && slip.files[0] ? t("receipt_photo_taken") : t("receipt_photo");
   });
-  const signing = el("div", {id: "fa-receipt-signing"}, [
+  // Signed by a relation: one of the case's relations, or someone not listed (with why).
+  const relations = (stop.case && stop.case.relations) || [];
+  const who = el("select", {name: "relation", id: "fa-receipt-who"}, [
+    ...relations.map((r) => el("option", {value: r.id}, `${r.name} (${t(`relation_${r.kind}`)})`)),
+    el("option", {value: ""}, t("signer_unlisted")),
+  ]);
+  const reason = el("textarea", {name: "third_party_reason", id: "fa-receipt-reason", rows: 2});
+  const unlisted = el("div", {id: "fa-receipt-unlisted"}, [
     el("label", {}, [t("signer_name"), signer]),
     el("label", {id: "fa-receipt-relation-label"}, [t("signer_relation"), relation]),
+    el("label", {id: "fa-receipt-reason-label"}, [t("third_party_reason"), reason]),
+  ]);
+  const signing = el("div", {id: "fa-receipt-signing"}, [
+    el("label", {id: "fa-receipt-who-label"}, [t("signer_who"), who]),
+    unlisted,
     el("p", {class: "label"}, t("signature_here")), canvas,
     el("button", {type: "button", class: "small", onclick: () => pad.clear()}, t("signature_clear")),
   ]);
   const showOutcome = () => {
+    const byRelation = outcome.value === "signed_by_relation";
     signing.hidden = !outcome.value.startsWith("signed_by_");
-    signing.querySelector("#fa-receipt-relation-label").hidden = outcome.value !== "signed_by_relation";
+    signing.querySelector("#fa-receipt-who-label").hidden = !byRelation;
+    unlisted.hidden = byRelation && Boolean(who.value);
+    signing.querySelector("#fa-receipt-relation-label").hidden = !byRelation;
+    signing.querySelector("#fa-receipt-reason-label").hidden = !byRelation;
   };
   outcome.addEventListener("change", showOutcome);
+  who.addEventListener("change", showOutcome);
   showOutcome();
   parts.receiptErrors = el("p", {class: "error", id: "fa-receipt-errors", role: "alert", hidden: true});
   parts.receiptList = el("ul", {class: "evidence-list", id: "fa-receipts"});
@@ -105,9 +122,12 @@ function build(t, lang, stop, actions) {
   receiptForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const signed = outcome.value.startsWith("signed_by_");
+    const byRelation = outcome.value === "signed_by_relation";
+    const chosen = byRelation ? who.value : "";
     const form = {
       notice_number: notice.value.trim(), outcome: outcome.value,
-      signer_name: signed ? signer.value.trim() : "", signer_relation: outcome.value === "signed_by_relation" ? relation.value.trim() : "",
+      signer_name: signed && !chosen ? signer.value.trim() : "", signer_relation: byRelation && !chosen ? relation.value.trim() : "",
+      relation: chosen, third_party_reason: byRelation && !chosen ? reason.value.trim() : "",
       signature: signed && !pad.isEmpty() ? await canvasPng(canvas) : null,
       photo: slip.files && slip.files[0] ? slip.files[0] : null,
     };
@@ -116,7 +136,7 @@ function build(t, lang, stop, actions) {
     parts.receiptErrors.textContent = problems.map((p) => t(p)).join(" ");
     if (problems.length) { return; }
     await busy(receiptSubmit, () => actions.receipt(form));
-    pad.clear(); signer.value = ""; relation.value = ""; slip.value = "";
+    pad.clear(); signer.value = ""; relation.value = ""; reason.value = ""; slip.value = "";
     slipLabel.textContent = t("receipt_photo");
   });
   const receipt = el("section", {class: "evidence", "data-section": "receipt"}, [
