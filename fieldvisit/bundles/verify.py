@@ -31,9 +31,10 @@ Checks, each independent of the server that made the bundle:
      its entries genuine but its completeness not shown; a closed visit without its seal
      fails); and report.html's compliance verdict on each closed visit (every check's
      passed/failed mark, its words, and the overall verdict) is the one its entries show:
-     the same ten checks the server judges (route approved, two agents together, hours,
-     geofence, frequency cap, periodic check-ins, door photo, recording, notice, co-signed
-     report with every attestation), re-derived here from the entries alone;
+     the same checks the server judges (route approved, two agents together, hours,
+     geofence, frequency cap, approved order, periodic check-ins, door photo, recording,
+     notice and its signer, co-signed report with every attestation), re-derived here from
+     the entries alone;
   6. checkpoint.sig is a valid Ed25519 signature of checkpoint.json by a trusted key, and the
      key id in checkpoint.json is that key's; a key is trusted when it is a --key, or when a
      trusted key signed its rotation (keys.jsonl), and only within its validity: signed before
@@ -355,6 +356,7 @@ CHECKS = (
     "within_hours",
     "geofence",
     "frequency_cap",
+    "approved_order",
     "checkins_on_time",
     "door_photo",
     "recording",
@@ -364,6 +366,9 @@ CHECKS = (
 DOOR_KINDS = ("door", "nearest_door")
 UNPLACED = ("no_gps", "far_from_address")
 MAX_GAP_S = 2.0  # the longest pause between two segments still one recording
+# A notice signed by someone who should not have: an unlisted third party without a reason,
+# or a relation not to be contacted.
+SIGNER_FAILS = ("no_third_party_reason", "relation_do_not_contact")
 
 
 def moment(text):
@@ -480,6 +485,18 @@ def door_photo_check(photos, accepted):
     return True, f"door photo {good[0].get('photo')} with the partner in frame"
 
 
+def notice_check(receipts):
+    """The notice's last outcome (by capture time), failing where its signer should not
+    have signed."""
+    if not receipts:
+        return False, "no notice receipt"
+    last = sorted(receipts, key=lambda d: (moment(d["captured_at"]), str(d.get("receipt"))))[-1]
+    wrong = sorted(set(SIGNER_FAILS) & set(last.get("flags") or []))
+    if wrong:
+        return False, f"notice {last.get('notice_number')} signed by someone flagged {wrong}"
+    return True, f"notice {last.get('notice_number')}: {last.get('outcome')}"
+
+
 def report_check(filed, cosigned):
     """The current report (the one no other corrects), its content hashing to its recorded
     SHA-256, co-signed over that content by another agent, every attestation given."""
@@ -541,10 +558,8 @@ def judge_visit(chain):
             {str(e["data"].get("photo")) for e in of("photo.accepted")},
         ),
         "recording": recording_check(of("recording.segment_added"), checkins),
-        "notice_outcome": (
-            bool(of("receipt.recorded")),
-            "a notice receipt recorded" if of("receipt.recorded") else "no notice receipt",
-        ),
+        "approved_order": flag_check(checkins, ["out_of_sequence"]),
+        "notice_outcome": notice_check([e["data"] for e in of("receipt.recorded")]),
         "report_cosigned": report_check(of("report.filed"), of("report.cosigned")),
     }
     if not any(e["kind"] == "checkin.arrive" for e in checkins):

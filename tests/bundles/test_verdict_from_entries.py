@@ -93,6 +93,29 @@ def test_a_recording_ending_before_the_leave_fails_alike(world, clock):
     assert failing(making.visit) == ["recording"]
 
 
+def test_a_notice_signed_by_an_unlisted_neighbour_without_a_reason_fails_alike(world, clock):
+    making = Visiting(world, clock).arrive()
+    making.photo()
+    clock.shift(dt.timedelta(minutes=10))
+    making.receipt(
+        queued=dt.timedelta(minutes=6),
+        outcome="signed_by_relation",
+        signer_name="Zhao Liu",
+        signer_relation="邻居",
+    )
+    making.record().leave().report()
+    assert "notice_outcome" in failing(making.visit)
+
+
+def test_an_arrival_out_of_the_approved_order_fails_alike(world, clock):
+    """Both agents' arrivals at the second stop, queued offline, come before the first."""
+    making = Visiting(world, clock, stop_index=1).arrive(queued=dt.timedelta(minutes=6))
+    making.visit = Visit.objects.select_related("stop__address").get(stop=making.stop)
+    making.photo()
+    making.receipt().leave().report()
+    assert "approved_order" in failing(making.visit)
+
+
 def test_an_attestation_not_given_then_corrected_follows_the_current_report(world, clock):
     making = Visiting(world, clock).arrive()
     making.photo()

@@ -42,8 +42,18 @@ class Visiting:
         self.started = timezone.now() - dt.timedelta(seconds=5)
         self.visit: Visit | None = None
 
-    def arrive(self) -> Visiting:
-        arrive_pair(self.world, self.stop)
+    def arrive(self, queued: dt.timedelta | None = None) -> Visiting:
+        """Both agents arrive; ``queued``: sent that long after they did (offline)."""
+        if queued is None:
+            arrive_pair(self.world, self.stop)
+        else:
+            for user, device, dlat in (
+                (self.world.agent_a, "phone-a", 0),
+                (self.world.agent_b, "phone-b", 20),
+            ):
+                payload = body(self.world, "arrive", self.stop, ago=queued, dlat=dlat)
+                answer = post(self.world.client(user, device), payload)
+                assert answer.status_code == 201, answer.content
         self.visit = Visit.objects.select_related("stop__address").get(stop=self.stop)
         return self
 
@@ -60,7 +70,9 @@ class Visiting:
         assert response.status_code == 201, response.content
         return Photo.objects.get(pk=response.json()["id"])
 
-    def receipt(self) -> Visiting:
+    def receipt(self, queued: dt.timedelta | None = None, **fields: str) -> Visiting:
+        """The debtor signs the notice (or whoever ``fields`` say); ``queued``: sent that
+        long after it was signed (offline)."""
         signature = images.png()
         receipt = {
             "id": str(uuid.uuid4()),
@@ -69,7 +81,8 @@ class Visiting:
             "signer_name": "Zhang San",
             "signature": SimpleUploadedFile("sig.png", signature),
             "signature_sha256": sha(signature),
-            "captured_at": iso(timezone.now()),
+            "captured_at": iso(timezone.now() - (queued or dt.timedelta(0))),
+            **fields,
         }
         response = post_form(self.phone_a, receipts_url(self.visit), receipt)
         assert response.status_code == 201, response.content
