@@ -64,6 +64,7 @@ def raise_alert(
         AlertKind.PHONE_SILENT: AlertSeverity.MEDIUM,
         AlertKind.LOW_BATTERY: AlertSeverity.MEDIUM,
         AlertKind.DAY_NOT_CLOSED: AlertSeverity.MEDIUM,
+        AlertKind.INCIDENT: AlertSeverity.HIGH,
     }[kind]
     now = timezone.now()
     alert = Alert.objects.create(

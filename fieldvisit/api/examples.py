@@ -376,6 +376,12 @@ ATTESTATIONS = {
     "no_third_party_disclosure": True,
     "opening_statement_recorded": True,
     "closing_statement_recorded": True,
+    "identity_verified_first": True,
+    "no_disturbance": True,
+    "no_physical_contact": True,
+    "no_threats_or_insults": True,
+    "no_impersonation": True,
+    "no_unauthorised_reduction": True,
 }
 REPORT_ANSWER = {
     "id": REPORT,
@@ -394,6 +400,8 @@ REPORT_ANSWER = {
     "notes": "Met the debtor at the door; notice delivered. Promised 2000 by 1 December.",
     "attestations": ATTESTATIONS,
     "failed_attestations": [],
+    "broken_attestations": [],
+    "unattested": [],
     "author": "agent_b",
     "device_id": "android-77a1d0c4",
     "received_at": "2026-11-24T09:44:00+08:00",
