@@ -296,7 +296,8 @@ class ComplainantKind(models.TextChoices):
 
 
 class ComplaintCategory(models.TextChoices):
-    """What the complaint says was done, in the seeds' terms (外访流程, 行为指引, 电话催收管理制度)."""
+    """What the complaint says was done, in the seeds' terms (外访流程, 行为指引,
+    电话催收管理制度)."""
 
     ENTERED_RESIDENCE = (
         "entered_residence",

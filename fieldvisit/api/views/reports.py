@@ -94,9 +94,7 @@ class ReportCreate(VisitReportView):
                     promise_payer_voluntary=promise["payer_voluntary"] if promise else None,
                     promise_authorisation=promise["authorisation"].strip() if promise else "",
                     notes=data["notes"],
-                    attestations={
-                        name: data["attestations"].get(name) for name in ATTESTATIONS
-                    },
+                    attestations={name: data["attestations"].get(name) for name in ATTESTATIONS},
                     corrects=data["corrects"],
                 ),
                 request.user,
