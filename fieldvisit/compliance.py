@@ -203,9 +203,7 @@ def _report_cosigned(report: VisitReport | None, zone: str) -> Check:
         )
     if report.unattested:
         # Not stated is not kept: a phone that did not send an item leaves it open.
-        problems.append(
-            format_lazy(_("not attested: {names}"), names=", ".join(report.unattested))
-        )
+        problems.append(format_lazy(_("not attested: {names}"), names=", ".join(report.unattested)))
     if problems:
         return Check(
             False,

@@ -242,7 +242,16 @@ def _visit_agents(visit: Visit) -> list[Any]:
 def from_report(report: VisitReport, visit: Visit, actor: dict[str, Any]) -> Incident | None:
     """A report that attests a rule broken opens an incident (inside ``file_report``'s
     transaction): the agents of the visit are named, the report linked."""
-    broken = report.broken_attestations
+    # A correction that states again what an open incident of the visit already holds
+    # opens nothing new; a rule it newly says was broken does.
+    held = {
+        rule
+        for rules in Incident.objects.filter(
+            visit=visit, source=IncidentSource.ATTESTATION, decision__isnull=True
+        ).values_list("rules", flat=True)
+        for rule in rules
+    }
+    broken = [name for name in report.broken_attestations if name not in held]
     if not broken:
         return None
     statements = "; ".join(str(conduct.BY_NAME[name].statement) for name in broken)

@@ -106,9 +106,7 @@ class VisitReport(AppendOnlyModel):
         verbose_name=_("no shouting, banging or repeated ringing"), null=True
     )
     no_physical_contact = models.BooleanField(verbose_name=_("no physical contact"), null=True)
-    no_threats_or_insults = models.BooleanField(
-        verbose_name=_("no threats or insults"), null=True
-    )
+    no_threats_or_insults = models.BooleanField(verbose_name=_("no threats or insults"), null=True)
     no_impersonation = models.BooleanField(
         verbose_name=_("no impersonation of police, courts or banks"), null=True
     )

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from fieldvisit.actions import incidents
+from fieldvisit.actions import alerts, incidents
 from fieldvisit.actions import reports as report_actions
 from fieldvisit.choices import RelationKind
 from fieldvisit.models import Checkpoint, CheckpointTimestamp, Relation
@@ -48,6 +48,7 @@ def full_scene(scene: Scene) -> Scene:
     incidents.decide(
         incident.pk, decision="warning", findings="Warned.", case_status="open", by=officer
     )
+    alerts.resolve(incident.alert_id, w.supervisor, "Incident decided.")
     incidents.record_complaint(
         incidents.ComplaintData(
             channel="phone",

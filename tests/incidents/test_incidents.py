@@ -230,3 +230,16 @@ def test_the_system_hold_is_a_case_status_change_on_record(
     entry = ledger_entries("case.status_changed")[-1]
     assert entry["actor"] == {"type": "system", "name": "fieldvisit"}
     assert entry["data"]["incident"] == str(incident.pk)
+
+
+def test_a_correction_restating_a_breach_opens_no_second_incident(
+    world: Any, visit: Visit, phone_a: Any
+) -> None:
+    first = breach(visit, phone_a)
+    correction = report_body(
+        attestations={"did_not_enter_residence": False, "no_cash_accepted": False},
+        corrects=str(first.report_id),
+    )
+    assert file_report(phone_a, visit, correction).status_code == 201
+    assert Incident.objects.count() == 2
+    assert Incident.objects.exclude(pk=first.pk).get().rules == ["no_cash_accepted"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fieldvisit.choices import AlertSeverity, IncidentSource
@@ -55,9 +56,11 @@ class IncidentSerializer(serializers.ModelSerializer):
     def get_status(self, incident: Incident) -> str:
         return "closed" if incident.decision_or_none() is not None else "open"
 
+    @extend_schema_field(serializers.DateTimeField())
     def get_account_due_at(self, incident: Incident) -> Any:
         named = incident.mine  # type: ignore[attr-defined]
         return serializers.DateTimeField().to_representation(named[0].account_due_at)
 
+    @extend_schema_field(AccountSerializer(many=True))
     def get_my_accounts(self, incident: Incident) -> list[dict[str, Any]]:
         return AccountSerializer(incident.my_accounts, many=True).data  # type: ignore[attr-defined]

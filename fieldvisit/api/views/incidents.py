@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from fieldvisit.actions import incidents as actions
+from fieldvisit.api import examples
 from fieldvisit.api.idempotency import answer, create_once, fingerprint
 from fieldvisit.api.schema import problems
 from fieldvisit.api.serializers.incidents import (
@@ -23,6 +24,7 @@ from fieldvisit.models import Incident, IncidentAccount, IncidentAgent
 
 
 @extend_schema(
+    examples=examples.INCIDENTS_LIST,
     responses={200: IncidentSerializer(many=True), **problems("not_found")},
     description="The conduct incidents that name the caller, newest first: each asks for "
     "the agent's written account by `account_due_at`, until a risk manager closes it. "
@@ -52,6 +54,8 @@ class AccountCreate(GenericAPIView):
     serializer_class = AccountCreateSerializer
 
     @extend_schema(
+        operation_id="incidents_account_create",
+        examples=examples.INCIDENT_ACCOUNT_CREATE,
         request=AccountCreateSerializer,
         responses={
             201: AccountSerializer,
