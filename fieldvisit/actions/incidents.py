@@ -413,7 +413,7 @@ def decide(
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         incident = (
-            Incident.objects.select_for_update()
+            Incident.objects.select_for_update(of=("self",))
             .select_related("team", "case")
             .filter(pk=incident_id)
             .first()
@@ -566,7 +566,7 @@ def lift_suspension(suspension_id: Any, *, reason: str, by: Any) -> SuspensionLi
         raise RuleViolation("validation_error", detail, {"reason": [detail]})
     with transaction.atomic(durable=True):
         suspension = (
-            AgentSuspension.objects.select_for_update()
+            AgentSuspension.objects.select_for_update(of=("self",))
             .select_related("agent__agent_profile__team")
             .filter(pk=suspension_id)
             .first()
