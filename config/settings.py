@@ -329,6 +329,8 @@ REST_FRAMEWORK = {
         "anon": env_str("THROTTLE_ANON", "120/min"),  # per address, unauthenticated
         "user": env_str("THROTTLE_USER", "6000/min"),  # per user, every request
         "write": env_str("THROTTLE_WRITE", "1200/min"),  # per device token, writes only
+        # per address, the public complaint form's posts
+        "complaint": env_str("THROTTLE_COMPLAINT", "20/hour"),
         "login": env_str("THROTTLE_LOGIN", "300/min"),  # per address, sign-in attempts
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularSwaggerView
 
-from fieldvisit import fieldapp, languages
+from fieldvisit import complaint_form, fieldapp, languages
 from fieldvisit.admin import oncall, operations
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("alerts/", include(oncall.urls())),
     path("account/", include(languages.urls())),
+    # The public complaint form the company's letters link to (no account).
+    path("complaints/", include(complaint_form.urls())),
     # The project's djangojs catalogue (locale/) for the admin's own scripts; only translations.
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include("fieldvisit.api.urls")),

@@ -144,6 +144,7 @@ class AlertKind(models.TextChoices):
         "third_party",
         pgettext_lazy("AlertKind", "Notice signed by someone who is not a listed relation"),
     )
+    INCIDENT = "incident", pgettext_lazy("AlertKind", "Conduct incident opened")
 
 
 class AlertSeverity(models.IntegerChoices):
@@ -262,3 +263,100 @@ class PaymentMethod(models.TextChoices):
     ALIPAY = "alipay", pgettext_lazy("PaymentMethod", "Alipay")
     WECHAT_PAY = "wechat_pay", pgettext_lazy("PaymentMethod", "WeChat Pay")
     OTHER = "other", pgettext_lazy("PaymentMethod", "Other")
+
+
+class IncidentSource(models.TextChoices):
+    """What opened a conduct incident (事件)."""
+
+    ATTESTATION = "attestation", pgettext_lazy("IncidentSource", "Report attests a rule broken")
+    LONE_AGENT = "lone_agent", pgettext_lazy("IncidentSource", "Agent acted alone")
+    COMPLAINT = "complaint", pgettext_lazy("IncidentSource", "Serious complaint")
+    FINDING = "finding", pgettext_lazy("IncidentSource", "Supervisor's finding")
+
+
+class IncidentDecisionKind(models.TextChoices):
+    """How a risk manager closes an incident."""
+
+    NOT_SUBSTANTIATED = (
+        "not_substantiated",
+        pgettext_lazy("IncidentDecisionKind", "Not substantiated"),
+    )
+    WARNING = "warning", pgettext_lazy("IncidentDecisionKind", "Substantiated: written warning")
+    RETRAINING = (
+        "retraining",
+        pgettext_lazy("IncidentDecisionKind", "Substantiated: retraining before field work"),
+    )
+    SUSPENSION = (
+        "suspension",
+        pgettext_lazy("IncidentDecisionKind", "Substantiated: agent(s) suspended"),
+    )
+    DISMISSAL = "dismissal", pgettext_lazy("IncidentDecisionKind", "Substantiated: dismissal")
+
+
+class ComplaintChannel(models.TextChoices):
+    WEB_FORM = "web_form", pgettext_lazy("ComplaintChannel", "Public web form")
+    PHONE = "phone", pgettext_lazy("ComplaintChannel", "Telephone")
+    LETTER = "letter", pgettext_lazy("ComplaintChannel", "Letter")
+    IN_PERSON = "in_person", pgettext_lazy("ComplaintChannel", "In person")
+    EMAIL = "email", pgettext_lazy("ComplaintChannel", "E-mail")
+    CREDITOR = "creditor", pgettext_lazy("ComplaintChannel", "Forwarded by the creditor")
+    REGULATOR = "regulator", pgettext_lazy("ComplaintChannel", "Forwarded by a regulator")
+
+
+class ComplainantKind(models.TextChoices):
+    DEBTOR = "debtor", pgettext_lazy("ComplainantKind", "The debtor")
+    RELATION = "relation", pgettext_lazy("ComplainantKind", "A relation of the debtor")
+    THIRD_PARTY = "third_party", pgettext_lazy("ComplainantKind", "A third party (neighbour, ...)")
+    OTHER = "other", pgettext_lazy("ComplainantKind", "Other")
+
+
+class ComplaintCategory(models.TextChoices):
+    """What the complaint says was done, in the seeds' terms (外访流程, 行为指引,
+    电话催收管理制度)."""
+
+    ENTERED_RESIDENCE = (
+        "entered_residence",
+        pgettext_lazy("ComplaintCategory", "Entered the residence"),
+    )
+    DISTURBANCE = (
+        "disturbance",
+        pgettext_lazy("ComplaintCategory", "Shouting, banging or repeated ringing"),
+    )
+    PHYSICAL_CONTACT = "physical_contact", pgettext_lazy("ComplaintCategory", "Physical contact")
+    THREATS_OR_INSULTS = (
+        "threats_or_insults",
+        pgettext_lazy("ComplaintCategory", "Threats or insults"),
+    )
+    IMPERSONATION = (
+        "impersonation",
+        pgettext_lazy("ComplaintCategory", "Posed as police, a court or a bank"),
+    )
+    UNAUTHORISED_REDUCTION = (
+        "unauthorised_reduction",
+        pgettext_lazy("ComplaintCategory", "Promised a reduction or waiver"),
+    )
+    THIRD_PARTY_DISCLOSURE = (
+        "third_party_disclosure",
+        pgettext_lazy("ComplaintCategory", "Told others about the debt"),
+    )
+    CASH_OR_GIFTS = (
+        "cash_or_gifts",
+        pgettext_lazy("ComplaintCategory", "Took cash, notes, goods or gifts"),
+    )
+    NO_IDENTITY = (
+        "no_identity",
+        pgettext_lazy("ComplaintCategory", "Did not show identity or badge"),
+    )
+    HOURS_OR_FREQUENCY = (
+        "hours_or_frequency",
+        pgettext_lazy("ComplaintCategory", "Visited at night or too often"),
+    )
+    OTHER = "other", pgettext_lazy("ComplaintCategory", "Other")
+
+
+class ComplaintGrade(models.IntegerChoices):
+    """How serious a complaint is; serious and critical ones open an incident at once."""
+
+    MINOR = 10, pgettext_lazy("ComplaintGrade", "Minor")
+    SERIOUS = 30, pgettext_lazy("ComplaintGrade", "Serious")
+    CRITICAL = 40, pgettext_lazy("ComplaintGrade", "Critical")

@@ -197,7 +197,9 @@ def _recording(recording: VisitRecording) -> Check:
 
 def _report_cosigned(report: VisitReport | None, zone: str) -> Check:
     """Rule 9: the current report, co-signed by a second agent over its exact content, with
-    all six conduct attestations given. A false attestation is a statement: it fails here."""
+    every conduct attestation of ``rules.conduct.ITEMS`` given. A false attestation is a
+    statement: it fails here (and opened an incident when filed); an item not attested fails
+    too, named apart."""
     if report is None:
         return Check(False, _("No visit report filed."))
     author = report.author.get_username()
@@ -212,12 +214,15 @@ def _report_cosigned(report: VisitReport | None, zone: str) -> Check:
         problems.append(_("it is co-signed by its own author"))
     elif cosignature.report_sha256 != digest:
         problems.append(_("the co-signature does not sign this content"))
-    if report.failed_attestations:
+    if report.broken_attestations:
         problems.append(
             format_lazy(
-                _("attestations not given: {names}"), names=", ".join(report.failed_attestations)
+                _("attestations not given: {names}"), names=", ".join(report.broken_attestations)
             )
         )
+    if report.unattested:
+        # Not stated is not kept: a phone that did not send an item leaves it open.
+        problems.append(format_lazy(_("not attested: {names}"), names=", ".join(report.unattested)))
     if problems:
         return Check(
             False,
@@ -234,7 +239,7 @@ def _report_cosigned(report: VisitReport | None, zone: str) -> Check:
         format_lazy(
             _(
                 "Report {report} by {author}, co-signed by {cosigner} {at}; "
-                "all six attestations given."
+                "every conduct attestation given."
             ),
             report=report.id,
             author=author,

@@ -27,6 +27,19 @@ EVIDENCE_READERS = [
     "view_visitreview",
 ]
 
+# Conduct incidents and complaints: supervisors, legal and auditors read them all.
+INCIDENT_READERS = [
+    "view_incident",
+    "view_incidentagent",
+    "view_incidentaccount",
+    "view_incidentdecision",
+    "view_agentsuspension",
+    "view_suspensionlift",
+    "view_complaint",
+    "view_complaintagent",
+    "view_complaintanswer",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "agent": [],
     "planner": [
@@ -91,6 +104,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *EVIDENCE_READERS,
         "review_visit",
         "add_photoacceptance",
+        # The team's risk manager (风控经理) opens findings, closes incidents, suspends.
+        *INCIDENT_READERS,
+        "add_incident",
+        "decide_incident",
+        "suspend_agent",
+        "add_complaint",
+        "answer_complaint",
     ],
     "legal": [
         "view_creditor",
@@ -106,6 +126,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_checkin",
         "view_alert",
         *EVIDENCE_READERS,
+        *INCIDENT_READERS,
+        "add_complaint",
+        "answer_complaint",
     ],
     "auditor": [
         "view_creditor",
@@ -126,6 +149,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_alert",
         *EVIDENCE_READERS,
         "view_evidenceaccess",
+        *INCIDENT_READERS,
     ],
 }
 

@@ -563,6 +563,13 @@ ATTESTATIONS = {
     "no_third_party_disclosure": True,
     "opening_statement_recorded": True,
     "closing_statement_recorded": True,
+    # The items added from the seeds (rules.conduct.ADDED): optional for older phones.
+    "identity_verified_first": True,
+    "no_disturbance": True,
+    "no_physical_contact": True,
+    "no_threats_or_insults": True,
+    "no_impersonation": True,
+    "no_unauthorised_reduction": True,
 }
 
 

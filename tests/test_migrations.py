@@ -29,6 +29,7 @@ GRANTS = [
     importlib.import_module("fieldvisit.migrations.0012_case_import").GRANTS,
     importlib.import_module("fieldvisit.migrations.0020_oncall_permissions").GRANTS,
     importlib.import_module("fieldvisit.migrations.0029_photo_acceptance_permissions").GRANTS,
+    importlib.import_module("fieldvisit.migrations.0031_conduct_incidents").GRANTS,
 ]
 
 

@@ -65,6 +65,7 @@ def raise_alert(
         AlertKind.LOW_BATTERY: AlertSeverity.MEDIUM,
         AlertKind.DAY_NOT_CLOSED: AlertSeverity.MEDIUM,
         AlertKind.THIRD_PARTY: AlertSeverity.MEDIUM,
+        AlertKind.INCIDENT: AlertSeverity.HIGH,
     }[kind]
     now = timezone.now()
     alert = Alert.objects.create(

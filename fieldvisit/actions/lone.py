@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fieldvisit.actions import alerts
+from fieldvisit.actions import alerts, incidents
 from fieldvisit.choices import AlertKind, CheckInKind
 from fieldvisit.models import CheckIn, Visit
 from fieldvisit.rules.checkins import distance_m
@@ -78,3 +78,5 @@ def raise_lone_alert(
         lat=lat,
         lon=lon,
     )
+    # 行为指引 2 broken: a conduct incident too (one per agent and visit while it is open).
+    incidents.from_lone_action(visit, agent, WHAT[kind], actor)

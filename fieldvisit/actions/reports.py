@@ -36,7 +36,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fieldvisit.actions import late_evidence, lone
+from fieldvisit.actions import incidents, late_evidence, lone
 from fieldvisit.actions.common import lock_visit, require_perm, require_team_agent
 from fieldvisit.choices import CheckInKind, PromiseTerms, ReportStatus, VisitStatus
 from fieldvisit.compliance import judge
@@ -115,6 +115,8 @@ def file_report(
         change = _move(visit, VisitStatus.CLOSED) if visit.status in REVIEWABLE else None
         actor = ledger.actor_for(agent, device_id)
         ledger.append("report.filed", actor, f"visit:{visit.id}", _filed(report, content, change))
+        # A rule attested broken is an incident at once, not only a failed check.
+        incidents.from_report(report, visit, actor)
         if visit.status == VisitStatus.ARRIVING:  # filed while the partner had not arrived
             lone.raise_lone_alert(visit, agent, "report", actor, captured_at=received_at)
         if was_reviewed:
@@ -217,6 +219,8 @@ def _filed(report: VisitReport, content: dict, change: dict[str, str] | None) ->
         "content": content,
         "content_sha256": report.content_sha256,
         "failed_attestations": report.failed_attestations,
+        "broken_attestations": report.broken_attestations,
+        "unattested": report.unattested,
         "received_at": report.received_at,
         "status": ReportStatus.AWAITING_COSIGN,
         "visit_status": change,

@@ -6,6 +6,7 @@ from fieldvisit.admin import (  # noqa: F401
     alerts,
     cases,
     evidence,
+    incidents,
     ledger,
     oncall,
     people,

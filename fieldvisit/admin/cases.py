@@ -183,7 +183,7 @@ class CaseAdmin(ImportMixin, TeamScopedAdmin):
                         c.get_status_display(),
                         _(", do not contact") if c.do_not_contact else "",
                         c.reason,
-                        person_name(c.changed_by),
+                        person_name(c.changed_by) if c.changed_by else _("the system"),
                     )
                     for c in changes
                 ),

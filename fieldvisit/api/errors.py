@@ -74,6 +74,8 @@ CODES: dict[str, tuple[int, Promise]] = {
     "route_not_planned_ahead": (422, _("The route was not submitted before its day")),
     "route_date_passed": (422, _("The route's day has passed")),
     "team_understaffed": (422, _("The team has too few qualified agents")),
+    "agent_suspended": (422, _("An agent of the team is suspended")),
+    "incident_closed": (409, _("The incident is already closed")),
     "oncall_chain_incomplete": (422, _("The team's on-call chain cannot be reached")),
     # A heartbeat's finding (a warning to the on-call chain, never a refusal).
     "low_battery": (422, _("The phone's battery is low")),

@@ -413,6 +413,12 @@ ATTESTATIONS = {
     "no_third_party_disclosure": True,
     "opening_statement_recorded": True,
     "closing_statement_recorded": True,
+    "identity_verified_first": True,
+    "no_disturbance": True,
+    "no_physical_contact": True,
+    "no_threats_or_insults": True,
+    "no_impersonation": True,
+    "no_unauthorised_reduction": True,
 }
 REPORT_ANSWER = {
     "id": REPORT,
@@ -431,6 +437,8 @@ REPORT_ANSWER = {
     "notes": "Met the debtor at the door; notice delivered. Promised 2000 by 1 December.",
     "attestations": ATTESTATIONS,
     "failed_attestations": [],
+    "broken_attestations": [],
+    "unattested": [],
     "author": "agent_b",
     "device_id": "android-77a1d0c4",
     "received_at": "2026-11-24T09:44:00+08:00",
@@ -757,3 +765,34 @@ UPLOAD_EXPIRES = "Fri, 27 Nov 2026 01:40:02 GMT"
 def just(value: str | int, name: str = "Example") -> list[OpenApiExample]:
     """One example of a header's or a query parameter's value."""
     return [OpenApiExample(name, value=value)]
+
+
+# --- conduct incidents -----------------------------------------------------------------------
+
+INCIDENT = "6f1c2a9e-3d4b-4e8a-9c71-2b5d8e0f4a13"
+ACCOUNT = "0d8e7c6b-5a49-4382-b1f0-e9d8c7b6a514"
+ACCOUNT_ANSWER = {
+    "id": ACCOUNT,
+    "incident": INCIDENT,
+    "agent": "agent_a",
+    "text": "The debtor's mother asked us in out of the rain; we stayed under the porch.",
+    "submitted_at": "2026-11-24T11:02:00+08:00",
+}
+INCIDENT_ANSWER = {
+    "id": INCIDENT,
+    "source": "attestation",
+    "rules": ["did_not_enter_residence"],
+    "severity": 30,
+    "summary": "The visit report attests these rules broken: did_not_enter_residence.",
+    "case": "C-2026-000123",
+    "visit": VISIT,
+    "opened_at": "2026-11-24T09:44:00+08:00",
+    "status": "open",
+    "account_due_at": "2026-11-25T09:44:00+08:00",
+    "my_accounts": [ACCOUNT_ANSWER],
+}
+INCIDENTS_LIST = [answer("An incident that asks for your account", INCIDENT_ANSWER)]
+INCIDENT_ACCOUNT_CREATE = [
+    request("A written account", {"id": ACCOUNT, "text": ACCOUNT_ANSWER["text"]}),
+    *created("Recorded", ACCOUNT_ANSWER),
+]

@@ -5,6 +5,7 @@ from fieldvisit.api.views import (
     auth,
     checkins,
     evidence,
+    incidents,
     ledger,
     legal,
     reports,
@@ -61,6 +62,10 @@ urlpatterns = [
     path("cases/", legal.CaseList.as_view(), name="case-list"),
     path("cases/<uuid:pk>/evidence/", legal.CaseEvidence.as_view(), name="case-evidence"),
     path("cases/<uuid:pk>/bundle/", legal.CaseBundle.as_view(), name="case-bundle"),
+    path("incidents/", incidents.IncidentList.as_view(), name="incident-list"),
+    path(
+        "incidents/<uuid:pk>/account/", incidents.AccountCreate.as_view(), name="incident-account"
+    ),
     path("uploads/", uploads.UploadCreate.as_view(), name="upload-create"),
     path("uploads/<uuid:pk>/", uploads.UploadDetail.as_view(), name="upload-detail"),
     path("visits/<uuid:pk>/recording/", checkins.RecordingView.as_view(), name="visit-recording"),

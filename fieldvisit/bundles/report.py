@@ -274,9 +274,10 @@ def _report(chain: list[dict[str, Any]], zone: str, currency: str) -> dict[str, 
         if signs
         else None,
         "attestations": [
-            {"name": names.get(name, name), "given": given is True}
+            {"name": names.get(name, name), "given": given if isinstance(given, bool) else None}
             for name, given in sorted(
-                (content.get("attestations") or {}).items(), key=lambda item: _order(item[0])
+                (dict.fromkeys(ATTESTATIONS) | (content.get("attestations") or {})).items(),
+                key=lambda item: _order(item[0]),
             )
         ],
     }

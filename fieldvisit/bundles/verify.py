@@ -369,6 +369,22 @@ MAX_GAP_S = 2.0  # the longest pause between two segments still one recording
 # A notice signed by someone who should not have: an unlisted third party without a reason,
 # or a relation not to be contacted.
 SIGNER_FAILS = ("no_third_party_reason", "relation_do_not_contact")
+# The conduct attestations a report must give (the seeds' rules, item by item): an item a
+# report's content leaves out was not attested, and fails like one attested broken.
+ATTESTATION_ITEMS = (
+    "identity_shown",
+    "identity_verified_first",
+    "did_not_enter_residence",
+    "no_disturbance",
+    "no_physical_contact",
+    "no_threats_or_insults",
+    "no_impersonation",
+    "no_unauthorised_reduction",
+    "no_third_party_disclosure",
+    "no_cash_accepted",
+    "opening_statement_recorded",
+    "closing_statement_recorded",
+)
 
 
 def moment(text):
@@ -518,9 +534,13 @@ def report_check(filed, cosigned):
     elif signs[-1]["data"].get("report_sha256") != digest:
         problems.append("the co-signature does not sign this content")
     attested = content.get("attestations") or {}
-    failed = sorted(name for name, given in attested.items() if given is not True)
-    if failed:
-        problems.append("attestations not given: " + ", ".join(failed))
+    items = [*ATTESTATION_ITEMS, *sorted(set(attested) - set(ATTESTATION_ITEMS))]
+    broken = [name for name in items if attested.get(name) is False]
+    unattested = [name for name in items if attested.get(name) not in (True, False)]
+    if broken:
+        problems.append("attested broken: " + ", ".join(broken))
+    if unattested:
+        problems.append("not attested: " + ", ".join(unattested))
     if problems:
         return False, f"report {data.get('report')}: " + "; ".join(problems)
     return True, f"report {data.get('report')} co-signed, every attestation given"

@@ -9,7 +9,7 @@ import fieldvisit.db.append_only
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("fieldvisit", "0030_witness_cosignature"),
+        ("fieldvisit", "0031_conduct_incidents"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -122,6 +122,7 @@ class Migration(migrations.Migration):
                     ("low_battery", "Phone battery low"),
                     ("day_not_closed", "Day not closed (report, recording or return missing)"),
                     ("third_party", "Notice signed by someone who is not a listed relation"),
+                    ("incident", "Conduct incident opened"),
                 ],
                 max_length=16,
                 verbose_name="kind",

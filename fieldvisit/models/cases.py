@@ -463,6 +463,9 @@ class CaseStatusChange(AppendOnlyModel):
         verbose_name=_("changed by"),
         on_delete=models.PROTECT,
         related_name="+",
+        null=True,
+        blank=True,
+        help_text=_("Empty: the system, holding the case for a conduct incident."),
     )
     changed_at = models.DateTimeField(verbose_name=_("changed at"))
 

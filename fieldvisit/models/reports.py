@@ -23,17 +23,12 @@ from django.utils.translation import gettext, gettext_noop
 from fieldvisit.canonical import canonical_json
 from fieldvisit.choices import PaymentMethod, PromiseTerms, ReportOutcome, ReportStatus
 from fieldvisit.db.append_only import AppendOnlyModel
+from fieldvisit.rules import conduct
 from fieldvisit.texts import _
 
-# The six conduct attestations of DESIGN rule 9, in the order the report states them.
-ATTESTATIONS = (
-    "did_not_enter_residence",
-    "no_cash_accepted",
-    "identity_shown",
-    "no_third_party_disclosure",
-    "opening_statement_recorded",
-    "closing_statement_recorded",
-)
+# The conduct attestations, item by item as the seeds state them (``rules.conduct.ITEMS``),
+# in the order the report states them.
+ATTESTATIONS = conduct.NAMES
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
@@ -102,6 +97,22 @@ class VisitReport(AppendOnlyModel):
     no_third_party_disclosure = models.BooleanField(verbose_name=_("no third party disclosure"))
     opening_statement_recorded = models.BooleanField(verbose_name=_("opening statement recorded"))
     closing_statement_recorded = models.BooleanField(verbose_name=_("closing statement recorded"))
+    # Added from the seeds after the first six: null is "not attested" (a phone that did not
+    # send it), which the compliance verdict fails; never presumed kept.
+    identity_verified_first = models.BooleanField(
+        verbose_name=_("identity verified before the debt was discussed"), null=True
+    )
+    no_disturbance = models.BooleanField(
+        verbose_name=_("no shouting, banging or repeated ringing"), null=True
+    )
+    no_physical_contact = models.BooleanField(verbose_name=_("no physical contact"), null=True)
+    no_threats_or_insults = models.BooleanField(verbose_name=_("no threats or insults"), null=True)
+    no_impersonation = models.BooleanField(
+        verbose_name=_("no impersonation of police, courts or banks"), null=True
+    )
+    no_unauthorised_reduction = models.BooleanField(
+        verbose_name=_("no unauthorised reduction or waiver promised"), null=True
+    )
     corrects = models.OneToOneField(
         "self",
         verbose_name=_("corrects"),
@@ -151,12 +162,32 @@ class VisitReport(AppendOnlyModel):
         )
 
     @property
-    def attestations(self) -> dict[str, bool]:
+    def attestations(self) -> dict[str, bool | None]:
         return {name: getattr(self, name) for name in ATTESTATIONS}
 
     @property
     def failed_attestations(self) -> list[str]:
+        """Every item not attested kept: attested broken, or not attested at all."""
         return [name for name in ATTESTATIONS if getattr(self, name) is not True]
+
+    @property
+    def broken_attestations(self) -> list[str]:
+        """The items the agents attest were broken: each opens an incident."""
+        return conduct.broken(self.attestations)
+
+    @property
+    def unattested(self) -> list[str]:
+        return conduct.unattested(self.attestations)
+
+    def stated_attestations(self) -> dict[str, bool]:
+        """The attestations as stated: the first six always, a later item only when the
+        phone stated it, so a report filed before the item existed keeps its content (and
+        its SHA-256, and its co-signature)."""
+        return {
+            name: value
+            for name, value in self.attestations.items()
+            if name in conduct.REQUIRED or value is not None
+        }
 
     @property
     def promise_to_pay(self) -> dict[str, Any] | None:
@@ -197,7 +228,7 @@ class VisitReport(AppendOnlyModel):
             "outcome": self.outcome,
             "promise_to_pay": promise,
             "notes": self.notes,
-            "attestations": self.attestations,
+            "attestations": self.stated_attestations(),
             "corrects": str(self.corrects_id) if self.corrects_id else None,
         }
 

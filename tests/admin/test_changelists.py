@@ -22,7 +22,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from fieldvisit.actions import alerts
+from fieldvisit.actions import alerts, incidents
 from fieldvisit.actions import routes as route_actions
 from fieldvisit.actions.auth import issue_token, revoke_token
 from fieldvisit.choices import AlertKind, RelationKind, Role
@@ -30,17 +30,20 @@ from fieldvisit.ledger import checkpoints
 from fieldvisit.models import (
     Address,
     AgentProfile,
+    AgentSuspension,
     Alert,
     AudioSegment,
     Case,
     CheckIn,
     Checkpoint,
     CheckpointTimestamp,
+    Complaint,
     ContactPoint,
     Creditor,
     DeviceToken,
     EvidenceAccess,
     EvidenceFile,
+    Incident,
     LedgerEntry,
     Photo,
     Receipt,
@@ -122,6 +125,13 @@ QUERIES: dict[type[Model], int] = {
     Visit: 4,
     VisitReport: 4,
     VisitReview: 4,
+    # Conduct: teams for the "team" filter, count, unfiltered count, page (case, team and
+    # decision joined; named agents and accounts counted)
+    Incident: 6,
+    # count, unfiltered count, page (agent, incident, suspender and lift joined)
+    AgentSuspension: 5,
+    # count, unfiltered count, page (case joined; answered annotated)
+    Complaint: 5,
 }
 
 
@@ -191,6 +201,7 @@ def populate(world: World, day: dt.date) -> None:
         )
     add_evidence(stop.visit, agents, moment)
     add_report(stop.visit, agents, world.supervisor, moment)
+    add_conduct(stop.visit, agents, world.supervisor)
     EvidenceAccess.objects.create(
         user=world.supervisor,
         action="visit",
@@ -203,6 +214,22 @@ def populate(world: World, day: dt.date) -> None:
     CheckpointTimestamp.objects.create(
         checkpoint=checkpoint, authority="http://127.0.0.1:9/tsr", requested_at=moment, error="x"
     )
+
+
+def add_conduct(visit: Any, agents: list[User], supervisor: User) -> None:
+    """An incident (a finding), a complaint and a lifted suspension about ``visit``."""
+    incidents.open_finding(
+        visit_id=visit.pk, rules=["no_disturbance"], summary="x", agents=agents, by=supervisor
+    )
+    incidents.record_complaint(
+        incidents.ComplaintData("phone", "debtor", "Zhao", "", "", "disturbance", "x", visit=visit),
+        by=supervisor,
+    )
+    root = User.objects.filter(is_superuser=True).first() or User.objects.create_superuser(
+        "compliance_root", password="x"
+    )
+    suspension = incidents.suspend_agent(agents[1], reason="x", by=root)
+    incidents.lift_suspension(suspension.pk, reason="x", by=root)
 
 
 def add_report(visit: Any, agents: list[User], reviewer: User, moment: dt.datetime) -> None:

@@ -208,6 +208,28 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int, int, int]] = {
     "fieldvisit_routechangerequest_history": (302, 302, 302, 302, 200, 200, 403, 200),
     "fieldvisit_routechangerequest_delete": (302, 302, 302, 302, 403, 403, 403, 403),
     "fieldvisit_routechangerequest_change": (302, 302, 302, 302, 200, 200, 403, 200),
+    # Conduct incidents, suspensions and complaints: supervisors, legal and auditors read
+    # them; a supervisor opens findings, closes incidents (as the team's risk manager) and
+    # suspends; supervisors and legal take complaints and record answers; nobody edits or
+    # deletes any of it.
+    "fieldvisit_incident_changelist": (302, 302, 302, 302, 403, 200, 200, 200),
+    "fieldvisit_incident_add": (302, 302, 302, 302, 403, 200, 403, 403),
+    "fieldvisit_incident_history": (302, 302, 302, 302, 403, 200, 200, 200),
+    "fieldvisit_incident_delete": (302, 302, 302, 302, 403, 403, 403, 403),
+    "fieldvisit_incident_change": (302, 302, 302, 302, 403, 200, 200, 200),
+    "fieldvisit_incident_decide": (302, 302, 302, 302, 403, 200, 403, 403),
+    "fieldvisit_agentsuspension_changelist": (302, 302, 302, 302, 403, 200, 200, 200),
+    "fieldvisit_agentsuspension_add": (302, 302, 302, 302, 403, 200, 403, 403),
+    "fieldvisit_agentsuspension_history": (302, 302, 302, 302, 403, 200, 200, 200),
+    "fieldvisit_agentsuspension_delete": (302, 302, 302, 302, 403, 403, 403, 403),
+    "fieldvisit_agentsuspension_change": (302, 302, 302, 302, 403, 200, 200, 200),
+    "fieldvisit_agentsuspension_lift": (302, 302, 302, 302, 403, 200, 403, 403),
+    "fieldvisit_complaint_changelist": (302, 302, 302, 302, 403, 200, 200, 200),
+    "fieldvisit_complaint_add": (302, 302, 302, 302, 403, 200, 200, 403),
+    "fieldvisit_complaint_history": (302, 302, 302, 302, 403, 200, 200, 200),
+    "fieldvisit_complaint_delete": (302, 302, 302, 302, 403, 403, 403, 403),
+    "fieldvisit_complaint_change": (302, 302, 302, 302, 403, 200, 200, 200),
+    "fieldvisit_complaint_answer": (302, 302, 302, 302, 403, 200, 200, 403),
     "app_list": (302, 302, 302, 302, 200, 200, 200, 200),
     # The live operations dashboard (mounted beside admin.site): supervisors'.
     "fieldvisit-operations": (302, 302, 302, 302, 403, 200, 403, 403),

@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 
+from fieldvisit.actions import alerts, incidents
 from fieldvisit.actions import reports as report_actions
 from fieldvisit.choices import RelationKind
 from fieldvisit.models import Checkpoint, CheckpointTimestamp, Relation
+from tests import factories
 from tests.authz.scene import Scene
 
 
@@ -38,4 +41,28 @@ def full_scene(scene: Scene) -> Scene:
         requested_at=timezone.now(),
         error="timed out",
     )
+    # A conduct incident (closed by a compliance officer: the case is open again), a
+    # complaint, and a suspension of a third agent, lifted.
+    officer = User.objects.create_superuser("compliance_officer", password="x")
+    incident = scene.incident()
+    incidents.decide(
+        incident.pk, decision="warning", findings="Warned.", case_status="open", by=officer
+    )
+    alerts.resolve(incident.alert_id, w.supervisor, "Incident decided.")
+    incidents.record_complaint(
+        incidents.ComplaintData(
+            channel="phone",
+            complainant_kind="relation",
+            complainant_name="Wang Fang",
+            complainant_contact="",
+            case_number=w.cases[0].number,
+            category="disturbance",
+            description="They rang the bell again and again.",
+        ),
+        by=w.supervisor,
+    )
+    suspension = incidents.suspend_agent(
+        factories.agent("agent_c", w.team), reason="Pending review.", by=w.supervisor
+    )
+    incidents.lift_suspension(suspension.pk, reason="Cleared.", by=w.supervisor)
     return scene

@@ -159,6 +159,22 @@ class Scene:
             "captured_at": iso(now()),
         }
 
+    def incident(self) -> Any:
+        """A conduct incident about the closed visit naming agent A (a supervisor's
+        finding), made the first time it is asked for."""
+        if getattr(self, "_incident", None) is None:
+            from fieldvisit.actions import incidents
+
+            w = self.world
+            self._incident = incidents.open_finding(
+                visit_id=self.closed.pk,
+                rules=["no_disturbance"],
+                summary="Rang the bell repeatedly.",
+                agents=[w.agent_a],
+                by=w.supervisor,
+            )
+        return self._incident
+
     def new_upload(self) -> str:
         """A fresh unfinished upload of agent A's for the open visit; its path."""
         data = b"\0" * 1000

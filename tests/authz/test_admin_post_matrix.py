@@ -38,13 +38,23 @@ from django.urls import reverse
 
 from fieldvisit.access_log import record_read
 from fieldvisit.actions import alerts as alert_actions
+from fieldvisit.actions import incidents
 from fieldvisit.actions import routes as route_actions
 from fieldvisit.actions.auth import issue_token
 from fieldvisit.admin.base import ReadOnlyAdmin, ReadOnlyInline
 from fieldvisit.choices import AlertKind, RelationKind, Role
 from fieldvisit.db.append_only import AppendOnlyModel
 from fieldvisit.ledger import store as ledger
-from fieldvisit.models import AgentProfile, Relation, RouteChangeRequest, Team, Visit
+from fieldvisit.models import (
+    AgentProfile,
+    AgentSuspension,
+    Complaint,
+    Incident,
+    Relation,
+    RouteChangeRequest,
+    Team,
+    Visit,
+)
 from tests import factories
 from tests.authz.admin_pages import MATRIX as GET_MATRIX
 from tests.authz.admin_pages import admin_pages
@@ -128,6 +138,22 @@ def records(full_scene: Scene) -> Records:
         )
     _, token = issue_token(w.outsider, "their-phone", "their phone", "android")
     record_read(w.legal, "visit", f"visit:{scene.closed.pk}", via="admin")  # a read on record
+    # Pudong's conduct records: an incident (closed, its case open again), a complaint and
+    # a suspension, lifted.
+    their_visit = Visit.objects.get(stop__route=approved)
+    found = incidents.open_finding(
+        visit_id=their_visit.pk, rules=["no_disturbance"], summary="x", agents=[w.outsider], by=root
+    )
+    officer = User.objects.get(username="compliance_officer")
+    incidents.decide(found.pk, decision="warning", findings="x", case_status="open", by=officer)
+    incidents.record_complaint(
+        incidents.ComplaintData(
+            "phone", "debtor", "Zhao", "", "", "disturbance", "x", visit=their_visit
+        ),
+        by=root,
+    )
+    suspended = incidents.suspend_agent(w.outsider_partner, reason="x", by=root)
+    incidents.lift_suspension(suspended.pk, reason="x", by=root)
     # A Huangpu route the planner drafted and submitted and the supervisor changed as a draft:
     # one of its makers, so not its checker.
     made = factories.route(w.team, w.planner, DAY + dt.timedelta(days=4), w.addresses[:1])
@@ -283,6 +309,9 @@ RECORD = {
     "own_token": lambda r: r.scene.revoked_token,
     "any_user": lambda r: r.agent_a,
     "any_group": lambda r: Group.objects.order_by("pk").first(),
+    "their_incident": lambda r: Incident.objects.get(team=r.other_team),
+    "their_suspension": lambda r: AgentSuspension.objects.get(agent=r.outsider_partner),
+    "their_complaint": lambda r: Complaint.objects.get(case__team=r.other_team),
 }
 
 
@@ -643,6 +672,62 @@ POSTS: list[Post] = [
         NOBODY,
     ),
     Post("auth_user_changelist", "any_user", LIST_DELETE, NOBODY),
+    # Conduct incidents, suspensions and complaints: a supervisor opens findings about,
+    # suspends and takes complaints about their own teams' visits and agents only (the form
+    # again, its error on the other team's visit or agent), and closes, lifts and answers
+    # nothing of another team's (absent); legal takes and answers complaints about any.
+    Post(
+        "fieldvisit_incident_add",
+        "",
+        lambda r, o: {
+            "visit": str(r.their_visit.pk),
+            "rules": ["no_disturbance"],
+            "agents": [str(r.outsider.pk)],
+            "summary": "x",
+        },
+        staff(403, 200, 403, 403),
+    ),
+    *readonly("incident")[1:],
+    Post(
+        "fieldvisit_incident_decide",
+        "their_incident",
+        lambda r, o: {"decision": "warning", "findings": "x", "case_status": "open"},
+        staff(403, 404, 403, 403),
+    ),
+    Post(
+        "fieldvisit_agentsuspension_add",
+        "",
+        lambda r, o: {"agent": str(r.outsider.pk), "reason": "x"},
+        staff(403, 200, 403, 403),
+    ),
+    *readonly("agentsuspension")[1:],
+    Post(
+        "fieldvisit_agentsuspension_lift",
+        "their_suspension",
+        lambda r, o: {"reason": "x"},
+        staff(403, 404, 403, 403),
+    ),
+    Post(
+        "fieldvisit_complaint_add",
+        "",
+        lambda r, o: {
+            "channel": "phone",
+            "complainant_kind": "debtor",
+            "complainant_name": "x",
+            "visit": str(r.their_visit.pk),
+            "agents": [str(r.outsider.pk)],
+            "category": "disturbance",
+            "description": "x",
+        },
+        staff(403, 200, OK, 403),
+    ),
+    *readonly("complaint")[1:],
+    Post(
+        "fieldvisit_complaint_answer",
+        "their_complaint",
+        lambda r, o: {"text": "x"},
+        staff(403, 404, OK, 403),
+    ),
     Post("auth_group_add", "", lambda r, o: {"name": "x"}, NOBODY),
     Post("auth_group_change", "any_group", lambda r, o: {"name": "x"}, NOBODY),
     Post("auth_group_delete", "any_group", lambda r, o: DELETE, NOBODY),
@@ -656,7 +741,7 @@ NOT_ATTACKS = {"login", "logout", "password_change"}
 
 WRITE_PAGE = re.compile(
     r"_(add|change|delete|changelist|decide|handle|submit|propose|review|import|"
-    r"process_import|password_change)$"
+    r"process_import|password_change|lift|answer)$"
 )
 
 

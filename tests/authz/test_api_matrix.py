@@ -191,6 +191,19 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int,
         get(lambda s: case(s) + "bundle/"),
         (401, 401, 403, 403, 403, 403, 200, 403),
     ),
+    # Conduct incidents: every signed-in user lists those naming them (none but agent A's);
+    # only an agent the incident names gives an account of it.
+    ("incident-list", "GET"): (
+        get(lambda s: "/api/v1/incidents/"),
+        (401, 401, 200, 200, 200, 200, 200, 200),
+    ),
+    ("incident-account", "POST"): (
+        post_json(
+            lambda s: f"/api/v1/incidents/{s.incident().pk}/account/",
+            lambda s: {"id": str(uuid.uuid4()), "text": "We stayed at the door."},
+        ),
+        (401, 401, 201, 404, 404, 404, 404, 404),
+    ),
     # tus: OPTIONS is open (the protocol's discovery); an upload is its owner's alone.
     ("upload-create", "POST"): (tus_create, (401, 401, 201, 404, 404, 403, 404, 404)),
     ("upload-create", "OPTIONS"): (

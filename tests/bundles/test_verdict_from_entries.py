@@ -21,10 +21,11 @@ from fieldvisit.bundles import verify
 from fieldvisit.compliance import judge
 from fieldvisit.models import LedgerEntry, Visit
 from fieldvisit.queries.visits import visit_records
+from fieldvisit.rules import conduct
 from tests.bundles.forge import resign
 from tests.bundles.pins import pinned
 from tests.bundles.visiting import Visiting
-from tests.helpers import body, download, post, stops_of, unzip
+from tests.helpers import body, download, post, report_body, stops_of, unzip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,6 +124,18 @@ def test_an_attestation_not_given_then_corrected_follows_the_current_report(worl
     assert failing(making.visit) == ["report_cosigned"]
     making.correct()
     assert failing(making.visit) == []
+
+
+def test_an_older_phones_report_without_the_added_items_fails_alike(world, clock):
+    """Six items only (what older phones send): the added ones were not attested."""
+
+    making = Visiting(world, clock).arrive()
+    making.photo()
+    making.receipt().record().leave()
+    payload = report_body()
+    payload["attestations"] = dict.fromkeys(conduct.REQUIRED, True)
+    making.report(payload=payload)
+    assert failing(making.visit) == ["report_cosigned"]
 
 
 def test_a_report_awaiting_its_cosignature_fails_alike(world, clock):
@@ -268,3 +281,7 @@ def test_the_verdict_words_are_the_servers_in_every_language() -> None:
             assert translation.gettext("failed") in verify.FAIL_WORDS
             assert translation.gettext("all checks passed") in verify.VERDICT_WORDS["pass"]
             assert translation.gettext("not compliant") in verify.VERDICT_WORDS["fail"]
+
+
+def test_verify_knows_every_conduct_attestation() -> None:
+    assert verify.ATTESTATION_ITEMS == conduct.NAMES

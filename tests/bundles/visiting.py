@@ -112,8 +112,11 @@ class Visiting:
             assert left.status_code == 201, left.content
         return self
 
-    def report(self, *, cosigned: bool = True, **attestations: bool) -> Visiting:
-        payload = report_body(attestations=attestations) if attestations else None
+    def report(
+        self, *, cosigned: bool = True, payload: dict[str, Any] | None = None, **attestations: bool
+    ) -> Visiting:
+        if payload is None and attestations:
+            payload = report_body(attestations=attestations)
         filed = file_report(self.phone_a, self.visit, payload)
         assert filed.status_code == 201, filed.content
         if cosigned:

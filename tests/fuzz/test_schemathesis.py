@@ -47,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
+from fieldvisit.actions import incidents
 from fieldvisit.actions.auth import issue_token
 from fieldvisit.models import Case, LedgerEntry, Visit
 from tests.authz.scene import report_body
@@ -137,6 +138,15 @@ class Seeds:
             "index": list(LedgerEntry.objects.values_list("index", flat=True)[:5]),
         }
         self.ids["report"] = self.ids["corrects"] = [report.json()["id"]]
+        # A conduct incident naming agent A, who gives an account of it.
+        finding = incidents.open_finding(
+            visit_id=visit.pk,
+            rules=["no_disturbance"],
+            summary="Rang the bell repeatedly.",
+            agents=[world.agent_a],
+            by=world.supervisor,
+        )
+        self.ids["incident"] = [str(finding.pk)]
         self.places = [(s.address.lat, s.address.lon) for s in stops]
         self.tokens = {
             "agent": world.client(world.agent_a, "phone-a").token,

@@ -15,6 +15,7 @@ from fieldvisit.actions import reports as actions
 from fieldvisit.canonical import canonical_json
 from fieldvisit.choices import CheckInKind
 from fieldvisit.models import LedgerEntry, VisitReport
+from fieldvisit.rules.conduct import REQUIRED
 from tests import factories
 from tests.helpers import (
     ATTESTATIONS,
@@ -40,6 +41,8 @@ REPORT_KEYS = {
     "notes",
     "attestations",
     "failed_attestations",
+    "broken_attestations",
+    "unattested",
     "author",
     "device_id",
     "received_at",
@@ -195,8 +198,8 @@ def test_invalid_reports_name_the_field(
     assert VisitReport.objects.count() == 0
 
 
-@pytest.mark.parametrize("missing", sorted(ATTESTATIONS))
-def test_every_attestation_is_required(visit: Any, phone_a: Any, missing: str) -> None:
+@pytest.mark.parametrize("missing", sorted(REQUIRED))
+def test_every_original_attestation_is_required(visit: Any, phone_a: Any, missing: str) -> None:
     payload = report_body()
     del payload["attestations"][missing]
     problem = assert_problem(file_report(phone_a, visit, payload), 422, "validation_error")

@@ -29,9 +29,23 @@ class StrictBooleanField(serializers.BooleanField):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _added(help_text: str) -> StrictBooleanField:
+    """An item added from the seeds after the first six: phones built before it leave it
+    out, which records it as not attested (``null``), never as kept."""
+    return StrictBooleanField(
+        required=False,
+        allow_null=True,
+        help_text=help_text + " Left out or null: not attested (the compliance check fails "
+        "on it; a correction states it).",
+    )
+
+
 class AttestationsSerializer(serializers.Serializer):
-    """The six conduct attestations (DESIGN rule 9); every one is required. A ``false`` is
-    recorded as given, and the visit's compliance fails on it."""
+    """The conduct attestations, item by item as the seeds state them (``rules.conduct``).
+    The first six are required, as phones have always sent them; the items added later are
+    optional so older phones keep working, and one left out is stored as not attested. A
+    ``false`` is recorded as given: the visit's compliance fails on it and it opens a conduct
+    incident at once."""
 
     did_not_enter_residence = StrictBooleanField(help_text="Did not enter the residence.")
     no_cash_accepted = StrictBooleanField(help_text="No cash or goods accepted.")
@@ -43,6 +57,16 @@ class AttestationsSerializer(serializers.Serializer):
         help_text="Opening statement (date, time, both agents, debtor, address) recorded."
     )
     closing_statement_recorded = StrictBooleanField(help_text="Closing statement recorded.")
+    identity_verified_first = _added(
+        "The debt was discussed only with a person whose identity was verified first."
+    )
+    no_disturbance = _added("No shouting, banging on the door or repeated ringing.")
+    no_physical_contact = _added("No physical contact.")
+    no_threats_or_insults = _added("No threatening, insulting or provoking words.")
+    no_impersonation = _added("Did not present themselves as police, a court or a bank.")
+    no_unauthorised_reduction = _added(
+        "Promised no reduction or waiver without the creditor's written authorisation."
+    )
 
 
 class PromiseToPaySerializer(serializers.Serializer):
@@ -156,7 +180,18 @@ class ReportSerializer(serializers.ModelSerializer):
     failed_attestations = serializers.ListField(
         child=serializers.CharField(),
         read_only=True,
-        help_text="The attestations given as false; the compliance check fails on them.",
+        help_text="The attestations not given as true (false, or not attested); the "
+        "compliance check fails on them.",
+    )
+    broken_attestations = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The attestations given as false: each opened a conduct incident.",
+    )
+    unattested = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The attestations the phone did not state (null).",
     )
     cosigned_by = serializers.SerializerMethodField()
     cosigned_at = serializers.SerializerMethodField()
@@ -172,6 +207,8 @@ class ReportSerializer(serializers.ModelSerializer):
             "notes",
             "attestations",
             "failed_attestations",
+            "broken_attestations",
+            "unattested",
             "author",
             "device_id",
             "received_at",

@@ -22,6 +22,7 @@ from fieldvisit.api.serializers.reports import (
     ReportSerializer,
 )
 from fieldvisit.models import Visit, VisitReport
+from fieldvisit.models.reports import ATTESTATIONS
 
 
 class VisitReportView(GenericAPIView):
@@ -56,8 +57,12 @@ class ReportCreate(VisitReportView):
             ),
         },
         description="File the visit report, by an agent of the team who arrived at the visit, "
-        "once the visit has begun. All six attestations are required booleans; a `false` is "
-        "recorded as given and fails the visit's `report_cosigned` check. The report is "
+        "once the visit has begun. The six original attestations are required booleans; the "
+        "items added from the seeds are optional for older phones and stored as not attested "
+        "(null) when left out. A `false` is recorded as given, fails the visit's "
+        "`report_cosigned` check and opens a conduct incident (the case goes on hold, the risk "
+        "manager and legal are alerted, each agent is asked for a written account); a null "
+        "fails the check as not attested. The report is "
         "`awaiting_cosign` until the other agent co-signs it. Reports are never edited: a "
         "second report is a correction and names the visit's current report in `corrects` "
         "(`report_exists` without it, `not_current_report` when it names another); the "
@@ -90,7 +95,7 @@ class ReportCreate(VisitReportView):
                     promise_payer_voluntary=promise["payer_voluntary"] if promise else None,
                     promise_authorisation=promise["authorisation"].strip() if promise else "",
                     notes=data["notes"],
-                    attestations=dict(data["attestations"]),
+                    attestations={name: data["attestations"].get(name) for name in ATTESTATIONS},
                     corrects=data["corrects"],
                 ),
                 request.user,

@@ -9,8 +9,11 @@ import * as store from "./store.js";
 export const PHOTO_KINDS = ["door", "nearest_door", "surroundings", "notice_on_door", "seal", "other"];
 export const RECEIPT_OUTCOMES = ["signed_by_debtor", "signed_by_relation", "refused", "not_delivered", "left_in_mailbox"];
 export const REPORT_OUTCOMES = ["met_debtor", "met_relation", "no_answer", "address_not_found", "moved", "refused_contact"];
+// The seeds' conduct rules, item by item (fieldvisit/rules/conduct.py), in a visit's order.
 export const ATTESTATIONS = [
-  "identity_shown", "did_not_enter_residence", "no_cash_accepted", "no_third_party_disclosure",
+  "identity_shown", "identity_verified_first", "did_not_enter_residence", "no_disturbance",
+  "no_physical_contact", "no_threats_or_insults", "no_impersonation", "no_unauthorised_reduction",
+  "no_third_party_disclosure", "no_cash_accepted",
   "opening_statement_recorded", "closing_statement_recorded",
 ];
 const PROMISE_OUTCOMES = new Set(["met_debtor", "met_relation"]);
