@@ -157,7 +157,10 @@ def _door(data: CheckInData, visit: Visit) -> DoorFacts:
         cap=_frequency_cap(visit, data.captured_at, address.zone_name) if first_arrival else None,
         sequence=stop.sequence,
         route_stops=_placed_stops(stop) if first_arrival else (),
-        case=case_state(stop.case),
+        # The case is judged when a visit begins: a partner joining a visit under way is never
+        # refused because the case went on hold meanwhile (a lone-agent incident, say), which
+        # would leave the first agent alone at the door.
+        case=case_state(stop.case) if first_arrival else None,
         escort=stop.escort_of_id is not None,
     )
 

@@ -78,6 +78,21 @@ def test_lone_agent_action_opens_an_incident_行为指引_2(world: Any, phone_a:
     assert Incident.objects.count() == 1
 
 
+def test_a_partner_joins_a_visit_the_lone_incident_put_on_hold(world: Any, phone_a: Any) -> None:
+    """The hold keeps the case from new visits; the partner still joins the one under way,
+    so the first agent is not left alone at the door (行为指引 2)."""
+    stop = stops_of(world.route)[0]
+    assert post(phone_a, body(world, CheckInKind.ARRIVE, stop)).status_code == 201
+    visit = Visit.objects.get(stop=stop)
+    assert file_report(phone_a, visit).status_code == 201
+    stop.case.refresh_from_db()
+    assert stop.case.status == CaseStatus.ON_HOLD
+    phone_b = world.client(world.agent_b, "phone-b")
+    joined = post(phone_b, body(world, CheckInKind.ARRIVE, stop, dlat=20))
+    assert joined.status_code == 201, joined.content
+    assert joined.json()["visit"]["status"] == "open"
+
+
 def test_each_agent_is_asked_for_a_written_account(
     world: Any, visit: Visit, phone_a: Any, phone_b: Any
 ) -> None:
