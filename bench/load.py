@@ -751,6 +751,11 @@ def main() -> None:
     parser.add_argument("--stagger-s", type=float, default=30.0, help="teams set out over")
     parser.add_argument("--database", default="loadbench", help="PostgreSQL database (dropped!)")
     parser.add_argument("--conn-max-age", default="60", help="CONN_MAX_AGE for the server")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="serve under cProfile (bench/profiled_wsgi.py), statistics per worker in DIR",
+    )
     args = parser.parse_args()
     pace = Pace(
         duration_s=args.duration,
@@ -778,7 +783,9 @@ def main() -> None:
     connection.close()
 
     port = free_port()
-    server, log = start_gunicorn(port, args.workers, args.threads, args.conn_max_age)
+    server, log = start_gunicorn(
+        port, args.workers, args.threads, args.conn_max_age, profile=args.profile
+    )
     stats = Stats()
     try:
         wait_for(port)
@@ -839,16 +846,21 @@ def main() -> None:
 
 
 def start_gunicorn(
-    port: int, workers: int, threads: int, conn_max_age: str = "60"
+    port: int, workers: int, threads: int, conn_max_age: str = "60", profile: str | None = None
 ) -> tuple[subprocess.Popen[bytes], Path]:
     """gunicorn serving the app on ``port`` (gthread workers), with this process's
     environment; its own log (gunicorn's and Django's, with any traceback) goes to a file in
-    ``STATE_DIR``, read afterwards."""
+    ``STATE_DIR``, read afterwards. ``profile``: a folder for each worker's cProfile
+    statistics (``bench/profiled_wsgi.py``)."""
     log = Path(os.environ["STATE_DIR"]) / "gunicorn.log"
     env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
            "CONN_MAX_AGE": conn_max_age}  # fmt: skip
+    app = ["config.wsgi"]
+    if profile:
+        env["BENCH_PROFILE_DIR"] = profile
+        app = ["--pythonpath", str(ROOT / "bench"), "profiled_wsgi"]
     command = [
-        str(Path(sys.executable).with_name("gunicorn")), "config.wsgi",
+        str(Path(sys.executable).with_name("gunicorn")), *app,
         "-w", str(workers), "-k", "gthread", "--threads", str(threads),
         "-b", f"127.0.0.1:{port}", "--log-level", "warning",
     ]  # fmt: skip
