@@ -92,7 +92,7 @@ def _lock(data: CheckInData, agent: Any, visible: Any) -> RouteState:
     FOR UPDATE here would make them wait for us while we wait for the ledger: a deadlock.
 
     A route the agent may not see is absent (``Route.DoesNotExist``); a check-in already
-    recorded with this id is ``idempotency.Recorded`` (the caller answers with it).
+    recorded with this id is ``actions.common.Recorded`` (the caller answers with it).
     """
     periodic_at = data.captured_at if data.kind == CheckInKind.PERIODIC else None
     state = locked_route_state(data.route.pk, agent.pk, data.id, periodic_at)
@@ -287,9 +287,8 @@ def _write(
     agent: Any,
     device_id: str,
     fingerprint: str,
-    actor: dict[str, Any],
 ) -> CheckIn:
-    """The check-in row and its ledger entry."""
+    """The check-in row (its ledger entry: ``_enter``)."""
     route = data.route
     distance = facts.door.distance_m if facts.door is not None else None
     checkin = CheckIn(
@@ -314,6 +313,12 @@ def _write(
         request_sha256=fingerprint,
     )
     rows.insert(checkin)  # CheckIn.save(), its statement built once
+    return checkin
+
+
+def _enter(data: CheckInData, visit: Visit | None, checkin: CheckIn, actor: dict[str, Any]) -> None:
+    """The check-in's ledger entry."""
+    route = data.route
     ledger.append(
         f"checkin.{data.kind}",
         actor,
@@ -326,10 +331,10 @@ def _write(
             "lon": data.lon,
             "accuracy_m": data.accuracy_m,
             "captured_at": data.captured_at,
-            "received_at": facts.received_at,
-            "clock_skew_s": judgement.clock_skew_s,
+            "received_at": checkin.received_at,
+            "clock_skew_s": checkin.clock_skew_s,
             "distance_m": checkin.distance_m,
-            "flags": list(judgement.flags),
+            "flags": list(checkin.flags),
             # Only when the phone gave another datum: entries of WGS-84 check-ins unchanged.
             **(
                 {"source": dict(zip(("datum", "lat", "lon"), data.source, strict=True))}
@@ -338,7 +343,6 @@ def _write(
             ),
         },
     )
-    return checkin
 
 
 def _consequences(
@@ -348,7 +352,8 @@ def _consequences(
     judgement: Judgement,
     actor: dict[str, Any],
 ) -> None:
-    """The visit and the route move on; a reviewed visit re-opens; the alerts are raised."""
+    """The visit moves on; a reviewed visit re-opens; the alerts are raised (each may append
+    to the ledger, after the check-in's own entry)."""
     route, agent = data.route, checkin.agent
     # Where and when any alert it raises happened: at the check-in.
     where = {"checkin": checkin, "lat": data.lat, "lon": data.lon, "captured_at": data.captured_at}
@@ -358,7 +363,6 @@ def _consequences(
         late_evidence.Arrival(visit, checkin.received_at, list(judgement.flags)).recorded(
             kind="checkin", record_id=checkin.id, actor=actor, agent=agent, **where
         )
-    _advance_route(route, data.kind)
     for kind, detail in judgement.alerts:
         alerts.raise_alert(
             kind=kind,
@@ -382,7 +386,7 @@ def record_checkin(
 ) -> Outcome:
     """Record a check-in. ``visible(route)``: whether the agent may see the route (one they
     may not is ``Route.DoesNotExist``, checked under the lock with everything else); a
-    check-in already recorded with ``data.id`` raises ``idempotency.Recorded``."""
+    check-in already recorded with ``data.id`` raises ``actions.common.Recorded``."""
     received_at = now or timezone.now()
     actor = ledger.actor_for(agent, device_id)
     with transaction.atomic(durable=True):
@@ -405,10 +409,14 @@ def record_checkin(
             agent=agent,
             device_id=device_id,
             fingerprint=fingerprint,
-            actor=actor,
         )
-        _consequences(data, visit, checkin, judgement, actor)
+        # What the check-in moves without a ledger entry of its own comes before its entry:
+        # the first append takes the ledger's one head lock, held until COMMIT, and every
+        # writer of the system waits for it meanwhile (bench/pg_waits.py under bench/load.py).
+        _advance_route(route, data.kind)
         clock = _wind_clock(route, agent, checkin, state)
+        _enter(data, visit, checkin, actor)
+        _consequences(data, visit, checkin, judgement, actor)
     return Outcome(checkin=checkin, visit=visit, next_due_at=clock.next_due_at)
 
 

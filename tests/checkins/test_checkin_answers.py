@@ -189,16 +189,16 @@ def test_a_check_in_post_stays_within_its_query_budget(
     post(phone_a, body(world, ARRIVE, stops[0]))
     payload = body(world, ARRIVE, stops[0], dlat=20)
 
-    # B's arrival opens the visit: 26 queries.
-    #   authentication and access (8): token, token last_used_at, agent profile, roles, team,
-    #     route visible to B, stop with case/creditor/address/visit, idempotency lookup by id;
-    #   record_checkin (17): savepoint, route FOR UPDATE, stop status and visit read again
-    #     under the lock (2), the creditors' thresholds, insert check-in, two ledger appends
-    #     (the check-in's, then visit.opened: head, the visit chain's head, entry, head
-    #     update; Merkle nodes once, when an index completes a subtree), the visit's
-    #     check-ins for the pair, visit update, release;
-    #   the next due time (1): the route's last captured_at.
-    with django_assert_max_num_queries(26):
+    # B's arrival opens the visit: 22 queries.
+    #   authentication and access (4): token (with the profile, team and roles), token
+    #     last_used_at, route visible to B, stop with case/creditor/address/visit;
+    #   record_checkin (18): savepoint, the route locked and read with its timing, the
+    #     agent's clock and any check-in with this id (1), stop status and visit read again
+    #     under the lock (2), insert check-in, the agent's clock, two ledger appends (the
+    #     check-in's, then visit.opened: head, the visit chain's head, entry, head update;
+    #     Merkle nodes once, when an index completes a subtree), the visit's check-ins for
+    #     the pair, visit update, release.
+    with django_assert_max_num_queries(22):
         response = post(phone_b, payload)
 
     assert response.status_code == 201, response.content
