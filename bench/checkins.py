@@ -24,14 +24,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--database", help="PostgreSQL database (dropped!; default bench_checkins)")
     parser.add_argument("--profile", action="store_true", help="Profile check-ins only.")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key for --profile")
+    parser.add_argument("--callees", help="with --profile: what these functions call (regex)")
     args = parser.parse_args()
     import os
 
     os.environ["THROTTLE_USER"] = "100000000/min"
     os.environ["THROTTLE_WRITE"] = "100000000/min"
-    print("database:", setup(args.db, "checkins"))
+    print("database:", setup(args.db, "checkins", args.database))
 
     from django.conf import settings
     from django.contrib.auth.models import User
@@ -93,7 +95,10 @@ def main() -> None:
 
         profiler = cProfile.Profile()
         profiler.runcall(lambda: [checkin(n) for n in range(args.count)])
-        pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
+        stats = pstats.Stats(profiler).sort_stats(args.sort)
+        stats.print_stats(40)
+        if args.callees:
+            stats.print_callees(args.callees)
         return
 
     def rate(fn) -> float:  # type: ignore[no-untyped-def]
@@ -114,7 +119,7 @@ def main() -> None:
     print(f"  RATIO check-ins / no-op = {best_checkin / best_noop:.2f}  (goal >= 0.5)")
     print(f"  queries per periodic check-in: {len(queries)} (no-op: {len(noop_queries)})")
     for query in queries.captured_queries:
-        print("    ", query["sql"][:110])
+        print(f"    {float(query['time']) * 1000:6.2f} ms ", query["sql"][:100])
 
 
 if __name__ == "__main__":

@@ -170,8 +170,9 @@ def main() -> None:
     )
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--database", help="PostgreSQL database (dropped!; default bench_ledger)")
     args = parser.parse_args()
-    print("database:", setup(args.db, "ledger"))
+    print("database:", setup(args.db, "ledger", args.database))
 
     bench_appends()
 

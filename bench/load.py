@@ -141,7 +141,7 @@ def wav(seconds: float) -> bytes:
 
 
 def check_visit_hours(now: dt.datetime, duration_s: float) -> None:
-    """The whole run must fall inside the visit hours in Shanghai, or the rules refuse it."""
+    """The whole run must fall inside the visit hours in ``ZONE``, or the rules refuse it."""
     local = now.astimezone(ZONE)
     end = local + dt.timedelta(seconds=duration_s + 120)
     start_ok = VISIT_HOURS[0] <= local.time() and local.date() == end.date()
@@ -150,7 +150,7 @@ def check_visit_hours(now: dt.datetime, duration_s: float) -> None:
         last = dt.datetime.combine(local.date(), VISIT_HOURS[1], tzinfo=ZONE)
         last -= dt.timedelta(seconds=duration_s + 120)
         raise SystemExit(
-            f"It is {local:%H:%M} in Shanghai: visits are allowed {VISIT_HOURS[0]:%H:%M}-"
+            f"It is {local:%H:%M} in {ZONE.key}: visits are allowed {VISIT_HOURS[0]:%H:%M}-"
             f"{VISIT_HOURS[1]:%H:%M} there, so run this between {first.astimezone(dt.UTC):%H:%M}"
             f" and {last.astimezone(dt.UTC):%H:%M} UTC."
         )
@@ -751,7 +751,20 @@ def main() -> None:
     parser.add_argument("--stagger-s", type=float, default=30.0, help="teams set out over")
     parser.add_argument("--database", default="loadbench", help="PostgreSQL database (dropped!)")
     parser.add_argument("--conn-max-age", default="60", help="CONN_MAX_AGE for the server")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="serve under cProfile (bench/profiled_wsgi.py), statistics per worker in DIR",
+    )
+    parser.add_argument(
+        "--zone",
+        default="Asia/Shanghai",
+        help="the teams' and addresses' zone (Shanghai's addresses, another clock: run the "
+        "bench when it is not visiting time in Shanghai)",
+    )
     args = parser.parse_args()
+    global ZONE
+    ZONE = zoneinfo.ZoneInfo(args.zone)
     pace = Pace(
         duration_s=args.duration,
         periodic_s=args.periodic_s,
@@ -778,7 +791,9 @@ def main() -> None:
     connection.close()
 
     port = free_port()
-    server, log = start_gunicorn(port, args.workers, args.threads, args.conn_max_age)
+    server, log = start_gunicorn(
+        port, args.workers, args.threads, args.conn_max_age, profile=args.profile
+    )
     stats = Stats()
     try:
         wait_for(port)
@@ -804,7 +819,9 @@ def main() -> None:
             with contextlib.suppress(Failure):  # counted as an error by the call itself
                 probe.call("me (probe)", "GET", "/api/v1/me/")
 
+        cpu = ServerCpu(server.pid)
         elapsed = run_load(plans, "127.0.0.1", port, pace, stats, probing)
+        cpu.report(sum(len(times) for times in stats.times.values()))
     finally:
         server.terminate()
         server.wait(30)
@@ -839,22 +856,91 @@ def main() -> None:
 
 
 def start_gunicorn(
-    port: int, workers: int, threads: int, conn_max_age: str = "60"
+    port: int, workers: int, threads: int, conn_max_age: str = "60", profile: str | None = None
 ) -> tuple[subprocess.Popen[bytes], Path]:
     """gunicorn serving the app on ``port`` (gthread workers), with this process's
     environment; its own log (gunicorn's and Django's, with any traceback) goes to a file in
-    ``STATE_DIR``, read afterwards."""
+    ``STATE_DIR``, read afterwards. ``profile``: a folder for each worker's cProfile
+    statistics (``bench/profiled_wsgi.py``)."""
     log = Path(os.environ["STATE_DIR"]) / "gunicorn.log"
     env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
            "CONN_MAX_AGE": conn_max_age}  # fmt: skip
+    app = ["config.wsgi"]
+    if profile:
+        env["BENCH_PROFILE_DIR"] = profile
+        app = ["--pythonpath", str(ROOT / "bench"), "profiled_wsgi"]
     command = [
-        str(Path(sys.executable).with_name("gunicorn")), "config.wsgi",
+        str(Path(sys.executable).with_name("gunicorn")), *app,
         "-w", str(workers), "-k", "gthread", "--threads", str(threads),
         "-b", f"127.0.0.1:{port}", "--log-level", "warning",
     ]  # fmt: skip
     with log.open("wb") as sink:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
     return server, log
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _machine_busy_s() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+class ServerCpu:
+    """CPU the server spent on a load: its gunicorn workers and the database sessions they
+    hold, per request, beside what the whole machine spent (other programs share it)."""
+
+    def __init__(self, server_pid: int) -> None:
+        from django.db import connection
+
+        self.server_pid = server_pid
+        self.connection = connection
+        self.workers = {pid: _cpu_s(pid) for pid in _children(server_pid)}
+        self.backends = {pid: _cpu_s(pid) for pid in self._backend_pids()}
+        self.machine = _machine_busy_s()
+
+    def _backend_pids(self) -> list[int]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def report(self, requests: int) -> None:
+        workers = sum(
+            _cpu_s(pid) - self.workers.get(pid, 0.0) for pid in _children(self.server_pid)
+        )
+        backends = sum(_cpu_s(pid) - self.backends.get(pid, 0.0) for pid in self._backend_pids())
+        busy, total = (a - b for a, b in zip(_machine_busy_s(), self.machine, strict=True))
+        cores = os.cpu_count() or 1
+        per = 1000 * (workers + backends) / max(requests, 1)
+        print(
+            f"server CPU: gunicorn workers {workers:.1f} s + PostgreSQL sessions {backends:.1f} s"
+            f" for {requests} requests = {per:.1f} ms a request ({cores} cores: at most "
+            f"{1000 * cores / per:.0f} req/s with the machine to itself); the machine was busy "
+            f"{100 * busy / total:.0f} % of the time, the server's share "
+            f"{100 * (workers + backends) / total:.0f} %"
+        )
 
 
 def wait_for(port: int) -> None:

@@ -63,6 +63,17 @@ def _team_filter(user: Any, prefix: str) -> Q:
     return condition
 
 
+def route_visible_to(user: Any, route: Route) -> bool:
+    """``routes_visible_to`` for one route already read (its team loaded), in Python."""
+    team = team_of(user)
+    if team is not None and route.team_id == team.pk:
+        return True
+    return has_role(user, Role.SUPERVISOR) and user.pk in (
+        route.team.supervisor_id,
+        route.team.risk_manager_id,
+    )
+
+
 def routes_visible_to(user: Any) -> QuerySet[Route]:
     return Route.objects.filter(_team_filter(user, "team"))
 

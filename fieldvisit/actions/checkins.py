@@ -20,11 +20,13 @@ from django.utils import timezone
 
 from fieldvisit.actions import alerts, late_evidence
 from fieldvisit.actions.cases import case_state
-from fieldvisit.actions.common import require_team_agent
+from fieldvisit.actions.common import Recorded, require_team_agent
 from fieldvisit.choices import CheckInKind, RouteStatus, StopStatus, VisitStatus
+from fieldvisit.db import rows
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import AgentClock, Case, CheckIn, Route, Stop, Visit
-from fieldvisit.queries.timing import RouteTiming, reporting_agents, route_timing
+from fieldvisit.queries.checkins import RouteState, locked_route_state
+from fieldvisit.queries.timing import reporting_agents
 from fieldvisit.queries.visits import closing_facts
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules import checkins as rules
@@ -80,23 +82,30 @@ def _always(data: CheckInData, agent: Any, online: bool) -> None:
     ).raise_if_failed()
 
 
-def _lock(data: CheckInData) -> Route:
-    """Lock the route, then the stop's visit, and read both again under the locks.
+def _lock(data: CheckInData, agent: Any, visible: Any) -> RouteState:
+    """Lock the route (and its team row) and read, under the lock, what the check-in needs
+    (``queries.checkins.locked_route_state``: one query); then the stop's status again.
 
     One check-in at a time per route: the pair opening and the status changes read the
     route's other check-ins and must not race. FOR NO KEY UPDATE, like every lock on a row
     that evidence refers to: the foreign keys of rows other writers insert meanwhile are
     checked at their COMMIT with FOR KEY SHARE, while they hold the ledger's lock; a plain
     FOR UPDATE here would make them wait for us while we wait for the ledger: a deadlock.
+
+    A route the agent may not see is absent (``Route.DoesNotExist``); a check-in already
+    recorded with this id is ``actions.common.Recorded`` (the caller answers with it).
     """
-    route = (
-        Route.objects.select_for_update(no_key=True).select_related("team").get(pk=data.route.pk)
-    )
-    data.route = route
+    periodic_at = data.captured_at if data.kind == CheckInKind.PERIODIC else None
+    state = locked_route_state(data.route.pk, agent.pk, data.id, periodic_at)
+    if state is None or (visible is not None and not visible(state.route)):
+        raise Route.DoesNotExist
+    if state.recorded is not None:
+        raise Recorded(data.id)
+    data.route = state.route
     if data.stop is not None:
         # The caller read the stop before this lock; an approved change may skip it.
         data.stop.refresh_from_db(fields=["status"])
-    return route
+    return state
 
 
 def _lock_visit(visit: Visit) -> None:
@@ -167,7 +176,7 @@ def _door(data: CheckInData, visit: Visit) -> DoorFacts:
 
 def _placed_stops(stop: Stop) -> tuple[rules.PlacedStop, ...]:
     """The route's stops as the approved order stands now, for ``rules.earlier_unvisited``."""
-    rows = Stop.objects.filter(route_id=stop.route_id).values_list(
+    placed = Stop.objects.filter(route_id=stop.route_id).values_list(
         "sequence", "status", "visit__status"
     )
     return tuple(
@@ -176,30 +185,25 @@ def _placed_stops(stop: Stop) -> tuple[rules.PlacedStop, ...]:
             status == StopStatus.SKIPPED,
             status == StopStatus.VISITED or visit_status not in (None, VisitStatus.PLANNED),
         )
-        for sequence, status, visit_status in rows
+        for sequence, status, visit_status in placed
     )
 
 
-def _partner_distance(data: CheckInData, agent: Any) -> float | None:
-    """Periodic reports: how far the partner's latest fresh position is (None: none fresh)."""
-    latest = (
-        data.route.checkins.exclude(agent=agent)
-        .filter(captured_at__gte=data.captured_at - rules.PARTNER_FRESHNESS)
-        .filter(captured_at__lte=data.captured_at + rules.PARTNER_FRESHNESS)
-        .order_by("-captured_at")
-        .values_list("lat", "lon")
-        .first()
-    )
+def _partner_distance(data: CheckInData, state: RouteState) -> float | None:
+    """Periodic reports: how far the partner's latest fresh position is (None: none fresh;
+    read under the route lock with it)."""
+    latest = state.partner_position
     return None if latest is None else rules.distance_m(data.lat, data.lon, *latest)
 
 
 def _facts(
     data: CheckInData,
-    agent: Any,
+    state: RouteState,
     visit: Visit | None,
-    timing: RouteTiming,
     received_at: dt.datetime,
 ) -> CheckInFacts:
+    """The facts the check-in is judged by. An arrival's and a leave's facts at the door are
+    gathered in ``_door``; the rest came with the route lock (``RouteState``)."""
     at_door = data.stop is not None and data.kind in rules.STOP_KINDS
     periodic = data.kind == CheckInKind.PERIODIC
     return CheckInFacts(
@@ -209,17 +213,8 @@ def _facts(
         sent_at=data.sent_at,
         accuracy_m=data.accuracy_m,
         door=_door(data, visit) if at_door and visit is not None else None,
-        partner_distance_m=_partner_distance(data, agent) if periodic else None,
-        split_distance_m=timing.split_distance_m,
-    )
-
-
-def _open_visit_for(route: Route) -> Visit | None:
-    """The visit a periodic report belongs to: the one under way on the route, if any."""
-    return (
-        Visit.objects.filter(stop__route=route, status__in=[VisitStatus.ARRIVING, VisitStatus.OPEN])
-        .order_by("-stop__sequence")
-        .first()
+        partner_distance_m=_partner_distance(data, state) if periodic else None,
+        split_distance_m=state.timing.split_distance_m,
     )
 
 
@@ -306,12 +301,11 @@ def _write(
     agent: Any,
     device_id: str,
     fingerprint: str,
-    actor: dict[str, Any],
 ) -> CheckIn:
-    """The check-in row and its ledger entry."""
+    """The check-in row (its ledger entry: ``_enter``)."""
     route = data.route
     distance = facts.door.distance_m if facts.door is not None else None
-    checkin = CheckIn.objects.create(
+    checkin = CheckIn(
         id=data.id,
         route=route,
         stop=data.stop,
@@ -332,6 +326,13 @@ def _write(
         flags=list(judgement.flags),
         request_sha256=fingerprint,
     )
+    rows.insert(checkin)  # CheckIn.save(), its statement built once
+    return checkin
+
+
+def _enter(data: CheckInData, visit: Visit | None, checkin: CheckIn, actor: dict[str, Any]) -> None:
+    """The check-in's ledger entry."""
+    route = data.route
     ledger.append(
         f"checkin.{data.kind}",
         actor,
@@ -344,10 +345,10 @@ def _write(
             "lon": data.lon,
             "accuracy_m": data.accuracy_m,
             "captured_at": data.captured_at,
-            "received_at": facts.received_at,
-            "clock_skew_s": judgement.clock_skew_s,
+            "received_at": checkin.received_at,
+            "clock_skew_s": checkin.clock_skew_s,
             "distance_m": checkin.distance_m,
-            "flags": list(judgement.flags),
+            "flags": list(checkin.flags),
             # Only when the phone gave another datum: entries of WGS-84 check-ins unchanged.
             **(
                 {"source": dict(zip(("datum", "lat", "lon"), data.source, strict=True))}
@@ -356,7 +357,6 @@ def _write(
             ),
         },
     )
-    return checkin
 
 
 def _consequences(
@@ -366,7 +366,8 @@ def _consequences(
     judgement: Judgement,
     actor: dict[str, Any],
 ) -> None:
-    """The visit and the route move on; a reviewed visit re-opens; the alerts are raised."""
+    """The visit moves on; a reviewed visit re-opens; the alerts are raised (each may append
+    to the ledger, after the check-in's own entry)."""
     route, agent = data.route, checkin.agent
     # Where and when any alert it raises happened: at the check-in.
     where = {"checkin": checkin, "lat": data.lat, "lon": data.lon, "captured_at": data.captured_at}
@@ -376,7 +377,6 @@ def _consequences(
         late_evidence.Arrival(visit, checkin.received_at, list(judgement.flags)).recorded(
             kind="checkin", record_id=checkin.id, actor=actor, agent=agent, **where
         )
-    _advance_route(route, data.kind)
     for kind, detail in judgement.alerts:
         alerts.raise_alert(
             kind=kind,
@@ -396,17 +396,21 @@ def record_checkin(
     device_id: str,
     fingerprint: str,
     now: dt.datetime | None = None,
+    visible: Any = None,
 ) -> Outcome:
+    """Record a check-in. ``visible(route)``: whether the agent may see the route (one they
+    may not is ``Route.DoesNotExist``, checked under the lock with everything else); a
+    check-in already recorded with ``data.id`` raises ``actions.common.Recorded``."""
     received_at = now or timezone.now()
     actor = ledger.actor_for(agent, device_id)
     with transaction.atomic(durable=True):
-        route = _lock(data)
+        state = _lock(data, agent, visible)
+        route = state.route
         _always(data, agent, rules.is_online(data.captured_at, received_at))
         if data.stop is not None:
             _lock_visit(data.stop.visit)
-        timing = route_timing(route)
-        visit = data.stop.visit if data.stop else _open_visit_for(route)
-        facts = _facts(data, agent, visit, timing, received_at)
+        visit = data.stop.visit if data.stop else state.open_visit
+        facts = _facts(data, state, visit, received_at)
         judgement = judge_checkin(facts)
         if judgement.refusal is not None:
             refusal = judgement.refusal
@@ -419,18 +423,24 @@ def record_checkin(
             agent=agent,
             device_id=device_id,
             fingerprint=fingerprint,
-            actor=actor,
         )
+        # What the check-in moves without a ledger entry of its own comes before its entry:
+        # the first append takes the ledger's one head lock, held until COMMIT, and every
+        # writer of the system waits for it meanwhile (bench/pg_waits.py under bench/load.py).
+        _advance_route(route, data.kind)
+        clock = _wind_clock(route, agent, checkin, state)
+        _enter(data, visit, checkin, actor)
         _consequences(data, visit, checkin, judgement, actor)
-        clock = _wind_clock(route, agent, checkin, timing)
     return Outcome(checkin=checkin, visit=visit, next_due_at=clock.next_due_at)
 
 
-def _wind_clock(route: Route, agent: Any, checkin: CheckIn, timing: RouteTiming) -> AgentClock:
+def _wind_clock(route: Route, agent: Any, checkin: CheckIn, state: RouteState) -> AgentClock:
     """The agent's own clock after this report, under the route lock: from their latest
     report (one queued offline and sent late does not move it back), stopped by their return
-    or the route's end. The watchdog's work for the old due time is forgotten once it moves."""
-    clock = AgentClock.objects.filter(route=route, agent=agent).first()
+    or the route's end. The watchdog's work for the old due time is forgotten once it moves.
+    Only the fields a report moves are written (a heartbeat's are the phone's)."""
+    clock = state.clock
+    created = clock is None
     if clock is None:
         clock = AgentClock(route=route, agent=agent, last_report_at=checkin.captured_at)
     clock.last_report_at = max(clock.last_report_at, checkin.captured_at)
@@ -442,16 +452,22 @@ def _wind_clock(route: Route, agent: Any, checkin: CheckIn, timing: RouteTiming)
         clock.last_report_at,
         returned=clock.returned_at is not None,
         route_under_way=route.status == RouteStatus.IN_PROGRESS,
-        interval=timing.interval,
-        grace=timing.grace,
-        escalation=timing.escalation,
+        interval=state.timing.interval,
+        grace=state.timing.grace,
+        escalation=state.timing.escalation,
     )
+    moved = ["last_report_at", "returned_at", "departed_at", "next_due_at", "alert_at"]
+    moved += ["escalate_at"]
     if times.next_due_at != clock.next_due_at:
         clock.alerted = 0
+        moved.append("alerted")
     clock.next_due_at, clock.alert_at, clock.escalate_at = (
         times.next_due_at,
         times.alert_at,
         times.escalate_at,
     )
-    clock.save()
+    if created:
+        clock.save()
+    else:
+        rows.update(clock, moved)
     return clock

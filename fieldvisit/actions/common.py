@@ -14,6 +14,15 @@ from fieldvisit.rules.checkins import check_team_member
 from fieldvisit.texts import _, format_lazy
 
 
+class Recorded(Exception):
+    """A record with this client id exists already: found under the writer's own lock, so
+    the caller answers with it (``api.idempotency.create_once``) instead of looking first."""
+
+    def __init__(self, record_id: Any) -> None:
+        super().__init__(record_id)
+        self.record_id = record_id
+
+
 def require_perm(user, perm: str, what: str) -> None:  # type: ignore[no-untyped-def]
     if not user.has_perm(perm):
         raise RuleViolation(

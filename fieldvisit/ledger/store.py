@@ -182,10 +182,16 @@ def _insert(
     leaf = merkle.leaf_hash(raw)
     seq = chain["seq"] if chain else None
     entry = _loaded_entry(index, kind, subject, at, raw, leaf, visit, seq)
-    cursor.execute(
-        insert_entry,
-        [index, kind, subject, connection.ops.adapt_datetimefield_value(at), raw, leaf, visit, seq],
-    )
+    entry_params = [
+        index,
+        kind,
+        subject,
+        connection.ops.adapt_datetimefield_value(at),
+        raw,
+        leaf,
+        visit,
+        seq,
+    ]
     # The peaks are the complete subtrees of the old tree, largest first; the new leaf
     # joins them and merges with equal-sized neighbours, which is exactly the set of
     # nodes that this append completes.
@@ -202,11 +208,21 @@ def _insert(
         value = merkle.node_hash(left, right)
         new_nodes += [level, idx, value]
         stack.append(((level, idx), value))
-    if new_nodes:
-        rows = ", ".join(["(%s, %s, %s)"] * (len(new_nodes) // 3))
-        cursor.execute(insert_nodes + rows, new_nodes)
     new_peaks = b"".join(value for _, value in stack)
-    cursor.execute(update_head, [index + 1, new_peaks])
+    node_rows = ", ".join(["(%s, %s, %s)"] * (len(new_nodes) // 3))
+    if connection.vendor == "postgresql":
+        # One statement, one round trip, while the head's lock is held: the entry, its
+        # nodes and the new head (data-modifying CTEs all run, to completion).
+        nodes_cte = f", n AS ({insert_nodes}{node_rows})" if new_nodes else ""
+        cursor.execute(
+            f"WITH e AS ({insert_entry}){nodes_cte} {update_head}",
+            [*entry_params, *new_nodes, index + 1, new_peaks],
+        )
+    else:
+        cursor.execute(insert_entry, entry_params)
+        if new_nodes:
+            cursor.execute(insert_nodes + node_rows, new_nodes)
+        cursor.execute(update_head, [index + 1, new_peaks])
     return entry, (index + 1, new_peaks)
 
 

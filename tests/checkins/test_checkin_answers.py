@@ -7,7 +7,11 @@ pinned to 2026-11-24 09:30 in Shanghai and keeps ticking.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from fieldvisit.choices import RouteStatus
@@ -15,7 +19,9 @@ from fieldvisit.models import CheckIn, LedgerEntry
 from tests.helpers import (
     ARRIVE,
     DEPART,
+    PERIODIC,
     Nothing,
+    arrive_pair,
     assert_problem,
     body,
     ledger_entries,
@@ -183,17 +189,70 @@ def test_a_check_in_post_stays_within_its_query_budget(
     post(phone_a, body(world, ARRIVE, stops[0]))
     payload = body(world, ARRIVE, stops[0], dlat=20)
 
-    # B's arrival opens the visit: 26 queries.
-    #   authentication and access (8): token, token last_used_at, agent profile, roles, team,
-    #     route visible to B, stop with case/creditor/address/visit, idempotency lookup by id;
-    #   record_checkin (17): savepoint, route FOR UPDATE, stop status and visit read again
-    #     under the lock (2), the creditors' thresholds, insert check-in, two ledger appends
-    #     (the check-in's, then visit.opened: head, the visit chain's head, entry, head
-    #     update; Merkle nodes once, when an index completes a subtree), the visit's
-    #     check-ins for the pair, visit update, release;
-    #   the next due time (1): the route's last captured_at.
-    with django_assert_max_num_queries(26):
+    # B's arrival opens the visit: 22 queries.
+    #   authentication and access (4): token (with the profile, team and roles), token
+    #     last_used_at, route visible to B, stop with case/creditor/address/visit;
+    #   record_checkin (18): savepoint, the route locked and read with its timing, the
+    #     agent's clock and any check-in with this id (1), stop status and visit read again
+    #     under the lock (2), insert check-in, the agent's clock, two ledger appends (the
+    #     check-in's, then visit.opened: head, the visit chain's head, entry, head update;
+    #     Merkle nodes once, when an index completes a subtree), the visit's check-ins for
+    #     the pair, visit update, release.
+    with django_assert_max_num_queries(22):
         response = post(phone_b, payload)
 
     assert response.status_code == 201, response.content
     assert response.json()["visit"]["status"] == "open"
+
+
+# A periodic check-in is the request field teams send most (every agent, every few minutes):
+# its statements are pinned one by one. Transaction control (BEGIN/COMMIT, or the test's
+# SAVEPOINT/RELEASE) aside:
+#   the token, with the user's roles (1); the route locked with its team, read with its
+#   timing, the agent's clock, an earlier check-in with this id, the visit under way and
+#   the partner's latest position (1); the check-in (1); the ledger: its head locked (1),
+#   then the entry, the Merkle nodes it completes and the new head, one statement on
+#   PostgreSQL, up to three on SQLite; with a visit under way, the visit chain's head (1);
+#   the agent's clock (1).
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
+def periodic_statements(client: Any, world: Any) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = post(client, body(world, PERIODIC))
+    assert response.status_code == 201, response.content
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if not query["sql"].upper().startswith(TRANSACTION_CONTROL)
+    ]
+
+
+def ledger_writes() -> int:
+    """The entry, its nodes and the head: one statement on PostgreSQL, on SQLite up to 3."""
+    return 1 if connection.vendor == "postgresql" else 3
+
+
+def test_a_periodic_check_in_reads_what_it_needs_in_one_query(world, phone_a, phone_b):
+    post(phone_a, body(world, DEPART))
+    post(phone_b, body(world, DEPART))
+    post(phone_b, body(world, PERIODIC))  # the partner's position, for the split check
+
+    statements = periodic_statements(phone_a, world)
+
+    # token, route state, check-in, ledger head, ledger writes, clock: 6 on PostgreSQL.
+    assert len(statements) <= 4 + ledger_writes() + 1, "\n".join(statements)
+
+
+def test_a_periodic_check_in_during_a_visit_adds_only_the_visit_chain_head(
+    world, phone_a, phone_b, stops
+):
+    post(phone_a, body(world, DEPART))
+    post(phone_b, body(world, DEPART))
+    arrive_pair(world, stops[0])
+
+    statements = periodic_statements(phone_a, world)
+
+    assert len(statements) <= 4 + ledger_writes() + 1 + 1, "\n".join(statements)
+    [entry] = ledger_entries("checkin.periodic")[-1:]
+    assert entry["subject"] == f"visit:{stops[0].visit.pk}"
