@@ -64,6 +64,7 @@ def raise_alert(
         AlertKind.PHONE_SILENT: AlertSeverity.MEDIUM,
         AlertKind.LOW_BATTERY: AlertSeverity.MEDIUM,
         AlertKind.DAY_NOT_CLOSED: AlertSeverity.MEDIUM,
+        AlertKind.QUALIFICATION_EXPIRING: AlertSeverity.LOW,
     }[kind]
     now = timezone.now()
     alert = Alert.objects.create(

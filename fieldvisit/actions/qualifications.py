@@ -29,6 +29,27 @@ def _check_dates(issued_on: dt.date, expires_on: dt.date, zone: str, now: dt.dat
         raise RuleViolation("validation_error", _("The paper's dates are not valid."), errors)
 
 
+def check_document(
+    document: QualificationDocument, by: Any, now: dt.datetime | None = None
+) -> None:
+    """Refuse (``RuleViolation``, naming the field) a paper ``by`` may not record for the
+    agent: without the permission, of an agent of a team they do not oversee, or with dates
+    that cannot be. ``record_document`` runs it; admin forms run it while validating."""
+    require_perm(by, "fieldvisit.add_qualificationdocument", _("record agents' papers"))
+    agent = AgentProfile.objects.select_related("team").get(pk=document.agent_id)
+    require_record_in_scope(oversight_scope(by, ""), agent.team_id, _("agent profile"))
+    zone = agent.team.timezone if agent.team else settings.TIME_ZONE
+    _check_dates(document.issued_on, document.expires_on, zone, now or timezone.now())
+
+
+def check_agreement(agreement: AgencyAgreement, by: Any, now: dt.datetime | None = None) -> None:
+    """Refuse an agreement ``by`` may not record, or with dates that cannot be."""
+    require_perm(by, "fieldvisit.add_agencyagreement", _("record agency agreements"))
+    _check_dates(
+        agreement.issued_on, agreement.expires_on, settings.TIME_ZONE, now or timezone.now()
+    )
+
+
 def _paper(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -53,12 +74,8 @@ def record_document(
     """Put one of an agent's papers on file (a renewal is one more)."""
     now = now or timezone.now()
     with transaction.atomic():
-        require_perm(by, "fieldvisit.add_qualificationdocument", _("record agents' papers"))
-        agent = AgentProfile.objects.select_for_update().select_related("team").get(pk=agent_id)
-        require_record_in_scope(oversight_scope(by, ""), agent.team_id, _("agent profile"))
-        zone = agent.team.timezone if agent.team else settings.TIME_ZONE
-        _check_dates(issued_on, expires_on, zone, now)
-        document = QualificationDocument.objects.create(
+        agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
+        document = QualificationDocument(
             agent=agent,
             kind=kind,
             reference=reference.strip(),
@@ -68,6 +85,8 @@ def record_document(
             recorded_by=by,
             recorded_at=now,
         )
+        check_document(document, by, now)
+        document.save(force_insert=True)
         ledger.append(
             "agent.document_recorded",
             ledger.actor_for(by),
@@ -90,10 +109,8 @@ def record_agreement(
     """Put an agency's outsourcing agreement on file (a renewal is one more)."""
     now = now or timezone.now()
     with transaction.atomic():
-        require_perm(by, "fieldvisit.add_agencyagreement", _("record agency agreements"))
         agency = Agency.objects.select_for_update().get(pk=agency_id)
-        _check_dates(issued_on, expires_on, settings.TIME_ZONE, now)
-        agreement = AgencyAgreement.objects.create(
+        agreement = AgencyAgreement(
             agency=agency,
             reference=reference.strip(),
             issued_by=issued_by.strip(),
@@ -102,6 +119,8 @@ def record_agreement(
             recorded_by=by,
             recorded_at=now,
         )
+        check_agreement(agreement, by, now)
+        agreement.save(force_insert=True)
         ledger.append(
             "agency.agreement_recorded",
             ledger.actor_for(by),

@@ -5,6 +5,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from fieldvisit.access import evidence_scope, field_agents, oversight_scope, team_in_scope
 from fieldvisit.actions.auth import revoke_token
@@ -12,6 +14,7 @@ from fieldvisit.actions.oncall import record_chain
 from fieldvisit.actions.people import check_agent_profile, save_agent_profile
 from fieldvisit.admin.base import ReadOnlyAdmin, ScopedChoices, TeamScopedAdmin, checked_form
 from fieldvisit.admin.oncall import OnCallInline
+from fieldvisit.admin.qualifications import DocumentInline, agent_today, standing
 from fieldvisit.models import AgentProfile, DeviceToken, OnCallEntry, Team
 from fieldvisit.rules import RuleViolation
 from fieldvisit.texts import _, format_lazy
@@ -67,18 +70,18 @@ class TeamAdmin(OverseenOnly, TeamScopedAdmin):
     team_field = ""
     team_attribute = "pk"
 
-    list_display = ["name", "supervisor", "risk_manager", "timezone", "active"]
+    list_display = ["name", "supervisor", "lead", "risk_manager", "timezone", "active"]
     list_filter = ["active"]
-    list_select_related = ["supervisor", "risk_manager"]
+    list_select_related = ["supervisor", "lead", "risk_manager"]
     search_fields = ["name"]
-    autocomplete_fields = ["supervisor", "risk_manager"]
+    autocomplete_fields = ["supervisor", "lead", "risk_manager"]
     inlines = [AgentInline, OnCallInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Who oversees a team decides who sees its records: only a superuser changes it.
         if request.user.is_superuser:
             return []
-        return ["supervisor", "risk_manager"]
+        return ["supervisor", "lead", "risk_manager"]
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is OnCallEntry:
@@ -95,16 +98,45 @@ class TeamAdmin(OverseenOnly, TeamScopedAdmin):
 
 @admin.register(AgentProfile)
 class AgentProfileAdmin(AgentUserChoices, OverseenOnly, TeamScopedAdmin):
-    list_display = ["user", "badge_number", "team", "background_check_on", "active"]
+    list_display = [
+        "user",
+        "badge_number",
+        "team",
+        "agency",
+        "background_check_on",
+        "papers",
+        "active",
+    ]
     # The "team" filter offers only the teams of the rows in scope, not every team's name.
     list_filter = ["active", ("team", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["user", "team"]
+    list_select_related = ["user", "team", "agency"]
     search_fields = ["badge_number", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user", "team"]
+    inlines = [DocumentInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AgentProfile]:
+        return super().get_queryset(request).prefetch_related("documents", "agency__agreements")
+
+    @admin.display(description=_("papers"))
+    def papers(self, obj: AgentProfile) -> str:
+        """Whether the agent's papers are in force today, or which run out within 30 days."""
+        return standing(obj, agent_today(obj)) if obj.pk is not None else "-"
+
+    def papers_with_link(self, request: HttpRequest) -> Any:
+        """``papers``, and for those who record papers, a link to record one."""
+        if not request.user.has_perm("fieldvisit.add_qualificationdocument"):
+            return self.papers
+
+        @admin.display(description=_("papers"))
+        def papers(obj: AgentProfile) -> str:
+            url = reverse("admin:fieldvisit_qualificationdocument_add") + f"?agent={obj.pk}"
+            return format_html('{} <a href="{}">{}</a>', self.papers(obj), url, _("Record a paper"))
+
+        return papers
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # A profile stays its agent's (the ledger follows it as ``user:<id>``).
-        return ["user"] if obj is not None else []
+        return ["user", self.papers_with_link(request)] if obj is not None else []
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):  # type: ignore[no-untyped-def]
         form = super().get_form(request, obj, change, **kw)

@@ -164,7 +164,8 @@ def propose_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
         "form": form,
         "proposal": proposal,
         "not_ready": not_ready(form.cleaned_data["team"], form.cleaned_data["date"])
-        if proposal is not None else [],
+        if proposal is not None
+        else [],
         "can_submit": request.user.has_perm("fieldvisit.change_route"),
     }
     return TemplateResponse(request, "admin/fieldvisit/route/propose.html", context)

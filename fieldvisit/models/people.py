@@ -135,9 +135,7 @@ class AgentProfile(models.Model):
     def papers(self) -> Papers:
         agency = self.agency
         return Papers(
-            documents=tuple(
-                Paper(d.kind, d.issued_on, d.expires_on) for d in self.documents.all()
-            ),
+            documents=tuple(Paper(d.kind, d.issued_on, d.expires_on) for d in self.documents.all()),
             outsourced=agency is not None,
             agency_active=agency is None or agency.active,
             agreements=tuple(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus
@@ -56,7 +56,8 @@ class AgentFacts:
     active: bool
     badge_number: str
     background_check_on: dt.date | None
-    papers: Papers = Papers()  # none on file unless given: not qualified for a route
+    # None on file unless given: not qualified for a route.
+    papers: Papers = field(default_factory=Papers)
 
 
 def check_transition(current: str, target: str) -> Verdict:
