@@ -5,17 +5,16 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
 
 from fieldvisit.access import evidence_scope, field_agents, oversight_scope, team_in_scope
 from fieldvisit.actions.auth import revoke_token
 from fieldvisit.actions.oncall import record_chain
 from fieldvisit.actions.people import check_agent_profile, save_agent_profile
+from fieldvisit.actions.qualifications import record_document
 from fieldvisit.admin.base import ReadOnlyAdmin, ScopedChoices, TeamScopedAdmin, checked_form
 from fieldvisit.admin.oncall import OnCallInline
 from fieldvisit.admin.qualifications import DocumentInline, agent_today, standing
-from fieldvisit.models import AgentProfile, DeviceToken, OnCallEntry, Team
+from fieldvisit.models import AgentProfile, DeviceToken, OnCallEntry, QualificationDocument, Team
 from fieldvisit.rules import RuleViolation
 from fieldvisit.texts import _, format_lazy
 
@@ -122,21 +121,9 @@ class AgentProfileAdmin(AgentUserChoices, OverseenOnly, TeamScopedAdmin):
         """Whether the agent's papers are in force today, or which run out within 30 days."""
         return standing(obj, agent_today(obj)) if obj.pk is not None else "-"
 
-    def papers_with_link(self, request: HttpRequest) -> Any:
-        """``papers``, and for those who record papers, a link to record one."""
-        if not request.user.has_perm("fieldvisit.add_qualificationdocument"):
-            return self.papers
-
-        @admin.display(description=_("papers"))
-        def papers(obj: AgentProfile) -> str:
-            url = reverse("admin:fieldvisit_qualificationdocument_add") + f"?agent={obj.pk}"
-            return format_html('{} <a href="{}">{}</a>', self.papers(obj), url, _("Record a paper"))
-
-        return papers
-
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # A profile stays its agent's (the ledger follows it as ``user:<id>``).
-        return ["user", self.papers_with_link(request)] if obj is not None else []
+        return ["user", "papers"] if obj is not None else []
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):  # type: ignore[no-untyped-def]
         form = super().get_form(request, obj, change, **kw)
@@ -144,6 +131,21 @@ class AgentProfileAdmin(AgentUserChoices, OverseenOnly, TeamScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: AgentProfile, form: Any, change: bool) -> None:
         save_agent_profile(obj, request.user)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not QualificationDocument:
+            return super().save_formset(request, form, formset, change)
+        for document in formset.save(commit=False):  # new papers only: none is ever changed
+            record_document(
+                agent_id=form.instance.pk,
+                kind=document.kind,
+                reference=document.reference,
+                issued_by=document.issued_by,
+                issued_on=document.issued_on,
+                expires_on=document.expires_on,
+                by=request.user,
+            )
+        return None
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deactivate instead: who was qualified when is evidence

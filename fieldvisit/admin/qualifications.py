@@ -100,14 +100,31 @@ class QualificationDocumentAdmin(PaperAdmin, TeamScopedAdmin):
         obj.pk = saved.pk
 
 
-class DocumentInline(ReadOnlyInline):
-    """Every paper the agent ever had on file, newest expiry first."""
+class DocumentInline(admin.TabularInline):
+    """Every paper the agent ever had on file, newest expiry first, none changeable; those
+    who record papers add one here (a renewal is one more row)."""
 
     model = QualificationDocument
-    fields = ["kind", *PAPER_FIELDS, *RECORDED]
-    readonly_fields = fields
+    extra = 0
+    can_delete = False
     ordering = ["kind", "-expires_on"]
-    show_change_link = False
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["kind", *PAPER_FIELDS, *RECORDED]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return RECORDED
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = checked_form(formset.form, check_document, request.user)
+        return formset
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("fieldvisit.add_qualificationdocument")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class AgreementInline(ReadOnlyInline):
