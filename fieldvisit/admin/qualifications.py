@@ -121,7 +121,8 @@ class DocumentInline(admin.TabularInline):
         return formset
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("fieldvisit.add_qualificationdocument")
+        # Papers are recorded for an agent on file: not while the profile itself is added.
+        return obj is not None and request.user.has_perm("fieldvisit.add_qualificationdocument")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
