@@ -398,6 +398,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("WATCHDOG_EVERY_S", 60),
     },
     "day_close": {"task": "fieldvisit.day_close", "schedule": env_int("DAY_CLOSE_EVERY_S", 300)},
+    "expiring_papers": {
+        "task": "fieldvisit.expiring_papers",
+        "schedule": env_int("EXPIRING_PAPERS_EVERY_S", 3600),
+    },
     "deliver_alerts": {
         "task": "fieldvisit.deliver_alerts",
         "schedule": env_int("DELIVER_ALERTS_EVERY_S", 5),

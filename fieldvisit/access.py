@@ -46,19 +46,30 @@ def team_of(user: Any) -> Team | None:
     return profile.team
 
 
+# The roles that oversee teams: each sees the teams they are named on (supervisor, team
+# lead, risk manager), and acts there as their permissions allow.
+OVERSEER_ROLES = (Role.SUPERVISOR, Role.TEAM_LEAD, Role.RISK_MANAGER)
+
+
 def _overseen_by(user: Any, team_field: str) -> Q:
-    """Records of the teams ``user`` supervises or manages the risk of ("" for the team)."""
+    """Records of the teams ``user`` supervises, leads or manages the risk of ("" for the
+    team)."""
     prefix = f"{team_field}__" if team_field else ""
-    return Q(**{f"{prefix}supervisor": user}) | Q(**{f"{prefix}risk_manager": user})
+    return (
+        Q(**{f"{prefix}supervisor": user})
+        | Q(**{f"{prefix}risk_manager": user})
+        | Q(**{f"{prefix}lead": user})
+    )
 
 
 def _team_filter(user: Any, prefix: str) -> Q:
-    """Teams whose records ``user`` may read: their own as an agent, the ones they supervise."""
+    """Teams whose records ``user`` may read: their own as an agent, the ones they oversee
+    (supervise, lead or manage the risk of)."""
     condition = Q(pk__in=[])
     team = team_of(user)
     if team is not None:
         condition |= Q(**{f"{prefix}": team})
-    if has_role(user, Role.SUPERVISOR):
+    if has_role(user, *OVERSEER_ROLES):
         condition |= _overseen_by(user, prefix)
     return condition
 
@@ -136,7 +147,14 @@ def oversight_scope(user: Any, team_field: str) -> Q:
 
 
 # The roles that work in admin: none of their holders is a team's field agent.
-STAFF_ROLES = (Role.PLANNER, Role.SUPERVISOR, Role.LEGAL, Role.AUDITOR)
+STAFF_ROLES = (
+    Role.PLANNER,
+    Role.SUPERVISOR,
+    Role.LEGAL,
+    Role.AUDITOR,
+    Role.TEAM_LEAD,
+    Role.RISK_MANAGER,
+)
 
 
 def field_agents(user_field: str) -> Q:
@@ -168,6 +186,7 @@ def team_in_scope(scope: Q, team_id: int | None) -> bool:
 TEAM_PATHS: dict[str, str] = {
     "team": "",
     "agentprofile": "team",
+    "qualificationdocument": "agent__team",
     "case": "team",
     "address": "case__team",
     "relation": "case__team",

@@ -11,7 +11,7 @@ from fieldvisit.choices import Role
 from fieldvisit.models import EvidenceAccess
 
 # Every person who reads evidence to oversee, judge or audit it: a court asks who read what.
-LOGGED_ROLES = (Role.LEGAL, Role.SUPERVISOR, Role.AUDITOR)
+LOGGED_ROLES = (Role.LEGAL, Role.SUPERVISOR, Role.AUDITOR, Role.TEAM_LEAD, Role.RISK_MANAGER)
 
 
 def record_read(user: Any, action: str, subject: str, via: str = "api") -> None:

@@ -12,6 +12,11 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", pgettext_lazy("Role", "Supervisor / risk manager")
     LEGAL = "legal", pgettext_lazy("Role", "Legal")
     AUDITOR = "auditor", pgettext_lazy("Role", "Auditor")
+    # Seeds (外访流程): the team lead (客户负责人) receives the arrival, position and return
+    # reports of their teams, decides route changes and reviews and keeps visit reports and
+    # slips; the risk manager (风控) approves routes and handles incidents.
+    TEAM_LEAD = "team_lead", pgettext_lazy("Role", "Team lead")
+    RISK_MANAGER = "risk_manager", pgettext_lazy("Role", "Risk manager")
 
 
 class Datum(models.TextChoices):
@@ -145,6 +150,21 @@ class AlertKind(models.TextChoices):
         pgettext_lazy("AlertKind", "Notice signed by someone who is not a listed relation"),
     )
     INCIDENT = "incident", pgettext_lazy("AlertKind", "Conduct incident opened")
+    QUALIFICATION_EXPIRING = (
+        "papers_expiring",
+        pgettext_lazy("AlertKind", "Agent's qualification expiring"),
+    )
+
+
+class DocumentKind(models.TextChoices):
+    """The papers an agent's qualification holds (seeds: 外访催收作业人员诚信规定)."""
+
+    CRIMINAL_RECORD = (
+        "criminal_record",
+        pgettext_lazy("DocumentKind", "Certificate of no criminal record"),
+    )
+    CREDIT_REPORT = "credit_report", pgettext_lazy("DocumentKind", "Personal credit report")
+    TRAINING = "training", pgettext_lazy("DocumentKind", "Training completed")
 
 
 class AlertSeverity(models.IntegerChoices):

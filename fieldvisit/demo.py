@@ -23,10 +23,12 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
+from fieldvisit.actions import qualifications as paper_actions
 from fieldvisit.actions import routes as route_actions
-from fieldvisit.choices import AddressKind, ContactKind, RelationKind, Role
+from fieldvisit.choices import AddressKind, ContactKind, DocumentKind, RelationKind, Role
 from fieldvisit.models import (
     Address,
+    Agency,
     AgentProfile,
     Case,
     ContactPoint,
@@ -146,6 +148,8 @@ PEOPLE = [
     ("planner", Role.PLANNER, True, "Fang", "Liu"),
     ("supervisor", Role.SUPERVISOR, True, "Jun", "Yang"),
     ("duty_manager", Role.SUPERVISOR, True, "Qiang", "Ma"),
+    ("team_lead", Role.TEAM_LEAD, True, "Li", "Chen"),
+    ("risk_manager", Role.RISK_MANAGER, True, "Hong", "Lin"),
     ("legal", Role.LEGAL, True, "Hui", "Huang"),
     ("auditor", Role.AUDITOR, True, "Ning", "Xu"),
 ]
@@ -207,7 +211,8 @@ def _teams(people: dict[str, User], suffix: str, day: dt.date, area: Area, zone:
     team = Team.objects.create(
         name=f"{area.name} field team{suffix}",
         supervisor=people["supervisor"],
-        risk_manager=people["duty_manager"],
+        lead=people["team_lead"],
+        risk_manager=people["risk_manager"],
         timezone=zone,
     )
     # The on-call chain: the supervisor, then the duty manager, each reached by e-mail (the
@@ -223,6 +228,18 @@ def _teams(people: dict[str, User], suffix: str, day: dt.date, area: Area, zone:
     other = Team.objects.create(
         name=f"{area.name} second team{suffix}", supervisor=people["supervisor"], timezone=zone
     )
+    # The second team's partner is outsourced: an agency with its agreement on file.
+    agency = Agency.objects.create(
+        name=f"{area.name} Field Services{suffix}", registration_number="91310000MA1FL0000X"
+    )
+    paper_actions.record_agreement(
+        agency_id=agency.pk,
+        reference=f"AG-{secrets.token_hex(3).upper()}",
+        issued_by=agency.name,
+        issued_on=min(day, timezone.localdate()) - dt.timedelta(days=200),
+        expires_on=day + dt.timedelta(days=165),
+        by=people["supervisor"],
+    )
     checked = day - dt.timedelta(days=400)
     for number, (key, member_of) in enumerate(
         [
@@ -233,14 +250,43 @@ def _teams(people: dict[str, User], suffix: str, day: dt.date, area: Area, zone:
         ],
         start=1,
     ):
-        AgentProfile.objects.create(
+        profile = AgentProfile.objects.create(
             user=people[key],
             team=member_of,
             badge_number=f"B{secrets.token_hex(3).upper()}{number}",
             background_check_on=checked,
             background_check_reference=f"PSB-{secrets.token_hex(4)}",
+            agency=agency if key == "outsider_partner" else None,
         )
+        _papers(profile, people["supervisor"], day, soon=key == "agent_b")
     return team
+
+
+# Each paper: who issues it and how long it is in force.
+PAPERS = {
+    DocumentKind.CRIMINAL_RECORD: ("公安局派出所", 180),
+    DocumentKind.CREDIT_REPORT: ("中国人民银行征信中心", 90),
+    DocumentKind.TRAINING: ("Compliance training", 365),
+}
+
+
+def _papers(profile: AgentProfile, by: User, day: dt.date, soon: bool) -> None:
+    """The agent's papers, issued 60 days before the route's day (or today); with ``soon``,
+    the credit report runs out 20 days after it (the agent list and the job warn of it)."""
+    issued = min(day, timezone.localdate()) - dt.timedelta(days=60)
+    for kind, (issuer, days) in PAPERS.items():
+        expires = day + dt.timedelta(days=days - 60)  # in force on the route's day
+        if soon and kind == DocumentKind.CREDIT_REPORT:
+            expires = day + dt.timedelta(days=20)
+        paper_actions.record_document(
+            agent_id=profile.pk,
+            kind=kind,
+            reference=f"{kind[:2].upper()}-{secrets.token_hex(4).upper()}",
+            issued_by=issuer,
+            issued_on=issued,
+            expires_on=expires,
+            by=by,
+        )
 
 
 def _cases(creditor: Creditor, team: Team, day: dt.date, area: Area, zone: str) -> list[Address]:
@@ -274,9 +320,10 @@ def _approve_evening_before(
     """Planned and approved the evening before, as the procedure requires."""
     evening_before = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(18, 0), tzinfo=zone)
     route_actions.submit_route(route.pk, people["planner"], now=evening_before)
+    # The risk manager approves (seeds: 上门催收个案的确定).
     route_actions.decide_route(
         route.pk,
-        people["supervisor"],
+        people["risk_manager"],
         approve=True,
         comment="Demo route approved.",
         now=evening_before + dt.timedelta(minutes=30),

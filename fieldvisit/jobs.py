@@ -21,13 +21,14 @@ from fieldvisit.actions import alerts, deliveries, uploads
 from fieldvisit.choices import AlertKind, AlertStatus, CheckInKind, RouteStatus, VisitStatus
 from fieldvisit.compliance import judge
 from fieldvisit.evidence.storage import sweep_staging
-from fieldvisit.geo import local_text
+from fieldvisit.geo import local_text, local_today
 from fieldvisit.ledger import timestamps, witnessing
 from fieldvisit.ledger.checkpoints import make_checkpoint
-from fieldvisit.models import AgentClock, Alert, CheckIn, Creditor, Route, Visit
+from fieldvisit.models import AgentClock, AgentProfile, Alert, CheckIn, Creditor, Route, Team, Visit
 from fieldvisit.queries.visits import visit_records
 from fieldvisit.rules.checkins import DEPART_TOGETHER, check_departed_together, silence_level
 from fieldvisit.rules.day_close import LATEST, VisitClose, close_deadline, day_close_problems
+from fieldvisit.rules.qualifications import expiring, paper_name
 from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import person_name
 
@@ -302,6 +303,53 @@ def day_close(now: dt.datetime | None = None) -> int:
         date__gte=(now - dt.timedelta(days=2)).date(),
     )
     return sum(_close_day(route_id, now) for route_id in recent.values_list("pk", flat=True))
+
+
+# Names the warning of one paper's expiry: raised once, however often the job runs.
+PAPERS_WARNING = uuid.UUID("5d1c1c5e-4b0e-4f57-9a57-0a6e2d0c3a11")
+
+
+def _warn_papers(agent_id: int, now: dt.datetime) -> int:
+    """Warn the team (its on-call chain, low severity) of each of the agent's papers that
+    runs out within 30 days with no renewal on file, once per paper and expiry date."""
+    with transaction.atomic(durable=True):
+        agent = (
+            AgentProfile.objects.select_related("user", "team", "agency")
+            .prefetch_related("documents", "agency__agreements")
+            .get(pk=agent_id)
+        )
+        team = Team.objects.select_for_update().get(pk=agent.team_id)
+        raised = 0
+        for kind, until in expiring(agent.papers(), local_today(team.timezone, now)):
+            alert_id = uuid.uuid5(PAPERS_WARNING, f"{agent.pk}:{kind}:{until.isoformat()}")
+            if Alert.objects.filter(pk=alert_id).exists():
+                continue
+            alerts.raise_alert(
+                kind=AlertKind.QUALIFICATION_EXPIRING,
+                team=team,
+                detail=format_lazy(
+                    _(
+                        "{agent} ({badge}): {paper} is in force until {until}; record its "
+                        "renewal, or the agent is kept off routes after that day."
+                    ),
+                    agent=person_name(agent.user),
+                    badge=agent.badge_number,
+                    paper=paper_name(kind),
+                    until=until.isoformat(),
+                ),
+                actor=alerts.SYSTEM,
+                alert_id=alert_id,
+            )
+            raised += 1
+        return raised
+
+
+def expiring_papers(now: dt.datetime | None = None) -> int:
+    """Warn, 30 days ahead, of every active agent's paper about to run out (run daily or
+    more often: each paper's expiry is warned of once)."""
+    now = now or timezone.now()
+    agents = AgentProfile.objects.filter(active=True, team__isnull=False, team__active=True)
+    return sum(_warn_papers(agent_id, now) for agent_id in agents.values_list("pk", flat=True))
 
 
 def checkpoint() -> int | None:

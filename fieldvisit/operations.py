@@ -31,8 +31,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from fieldvisit.access import evidence_scope, has_role
-from fieldvisit.choices import AlertKind, AlertStatus, Role, RouteStatus, VisitStatus
+from fieldvisit.access import OVERSEER_ROLES, evidence_scope, has_role
+from fieldvisit.choices import AlertKind, AlertStatus, RouteStatus, VisitStatus
 from fieldvisit.models import AgentClock, Alert, CheckIn, Route, Visit
 from fieldvisit.rules.checkins import SILENCE_LEVELS, silence_level
 from fieldvisit.rules.lateness import lateness_text
@@ -58,11 +58,11 @@ TOLD = {"supervisor": _("supervisor"), "risk_manager": _("risk manager")}
 
 
 def may_watch(user: Any) -> bool:
-    """Supervisors (and risk managers, who hold the same role) and superusers."""
+    """Those who oversee teams (supervisors, team leads, risk managers) and superusers."""
     return bool(
         getattr(user, "is_active", False)
         and getattr(user, "is_staff", False)
-        and (user.is_superuser or has_role(user, Role.SUPERVISOR))
+        and (user.is_superuser or has_role(user, *OVERSEER_ROLES))
     )
 
 

@@ -1,4 +1,4 @@
-"""The five roles as auth groups and the model permissions each holds.
+"""The roles as auth groups and the model permissions each holds.
 
 The data migrations 0003, 0005, 0007 and 0009 created these (migrations stay frozen as
 written); this module is the current list, and ``ensure_role_groups`` runs after every
@@ -65,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "change_stop",
         "delete_stop",
         "view_routechangerequest",
+        "view_qualificationdocument",
     ],
     "supervisor": [
         "view_creditor",
@@ -76,6 +77,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_agentprofile",
         "add_agentprofile",
         "change_agentprofile",
+        # Agents' papers and the agencies outsourced agents work for (never changed: a
+        # renewal is a new record).
+        "view_qualificationdocument",
+        "add_qualificationdocument",
+        "view_agency",
+        "add_agency",
+        "change_agency",
+        "view_agencyagreement",
+        "add_agencyagreement",
         "view_route",
         "decide_route",
         "view_stop",
@@ -150,6 +160,66 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *EVIDENCE_READERS,
         "view_evidenceaccess",
         *INCIDENT_READERS,
+        "view_qualificationdocument",
+        "view_agency",
+        "view_agencyagreement",
+    ],
+    # Seeds (外访流程 (2), (7); 行为指引 3): the team lead (客户负责人) receives the arrival,
+    # position and return reports of the teams they lead, decides their route changes, and
+    # reviews and keeps their visit reports and slips.
+    "team_lead": [
+        "view_creditor",
+        "view_case",
+        "view_address",
+        "view_relation",
+        "view_team",
+        "view_agentprofile",
+        "view_qualificationdocument",
+        "view_route",
+        "view_stop",
+        "view_routechangerequest",
+        "decide_routechangerequest",
+        "view_checkin",
+        "view_alert",
+        "handle_alert",
+        *EVIDENCE_READERS,
+        # Conduct incidents and complaints are theirs to handle (the team's risk manager).
+        *INCIDENT_READERS,
+        "add_incident",
+        "decide_incident",
+        "suspend_agent",
+        "add_complaint",
+        "answer_complaint",
+        "review_visit",
+        "add_photoacceptance",
+    ],
+    # Seeds (上门催收个案的确定): routes are approved by the risk manager (风控) before they
+    # are walked; incidents and escalated alerts are theirs.
+    "risk_manager": [
+        "view_creditor",
+        "view_case",
+        "view_address",
+        "view_relation",
+        "view_team",
+        "view_agentprofile",
+        "view_qualificationdocument",
+        "view_agency",
+        "view_agencyagreement",
+        "view_route",
+        "decide_route",
+        "view_stop",
+        "view_routechangerequest",
+        "view_checkin",
+        "view_alert",
+        "handle_alert",
+        *EVIDENCE_READERS,
+        # Conduct incidents and complaints are theirs to handle (the team's risk manager).
+        *INCIDENT_READERS,
+        "add_incident",
+        "decide_incident",
+        "suspend_agent",
+        "add_complaint",
+        "answer_complaint",
     ],
 }
 

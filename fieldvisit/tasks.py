@@ -22,6 +22,11 @@ def day_close() -> int:
     return jobs.day_close()
 
 
+@shared_task(name="fieldvisit.expiring_papers", ignore_result=True)
+def expiring_papers() -> int:
+    return jobs.expiring_papers()
+
+
 @shared_task(name="fieldvisit.escalate_alerts", ignore_result=True)
 def escalate_alerts() -> int:
     return jobs.escalate_alerts()

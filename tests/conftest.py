@@ -105,8 +105,13 @@ def _test_settings(settings: Any, ledger_key_dir: Path, tmp_path: Path) -> None:
 @pytest.fixture
 def world(db: Any) -> World:
     supervisor = factories.user("supervisor", Role.SUPERVISOR)
+    lead = factories.user("team_lead", Role.TEAM_LEAD)
     team = Team.objects.create(
-        name="Huangpu", supervisor=supervisor, risk_manager=supervisor, timezone="Asia/Shanghai"
+        name="Huangpu",
+        supervisor=supervisor,
+        risk_manager=supervisor,
+        lead=lead,
+        timezone="Asia/Shanghai",
     )
     other_team = Team.objects.create(name="Pudong", supervisor=None, timezone="Asia/Shanghai")
     agent_a = factories.agent("agent_a", team)
@@ -142,6 +147,8 @@ def world(db: Any) -> World:
         addresses=addresses,
         route=route,
         duty=duty,
+        lead=lead,
+        risk=factories.user("risk_officer", Role.RISK_MANAGER),
     )
 
 

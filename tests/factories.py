@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, User
 
-from fieldvisit.choices import AddressKind, Role, RouteStatus
+from fieldvisit.choices import AddressKind, DocumentKind, Role, RouteStatus
 from fieldvisit.models import (
     Address,
     AgentProfile,
@@ -17,6 +17,7 @@ from fieldvisit.models import (
     ContactPoint,
     Creditor,
     OnCallEntry,
+    QualificationDocument,
     Route,
     Stop,
     Team,
@@ -37,16 +38,44 @@ def user(username: str, *roles: str, staff: bool | None = None, **fields: Any) -
     return created
 
 
-def agent(username: str, team: Team | None, **profile: Any) -> User:
+PAPERS_ISSUED = dt.date(2025, 1, 15)
+PAPERS_EXPIRE = dt.date(2099, 12, 31)
+
+
+def agent(username: str, team: Team | None, papers: bool = True, **profile: Any) -> User:
+    """A field agent; with their papers on file (in force for years) unless ``papers`` is
+    False."""
     created = user(username, Role.AGENT)
-    AgentProfile.objects.create(
+    made = AgentProfile.objects.create(
         user=created,
         team=team,
         badge_number=profile.pop("badge_number", f"B{next(_seq):05d}"),
-        background_check_on=profile.pop("background_check_on", dt.date(2025, 1, 15)),
+        background_check_on=profile.pop("background_check_on", PAPERS_ISSUED),
         **profile,
     )
+    if papers:
+        for kind in DocumentKind.values:
+            document(made, kind)
     return created
+
+
+def document(
+    profile: AgentProfile,
+    kind: str,
+    issued_on: dt.date = PAPERS_ISSUED,
+    expires_on: dt.date = PAPERS_EXPIRE,
+    **fields: Any,
+) -> QualificationDocument:
+    return QualificationDocument.objects.create(
+        agent=profile,
+        kind=kind,
+        reference=fields.pop("reference", f"{kind.upper()}-{next(_seq):05d}"),
+        issued_on=issued_on,
+        expires_on=expires_on,
+        recorded_by=fields.pop("recorded_by", profile.user),
+        recorded_at=fields.pop("recorded_at", dt.datetime(2025, 1, 16, tzinfo=dt.UTC)),
+        **fields,
+    )
 
 
 def creditor(**fields: Any) -> Creditor:

@@ -97,6 +97,8 @@ class World:
     addresses: list[Address]
     route: Route
     duty: User | None = None  # second on the team's on-call chain, after the supervisor
+    lead: User | None = None  # the team lead (客户负责人) of the team
+    risk: User | None = None  # a risk manager (of no team until a test names them)
     clients: dict[str, APIClient] = field(default_factory=dict)
 
     def client(self, user: User, device: str = "phone-1") -> APIClient:

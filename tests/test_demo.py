@@ -23,7 +23,16 @@ from tests.helpers import today
 
 # The quick start chooses its zone by the hour; these tests are about reuse, in Shanghai.
 SHANGHAI = ("--zone", "Asia/Shanghai")
-USER_KEYS = {"agent_a", "agent_b", "outsider_agent", "planner", "supervisor", "legal"}
+USER_KEYS = {
+    "agent_a",
+    "agent_b",
+    "outsider_agent",
+    "planner",
+    "supervisor",
+    "team_lead",
+    "risk_manager",
+    "legal",
+}
 STOP_KEYS = {"id", "visit_id", "case_id", "notice_number", "lat", "lon", "timezone"}
 
 
@@ -68,7 +77,8 @@ def test_seed_demo_world_matches_the_database() -> None:
     assert route.status == RouteStatus.APPROVED
     assert route.date.isoformat() == world["route"]["date"]
     assert route.planned_by.username == world["users"]["planner"]["username"]
-    assert route.decided_by.username == world["users"]["supervisor"]["username"]
+    # The risk manager approves routes (seeds: 上门催收个案的确定).
+    assert route.decided_by.username == world["users"]["risk_manager"]["username"]
 
     for item in world["stops"]:
         stop = Stop.objects.select_related("address").get(pk=item["id"])
@@ -95,6 +105,12 @@ def test_seed_demo_world_matches_the_database() -> None:
     assert roles("planner") == {Role.PLANNER}
     assert roles("supervisor") == {Role.SUPERVISOR}
     assert roles("legal") == {Role.LEGAL}
+    assert roles("team_lead") == {Role.TEAM_LEAD}
+    assert roles("risk_manager") == {Role.RISK_MANAGER}
+    assert route.team.lead.username == world["users"]["team_lead"]["username"]
+    assert route.team.risk_manager.username == world["users"]["risk_manager"]["username"]
+    # Every agent's papers are on file (agent B's credit report runs out within 30 days).
+    assert all(p.documents.count() == 3 for p in (agent_a, agent_b, outsider))
     # Planned and approved through the actions: the ledger shows both steps.
     kinds = LedgerEntry.objects.filter(subject=f"route:{route.pk}").values_list("kind", flat=True)
     assert list(kinds) == ["route.submitted", "route.approved"]

@@ -66,6 +66,7 @@ def raise_alert(
         AlertKind.DAY_NOT_CLOSED: AlertSeverity.MEDIUM,
         AlertKind.THIRD_PARTY: AlertSeverity.MEDIUM,
         AlertKind.INCIDENT: AlertSeverity.HIGH,
+        AlertKind.QUALIFICATION_EXPIRING: AlertSeverity.LOW,
     }[kind]
     now = timezone.now()
     alert = Alert.objects.create(

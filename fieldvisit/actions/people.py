@@ -67,6 +67,7 @@ def save_agent_profile(profile: AgentProfile, by: Any) -> AgentProfile:
                 "team": profile.team.name if profile.team else None,
                 "background_check_on": profile.background_check_on,
                 "background_check_reference": profile.background_check_reference,
+                "agency": profile.agency.name if profile.agency else None,
                 "active": profile.active,
             },
         )

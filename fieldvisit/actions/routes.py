@@ -170,7 +170,7 @@ def submit_route(route_id: uuid.UUID, by: Any, now: dt.datetime | None = None) -
         stops = _stops(route)
         rules.check_route_has_stops(len(stops)).raise_if_failed()
         _check_places(route, [stop.address for stop in stops])
-        rules.check_team_staffed(team_agent_facts(route.team)).raise_if_failed()
+        rules.check_team_staffed(team_agent_facts(route.team), route.date).raise_if_failed()
         incidents.require_team_not_suspended(route.team)
         route.status = RouteStatus.SUBMITTED
         route.submitted_at = now
@@ -218,7 +218,7 @@ def may_decide(route: Route, by: Any) -> bool:
 def _approve_stops(route: Route, stops: list[Stop], now: dt.datetime) -> None:
     """Approval freezes the stops: each gets its demand-notice number and a visit record."""
     rules.check_decided_in_time(route.date, local_today(route.team.timezone, now)).raise_if_failed()
-    rules.check_team_staffed(team_agent_facts(route.team)).raise_if_failed()
+    rules.check_team_staffed(team_agent_facts(route.team), route.date).raise_if_failed()
     incidents.require_team_not_suspended(route.team)
     # Its alarms must reach someone: two verified people on call (DESIGN rule 10).
     check_oncall_chain(notices.chain_facts(route.team)).raise_if_failed()

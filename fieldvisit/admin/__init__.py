@@ -10,6 +10,7 @@ from fieldvisit.admin import (  # noqa: F401
     ledger,
     oncall,
     people,
+    qualifications,
     reports,
     routes,
 )

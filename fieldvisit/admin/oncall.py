@@ -18,9 +18,9 @@ from django.urls import path, reverse
 from django.utils.timezone import localtime
 from django.views.decorators.csrf import csrf_protect
 
-from fieldvisit.access import contact_owners
+from fieldvisit.access import OVERSEER_ROLES, contact_owners
 from fieldvisit.actions import alerts, oncall
-from fieldvisit.choices import AlertStatus, Role
+from fieldvisit.choices import AlertStatus
 from fieldvisit.cn_ids import NumberRefused, normal_mobile
 from fieldvisit.models import AlertNotice, ContactPoint, OnCallEntry
 from fieldvisit.rules import RuleViolation
@@ -28,8 +28,11 @@ from fieldvisit.texts import _, format_lazy
 
 
 def oncall_people() -> QuerySet[User]:
-    """Who may be put on a chain: active staff who handle alerts (supervisors)."""
-    return User.objects.filter(is_active=True, is_staff=True, groups__name=Role.SUPERVISOR)
+    """Who may be put on a chain: active staff who handle alerts (supervisors, team leads,
+    risk managers)."""
+    return User.objects.filter(
+        is_active=True, is_staff=True, groups__name__in=OVERSEER_ROLES
+    ).distinct()
 
 
 class OnCallInline(admin.TabularInline):

@@ -10,9 +10,11 @@ from fieldvisit.access import evidence_scope, field_agents, oversight_scope, tea
 from fieldvisit.actions.auth import revoke_token
 from fieldvisit.actions.oncall import record_chain
 from fieldvisit.actions.people import check_agent_profile, save_agent_profile
+from fieldvisit.actions.qualifications import record_document
 from fieldvisit.admin.base import ReadOnlyAdmin, ScopedChoices, TeamScopedAdmin, checked_form
 from fieldvisit.admin.oncall import OnCallInline
-from fieldvisit.models import AgentProfile, DeviceToken, OnCallEntry, Team
+from fieldvisit.admin.qualifications import DocumentInline, agent_today, standing
+from fieldvisit.models import AgentProfile, DeviceToken, OnCallEntry, QualificationDocument, Team
 from fieldvisit.rules import RuleViolation
 from fieldvisit.texts import _, format_lazy
 
@@ -67,18 +69,18 @@ class TeamAdmin(OverseenOnly, TeamScopedAdmin):
     team_field = ""
     team_attribute = "pk"
 
-    list_display = ["name", "supervisor", "risk_manager", "timezone", "active"]
+    list_display = ["name", "supervisor", "lead", "risk_manager", "timezone", "active"]
     list_filter = ["active"]
-    list_select_related = ["supervisor", "risk_manager"]
+    list_select_related = ["supervisor", "lead", "risk_manager"]
     search_fields = ["name"]
-    autocomplete_fields = ["supervisor", "risk_manager"]
+    autocomplete_fields = ["supervisor", "lead", "risk_manager"]
     inlines = [AgentInline, OnCallInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Who oversees a team decides who sees its records: only a superuser changes it.
         if request.user.is_superuser:
             return []
-        return ["supervisor", "risk_manager"]
+        return ["supervisor", "lead", "risk_manager"]
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is OnCallEntry:
@@ -95,16 +97,33 @@ class TeamAdmin(OverseenOnly, TeamScopedAdmin):
 
 @admin.register(AgentProfile)
 class AgentProfileAdmin(AgentUserChoices, OverseenOnly, TeamScopedAdmin):
-    list_display = ["user", "badge_number", "team", "background_check_on", "active"]
+    list_display = [
+        "user",
+        "badge_number",
+        "team",
+        "agency",
+        "background_check_on",
+        "papers",
+        "active",
+    ]
     # The "team" filter offers only the teams of the rows in scope, not every team's name.
     list_filter = ["active", ("team", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["user", "team"]
+    list_select_related = ["user", "team", "agency"]
     search_fields = ["badge_number", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user", "team"]
+    inlines = [DocumentInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AgentProfile]:
+        return super().get_queryset(request).prefetch_related("documents", "agency__agreements")
+
+    @admin.display(description=_("papers"))
+    def papers(self, obj: AgentProfile) -> str:
+        """Whether the agent's papers are in force today, or which run out within 30 days."""
+        return standing(obj, agent_today(obj)) if obj.pk is not None else "-"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # A profile stays its agent's (the ledger follows it as ``user:<id>``).
-        return ["user"] if obj is not None else []
+        return ["user", "papers"] if obj is not None else []
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kw: Any):  # type: ignore[no-untyped-def]
         form = super().get_form(request, obj, change, **kw)
@@ -112,6 +131,21 @@ class AgentProfileAdmin(AgentUserChoices, OverseenOnly, TeamScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: AgentProfile, form: Any, change: bool) -> None:
         save_agent_profile(obj, request.user)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not QualificationDocument:
+            return super().save_formset(request, form, formset, change)
+        for document in formset.save(commit=False):  # new papers only: none is ever changed
+            record_document(
+                agent_id=form.instance.pk,
+                kind=document.kind,
+                reference=document.reference,
+                issued_by=document.issued_by,
+                issued_on=document.issued_on,
+                expires_on=document.expires_on,
+                by=request.user,
+            )
+        return None
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deactivate instead: who was qualified when is evidence

@@ -75,11 +75,11 @@ class ProposalForm(forms.Form):
         return cleaned
 
 
-def not_ready(team: Team) -> list[str]:
-    """What would stop the team's route from being approved, said before it is planned: too
-    few qualified agents, or an on-call chain that cannot be reached."""
+def not_ready(team: Team, day: dt.date) -> list[str]:
+    """What would stop the team's route for ``day`` from being approved, said before it is
+    planned: too few agents qualified that day, or an on-call chain that cannot be reached."""
     verdicts = [
-        route_rules.check_team_staffed(team_agent_facts(team)),
+        route_rules.check_team_staffed(team_agent_facts(team), day),
         check_oncall_chain(chain_facts(team)),
     ]
     return [v.detail for v in verdicts if not v.ok]
@@ -163,7 +163,9 @@ def propose_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
         "title": _("Propose a route"),
         "form": form,
         "proposal": proposal,
-        "not_ready": not_ready(form.cleaned_data["team"]) if proposal is not None else [],
+        "not_ready": not_ready(form.cleaned_data["team"], form.cleaned_data["date"])
+        if proposal is not None
+        else [],
         "can_submit": request.user.has_perm("fieldvisit.change_route"),
     }
     return TemplateResponse(request, "admin/fieldvisit/route/propose.html", context)

@@ -10,7 +10,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,352 +18,942 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('number', models.CharField(max_length=64, unique=True)),
-                ('debtor_name', models.CharField(max_length=200)),
-                ('debtor_id_number', models.CharField(blank=True, help_text='Full ID number; agents only ever see it masked.', max_length=32)),
-                ('debtor_phone', models.CharField(blank=True, max_length=40)),
-                ('amount_due', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('currency', models.CharField(default='CNY', max_length=3)),
-                ('overdue_since', models.DateField(blank=True, null=True)),
-                ('reachable', models.BooleanField(default=True, help_text='Can the debtor or a relation be contacted (能够联系的账户)?')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('on_hold', 'On hold'), ('closed', 'Closed')], default='open', max_length=16)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("number", models.CharField(max_length=64, unique=True)),
+                ("debtor_name", models.CharField(max_length=200)),
+                (
+                    "debtor_id_number",
+                    models.CharField(
+                        blank=True,
+                        help_text="Full ID number; agents only ever see it masked.",
+                        max_length=32,
+                    ),
+                ),
+                ("debtor_phone", models.CharField(blank=True, max_length=40)),
+                ("amount_due", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("currency", models.CharField(default="CNY", max_length=3)),
+                ("overdue_since", models.DateField(blank=True, null=True)),
+                (
+                    "reachable",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Can the debtor or a relation be contacted (能够联系的账户)?",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("on_hold", "On hold"), ("closed", "Closed")],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['number'],
+                "ordering": ["number"],
             },
         ),
         migrations.CreateModel(
-            name='SigningKey',
+            name="SigningKey",
             fields=[
-                ('key_id', models.CharField(max_length=16, primary_key=True, serialize=False)),
-                ('public_key', models.BinaryField(max_length=32)),
-                ('valid_from', models.DateTimeField()),
+                ("key_id", models.CharField(max_length=16, primary_key=True, serialize=False)),
+                ("public_key", models.BinaryField(max_length=32)),
+                ("valid_from", models.DateTimeField()),
             ],
             options={
-                'ordering': ['valid_from'],
+                "ordering": ["valid_from"],
             },
         ),
         migrations.CreateModel(
-            name='Address',
+            name="Address",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('home', 'Home (住宅)'), ('work', 'Workplace (单位)'), ('household_registration', 'Household registration (户籍)'), ('mailing', 'Mailing (邮寄)'), ('other', 'Other (其他)')], max_length=32)),
-                ('text', models.CharField(max_length=500)),
-                ('lat', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(-90), django.core.validators.MaxValueValidator(90)])),
-                ('lon', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(-180), django.core.validators.MaxValueValidator(180)])),
-                ('timezone', models.CharField(blank=True, help_text='IANA zone (e.g. Asia/Shanghai); visit hours are judged in it.', max_length=64, validators=[fieldvisit.models.validators.validate_timezone])),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='addresses', to='fieldvisit.case')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("home", "Home (住宅)"),
+                            ("work", "Workplace (单位)"),
+                            ("household_registration", "Household registration (户籍)"),
+                            ("mailing", "Mailing (邮寄)"),
+                            ("other", "Other (其他)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("text", models.CharField(max_length=500)),
+                (
+                    "lat",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-90),
+                            django.core.validators.MaxValueValidator(90),
+                        ],
+                    ),
+                ),
+                (
+                    "lon",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-180),
+                            django.core.validators.MaxValueValidator(180),
+                        ],
+                    ),
+                ),
+                (
+                    "timezone",
+                    models.CharField(
+                        blank=True,
+                        help_text="IANA zone (e.g. Asia/Shanghai); visit hours are judged in it.",
+                        max_length=64,
+                        validators=[fieldvisit.models.validators.validate_timezone],
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="addresses",
+                        to="fieldvisit.case",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'addresses',
-                'ordering': ['case', 'kind'],
+                "verbose_name_plural": "addresses",
+                "ordering": ["case", "kind"],
             },
         ),
         migrations.CreateModel(
-            name='Creditor',
+            name="Creditor",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('code', models.SlugField(unique=True)),
-                ('visit_hours_start', models.TimeField(default=datetime.time(8, 0))),
-                ('visit_hours_end', models.TimeField(default=datetime.time(21, 0))),
-                ('geofence_radius_m', models.PositiveIntegerField(default=150, validators=[django.core.validators.MinValueValidator(10), django.core.validators.MaxValueValidator(5000)])),
-                ('checkin_interval_min', models.PositiveIntegerField(default=30, validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(240)])),
-                ('checkin_grace_min', models.PositiveIntegerField(default=10, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(120)])),
-                ('escalation_after_min', models.PositiveIntegerField(default=15, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(240)])),
-                ('max_visits_per_day', models.PositiveIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10)])),
-                ('max_visits_per_7_days', models.PositiveIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(30)])),
-                ('pair_arrival_window_min', models.PositiveIntegerField(default=10, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(60)])),
-                ('pair_arrival_distance_m', models.PositiveIntegerField(default=100, validators=[django.core.validators.MinValueValidator(10), django.core.validators.MaxValueValidator(1000)])),
-                ('team_split_distance_m', models.PositiveIntegerField(default=200, validators=[django.core.validators.MinValueValidator(10), django.core.validators.MaxValueValidator(2000)])),
-                ('recording_max_gap_s', models.PositiveIntegerField(default=2, validators=[django.core.validators.MaxValueValidator(60)])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("code", models.SlugField(unique=True)),
+                ("visit_hours_start", models.TimeField(default=datetime.time(8, 0))),
+                ("visit_hours_end", models.TimeField(default=datetime.time(21, 0))),
+                (
+                    "geofence_radius_m",
+                    models.PositiveIntegerField(
+                        default=150,
+                        validators=[
+                            django.core.validators.MinValueValidator(10),
+                            django.core.validators.MaxValueValidator(5000),
+                        ],
+                    ),
+                ),
+                (
+                    "checkin_interval_min",
+                    models.PositiveIntegerField(
+                        default=30,
+                        validators=[
+                            django.core.validators.MinValueValidator(5),
+                            django.core.validators.MaxValueValidator(240),
+                        ],
+                    ),
+                ),
+                (
+                    "checkin_grace_min",
+                    models.PositiveIntegerField(
+                        default=10,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(120),
+                        ],
+                    ),
+                ),
+                (
+                    "escalation_after_min",
+                    models.PositiveIntegerField(
+                        default=15,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(240),
+                        ],
+                    ),
+                ),
+                (
+                    "max_visits_per_day",
+                    models.PositiveIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                    ),
+                ),
+                (
+                    "max_visits_per_7_days",
+                    models.PositiveIntegerField(
+                        default=3,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(30),
+                        ],
+                    ),
+                ),
+                (
+                    "pair_arrival_window_min",
+                    models.PositiveIntegerField(
+                        default=10,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(60),
+                        ],
+                    ),
+                ),
+                (
+                    "pair_arrival_distance_m",
+                    models.PositiveIntegerField(
+                        default=100,
+                        validators=[
+                            django.core.validators.MinValueValidator(10),
+                            django.core.validators.MaxValueValidator(1000),
+                        ],
+                    ),
+                ),
+                (
+                    "team_split_distance_m",
+                    models.PositiveIntegerField(
+                        default=200,
+                        validators=[
+                            django.core.validators.MinValueValidator(10),
+                            django.core.validators.MaxValueValidator(2000),
+                        ],
+                    ),
+                ),
+                (
+                    "recording_max_gap_s",
+                    models.PositiveIntegerField(
+                        default=2, validators=[django.core.validators.MaxValueValidator(60)]
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('visit_hours_start__gte', datetime.time(8, 0)), ('visit_hours_end__lte', datetime.time(21, 0)), ('visit_hours_start__lt', models.F('visit_hours_end'))), name='creditor_visit_hours_within_legal_window'), models.CheckConstraint(condition=models.Q(('geofence_radius_m__gt', 0), ('checkin_interval_min__gt', 0), ('escalation_after_min__gt', 0), ('pair_arrival_window_min__gt', 0), ('pair_arrival_distance_m__gt', 0), ('team_split_distance_m__gt', 0)), name='creditor_positive_thresholds'), models.CheckConstraint(condition=models.Q(('max_visits_per_day__gt', 0), ('max_visits_per_7_days__gte', models.F('max_visits_per_day'))), name='creditor_frequency_caps_consistent')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("visit_hours_start__gte", datetime.time(8, 0)),
+                            ("visit_hours_end__lte", datetime.time(21, 0)),
+                            ("visit_hours_start__lt", models.F("visit_hours_end")),
+                        ),
+                        name="creditor_visit_hours_within_legal_window",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("geofence_radius_m__gt", 0),
+                            ("checkin_interval_min__gt", 0),
+                            ("escalation_after_min__gt", 0),
+                            ("pair_arrival_window_min__gt", 0),
+                            ("pair_arrival_distance_m__gt", 0),
+                            ("team_split_distance_m__gt", 0),
+                        ),
+                        name="creditor_positive_thresholds",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("max_visits_per_day__gt", 0),
+                            ("max_visits_per_7_days__gte", models.F("max_visits_per_day")),
+                        ),
+                        name="creditor_frequency_caps_consistent",
+                    ),
+                ],
             },
         ),
         migrations.AddField(
-            model_name='case',
-            name='creditor',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='fieldvisit.creditor'),
+            model_name="case",
+            name="creditor",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cases",
+                to="fieldvisit.creditor",
+            ),
         ),
         migrations.CreateModel(
-            name='DeviceToken',
+            name="DeviceToken",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('device_id', models.CharField(max_length=128)),
-                ('device_name', models.CharField(blank=True, max_length=128)),
-                ('platform', models.CharField(choices=[('android', 'Android'), ('ios', 'iOS'), ('web', 'Web'), ('other', 'Other')], default='other', max_length=16)),
-                ('key_digest', models.CharField(editable=False, max_length=64, unique=True)),
-                ('key_prefix', models.CharField(editable=False, max_length=8)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('revoke_reason', models.CharField(blank=True, editable=False, max_length=200)),
-                ('revoked_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='device_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("device_id", models.CharField(max_length=128)),
+                ("device_name", models.CharField(blank=True, max_length=128)),
+                (
+                    "platform",
+                    models.CharField(
+                        choices=[
+                            ("android", "Android"),
+                            ("ios", "iOS"),
+                            ("web", "Web"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=16,
+                    ),
+                ),
+                ("key_digest", models.CharField(editable=False, max_length=64, unique=True)),
+                ("key_prefix", models.CharField(editable=False, max_length=8)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("revoke_reason", models.CharField(blank=True, editable=False, max_length=200)),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="device_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'permissions': [('revoke_devicetoken', "Can revoke a device's token")],
+                "ordering": ["-created_at"],
+                "permissions": [("revoke_devicetoken", "Can revoke a device's token")],
             },
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('index', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('kind', models.CharField(max_length=64)),
-                ('subject', models.CharField(db_index=True, max_length=128)),
-                ('at', models.DateTimeField()),
-                ('entry_bytes', models.BinaryField()),
-                ('leaf_hash', models.BinaryField(max_length=32)),
+                ("index", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("kind", models.CharField(max_length=64)),
+                ("subject", models.CharField(db_index=True, max_length=128)),
+                ("at", models.DateTimeField()),
+                ("entry_bytes", models.BinaryField()),
+                ("leaf_hash", models.BinaryField(max_length=32)),
             ],
             options={
-                'verbose_name_plural': 'ledger entries',
-                'ordering': ['index'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('index__gte', 0)), name='ledger_index_not_negative')],
+                "verbose_name_plural": "ledger entries",
+                "ordering": ["index"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("index__gte", 0)), name="ledger_index_not_negative"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LedgerHead',
+            name="LedgerHead",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('size', models.BigIntegerField(default=0)),
-                ('peaks', models.BinaryField(default=b'', help_text="Concatenated hashes of the tree's peaks.")),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False),
+                ),
+                ("size", models.BigIntegerField(default=0)),
+                (
+                    "peaks",
+                    models.BinaryField(
+                        default=b"", help_text="Concatenated hashes of the tree's peaks."
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('id', 1)), name='ledger_head_singleton')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("id", 1)), name="ledger_head_singleton"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LedgerNode',
+            name="LedgerNode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.PositiveSmallIntegerField()),
-                ('idx', models.BigIntegerField()),
-                ('hash', models.BinaryField(max_length=32)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("level", models.PositiveSmallIntegerField()),
+                ("idx", models.BigIntegerField()),
+                ("hash", models.BinaryField(max_length=32)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('level', 'idx'), name='ledger_node_unique'), models.CheckConstraint(condition=models.Q(('level__gte', 1)), name='ledger_node_level_positive')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("level", "idx"), name="ledger_node_unique"),
+                    models.CheckConstraint(
+                        condition=models.Q(("level__gte", 1)), name="ledger_node_level_positive"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Relation',
+            name="Relation",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('co_borrower', 'Co-borrower (共同借款人)'), ('guarantor', 'Guarantor (担保人)'), ('family', 'Family member (家人)'), ('colleague', 'Colleague (同事)'), ('friend', 'Friend (朋友)'), ('other', 'Other')], max_length=32)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('notes', models.TextField(blank=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='relations', to='fieldvisit.case')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("co_borrower", "Co-borrower (共同借款人)"),
+                            ("guarantor", "Guarantor (担保人)"),
+                            ("family", "Family member (家人)"),
+                            ("colleague", "Colleague (同事)"),
+                            ("friend", "Friend (朋友)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="relations",
+                        to="fieldvisit.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['case', 'name'],
+                "ordering": ["case", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Route',
+            name="Route",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('date', models.DateField()),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted for approval'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('in_progress', 'In progress'), ('completed', 'Completed')], default='draft', max_length=16)),
-                ('submitted_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('decision_comment', models.TextField(blank=True, editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('decided_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='decided_routes', to=settings.AUTH_USER_MODEL)),
-                ('planned_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='planned_routes', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("date", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted for approval"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("in_progress", "In progress"),
+                            ("completed", "Completed"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("decision_comment", models.TextField(blank=True, editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decided_routes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "planned_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="planned_routes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-date', 'team__name'],
-                'permissions': [('decide_route', 'Can approve or reject a submitted route')],
+                "ordering": ["-date", "team__name"],
+                "permissions": [("decide_route", "Can approve or reject a submitted route")],
             },
         ),
         migrations.CreateModel(
-            name='RouteChangeRequest',
+            name="RouteChangeRequest",
             fields=[
-                ('id', models.UUIDField(help_text='Client-generated UUID.', primary_key=True, serialize=False)),
-                ('reason', models.TextField()),
-                ('add_stops', models.JSONField(blank=True, default=list)),
-                ('skip_stops', models.JSONField(blank=True, default=list)),
-                ('order', models.JSONField(blank=True, default=list)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='pending', max_length=16)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_comment', models.TextField(blank=True)),
-                ('request_sha256', models.CharField(editable=False, max_length=64)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='decided_change_requests', to=settings.AUTH_USER_MODEL)),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='change_requests', to=settings.AUTH_USER_MODEL)),
-                ('route', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='change_requests', to='fieldvisit.route')),
+                (
+                    "id",
+                    models.UUIDField(
+                        help_text="Client-generated UUID.", primary_key=True, serialize=False
+                    ),
+                ),
+                ("reason", models.TextField()),
+                ("add_stops", models.JSONField(blank=True, default=list)),
+                ("skip_stops", models.JSONField(blank=True, default=list)),
+                ("order", models.JSONField(blank=True, default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_comment", models.TextField(blank=True)),
+                ("request_sha256", models.CharField(editable=False, max_length=64)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decided_change_requests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="change_requests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "route",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="change_requests",
+                        to="fieldvisit.route",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at'],
-                'permissions': [('decide_routechangerequest', 'Can approve or reject a route change')],
+                "ordering": ["-received_at"],
+                "permissions": [
+                    ("decide_routechangerequest", "Can approve or reject a route change")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Checkpoint',
+            name="Checkpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tree_size', models.BigIntegerField()),
-                ('root_hash', models.BinaryField(max_length=32)),
-                ('timestamp', models.DateTimeField()),
-                ('signed_bytes', models.BinaryField()),
-                ('signature', models.BinaryField(max_length=64)),
-                ('note_signature', models.BinaryField(max_length=64)),
-                ('key', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='checkpoints', to='fieldvisit.signingkey')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tree_size", models.BigIntegerField()),
+                ("root_hash", models.BinaryField(max_length=32)),
+                ("timestamp", models.DateTimeField()),
+                ("signed_bytes", models.BinaryField()),
+                ("signature", models.BinaryField(max_length=64)),
+                ("note_signature", models.BinaryField(max_length=64)),
+                (
+                    "key",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="checkpoints",
+                        to="fieldvisit.signingkey",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['tree_size'],
+                "ordering": ["tree_size"],
             },
         ),
         migrations.CreateModel(
-            name='Stop',
+            name="Stop",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('sequence', models.PositiveSmallIntegerField()),
-                ('notice_number', models.CharField(blank=True, editable=False, max_length=40, null=True, unique=True)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('skipped', 'Skipped (approved change)'), ('visited', 'Visited')], default='planned', max_length=16)),
-                ('added_by_change', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='added_stops', to='fieldvisit.routechangerequest')),
-                ('address', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stops', to='fieldvisit.address')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stops', to='fieldvisit.case')),
-                ('route', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stops', to='fieldvisit.route')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("sequence", models.PositiveSmallIntegerField()),
+                (
+                    "notice_number",
+                    models.CharField(
+                        blank=True, editable=False, max_length=40, null=True, unique=True
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("skipped", "Skipped (approved change)"),
+                            ("visited", "Visited"),
+                        ],
+                        default="planned",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "added_by_change",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="added_stops",
+                        to="fieldvisit.routechangerequest",
+                    ),
+                ),
+                (
+                    "address",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stops",
+                        to="fieldvisit.address",
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stops",
+                        to="fieldvisit.case",
+                    ),
+                ),
+                (
+                    "route",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stops",
+                        to="fieldvisit.route",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['route', 'sequence'],
+                "ordering": ["route", "sequence"],
             },
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('timezone', models.CharField(default='Asia/Shanghai', help_text="The zone a route's date is read in.", max_length=64, validators=[fieldvisit.models.validators.validate_timezone])),
-                ('active', models.BooleanField(default=True)),
-                ('risk_manager', models.ForeignKey(blank=True, help_text='Receives escalated alerts.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='risk_managed_teams', to=settings.AUTH_USER_MODEL)),
-                ('supervisor', models.ForeignKey(blank=True, help_text="Receives the team's alerts first.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='supervised_teams', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "timezone",
+                    models.CharField(
+                        default="Asia/Shanghai",
+                        help_text="The zone a route's date is read in.",
+                        max_length=64,
+                        validators=[fieldvisit.models.validators.validate_timezone],
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "risk_manager",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Receives escalated alerts.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="risk_managed_teams",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "supervisor",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Receives the team's alerts first.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="supervised_teams",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='route',
-            name='team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='routes', to='fieldvisit.team'),
+            model_name="route",
+            name="team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="routes",
+                to="fieldvisit.team",
+            ),
         ),
         migrations.AddField(
-            model_name='case',
-            name='team',
-            field=models.ForeignKey(blank=True, help_text='The field team the case is assigned to; its agents may see it.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='fieldvisit.team'),
+            model_name="case",
+            name="team",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The field team the case is assigned to; its agents may see it.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cases",
+                to="fieldvisit.team",
+            ),
         ),
         migrations.CreateModel(
-            name='AgentProfile',
+            name="AgentProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('badge_number', models.CharField(max_length=32, unique=True)),
-                ('background_check_on', models.DateField(blank=True, help_text='Date the background check on file was completed.', null=True)),
-                ('background_check_reference', models.CharField(blank=True, max_length=100)),
-                ('active', models.BooleanField(default=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='agent_profile', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='agents', to='fieldvisit.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("badge_number", models.CharField(max_length=32, unique=True)),
+                (
+                    "background_check_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="Date the background check on file was completed.",
+                        null=True,
+                    ),
+                ),
+                ("background_check_reference", models.CharField(blank=True, max_length=100)),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="agent_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="agents",
+                        to="fieldvisit.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['badge_number'],
+                "ordering": ["badge_number"],
             },
         ),
         migrations.CreateModel(
-            name='Visit',
+            name="Visit",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('arriving', 'Arriving (one agent arrived)'), ('open', 'Open (both agents arrived together)'), ('closed', 'Closed (both agents left)'), ('reported', 'Reported'), ('reviewed', 'Reviewed')], default='planned', max_length=16)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('stop', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='visit', to='fieldvisit.stop')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("arriving", "Arriving (one agent arrived)"),
+                            ("open", "Open (both agents arrived together)"),
+                            ("closed", "Closed (both agents left)"),
+                            ("reported", "Reported"),
+                            ("reviewed", "Reviewed"),
+                        ],
+                        default="planned",
+                        max_length=16,
+                    ),
+                ),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "stop",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="visit",
+                        to="fieldvisit.stop",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['stop__route__date', 'stop__sequence'],
+                "ordering": ["stop__route__date", "stop__sequence"],
             },
         ),
         migrations.AddConstraint(
-            model_name='address',
-            constraint=models.CheckConstraint(condition=models.Q(('lat__isnull', True), models.Q(('lat__gte', -90), ('lat__lte', 90)), _connector='OR'), name='address_lat_in_range'),
+            model_name="address",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("lat__isnull", True),
+                    models.Q(("lat__gte", -90), ("lat__lte", 90)),
+                    _connector="OR",
+                ),
+                name="address_lat_in_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='address',
-            constraint=models.CheckConstraint(condition=models.Q(('lon__isnull', True), models.Q(('lon__gte', -180), ('lon__lte', 180)), _connector='OR'), name='address_lon_in_range'),
+            model_name="address",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("lon__isnull", True),
+                    models.Q(("lon__gte", -180), ("lon__lte", 180)),
+                    _connector="OR",
+                ),
+                name="address_lon_in_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='address',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('lat__isnull', True), ('lon__isnull', True)), models.Q(('lat__isnull', False), ('lon__isnull', False)), _connector='OR'), name='address_geocoded_fully_or_not_at_all'),
+            model_name="address",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("lat__isnull", True), ("lon__isnull", True)),
+                    models.Q(("lat__isnull", False), ("lon__isnull", False)),
+                    _connector="OR",
+                ),
+                name="address_geocoded_fully_or_not_at_all",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='devicetoken',
-            constraint=models.UniqueConstraint(condition=models.Q(('revoked_at__isnull', True)), fields=('user', 'device_id'), name='one_live_token_per_user_device'),
+            model_name="devicetoken",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("revoked_at__isnull", True)),
+                fields=("user", "device_id"),
+                name="one_live_token_per_user_device",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='routechangerequest',
-            constraint=models.CheckConstraint(condition=models.Q(('decided_by', models.F('requested_by')), _negated=True), name='change_request_maker_checker'),
+            model_name="routechangerequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("decided_by", models.F("requested_by")), _negated=True),
+                name="change_request_maker_checker",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='routechangerequest',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'pending'), models.Q(('decided_at__isnull', False), ('decided_by__isnull', False)), _connector='OR'), name='change_request_decision_recorded'),
+            model_name="routechangerequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "pending"),
+                    models.Q(("decided_at__isnull", False), ("decided_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="change_request_decision_recorded",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkpoint',
-            constraint=models.UniqueConstraint(fields=('tree_size', 'key'), name='checkpoint_once_per_size'),
+            model_name="checkpoint",
+            constraint=models.UniqueConstraint(
+                fields=("tree_size", "key"), name="checkpoint_once_per_size"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('tree_size__gte', 1)), name='checkpoint_size_positive'),
+            model_name="checkpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("tree_size__gte", 1)), name="checkpoint_size_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stop',
-            constraint=models.UniqueConstraint(fields=('route', 'sequence'), name='stop_sequence_unique'),
+            model_name="stop",
+            constraint=models.UniqueConstraint(
+                fields=("route", "sequence"), name="stop_sequence_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stop',
-            constraint=models.UniqueConstraint(fields=('route', 'address'), name='stop_address_once'),
+            model_name="stop",
+            constraint=models.UniqueConstraint(
+                fields=("route", "address"), name="stop_address_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stop',
-            constraint=models.CheckConstraint(condition=models.Q(('sequence__gte', 1)), name='stop_sequence_positive'),
+            model_name="stop",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("sequence__gte", 1)), name="stop_sequence_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='route',
-            index=models.Index(fields=['team', 'date'], name='fieldvisit__team_id_43255a_idx'),
+            model_name="route",
+            index=models.Index(fields=["team", "date"], name="fieldvisit__team_id_43255a_idx"),
         ),
         migrations.AddConstraint(
-            model_name='route',
-            constraint=models.CheckConstraint(condition=models.Q(('decided_by', models.F('planned_by')), _negated=True), name='route_maker_checker'),
+            model_name="route",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("decided_by", models.F("planned_by")), _negated=True),
+                name="route_maker_checker",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='route',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['approved', 'rejected', 'in_progress', 'completed']), _negated=True), models.Q(('decided_at__isnull', False), ('decided_by__isnull', False)), _connector='OR'), name='route_decision_recorded'),
+            model_name="route",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("status__in", ["approved", "rejected", "in_progress", "completed"]),
+                        _negated=True,
+                    ),
+                    models.Q(("decided_at__isnull", False), ("decided_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="route_decision_recorded",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='route',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'rejected'), _negated=True), fields=('team', 'date'), name='one_live_route_per_team_day'),
+            model_name="route",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "rejected"), _negated=True),
+                fields=("team", "date"),
+                name="one_live_route_per_team_day",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['team', 'status'], name='fieldvisit__team_id_aee204_idx'),
+            model_name="case",
+            index=models.Index(fields=["team", "status"], name="fieldvisit__team_id_aee204_idx"),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_due__gte', 0)), name='case_amount_due_not_negative'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_due__gte", 0)), name="case_amount_due_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='agentprofile',
-            constraint=models.CheckConstraint(condition=models.Q(('badge_number', ''), _negated=True), name='agent_badge_not_blank'),
+            model_name="agentprofile",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("badge_number", ""), _negated=True),
+                name="agent_badge_not_blank",
+            ),
         ),
     ]

@@ -9,106 +9,306 @@ from fieldvisit.db.append_only import AppendOnly
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldvisit', '0003_role_groups'),
+        ("fieldvisit", "0003_role_groups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CheckIn',
+            name="CheckIn",
             fields=[
-                ('id', models.UUIDField(help_text='Client-generated UUID.', primary_key=True, serialize=False)),
-                ('device_id', models.CharField(max_length=128)),
-                ('kind', models.CharField(choices=[('depart', 'Depart (出发)'), ('arrive', 'Arrive at a stop (到达)'), ('periodic', 'Periodic report (定时通报)'), ('leave', 'Leave a stop (离开)'), ('return', 'Return (返回)')], max_length=16)),
-                ('lat', models.FloatField()),
-                ('lon', models.FloatField()),
-                ('accuracy_m', models.FloatField()),
-                ('captured_at', models.DateTimeField()),
-                ('received_at', models.DateTimeField()),
-                ('clock_skew_s', models.FloatField(blank=True, null=True)),
-                ('distance_m', models.FloatField(blank=True, help_text="Distance to the stop's address (arrive and leave).", null=True)),
-                ('flags', models.JSONField(blank=True, default=list)),
-                ('request_sha256', models.CharField(max_length=64)),
-                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='checkins', to=settings.AUTH_USER_MODEL)),
-                ('route', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='checkins', to='fieldvisit.route')),
-                ('stop', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='checkins', to='fieldvisit.stop')),
-                ('visit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='checkins', to='fieldvisit.visit')),
+                (
+                    "id",
+                    models.UUIDField(
+                        help_text="Client-generated UUID.", primary_key=True, serialize=False
+                    ),
+                ),
+                ("device_id", models.CharField(max_length=128)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("depart", "Depart (出发)"),
+                            ("arrive", "Arrive at a stop (到达)"),
+                            ("periodic", "Periodic report (定时通报)"),
+                            ("leave", "Leave a stop (离开)"),
+                            ("return", "Return (返回)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("lat", models.FloatField()),
+                ("lon", models.FloatField()),
+                ("accuracy_m", models.FloatField()),
+                ("captured_at", models.DateTimeField()),
+                ("received_at", models.DateTimeField()),
+                ("clock_skew_s", models.FloatField(blank=True, null=True)),
+                (
+                    "distance_m",
+                    models.FloatField(
+                        blank=True,
+                        help_text="Distance to the stop's address (arrive and leave).",
+                        null=True,
+                    ),
+                ),
+                ("flags", models.JSONField(blank=True, default=list)),
+                ("request_sha256", models.CharField(max_length=64)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="checkins",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "route",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="checkins",
+                        to="fieldvisit.route",
+                    ),
+                ),
+                (
+                    "stop",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="checkins",
+                        to="fieldvisit.stop",
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="checkins",
+                        to="fieldvisit.visit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['captured_at'],
+                "ordering": ["captured_at"],
             },
         ),
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('panic', 'Panic'), ('missed_checkin', 'Missed check-in'), ('team_split', 'Team split'), ('rule_break', 'Rule broken (offline check-in)')], max_length=16)),
-                ('severity', models.PositiveSmallIntegerField(choices=[(10, 'Low'), (20, 'Medium'), (30, 'High'), (40, 'Critical')])),
-                ('level', models.CharField(choices=[('supervisor', 'Supervisor'), ('risk_manager', 'Risk manager')], default='supervisor', max_length=16)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('acknowledged', 'Acknowledged'), ('resolved', 'Resolved')], default='open', max_length=16)),
-                ('detail', models.TextField()),
-                ('lat', models.FloatField(blank=True, null=True)),
-                ('lon', models.FloatField(blank=True, null=True)),
-                ('discreet', models.BooleanField(default=False, help_text='Panic raised silently: the phone shows nothing.')),
-                ('captured_at', models.DateTimeField(blank=True, null=True)),
-                ('raised_at', models.DateTimeField()),
-                ('due_at', models.DateTimeField(blank=True, help_text='For a missed check-in: when it was due.', null=True)),
-                ('escalated_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledge_note', models.TextField(blank=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_note', models.TextField(blank=True)),
-                ('request_sha256', models.CharField(blank=True, max_length=64)),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('raised_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='raised_alerts', to=settings.AUTH_USER_MODEL)),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('route', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='fieldvisit.route')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='fieldvisit.team')),
-                ('visit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='fieldvisit.visit')),
-                ('checkin', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='fieldvisit.checkin')),
+                ("id", models.UUIDField(default=uuid.uuid4, primary_key=True, serialize=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("panic", "Panic"),
+                            ("missed_checkin", "Missed check-in"),
+                            ("team_split", "Team split"),
+                            ("rule_break", "Rule broken (offline check-in)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.PositiveSmallIntegerField(
+                        choices=[(10, "Low"), (20, "Medium"), (30, "High"), (40, "Critical")]
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[("supervisor", "Supervisor"), ("risk_manager", "Risk manager")],
+                        default="supervisor",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("acknowledged", "Acknowledged"),
+                            ("resolved", "Resolved"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("detail", models.TextField()),
+                ("lat", models.FloatField(blank=True, null=True)),
+                ("lon", models.FloatField(blank=True, null=True)),
+                (
+                    "discreet",
+                    models.BooleanField(
+                        default=False, help_text="Panic raised silently: the phone shows nothing."
+                    ),
+                ),
+                ("captured_at", models.DateTimeField(blank=True, null=True)),
+                ("raised_at", models.DateTimeField()),
+                (
+                    "due_at",
+                    models.DateTimeField(
+                        blank=True, help_text="For a missed check-in: when it was due.", null=True
+                    ),
+                ),
+                ("escalated_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledge_note", models.TextField(blank=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_note", models.TextField(blank=True)),
+                ("request_sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "raised_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="raised_alerts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "route",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alerts",
+                        to="fieldvisit.route",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alerts",
+                        to="fieldvisit.team",
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alerts",
+                        to="fieldvisit.visit",
+                    ),
+                ),
+                (
+                    "checkin",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="alerts",
+                        to="fieldvisit.checkin",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['status', '-severity', '-raised_at'],
-                'permissions': [('handle_alert', 'Can acknowledge and resolve alerts')],
+                "ordering": ["status", "-severity", "-raised_at"],
+                "permissions": [("handle_alert", "Can acknowledge and resolve alerts")],
             },
         ),
         migrations.AddIndex(
-            model_name='checkin',
-            index=models.Index(fields=['route', 'captured_at'], name='fieldvisit__route_i_db250c_idx'),
+            model_name="checkin",
+            index=models.Index(
+                fields=["route", "captured_at"], name="fieldvisit__route_i_db250c_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='checkin',
-            index=models.Index(fields=['visit', 'captured_at'], name='fieldvisit__visit_i_303bdd_idx'),
+            model_name="checkin",
+            index=models.Index(
+                fields=["visit", "captured_at"], name="fieldvisit__visit_i_303bdd_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkin',
-            constraint=models.CheckConstraint(condition=models.Q(('lat__gte', -90), ('lat__lte', 90), ('lon__gte', -180), ('lon__lte', 180)), name='checkin_coordinates_valid'),
+            model_name="checkin",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("lat__gte", -90), ("lat__lte", 90), ("lon__gte", -180), ("lon__lte", 180)
+                ),
+                name="checkin_coordinates_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkin',
-            constraint=models.CheckConstraint(condition=models.Q(('accuracy_m__gt', 0)), name='checkin_accuracy_positive'),
+            model_name="checkin",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("accuracy_m__gt", 0)), name="checkin_accuracy_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkin',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ['arrive', 'leave']), _negated=True), ('stop__isnull', False), _connector='OR'), name='checkin_stop_for_arrive_and_leave'),
+            model_name="checkin",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind__in", ["arrive", "leave"]), _negated=True),
+                    ("stop__isnull", False),
+                    _connector="OR",
+                ),
+                name="checkin_stop_for_arrive_and_leave",
+            ),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['status', '-severity', '-raised_at'], name='fieldvisit__status_c13586_idx'),
+            model_name="alert",
+            index=models.Index(
+                fields=["status", "-severity", "-raised_at"], name="fieldvisit__status_c13586_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'missed_checkin')), fields=('route', 'due_at'), name='one_missed_checkin_alert_per_due_time'),
+            model_name="alert",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "missed_checkin")),
+                fields=("route", "due_at"),
+                name="one_missed_checkin_alert_per_due_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'resolved'), _negated=True), models.Q(('resolved_at__isnull', False), ('resolved_by__isnull', False)), _connector='OR'), name='alert_resolution_recorded'),
+            model_name="alert",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "resolved"), _negated=True),
+                    models.Q(("resolved_at__isnull", False), ("resolved_by__isnull", False)),
+                    _connector="OR",
+                ),
+                name="alert_resolution_recorded",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'open'), models.Q(('acknowledged_at__isnull', False), ('acknowledged_by__isnull', False)), _connector='OR'), name='alert_acknowledgement_recorded'),
+            model_name="alert",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "open"),
+                    models.Q(
+                        ("acknowledged_at__isnull", False), ("acknowledged_by__isnull", False)
+                    ),
+                    _connector="OR",
+                ),
+                name="alert_acknowledgement_recorded",
+            ),
         ),
         # Check-ins are evidence: never changed, never deleted. Alerts move on through actions
         # (acknowledged, resolved) but never disappear.

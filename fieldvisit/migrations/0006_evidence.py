@@ -7,138 +7,379 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldvisit', '0005_alert_permissions'),
+        ("fieldvisit", "0005_alert_permissions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EvidenceFile',
+            name="EvidenceFile",
             fields=[
-                ('sha256', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('size', models.BigIntegerField()),
-                ('crc32', models.BigIntegerField(help_text='CRC-32 of the bytes: bundles store files in ZIPs.')),
-                ('media_type', models.CharField(max_length=64)),
-                ('stored_at', models.DateTimeField()),
+                ("sha256", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("size", models.BigIntegerField()),
+                (
+                    "crc32",
+                    models.BigIntegerField(
+                        help_text="CRC-32 of the bytes: bundles store files in ZIPs."
+                    ),
+                ),
+                ("media_type", models.CharField(max_length=64)),
+                ("stored_at", models.DateTimeField()),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('sha256__regex', '^[0-9a-f]{64}$')), name='evidencefile_sha256_hex'), models.CheckConstraint(condition=models.Q(('size__gt', 0)), name='evidencefile_size_positive')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("sha256__regex", "^[0-9a-f]{64}$")),
+                        name="evidencefile_sha256_hex",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("size__gt", 0)), name="evidencefile_size_positive"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Recording',
+            name="Recording",
             fields=[
-                ('id', models.UUIDField(help_text='Client-generated UUID.', primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField()),
-                ('started_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='recording', to='fieldvisit.visit')),
+                (
+                    "id",
+                    models.UUIDField(
+                        help_text="Client-generated UUID.", primary_key=True, serialize=False
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="recording",
+                        to="fieldvisit.visit",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Photo',
+            name="Photo",
             fields=[
-                ('id', models.UUIDField(help_text='Client-generated UUID.', primary_key=True, serialize=False)),
-                ('device_id', models.CharField(max_length=128)),
-                ('captured_at', models.DateTimeField()),
-                ('received_at', models.DateTimeField()),
-                ('lat', models.FloatField(blank=True, null=True)),
-                ('lon', models.FloatField(blank=True, null=True)),
-                ('flags', models.JSONField(blank=True, default=list)),
-                ('request_sha256', models.CharField(max_length=64)),
-                ('kind', models.CharField(choices=[('door', 'Door number with the partner in frame (门牌号码)'), ('nearest_door', 'Nearest door number (address not found)'), ('surroundings', 'Surroundings'), ('notice_on_door', 'Notice on the door'), ('seal', 'Seal (封条)'), ('other', 'Other')], max_length=16)),
-                ('partner_in_frame', models.BooleanField(default=False)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('exif_lat', models.FloatField(blank=True, null=True)),
-                ('exif_lon', models.FloatField(blank=True, null=True)),
-                ('exif_altitude', models.FloatField(blank=True, null=True)),
-                ('exif_taken_at', models.DateTimeField(blank=True, help_text="DateTimeOriginal, in the address's zone when the photo states no offset.", null=True)),
-                ('exif_make', models.CharField(blank=True, max_length=128)),
-                ('exif_model', models.CharField(blank=True, max_length=128)),
-                ('distance_m', models.FloatField(blank=True, help_text="From the EXIF position to the stop's address.", null=True)),
-                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='photos', to=settings.AUTH_USER_MODEL)),
-                ('file', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='photos', to='fieldvisit.evidencefile')),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='photos', to='fieldvisit.visit')),
+                (
+                    "id",
+                    models.UUIDField(
+                        help_text="Client-generated UUID.", primary_key=True, serialize=False
+                    ),
+                ),
+                ("device_id", models.CharField(max_length=128)),
+                ("captured_at", models.DateTimeField()),
+                ("received_at", models.DateTimeField()),
+                ("lat", models.FloatField(blank=True, null=True)),
+                ("lon", models.FloatField(blank=True, null=True)),
+                ("flags", models.JSONField(blank=True, default=list)),
+                ("request_sha256", models.CharField(max_length=64)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("door", "Door number with the partner in frame (门牌号码)"),
+                            ("nearest_door", "Nearest door number (address not found)"),
+                            ("surroundings", "Surroundings"),
+                            ("notice_on_door", "Notice on the door"),
+                            ("seal", "Seal (封条)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("partner_in_frame", models.BooleanField(default=False)),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("exif_lat", models.FloatField(blank=True, null=True)),
+                ("exif_lon", models.FloatField(blank=True, null=True)),
+                ("exif_altitude", models.FloatField(blank=True, null=True)),
+                (
+                    "exif_taken_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="DateTimeOriginal, in the address's zone when the photo states no offset.",
+                        null=True,
+                    ),
+                ),
+                ("exif_make", models.CharField(blank=True, max_length=128)),
+                ("exif_model", models.CharField(blank=True, max_length=128)),
+                (
+                    "distance_m",
+                    models.FloatField(
+                        blank=True,
+                        help_text="From the EXIF position to the stop's address.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="photos",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="photos",
+                        to="fieldvisit.evidencefile",
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="photos",
+                        to="fieldvisit.visit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['captured_at'],
-                'indexes': [models.Index(fields=['visit', 'captured_at'], name='fieldvisit__visit_i_987466_idx')],
+                "ordering": ["captured_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["visit", "captured_at"], name="fieldvisit__visit_i_987466_idx"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Receipt',
+            name="Receipt",
             fields=[
-                ('id', models.UUIDField(help_text='Client-generated UUID.', primary_key=True, serialize=False)),
-                ('device_id', models.CharField(max_length=128)),
-                ('captured_at', models.DateTimeField()),
-                ('received_at', models.DateTimeField()),
-                ('lat', models.FloatField(blank=True, null=True)),
-                ('lon', models.FloatField(blank=True, null=True)),
-                ('flags', models.JSONField(blank=True, default=list)),
-                ('request_sha256', models.CharField(max_length=64)),
-                ('notice_number', models.CharField(max_length=32)),
-                ('outcome', models.CharField(choices=[('signed_by_debtor', 'Signed by the debtor'), ('signed_by_relation', 'Signed by a relation'), ('refused', 'Refused'), ('not_delivered', 'Not delivered'), ('left_in_mailbox', 'Left in a private mailbox')], max_length=24)),
-                ('signer_name', models.CharField(blank=True, max_length=200)),
-                ('signer_relation', models.CharField(blank=True, max_length=100)),
-                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='receipts', to=settings.AUTH_USER_MODEL)),
-                ('photo', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='fieldvisit.evidencefile')),
-                ('signature', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='fieldvisit.evidencefile')),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='receipts', to='fieldvisit.visit')),
+                (
+                    "id",
+                    models.UUIDField(
+                        help_text="Client-generated UUID.", primary_key=True, serialize=False
+                    ),
+                ),
+                ("device_id", models.CharField(max_length=128)),
+                ("captured_at", models.DateTimeField()),
+                ("received_at", models.DateTimeField()),
+                ("lat", models.FloatField(blank=True, null=True)),
+                ("lon", models.FloatField(blank=True, null=True)),
+                ("flags", models.JSONField(blank=True, default=list)),
+                ("request_sha256", models.CharField(max_length=64)),
+                ("notice_number", models.CharField(max_length=32)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("signed_by_debtor", "Signed by the debtor"),
+                            ("signed_by_relation", "Signed by a relation"),
+                            ("refused", "Refused"),
+                            ("not_delivered", "Not delivered"),
+                            ("left_in_mailbox", "Left in a private mailbox"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("signer_name", models.CharField(blank=True, max_length=200)),
+                ("signer_relation", models.CharField(blank=True, max_length=100)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="receipts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "photo",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="fieldvisit.evidencefile",
+                    ),
+                ),
+                (
+                    "signature",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="fieldvisit.evidencefile",
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="receipts",
+                        to="fieldvisit.visit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['captured_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('outcome__startswith', 'signed_by_'), _negated=True), models.Q(('signature__isnull', False), models.Q(('signer_name', ''), _negated=True)), _connector='OR'), name='receipt_signed_has_signature'), models.CheckConstraint(condition=models.Q(models.Q(('outcome', 'signed_by_relation'), _negated=True), models.Q(('signer_relation', ''), _negated=True), _connector='OR'), name='receipt_relation_named'), models.CheckConstraint(condition=models.Q(models.Q(('outcome', 'left_in_mailbox'), _negated=True), ('photo__isnull', False), _connector='OR'), name='receipt_mailbox_photographed')],
+                "ordering": ["captured_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("outcome__startswith", "signed_by_"), _negated=True),
+                            models.Q(
+                                ("signature__isnull", False),
+                                models.Q(("signer_name", ""), _negated=True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="receipt_signed_has_signature",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("outcome", "signed_by_relation"), _negated=True),
+                            models.Q(("signer_relation", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="receipt_relation_named",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("outcome", "left_in_mailbox"), _negated=True),
+                            ("photo__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="receipt_mailbox_photographed",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AudioSegment',
+            name="AudioSegment",
             fields=[
-                ('id', models.UUIDField(help_text='The tus upload that brought it.', primary_key=True, serialize=False)),
-                ('index', models.PositiveIntegerField()),
-                ('prev_sha256', models.CharField(blank=True, max_length=64)),
-                ('started_at', models.DateTimeField(help_text='Device time of the first sample.')),
-                ('duration_s', models.FloatField()),
-                ('format', models.CharField(max_length=16)),
-                ('device_id', models.CharField(max_length=128)),
-                ('received_at', models.DateTimeField()),
-                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('file', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='segments', to='fieldvisit.evidencefile')),
-                ('recording', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='segments', to='fieldvisit.recording')),
+                (
+                    "id",
+                    models.UUIDField(
+                        help_text="The tus upload that brought it.",
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("index", models.PositiveIntegerField()),
+                ("prev_sha256", models.CharField(blank=True, max_length=64)),
+                ("started_at", models.DateTimeField(help_text="Device time of the first sample.")),
+                ("duration_s", models.FloatField()),
+                ("format", models.CharField(max_length=16)),
+                ("device_id", models.CharField(max_length=128)),
+                ("received_at", models.DateTimeField()),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="segments",
+                        to="fieldvisit.evidencefile",
+                    ),
+                ),
+                (
+                    "recording",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="segments",
+                        to="fieldvisit.recording",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['recording', 'index'],
-                'constraints': [models.UniqueConstraint(fields=('recording', 'index'), name='segment_index_once'), models.CheckConstraint(condition=models.Q(('duration_s__gt', 0)), name='segment_duration_positive')],
+                "ordering": ["recording", "index"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("recording", "index"), name="segment_index_once"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("duration_s__gt", 0)), name="segment_duration_positive"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Upload',
+            name="Upload",
             fields=[
-                ('id', models.UUIDField(primary_key=True, serialize=False)),
-                ('device_id', models.CharField(max_length=128)),
-                ('length', models.BigIntegerField()),
-                ('offset', models.BigIntegerField(default=0)),
-                ('metadata', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('receiving', 'Receiving'), ('completed', 'Completed'), ('failed', 'Failed (refused when complete)'), ('terminated', 'Terminated by the client'), ('expired', 'Expired')], default='receiving', max_length=16)),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('failure', models.JSONField(blank=True, help_text='The problem a failed upload got.', null=True)),
-                ('lease', models.CharField(blank=True, max_length=32)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='uploads', to='fieldvisit.visit')),
+                ("id", models.UUIDField(primary_key=True, serialize=False)),
+                ("device_id", models.CharField(max_length=128)),
+                ("length", models.BigIntegerField()),
+                ("offset", models.BigIntegerField(default=0)),
+                ("metadata", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("receiving", "Receiving"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed (refused when complete)"),
+                            ("terminated", "Terminated by the client"),
+                            ("expired", "Expired"),
+                        ],
+                        default="receiving",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "failure",
+                    models.JSONField(
+                        blank=True, help_text="The problem a failed upload got.", null=True
+                    ),
+                ),
+                ("lease", models.CharField(blank=True, max_length=32)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="uploads",
+                        to="fieldvisit.visit",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'expires_at'], name='fieldvisit__status_1277f6_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('offset__gte', 0), ('offset__lte', models.F('length'))), name='upload_offset_within_length')],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "expires_at"], name="fieldvisit__status_1277f6_idx"
+                    )
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("offset__gte", 0), ("offset__lte", models.F("length"))),
+                        name="upload_offset_within_length",
+                    )
+                ],
             },
         ),
-            fieldvisit.db.append_only.AppendOnly("EvidenceFile"),
+        fieldvisit.db.append_only.AppendOnly("EvidenceFile"),
         fieldvisit.db.append_only.AppendOnly("Photo"),
         fieldvisit.db.append_only.AppendOnly("Receipt"),
         fieldvisit.db.append_only.AppendOnly("Recording"),

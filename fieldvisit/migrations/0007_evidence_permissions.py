@@ -4,7 +4,13 @@ from django.db import migrations
 
 from fieldvisit.db.grants import grant_permissions
 
-EVIDENCE = ["view_evidencefile", "view_photo", "view_receipt", "view_recording", "view_audiosegment"]
+EVIDENCE = [
+    "view_evidencefile",
+    "view_photo",
+    "view_receipt",
+    "view_recording",
+    "view_audiosegment",
+]
 GRANTS = {"supervisor": EVIDENCE, "legal": EVIDENCE, "auditor": EVIDENCE}
 
 

@@ -8,95 +8,219 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldvisit', '0007_evidence_permissions'),
+        ("fieldvisit", "0007_evidence_permissions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='VisitReport',
+            name="VisitReport",
             fields=[
-                ('id', models.UUIDField(help_text='Client-generated UUID.', primary_key=True, serialize=False)),
-                ('device_id', models.CharField(max_length=128)),
-                ('outcome', models.CharField(choices=[('met_debtor', 'Met the debtor'), ('met_relation', 'Met a relation'), ('no_answer', 'Nobody answered'), ('address_not_found', 'Address not found'), ('moved', 'The debtor moved away'), ('refused_contact', 'Contact refused')], max_length=24)),
-                ('promise_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ('promise_date', models.DateField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('did_not_enter_residence', models.BooleanField()),
-                ('no_cash_accepted', models.BooleanField()),
-                ('identity_shown', models.BooleanField()),
-                ('no_third_party_disclosure', models.BooleanField()),
-                ('opening_statement_recorded', models.BooleanField()),
-                ('closing_statement_recorded', models.BooleanField()),
-                ('received_at', models.DateTimeField()),
-                ('content_sha256', models.CharField(help_text="SHA-256 of the report's canonical content (RFC 8785).", max_length=64)),
-                ('request_sha256', models.CharField(max_length=64)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visit_reports', to=settings.AUTH_USER_MODEL)),
-                ('corrects', models.OneToOneField(blank=True, help_text='The report this one corrects (a report is corrected at most once).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='corrected_by', to='fieldvisit.visitreport')),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='fieldvisit.visit')),
+                (
+                    "id",
+                    models.UUIDField(
+                        help_text="Client-generated UUID.", primary_key=True, serialize=False
+                    ),
+                ),
+                ("device_id", models.CharField(max_length=128)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("met_debtor", "Met the debtor"),
+                            ("met_relation", "Met a relation"),
+                            ("no_answer", "Nobody answered"),
+                            ("address_not_found", "Address not found"),
+                            ("moved", "The debtor moved away"),
+                            ("refused_contact", "Contact refused"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "promise_amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True),
+                ),
+                ("promise_date", models.DateField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                ("did_not_enter_residence", models.BooleanField()),
+                ("no_cash_accepted", models.BooleanField()),
+                ("identity_shown", models.BooleanField()),
+                ("no_third_party_disclosure", models.BooleanField()),
+                ("opening_statement_recorded", models.BooleanField()),
+                ("closing_statement_recorded", models.BooleanField()),
+                ("received_at", models.DateTimeField()),
+                (
+                    "content_sha256",
+                    models.CharField(
+                        help_text="SHA-256 of the report's canonical content (RFC 8785).",
+                        max_length=64,
+                    ),
+                ),
+                ("request_sha256", models.CharField(max_length=64)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="visit_reports",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "corrects",
+                    models.OneToOneField(
+                        blank=True,
+                        help_text="The report this one corrects (a report is corrected at most once).",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="corrected_by",
+                        to="fieldvisit.visitreport",
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="fieldvisit.visit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['received_at'],
+                "ordering": ["received_at"],
             },
         ),
         migrations.CreateModel(
-            name='ReportCosignature',
+            name="ReportCosignature",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('device_id', models.CharField(max_length=128)),
-                ('report_sha256', models.CharField(help_text="The signed report's content SHA-256 at signing.", max_length=64)),
-                ('signed_at', models.DateTimeField()),
-                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='report_cosignatures', to=settings.AUTH_USER_MODEL)),
-                ('report', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='cosignature', to='fieldvisit.visitreport')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("device_id", models.CharField(max_length=128)),
+                (
+                    "report_sha256",
+                    models.CharField(
+                        help_text="The signed report's content SHA-256 at signing.", max_length=64
+                    ),
+                ),
+                ("signed_at", models.DateTimeField()),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="report_cosignatures",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "report",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cosignature",
+                        to="fieldvisit.visitreport",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['signed_at'],
+                "ordering": ["signed_at"],
             },
         ),
         migrations.CreateModel(
-            name='VisitReview',
+            name="VisitReview",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('comment', models.TextField()),
-                ('created_at', models.DateTimeField()),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reviews', to='fieldvisit.visitreport')),
-                ('reviewer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visit_reviews', to=settings.AUTH_USER_MODEL)),
-                ('visit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reviews', to='fieldvisit.visit')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("comment", models.TextField()),
+                ("created_at", models.DateTimeField()),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviews",
+                        to="fieldvisit.visitreport",
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="visit_reviews",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "visit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviews",
+                        to="fieldvisit.visit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
-                'permissions': [('review_visit', "Can review a visit's co-signed report")],
+                "ordering": ["created_at"],
+                "permissions": [("review_visit", "Can review a visit's co-signed report")],
             },
         ),
         migrations.AddIndex(
-            model_name='visitreport',
-            index=models.Index(fields=['visit', 'received_at'], name='fieldvisit__visit_i_ccc20c_idx'),
+            model_name="visitreport",
+            index=models.Index(
+                fields=["visit", "received_at"], name="fieldvisit__visit_i_ccc20c_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitreport',
-            constraint=models.UniqueConstraint(condition=models.Q(('corrects__isnull', True)), fields=('visit',), name='one_first_report_per_visit'),
+            model_name="visitreport",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("corrects__isnull", True)),
+                fields=("visit",),
+                name="one_first_report_per_visit",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitreport',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('promise_amount__isnull', True), ('promise_date__isnull', True)), models.Q(('promise_amount__gt', 0), ('promise_date__isnull', False)), _connector='OR'), name='report_promise_complete'),
+            model_name="visitreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("promise_amount__isnull", True), ("promise_date__isnull", True)),
+                    models.Q(("promise_amount__gt", 0), ("promise_date__isnull", False)),
+                    _connector="OR",
+                ),
+                name="report_promise_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitreport',
-            constraint=models.CheckConstraint(condition=models.Q(('corrects', models.F('id')), _negated=True), name='report_does_not_correct_itself'),
+            model_name="visitreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("corrects", models.F("id")), _negated=True),
+                name="report_does_not_correct_itself",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitreport',
-            constraint=models.CheckConstraint(condition=models.Q(('content_sha256__regex', '^[0-9a-f]{64}$')), name='report_content_sha256_hex'),
+            model_name="visitreport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("content_sha256__regex", "^[0-9a-f]{64}$")),
+                name="report_content_sha256_hex",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reportcosignature',
-            constraint=models.CheckConstraint(condition=models.Q(('report_sha256__regex', '^[0-9a-f]{64}$')), name='cosignature_report_sha256_hex'),
+            model_name="reportcosignature",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("report_sha256__regex", "^[0-9a-f]{64}$")),
+                name="cosignature_report_sha256_hex",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='visitreview',
-            constraint=models.CheckConstraint(condition=models.Q(('comment', ''), _negated=True), name='review_comment_given'),
+            model_name="visitreview",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("comment", ""), _negated=True), name="review_comment_given"
+            ),
         ),
         fieldvisit.db.append_only.AppendOnly("VisitReport"),
         fieldvisit.db.append_only.AppendOnly("ReportCosignature"),

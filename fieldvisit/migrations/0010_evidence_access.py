@@ -8,29 +8,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldvisit', '0009_report_permissions'),
+        ("fieldvisit", "0009_report_permissions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EvidenceAccess',
+            name="EvidenceAccess",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(help_text='What was read: visit, case evidence, …', max_length=32)),
-                ('subject', models.CharField(help_text='Which record, e.g. visit:<uuid>.', max_length=128)),
-                ('at', models.DateTimeField()),
-                ('via', models.CharField(help_text='api or admin', max_length=8)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        help_text="What was read: visit, case evidence, …", max_length=32
+                    ),
+                ),
+                (
+                    "subject",
+                    models.CharField(help_text="Which record, e.g. visit:<uuid>.", max_length=128),
+                ),
+                ("at", models.DateTimeField()),
+                ("via", models.CharField(help_text="api or admin", max_length=8)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'evidence accesses',
-                'ordering': ['-at'],
-                'indexes': [models.Index(fields=['subject', 'at'], name='fieldvisit__subject_f3ee3f_idx'), models.Index(fields=['user', 'at'], name='fieldvisit__user_id_ed0f08_idx')],
+                "verbose_name_plural": "evidence accesses",
+                "ordering": ["-at"],
+                "indexes": [
+                    models.Index(fields=["subject", "at"], name="fieldvisit__subject_f3ee3f_idx"),
+                    models.Index(fields=["user", "at"], name="fieldvisit__user_id_ed0f08_idx"),
+                ],
             },
         ),
-            fieldvisit.db.append_only.AppendOnly("EvidenceAccess"),
+        fieldvisit.db.append_only.AppendOnly("EvidenceAccess"),
         grant_permissions({"auditor": ["view_evidenceaccess"]}),
     ]

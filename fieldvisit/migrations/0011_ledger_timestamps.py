@@ -6,32 +6,60 @@ from django.db import migrations, models
 import fieldvisit.db.append_only
 from fieldvisit.db.grants import grant_permissions
 
-GRANTS = {
-    role: ["view_checkpointtimestamp"] for role in ("supervisor", "legal", "auditor")
-}
+GRANTS = {role: ["view_checkpointtimestamp"] for role in ("supervisor", "legal", "auditor")}
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldvisit', '0010_evidence_access'),
+        ("fieldvisit", "0010_evidence_access"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CheckpointTimestamp',
+            name="CheckpointTimestamp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('authority', models.CharField(help_text="The time-stamp authority's URL.", max_length=500)),
-                ('requested_at', models.DateTimeField()),
-                ('response', models.BinaryField(blank=True, default=b'', help_text='The DER TimeStampResp; empty when the attempt failed.')),
-                ('gen_time', models.DateTimeField(blank=True, help_text="The authority's time.", null=True)),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='timestamps', to='fieldvisit.checkpoint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "authority",
+                    models.CharField(help_text="The time-stamp authority's URL.", max_length=500),
+                ),
+                ("requested_at", models.DateTimeField()),
+                (
+                    "response",
+                    models.BinaryField(
+                        blank=True,
+                        default=b"",
+                        help_text="The DER TimeStampResp; empty when the attempt failed.",
+                    ),
+                ),
+                (
+                    "gen_time",
+                    models.DateTimeField(blank=True, help_text="The authority's time.", null=True),
+                ),
+                ("error", models.CharField(blank=True, max_length=500)),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="timestamps",
+                        to="fieldvisit.checkpoint",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-requested_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('gen_time__isnull', False)), fields=('checkpoint',), name='checkpoint_timestamped_once')],
+                "ordering": ["-requested_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("gen_time__isnull", False)),
+                        fields=("checkpoint",),
+                        name="checkpoint_timestamped_once",
+                    )
+                ],
             },
         ),
         fieldvisit.db.append_only.AppendOnly("CheckpointTimestamp"),

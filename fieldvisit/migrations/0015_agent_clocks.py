@@ -28,10 +28,9 @@ def wind_clocks(apps, schema_editor):
         minutes = {k: found[k] if found[k] is not None else v for k, v in DEFAULTS.items()}
         reports = CheckIn.objects.filter(route=route).values("agent_id")
         for row in reports.annotate(last=Max("captured_at")).order_by():
-            returned = (
-                CheckIn.objects.filter(route=route, agent_id=row["agent_id"], kind="return")
-                .aggregate(at=Min("captured_at"))["at"]
-            )
+            returned = CheckIn.objects.filter(
+                route=route, agent_id=row["agent_id"], kind="return"
+            ).aggregate(at=Min("captured_at"))["at"]
             times = clock_times(
                 row["last"],
                 returned=returned is not None,
@@ -52,60 +51,119 @@ def wind_clocks(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldvisit', '0014_route_makers'),
+        ("fieldvisit", "0014_route_makers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AgentClock',
+            name="AgentClock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_report_at', models.DateTimeField(help_text="The agent's latest check-in (captured).")),
-                ('returned_at', models.DateTimeField(blank=True, help_text="The agent's return: no report is due after it.", null=True)),
-                ('next_due_at', models.DateTimeField(blank=True, null=True)),
-                ('alert_at', models.DateTimeField(blank=True, help_text='Due time plus grace: the supervisor is alerted.', null=True)),
-                ('escalate_at', models.DateTimeField(blank=True, help_text='Still silent this long after: the alert escalates.', null=True)),
-                ('alerted', models.PositiveSmallIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "last_report_at",
+                    models.DateTimeField(help_text="The agent's latest check-in (captured)."),
+                ),
+                (
+                    "returned_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="The agent's return: no report is due after it.",
+                        null=True,
+                    ),
+                ),
+                ("next_due_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "alert_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Due time plus grace: the supervisor is alerted.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "escalate_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Still silent this long after: the alert escalates.",
+                        null=True,
+                    ),
+                ),
+                ("alerted", models.PositiveSmallIntegerField(default=0)),
             ],
         ),
         migrations.AddField(
-            model_name='alert',
-            name='agent',
-            field=models.ForeignKey(blank=True, help_text='For an agent who fell silent: who.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="alert",
+            name="agent",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="For an agent who fell silent: who.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='alert',
-            name='kind',
-            field=models.CharField(choices=[('panic', 'Panic'), ('missed_checkin', 'Missed check-in (team)'), ('agent_silent', 'Agent silent (missed check-in)'), ('team_split', 'Team split'), ('rule_break', 'Rule broken (offline check-in)'), ('late_evidence', 'Evidence received after review')], max_length=16),
+            model_name="alert",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("panic", "Panic"),
+                    ("missed_checkin", "Missed check-in (team)"),
+                    ("agent_silent", "Agent silent (missed check-in)"),
+                    ("team_split", "Team split"),
+                    ("rule_break", "Rule broken (offline check-in)"),
+                    ("late_evidence", "Evidence received after review"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'agent_silent')), fields=('route', 'agent', 'due_at'), name='one_silence_alert_per_agent_due_time'),
+            model_name="alert",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "agent_silent")),
+                fields=("route", "agent", "due_at"),
+                name="one_silence_alert_per_agent_due_time",
+            ),
         ),
         migrations.AddField(
-            model_name='agentclock',
-            name='agent',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="agentclock",
+            name="agent",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='agentclock',
-            name='route',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clocks', to='fieldvisit.route'),
+            model_name="agentclock",
+            name="route",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="clocks",
+                to="fieldvisit.route",
+            ),
         ),
         migrations.AddIndex(
-            model_name='agentclock',
-            index=models.Index(fields=['alert_at'], name='agentclock_alert_at'),
+            model_name="agentclock",
+            index=models.Index(fields=["alert_at"], name="agentclock_alert_at"),
         ),
         migrations.AddIndex(
-            model_name='agentclock',
-            index=models.Index(fields=['escalate_at'], name='agentclock_escalate_at'),
+            model_name="agentclock",
+            index=models.Index(fields=["escalate_at"], name="agentclock_escalate_at"),
         ),
         migrations.AddConstraint(
-            model_name='agentclock',
-            constraint=models.UniqueConstraint(fields=('route', 'agent'), name='one_clock_per_agent_route'),
+            model_name="agentclock",
+            constraint=models.UniqueConstraint(
+                fields=("route", "agent"), name="one_clock_per_agent_route"
+            ),
         ),
         migrations.RunPython(wind_clocks, migrations.RunPython.noop),
     ]

@@ -4,25 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldvisit', '0015_agent_clocks'),
+        ("fieldvisit", "0015_agent_clocks"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='agentclock',
-            name='depart_checked',
+            model_name="agentclock",
+            name="depart_checked",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='agentclock',
-            name='departed_at',
+            model_name="agentclock",
+            name="departed_at",
             field=models.DateTimeField(blank=True, help_text="The agent's depart.", null=True),
         ),
         migrations.AlterField(
-            model_name='alert',
-            name='kind',
-            field=models.CharField(choices=[('panic', 'Panic'), ('missed_checkin', 'Missed check-in (team)'), ('agent_silent', 'Agent silent (missed check-in)'), ('lone_depart', 'Departed alone'), ('lone_agent', 'Agent alone at the door'), ('team_split', 'Team split'), ('rule_break', 'Rule broken (offline check-in)'), ('late_evidence', 'Evidence received after review')], max_length=16),
+            model_name="alert",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("panic", "Panic"),
+                    ("missed_checkin", "Missed check-in (team)"),
+                    ("agent_silent", "Agent silent (missed check-in)"),
+                    ("lone_depart", "Departed alone"),
+                    ("lone_agent", "Agent alone at the door"),
+                    ("team_split", "Team split"),
+                    ("rule_break", "Rule broken (offline check-in)"),
+                    ("late_evidence", "Evidence received after review"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -4,50 +4,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldvisit', '0016_lone_alerts'),
+        ("fieldvisit", "0016_lone_alerts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='address',
-            name='source_datum',
-            field=models.CharField(choices=[('wgs84', 'WGS-84 (GPS)'), ('gcj02', 'GCJ-02 (AMap/高德, Tencent)'), ('bd09', 'BD-09 (Baidu)')], default='wgs84', help_text='The datum the position was given in; lat/lon are always WGS-84.', max_length=8),
+            model_name="address",
+            name="source_datum",
+            field=models.CharField(
+                choices=[
+                    ("wgs84", "WGS-84 (GPS)"),
+                    ("gcj02", "GCJ-02 (AMap/高德, Tencent)"),
+                    ("bd09", "BD-09 (Baidu)"),
+                ],
+                default="wgs84",
+                help_text="The datum the position was given in; lat/lon are always WGS-84.",
+                max_length=8,
+            ),
         ),
         migrations.AddField(
-            model_name='address',
-            name='source_lat',
+            model_name="address",
+            name="source_lat",
             field=models.FloatField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='address',
-            name='source_lon',
+            model_name="address",
+            name="source_lon",
             field=models.FloatField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='checkin',
-            name='source_datum',
-            field=models.CharField(blank=True, choices=[('wgs84', 'WGS-84 (GPS)'), ('gcj02', 'GCJ-02 (AMap/高德, Tencent)'), ('bd09', 'BD-09 (Baidu)')], max_length=8, null=True),
+            model_name="checkin",
+            name="source_datum",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("wgs84", "WGS-84 (GPS)"),
+                    ("gcj02", "GCJ-02 (AMap/高德, Tencent)"),
+                    ("bd09", "BD-09 (Baidu)"),
+                ],
+                max_length=8,
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='checkin',
-            name='source_lat',
+            model_name="checkin",
+            name="source_lat",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='checkin',
-            name='source_lon',
+            model_name="checkin",
+            name="source_lon",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='checkin',
-            name='lat',
-            field=models.FloatField(help_text='WGS-84.'),
+            model_name="checkin",
+            name="lat",
+            field=models.FloatField(help_text="WGS-84."),
         ),
         migrations.AlterField(
-            model_name='checkin',
-            name='lon',
-            field=models.FloatField(help_text='WGS-84.'),
+            model_name="checkin",
+            name="lon",
+            field=models.FloatField(help_text="WGS-84."),
         ),
     ]

@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldvisit', '0017_coordinate_datums'),
+        ("fieldvisit", "0017_coordinate_datums"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='address',
-            name='hazard_notes',
-            field=models.TextField(blank=True, help_text='The hazards in words.'),
+            model_name="address",
+            name="hazard_notes",
+            field=models.TextField(blank=True, help_text="The hazards in words."),
         ),
         migrations.AddField(
-            model_name='address',
-            name='hazards',
-            field=models.JSONField(blank=True, default=list, help_text='What the team should know before knocking: shown on the stop in the field app and flagged to whoever approves a route visiting it.'),
+            model_name="address",
+            name="hazards",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="What the team should know before knocking: shown on the stop in the field app and flagged to whoever approves a route visiting it.",
+            ),
         ),
     ]

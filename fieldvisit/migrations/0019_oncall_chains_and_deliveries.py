@@ -16,206 +16,331 @@ def steps_from_levels(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldvisit', '0018_address_hazards'),
+        ("fieldvisit", "0018_address_hazards"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertNotice',
+            name="AlertNotice",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, primary_key=True, serialize=False)),
-                ('step', models.PositiveSmallIntegerField()),
-                ('channel', models.CharField(max_length=16)),
-                ('target', models.CharField(help_text='Where it was sent (masked for robots).', max_length=254)),
-                ('state', models.CharField(choices=[('pending', 'Being sent'), ('delivered', 'Delivered'), ('failed', 'Failed every retry'), ('cancelled', 'Not needed (acknowledged first)')], default='pending', max_length=16)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_try_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_until', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField()),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.UUIDField(default=uuid.uuid4, primary_key=True, serialize=False)),
+                ("step", models.PositiveSmallIntegerField()),
+                ("channel", models.CharField(max_length=16)),
+                (
+                    "target",
+                    models.CharField(
+                        help_text="Where it was sent (masked for robots).", max_length=254
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Being sent"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Failed every retry"),
+                            ("cancelled", "Not needed (acknowledged first)"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_try_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_until", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField()),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['created_at', 'channel'],
+                "ordering": ["created_at", "channel"],
             },
         ),
         migrations.CreateModel(
-            name='ContactPoint',
+            name="ContactPoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('email', 'E-mail'), ('mobile', 'Mobile phone')], max_length=8)),
-                ('value', models.CharField(max_length=254)),
-                ('test_sent_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('verified_at', models.DateTimeField(blank=True, editable=False, help_text='When the person acknowledged a test message sent here.', null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("email", "E-mail"), ("mobile", "Mobile phone")], max_length=8
+                    ),
+                ),
+                ("value", models.CharField(max_length=254)),
+                ("test_sent_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "verified_at",
+                    models.DateTimeField(
+                        blank=True,
+                        editable=False,
+                        help_text="When the person acknowledged a test message sent here.",
+                        null=True,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user', 'kind', 'value'],
+                "ordering": ["user", "kind", "value"],
             },
         ),
         migrations.CreateModel(
-            name='DeliveryAttempt',
+            name="DeliveryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('at', models.DateTimeField()),
-                ('ok', models.BooleanField()),
-                ('detail', models.CharField(max_length=300)),
-                ('duration_ms', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField()),
+                ("at", models.DateTimeField()),
+                ("ok", models.BooleanField()),
+                ("detail", models.CharField(max_length=300)),
+                ("duration_ms", models.PositiveIntegerField()),
             ],
             options={
-                'ordering': ['at'],
+                "ordering": ["at"],
             },
         ),
         migrations.CreateModel(
-            name='OnCallEntry',
+            name="OnCallEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(help_text='1 is told first.')),
-                ('role', models.CharField(blank=True, help_text='What they are on the chain for, e.g. duty manager.', max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(help_text="1 is told first.")),
+                (
+                    "role",
+                    models.CharField(
+                        blank=True,
+                        help_text="What they are on the chain for, e.g. duty manager.",
+                        max_length=64,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'on-call entry',
-                'verbose_name_plural': 'on-call chain',
-                'ordering': ['team', 'position'],
+                "verbose_name": "on-call entry",
+                "verbose_name_plural": "on-call chain",
+                "ordering": ["team", "position"],
             },
         ),
         migrations.AddField(
-            model_name='agentclock',
-            name='battery',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Percent.', null=True),
+            model_name="agentclock",
+            name="battery",
+            field=models.PositiveSmallIntegerField(blank=True, help_text="Percent.", null=True),
         ),
         migrations.AddField(
-            model_name='agentclock',
-            name='battery_alerted',
+            model_name="agentclock",
+            name="battery_alerted",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='agentclock',
-            name='charging',
+            model_name="agentclock",
+            name="charging",
             field=models.BooleanField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='agentclock',
-            name='heartbeat_at',
+            model_name="agentclock",
+            name="heartbeat_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='agentclock',
-            name='network',
+            model_name="agentclock",
+            name="network",
             field=models.CharField(blank=True, max_length=16),
         ),
         migrations.AddField(
-            model_name='agentclock',
-            name='phone_alerted',
+            model_name="agentclock",
+            name="phone_alerted",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='agentclock',
-            name='phone_silent_at',
+            model_name="agentclock",
+            name="phone_silent_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='agentclock',
-            name='signal',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Bars, 0 to 4.', null=True),
+            model_name="agentclock",
+            name="signal",
+            field=models.PositiveSmallIntegerField(
+                blank=True, help_text="Bars, 0 to 4.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='acknowledged_via',
-            field=models.CharField(blank=True, choices=[('admin', 'Admin'), ('email', 'E-mail link'), ('sms', 'SMS link'), ('dingtalk', 'DingTalk link'), ('wecom', 'WeCom link'), ('webhook', 'Webhook link')], max_length=16),
+            model_name="alert",
+            name="acknowledged_via",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("admin", "Admin"),
+                    ("email", "E-mail link"),
+                    ("sms", "SMS link"),
+                    ("dingtalk", "DingTalk link"),
+                    ("wecom", "WeCom link"),
+                    ("webhook", "Webhook link"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='next_step_at',
-            field=models.DateTimeField(blank=True, help_text='Unacknowledged at this time: the next person on the chain is told.', null=True),
+            model_name="alert",
+            name="next_step_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Unacknowledged at this time: the next person on the chain is told.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='step',
-            field=models.PositiveSmallIntegerField(default=0, help_text="How far along the team's on-call chain the alert has gone: 1 is the first person; beyond the chain's end, everyone on it again."),
+            model_name="alert",
+            name="step",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                help_text="How far along the team's on-call chain the alert has gone: 1 is the first person; beyond the chain's end, everyone on it again.",
+            ),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='undelivered',
-            field=models.BooleanField(default=False, help_text='Every channel failed every retry for the people told so far.'),
+            model_name="alert",
+            name="undelivered",
+            field=models.BooleanField(
+                default=False,
+                help_text="Every channel failed every retry for the people told so far.",
+            ),
         ),
         migrations.AlterField(
-            model_name='alert',
-            name='kind',
-            field=models.CharField(choices=[('panic', 'Panic'), ('missed_checkin', 'Missed check-in (team)'), ('agent_silent', 'Agent silent (missed check-in)'), ('lone_depart', 'Departed alone'), ('lone_agent', 'Agent alone at the door'), ('team_split', 'Team split'), ('rule_break', 'Rule broken (offline check-in)'), ('late_evidence', 'Evidence received after review'), ('phone_silent', 'Phone stopped reporting (no heartbeat)'), ('low_battery', 'Phone battery low')], max_length=16),
+            model_name="alert",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("panic", "Panic"),
+                    ("missed_checkin", "Missed check-in (team)"),
+                    ("agent_silent", "Agent silent (missed check-in)"),
+                    ("lone_depart", "Departed alone"),
+                    ("lone_agent", "Agent alone at the door"),
+                    ("team_split", "Team split"),
+                    ("rule_break", "Rule broken (offline check-in)"),
+                    ("late_evidence", "Evidence received after review"),
+                    ("phone_silent", "Phone stopped reporting (no heartbeat)"),
+                    ("low_battery", "Phone battery low"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddIndex(
-            model_name='agentclock',
-            index=models.Index(fields=['phone_silent_at'], name='agentclock_phone_silent_at'),
+            model_name="agentclock",
+            index=models.Index(fields=["phone_silent_at"], name="agentclock_phone_silent_at"),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['next_step_at'], name='alert_next_step_at'),
+            model_name="alert",
+            index=models.Index(fields=["next_step_at"], name="alert_next_step_at"),
         ),
         migrations.AddField(
-            model_name='alertnotice',
-            name='alert',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notices', to='fieldvisit.alert'),
+            model_name="alertnotice",
+            name="alert",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="notices",
+                to="fieldvisit.alert",
+            ),
         ),
         migrations.AddField(
-            model_name='alertnotice',
-            name='recipient',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="alertnotice",
+            name="recipient",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='contactpoint',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_points', to=settings.AUTH_USER_MODEL),
+            model_name="contactpoint",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="contact_points",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='deliveryattempt',
-            name='notice',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tries', to='fieldvisit.alertnotice'),
+            model_name="deliveryattempt",
+            name="notice",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="tries",
+                to="fieldvisit.alertnotice",
+            ),
         ),
         migrations.AddField(
-            model_name='oncallentry',
-            name='team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='oncall', to='fieldvisit.team'),
+            model_name="oncallentry",
+            name="team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="oncall",
+                to="fieldvisit.team",
+            ),
         ),
         migrations.AddField(
-            model_name='oncallentry',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="oncallentry",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='alertnotice',
-            index=models.Index(fields=['state', 'next_try_at'], name='notice_due'),
+            model_name="alertnotice",
+            index=models.Index(fields=["state", "next_try_at"], name="notice_due"),
         ),
         migrations.AddConstraint(
-            model_name='alertnotice',
-            constraint=models.UniqueConstraint(fields=('alert', 'step', 'recipient', 'channel'), name='one_notice_per_step'),
+            model_name="alertnotice",
+            constraint=models.UniqueConstraint(
+                fields=("alert", "step", "recipient", "channel"), name="one_notice_per_step"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactpoint',
-            constraint=models.UniqueConstraint(fields=('user', 'kind', 'value'), name='one_contact_per_value'),
+            model_name="contactpoint",
+            constraint=models.UniqueConstraint(
+                fields=("user", "kind", "value"), name="one_contact_per_value"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('value', ''), _negated=True), name='contact_value_not_blank'),
+            model_name="contactpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("value", ""), _negated=True), name="contact_value_not_blank"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='deliveryattempt',
-            constraint=models.UniqueConstraint(fields=('notice', 'number'), name='one_attempt_per_number'),
+            model_name="deliveryattempt",
+            constraint=models.UniqueConstraint(
+                fields=("notice", "number"), name="one_attempt_per_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='oncallentry',
-            constraint=models.UniqueConstraint(fields=('team', 'position'), name='one_oncall_per_position'),
+            model_name="oncallentry",
+            constraint=models.UniqueConstraint(
+                fields=("team", "position"), name="one_oncall_per_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='oncallentry',
-            constraint=models.CheckConstraint(condition=models.Q(('position__gte', 1)), name='oncall_position_positive'),
+            model_name="oncallentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("position__gte", 1)), name="oncall_position_positive"
+            ),
         ),
         migrations.RunPython(steps_from_levels, migrations.RunPython.noop),
         migrations.RemoveField(
-            model_name='alert',
-            name='level',
+            model_name="alert",
+            name="level",
         ),
         fieldvisit.db.append_only.AppendOnly("DeliveryAttempt"),
         fieldvisit.db.append_only.AppendOnly("AlertNotice", refuse=("DELETE",)),

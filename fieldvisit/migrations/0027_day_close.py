@@ -5,25 +5,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fieldvisit', '0026_settlement_terms'),
+        ("fieldvisit", "0026_settlement_terms"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='creditor',
-            name='day_close_after_min',
-            field=models.PositiveIntegerField(default=120, help_text="How long after the day's last leave every visit must have its report filed and co-signed and its recording uploaded, and the team must have returned (never later than 23:00 local time).", validators=[django.core.validators.MinValueValidator(15), django.core.validators.MaxValueValidator(720)], verbose_name='day closes after (min)'),
+            model_name="creditor",
+            name="day_close_after_min",
+            field=models.PositiveIntegerField(
+                default=120,
+                help_text="How long after the day's last leave every visit must have its report filed and co-signed and its recording uploaded, and the team must have returned (never later than 23:00 local time).",
+                validators=[
+                    django.core.validators.MinValueValidator(15),
+                    django.core.validators.MaxValueValidator(720),
+                ],
+                verbose_name="day closes after (min)",
+            ),
         ),
         migrations.AddField(
-            model_name='route',
-            name='day_close_checked_at',
-            field=models.DateTimeField(blank=True, help_text='When the close of the day was judged (``jobs.day_close``): once.', null=True, verbose_name='day close checked at'),
+            model_name="route",
+            name="day_close_checked_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When the close of the day was judged (``jobs.day_close``): once.",
+                null=True,
+                verbose_name="day close checked at",
+            ),
         ),
         migrations.AlterField(
-            model_name='alert',
-            name='kind',
-            field=models.CharField(choices=[('panic', 'Panic'), ('missed_checkin', 'Missed check-in (team)'), ('agent_silent', 'Agent silent (missed check-in)'), ('lone_depart', 'Departed alone'), ('lone_agent', 'Agent alone at the door'), ('team_split', 'Team split'), ('rule_break', 'Rule broken (offline check-in)'), ('late_evidence', 'Evidence received after review'), ('phone_silent', 'Phone stopped reporting (no heartbeat)'), ('low_battery', 'Phone battery low'), ('day_not_closed', 'Day not closed (report, recording or return missing)')], max_length=16, verbose_name='kind'),
+            model_name="alert",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("panic", "Panic"),
+                    ("missed_checkin", "Missed check-in (team)"),
+                    ("agent_silent", "Agent silent (missed check-in)"),
+                    ("lone_depart", "Departed alone"),
+                    ("lone_agent", "Agent alone at the door"),
+                    ("team_split", "Team split"),
+                    ("rule_break", "Rule broken (offline check-in)"),
+                    ("late_evidence", "Evidence received after review"),
+                    ("phone_silent", "Phone stopped reporting (no heartbeat)"),
+                    ("low_battery", "Phone battery low"),
+                    ("day_not_closed", "Day not closed (report, recording or return missing)"),
+                ],
+                max_length=16,
+                verbose_name="kind",
+            ),
         ),
     ]

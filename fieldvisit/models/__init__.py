@@ -39,6 +39,7 @@ from fieldvisit.models.ledger import (
 from fieldvisit.models.oncall import AlertNotice, ContactPoint, DeliveryAttempt, OnCallEntry
 from fieldvisit.models.people import AgentProfile, DeviceToken, Team
 from fieldvisit.models.preferences import Preferences
+from fieldvisit.models.qualifications import Agency, AgencyAgreement, QualificationDocument
 from fieldvisit.models.reports import ReportCosignature, VisitReport, VisitReview
 from fieldvisit.models.routes import AgentClock, Route, RouteChangeRequest, Stop, Visit
 from fieldvisit.models.uploads import Upload
@@ -47,6 +48,8 @@ from fieldvisit.models.witnesses import WitnessCosignature
 
 __all__ = [
     "Address",
+    "Agency",
+    "AgencyAgreement",
     "AgentClock",
     "AgentProfile",
     "AgentSuspension",
@@ -78,6 +81,7 @@ __all__ = [
     "Photo",
     "PhotoAcceptance",
     "Preferences",
+    "QualificationDocument",
     "Receipt",
     "Recording",
     "Relation",

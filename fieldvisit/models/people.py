@@ -11,7 +11,8 @@ from django.utils.translation import gettext, gettext_noop
 
 from fieldvisit.choices import Platform
 from fieldvisit.models.validators import validate_timezone
-from fieldvisit.rules.routes import AgentFacts, is_qualified
+from fieldvisit.rules.qualifications import Paper, Papers
+from fieldvisit.rules.routes import AgentFacts, is_eligible
 from fieldvisit.texts import _
 
 
@@ -36,6 +37,18 @@ class Team(models.Model):
         null=True,
         blank=True,
         help_text=_("Receives escalated alerts."),
+    )
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("team lead"),
+        on_delete=models.PROTECT,
+        related_name="led_teams",
+        null=True,
+        blank=True,
+        help_text=_(
+            "The team lead (客户负责人): receives the team's arrival, position and return "
+            "reports, decides its route changes, reviews and keeps its visit reports and slips."
+        ),
     )
     timezone = models.CharField(
         verbose_name=_("timezone"),
@@ -86,6 +99,15 @@ class AgentProfile(models.Model):
     background_check_reference = models.CharField(
         verbose_name=_("background check reference"), max_length=100, blank=True
     )
+    agency = models.ForeignKey(
+        "fieldvisit.Agency",
+        verbose_name=_("agency"),
+        on_delete=models.PROTECT,
+        related_name="agents",
+        null=True,
+        blank=True,
+        help_text=_("For an outsourced agent, the agency they work for (blank: our own staff)."),
+    )
     active = models.BooleanField(verbose_name=_("active"), default=True)
 
     class Meta:
@@ -99,18 +121,35 @@ class AgentProfile(models.Model):
     def __str__(self) -> str:
         return f"{self.user.get_username()} ({self.badge_number})"
 
-    def facts(self) -> AgentFacts:
-        """What the rules judge an agent by (the account must be active too)."""
+    def facts(self, with_papers: bool = False) -> AgentFacts:
+        """What the rules judge an agent by (the account must be active too); with their
+        papers (``documents`` and ``agency__agreements``, prefetched by the caller)."""
         return AgentFacts(
             user_id=self.user_id,
             active=self.active and self.user.is_active,
             badge_number=self.badge_number,
             background_check_on=self.background_check_on,
+            papers=self.papers() if with_papers else Papers(),
+        )
+
+    def papers(self) -> Papers:
+        agency = self.agency
+        return Papers(
+            documents=tuple(Paper(d.kind, d.issued_on, d.expires_on) for d in self.documents.all()),
+            outsourced=agency is not None,
+            agency_active=agency is None or agency.active,
+            agreements=tuple(
+                Paper("agency_agreement", a.issued_on, a.expires_on)
+                for a in (agency.agreements.all() if agency is not None else ())
+            ),
         )
 
     @property
     def qualified(self) -> bool:
-        return is_qualified(self.facts())
+        """Eligible (active, badged, background check on file): what every request of the
+        agent's checks. Whether their papers are in force is judged for each route's day
+        (``rules.routes.qualification``)."""
+        return is_eligible(self.facts())
 
 
 class DeviceToken(models.Model):

@@ -13,4 +13,8 @@ def route_makers(route: Route) -> set[int]:
 
 
 def team_agent_facts(team: Team) -> list[AgentFacts]:
-    return [agent.facts() for agent in team.agents.select_related("user")]
+    """The team's agents with their papers, in three queries."""
+    agents = team.agents.select_related("user", "agency").prefetch_related(
+        "documents", "agency__agreements"
+    )
+    return [agent.facts(with_papers=True) for agent in agents]

@@ -286,9 +286,10 @@ def review_state(records: VisitRecords) -> ReviewState | None:
 
 
 def may_review(user: Any, visit: Visit) -> bool:
-    """A supervisor (or risk manager) of the visit's team with the ``review_visit`` right."""
+    """A supervisor, team lead (seeds: 外访流程 (7), the lead reviews and keeps the reports
+    and slips) or risk manager of the visit's team with the ``review_visit`` right."""
     team = visit.stop.route.team
-    return user.pk in (team.supervisor_id, team.risk_manager_id) and user.has_perm(
+    return user.pk in (team.supervisor_id, team.risk_manager_id, team.lead_id) and user.has_perm(
         "fieldvisit.review_visit"
     )
 

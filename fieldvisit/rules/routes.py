@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus
 from fieldvisit.rules import Verdict
+from fieldvisit.rules.qualifications import Papers, check_papers
 from fieldvisit.texts import _, format_lazy, pgettext_lazy
 
 MIN_TEAM_SIZE = 2
@@ -55,6 +56,8 @@ class AgentFacts:
     active: bool
     badge_number: str
     background_check_on: dt.date | None
+    # None on file unless given: not qualified for a route.
+    papers: Papers = field(default_factory=Papers)
 
 
 def check_transition(current: str, target: str) -> Verdict:
@@ -86,26 +89,51 @@ def check_maker_checker(makers: Collection[int], decider_id: int) -> Verdict:
     return Verdict.passed()
 
 
-def is_qualified(agent: AgentFacts) -> bool:
-    """Qualified for field work (seeds: 外访催收作业人员诚信规定): active, badged, and a
-    police and credit background check on file."""
+def is_eligible(agent: AgentFacts) -> bool:
+    """What every agent's request checks: active, badged, and a background check on file."""
     return bool(agent.active and agent.badge_number.strip() and agent.background_check_on)
 
 
-def check_team_staffed(agents: Sequence[AgentFacts], minimum: int = MIN_TEAM_SIZE) -> Verdict:
-    """A team needs at least two qualified agents: active, badged, background-checked."""
-    qualified = {agent.user_id for agent in agents if is_qualified(agent)}
+def qualification(agent: AgentFacts, on: dt.date) -> Verdict:
+    """Qualified for field work on ``on`` (seeds: 外访催收作业人员诚信规定): eligible, and
+    every paper in force that day (``rules.qualifications.check_papers``: the proof of no
+    criminal record, the credit report, training, an outsourced agent's agency agreement)."""
+    if not is_eligible(agent):
+        return Verdict.failed(
+            "agent_not_qualified",
+            _("Not active, without a badge number, or no background check on file."),
+        )
+    return check_papers(agent.papers, on)
+
+
+def is_qualified(agent: AgentFacts, on: dt.date) -> bool:
+    return qualification(agent, on).ok
+
+
+def check_team_staffed(
+    agents: Sequence[AgentFacts], on: dt.date, minimum: int = MIN_TEAM_SIZE
+) -> Verdict:
+    """A team needs at least two agents qualified on the route's day: active, badged,
+    background-checked, their papers in force. Expired papers keep an agent off new routes."""
+    verdicts = [(agent, qualification(agent, on)) for agent in agents]
+    qualified = {agent.user_id for agent, verdict in verdicts if verdict.ok}
     if len(qualified) < minimum:
+        why = "; ".join(
+            f"{agent.badge_number}: {verdict.detail}"
+            for agent, verdict in verdicts
+            if not verdict.ok and agent.active
+        )
         return Verdict.failed(
             "team_understaffed",
             format_lazy(
                 _(
                     "The team has {count} qualified agent(s); visits need at least "
                     "{minimum} (active, with a badge number and a background check on"
-                    " file)."
+                    " file, their papers in force on the route's day). {why}"
                 ),
                 count=len(qualified),
                 minimum=minimum,
+                why=why,
             ),
         )
     return Verdict.passed(format_lazy(_("{count} qualified agents"), count=len(qualified)))

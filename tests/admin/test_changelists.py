@@ -29,6 +29,8 @@ from fieldvisit.choices import AlertKind, RelationKind, Role
 from fieldvisit.ledger import checkpoints
 from fieldvisit.models import (
     Address,
+    Agency,
+    AgencyAgreement,
     AgentProfile,
     AgentSuspension,
     Alert,
@@ -46,6 +48,7 @@ from fieldvisit.models import (
     Incident,
     LedgerEntry,
     Photo,
+    QualificationDocument,
     Receipt,
     Recording,
     Relation,
@@ -89,8 +92,16 @@ QUERIES: dict[type[Model], int] = {
     SigningKey: 5,
     # count, unfiltered count, page (supervisor and risk manager joined)
     Team: 5,
-    # teams for the "team" filter, count, unfiltered count, page (user and team joined)
-    AgentProfile: 6,
+    # teams for the "team" filter, count, unfiltered count, page (user, team and agency
+    # joined), each agent's papers and agency agreements (two prefetches)
+    AgentProfile: 8,
+    # count, unfiltered count, page (agent and recorder joined), date hierarchy (min/max,
+    # distinct years)
+    QualificationDocument: 7,
+    # count, unfiltered count, page
+    Agency: 5,
+    # count, unfiltered count, page (agency and recorder joined)
+    AgencyAgreement: 5,
     # count, unfiltered count, page (user joined)
     DeviceToken: 5,
     # teams for the "team" filter, count, unfiltered count, page (team, planner, decider
@@ -146,6 +157,15 @@ def populate(world: World, day: dt.date) -> None:
     tag = secrets.token_hex(3)
     creditor = factories.creditor()
     team = Team.objects.create(name=f"Team {tag}", supervisor=world.supervisor)
+    agency = Agency.objects.create(name=f"Agency {tag}")
+    AgencyAgreement.objects.create(
+        agency=agency,
+        reference=f"AG-{tag}",
+        issued_on=dt.date(2025, 1, 1),
+        expires_on=dt.date(2099, 12, 31),
+        recorded_by=world.supervisor,
+        recorded_at=dt.datetime(2025, 1, 2, tzinfo=dt.UTC),
+    )
     factories.oncall(team, world.supervisor, world.duty)
     ContactPoint.objects.create(user=world.duty, kind="email", value=f"{tag}@example.org")
     agents = [factories.agent(f"agent_{tag}_{n}", team) for n in range(2)]

@@ -285,9 +285,9 @@ def test_only_planners_propose(world: World, client: Client) -> None:
 # permissions (user and group permissions, then cached) and role (staff scope of the team
 # list); the team list to validate the form; the open cases with their creditors; their
 # addresses (one prefetch); the debtors' other stops around the day; the team list again
-# for the form's select box; what would stop approval (the team's agents, its on-call chain
-# and their verified contacts).
-PROPOSAL_QUERIES = 13
+# for the form's select box; what would stop approval (the team's agents and their papers,
+# its on-call chain and their verified contacts).
+PROPOSAL_QUERIES = 14
 
 
 def test_proposal_page_query_count_does_not_grow_with_cases(

@@ -43,6 +43,9 @@ def profile_form(profile: AgentProfile, **changes: Any) -> dict[str, str]:
         "background_check_on": f"{profile.background_check_on:%Y-%m-%d}",
         "background_check_reference": profile.background_check_reference,
         "active": "on",
+        # The agent's papers (none added): the page's rows of qualification documents.
+        "documents-TOTAL_FORMS": "0",
+        "documents-INITIAL_FORMS": "0",
     }
     form.update({k: str(v) for k, v in changes.items()})
     return form

@@ -67,6 +67,9 @@ def test_a_qualification_change_is_a_ledger_entry(world, client) -> None:  # typ
         "background_check_on": "",
         "background_check_reference": "",
         "active": "on",
+        # The agent's papers (none added): the page's rows of qualification documents.
+        "documents-TOTAL_FORMS": "0",
+        "documents-INITIAL_FORMS": "0",
     }
     answer = client.post(f"/admin/fieldvisit/agentprofile/{profile.pk}/change/", form)
     assert answer.status_code == 302, answer.context["adminform"].form.errors

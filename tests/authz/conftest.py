@@ -3,6 +3,7 @@ every kind of record exists."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ from django.utils import timezone
 
 from fieldvisit.actions import alerts, incidents
 from fieldvisit.actions import reports as report_actions
+from fieldvisit.actions.qualifications import record_agreement
 from fieldvisit.choices import RelationKind
-from fieldvisit.models import Checkpoint, CheckpointTimestamp, Relation
+from fieldvisit.models import Agency, AgentProfile, Checkpoint, CheckpointTimestamp, Relation
 from tests import factories
 from tests.authz.scene import Scene
 
@@ -34,6 +36,16 @@ def full_scene(scene: Scene) -> Scene:
     Relation.objects.create(case=w.cases[0], name="Li Si", kind=RelationKind.choices[0][0])
     report_actions.cosign_report(scene.closed, w.agent_a, "phone-a", scene.report.pk)
     report_actions.review_visit(scene.closed.pk, w.supervisor, "Looks right.")
+    # An outsourcing agency with its agreement, agent B working for it.
+    agency = Agency.objects.create(name="Acme Field Services")
+    record_agreement(
+        agency_id=agency.pk,
+        reference="AG-1",
+        issued_on=dt.date(2025, 1, 1),
+        expires_on=dt.date(2099, 12, 31),
+        by=w.supervisor,
+    )
+    AgentProfile.objects.filter(user=w.agent_b).update(agency=agency)
     # A time-stamp authority that did not answer: an attempt on record.
     CheckpointTimestamp.objects.create(
         checkpoint=Checkpoint.objects.order_by("pk").first(),

@@ -1,11 +1,12 @@
-"""A world in which every kind of record exists, and the eight principals of the
+"""A world in which every kind of record exists, and the ten principals of the
 authorization matrix.
 
 Agent A and agent B have walked stop 1 (arrived, reported by B, left: the visit is closed
 and awaits A's co-signature, with a photo, a receipt and a recorded audio segment) and
 are at stop 2 (both arrived: the visit is open). The outsider agent is of another team;
 the supervisor oversees the fixture team; a device of agent A was revoked. The outsider
-raised a panic of their own (the other team's).
+raised a panic of their own (the other team's). The team lead leads the fixture team and the
+risk manager manages its risk (the supervisor supervises it).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ PRINCIPALS = (
     "supervisor",
     "legal",
     "auditor",
+    "team_lead",
+    "risk_manager",
 )
 
 
@@ -69,6 +72,8 @@ def report_body() -> dict[str, Any]:
 class Scene:
     def __init__(self, world: Any) -> None:
         self.world = world
+        world.team.risk_manager = world.risk
+        world.team.save(update_fields=["risk_manager"])
         self.stops: list[Stop] = stops_of(world.route)
         a = world.client(world.agent_a, "phone-a")
         b = world.client(world.agent_b, "phone-b")
@@ -192,6 +197,8 @@ class Scene:
             "supervisor": w.supervisor,
             "legal": w.legal,
             "auditor": w.auditor,
+            "team_lead": w.lead,
+            "risk_manager": w.risk,
         }.get(principal)
 
     def api(self, principal: str, fresh: bool = False) -> APIClient:

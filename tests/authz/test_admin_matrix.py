@@ -20,6 +20,7 @@ from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
+from fieldvisit.models import QualificationDocument
 from tests.authz.admin_pages import MATRIX, Page, admin_pages
 from tests.authz.scene import PRINCIPALS, Scene
 
@@ -37,6 +38,9 @@ def record_for(scene: Scene, model: type) -> Any:
         "alert": scene.alert,
         "routechangerequest": scene.change,
         "devicetoken": scene.revoked_token,
+        "qualificationdocument": QualificationDocument.objects.filter(agent__user=w.agent_a)
+        .order_by("kind")
+        .first(),
     }.get(model._meta.model_name)
     return chosen or model._default_manager.order_by("pk").first()
 

@@ -46,6 +46,7 @@ from fieldvisit.choices import AlertKind, RelationKind, Role
 from fieldvisit.db.append_only import AppendOnlyModel
 from fieldvisit.ledger import store as ledger
 from fieldvisit.models import (
+    Agency,
     AgentProfile,
     AgentSuspension,
     Complaint,
@@ -67,12 +68,15 @@ OK = 0  # the principal may: not posted
 NOT_STAFF = (302, 302, 302, 302)
 
 
-def staff(planner: int, supervisor: int, legal: int, auditor: int) -> tuple[int, ...]:
-    """The expected statuses: not staff to the sign-in page, then the four staff roles."""
-    return (*NOT_STAFF, planner, supervisor, legal, auditor)
+def staff(
+    planner: int, supervisor: int, legal: int, auditor: int, lead: int, risk: int
+) -> tuple[int, ...]:
+    """The expected statuses: not staff to the sign-in page, then the six staff roles (the
+    team lead and the risk manager of the supervisor's team last)."""
+    return (*NOT_STAFF, planner, supervisor, legal, auditor, lead, risk)
 
 
-NOBODY = staff(403, 403, 403, 403)
+NOBODY = staff(403, 403, 403, 403, 403, 403)
 
 
 @dataclass
@@ -198,6 +202,17 @@ def profile_form(profile: AgentProfile | None, user: Any, team: Team) -> dict[st
         "background_check_on": "2025-01-15",
         "background_check_reference": "",
         "active": "on",
+        **management("documents", 0, 0),  # the papers' rows (none added)
+    }
+
+
+def paper_form(**fields: Any) -> dict[str, str]:
+    """A paper's add form: its owner (agent and kind, or agency) and its dates."""
+    return {
+        "reference": "NEW-1",
+        "issued_on": "2025-01-15",
+        "expires_on": "2099-12-31",
+        **{name: str(value) for name, value in fields.items()},
     }
 
 
@@ -312,6 +327,7 @@ RECORD = {
     "their_incident": lambda r: Incident.objects.get(team=r.other_team),
     "their_suspension": lambda r: AgentSuspension.objects.get(agent=r.outsider_partner),
     "their_complaint": lambda r: Complaint.objects.get(case__team=r.other_team),
+    "agency": lambda r: Agency.objects.get(),
 }
 
 
@@ -351,27 +367,27 @@ POSTS: list[Post] = [
         "fieldvisit_agentprofile_change",
         "own_profile",
         lambda r, o: profile_form(o, o.user, r.other_team),
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, 403),
         ("agentprofile.team",),
     ),
     Post(
         "fieldvisit_agentprofile_change",
         "their_profile",
         lambda r, o: profile_form(o, o.user, r.team),
-        staff(403, 302, 403, 403),
+        staff(403, 302, 403, 403, 403, 403),
     ),
     Post(
         "fieldvisit_agentprofile_add",
         "",
         lambda r, o: profile_form(None, r.recruit, r.other_team),
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, 403),
         ("agentprofile.team",),
     ),
     Post(
         "fieldvisit_agentprofile_add",
         "",
         lambda r, o: profile_form(None, r.outsider, r.team),
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, 403),
         ("agentprofile.user",),
     ),
     # Only field agents join a team: not legal (whose devices and ledger entries would then
@@ -380,41 +396,114 @@ POSTS: list[Post] = [
         "fieldvisit_agentprofile_add",
         "",
         lambda r, o: profile_form(None, r.legal, r.team),
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, 403),
         ("agentprofile.user",),
     ),
     Post("fieldvisit_agentprofile_delete", "own_profile", lambda r, o: DELETE, NOBODY),
+    # Agents' papers and agencies: a supervisor records papers of their own teams' agents
+    # only (another team's agent is not a choice), never changes or deletes one; agencies
+    # and their agreements are the supervisors' to keep (not team-bound: every other role
+    # is refused).
     Post(
-        "fieldvisit_agentprofile_changelist", "own_profile", LIST_DELETE, staff(200, 200, 403, 200)
+        "fieldvisit_qualificationdocument_add",
+        "",
+        lambda r, o: paper_form(
+            agent=AgentProfile.objects.get(user=r.outsider).pk, kind="training"
+        ),
+        staff(403, 200, 403, 403, 403, 403),
+        ("qualificationdocument.agent",),
+    ),
+    Post("fieldvisit_qualificationdocument_change", "first:qualificationdocument", no_form, NOBODY),
+    Post(
+        "fieldvisit_qualificationdocument_delete",
+        "first:qualificationdocument",
+        lambda r, o: DELETE,
+        NOBODY,
+    ),
+    Post(
+        "fieldvisit_qualificationdocument_changelist",
+        "first:qualificationdocument",
+        LIST_DELETE,
+        GET_MATRIX["fieldvisit_qualificationdocument_changelist"],
+    ),
+    Post(
+        "fieldvisit_agentprofile_change",
+        "own_profile",
+        lambda r, o: profile_form(o, o.user, r.team) | {"agency": str(Agency.objects.get().pk)},
+        staff(403, OK, 403, 403, 403, 403),
+        ("agentprofile.agency",),
+    ),
+    Post(
+        "fieldvisit_agency_add",
+        "",
+        lambda r, o: {"name": "Shell Co"},
+        staff(403, OK, 403, 403, 403, 403),
+    ),
+    Post(
+        "fieldvisit_agency_change",
+        "agency",
+        lambda r, o: {"name": "Renamed", "active": "on", **management("agreements", 0, 0)},
+        staff(403, OK, 403, 403, 403, 403),
+    ),
+    Post("fieldvisit_agency_delete", "agency", lambda r, o: DELETE, NOBODY),
+    Post(
+        "fieldvisit_agency_changelist",
+        "agency",
+        LIST_DELETE,
+        GET_MATRIX["fieldvisit_agency_changelist"],
+    ),
+    Post(
+        "fieldvisit_agencyagreement_add",
+        "",
+        lambda r, o: paper_form(agency=Agency.objects.get().pk),
+        staff(403, OK, 403, 403, 403, 403),
+        ("agencyagreement.agency",),
+    ),
+    Post("fieldvisit_agencyagreement_change", "first:agencyagreement", no_form, NOBODY),
+    Post("fieldvisit_agencyagreement_delete", "first:agencyagreement", lambda r, o: DELETE, NOBODY),
+    Post(
+        "fieldvisit_agencyagreement_changelist",
+        "first:agencyagreement",
+        LIST_DELETE,
+        GET_MATRIX["fieldvisit_agencyagreement_changelist"],
+    ),
+    Post(
+        "fieldvisit_agentprofile_changelist",
+        "own_profile",
+        LIST_DELETE,
+        staff(200, 200, 403, 200, 200, 200),
     ),
     # Teams: only a superuser names who oversees a team (the fields are ignored: saved as
     # they were); a new agent row is a newcomer's; another team's page is absent.
     Post(
         "fieldvisit_team_change",
         "own_team",
-        lambda r, o: team_form(o) | {"supervisor": r.recruit.pk, "risk_manager": r.recruit.pk},
-        staff(403, 302, 403, 403),
-        ("team.supervisor", "team.risk_manager"),
+        lambda r, o: (
+            team_form(o)
+            | {"supervisor": r.recruit.pk, "risk_manager": r.recruit.pk, "lead": r.recruit.pk}
+        ),
+        staff(403, 302, 403, 403, 403, 403),
+        ("team.supervisor", "team.risk_manager", "team.lead"),
     ),
     Post(
         "fieldvisit_team_change",
         "own_team",
         lambda r, o: team_form(o, user=r.outsider.pk, badge_number="NEW-2"),
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, 403),
         ("agentprofile.user",),
     ),
     Post(
         "fieldvisit_team_change",
         "own_team",
         lambda r, o: team_form(o, user=r.auditor.pk, badge_number="NEW-3"),
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, 403),
         ("agentprofile.user",),
     ),
     Post(
         "fieldvisit_team_change",
         "other_team",
         lambda r, o: team_form(o) | {"name": "Taken over"},
-        staff(403, 302, 403, 403),
+        staff(403, 302, 403, 403, 403, 403),
     ),
     # The on-call chain (an inline of the team page) takes only supervisors: an agent put
     # on it is a form error.
@@ -426,44 +515,46 @@ POSTS: list[Post] = [
             | management("oncall", 1, 0)
             | {"oncall-0-team": str(o.pk), "oncall-0-position": "9", "oncall-0-user": r.agent_a.pk}
         ),
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, 403),
         ("oncallentry.user",),
     ),
     Post("fieldvisit_team_add", "", lambda r, o: {"name": "New", "timezone": "UTC"}, NOBODY),
     Post("fieldvisit_team_delete", "own_team", lambda r, o: DELETE, NOBODY),
-    Post("fieldvisit_team_changelist", "other_team", LIST_DELETE, staff(200, 200, 403, 200)),
+    Post(
+        "fieldvisit_team_changelist", "other_team", LIST_DELETE, staff(200, 200, 403, 200, 200, 200)
+    ),
     # Contacts: a supervisor adds them for themselves, the people on their teams' chains and
     # their teams' agents; one for anybody else (another team's agent) is a form error.
     Post(
         "fieldvisit_contactpoint_add",
         "",
         lambda r, o: {"user": r.outsider.pk, "kind": "email", "value": "spy@example.com"},
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, 403),
         ("contactpoint.user",),
     ),
     Post(
         "fieldvisit_contactpoint_add",
         "",
         lambda r, o: {"user": r.duty.pk, "kind": "mobile", "value": "13800138000"},
-        staff(403, OK, 403, 403),
+        staff(403, OK, 403, 403, 403, 403),
     ),
     Post(
         "fieldvisit_contactpoint_change",
         "first:contactpoint",
         lambda r, o: {"user": o.user_id, "kind": "email", "value": "not an address"},
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, 403),
     ),
     Post(
         "fieldvisit_contactpoint_changelist",
         "first:contactpoint",
         LIST_DELETE,
-        staff(403, OK, 403, 403),
+        staff(403, OK, 403, 403, 403, 403),
     ),
     Post(
         "fieldvisit_contactpoint_delete",
         "first:contactpoint",
         lambda r, o: DELETE,
-        staff(403, OK, 403, 403),
+        staff(403, OK, 403, 403, 403, 403),
     ),
     # Device tokens: revoked by a supervisor of the owner's team; another team's token is
     # not among the selected (nothing done, back to the list).
@@ -471,76 +562,96 @@ POSTS: list[Post] = [
         "fieldvisit_devicetoken_changelist",
         "their_token",
         select("revoke"),
-        staff(403, 302, 403, 200),
+        staff(403, 302, 403, 200, 403, 403),
     ),
     Post("fieldvisit_devicetoken_add", "", no_form, NOBODY),
     Post("fieldvisit_devicetoken_change", "own_token", no_form, NOBODY),
     Post("fieldvisit_devicetoken_delete", "own_token", lambda r, o: DELETE, NOBODY),
     # Deleting is no action of the list; a supervisor, who has one (revoke), is told so.
-    Post("fieldvisit_devicetoken_changelist", "own_token", LIST_DELETE, staff(403, 302, 403, 200)),
+    Post(
+        "fieldvisit_devicetoken_changelist",
+        "own_token",
+        LIST_DELETE,
+        staff(403, 302, 403, 200, 403, 403),
+    ),
     # Cases and their places: planners plan for every team; nobody else writes them.
     Post(
         "fieldvisit_case_change",
         "own_case",
         lambda r, o: case_form(r, r.other_team, o.number),
-        staff(OK, 403, 403, 403),
+        staff(OK, 403, 403, 403, 403, 403),
         ("case.team", "case.creditor"),
     ),
     Post(
         "fieldvisit_case_change",
         "their_case",
         lambda r, o: case_form(r, r.team, o.number),
-        staff(OK, 403, 403, 403),
+        staff(OK, 403, 403, 403, 403, 403),
     ),
     Post(
         "fieldvisit_case_add",
         "",
         lambda r, o: case_form(r, r.other_team),
-        staff(OK, 403, 403, 403),
+        staff(OK, 403, 403, 403, 403, 403),
         ("case.team", "case.creditor"),
     ),
     Post("fieldvisit_case_delete", "own_case", lambda r, o: DELETE, NOBODY),
-    Post("fieldvisit_case_changelist", "their_case", LIST_DELETE, staff(200, 200, 200, 200)),
-    Post("fieldvisit_case_import", "", lambda r, o: import_form(r), staff(200, 403, 403, 403)),
+    Post(
+        "fieldvisit_case_changelist", "their_case", LIST_DELETE, staff(200, 200, 200, 200, 200, 200)
+    ),
+    Post(
+        "fieldvisit_case_import",
+        "",
+        lambda r, o: import_form(r),
+        staff(200, 403, 403, 403, 403, 403),
+    ),
     Post(
         "fieldvisit_case_process_import",
         "",
         lambda r, o: {"import_file_name": "../../x", "original_file_name": "c.csv", "format": "0"},
-        staff(302, 403, 403, 403),
+        staff(302, 403, 403, 403, 403, 403),
     ),
     Post(
         "fieldvisit_address_change",
         "own_address",
         lambda r, o: address_form(r.their_case),
-        staff(OK, 403, 403, 403),
+        staff(OK, 403, 403, 403, 403, 403),
         ("address.case",),
     ),
     Post(
         "fieldvisit_address_add",
         "",
         lambda r, o: address_form(r.their_case),
-        staff(OK, 403, 403, 403),
+        staff(OK, 403, 403, 403, 403, 403),
         ("address.case",),
     ),
     Post("fieldvisit_address_delete", "their_address", lambda r, o: DELETE, NOBODY),
-    Post("fieldvisit_address_changelist", "their_address", LIST_DELETE, staff(200, 200, 200, 200)),
+    Post(
+        "fieldvisit_address_changelist",
+        "their_address",
+        LIST_DELETE,
+        staff(200, 200, 200, 200, 200, 200),
+    ),
     Post(
         "fieldvisit_relation_change",
         "own_relation",
         lambda r, o: relation_form(r.their_case),
-        staff(OK, 403, 403, 403),
+        staff(OK, 403, 403, 403, 403, 403),
         ("relation.case",),
     ),
     Post(
         "fieldvisit_relation_add",
         "",
         lambda r, o: relation_form(r.their_case),
-        staff(OK, 403, 403, 403),
+        staff(OK, 403, 403, 403, 403, 403),
         ("relation.case",),
     ),
     Post("fieldvisit_relation_delete", "their_relation", lambda r, o: DELETE, NOBODY),
     Post(
-        "fieldvisit_relation_changelist", "their_relation", LIST_DELETE, staff(200, 200, 200, 200)
+        "fieldvisit_relation_changelist",
+        "their_relation",
+        LIST_DELETE,
+        staff(200, 200, 200, 200, 200, 200),
     ),
     Post(
         "fieldvisit_creditor_change",
@@ -550,7 +661,12 @@ POSTS: list[Post] = [
     ),
     Post("fieldvisit_creditor_add", "", lambda r, o: {"name": "N", "code": "n"}, NOBODY),
     Post("fieldvisit_creditor_delete", "creditor", lambda r, o: DELETE, NOBODY),
-    Post("fieldvisit_creditor_changelist", "creditor", LIST_DELETE, staff(200, 200, 200, 200)),
+    Post(
+        "fieldvisit_creditor_changelist",
+        "creditor",
+        LIST_DELETE,
+        staff(200, 200, 200, 200, 200, 200),
+    ),
     # Routes: planners draft for every team; an approved route is frozen for everyone; only
     # a supervisor of the route's team decides it (another team's route is absent).
     Post(
@@ -564,23 +680,25 @@ POSTS: list[Post] = [
         "fieldvisit_route_change",
         "their_draft",
         lambda r, o: route_form(r, r.team, o.date),
-        staff(OK, 403, 403, 403),
+        staff(OK, 403, 403, 403, 403, 403),
     ),
     Post(
         "fieldvisit_route_add",
         "",
         lambda r, o: route_form(r, r.other_team, DAY + dt.timedelta(days=9)),
-        staff(OK, 403, 403, 403),
+        staff(OK, 403, 403, 403, 403, 403),
         ("route.team", "stop.case", "stop.address"),
     ),
     Post("fieldvisit_route_delete", "own_route", lambda r, o: DELETE, NOBODY),
-    Post("fieldvisit_route_changelist", "own_route", LIST_DELETE, staff(200, 200, 200, 200)),
-    Post("fieldvisit_route_submit", "their_draft", no_form, staff(OK, 403, 403, 403)),
+    Post(
+        "fieldvisit_route_changelist", "own_route", LIST_DELETE, staff(200, 200, 200, 200, 200, 200)
+    ),
+    Post("fieldvisit_route_submit", "their_draft", no_form, staff(OK, 403, 403, 403, 403, 403)),
     Post(
         "fieldvisit_route_decide",
         "their_submitted",
         lambda r, o: {"comment": "mine now", "_approve": "1"},
-        staff(403, 404, 403, 403),
+        staff(403, 404, 403, 403, 403, 404),
     ),
     # Nobody who made a route decides it: the supervisor changed this one as a draft (the
     # decision page again, with the refusal).
@@ -588,7 +706,7 @@ POSTS: list[Post] = [
         "fieldvisit_route_decide",
         "own_made",
         lambda r, o: {"comment": "my own plan", "_approve": "1"},
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, OK),
     ),
     Post(
         "fieldvisit_route_propose",
@@ -597,13 +715,13 @@ POSTS: list[Post] = [
             {"team": r.other_team.pk, "date": f"{DAY + dt.timedelta(days=5)}"}
             | {"stops": "5", "start": "09:00"}
         ),
-        staff(OK, 403, 403, 403),
+        staff(OK, 403, 403, 403, 403, 403),
     ),
     Post(
         "fieldvisit_routechangerequest_decide",
         "their_change",
         lambda r, o: {"comment": "fine", "_approve": "1"},
-        staff(403, 404, 403, 403),
+        staff(403, 404, 403, 403, 404, 403),
     ),
     Post(
         "fieldvisit_routechangerequest_change",
@@ -617,30 +735,40 @@ POSTS: list[Post] = [
         "fieldvisit_routechangerequest_changelist",
         "own_change",
         LIST_DELETE,
-        staff(200, 200, 403, 200),
+        staff(200, 200, 403, 200, 200, 200),
     ),
     # Alerts: handled by a supervisor of the alert's team (another team's is absent).
     Post(
         "fieldvisit_alert_handle",
         "their_alert",
         lambda r, o: {"note": "not mine", "_resolve": "1"},
-        staff(403, 404, 403, 403),
+        staff(403, 404, 403, 403, 404, 404),
     ),
     Post("fieldvisit_alert_change", "own_alert", lambda r, o: {"team": r.other_team.pk}, NOBODY),
     Post("fieldvisit_alert_add", "", no_form, NOBODY),
     Post("fieldvisit_alert_delete", "own_alert", lambda r, o: DELETE, NOBODY),
-    Post("fieldvisit_alert_changelist", "their_alert", LIST_DELETE, staff(403, 200, 200, 200)),
+    Post(
+        "fieldvisit_alert_changelist",
+        "their_alert",
+        LIST_DELETE,
+        staff(403, 200, 200, 200, 200, 200),
+    ),
     # Visits: reviewed only by a supervisor of the visit's team.
     Post(
         "fieldvisit_visit_review",
         "their_visit",
         lambda r, o: {"comment": "reviewed"},
-        staff(403, 404, 403, 403),
+        staff(403, 404, 403, 403, 404, 403),
     ),
     Post("fieldvisit_visit_change", "own_visit", no_form, NOBODY),
     Post("fieldvisit_visit_add", "", no_form, NOBODY),
     Post("fieldvisit_visit_delete", "own_visit", lambda r, o: DELETE, NOBODY),
-    Post("fieldvisit_visit_changelist", "their_visit", LIST_DELETE, staff(403, 200, 200, 200)),
+    Post(
+        "fieldvisit_visit_changelist",
+        "their_visit",
+        LIST_DELETE,
+        staff(403, 200, 200, 200, 200, 200),
+    ),
     # Evidence, reports, the ledger and the read log: nobody writes them here.
     *readonly("checkin"),
     *readonly("photo"),
@@ -685,27 +813,27 @@ POSTS: list[Post] = [
             "agents": [str(r.outsider.pk)],
             "summary": "x",
         },
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, 200),
     ),
     *readonly("incident")[1:],
     Post(
         "fieldvisit_incident_decide",
         "their_incident",
         lambda r, o: {"decision": "warning", "findings": "x", "case_status": "open"},
-        staff(403, 404, 403, 403),
+        staff(403, 404, 403, 403, 403, 404),
     ),
     Post(
         "fieldvisit_agentsuspension_add",
         "",
         lambda r, o: {"agent": str(r.outsider.pk), "reason": "x"},
-        staff(403, 200, 403, 403),
+        staff(403, 200, 403, 403, 403, 200),
     ),
     *readonly("agentsuspension")[1:],
     Post(
         "fieldvisit_agentsuspension_lift",
         "their_suspension",
         lambda r, o: {"reason": "x"},
-        staff(403, 404, 403, 403),
+        staff(403, 404, 403, 403, 403, 404),
     ),
     Post(
         "fieldvisit_complaint_add",
@@ -719,14 +847,14 @@ POSTS: list[Post] = [
             "category": "disturbance",
             "description": "x",
         },
-        staff(403, 200, OK, 403),
+        staff(403, 200, OK, 403, 403, 200),
     ),
     *readonly("complaint")[1:],
     Post(
         "fieldvisit_complaint_answer",
         "their_complaint",
         lambda r, o: {"text": "x"},
-        staff(403, 404, OK, 403),
+        staff(403, 404, OK, 403, 403, 404),
     ),
     Post("auth_group_add", "", lambda r, o: {"name": "x"}, NOBODY),
     Post("auth_group_change", "any_group", lambda r, o: {"name": "x"}, NOBODY),

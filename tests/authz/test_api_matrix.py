@@ -1,5 +1,5 @@
 """The authorization matrix of the API: every endpoint of fieldvisit/api/urls.py, as each
-of eight principals, with the status each must get. One literal table, one test.
+of ten principals, with the status each must get. One literal table, one test.
 
 Each request is one the principal could plausibly make with a valid body, so the status
 says what the principal may do, not how the body was malformed: 2xx allowed; 401 not
@@ -88,23 +88,32 @@ def sign_in(scene: Scene, client: Any, principal: str) -> Any:
 
 # The table: (url name, method): how to ask, then the status for each principal, in the
 # order anonymous, revoked token, agent of the team (agent A), outsider agent (another
-# team), planner, supervisor (of the team), legal, auditor.
-MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int, int, int]]] = {
+# team), planner, supervisor (of the team), legal, auditor, team lead (of the team), risk
+# manager (of the team).
+MATRIX: dict[
+    tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int, int, int, int, int]]
+] = {
     # The schema is public; a revoked token is refused wherever it is shown.
-    ("schema", "GET"): (get(lambda s: "/api/v1/schema/"), (200, 401, 200, 200, 200, 200, 200, 200)),
-    ("auth-token", "POST"): (sign_in, (201, 201, 201, 201, 201, 201, 201, 201)),
+    ("schema", "GET"): (
+        get(lambda s: "/api/v1/schema/"),
+        (200, 401, 200, 200, 200, 200, 200, 200, 200, 200),
+    ),
+    ("auth-token", "POST"): (sign_in, (201, 201, 201, 201, 201, 201, 201, 201, 201, 201)),
     ("auth-logout", "POST"): (
         lambda s, c, p: c.post("/api/v1/auth/logout/"),
-        (401, 401, 204, 204, 204, 204, 204, 204),
+        (401, 401, 204, 204, 204, 204, 204, 204, 204, 204),
     ),
-    ("me", "GET"): (get(lambda s: "/api/v1/me/"), (401, 401, 200, 200, 200, 200, 200, 200)),
+    ("me", "GET"): (
+        get(lambda s: "/api/v1/me/"),
+        (401, 401, 200, 200, 200, 200, 200, 200, 200, 200),
+    ),
     # Everyone signed in may ask for their routes; only agents and supervisors have any.
     ("route-list", "GET"): (
         get(lambda s: "/api/v1/routes/"),
-        (401, 401, 200, 200, 200, 200, 200, 200),
+        (401, 401, 200, 200, 200, 200, 200, 200, 200, 200),
     ),
     # A route shows to its team's agents and to the supervisor who oversees the team.
-    ("route-detail", "GET"): (get(route), (401, 401, 200, 404, 404, 200, 404, 404)),
+    ("route-detail", "GET"): (get(route), (401, 401, 200, 404, 404, 200, 404, 404, 200, 200)),
     # Only the team's own agents ask for changes; the supervisor sees the route but may
     # not ask (not_team_member).
     ("route-change-requests", "POST"): (
@@ -116,11 +125,11 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int,
                 "skip_stops": [str(s.stops[2].pk)],
             },
         ),
-        (401, 401, 201, 404, 404, 403, 404, 404),
+        (401, 401, 201, 404, 404, 403, 404, 404, 403, 403),
     ),
     ("change-request-detail", "GET"): (
         get(lambda s: f"/api/v1/change-requests/{s.change.pk}/"),
-        (401, 401, 200, 404, 404, 200, 404, 404),
+        (401, 401, 200, 404, 404, 200, 404, 404, 200, 200),
     ),
     ("checkin-create", "POST"): (
         post_json(
@@ -129,7 +138,7 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int,
                 s.world, "periodic", lat=s.stops[1].address.lat, lon=s.stops[1].address.lon
             ),
         ),
-        (401, 401, 201, 404, 404, 403, 404, 404),
+        (401, 401, 201, 404, 404, 403, 404, 404, 403, 403),
     ),
     # Any field agent in danger raises a panic for their own team; nobody else does.
     ("alert-panic", "POST"): (
@@ -142,54 +151,57 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int,
                 "captured_at": iso(now()),
             },
         ),
-        (401, 401, 201, 201, 403, 403, 403, 403),
+        (401, 401, 201, 201, 403, 403, 403, 403, 403, 403),
     ),
     # A field agent's phone beats (watched only while out); nobody else's.
     ("heartbeat", "POST"): (
         post_json(lambda s: "/api/v1/heartbeat/", lambda s: {"battery": 80, "signal": 3}),
-        (401, 401, 200, 200, 403, 403, 403, 403),
+        (401, 401, 200, 200, 403, 403, 403, 403, 403, 403),
     ),
     # Legal reads the visits of the cases they take to court (issue 22); writes stay 404.
-    ("visit-detail", "GET"): (get(closed_visit), (401, 401, 200, 404, 404, 200, 200, 404)),
+    ("visit-detail", "GET"): (
+        get(closed_visit),
+        (401, 401, 200, 404, 404, 200, 200, 404, 200, 200),
+    ),
     ("visit-photos", "POST"): (
         post_form(lambda s: open_visit(s) + "photos/", lambda s: photo_form(jpeg(colour="red"))),
-        (401, 401, 201, 404, 404, 403, 404, 404),
+        (401, 401, 201, 404, 404, 403, 404, 404, 403, 403),
     ),
     ("visit-receipts", "POST"): (
         post_form(lambda s: open_visit(s) + "receipts/", lambda s: s.receipt_form(s.open)),
-        (401, 401, 201, 404, 404, 403, 404, 404),
+        (401, 401, 201, 404, 404, 403, 404, 404, 403, 403),
     ),
     ("visit-report", "POST"): (
         post_json(lambda s: open_visit(s) + "report/", lambda s: report_body()),
-        (401, 401, 201, 404, 404, 403, 404, 404),
+        (401, 401, 201, 404, 404, 403, 404, 404, 403, 403),
     ),
     # Agent A co-signs agent B's report of the closed visit.
     ("visit-report-cosign", "POST"): (
         post_json(
             lambda s: closed_visit(s) + "report/cosign/", lambda s: {"report": str(s.report.pk)}
         ),
-        (401, 401, 200, 404, 404, 403, 404, 404),
+        (401, 401, 200, 404, 404, 403, 404, 404, 403, 403),
     ),
     ("visit-recording", "GET"): (
         get(lambda s: closed_visit(s) + "recording/"),
-        (401, 401, 200, 404, 404, 200, 200, 404),
+        (401, 401, 200, 404, 404, 200, 200, 404, 200, 200),
     ),
     # The legal API is legal's alone.
     ("visit-bundle", "GET"): (
         get(lambda s: closed_visit(s) + "bundle/"),
-        (401, 401, 403, 403, 403, 403, 200, 403),
+        (401, 401, 403, 403, 403, 403, 200, 403, 403, 403),
     ),
     ("case-list", "GET"): (
         get(lambda s: "/api/v1/cases/"),
-        (401, 401, 403, 403, 403, 403, 200, 403),
+        (401, 401, 403, 403, 403, 403, 200, 403, 403, 403),
     ),
     ("case-evidence", "GET"): (
         get(lambda s: case(s) + "evidence/"),
-        (401, 401, 403, 403, 403, 403, 200, 403),
+        (401, 401, 403, 403, 403, 403, 200, 403, 403, 403),
     ),
     ("case-bundle", "GET"): (
         get(lambda s: case(s) + "bundle/"),
-        (401, 401, 403, 403, 403, 403, 200, 403),
+        (401, 401, 403, 403, 403, 403, 200, 403, 403, 403),
     ),
     # Conduct incidents: every signed-in user lists those naming them (none but agent A's);
     # only an agent the incident names gives an account of it.
@@ -205,26 +217,26 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int,
         (401, 401, 201, 404, 404, 404, 404, 404),
     ),
     # tus: OPTIONS is open (the protocol's discovery); an upload is its owner's alone.
-    ("upload-create", "POST"): (tus_create, (401, 401, 201, 404, 404, 403, 404, 404)),
+    ("upload-create", "POST"): (tus_create, (401, 401, 201, 404, 404, 403, 404, 404, 403, 403)),
     ("upload-create", "OPTIONS"): (
         lambda s, c, p: c.options("/api/v1/uploads/"),
-        (204, 401, 204, 204, 204, 204, 204, 204),
+        (204, 401, 204, 204, 204, 204, 204, 204, 204, 204),
     ),
     ("upload-detail", "OPTIONS"): (
         lambda s, c, p: c.options(s.new_upload()),
-        (204, 401, 204, 204, 204, 204, 204, 204),
+        (204, 401, 204, 204, 204, 204, 204, 204, 204, 204),
     ),
     ("upload-detail", "HEAD"): (
         lambda s, c, p: head(c, s.new_upload()),
-        (401, 401, 200, 404, 404, 404, 404, 404),
+        (401, 401, 200, 404, 404, 404, 404, 404, 404, 404),
     ),
     ("upload-detail", "PATCH"): (
         lambda s, c, p: patch(c, s.new_upload(), b"\0" * 10, 0),
-        (401, 401, 204, 404, 404, 404, 404, 404),
+        (401, 401, 204, 404, 404, 404, 404, 404, 404, 404),
     ),
     ("upload-detail", "DELETE"): (
         lambda s, c, p: c.delete(s.new_upload(), **TUS),
-        (401, 401, 204, 404, 404, 404, 404, 404),
+        (401, 401, 204, 404, 404, 404, 404, 404, 404, 404),
     ),
     # The ledger's entries are read by those who audit it: supervisors, legal, auditors; an
     # entry's bytes (its own page, its inclusion proof) are a supervisor's only for entries
@@ -233,35 +245,35 @@ MATRIX: dict[tuple[str, str], tuple[Request, tuple[int, int, int, int, int, int,
     # bundle takes them from us, not from the bundle.
     ("ledger-checkpoint", "GET"): (
         get(lambda s: "/api/v1/ledger/checkpoint/"),
-        (200, 401, 200, 200, 200, 200, 200, 200),
+        (200, 401, 200, 200, 200, 200, 200, 200, 200, 200),
     ),
     ("ledger-note", "GET"): (
         get(lambda s: "/api/v1/ledger/checkpoint.txt"),
-        (200, 401, 200, 200, 200, 200, 200, 200),
+        (200, 401, 200, 200, 200, 200, 200, 200, 200, 200),
     ),
     ("ledger-proof", "GET"): (
         get(lambda s: f"/api/v1/ledger/proof/?entry={foreign_entry(s)}"),
-        (401, 401, 403, 403, 403, 404, 200, 200),
+        (401, 401, 403, 403, 403, 404, 200, 200, 403, 403),
     ),
     ("ledger-consistency", "GET"): (
         get(lambda s: "/api/v1/ledger/consistency/?first=1&second=2"),
-        (200, 401, 200, 200, 200, 200, 200, 200),
+        (200, 401, 200, 200, 200, 200, 200, 200, 200, 200),
     ),
     ("ledger-public-key", "GET"): (
         get(lambda s: "/api/v1/ledger/public-key/"),
-        (200, 401, 200, 200, 200, 200, 200, 200),
+        (200, 401, 200, 200, 200, 200, 200, 200, 200, 200),
     ),
     ("ledger-keys", "GET"): (
         get(lambda s: "/api/v1/ledger/keys/"),
-        (200, 401, 200, 200, 200, 200, 200, 200),
+        (200, 401, 200, 200, 200, 200, 200, 200, 200, 200),
     ),
     ("ledger-verifier", "GET"): (
         get(lambda s: "/api/v1/ledger/verify.py"),
-        (200, 401, 200, 200, 200, 200, 200, 200),
+        (200, 401, 200, 200, 200, 200, 200, 200, 200, 200),
     ),
     ("ledger-entry", "GET"): (
         get(lambda s: f"/api/v1/ledger/entries/{foreign_entry(s)}/"),
-        (401, 401, 403, 403, 403, 404, 200, 200),
+        (401, 401, 403, 403, 403, 404, 200, 200, 403, 403),
     ),
 }
 

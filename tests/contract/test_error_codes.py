@@ -23,9 +23,16 @@ CODE_SECOND = {"problem_response", "_json_problem"}
 # DRF's exceptions given a ``code=`` (authentication failures answer with it).
 CODE_KEYWORD = {"AuthenticationFailed"}
 
-# Verdict codes that never become an answer: a flag on a kept record (and an alert kind), and
-# a field's message inside ``validation_error``.
-NEVER_ANSWERED = {"team_split", "lone_depart", "lone_agent", "captured_in_future"}
+# Verdict codes that never become an answer: a flag on a kept record (and an alert kind), a
+# field's message inside ``validation_error``, and an agent's qualification (its detail is
+# part of ``team_understaffed``'s).
+NEVER_ANSWERED = {
+    "team_split",
+    "lone_depart",
+    "lone_agent",
+    "captured_in_future",
+    "agent_not_qualified",
+}
 
 
 def literal(node: ast.expr | None) -> str | None:

@@ -14,6 +14,7 @@ from fieldvisit.api.errors import status_for
 from fieldvisit.choices import ChangeRequestStatus, RouteStatus
 from fieldvisit.rules import RuleViolation, Verdict
 from fieldvisit.rules import routes as rules
+from fieldvisit.rules.qualifications import REQUIRED, Paper, Papers
 from fieldvisit.rules.routes import AgentFacts
 
 TODAY = dt.date(2030, 6, 14)
@@ -28,6 +29,11 @@ def facts(user_id: int, **overrides: object) -> AgentFacts:
         "active": True,
         "badge_number": f"B{user_id:05d}",
         "background_check_on": CHECKED,
+        "papers": Papers(
+            documents=tuple(
+                Paper(kind, CHECKED, TODAY + dt.timedelta(days=365)) for kind in REQUIRED
+            )
+        ),
     }
     values.update(overrides)
     return AgentFacts(**values)  # type: ignore[arg-type]
@@ -143,7 +149,7 @@ def test_someone_who_made_none_of_it_may_decide() -> None:
 
 
 def test_two_qualified_agents_staff_a_team() -> None:
-    verdict = rules.check_team_staffed([facts(1), facts(2)])
+    verdict = rules.check_team_staffed([facts(1), facts(2)], TOMORROW)
     assert_passed(verdict)
     assert verdict.detail == "2 qualified agents"
 
@@ -170,18 +176,18 @@ def test_two_qualified_agents_staff_a_team() -> None:
     ],
 )
 def test_team_without_two_qualified_agents_is_understaffed(agents: list[AgentFacts]) -> None:
-    assert_failed(rules.check_team_staffed(agents), "team_understaffed")
+    assert_failed(rules.check_team_staffed(agents, TOMORROW), "team_understaffed")
 
 
 def test_understaffed_detail_counts_qualified_agents_once() -> None:
-    verdict = rules.check_team_staffed([facts(1), facts(1), facts(2, active=False)])
+    verdict = rules.check_team_staffed([facts(1), facts(1), facts(2, active=False)], TOMORROW)
     assert verdict.detail.startswith("The team has 1 qualified agent(s)")
 
 
 def test_team_staffed_minimum_is_configurable() -> None:
     agents = [facts(1), facts(2)]
-    assert_failed(rules.check_team_staffed(agents, minimum=3), "team_understaffed")
-    assert_passed(rules.check_team_staffed([*agents, facts(3)], minimum=3))
+    assert_failed(rules.check_team_staffed(agents, TOMORROW, minimum=3), "team_understaffed")
+    assert_passed(rules.check_team_staffed([*agents, facts(3)], TOMORROW, minimum=3))
 
 
 # --- planned ahead / decided in time -------------------------------------------------------

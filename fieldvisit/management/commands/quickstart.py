@@ -65,7 +65,8 @@ class Command(BaseCommand):
         for role, login in world["users"].items():
             self.stdout.write(f"  {role:<17} {login['username']:<22} {login['password']}")
         self.stdout.write(
-            f"\nAdmin:    http://{host}/admin/  (planner, supervisor, legal, auditor)\n"
+            f"\nAdmin:    http://{host}/admin/  (planner, supervisor, team_lead, risk_manager,"
+            " legal, auditor)\n"
             f"API docs: http://{host}/api/docs/\n"
             f"Demo world saved in {saved}\n"
         )
