@@ -79,9 +79,10 @@ def route_visible_to(user: Any, route: Route) -> bool:
     team = team_of(user)
     if team is not None and route.team_id == team.pk:
         return True
-    return has_role(user, Role.SUPERVISOR) and user.pk in (
+    return has_role(user, *OVERSEER_ROLES) and user.pk in (
         route.team.supervisor_id,
         route.team.risk_manager_id,
+        route.team.lead_id,
     )
 
 

@@ -183,13 +183,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "view_alert",
         "handle_alert",
         *EVIDENCE_READERS,
-        # Conduct incidents and complaints are theirs to handle (the team's risk manager).
-        *INCIDENT_READERS,
-        "add_incident",
-        "decide_incident",
-        "suspend_agent",
-        "add_complaint",
-        "answer_complaint",
         "review_visit",
         "add_photoacceptance",
     ],

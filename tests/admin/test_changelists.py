@@ -26,7 +26,7 @@ from fieldvisit.actions import alerts, incidents
 from fieldvisit.actions import routes as route_actions
 from fieldvisit.actions.auth import issue_token, revoke_token
 from fieldvisit.choices import AlertKind, RelationKind, Role
-from fieldvisit.ledger import checkpoints
+from fieldvisit.ledger import checkpoints, keys
 from fieldvisit.models import (
     Address,
     Agency,
@@ -188,8 +188,13 @@ def populate(world: World, day: dt.date) -> None:
     for agent in agents:
         _, token = issue_token(agent, f"phone-{tag}", "phone", "android")
     revoke_token(token.pk, world.supervisor, "lost")
+    # The ledger's own key is published first; the row below stands for a key retired before
+    # it (a key newer than the one on disk would be refused as a rotation not finished).
+    keys.current_signing_key()
     SigningKey.objects.create(
-        key_id=secrets.token_hex(8), public_key=secrets.token_bytes(32), valid_from=timezone.now()
+        key_id=secrets.token_hex(8),
+        public_key=secrets.token_bytes(32),
+        valid_from=timezone.now() - dt.timedelta(days=365),
     )
     Group.objects.create(name=f"group {tag}").permissions.set([])
     stop = route.stops.select_related("visit", "address").order_by("sequence").last()

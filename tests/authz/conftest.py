@@ -74,7 +74,7 @@ def full_scene(scene: Scene) -> Scene:
         by=w.supervisor,
     )
     suspension = incidents.suspend_agent(
-        factories.agent("agent_c", w.team), reason="Pending review.", by=w.supervisor
+        factories.agent("agent_c", w.team), reason="Pending review.", by=w.risk
     )
-    incidents.lift_suspension(suspension.pk, reason="Cleared.", by=w.supervisor)
+    incidents.lift_suspension(suspension.pk, reason="Cleared.", by=w.risk)
     return scene

@@ -207,14 +207,14 @@ MATRIX: dict[
     # only an agent the incident names gives an account of it.
     ("incident-list", "GET"): (
         get(lambda s: "/api/v1/incidents/"),
-        (401, 401, 200, 200, 200, 200, 200, 200),
+        (401, 401, 200, 200, 200, 200, 200, 200, 200, 200),
     ),
     ("incident-account", "POST"): (
         post_json(
             lambda s: f"/api/v1/incidents/{s.incident().pk}/account/",
             lambda s: {"id": str(uuid.uuid4()), "text": "We stayed at the door."},
         ),
-        (401, 401, 201, 404, 404, 404, 404, 404),
+        (401, 401, 201, 404, 404, 404, 404, 404, 404, 404),
     ),
     # tus: OPTIONS is open (the protocol's discovery); an upload is its owner's alone.
     ("upload-create", "POST"): (tus_create, (401, 401, 201, 404, 404, 403, 404, 404, 403, 403)),
