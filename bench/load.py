@@ -165,7 +165,7 @@ def seed(teams: int, stops: int, now: dt.datetime | None = None) -> list[TeamPla
 
     from fieldvisit.actions import routes as route_actions
     from fieldvisit.actions.auth import issue_token
-    from fieldvisit.choices import AddressKind, Role
+    from fieldvisit.choices import AddressKind, DocumentKind, Role
     from fieldvisit.models import (
         Address,
         AgentProfile,
@@ -173,6 +173,7 @@ def seed(teams: int, stops: int, now: dt.datetime | None = None) -> list[TeamPla
         ContactPoint,
         Creditor,
         OnCallEntry,
+        QualificationDocument,
         Route,
         Team,
     )
@@ -217,12 +218,25 @@ def seed(teams: int, stops: int, now: dt.datetime | None = None) -> list[TeamPla
             agents = []
             for side in "ab":
                 agent = person(f"load_{t:03d}{side}", Role.AGENT, False)
-                AgentProfile.objects.create(
+                profile = AgentProfile.objects.create(
                     user=agent,
                     team=team,
                     badge_number=f"L{tag}{t:03d}{side}".upper(),
                     background_check_on=day - dt.timedelta(days=300),
                     background_check_reference=f"PSB-{tag}-{t:03d}{side}",
+                )
+                # The papers a qualified agent holds, in force on the day.
+                QualificationDocument.objects.bulk_create(
+                    QualificationDocument(
+                        agent=profile,
+                        kind=kind,
+                        reference=f"{kind}-{tag}-{t:03d}{side}",
+                        issued_on=day - dt.timedelta(days=300),
+                        expires_on=day + dt.timedelta(days=365),
+                        recorded_by=supervisor,
+                        recorded_at=timezone.now(),
+                    )
+                    for kind in DocumentKind.values
                 )
                 agents.append(agent)
             route = Route.objects.create(team=team, date=day, planned_by=planner)

@@ -94,7 +94,7 @@ def case(team: Team | None, creditor_: Creditor, **fields: Any) -> Case:
         debtor_name=fields.pop("debtor_name", f"Debtor {n}"),
         # A distinct debtor per case (the visit frequency cap counts per debtor); the first
         # three and last four digits stay fixed, so the masked form is predictable.
-        debtor_id_number=fields.pop("debtor_id_number", f"3101011982{n:04d}4512"),
+        debtor_id_number=fields.pop("debtor_id_number", f"3101011982{n % 10000:04d}4512"),
         amount_due=fields.pop("amount_due", Decimal("1000.00") * n),
         **fields,
     )
