@@ -69,7 +69,10 @@ def database_lost(when: Callable[[str], bool]) -> Iterator[list[str]]:
 
 
 def insert_into(table: str) -> Callable[[str], bool]:
-    return lambda sql: sql.startswith(f'INSERT INTO "{table}"')
+    """The statement that inserts into ``table``: alone, or within a statement that writes
+    several tables at once (a ledger append on PostgreSQL: ``WITH e AS (INSERT INTO …)``)."""
+    insert = f'INSERT INTO "{table}"'
+    return lambda sql: sql.startswith(insert) or (sql.startswith("WITH ") and insert in sql)
 
 
 def assert_unavailable(response: Any) -> dict[str, Any]:
