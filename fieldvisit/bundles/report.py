@@ -93,10 +93,6 @@ def render(plan: Plan) -> str:
     )
 
 
-def _moment(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _label(choices: Any, value: Any) -> Any:
     """A choice's label in the reader's language; the value itself when unknown."""
     try:
@@ -159,7 +155,7 @@ def _checkin(entry: dict[str, Any], zone: str) -> dict[str, Any]:
     data, actor = entry["data"], entry.get("actor") or {}
     return {
         "entry": entry["index"],
-        "at": local_text(_moment(data["captured_at"]), zone),
+        "at": local_text(verify.parse_time(data["captured_at"]), zone),
         "agent": actor.get("username", ""),
         "device": actor.get("device", ""),
         "kind": _label(CheckInKind, entry["kind"].removeprefix("checkin.")),
@@ -181,7 +177,7 @@ def _photo(
         "entry": entry["index"],
         "kind": _label(PhotoKind, data.get("kind")),
         "partner_in_frame": data.get("partner_in_frame"),
-        "at": local_text(_moment(data["captured_at"]), zone),
+        "at": local_text(verify.parse_time(data["captured_at"]), zone),
         "agent": actor.get("username", ""),
         "exif_lat": exif.get("lat"),
         "exif_lon": exif.get("lon"),
@@ -201,7 +197,7 @@ def _receipt(
     signature, photo = data.get("signature") or {}, data.get("photo") or {}
     return {
         "entry": entry["index"],
-        "at": local_text(_moment(data["captured_at"]), zone),
+        "at": local_text(verify.parse_time(data["captured_at"]), zone),
         "notice_number": data.get("notice_number", ""),
         "outcome": _label(ReceiptOutcome, data.get("outcome")),
         "signer_name": data.get("signer_name", ""),
@@ -219,7 +215,7 @@ def _segment(entry: dict[str, Any], zone: str, path_of: dict[Any, str]) -> dict[
     return {
         "entry": entry["index"],
         "index": data["segment"],
-        "at": local_text(_moment(data["started_at"]), zone),
+        "at": local_text(verify.parse_time(data["started_at"]), zone),
         "duration_s": data.get("duration_s"),
         "format": data.get("format", ""),
         "sha256": (data.get("file") or {}).get("sha256", ""),
@@ -258,7 +254,7 @@ def _report(chain: list[dict[str, Any]], zone: str, currency: str) -> dict[str, 
         "report": {
             "entry": entry["index"],
             "id": content.get("report"),
-            "at": local_text(_moment(data["received_at"]), zone),
+            "at": local_text(verify.parse_time(data["received_at"]), zone),
             "author": (entry.get("actor") or {}).get("username", content.get("author")),
             "outcome": _label(ReportOutcome, content.get("outcome")),
             "corrects": content.get("corrects"),

@@ -387,10 +387,6 @@ ATTESTATION_ITEMS = (
 )
 
 
-def moment(text):
-    return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-
-
 def canonical(value):
     """RFC 8785 for the values a report's content holds (strings, integers, booleans, null,
     objects with ASCII keys and lists): sorted keys, no spaces, UTF-8."""
@@ -417,20 +413,20 @@ def missed_checkins(checkins, closed):
     if not isinstance(timing, dict) or not isinstance(before, dict):
         return None
     start, end = (
-        min(moment(e["data"]["captured_at"]) for e in arrivals),
-        moment(closed["closed_at"]),
+        min(parse_time(e["data"]["captured_at"]) for e in arrivals),
+        parse_time(closed["closed_at"]),
     )
     interval = datetime.timedelta(seconds=timing["interval_s"])
     grace = datetime.timedelta(seconds=timing["grace_s"])
     missed = []
     for agent in sorted({str(e["actor"].get("id")) for e in arrivals}):
         times = [
-            (moment(e["data"]["captured_at"]), e["kind"][len("checkin.") :])
+            (parse_time(e["data"]["captured_at"]), e["kind"][len("checkin.") :])
             for e in checkins
-            if str(e["actor"].get("id")) == agent and moment(e["data"]["captured_at"]) <= end
+            if str(e["actor"].get("id")) == agent and parse_time(e["data"]["captured_at"]) <= end
         ]
         if isinstance(before.get(agent), dict):
-            times.append((moment(before[agent]["at"]), before[agent]["kind"]))
+            times.append((parse_time(before[agent]["at"]), before[agent]["kind"]))
         times.sort()
         for at, (previous, kind) in enumerate(times):
             following = times[at + 1] if at + 1 < len(times) else None
@@ -456,20 +452,22 @@ def recording_check(segments, checkins):
     twice = sorted({i for i in indexes if indexes.count(i) > 1})
 
     def ends(d):
-        return moment(d["started_at"]) + datetime.timedelta(seconds=d["duration_s"])
+        return parse_time(d["started_at"]) + datetime.timedelta(seconds=d["duration_s"])
 
     pairs = [(ordered[at - 1], ordered[at]) for at in range(1, len(ordered))]
     gaps = [
         prev["segment"]
         for prev, nxt in pairs
         if nxt["segment"] == prev["segment"] + 1
-        and round((moment(nxt["started_at"]) - ends(prev)).total_seconds(), 3) > MAX_GAP_S
+        and round((parse_time(nxt["started_at"]) - ends(prev)).total_seconds(), 3) > MAX_GAP_S
     ]
-    arrive = [moment(e["data"]["captured_at"]) for e in checkins if e["kind"] == "checkin.arrive"]
-    leave = [moment(e["data"]["captured_at"]) for e in checkins if e["kind"] == "checkin.leave"]
+    arrive = [
+        parse_time(e["data"]["captured_at"]) for e in checkins if e["kind"] == "checkin.arrive"
+    ]
+    leave = [parse_time(e["data"]["captured_at"]) for e in checkins if e["kind"] == "checkin.leave"]
     covers = (
         bool(arrive and leave)
-        and moment(ordered[0]["started_at"]) <= min(arrive)
+        and parse_time(ordered[0]["started_at"]) <= min(arrive)
         and ends(ordered[-1]) >= max(leave)
     )
     problems = [
@@ -506,7 +504,7 @@ def notice_check(receipts):
     have signed."""
     if not receipts:
         return False, "no notice receipt"
-    last = sorted(receipts, key=lambda d: (moment(d["captured_at"]), str(d.get("receipt"))))[-1]
+    last = sorted(receipts, key=lambda d: (parse_time(d["captured_at"]), str(d.get("receipt"))))[-1]
     wrong = sorted(set(SIGNER_FAILS) & set(last.get("flags") or []))
     if wrong:
         return False, f"notice {last.get('notice_number')} signed by someone flagged {wrong}"
@@ -717,11 +715,7 @@ def check_report_page(root, entries, report):
     """report.html's verdict on each closed visit is the one its entries show; False when a
     check could not be derived (a visit still open, or entries from before the facts were
     recorded)."""
-    chains = {}
-    for index, entry in sorted(entries.items()):
-        link = entry.get("chain")
-        if isinstance(link, dict):
-            chains.setdefault(str(link.get("visit")), []).append((link.get("seq"), index))
+    chains = visit_chains(entries)
     path = os.path.join(root, "report.html")
     try:
         with open(path, encoding="utf-8") as f:
@@ -769,15 +763,21 @@ def bundle_visits(root):
         return []
 
 
+def visit_chains(entries):
+    """The entries of each visit's chain, by visit: (number in the chain, ledger index)."""
+    chains = {}
+    for index, entry in sorted(entries.items()):
+        link = entry.get("chain")
+        if isinstance(link, dict):
+            chains.setdefault(str(link.get("visit")), []).append((link.get("seq"), index))
+    return chains
+
+
 def check_chains(root, entries, leaves, report):
     """Each visit's entries numbered without a gap, linked by leaf hash, ending with a seal
     whose counts hold, and each recording's segment chain whole. False when a visit was
     still open at the checkpoint: genuine so far, but not provably complete."""
-    chains = {}
-    for index, entry in entries.items():
-        link = entry.get("chain")
-        if isinstance(link, dict):
-            chains.setdefault(str(link.get("visit")), []).append((link.get("seq"), index))
+    chains = visit_chains(entries)
     bad, still_open, legacy = 0, [], []
     listed = bundle_visits(root)
     # Every visit the entries name is judged, whatever manifest.json lists: leaving a visit
