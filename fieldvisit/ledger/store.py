@@ -17,6 +17,7 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from fieldvisit.canonical import canonical_json, iso
+from fieldvisit.db import rows
 from fieldvisit.ledger import chains, merkle
 from fieldvisit.models import LedgerEntry, LedgerHead, LedgerNode
 from fieldvisit.texts import _, format_lazy
@@ -99,7 +100,7 @@ def append(
         raise RuntimeError("ledger appends belong inside the writer's transaction")
     sql = _append_sql(connection.vendor)
     visit = chains.visit_of(subject, data)
-    with connection.cursor() as cursor:
+    with rows.cursor() as cursor:
         head = _locked_head(cursor, sql[0])
         previous, sealed = _chain_head(cursor, visit) if visit else (None, False)
         entry, head = _insert(cursor, head, kind, actor, subject, data, visit, previous)
@@ -115,7 +116,7 @@ def seal_visit(visit: Any) -> LedgerEntry:
         raise RuntimeError("ledger appends belong inside the writer's transaction")
     sql = _append_sql(connection.vendor)
     visit = str(visit)
-    with connection.cursor() as cursor:
+    with rows.cursor() as cursor:
         head = _locked_head(cursor, sql[0])
         previous, _sealed = _chain_head(cursor, visit)
         if previous is None:
@@ -278,7 +279,7 @@ def locked_root() -> tuple[int, bytes]:
     append), so what is signed under it is signed by the key current at that point."""
     if not connection.in_atomic_block:
         raise RuntimeError("the ledger head is locked inside a transaction")
-    with connection.cursor() as cursor:
+    with rows.cursor() as cursor:
         size, peaks = _locked_head(cursor, _append_sql(connection.vendor)[0])
     return _root(size, peaks)
 

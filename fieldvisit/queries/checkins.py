@@ -132,7 +132,7 @@ def locked_route_state(
         captured = _field(CheckIn, "captured_at")
         values["since"] = rows.param(captured, periodic_at - rules.PARTNER_FRESHNESS)
         values["until"] = rows.param(captured, periodic_at + rules.PARTNER_FRESHNESS)
-    with connection.cursor() as cursor:
+    with rows.cursor() as cursor:
         cursor.execute(sql, [values[name] for name in order])
         row = cursor.fetchone()
     if row is None:
