@@ -132,6 +132,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # ledger at once could both read the same tree head.
     DATABASES["default"]["TEST"] = {"NAME": str(STATE_DIR / "test.sqlite3")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Statements sent through fieldvisit.db.rows.cursor() (the hot paths' plain SQL) are
+    # prepared on first use; Django's own cursors bind on the client and are never prepared.
+    # Behind PgBouncer in transaction mode, use 1.21 or newer with max_prepared_statements.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
