@@ -33,10 +33,11 @@ def jsonable(value: Any) -> Any:
 
 
 def _jsonable(value: Any, odd: list[bool]) -> Any:
-    """``jsonable``, noting in ``odd`` a float or a non-ASCII key: without either, the standard
-    library writes the very bytes RFC 8785 asks for (sorted keys, no whitespace, the same
-    escapes), several times faster; floats (ECMAScript number forms) and non-ASCII keys
-    (sorted by UTF-16 code units) go through ``rfc8785``."""
+    """``jsonable``, noting in ``odd`` a float written otherwise by ECMAScript than by Python
+    or a non-ASCII key: without either, the standard library writes the very bytes RFC 8785
+    asks for (sorted keys, no whitespace, the same escapes), several times faster; those
+    floats (ECMAScript number forms) and non-ASCII keys (sorted by UTF-16 code units) go
+    through ``rfc8785``."""
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, Promise):  # a lazy message: in the deployment's language
@@ -44,7 +45,14 @@ def _jsonable(value: Any, odd: list[bool]) -> Any:
     if isinstance(value, int):
         return value if abs(value) < 2**53 else str(value)  # rfc8785: |n| <= 2**53 - 1
     if isinstance(value, float):
-        odd.append(True)
+        # ECMAScript writes a whole number without ".0" (8.0 -> 8, -0.0 -> 0), and any other
+        # number from 1e-4 up to 1e16 exactly as Python's repr does (the shortest digits that
+        # read back the same, in fixed notation): positions, accuracies and distances take
+        # the fast path; other exponents, NaN and infinities go through rfc8785.
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        if value.is_integer() or not 1e-4 <= abs(value) < 1e16:
+            odd.append(True)
         return value
     if isinstance(value, dt.datetime):
         return iso(value)

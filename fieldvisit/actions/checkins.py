@@ -281,18 +281,21 @@ def _advance_visit(visit: Visit, data: CheckInData, actor: dict[str, Any]) -> No
         visit.save(update_fields=sorted(set(changed)))
 
 
-def _advance_route(route: Route, kind: str) -> None:
+def _advance_route(route: Route, kind: str, agent: Any) -> None:
+    """The route under way at its first departure, completed once everyone who departed has
+    returned (this check-in, not written yet, included)."""
     if kind == CheckInKind.DEPART and route.status == RouteStatus.APPROVED:
         route.status = RouteStatus.IN_PROGRESS
         route.save(update_fields=["status", "updated_at"])
     elif kind == CheckInKind.RETURN and route.status == RouteStatus.IN_PROGRESS:
         departed, returned = reporting_agents(route)
+        returned.add(agent.pk)
         if departed and departed <= returned:
             route.status = RouteStatus.COMPLETED
             route.save(update_fields=["status", "updated_at"])
 
 
-def _write(
+def _checkin(
     data: CheckInData,
     visit: Visit | None,
     judgement: Judgement,
@@ -302,7 +305,7 @@ def _write(
     device_id: str,
     fingerprint: str,
 ) -> CheckIn:
-    """The check-in row (its ledger entry: ``_enter``)."""
+    """The check-in, to be written with its ledger entry (``_enter``)."""
     route = data.route
     distance = facts.door.distance_m if facts.door is not None else None
     checkin = CheckIn(
@@ -326,12 +329,17 @@ def _write(
         flags=list(judgement.flags),
         request_sha256=fingerprint,
     )
-    rows.insert(checkin)  # CheckIn.save(), its statement built once
     return checkin
 
 
-def _enter(data: CheckInData, visit: Visit | None, checkin: CheckIn, actor: dict[str, Any]) -> None:
-    """The check-in's ledger entry."""
+def _enter(
+    data: CheckInData,
+    visit: Visit | None,
+    checkin: CheckIn,
+    actor: dict[str, Any],
+    writes: list[rows.Statement],
+) -> None:
+    """The check-in's ledger entry, with ``writes``: its row, and its agent's clock."""
     route = data.route
     ledger.append(
         f"checkin.{data.kind}",
@@ -356,6 +364,7 @@ def _enter(data: CheckInData, visit: Visit | None, checkin: CheckIn, actor: dict
                 else {}
             ),
         },
+        along=writes,
     )
 
 
@@ -415,7 +424,7 @@ def record_checkin(
         if judgement.refusal is not None:
             refusal = judgement.refusal
             raise RuleViolation(refusal.code, refusal.detail, refusal.errors)
-        checkin = _write(
+        checkin = _checkin(
             data,
             visit,
             judgement,
@@ -427,18 +436,23 @@ def record_checkin(
         # What the check-in moves without a ledger entry of its own comes before its entry:
         # the first append takes the ledger's one head lock, held until COMMIT, and every
         # writer of the system waits for it meanwhile (bench/pg_waits.py under bench/load.py).
-        _advance_route(route, data.kind)
-        clock = _wind_clock(route, agent, checkin, state)
-        _enter(data, visit, checkin, actor)
+        # The check-in's row and the agent's clock are written with that lock, in one round
+        # trip on PostgreSQL.
+        _advance_route(route, data.kind, agent)
+        clock, clock_write = _wind_clock(route, agent, checkin, state)
+        _enter(data, visit, checkin, actor, [rows.insert_statement(checkin), *clock_write])
         _consequences(data, visit, checkin, judgement, actor)
     return Outcome(checkin=checkin, visit=visit, next_due_at=clock.next_due_at)
 
 
-def _wind_clock(route: Route, agent: Any, checkin: CheckIn, state: RouteState) -> AgentClock:
+def _wind_clock(
+    route: Route, agent: Any, checkin: CheckIn, state: RouteState
+) -> tuple[AgentClock, list[rows.Statement]]:
     """The agent's own clock after this report, under the route lock: from their latest
     report (one queued offline and sent late does not move it back), stopped by their return
     or the route's end. The watchdog's work for the old due time is forgotten once it moves.
-    Only the fields a report moves are written (a heartbeat's are the phone's)."""
+    Only the fields a report moves are written (a heartbeat's are the phone's): a clock
+    already there by the returned statement, to be run with the check-in's entry."""
     clock = state.clock
     created = clock is None
     if clock is None:
@@ -468,6 +482,5 @@ def _wind_clock(route: Route, agent: Any, checkin: CheckIn, state: RouteState) -
     )
     if created:
         clock.save()
-    else:
-        rows.update(clock, moved)
-    return clock
+        return clock, []
+    return clock, [rows.update_statement(clock, moved)]

@@ -121,16 +121,25 @@ def _insert_sql(model: type[models.Model], vendor: str) -> str:
     return f"INSERT INTO {q(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
 
 
-def insert(obj: models.Model) -> None:
-    """INSERT one new instance whose every field is set (no database default, no auto key),
-    as ``save(force_insert=True)`` would, without building the statement each time. No
+Statement = tuple[str, list[Any]]
+
+
+def insert_statement(obj: models.Model) -> Statement:
+    """The INSERT of one new instance whose every field is set (no database default, no auto
+    key), as ``save(force_insert=True)`` would write it, the statement built once; the
+    instance counts as saved from here (run the statement in the same transaction). No
     signals are sent (the project has no receivers on the models written this way)."""
     fields = concrete(type(obj))
     values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with cursor() as c:
-        c.execute(_insert_sql(type(obj), connection.vendor), values)
     obj._state.adding = False
     obj._state.db = connection.alias
+    return _insert_sql(type(obj), connection.vendor), values
+
+
+def insert(obj: models.Model) -> None:
+    """``insert_statement``, run now."""
+    with cursor() as c:
+        c.execute(*insert_statement(obj))
 
 
 @functools.cache
@@ -140,11 +149,16 @@ def _update_sql(model: type[models.Model], names: tuple[str, ...], vendor: str) 
     return f"UPDATE {q(model._meta.db_table)} SET {sets} WHERE {pk} = %s"  # noqa: S608
 
 
-def update(obj: models.Model, names: Sequence[str]) -> None:
-    """``save(update_fields=names)`` for a loaded instance, the statement built once."""
+def update_statement(obj: models.Model, names: Sequence[str]) -> Statement:
+    """``save(update_fields=names)`` of a loaded instance, the statement built once."""
     model = type(obj)
     fields = [model._meta.get_field(n) for n in names]
     values = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]
     values.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+    return _update_sql(model, tuple(names), connection.vendor), values
+
+
+def update(obj: models.Model, names: Sequence[str]) -> None:
+    """``update_statement``, run now."""
     with cursor() as c:
-        c.execute(_update_sql(model, tuple(names), connection.vendor), values)
+        c.execute(*update_statement(obj, names))

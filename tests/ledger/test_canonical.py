@@ -3,7 +3,9 @@ for every value it takes, and everything else still goes through ``rfc8785``."""
 
 from __future__ import annotations
 
+import math
 import random
+import struct
 from typing import Any
 
 import pytest
@@ -22,13 +24,29 @@ def text(rng: random.Random) -> str:
     return "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 12)))
 
 
+def number(rng: random.Random) -> float:
+    """Floats of every form: positions and accuracies as phones send them, whole numbers,
+    the edges of ECMAScript's and Python's fixed notations, and any bit pattern."""
+    return rng.choice(
+        [
+            round(rng.uniform(-180, 180), rng.randint(0, 9)),
+            float(rng.randint(-(2**60), 2**60)),
+            rng.choice([0.0, -0.0, 1e-4, 9.999e-5, 1e16, 9999999999999998.0, 1e21, 5e-324]),
+            rng.choice([1e-7, 1e-6, 123e-20, 1.5e300, -2.5e-5, 0.1, 2**53 + 2.0]),
+            struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0],
+        ]
+    )
+
+
 def value(rng: random.Random, depth: int = 0) -> Any:
-    kinds = ["str", "int", "bool", "none"] + (["dict", "list"] if depth < 4 else [])
+    kinds = ["str", "int", "float", "bool", "none"] + (["dict", "list"] if depth < 4 else [])
     kind = rng.choice(kinds)
     if kind == "str":
         return text(rng)
     if kind == "int":
         return rng.choice([0, 1, -1, 2**53, -(2**53), rng.randint(-(10**12), 10**12)])
+    if kind == "float":
+        return number(rng)
     if kind == "bool":
         return rng.random() < 0.5
     if kind == "none":
@@ -40,6 +58,18 @@ def value(rng: random.Random, depth: int = 0) -> Any:
     return {key: value(rng, depth + 1) for key in keys}
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_floats_take_the_fast_path_only_where_python_writes_them_as_ecmascript(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(20_000):
+        x = number(rng)
+        if math.isfinite(x):
+            assert canonical_json([x]) == rfc8785.dumps([x]), repr(x)
+        else:  # NaN and infinities are refused, as rfc8785 refuses them
+            with pytest.raises(rfc8785.FloatDomainError):
+                canonical_json([x])
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_the_fast_path_writes_the_bytes_of_rfc8785(seed: int) -> None:
     rng = random.Random(seed)
@@ -49,8 +79,12 @@ def test_the_fast_path_writes_the_bytes_of_rfc8785(seed: int) -> None:
 
 
 def test_what_the_fast_path_leaves_to_rfc8785() -> None:
+    # Whole floats are written as integers, others as Python writes them, on the fast path.
+    assert canonical_json({"f": 0.1, "h": -0.0, "k": 8.0, "l": 31.2304}) == (
+        b'{"f":0.1,"h":0,"k":8,"l":31.2304}'
+    )
     for data in (
-        {"f": 0.1, "g": 1e21, "h": -0.0, "i": 5e-7},  # ECMAScript number forms
+        {"g": 1e21, "i": 5e-7, "j": 1.5e16},  # ECMAScript number forms
         {"\U0001f600": 1, "\ufb01": 2, "é": 3},  # keys sorted by UTF-16 code units
         [1.5, {"x": [2.25]}],
     ):

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fieldvisit.api.fields import AwareDateTimeField, FiniteFloatField, not_in_future
+from fieldvisit.api.serializers.built_once import FieldsBuiltOnce
 from fieldvisit.api.serializers.evidence import (
     PhotoSerializer,
     ReceiptSerializer,
@@ -35,7 +36,7 @@ class PositionMixin(serializers.Serializer):
     )
 
 
-class CheckInCreateSerializer(PositionMixin):
+class CheckInCreateSerializer(FieldsBuiltOnce, PositionMixin):
     id = serializers.UUIDField()
     route = serializers.UUIDField()
     stop = serializers.UUIDField(required=False, allow_null=True)
