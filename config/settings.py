@@ -115,7 +115,9 @@ DATABASES = {
             env_str("DATABASE_URL") or f"sqlite:///{STATE_DIR / 'db.sqlite3'}",
             env_str("DATABASE_PASSWORD"),
         ),
-        conn_max_age=env_int("CONN_MAX_AGE", 0),
+        # Production keeps each worker thread's connection (and the statements prepared on
+        # it) for a minute instead of connecting anew for every request.
+        conn_max_age=env_int("CONN_MAX_AGE", 60 if PRODUCTION else 0),
         conn_health_checks=True,
     )
 }
