@@ -9,7 +9,9 @@ upload stops at once with ``413 file_too_large`` and nothing stays on disk.
 Each chunk is hashed (SHA-256, CRC-32) and written on a helper thread while the request's
 thread reads and parses the next one from the network: hashlib, zlib and file writes release
 the GIL, so on two cores receiving costs about the larger of the two, not their sum. The
-chunks are taken in order, one at a time. When the file is complete its bytes start going to
+chunks are taken in order, one at a time. Meanwhile the request's thread also searches each
+chunk for a JPEG's markers (``JpegMarkers``), so that proving a photo whole walks its
+scan without reading the file again. When the file is complete its bytes start going to
 disk at once (``fdatasync`` on the helper thread) while the request checks the file; the
 storage still syncs the staged file before its row commits, which then has little left to do.
 """
@@ -29,6 +31,7 @@ from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 
 from fieldvisit.evidence.storage import evidence_storage
+from fieldvisit.media.images import JpegMarkers
 from fieldvisit.rules import RuleViolation
 from fieldvisit.texts import _, format_lazy
 
@@ -40,7 +43,7 @@ _SYNCS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="evidence-sync")
 
 
 class HashedUploadedFile(TemporaryUploadedFile):
-    """A received file with its SHA-256, computed as it arrived."""
+    """A received file with its SHA-256, computed as it arrived, and its JPEG markers."""
 
     sha256: str = ""
     crc32: int = 0
@@ -51,12 +54,14 @@ class HashedUploadedFile(TemporaryUploadedFile):
         super(TemporaryUploadedFile, self).__init__(file, name, content_type, 0, charset)
         self.hasher = hashlib.sha256()
         self._taking: Future[None] | None = None
+        self.markers = JpegMarkers()
 
     def take(self, data: bytes) -> None:
         """Hash and write ``data`` on a helper thread, once the chunk before it is taken (its
-        failure, such as a full disk, is raised here)."""
+        failure, such as a full disk, is raised here); meanwhile search it for markers."""
         self.settle()
         self._taking = _TAKERS.submit(self._take, data)
+        self.markers.feed(data)
 
     def _take(self, data: bytes) -> None:
         self.hasher.update(data)

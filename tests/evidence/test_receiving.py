@@ -88,3 +88,40 @@ def test_the_sync_starts_when_the_file_is_complete_and_storage_still_syncs(
     assert response.status_code == 201, response.content
     assert ("early", len(data)) in synced
     assert ("storage", len(data)) in synced
+
+
+def test_the_photo_is_proved_whole_by_markers_found_as_it_arrived(
+    agent: Any, visit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request's thread finds the JPEG's markers in each chunk while the helper thread
+    hashes and writes it: the walk of the scan reads nothing again, and decodes nothing."""
+    from fieldvisit.media import images
+
+    def no_reading(*args: Any) -> Any:
+        raise AssertionError("the scan was read from the file")
+
+    def no_decode(*args: Any) -> Any:
+        raise AssertionError("the photo was decoded")
+
+    monkeypatch.setattr(images, "_jpeg_scan_markers", no_reading)
+    monkeypatch.setattr(images, "_decode", no_decode)
+    data = _big_photo()
+
+    response = post_form(agent, photos_url(visit), photo_form(data))
+
+    assert response.status_code == 201, response.content
+    assert stored_files() == {final_path(sha(data)): data}
+
+
+def test_a_photo_cut_short_is_refused_with_markers_found_as_it_arrived(
+    agent: Any, visit: Any
+) -> None:
+    data = _big_photo()
+    cut = data[: len(data) - receiving.CHUNK_SIZE // 2]
+
+    response = post_form(agent, photos_url(visit), photo_form(cut))
+
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == "invalid_image"
+    assert Photo.objects.count() == 0
+    assert stored_files() == {}
