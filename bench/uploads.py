@@ -1,8 +1,13 @@
 """tus upload throughput (tuspy over loopback) and the server's memory during a 1 GB upload.
 
     .venv/bin/python bench/uploads.py [--db sqlite|postgres] [--mb 256] [--big-gb 1]
+        [--server gunicorn|runserver]
 
-A child process runs ``manage.py runserver``; tuspy, as shipped, uploads WAV segments of one
+A child process runs the server (``_server.py``): by default gunicorn as production runs it
+(``config/gunicorn.py``, one gthread worker, persistent database connections), or Django's
+``manage.py runserver`` with ``--server runserver`` (what this bench used before: it opens and
+closes a database connection for every request, which production does not); the bench
+prints which. tuspy, as shipped, uploads WAV segments of one
 recording (each chained to the previous) with 1 MB and 8 MB chunks. Baseline, in the same
 run: ``hashlib.sha256`` over the same file plus writing it to a new file with one ``fsync``
 per MB, the durability the server owes each chunk (it syncs every PATCH before answering
@@ -12,15 +17,16 @@ parts of the PATCH, measured by sending lighter requests the same way tuspy does
 connection each), so that they add up to tuspy's PATCH:
 
 - ``OPTIONS``: connection, HTTP server, Django and DRF, no database;
-- ``HEAD`` minus that: the token and the upload read, with the database connection each
-  request opens and closes (CONN_MAX_AGE=0);
+- ``HEAD`` minus that: the token and the upload read (under runserver, with the database
+  connection each request opens and closes);
 - an empty ``PATCH`` minus ``HEAD``: the uploader check, the lease taken and given back, the
   writer lock and the partial file opened;
 - a 1 MB ``PATCH`` minus the empty one, next to the baseline's MB: the body over loopback,
   SHA-256 and CRC-32, the write and the sync (the last block hashed while it syncs);
 - tuspy's PATCH minus ours: the client's own work (reading the chunk, ``requests``).
 
-Then the server's peak memory above idle during a 1 GB upload (goal: flat).
+Then the server's peak memory above idle during a 1 GB upload (goal: flat; ``--big-gb 0``
+leaves it out).
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _django import demo_agent, setup
-from _server import Server
+from _server import SERVERS, Server
 from photos import CHUNK, MB, baseline, sha256_of
 
 OFFSET_STREAM = "application/offset+octet-stream"
@@ -167,20 +173,23 @@ def patch_parts(recording: Recording, token: str, path: Path, rounds: int) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--database", help="PostgreSQL database (default bench_uploads; dropped)")
     parser.add_argument("--mb", type=int, default=256)
     parser.add_argument("--big-gb", type=float, default=1.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--server", choices=SERVERS, default="gunicorn")
     args = parser.parse_args()
     os.environ["THROTTLE_USER"] = "100000000/min"
     os.environ["THROTTLE_WRITE"] = "100000000/min"
-    print("database:", setup(args.db, "uploads"))
+    print("database:", setup(args.db, "uploads", args.database))
 
     token, visit_id = demo_agent()
 
     work = Path(tempfile.mkdtemp(prefix="bench-uploads-"))
     segment, big = work / "segment.wav", work / "big.wav"
     wav(segment, args.mb * MB)
-    server = Server()
+    server = Server(args.server)
+    print("server:", server.describe())
     try:
         recording = Recording(server.port, token, visit_id)
         recording.upload(segment, 8 * MB)  # warm up
@@ -230,6 +239,8 @@ def main() -> None:
             f"the MB itself {data_mb * ms:.2f} ms against the baseline's {base_mb * ms:.2f} ms)"
         )
 
+        if not args.big_gb:
+            return
         wav(big, int(args.big_gb * 1024 * MB))
         idle = server.rss()
         server.reset_peak()

@@ -48,7 +48,9 @@ def inspect(
     check_declared_hash(upload.sha256, declared, field)
     try:
         # The decode that proves the image whole makes its thumbnail too: never a second one.
-        info = inspect_image(upload.temporary_file_path(), thumbnail_px=THUMBNAIL_PX)
+        info = inspect_image(
+            upload.temporary_file_path(), thumbnail_px=THUMBNAIL_PX, markers=upload.markers
+        )
     except MediaError as error:
         raise RuleViolation(error.code, error.detail, {field: [error.detail]}) from None
     if accept is not None and info.media_type not in accept:

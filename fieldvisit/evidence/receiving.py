@@ -9,9 +9,13 @@ upload stops at once with ``413 file_too_large`` and nothing stays on disk.
 Each chunk is hashed (SHA-256, CRC-32) and written on a helper thread while the request's
 thread reads and parses the next one from the network: hashlib, zlib and file writes release
 the GIL, so on two cores receiving costs about the larger of the two, not their sum. The
-chunks are taken in order, one at a time. When the file is complete its bytes start going to
-disk at once (``fdatasync`` on the helper thread) while the request checks the file; the
-storage still syncs the staged file before its row commits, which then has little left to do.
+chunks are taken in order, one at a time. Meanwhile the request's thread also searches each
+chunk for a JPEG's markers (``JpegMarkers``), so that proving a photo whole walks its
+scan without reading the file again. Where the received file is the one storage keeps
+(local disk), its bytes start going to disk while it arrives: every ``SYNC_EVERY`` bytes
+written, an ``fdatasync`` starts on another helper thread (one at a time, never waited for),
+and another when the file is complete, while the request checks it; the storage still syncs
+the staged file before its row commits, which then has little left to do.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 
 from fieldvisit.evidence.storage import evidence_storage
+from fieldvisit.media.images import JpegMarkers
 from fieldvisit.rules import RuleViolation
 from fieldvisit.texts import _, format_lazy
 
 CHUNK_SIZE = 1024 * 1024
+SYNC_EVERY = 4 * 1024 * 1024  # bytes written between early syncs of a file being received
 # The helper threads: one chunk of each upload in flight at a time; the early syncs apart, so
 # a slow disk never holds up the hashing of other uploads.
 _TAKERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="evidence-receive")
@@ -40,7 +46,7 @@ _SYNCS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="evidence-sync")
 
 
 class HashedUploadedFile(TemporaryUploadedFile):
-    """A received file with its SHA-256, computed as it arrived."""
+    """A received file with its SHA-256, computed as it arrived, and its JPEG markers."""
 
     sha256: str = ""
     crc32: int = 0
@@ -51,17 +57,27 @@ class HashedUploadedFile(TemporaryUploadedFile):
         super(TemporaryUploadedFile, self).__init__(file, name, content_type, 0, charset)
         self.hasher = hashlib.sha256()
         self._taking: Future[None] | None = None
+        self.markers = JpegMarkers()
+        self.sync_early = False  # set where this file is the one storage keeps
+        self._unsynced = 0
+        self._syncing: Future[None] | None = None
 
     def take(self, data: bytes) -> None:
         """Hash and write ``data`` on a helper thread, once the chunk before it is taken (its
-        failure, such as a full disk, is raised here)."""
+        failure, such as a full disk, is raised here); meanwhile search it for markers."""
         self.settle()
         self._taking = _TAKERS.submit(self._take, data)
+        self.markers.feed(data)
 
     def _take(self, data: bytes) -> None:
         self.hasher.update(data)
         self.crc32 = zlib.crc32(data, self.crc32)
         self.file.write(data)
+        if self.sync_early:
+            self._unsynced += len(data)
+            if self._unsynced >= SYNC_EVERY and (self._syncing is None or self._syncing.done()):
+                self._unsynced = 0
+                self._syncing = self.start_sync()
 
     def settle(self) -> None:
         """Wait until every chunk given to ``take`` is hashed and written."""
@@ -69,11 +85,11 @@ class HashedUploadedFile(TemporaryUploadedFile):
         if taking is not None:
             taking.result()
 
-    def start_sync(self) -> None:
-        """Start the complete file's way to disk without waiting for it (a head start for
-        the storage's own sync, which remains the one that counts)."""
+    def start_sync(self) -> Future[None]:
+        """Start the bytes written so far on their way to disk without waiting for them (a
+        head start for the storage's own sync, which remains the one that counts)."""
         self.file.flush()
-        _SYNCS.submit(_sync_and_close, os.dup(self.file.fileno()))
+        return _SYNCS.submit(_sync_and_close, os.dup(self.file.fileno()))
 
     def discard(self) -> None:
         with contextlib.suppress(Exception):
@@ -130,6 +146,7 @@ class HashingUploadHandler(FileUploadHandler):
             self.charset,
             directory or settings.FILE_UPLOAD_TEMP_DIR,
         )
+        self.current.sync_early = self.early_sync
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         assert self.current is not None

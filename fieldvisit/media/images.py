@@ -50,6 +50,8 @@ import os
 import re
 import threading
 import warnings
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -217,25 +219,37 @@ class ImageInfo:
     thumbnail: bytes | None = None
 
 
-def inspect_image(path: str | os.PathLike[str], thumbnail_px: int | None = None) -> ImageInfo:
+def inspect_image(
+    path: str | os.PathLike[str],
+    thumbnail_px: int | None = None,
+    markers: JpegMarkers | None = None,
+) -> ImageInfo:
     """Type, size and EXIF of a photo, after proving it is an accepted type and whole (a
     baseline JPEG by its structure, anything else by decoding it); with ``thumbnail_px``, also
     its thumbnail fitted in that square when the check decoded it, from the same decode
-    (``None`` otherwise, or if Pillow cannot make one of an image it decoded).
+    (``None`` otherwise, or if Pillow cannot make one of an image it decoded). ``markers``:
+    the file's markers, found while it was received (``JpegMarkers``), so that walking a
+    JPEG's scan does not read the file again.
 
     Raises ``MediaError`` with ``unsupported_media_type`` (another type, judged before any
     decoding) or ``invalid_image`` (empty, unrecognised, too many pixels, too costly to decode,
     truncated, corrupt).
     """
-    return _inspect(path, thumbnail_px, decode=False)
+    return _inspect(path, thumbnail_px, decode=False, markers=markers)
 
 
-def _inspect(path: str | os.PathLike[str], thumbnail_px: int | None, *, decode: bool) -> ImageInfo:
+def _inspect(
+    path: str | os.PathLike[str],
+    thumbnail_px: int | None,
+    *,
+    decode: bool,
+    markers: JpegMarkers | None = None,
+) -> ImageInfo:
     """``inspect_image``; with ``decode``, the image is decoded even when its structure
     proves it whole (for its thumbnail)."""
     with _opened(path) as (im, media_type):
         width, height = im.size  # before decoding: draft() shrinks a JPEG's size
-        heif, decoded = None, decode or not _proved_whole(im, path, media_type)
+        heif, decoded = None, decode or not _proved_whole(im, path, media_type, markers)
         if decoded:
             heif = _decode(im, path, media_type, thumbnail_px or THUMBNAIL_PX)
         with _quiet():
@@ -565,13 +579,21 @@ def _check_bmff_boxes(path: str | os.PathLike[str]) -> None:
             position += box_size
 
 
-def _proved_whole(im: ImageFile.ImageFile, path: str | os.PathLike[str], media_type: str) -> bool:
+def _proved_whole(
+    im: ImageFile.ImageFile,
+    path: str | os.PathLike[str],
+    media_type: str,
+    markers: JpegMarkers | None = None,
+) -> bool:
     """Whether the file's structure alone proves it whole: only a baseline JPEG can be."""
     if media_type != "image/jpeg":
         return False
     try:
         with open(path, "rb") as f:
-            return _jpeg_walk(f, os.fstat(f.fileno()).st_size, im.size)
+            size = os.fstat(f.fileno()).st_size
+            if markers is not None and not markers.covers(size):
+                markers = None  # not every byte of this file was seen: read the file
+            return _jpeg_walk(f, size, im.size, markers)
     except (OSError, ValueError, IndexError):
         return False
 
@@ -584,7 +606,9 @@ _JPEG_EOI, _JPEG_SOS, _JPEG_DQT, _JPEG_DHT, _JPEG_DRI = 0xD9, 0xDA, 0xDB, 0xC4, 
 _SCAN_BLOCK = 1024 * 1024
 
 
-def _jpeg_walk(f: BinaryIO, end_of_file: int, size: tuple[int, int]) -> bool:
+def _jpeg_walk(
+    f: BinaryIO, end_of_file: int, size: tuple[int, int], markers: JpegMarkers | None = None
+) -> bool:
     """True when the file ``f`` is a whole baseline JPEG of ``size``: its marker segments up to the
     scan, then the scan's entropy-coded data up to the EOI that ends it. False wherever it is
     not that, without saying why: the decode then judges the file, as it judged every file
@@ -640,7 +664,8 @@ def _jpeg_walk(f: BinaryIO, end_of_file: int, size: tuple[int, int]) -> bool:
     expected = 0
     if restart_interval:
         expected = -(-_jpeg_mcus(frame, size) // restart_interval) - 1
-    for code in _jpeg_scan_markers(f, position):
+    codes = markers.codes_from(position) if markers is not None else _jpeg_scan_markers(f, position)
+    for code in codes:
         if code == 0xFF:  # fill byte before a marker
             continue
         if 0xD0 <= code <= 0xD7:  # RSTn
@@ -668,6 +693,65 @@ def _jpeg_scan_markers(f: BinaryIO, start: int) -> Iterator[int]:
         if last and following and following[0] != 0x00:
             yield following[0]
         block = following
+
+
+class JpegMarkers:
+    """What ``_jpeg_scan_markers`` finds in a file, found in its bytes as they arrive: fed each
+    chunk in order (while another thread hashes and writes it), it keeps the position of
+    each 0xFF not followed by 0x00 and the byte after it, so that the walk of the scan needs
+    no second reading of the file. A file that does not begin as a JPEG is not searched; past
+    ``MOST`` markers (a valid scan has one per restart interval) the search stops and the
+    walk reads the file, as it does for any file not fed here whole.
+    """
+
+    MOST = 1 << 18
+
+    def __init__(self) -> None:
+        self.positions = array("q")
+        self.codes = bytearray()
+        self.size = 0
+        self.usable = True
+        self._ff_last = False  # the bytes so far end with a 0xFF: the next byte decides
+        self._start = b""
+
+    def feed(self, data: bytes) -> None:
+        base, self.size = self.size, self.size + len(data)
+        if not self.usable or not data:
+            return
+        if base < 2:  # the first bytes say whether it is a JPEG at all
+            self._start += data[: 2 - base]
+            if len(self._start) == 2 and self._start != b"\xff\xd8":
+                self._give_up()
+                return
+        if self._ff_last:
+            self._ff_last = False
+            if data[0] != 0x00:
+                self.positions.append(base - 1)
+                self.codes.append(data[0])
+        end = len(data) - 1
+        for found in _JPEG_MARKER.finditer(data):
+            at = found.start()
+            if at < end:
+                self.positions.append(base + at)
+                self.codes.append(data[at + 1])
+            else:
+                self._ff_last = True
+            if len(self.codes) > self.MOST:
+                self._give_up()
+                return
+
+    def _give_up(self) -> None:
+        self.usable = False
+        self.positions = array("q")
+        self.codes = bytearray()
+
+    def covers(self, size: int) -> bool:
+        """Whether every byte of a file of ``size`` bytes was fed and searched."""
+        return self.usable and self.size == size
+
+    def codes_from(self, start: int) -> Iterator[int]:
+        """The byte after each marker's 0xFF at or after ``start``, in order."""
+        return iter(self.codes[bisect_left(self.positions, start) :])
 
 
 def _jpeg_quant_tables(body: bytes, defined: set[int]) -> bool:

@@ -88,3 +88,78 @@ def test_the_sync_starts_when_the_file_is_complete_and_storage_still_syncs(
     assert response.status_code == 201, response.content
     assert ("early", len(data)) in synced
     assert ("storage", len(data)) in synced
+
+
+def test_a_file_being_received_starts_going_to_disk_every_few_megabytes(
+    agent: Any, visit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Early syncs while the photo arrives (one at a time, never waited for), so that the
+    storage's own sync before the row commits has little left; the row still commits only
+    after the storage synced the whole staged file."""
+    data = _big_photo()
+    events: list[tuple[str, int]] = []
+    real_start, real_fsync = receiving.HashedUploadedFile.start_sync, os.fsync
+    real_commit = Photo.objects.create
+
+    def early(self: Any) -> Any:
+        started = real_start(self)  # flushed: the size is what the sync covers
+        events.append(("early", os.fstat(self.file.fileno()).st_size))
+        return started
+
+    def fsync(fd: int) -> None:
+        events.append(("storage", os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    def create(**fields: Any) -> Any:
+        events.append(("row", 0))
+        return real_commit(**fields)
+
+    monkeypatch.setattr(receiving, "SYNC_EVERY", receiving.CHUNK_SIZE)
+    monkeypatch.setattr(receiving.HashedUploadedFile, "start_sync", early)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(Photo.objects, "create", create)
+    response = post_form(agent, photos_url(visit), photo_form(data))
+
+    assert response.status_code == 201, response.content
+    early_sizes = [size for kind, size in events if kind == "early"]
+    assert len(early_sizes) >= 2  # at least one while receiving, and the complete file's
+    assert min(early_sizes) < len(data)
+    assert events.index(("storage", len(data))) < events.index(("row", 0))
+    assert stored_files() == {final_path(sha(data)): data}
+
+
+def test_the_photo_is_proved_whole_by_markers_found_as_it_arrived(
+    agent: Any, visit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request's thread finds the JPEG's markers in each chunk while the helper thread
+    hashes and writes it: the walk of the scan reads nothing again, and decodes nothing."""
+    from fieldvisit.media import images
+
+    def no_reading(*args: Any) -> Any:
+        raise AssertionError("the scan was read from the file")
+
+    def no_decode(*args: Any) -> Any:
+        raise AssertionError("the photo was decoded")
+
+    monkeypatch.setattr(images, "_jpeg_scan_markers", no_reading)
+    monkeypatch.setattr(images, "_decode", no_decode)
+    data = _big_photo()
+
+    response = post_form(agent, photos_url(visit), photo_form(data))
+
+    assert response.status_code == 201, response.content
+    assert stored_files() == {final_path(sha(data)): data}
+
+
+def test_a_photo_cut_short_is_refused_with_markers_found_as_it_arrived(
+    agent: Any, visit: Any
+) -> None:
+    data = _big_photo()
+    cut = data[: len(data) - receiving.CHUNK_SIZE // 2]
+
+    response = post_form(agent, photos_url(visit), photo_form(cut))
+
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == "invalid_image"
+    assert Photo.objects.count() == 0
+    assert stored_files() == {}

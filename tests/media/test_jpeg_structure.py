@@ -204,3 +204,72 @@ def test_markers_across_the_walks_blocks_are_found(
         path.write_bytes(content)
         with Image.open(path) as im:
             assert media_images._proved_whole(im, path, "image/jpeg") is whole, name
+
+
+def _fed(data: bytes, block: int) -> media_images.JpegMarkers:
+    markers = media_images.JpegMarkers()
+    for at in range(0, len(data), block):
+        markers.feed(data[at : at + block])
+    return markers
+
+
+@pytest.mark.parametrize("block", [1, 2, 7, 4096])
+def test_markers_found_as_the_bytes_arrive_decide_as_the_file_walk(
+    tmp_path: Path, block: int
+) -> None:
+    """The markers a receiving handler finds in the chunks as they arrive (``JpegMarkers``)
+    take the place of the walk's reading of the scan: same decision on every damage, however
+    the chunks fall."""
+    data = _noise_jpeg((96, 64), restart_marker_blocks=3)
+    path = tmp_path / "fed.jpg"
+    walked = 0
+    for name, damaged in {"whole": data, **_mutations(data)}.items():
+        path.write_bytes(damaged)
+        markers = _fed(damaged, block)
+        assert markers.covers(len(damaged)), name
+        try:
+            im = Image.open(path)
+        except OSError:  # refused before any walk
+            continue
+        with im:
+            from_file = media_images._proved_whole(im, path, "image/jpeg")
+            assert media_images._proved_whole(im, path, "image/jpeg", markers) is from_file, name
+        walked += 1
+    assert walked > 20
+
+
+def test_a_jpeg_proved_whole_by_its_fed_markers_is_not_read_again(
+    monkeypatch: pytest.MonkeyPatch, decodes: list[str], tmp_path: Path
+) -> None:
+    data = _noise_jpeg((640, 480), restart_marker_blocks=4)
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(data)
+
+    def no_reading(*args: Any) -> Any:
+        raise AssertionError("the scan was read from the file")
+
+    monkeypatch.setattr(media_images, "_jpeg_scan_markers", no_reading)
+    info = inspect_image(path, markers=_fed(data, 1000))
+
+    assert (info.width, info.height) == (640, 480)
+    assert decodes == []  # proved whole by the markers fed
+
+
+def test_markers_not_fed_the_whole_file_are_not_used(
+    monkeypatch: pytest.MonkeyPatch, decodes: list[str], tmp_path: Path
+) -> None:
+    """Markers of other bytes than the file's (fewer, or a search that gave up) leave the
+    walk to read the file: a truncated file is still refused whatever was fed."""
+    data = _noise_jpeg((320, 240))
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(MediaError):
+        inspect_image(path, markers=_fed(data, 4096))  # the whole photo fed, half on disk
+    assert decodes == [str(path)]
+
+    path.write_bytes(data)
+    monkeypatch.setattr(media_images.JpegMarkers, "MOST", 3)
+    many = _fed(data + b"\xff\x01" * 10, 4096)  # the search gives up past MOST markers
+    assert not many.usable and len(many.codes) == 0
+    assert not _fed(b"\x89PNG\r\n\x1a\n" + data, 4096).covers(len(data) + 8)  # not a JPEG
+    assert inspect_image(path, markers=many).media_type == "image/jpeg"
