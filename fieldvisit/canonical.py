@@ -37,12 +37,27 @@ def _jsonable(value: Any, odd: list[bool]) -> Any:
     library writes the very bytes RFC 8785 asks for (sorted keys, no whitespace, the same
     escapes), several times faster; floats (ECMAScript number forms) and non-ASCII keys
     (sorted by UTF-16 code units) go through ``rfc8785``."""
+    # The common types first, by exact type (an entry is mostly these): the same results as
+    # the general rules below, a fraction of their cost.
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict:
+        out = {
+            (key if type(key) is str else str(key)): _jsonable(item, odd)
+            for key, item in value.items()
+        }
+        if not all(map(str.isascii, out)):
+            odd.append(True)
+        return out
+    if kind is int:
+        return value if -_SAFE < value < _SAFE else str(value)
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, Promise):  # a lazy message: in the deployment's language
         return for_records(value)
     if isinstance(value, int):
-        return value if abs(value) < 2**53 else str(value)  # rfc8785: |n| <= 2**53 - 1
+        return value if abs(value) < _SAFE else str(value)  # rfc8785: |n| <= 2**53 - 1
     if isinstance(value, float):
         odd.append(True)
         return value
@@ -65,11 +80,17 @@ def _jsonable(value: Any, odd: list[bool]) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} in a ledger entry")
 
 
+_SAFE = 2**53
+# What ``json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`` builds
+# on every call, built once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def canonical_json(value: Any) -> bytes:
     odd: list[bool] = []
     data = _jsonable(value, odd)
     if not odd:
-        text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        text = _ENCODER.encode(data)
         try:
             return text.encode()
         except UnicodeEncodeError:  # a lone surrogate: rfc8785 decides, as it always did
