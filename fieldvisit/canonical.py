@@ -38,18 +38,33 @@ def _jsonable(value: Any, odd: list[bool]) -> Any:
     asks for (sorted keys, no whitespace, the same escapes), several times faster; those
     floats (ECMAScript number forms) and non-ASCII keys (sorted by UTF-16 code units) go
     through ``rfc8785``."""
+    # The common types first, by exact type (an entry is mostly these): the same results as
+    # the general rules below, a fraction of their cost.
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict:
+        out = {
+            (key if type(key) is str else str(key)): _jsonable(item, odd)
+            for key, item in value.items()
+        }
+        if not all(map(str.isascii, out)):
+            odd.append(True)
+        return out
+    if kind is int:
+        return value if -_SAFE < value < _SAFE else str(value)
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, Promise):  # a lazy message: in the deployment's language
         return for_records(value)
     if isinstance(value, int):
-        return value if abs(value) < 2**53 else str(value)  # rfc8785: |n| <= 2**53 - 1
+        return value if abs(value) < _SAFE else str(value)  # rfc8785: |n| <= 2**53 - 1
     if isinstance(value, float):
         # ECMAScript writes a whole number without ".0" (8.0 -> 8, -0.0 -> 0), and any other
         # number from 1e-4 up to 1e16 exactly as Python's repr does (the shortest digits that
         # read back the same, in fixed notation): positions, accuracies and distances take
         # the fast path; other exponents, NaN and infinities go through rfc8785.
-        if value.is_integer() and abs(value) < 2**53:
+        if value.is_integer() and abs(value) < _SAFE:
             return int(value)
         if value.is_integer() or not 1e-4 <= abs(value) < 1e16:
             odd.append(True)
@@ -73,11 +88,17 @@ def _jsonable(value: Any, odd: list[bool]) -> Any:
     raise TypeError(f"cannot put {type(value).__name__} in a ledger entry")
 
 
+_SAFE = 2**53
+# What ``json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`` builds
+# on every call, built once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def canonical_json(value: Any) -> bytes:
     odd: list[bool] = []
     data = _jsonable(value, odd)
     if not odd:
-        text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        text = _ENCODER.encode(data)
         try:
             return text.encode()
         except UnicodeEncodeError:  # a lone surrogate: rfc8785 decides, as it always did

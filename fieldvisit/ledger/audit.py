@@ -8,8 +8,11 @@ cursors, level by level, so memory stays flat whatever the ledger's size.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -25,6 +28,7 @@ from fieldvisit.ledger.checkpoints import verify_checkpoint
 from fieldvisit.models import Checkpoint, CheckpointTimestamp, LedgerEntry, LedgerHead
 
 CHUNK = 5000
+BATCH = 2048  # entries checked at a time (a power of two: whole subtrees)
 _sha256 = hashlib.sha256
 
 
@@ -46,8 +50,40 @@ class AuditReport:
         self.problems.append(f"entry {index}: {problem}")
 
 
+@contextlib.contextmanager
+def _streaming() -> Iterator[Any]:
+    """A streaming cursor: on PostgreSQL a server-side one whose rows come in the binary
+    format (a hash or an entry travels as its bytes, not as hex text to decode), still
+    wrapped, counted and logged as Django's own."""
+    if connection.vendor != "postgresql":
+        with connection.chunked_cursor() as cursor:
+            yield cursor
+        return
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = connection.connection
+    with connection.wrap_database_errors:
+        server = raw.cursor(
+            f"_ledger_audit_{next(_cursor_names)}",
+            scrollable=False,
+            withhold=raw.autocommit,  # as Django's: outside a transaction it must outlive it
+            binary=True,
+        )
+    cursor = (
+        connection.make_debug_cursor(server)
+        if connection.queries_logged
+        else connection.make_cursor(server)
+    )
+    with cursor:
+        yield cursor
+
+
+_cursor_names = itertools.count()
+
+
 def _rows(sql: str, params: list[Any] | None = None) -> Iterator[tuple[Any, ...]]:
-    with connection.chunked_cursor() as cursor:
+    with _streaming() as cursor:
         cursor.execute(sql, params or [])
         while rows := cursor.fetchmany(CHUNK):
             yield from rows
@@ -77,97 +113,232 @@ class _Broken(Exception):
     """The tree's shape is wrong (a node missing): stop, the report says where."""
 
 
-class _Levels:
-    """One streaming cursor per level of stored subtree hashes, read in step with the leaves.
+# A problem found in a batch, keyed by where a one-entry-at-a-time walk would find it: the
+# entry being read, then (0) its leaf hash, (1) its header, (2 + level) a node it completes.
+Found = tuple[tuple[int, int], int | None, str]
 
-    Each stored node is read once, when both its children are verified, and checked against
-    them; it then counts as verified and feeds the level above. Memory: O(log n).
+
+def _report(report: AuditReport, found: list[Found], before: tuple[int, int] | None = None) -> None:
+    """Add a batch's problems in the order an entry-by-entry walk would find them (only those
+    found before ``before``, where the walk would have stopped)."""
+    for key, index, problem in sorted(found, key=lambda item: item[0]):
+        if before is not None and key >= before:
+            break
+        if index is None:
+            report.problems.append(problem)
+        else:
+            report.bad_entry(index, problem)
+
+
+def _as_bytes(values: Any) -> list[bytes]:
+    """A column of a batch as a list of bytes (drivers may hand out memoryviews)."""
+    if values and type(values[0]) is not bytes:
+        return list(map(bytes, values))
+    return list(values)
+
+
+class _Stream:
+    """A streaming cursor over one level's stored nodes, handing them out ``take(n)`` at a
+    time (read ahead in chunks, so a level with few nodes costs one fetch, not one a batch)."""
+
+    def __init__(self, sql: str, params: list[Any]) -> None:
+        self.context = _streaming()
+        self.cursor = self.context.__enter__()
+        self.cursor.execute(sql, params)
+        self.buffer: list[tuple[Any, ...]] = []
+        self.at = 0  # the next row of the buffer to hand out
+        self.done = False
+
+    def take(self, count: int) -> list[tuple[Any, ...]]:
+        if len(self.buffer) - self.at < count and not self.done:
+            rest = self.buffer[self.at :]
+            while len(rest) < count and not self.done:
+                rows = self.cursor.fetchmany(max(count - len(rest), CHUNK))
+                self.done = not rows
+                rest += rows
+            self.buffer, self.at = rest, 0
+        taken = self.buffer[self.at : self.at + count]
+        self.at += len(taken)
+        return taken
+
+    def close(self) -> None:
+        self.context.__exit__(None, None, None)
+
+
+class _Levels:
+    """Every stored subtree hash, checked level by level against its two stored children.
+
+    Each batch of stored leaf hashes (each itself checked against its entry's bytes) is
+    paired up; the parents are computed in one pass and compared with the stored nodes read
+    from that level's streaming cursor, whose hashes then feed the level above. Whatever
+    cannot be paired yet waits for the next batch. A node counts as verified once it matches
+    the hash of its two (verified) children, so a changed node is reported at its own place.
+    Memory: one batch per level.
     """
 
     def __init__(self, report: AuditReport, size: int) -> None:
         self.report = report
         self.size = size
-        self.streams: dict[int, Iterator[tuple[Any, ...]]] = {}
-        self.left: dict[int, bytes] = {}
+        self.streams: dict[int, _Stream] = {}
+        self.waiting: list[list[bytes]] = []  # per level: verified hashes not yet paired
+        self.first: list[int] = []  # per level: the idx of the first waiting hash
         self.sql = (
             f"SELECT idx, hash FROM {store._q(store.NODE)} "
             "WHERE level = %s AND idx < %s ORDER BY idx"
         )
 
-    def feed(self, level: int, idx: int, value: bytes) -> None:
-        if idx % 2 == 0:
-            self.left[level] = value
-            return
-        parent_level, parent = level + 1, idx // 2
-        stream = self.streams.get(parent_level)
+    def _stream(self, level: int) -> _Stream:
+        stream = self.streams.get(level)
         if stream is None:
-            stream = self.streams[parent_level] = _rows(
-                self.sql, [parent_level, self.size >> parent_level]
-            )
-        row = next(stream, None)
-        if row is None or row[0] != parent:
-            self.report.problems.append(f"node ({parent_level}, {parent}) missing")
-            raise _Broken
-        stored = bytes(row[1])
-        if _sha256(b"\x01" + self.left[level] + value).digest() != stored:
-            first = parent << parent_level
-            last = min(first + (1 << parent_level), self.report.entries + 1) - 1
-            self.report.bad_entry(
-                first,
-                f"node ({parent_level}, {parent}) over entries {first}-{last} "
-                "does not match its children",
-            )
-        self.report.nodes += 1
-        self.feed(parent_level, parent, stored)
+            stream = self.streams[level] = _Stream(self.sql, [level, self.size >> level])
+        return stream
+
+    def add(self, leaves: list[bytes], found: list[Found]) -> None:
+        """Feed the next stored leaf hashes; node problems go to ``found``. Raises _Broken
+        (after noting where) when a node is missing."""
+        sha256 = _sha256
+        level, hashes = 0, leaves
+        while hashes:
+            if len(self.waiting) == level:
+                self.waiting.append([])
+                self.first.append(0)
+            waiting = self.waiting[level] + hashes
+            first = self.first[level]
+            pairs = len(waiting) // 2
+            if not pairs:
+                self.waiting[level] = waiting
+                return
+            used = 2 * pairs
+            computed = [
+                sha256(b"\x01" + left + right).digest()
+                for left, right in zip(waiting[0:used:2], waiting[1:used:2], strict=True)
+            ]
+            up, start = level + 1, first // 2
+            rows = self._stream(up).take(pairs)
+            idxs, stored = zip(*rows, strict=True) if rows else ((), ())
+            missing = None
+            if idxs != tuple(range(start, start + pairs)):
+                missing = next((n for n, idx in enumerate(idxs) if idx != start + n), len(idxs))
+                stored = stored[:missing]
+            stored = _as_bytes(stored)
+            if computed[: len(stored)] != stored:
+                for n, (mine, theirs) in enumerate(zip(computed, stored, strict=False)):
+                    if mine != theirs:
+                        parent = start + n
+                        first_leaf, last_leaf = parent << up, ((parent + 1) << up) - 1
+                        found.append(
+                            (
+                                (last_leaf, 2 + up),
+                                first_leaf,
+                                f"node ({up}, {parent}) over entries {first_leaf}-{last_leaf} "
+                                "does not match its children",
+                            )
+                        )
+            self.report.nodes += len(stored)
+            if missing is not None:
+                parent = start + missing
+                raise _Broken((((parent + 1) << up) - 1, 2 + up), f"node ({up}, {parent}) missing")
+            self.waiting[level] = waiting[used:]
+            self.first[level] = first + used
+            level, hashes = up, stored
 
     def finish(self) -> None:
         for level, stream in self.streams.items():
-            if next(stream, None) is not None:
+            if stream.take(1):
                 self.report.problems.append(f"level {level} holds more nodes than the tree has")
+
+    def close(self) -> None:
+        for stream in self.streams.values():
+            stream.close()
+
+
+_TAIL_BYTES = b',"index":%d,"kind":"%b","subject":"%b"}'
 
 
 def _check_tree(report: AuditReport, strict: bool, size: int) -> None:
     """Every leaf from its bytes, and every stored subtree hash from its children, for the
-    first ``size`` entries (the head read at the start: appends meanwhile are not judged)."""
+    first ``size`` entries (the head read at the start: appends meanwhile are not judged).
+
+    Entries are read in batches and each check runs over a whole batch at once (the leaf
+    hashes, one comparison of the lists, one of the bytes' endings); a batch with a problem
+    is then gone through entry by entry to say where."""
     q = store._q
-    entries = _rows(
-        f"SELECT {q('index')}, kind, subject, entry_bytes, leaf_hash "
-        f"FROM {q(store.ENTRY)} WHERE {q('index')} < %s ORDER BY {q('index')}",
-        [size],
-    )
     levels = _Levels(report, size)
-    feed, sha256 = levels.feed, _sha256
+    sha256, tail = _sha256, _TAIL_BYTES.__mod__
     expected = 0
+    collecting = gc.isenabled()
+    gc.disable()  # a batch's many new tuples hold no cycles; scanning them costs a third
     try:
-        for index, kind, subject, raw, leaf in entries:
-            raw, leaf = bytes(raw), bytes(leaf)
-            if index != expected:
-                report.bad_entry(expected, f"missing (next stored index is {index})")
-                return
-            if sha256(b"\x00" + raw).digest() != leaf:
-                report.bad_entry(index, "leaf hash does not match the entry bytes")
-            # Fast path: the bytes end exactly as the columns say (no escapes needed).
-            tail = b',"index":%d,"kind":"%b","subject":"%b"}' % (
-                index,
-                kind.encode(),
-                subject.encode(),
+        with _streaming() as cursor:
+            cursor.execute(
+                f"SELECT {q('index')}, kind, subject, entry_bytes, leaf_hash "
+                f"FROM {q(store.ENTRY)} WHERE {q('index')} < %s ORDER BY {q('index')}",
+                [size],
             )
-            if strict or not raw.endswith(tail):
+            while rows := cursor.fetchmany(BATCH):
+                indexes, kinds, subjects, raws, leaves = zip(*rows, strict=True)
+                gap = None
+                if indexes != tuple(range(expected, expected + len(rows))):
+                    gap = next(n for n, index in enumerate(indexes) if index != expected + n)
+                    indexes, kinds, subjects = indexes[:gap], kinds[:gap], subjects[:gap]
+                    raws, leaves = raws[:gap], leaves[:gap]
+                raws, leaves = _as_bytes(raws), _as_bytes(leaves)
+                found: list[Found] = []
+                if [sha256(b"\x00" + raw).digest() for raw in raws] != leaves:
+                    for index, raw, leaf in zip(indexes, raws, leaves, strict=True):
+                        if sha256(b"\x00" + raw).digest() != leaf:
+                            found.append(
+                                ((index, 0), index, "leaf hash does not match the entry bytes")
+                            )
+                if strict:
+                    suspects = range(len(raws))
+                else:  # Fast path: the bytes end exactly as the columns say (no escapes).
+                    ends = zip(
+                        indexes, map(str.encode, kinds), map(str.encode, subjects), strict=True
+                    )
+                    fine = list(map(bytes.endswith, raws, map(tail, ends)))
+                    suspects = [] if all(fine) else [n for n, ok in enumerate(fine) if not ok]
+                for n in suspects:
+                    index = indexes[n]
+                    try:
+                        header = _header(raws[n], strict)
+                    except ValueError as exc:
+                        found.append(((index, 1), index, f"entry bytes are not valid: {exc}"))
+                    else:
+                        if header != (index, kinds[n], subjects[n]):
+                            found.append(
+                                (
+                                    (index, 1),
+                                    index,
+                                    "entry bytes disagree with the indexed columns",
+                                )
+                            )
+                report.entries = expected + len(raws)
+                # The stored leaves (each checked against its bytes just above) feed the
+                # tree, so a changed entry is reported at its own index.
                 try:
-                    header = _header(raw, strict)
-                except ValueError as exc:
-                    report.bad_entry(index, f"entry bytes are not valid: {exc}")
-                else:
-                    if header != (index, kind, subject):
-                        report.bad_entry(index, "entry bytes disagree with the indexed columns")
-            expected += 1
-            report.entries = expected
-            # The stored leaf (itself checked against the bytes just above) feeds the tree,
-            # so a changed entry is reported at its own index.
-            feed(0, index, leaf)
+                    levels.add(leaves, found)
+                except _Broken as broken:
+                    where, problem = broken.args
+                    _report(report, found, before=where)
+                    report.entries = where[0] + 1  # where an entry-by-entry walk stops
+                    report.problems.append(problem)
+                    raise
+                _report(report, found)
+                if gap is not None:
+                    report.bad_entry(
+                        report.entries,
+                        f"missing (next stored index is {rows[gap][0]})",
+                    )
+                    return
+                expected += len(rows)
         levels.finish()
     except _Broken:
         return
+    finally:
+        levels.close()
+        if collecting:
+            gc.enable()
     if report.entries < size:
         report.bad_entry(report.entries, f"missing (the head says {size} entries)")
 

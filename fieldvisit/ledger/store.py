@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models.base import ModelState
 from django.utils import timezone
 
@@ -74,6 +74,30 @@ def _append_sql(vendor: str) -> tuple[str, ...]:
     )
 
 
+def _connection() -> Any:
+    """The default connection itself: ``connection`` is a proxy that looks it up again on
+    every attribute read, which an append would do a dozen times."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+@functools.cache
+def _write_sql(vendor: str, nodes: int) -> tuple[str, ...]:
+    """An append's writes when it completes ``nodes`` subtrees: the entry, the nodes and the
+    head; on PostgreSQL all three in one statement."""
+    _, insert_entry, insert_nodes, update_head = _append_sql(vendor)[:4]
+    node_rows = insert_nodes + ", ".join(["(%s, %s, %s)"] * nodes) if nodes else ""
+    if vendor == "postgresql":
+        nodes_cte = f", n AS ({node_rows})" if nodes else ""
+        return (f"WITH e AS ({insert_entry}){nodes_cte} {update_head}",)
+    return (insert_entry, node_rows, update_head) if nodes else (insert_entry, update_head)
+
+
+def _cursor(db: Any) -> Any:
+    """``rows.cursor()`` (prepared statements on PostgreSQL); elsewhere, which is Django's
+    own cursor there, taken without the proxy's lookups."""
+    return rows.cursor() if db.vendor == "postgresql" else db.cursor()
+
+
 def _locked_head(cursor: Any, sql: str, along: Sequence[rows.Statement] = ()) -> tuple[int, bytes]:
     """Read the tree head, holding its row lock (PostgreSQL) until the transaction ends;
     ``along``: the record's own writes, run first (on PostgreSQL in the same statement, one
@@ -81,7 +105,7 @@ def _locked_head(cursor: Any, sql: str, along: Sequence[rows.Statement] = ()) ->
 
     On SQLite the IMMEDIATE transaction already holds the database's write lock.
     """
-    if along and connection.vendor == "postgresql":
+    if along and cursor.db.vendor == "postgresql":
         writes = ", ".join(f"w{n} AS ({statement})" for n, (statement, _) in enumerate(along))
         cursor.execute(f"WITH {writes} {sql}", [value for _, values in along for value in values])
     else:
@@ -110,38 +134,42 @@ def append(
     (``rows.insert_statement``, ``rows.update_statement``), sent with the head's lock instead
     of one round trip each (a check-in's row and its agent's clock).
     """
-    if not connection.in_atomic_block:
+    db = _connection()
+    if not db.in_atomic_block:
         raise RuntimeError("ledger appends belong inside the writer's transaction")
-    sql = _append_sql(connection.vendor)
+    sql = _append_sql(db.vendor)
     visit = chains.visit_of(subject, data)
-    with rows.cursor() as cursor:
+    with _cursor(db) as cursor:
         head = _locked_head(cursor, sql[0], along)
-        previous, sealed = _chain_head(cursor, visit) if visit else (None, False)
-        entry, head = _insert(cursor, head, kind, actor, subject, data, visit, previous)
+        previous, sealed = _chain_head(cursor, sql, visit) if visit else (None, False)
+        entry, head = _insert(db, cursor, head, kind, actor, subject, data, visit, previous)
         if sealed and kind != chains.SEALED:
-            _seal(cursor, head, visit, entry)
+            _seal(db, cursor, head, visit, entry)
     return entry
 
 
 def seal_visit(visit: Any) -> LedgerEntry:
     """Seal a visit's chain (``chains``): the visit is complete as it stands. Call it inside
     the transaction that closes the visit."""
-    if not connection.in_atomic_block:
+    db = _connection()
+    if not db.in_atomic_block:
         raise RuntimeError("ledger appends belong inside the writer's transaction")
-    sql = _append_sql(connection.vendor)
+    sql = _append_sql(db.vendor)
     visit = str(visit)
-    with rows.cursor() as cursor:
+    with _cursor(db) as cursor:
         head = _locked_head(cursor, sql[0])
-        previous, _sealed = _chain_head(cursor, visit)
+        previous, _sealed = _chain_head(cursor, sql, visit)
         if previous is None:
             raise ValueError(f"visit {visit} has no ledger entries to seal")
-        return _seal(cursor, head, visit, None, previous)
+        return _seal(db, cursor, head, visit, None, previous)
 
 
-def _chain_head(cursor: Any, visit: str) -> tuple[tuple[int, bytes] | None, bool]:
+def _chain_head(
+    cursor: Any, sql: tuple[str, ...], visit: str
+) -> tuple[tuple[int, bytes] | None, bool]:
     """The visit's latest (seq, leaf hash), and whether that entry is a seal (a sealed
     chain always ends with one: every later addition is followed by a new seal)."""
-    cursor.execute(_append_sql(connection.vendor)[4], [visit])
+    cursor.execute(sql[4], [visit])
     row = cursor.fetchone()
     if row is None:
         return None, False
@@ -149,6 +177,7 @@ def _chain_head(cursor: Any, visit: str) -> tuple[tuple[int, bytes] | None, bool
 
 
 def _seal(
+    db: Any,
     cursor: Any,
     head: tuple[int, bytes],
     visit: str,
@@ -158,16 +187,17 @@ def _seal(
     if after is not None:
         previous = (after.chain_seq, bytes(after.leaf_hash))
     assert previous is not None
-    cursor.execute(_append_sql(connection.vendor)[5], [visit, chains.SEGMENT])
+    cursor.execute(_append_sql(db.vendor)[5], [visit, chains.SEGMENT])
     segments = chains.segment_chains(bytes(row[0]) for row in cursor.fetchall())
     data = chains.seal_data(previous, segments)
     entry, _head = _insert(
-        cursor, head, chains.SEALED, chains.SEALER, f"visit:{visit}", data, visit, previous
+        db, cursor, head, chains.SEALED, chains.SEALER, f"visit:{visit}", data, visit, previous
     )
     return entry
 
 
 def _insert(
+    db: Any,
     cursor: Any,
     head: tuple[int, bytes],
     kind: str,
@@ -179,7 +209,6 @@ def _insert(
 ) -> tuple[LedgerEntry, tuple[int, bytes]]:
     """One entry at the head ``(size, peaks)``: its row, the subtrees it completes and the
     new head, which it returns with the entry."""
-    _, insert_entry, insert_nodes, update_head = _append_sql(connection.vendor)[:4]
     index, peaks = head
     at = timezone.now()
     content = {
@@ -196,52 +225,46 @@ def _insert(
     raw = canonical_json(content)
     leaf = merkle.leaf_hash(raw)
     seq = chain["seq"] if chain else None
-    entry = _loaded_entry(index, kind, subject, at, raw, leaf, visit, seq)
+    entry = _loaded_entry(db.alias, index, kind, subject, at, raw, leaf, visit, seq)
     entry_params = [
         index,
         kind,
         subject,
-        connection.ops.adapt_datetimefield_value(at),
+        db.ops.adapt_datetimefield_value(at),
         raw,
         leaf,
         visit,
         seq,
     ]
-    # The peaks are the complete subtrees of the old tree, largest first; the new leaf
-    # joins them and merges with equal-sized neighbours, which is exactly the set of
-    # nodes that this append completes.
-    stack: list[tuple[Node, bytes]] = list(
-        zip(merkle.root_nodes(index), split_peaks(peaks), strict=True)
-    )
-    stack.append(((0, index), leaf))
+    # The peaks are the complete subtrees of the old tree, largest first (one per bit set in
+    # its size, the smallest last); the new leaf merges with the equal-sized ones at the end,
+    # one per trailing 1 bit of the old size, which completes exactly the nodes listed by
+    # ``merkle.nodes_completed_by_append``, lowest level first.
+    if len(peaks) != HASH * index.bit_count():
+        raise AssertionError("ledger head peaks do not match its size")
+    stack = split_peaks(peaks)
+    value = leaf
     new_nodes: list[Any] = []
     for level, idx in merkle.nodes_completed_by_append(index):
-        right_key, right = stack.pop()
-        left_key, left = stack.pop()
-        if (left_key, right_key) != merkle.children(level, idx):
-            raise AssertionError("ledger head peaks are out of order")
-        value = merkle.node_hash(left, right)
+        value = merkle.node_hash(stack.pop(), value)
         new_nodes += [level, idx, value]
-        stack.append(((level, idx), value))
-    new_peaks = b"".join(value for _, value in stack)
-    node_rows = ", ".join(["(%s, %s, %s)"] * (len(new_nodes) // 3))
-    if connection.vendor == "postgresql":
-        # One statement, one round trip, while the head's lock is held: the entry, its
-        # nodes and the new head (data-modifying CTEs all run, to completion).
-        nodes_cte = f", n AS ({insert_nodes}{node_rows})" if new_nodes else ""
-        cursor.execute(
-            f"WITH e AS ({insert_entry}){nodes_cte} {update_head}",
-            [*entry_params, *new_nodes, index + 1, new_peaks],
-        )
+    stack.append(value)
+    new_peaks = b"".join(stack)
+    statements = _write_sql(db.vendor, len(new_nodes) // 3)
+    if len(statements) == 1:
+        # PostgreSQL: one statement, one round trip, while the head's lock is held: the
+        # entry, its nodes and the new head (data-modifying CTEs all run, to completion).
+        cursor.execute(statements[0], [*entry_params, *new_nodes, index + 1, new_peaks])
     else:
-        cursor.execute(insert_entry, entry_params)
+        cursor.execute(statements[0], entry_params)
         if new_nodes:
-            cursor.execute(insert_nodes + node_rows, new_nodes)
-        cursor.execute(update_head, [index + 1, new_peaks])
+            cursor.execute(statements[1], new_nodes)
+        cursor.execute(statements[-1], [index + 1, new_peaks])
     return entry, (index + 1, new_peaks)
 
 
 def _loaded_entry(
+    alias: str,
     index: int,
     kind: str,
     subject: str,
@@ -266,7 +289,7 @@ def _loaded_entry(
     )
     entry._state = ModelState()
     entry._state.adding = False
-    entry._state.db = connection.alias
+    entry._state.db = alias
     return entry
 
 

@@ -91,3 +91,37 @@ def test_what_the_fast_path_leaves_to_rfc8785() -> None:
         assert canonical_json(data) == rfc8785.dumps(jsonable(data))
     # UTF-16 order puts the surrogate pair (D83D DE00) before U+FB01; code points would not.
     assert canonical_json({"\ufb01": 2, "\U0001f600": 1}) == '{"\U0001f600":1,"\ufb01":2}'.encode()
+
+
+class _Int(int):
+    pass
+
+
+class _Str(str):
+    __slots__ = ()
+
+
+class _Dict(dict):
+    pass
+
+
+def test_the_exact_type_shortcuts_give_what_the_general_rules_give() -> None:
+    """Plain str, int and dict take a shortcut; their subclasses take the general rules,
+    and both must give the same value (so the same bytes)."""
+    for number in (0, 7, -7, 2**53 - 1, 2**53, -(2**53) + 1, -(2**53), 10**20, -(10**20)):
+        assert jsonable(number) == jsonable(_Int(number))
+        assert isinstance(jsonable(number), str) == isinstance(jsonable(_Int(number)), str)
+    assert jsonable(2**53) == "9007199254740992"
+    assert jsonable(-(2**53) + 1) == -(2**53) + 1
+    rng = random.Random(7)
+    for _ in range(300):
+        data = value(rng)
+        if not isinstance(data, dict):
+            continue
+        general = _Dict({_Str(key): item for key, item in data.items()})
+        general[_Int(3)] = _Int(2**60)
+        data[3] = 2**60
+        assert jsonable(data) == jsonable(general)
+        assert canonical_json(data) == canonical_json(general) == rfc8785.dumps(jsonable(data))
+    odd_keys = {"é": 1, "a": {"\U0001f600": 2}}
+    assert canonical_json(odd_keys) == rfc8785.dumps(odd_keys)

@@ -133,3 +133,13 @@ def test_head_is_recreated_when_missing() -> None:
     LedgerHead.objects.all().delete()
     entries = append_many(2)
     assert store.current_root() == (2, ref_mth(entries))
+
+
+def test_a_head_whose_peaks_do_not_match_its_size_is_refused() -> None:
+    """Five entries have two peaks (4 + 1); a head holding one is not built on."""
+    append_many(5)
+    head = LedgerHead.objects.get()
+    LedgerHead.objects.update(peaks=bytes(head.peaks)[: merkle.HASH_SIZE])
+    with pytest.raises(AssertionError, match="peaks do not match"), transaction.atomic():
+        store.append("test.event", SYSTEM, "test:x", {})
+    assert LedgerEntry.objects.count() == 5

@@ -233,3 +233,47 @@ def test_a_checkpoint_dated_before_its_last_entry_is_caught() -> None:
     make_checkpoint(now=last - dt.timedelta(minutes=5))
     problems = audit().problems
     assert any("dated before its last entry was appended" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        None,
+        (
+            "node",
+            "UPDATE fieldvisit_ledgernode SET hash = %s WHERE level = 2 AND idx = 3",
+            [bytes(32)],
+        ),
+        ("node", "DELETE FROM fieldvisit_ledgernode WHERE level = 1 AND idx = 9", []),
+        ("node", "DELETE FROM fieldvisit_ledgernode WHERE level = 3 AND idx = 2", []),
+        (
+            "entry",
+            'UPDATE fieldvisit_ledgerentry SET leaf_hash = %s WHERE "index" = 21',
+            [bytes(32)],
+        ),
+        ("entry", 'UPDATE fieldvisit_ledgerentry SET kind = %s WHERE "index" IN (5, 30)', ["x"]),
+        ("entry", 'DELETE FROM fieldvisit_ledgerentry WHERE "index" = 26', []),
+    ],
+)
+def test_the_audit_says_the_same_whatever_its_batch_size(monkeypatch, damage) -> None:  # type: ignore[no-untyped-def]
+    """Entries are checked a batch at a time and nodes read ahead in chunks: a batch or a
+    chunk boundary anywhere changes nothing in what the audit finds, nor in its order."""
+    from fieldvisit.ledger import audit as audit_module
+
+    append_many(45)
+    make_checkpoint()
+    if damage:
+        model = LedgerNode if damage[0] == "node" else LedgerEntry
+        tamper(model, damage[1], damage[2])
+    reports = []
+    for batch, chunk in [(2048, 5000), (1, 1), (2, 3), (4, 1), (8, 5), (16, 64)]:
+        monkeypatch.setattr(audit_module, "BATCH", batch)
+        monkeypatch.setattr(audit_module, "CHUNK", chunk)
+        report = audit_module.audit()
+        counts = (report.entries, report.nodes) if report.ok else ()  # where it stopped
+        reports.append((report.problems, report.first_bad_index, counts))
+    assert reports == [reports[0]] * len(reports)
+    if damage:
+        assert reports[0][0]
+    else:
+        assert reports[0] == ([], None, (45, 41))  # 45 entries: 45 - popcount(45) nodes
