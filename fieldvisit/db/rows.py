@@ -51,13 +51,27 @@ def cursor() -> Iterator[Any]:
         with connection.cursor() as plain:
             yield plain
         return
+    prepared, debug = _prepared_classes()
+    with wrapped_cursor(prepared, debug) as wrapped:
+        yield wrapped
+
+
+@contextlib.contextmanager
+def wrapped_cursor(make: Callable[[Any], Any], debug: Any = None) -> Iterator[Any]:
+    """A driver cursor made by ``make(the driver's connection)``, wrapped as Django wraps its
+    own (health check, thread check, errors, execute wrappers, counting and logging; ``debug``:
+    the logging wrapper's class, Django's own by default)."""
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    prepared, debug = _prepared_classes()
     with connection.wrap_database_errors:
-        raw = prepared(connection.connection)
-    wrapped = debug(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
+        raw = make(connection.connection)
+    if not connection.queries_logged:
+        wrapped = connection.make_cursor(raw)
+    elif debug is not None:
+        wrapped = debug(raw, connection)
+    else:
+        wrapped = connection.make_debug_cursor(raw)
     with wrapped:
         yield wrapped
 

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection
 
 from fieldvisit.canonical import canonical_json
+from fieldvisit.db import rows
 from fieldvisit.ledger import chains, keys, merkle, store
 from fieldvisit.ledger.checkpoints import verify_checkpoint
 from fieldvisit.models import Checkpoint, CheckpointTimestamp, LedgerEntry, LedgerHead
@@ -59,23 +60,11 @@ def _streaming() -> Iterator[Any]:
         with connection.chunked_cursor() as cursor:
             yield cursor
         return
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = connection.connection
-    with connection.wrap_database_errors:
-        server = raw.cursor(
-            f"_ledger_audit_{next(_cursor_names)}",
-            scrollable=False,
-            withhold=raw.autocommit,  # as Django's: outside a transaction it must outlive it
-            binary=True,
-        )
-    cursor = (
-        connection.make_debug_cursor(server)
-        if connection.queries_logged
-        else connection.make_cursor(server)
-    )
-    with cursor:
+    name = f"_ledger_audit_{next(_cursor_names)}"
+    with rows.wrapped_cursor(
+        # withhold as Django's: outside a transaction the cursor must outlive it.
+        lambda raw: raw.cursor(name, scrollable=False, withhold=raw.autocommit, binary=True)
+    ) as cursor:
         yield cursor
 
 

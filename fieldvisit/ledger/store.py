@@ -44,9 +44,10 @@ def split_peaks(blob: bytes) -> list[bytes]:
     return [blob[i : i + HASH] for i in range(0, len(blob), HASH)]
 
 
-# The ledger's hot paths speak plain SQL: an append is four short statements and a proof
-# one query, where the ORM would spend most of the time building them. Table and column
-# names come from the models, so a rename cannot go unnoticed.
+# The ledger's hot paths speak plain SQL, prepared on PostgreSQL (``rows.cursor``): an append
+# is the head locked and then its writes (one statement on PostgreSQL, up to three on
+# SQLite), and a proof one query, where the ORM would spend most of the time building them.
+# Table and column names come from the models, so a rename cannot go unnoticed.
 ENTRY = LedgerEntry._meta.db_table
 NODE = LedgerNode._meta.db_table
 HEAD = LedgerHead._meta.db_table
