@@ -150,12 +150,6 @@ def insert_statement(obj: models.Model) -> Statement:
     return _insert_sql(type(obj), connection.vendor), values
 
 
-def insert(obj: models.Model) -> None:
-    """``insert_statement``, run now."""
-    with cursor() as c:
-        c.execute(*insert_statement(obj))
-
-
 @functools.cache
 def _update_sql(model: type[models.Model], names: tuple[str, ...], vendor: str) -> str:
     sets = ", ".join(f"{q(model._meta.get_field(n).column)} = %s" for n in names)
@@ -170,9 +164,3 @@ def update_statement(obj: models.Model, names: Sequence[str]) -> Statement:
     values = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]
     values.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
     return _update_sql(model, tuple(names), connection.vendor), values
-
-
-def update(obj: models.Model, names: Sequence[str]) -> None:
-    """``update_statement``, run now."""
-    with cursor() as c:
-        c.execute(*update_statement(obj, names))
