@@ -93,12 +93,6 @@ def _write_sql(vendor: str, nodes: int) -> tuple[str, ...]:
     return (insert_entry, node_rows, update_head) if nodes else (insert_entry, update_head)
 
 
-def _cursor(db: Any) -> Any:
-    """``rows.cursor()`` (prepared statements on PostgreSQL); elsewhere, which is Django's
-    own cursor there, taken without the proxy's lookups."""
-    return rows.cursor() if db.vendor == "postgresql" else db.cursor()
-
-
 def _locked_head(cursor: Any, sql: str, along: Sequence[rows.Statement] = ()) -> tuple[int, bytes]:
     """Read the tree head, holding its row lock (PostgreSQL) until the transaction ends;
     ``along``: the record's own writes, run first (on PostgreSQL in the same statement, one
@@ -140,7 +134,7 @@ def append(
         raise RuntimeError("ledger appends belong inside the writer's transaction")
     sql = _append_sql(db.vendor)
     visit = chains.visit_of(subject, data)
-    with _cursor(db) as cursor:
+    with rows.cursor() as cursor:
         head = _locked_head(cursor, sql[0], along)
         previous, sealed = _chain_head(cursor, sql, visit) if visit else (None, False)
         entry, head = _insert(db, cursor, head, kind, actor, subject, data, visit, previous)
@@ -157,7 +151,7 @@ def seal_visit(visit: Any) -> LedgerEntry:
         raise RuntimeError("ledger appends belong inside the writer's transaction")
     sql = _append_sql(db.vendor)
     visit = str(visit)
-    with _cursor(db) as cursor:
+    with rows.cursor() as cursor:
         head = _locked_head(cursor, sql[0])
         previous, _sealed = _chain_head(cursor, sql, visit)
         if previous is None:
