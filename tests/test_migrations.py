@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -185,3 +186,59 @@ def test_every_role_is_created_by_the_migrations() -> None:
     from fieldvisit.roles import ROLE_PERMISSIONS
 
     assert sorted(ROLE_PERMISSIONS) == MIGRATED_ROLES
+
+
+# --- operations applied together (fieldvisit.db.together) -----------------------------------
+
+
+def _field_definitions(state: Any) -> dict[tuple[str, str], Any]:
+    """Every model's fields and options as rendered from ``state``: what a migration's
+    database operations are given."""
+    found = {}
+    for model in state.apps.get_models():
+        meta = model._meta
+        fields = {f.name: f.deconstruct()[1:] for f in meta.get_fields(include_hidden=True)
+                  if hasattr(f, "deconstruct")}  # fmt: skip
+        options = (str(meta.verbose_name), str(meta.verbose_name_plural), meta.ordering)
+        found[(meta.app_label, meta.model_name)] = (fields, options)
+    return found
+
+
+# transaction: SQLite's schema editor refuses to start inside the test's transaction.
+@pytest.mark.django_db(transaction=True)
+def test_operations_together_leave_the_state_each_one_alone_would() -> None:
+    """0022's 376 relabelling operations, applied together, render the same models (fields,
+    relations and names) as applied one after another, and in the database do nothing."""
+    from fieldvisit.db.together import Together
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    migration = loader.disk_migrations[("fieldvisit", "0022_names_for_people")]
+    (together,) = migration.operations
+    assert isinstance(together, Together)
+    before = loader.project_state(("fieldvisit", "0021_preferences"))
+    # The reference: each operation's change to the model states, then all rendered afresh.
+    one_by_one = before.clone()
+    for operation in together.operations:
+        operation.state_forwards("fieldvisit", one_by_one)
+    # Together's: on models already rendered (as the executor has them), re-rendered once.
+    at_once = before.clone()
+    assert at_once.apps.get_models()
+    together.state_forwards("fieldvisit", at_once)
+    assert _field_definitions(at_once) == _field_definitions(one_by_one)
+    assert _field_definitions(at_once) != _field_definitions(before)  # it did change names
+
+    with connection.schema_editor(collect_sql=True) as editor:
+        together.database_forwards("fieldvisit", editor, before, at_once)
+        together.database_backwards("fieldvisit", editor, at_once, before)
+    assert editor.collected_sql == []
+
+
+def test_operations_together_must_each_change_something_different() -> None:
+    from django.db import migrations, models
+
+    from fieldvisit.db.together import Together
+
+    label = migrations.AlterField("case", "number", models.CharField("number", max_length=40))
+    with pytest.raises(ValueError, match="different"):
+        Together(label, label)
+    assert Together(label, migrations.AlterModelOptions("case", {})).operations

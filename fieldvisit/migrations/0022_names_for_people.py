@@ -8,6 +8,8 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
+from fieldvisit.db.together import Together
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -15,2949 +17,2953 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
+    # Names people read, no SQL: applied to the migration state together (fieldvisit.db.together),
+    # which a fresh migrate renders once instead of after each of the 376 operations.
     operations = [
-        migrations.AlterModelOptions(
-            name="address",
-            options={
-                "ordering": ["case", "kind"],
-                "verbose_name": "address",
-                "verbose_name_plural": "addresses",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="agentclock",
-            options={"verbose_name": "agent clock", "verbose_name_plural": "agent clocks"},
-        ),
-        migrations.AlterModelOptions(
-            name="agentprofile",
-            options={
-                "ordering": ["badge_number"],
-                "verbose_name": "agent profile",
-                "verbose_name_plural": "agent profiles",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="alert",
-            options={
-                "ordering": ["status", "-severity", "-raised_at"],
-                "permissions": [("handle_alert", "Can acknowledge and resolve alerts")],
-                "verbose_name": "alert",
-                "verbose_name_plural": "alerts",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="alertnotice",
-            options={
-                "ordering": ["created_at", "channel"],
-                "verbose_name": "alert notice",
-                "verbose_name_plural": "alert notices",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="audiosegment",
-            options={
-                "ordering": ["recording", "index"],
-                "verbose_name": "audio segment",
-                "verbose_name_plural": "audio segments",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="case",
-            options={
-                "ordering": ["number"],
-                "permissions": [("import_case", "Can import cases from CSV or XLSX files")],
-                "verbose_name": "case",
-                "verbose_name_plural": "cases",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="checkin",
-            options={
-                "ordering": ["captured_at"],
-                "verbose_name": "check in",
-                "verbose_name_plural": "check ins",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="checkpoint",
-            options={
-                "ordering": ["tree_size"],
-                "verbose_name": "checkpoint",
-                "verbose_name_plural": "checkpoints",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="checkpointtimestamp",
-            options={
-                "ordering": ["-requested_at", "-id"],
-                "verbose_name": "checkpoint timestamp",
-                "verbose_name_plural": "checkpoint timestamps",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="contactpoint",
-            options={
-                "ordering": ["user", "kind", "value"],
-                "verbose_name": "contact point",
-                "verbose_name_plural": "contact points",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="creditor",
-            options={
-                "ordering": ["name"],
-                "verbose_name": "creditor",
-                "verbose_name_plural": "creditors",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="deliveryattempt",
-            options={
-                "ordering": ["at"],
-                "verbose_name": "delivery attempt",
-                "verbose_name_plural": "delivery attempts",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="devicetoken",
-            options={
-                "ordering": ["-created_at"],
-                "permissions": [("revoke_devicetoken", "Can revoke a device's token")],
-                "verbose_name": "device token",
-                "verbose_name_plural": "device tokens",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="evidenceaccess",
-            options={
-                "ordering": ["-at"],
-                "verbose_name": "evidence access",
-                "verbose_name_plural": "evidence accesses",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="evidencefile",
-            options={"verbose_name": "evidence file", "verbose_name_plural": "evidence files"},
-        ),
-        migrations.AlterModelOptions(
-            name="ledgerentry",
-            options={
-                "ordering": ["index"],
-                "verbose_name": "ledger entry",
-                "verbose_name_plural": "ledger entries",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="ledgerhead",
-            options={"verbose_name": "ledger head", "verbose_name_plural": "ledger heads"},
-        ),
-        migrations.AlterModelOptions(
-            name="ledgernode",
-            options={"verbose_name": "ledger node", "verbose_name_plural": "ledger nodes"},
-        ),
-        migrations.AlterModelOptions(
-            name="photo",
-            options={
-                "ordering": ["captured_at"],
-                "verbose_name": "photo",
-                "verbose_name_plural": "photos",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="receipt",
-            options={
-                "ordering": ["captured_at"],
-                "verbose_name": "receipt",
-                "verbose_name_plural": "receipts",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="recording",
-            options={"verbose_name": "recording", "verbose_name_plural": "recordings"},
-        ),
-        migrations.AlterModelOptions(
-            name="relation",
-            options={
-                "ordering": ["case", "name"],
-                "verbose_name": "relation",
-                "verbose_name_plural": "relations",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="reportcosignature",
-            options={
-                "ordering": ["signed_at"],
-                "verbose_name": "report cosignature",
-                "verbose_name_plural": "report cosignatures",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="route",
-            options={
-                "ordering": ["-date", "team__name"],
-                "permissions": [("decide_route", "Can approve or reject a submitted route")],
-                "verbose_name": "route",
-                "verbose_name_plural": "routes",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="routechangerequest",
-            options={
-                "ordering": ["-received_at"],
-                "permissions": [
-                    ("decide_routechangerequest", "Can approve or reject a route change")
-                ],
-                "verbose_name": "route change request",
-                "verbose_name_plural": "route change requests",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="signingkey",
-            options={
-                "ordering": ["valid_from"],
-                "verbose_name": "signing key",
-                "verbose_name_plural": "signing keys",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="stop",
-            options={
-                "ordering": ["route", "sequence"],
-                "verbose_name": "stop",
-                "verbose_name_plural": "stops",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="team",
-            options={"ordering": ["name"], "verbose_name": "team", "verbose_name_plural": "teams"},
-        ),
-        migrations.AlterModelOptions(
-            name="upload",
-            options={"verbose_name": "upload", "verbose_name_plural": "uploads"},
-        ),
-        migrations.AlterModelOptions(
-            name="visit",
-            options={
-                "ordering": ["stop__route__date", "stop__sequence"],
-                "verbose_name": "visit",
-                "verbose_name_plural": "visits",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="visitreport",
-            options={
-                "ordering": ["received_at"],
-                "verbose_name": "visit report",
-                "verbose_name_plural": "visit reports",
-            },
-        ),
-        migrations.AlterModelOptions(
-            name="visitreview",
-            options={
-                "ordering": ["created_at"],
-                "permissions": [("review_visit", "Can review a visit's co-signed report")],
-                "verbose_name": "visit review",
-                "verbose_name_plural": "visit reviews",
-            },
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="case",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="addresses",
-                to="fieldvisit.case",
-                verbose_name="case",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="hazard_notes",
-            field=models.TextField(
-                blank=True, help_text="The hazards in words.", verbose_name="hazard notes"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="hazards",
-            field=models.JSONField(
-                blank=True,
-                default=list,
-                help_text="What the team should know before knocking: shown on the stop in the field app and flagged to whoever approves a route visiting it.",
-                verbose_name="hazards",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4,
-                editable=False,
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("home", "Home"),
-                    ("work", "Workplace"),
-                    ("household_registration", "Household registration"),
-                    ("mailing", "Mailing"),
-                    ("other", "Other"),
-                ],
-                max_length=32,
-                verbose_name="kind",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="lat",
-            field=models.FloatField(
-                blank=True,
-                null=True,
-                validators=[
-                    django.core.validators.MinValueValidator(-90),
-                    django.core.validators.MaxValueValidator(90),
-                ],
-                verbose_name="lat",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="lon",
-            field=models.FloatField(
-                blank=True,
-                null=True,
-                validators=[
-                    django.core.validators.MinValueValidator(-180),
-                    django.core.validators.MaxValueValidator(180),
-                ],
-                verbose_name="lon",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="source_datum",
-            field=models.CharField(
-                choices=[
-                    ("wgs84", "WGS-84 (GPS)"),
-                    ("gcj02", "GCJ-02 (AMap, Tencent)"),
-                    ("bd09", "BD-09 (Baidu)"),
-                ],
-                default="wgs84",
-                help_text="The datum the position was given in; lat/lon are always WGS-84.",
-                max_length=8,
-                verbose_name="source datum",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="source_lat",
-            field=models.FloatField(
-                blank=True, editable=False, null=True, verbose_name="source lat"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="source_lon",
-            field=models.FloatField(
-                blank=True, editable=False, null=True, verbose_name="source lon"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="text",
-            field=models.CharField(max_length=500, verbose_name="text"),
-        ),
-        migrations.AlterField(
-            model_name="address",
-            name="timezone",
-            field=models.CharField(
-                blank=True,
-                help_text="IANA zone (e.g. Asia/Shanghai); visit hours are judged in it.",
-                max_length=64,
-                validators=[fieldvisit.models.validators.validate_timezone],
-                verbose_name="timezone",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="agent",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="agent",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="alert_at",
-            field=models.DateTimeField(
-                blank=True,
-                help_text="Due time plus grace: the supervisor is alerted.",
-                null=True,
-                verbose_name="alert at",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="alerted",
-            field=models.PositiveSmallIntegerField(default=0, verbose_name="alerted"),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="battery",
-            field=models.PositiveSmallIntegerField(
-                blank=True, help_text="Percent.", null=True, verbose_name="battery"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="battery_alerted",
-            field=models.BooleanField(default=False, verbose_name="battery alerted"),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="charging",
-            field=models.BooleanField(blank=True, null=True, verbose_name="charging"),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="depart_checked",
-            field=models.BooleanField(default=False, verbose_name="depart checked"),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="departed_at",
-            field=models.DateTimeField(
-                blank=True, help_text="The agent's depart.", null=True, verbose_name="departed at"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="escalate_at",
-            field=models.DateTimeField(
-                blank=True,
-                help_text="Still silent this long after: the alert escalates.",
-                null=True,
-                verbose_name="escalate at",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="heartbeat_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="heartbeat at"),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="last_report_at",
-            field=models.DateTimeField(
-                help_text="The agent's latest check-in (captured).", verbose_name="last report at"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="network",
-            field=models.CharField(blank=True, max_length=16, verbose_name="network"),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="next_due_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="next due at"),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="phone_alerted",
-            field=models.BooleanField(default=False, verbose_name="phone alerted"),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="phone_silent_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="phone silent at"),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="returned_at",
-            field=models.DateTimeField(
-                blank=True,
-                help_text="The agent's return: no report is due after it.",
-                null=True,
-                verbose_name="returned at",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="route",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="clocks",
-                to="fieldvisit.route",
-                verbose_name="route",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentclock",
-            name="signal",
-            field=models.PositiveSmallIntegerField(
-                blank=True, help_text="Bars, 0 to 4.", null=True, verbose_name="signal"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentprofile",
-            name="active",
-            field=models.BooleanField(default=True, verbose_name="active"),
-        ),
-        migrations.AlterField(
-            model_name="agentprofile",
-            name="background_check_on",
-            field=models.DateField(
-                blank=True,
-                help_text="Date the background check on file was completed.",
-                null=True,
-                verbose_name="background check on",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentprofile",
-            name="background_check_reference",
-            field=models.CharField(
-                blank=True, max_length=100, verbose_name="background check reference"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentprofile",
-            name="badge_number",
-            field=models.CharField(max_length=32, unique=True, verbose_name="badge number"),
-        ),
-        migrations.AlterField(
-            model_name="agentprofile",
-            name="team",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="agents",
-                to="fieldvisit.team",
-                verbose_name="team",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="agentprofile",
-            name="user",
-            field=models.OneToOneField(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="agent_profile",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="user",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="acknowledge_note",
-            field=models.TextField(blank=True, verbose_name="acknowledge note"),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="acknowledged_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="acknowledged at"),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="acknowledged_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="acknowledged by",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="acknowledged_via",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("admin", "Admin"),
-                    ("email", "E-mail link"),
-                    ("sms", "SMS link"),
-                    ("dingtalk", "DingTalk link"),
-                    ("wecom", "WeCom link"),
-                    ("webhook", "Webhook link"),
-                ],
-                max_length=16,
-                verbose_name="acknowledged via",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="agent",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="For an agent who fell silent: who.",
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="agent",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="captured_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="captured at"),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="checkin",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="alerts",
-                to="fieldvisit.checkin",
-                verbose_name="checkin",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="detail",
-            field=models.TextField(verbose_name="detail"),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="discreet",
-            field=models.BooleanField(
-                default=False,
-                help_text="Panic raised silently: the phone shows nothing.",
-                verbose_name="discreet",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="due_at",
-            field=models.DateTimeField(
-                blank=True,
-                help_text="For a missed check-in: when it was due.",
-                null=True,
-                verbose_name="due at",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="escalated_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="escalated at"),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4, primary_key=True, serialize=False, verbose_name="id"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("panic", "Panic"),
-                    ("missed_checkin", "Missed check-in (team)"),
-                    ("agent_silent", "Agent silent (missed check-in)"),
-                    ("lone_depart", "Departed alone"),
-                    ("lone_agent", "Agent alone at the door"),
-                    ("team_split", "Team split"),
-                    ("rule_break", "Rule broken (offline check-in)"),
-                    ("late_evidence", "Evidence received after review"),
-                    ("phone_silent", "Phone stopped reporting (no heartbeat)"),
-                    ("low_battery", "Phone battery low"),
-                ],
-                max_length=16,
-                verbose_name="kind",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="lat",
-            field=models.FloatField(blank=True, null=True, verbose_name="lat"),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="lon",
-            field=models.FloatField(blank=True, null=True, verbose_name="lon"),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="next_step_at",
-            field=models.DateTimeField(
-                blank=True,
-                help_text="Unacknowledged at this time: the next person on the chain is told.",
-                null=True,
-                verbose_name="next step at",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="raised_at",
-            field=models.DateTimeField(verbose_name="raised at"),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="raised_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="raised_alerts",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="raised by",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="request_sha256",
-            field=models.CharField(blank=True, max_length=64, verbose_name="request sha256"),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="resolution_note",
-            field=models.TextField(blank=True, verbose_name="resolution note"),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="resolved_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="resolved at"),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="resolved_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="resolved by",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="route",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="alerts",
-                to="fieldvisit.route",
-                verbose_name="route",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="severity",
-            field=models.PositiveSmallIntegerField(
-                choices=[(10, "Low"), (20, "Medium"), (30, "High"), (40, "Critical")],
-                verbose_name="severity",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("open", "Open"),
-                    ("acknowledged", "Acknowledged"),
-                    ("resolved", "Resolved"),
-                ],
-                default="open",
-                max_length=16,
-                verbose_name="status",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="step",
-            field=models.PositiveSmallIntegerField(
-                default=0,
-                help_text="How far along the team's on-call chain the alert has gone: 1 is the first person; beyond the chain's end, everyone on it again.",
-                verbose_name="step",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="team",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="alerts",
-                to="fieldvisit.team",
-                verbose_name="team",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="undelivered",
-            field=models.BooleanField(
-                default=False,
-                help_text="Every channel failed every retry for the people told so far.",
-                verbose_name="undelivered",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alert",
-            name="visit",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="alerts",
-                to="fieldvisit.visit",
-                verbose_name="visit",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="alert",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="notices",
-                to="fieldvisit.alert",
-                verbose_name="alert",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="attempts",
-            field=models.PositiveSmallIntegerField(default=0, verbose_name="attempts"),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="channel",
-            field=models.CharField(max_length=16, verbose_name="channel"),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="claimed_until",
-            field=models.DateTimeField(
-                blank=True, editable=False, null=True, verbose_name="claimed until"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="created_at",
-            field=models.DateTimeField(verbose_name="created at"),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="delivered_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="delivered at"),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4, primary_key=True, serialize=False, verbose_name="id"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="next_try_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="next try at"),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="recipient",
-            field=models.ForeignKey(
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="recipient",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="state",
-            field=models.CharField(
-                choices=[
-                    ("pending", "Being sent"),
-                    ("delivered", "Delivered"),
-                    ("failed", "Failed every retry"),
-                    ("cancelled", "Not needed (acknowledged first)"),
-                ],
-                default="pending",
-                max_length=16,
-                verbose_name="state",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="step",
-            field=models.PositiveSmallIntegerField(verbose_name="step"),
-        ),
-        migrations.AlterField(
-            model_name="alertnotice",
-            name="target",
-            field=models.CharField(
-                help_text="Where it was sent (masked for robots).",
-                max_length=254,
-                verbose_name="target",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="agent",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="agent",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="device_id",
-            field=models.CharField(max_length=128, verbose_name="device id"),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="duration_s",
-            field=models.FloatField(verbose_name="duration s"),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="file",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="segments",
-                to="fieldvisit.evidencefile",
-                verbose_name="file",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="format",
-            field=models.CharField(max_length=16, verbose_name="format"),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="id",
-            field=models.UUIDField(
-                help_text="The tus upload that brought it.",
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="index",
-            field=models.PositiveIntegerField(verbose_name="index"),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="late_by_s",
-            field=models.FloatField(
-                blank=True,
-                help_text="Received late (late_submission): seconds after the visit closed.",
-                null=True,
-                verbose_name="late by s",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="prev_sha256",
-            field=models.CharField(blank=True, max_length=64, verbose_name="prev sha256"),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="received_at",
-            field=models.DateTimeField(verbose_name="received at"),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="recording",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="segments",
-                to="fieldvisit.recording",
-                verbose_name="recording",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="audiosegment",
-            name="started_at",
-            field=models.DateTimeField(
-                help_text="Device time of the first sample.", verbose_name="started at"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="amount_due",
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount due"),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="created_at",
-            field=models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="creditor",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="cases",
-                to="fieldvisit.creditor",
-                verbose_name="creditor",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="currency",
-            field=models.CharField(default="CNY", max_length=3, verbose_name="currency"),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="debtor_id_number",
-            field=models.CharField(
-                blank=True,
-                help_text="Full ID number; agents only ever see it masked.",
-                max_length=32,
-                verbose_name="debtor id number",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="debtor_name",
-            field=models.CharField(max_length=200, verbose_name="debtor name"),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="debtor_phone",
-            field=models.CharField(blank=True, max_length=40, verbose_name="debtor phone"),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4,
-                editable=False,
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="notes",
-            field=models.TextField(blank=True, verbose_name="notes"),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="number",
-            field=models.CharField(max_length=64, unique=True, verbose_name="number"),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="overdue_since",
-            field=models.DateField(blank=True, null=True, verbose_name="overdue since"),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="reachable",
-            field=models.BooleanField(
-                default=True,
-                help_text="Can the debtor or a relation be contacted (能够联系的账户)?",
-                verbose_name="reachable",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="status",
-            field=models.CharField(
-                choices=[("open", "Open"), ("on_hold", "On hold"), ("closed", "Closed")],
-                default="open",
-                max_length=16,
-                verbose_name="status",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="team",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="The field team the case is assigned to; its agents may see it.",
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="cases",
-                to="fieldvisit.team",
-                verbose_name="team",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="case",
-            name="updated_at",
-            field=models.DateTimeField(auto_now=True, verbose_name="updated at"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="accuracy_m",
-            field=models.FloatField(verbose_name="accuracy m"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="agent",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="checkins",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="agent",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="captured_at",
-            field=models.DateTimeField(verbose_name="captured at"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="clock_skew_s",
-            field=models.FloatField(blank=True, null=True, verbose_name="clock skew s"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="device_id",
-            field=models.CharField(max_length=128, verbose_name="device id"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="distance_m",
-            field=models.FloatField(
-                blank=True,
-                help_text="Distance to the stop's address (arrive and leave).",
-                null=True,
-                verbose_name="distance m",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="flags",
-            field=models.JSONField(blank=True, default=list, verbose_name="flags"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="id",
-            field=models.UUIDField(
-                help_text="Client-generated UUID.",
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("depart", "Depart"),
-                    ("arrive", "Arrive at a stop"),
-                    ("periodic", "Periodic report"),
-                    ("leave", "Leave a stop"),
-                    ("return", "Return"),
-                ],
-                max_length=16,
-                verbose_name="kind",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="lat",
-            field=models.FloatField(help_text="WGS-84.", verbose_name="lat"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="lon",
-            field=models.FloatField(help_text="WGS-84.", verbose_name="lon"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="received_at",
-            field=models.DateTimeField(verbose_name="received at"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="request_sha256",
-            field=models.CharField(max_length=64, verbose_name="request sha256"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="route",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="checkins",
-                to="fieldvisit.route",
-                verbose_name="route",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="source_datum",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("wgs84", "WGS-84 (GPS)"),
-                    ("gcj02", "GCJ-02 (AMap, Tencent)"),
-                    ("bd09", "BD-09 (Baidu)"),
-                ],
-                max_length=8,
-                null=True,
-                verbose_name="source datum",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="source_lat",
-            field=models.FloatField(blank=True, null=True, verbose_name="source lat"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="source_lon",
-            field=models.FloatField(blank=True, null=True, verbose_name="source lon"),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="stop",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="checkins",
-                to="fieldvisit.stop",
-                verbose_name="stop",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkin",
-            name="visit",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="checkins",
-                to="fieldvisit.visit",
-                verbose_name="visit",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkpoint",
-            name="key",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="checkpoints",
-                to="fieldvisit.signingkey",
-                verbose_name="key",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkpoint",
-            name="note_signature",
-            field=models.BinaryField(max_length=64, verbose_name="note signature"),
-        ),
-        migrations.AlterField(
-            model_name="checkpoint",
-            name="root_hash",
-            field=models.BinaryField(max_length=32, verbose_name="root hash"),
-        ),
-        migrations.AlterField(
-            model_name="checkpoint",
-            name="signature",
-            field=models.BinaryField(max_length=64, verbose_name="signature"),
-        ),
-        migrations.AlterField(
-            model_name="checkpoint",
-            name="signed_bytes",
-            field=models.BinaryField(verbose_name="signed bytes"),
-        ),
-        migrations.AlterField(
-            model_name="checkpoint",
-            name="timestamp",
-            field=models.DateTimeField(verbose_name="timestamp"),
-        ),
-        migrations.AlterField(
-            model_name="checkpoint",
-            name="tree_size",
-            field=models.BigIntegerField(verbose_name="tree size"),
-        ),
-        migrations.AlterField(
-            model_name="checkpointtimestamp",
-            name="authority",
-            field=models.CharField(
-                help_text="The time-stamp authority's URL.",
-                max_length=500,
-                verbose_name="authority",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkpointtimestamp",
-            name="checkpoint",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="timestamps",
-                to="fieldvisit.checkpoint",
-                verbose_name="checkpoint",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkpointtimestamp",
-            name="error",
-            field=models.CharField(blank=True, max_length=500, verbose_name="error"),
-        ),
-        migrations.AlterField(
-            model_name="checkpointtimestamp",
-            name="gen_time",
-            field=models.DateTimeField(
-                blank=True, help_text="The authority's time.", null=True, verbose_name="gen time"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="checkpointtimestamp",
-            name="requested_at",
-            field=models.DateTimeField(verbose_name="requested at"),
-        ),
-        migrations.AlterField(
-            model_name="checkpointtimestamp",
-            name="response",
-            field=models.BinaryField(
-                blank=True,
-                default=b"",
-                help_text="The DER TimeStampResp; empty when the attempt failed.",
-                verbose_name="response",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="contactpoint",
-            name="kind",
-            field=models.CharField(
-                choices=[("email", "E-mail"), ("mobile", "Mobile phone")],
-                max_length=8,
-                verbose_name="kind",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="contactpoint",
-            name="test_sent_at",
-            field=models.DateTimeField(
-                blank=True, editable=False, null=True, verbose_name="test sent at"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="contactpoint",
-            name="user",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="contact_points",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="user",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="contactpoint",
-            name="value",
-            field=models.CharField(max_length=254, verbose_name="value"),
-        ),
-        migrations.AlterField(
-            model_name="contactpoint",
-            name="verified_at",
-            field=models.DateTimeField(
-                blank=True,
-                editable=False,
-                help_text="When the person acknowledged a test message sent here.",
-                null=True,
-                verbose_name="verified at",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="checkin_grace_min",
-            field=models.PositiveIntegerField(
-                default=10,
-                validators=[
-                    django.core.validators.MinValueValidator(0),
-                    django.core.validators.MaxValueValidator(120),
-                ],
-                verbose_name="checkin grace min",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="checkin_interval_min",
-            field=models.PositiveIntegerField(
-                default=30,
-                validators=[
-                    django.core.validators.MinValueValidator(5),
-                    django.core.validators.MaxValueValidator(240),
-                ],
-                verbose_name="checkin interval min",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="code",
-            field=models.SlugField(unique=True, verbose_name="code"),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="created_at",
-            field=models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="escalation_after_min",
-            field=models.PositiveIntegerField(
-                default=15,
-                validators=[
-                    django.core.validators.MinValueValidator(1),
-                    django.core.validators.MaxValueValidator(240),
-                ],
-                verbose_name="escalation after min",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="geofence_radius_m",
-            field=models.PositiveIntegerField(
-                default=150,
-                validators=[
-                    django.core.validators.MinValueValidator(10),
-                    django.core.validators.MaxValueValidator(5000),
-                ],
-                verbose_name="geofence radius m",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4,
-                editable=False,
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="max_visits_per_7_days",
-            field=models.PositiveIntegerField(
-                default=3,
-                validators=[
-                    django.core.validators.MinValueValidator(1),
-                    django.core.validators.MaxValueValidator(30),
-                ],
-                verbose_name="max visits per 7 days",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="max_visits_per_day",
-            field=models.PositiveIntegerField(
-                default=1,
-                validators=[
-                    django.core.validators.MinValueValidator(1),
-                    django.core.validators.MaxValueValidator(10),
-                ],
-                verbose_name="max visits per day",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="name",
-            field=models.CharField(max_length=200, unique=True, verbose_name="name"),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="pair_arrival_distance_m",
-            field=models.PositiveIntegerField(
-                default=100,
-                validators=[
-                    django.core.validators.MinValueValidator(10),
-                    django.core.validators.MaxValueValidator(1000),
-                ],
-                verbose_name="pair arrival distance m",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="pair_arrival_window_min",
-            field=models.PositiveIntegerField(
-                default=10,
-                validators=[
-                    django.core.validators.MinValueValidator(1),
-                    django.core.validators.MaxValueValidator(60),
-                ],
-                verbose_name="pair arrival window min",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="recording_max_gap_s",
-            field=models.PositiveIntegerField(
-                default=2,
-                validators=[django.core.validators.MaxValueValidator(60)],
-                verbose_name="recording max gap s",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="team_split_distance_m",
-            field=models.PositiveIntegerField(
-                default=200,
-                validators=[
-                    django.core.validators.MinValueValidator(10),
-                    django.core.validators.MaxValueValidator(2000),
-                ],
-                verbose_name="team split distance m",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="visit_hours_end",
-            field=models.TimeField(default=datetime.time(21, 0), verbose_name="visit hours end"),
-        ),
-        migrations.AlterField(
-            model_name="creditor",
-            name="visit_hours_start",
-            field=models.TimeField(default=datetime.time(8, 0), verbose_name="visit hours start"),
-        ),
-        migrations.AlterField(
-            model_name="deliveryattempt",
-            name="at",
-            field=models.DateTimeField(verbose_name="at"),
-        ),
-        migrations.AlterField(
-            model_name="deliveryattempt",
-            name="detail",
-            field=models.CharField(max_length=300, verbose_name="detail"),
-        ),
-        migrations.AlterField(
-            model_name="deliveryattempt",
-            name="duration_ms",
-            field=models.PositiveIntegerField(verbose_name="duration ms"),
-        ),
-        migrations.AlterField(
-            model_name="deliveryattempt",
-            name="notice",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="tries",
-                to="fieldvisit.alertnotice",
-                verbose_name="notice",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="deliveryattempt",
-            name="number",
-            field=models.PositiveSmallIntegerField(verbose_name="number"),
-        ),
-        migrations.AlterField(
-            model_name="deliveryattempt",
-            name="ok",
-            field=models.BooleanField(verbose_name="ok"),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="created_at",
-            field=models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="device_id",
-            field=models.CharField(max_length=128, verbose_name="device id"),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="device_name",
-            field=models.CharField(blank=True, max_length=128, verbose_name="device name"),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4,
-                editable=False,
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="key_digest",
-            field=models.CharField(
-                editable=False, max_length=64, unique=True, verbose_name="key digest"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="key_prefix",
-            field=models.CharField(editable=False, max_length=8, verbose_name="key prefix"),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="last_used_at",
-            field=models.DateTimeField(
-                blank=True, editable=False, null=True, verbose_name="last used at"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="platform",
-            field=models.CharField(
-                choices=[
-                    ("android", "Android"),
-                    ("ios", "iOS"),
-                    ("web", "Web"),
-                    ("other", "Other"),
-                ],
-                default="other",
-                max_length=16,
-                verbose_name="platform",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="revoke_reason",
-            field=models.CharField(
-                blank=True, editable=False, max_length=200, verbose_name="revoke reason"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="revoked_at",
-            field=models.DateTimeField(
-                blank=True, editable=False, null=True, verbose_name="revoked at"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="revoked_by",
-            field=models.ForeignKey(
-                blank=True,
-                editable=False,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="revoked by",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="devicetoken",
-            name="user",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="device_tokens",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="user",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="evidenceaccess",
-            name="action",
-            field=models.CharField(
-                help_text="What was read: visit, case evidence, …",
-                max_length=32,
-                verbose_name="action",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="evidenceaccess",
-            name="at",
-            field=models.DateTimeField(verbose_name="at"),
-        ),
-        migrations.AlterField(
-            model_name="evidenceaccess",
-            name="subject",
-            field=models.CharField(
-                help_text="Which record, e.g. visit:<uuid>.", max_length=128, verbose_name="subject"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="evidenceaccess",
-            name="user",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="user",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="evidenceaccess",
-            name="via",
-            field=models.CharField(help_text="api or admin", max_length=8, verbose_name="via"),
-        ),
-        migrations.AlterField(
-            model_name="evidencefile",
-            name="crc32",
-            field=models.BigIntegerField(
-                help_text="CRC-32 of the bytes: bundles store files in ZIPs.", verbose_name="crc32"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="evidencefile",
-            name="media_type",
-            field=models.CharField(max_length=64, verbose_name="media type"),
-        ),
-        migrations.AlterField(
-            model_name="evidencefile",
-            name="sha256",
-            field=models.CharField(
-                max_length=64, primary_key=True, serialize=False, verbose_name="sha256"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="evidencefile",
-            name="size",
-            field=models.BigIntegerField(verbose_name="size"),
-        ),
-        migrations.AlterField(
-            model_name="evidencefile",
-            name="stored_at",
-            field=models.DateTimeField(verbose_name="stored at"),
-        ),
-        migrations.AlterField(
-            model_name="ledgerentry",
-            name="at",
-            field=models.DateTimeField(verbose_name="at"),
-        ),
-        migrations.AlterField(
-            model_name="ledgerentry",
-            name="entry_bytes",
-            field=models.BinaryField(verbose_name="entry bytes"),
-        ),
-        migrations.AlterField(
-            model_name="ledgerentry",
-            name="index",
-            field=models.BigIntegerField(primary_key=True, serialize=False, verbose_name="index"),
-        ),
-        migrations.AlterField(
-            model_name="ledgerentry",
-            name="kind",
-            field=models.CharField(max_length=64, verbose_name="kind"),
-        ),
-        migrations.AlterField(
-            model_name="ledgerentry",
-            name="leaf_hash",
-            field=models.BinaryField(max_length=32, verbose_name="leaf hash"),
-        ),
-        migrations.AlterField(
-            model_name="ledgerentry",
-            name="subject",
-            field=models.CharField(db_index=True, max_length=128, verbose_name="subject"),
-        ),
-        migrations.AlterField(
-            model_name="ledgerhead",
-            name="id",
-            field=models.PositiveSmallIntegerField(
-                default=1, primary_key=True, serialize=False, verbose_name="id"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="ledgerhead",
-            name="peaks",
-            field=models.BinaryField(
-                default=b"",
-                help_text="Concatenated hashes of the tree's peaks.",
-                verbose_name="peaks",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="ledgerhead",
-            name="size",
-            field=models.BigIntegerField(default=0, verbose_name="size"),
-        ),
-        migrations.AlterField(
-            model_name="ledgernode",
-            name="hash",
-            field=models.BinaryField(max_length=32, verbose_name="hash"),
-        ),
-        migrations.AlterField(
-            model_name="ledgernode",
-            name="idx",
-            field=models.BigIntegerField(verbose_name="idx"),
-        ),
-        migrations.AlterField(
-            model_name="ledgernode",
-            name="level",
-            field=models.PositiveSmallIntegerField(verbose_name="level"),
-        ),
-        migrations.AlterField(
-            model_name="oncallentry",
-            name="position",
-            field=models.PositiveSmallIntegerField(
-                help_text="1 is told first.", verbose_name="position"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="oncallentry",
-            name="role",
-            field=models.CharField(
-                blank=True,
-                help_text="What they are on the chain for, e.g. duty manager.",
-                max_length=64,
-                verbose_name="role",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="oncallentry",
-            name="team",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="oncall",
-                to="fieldvisit.team",
-                verbose_name="team",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="oncallentry",
-            name="user",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="user",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="agent",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="photos",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="agent",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="captured_at",
-            field=models.DateTimeField(verbose_name="captured at"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="device_id",
-            field=models.CharField(max_length=128, verbose_name="device id"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="distance_m",
-            field=models.FloatField(
-                blank=True,
-                help_text="From the EXIF position to the stop's address.",
-                null=True,
-                verbose_name="distance m",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="exif_altitude",
-            field=models.FloatField(blank=True, null=True, verbose_name="exif altitude"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="exif_lat",
-            field=models.FloatField(blank=True, null=True, verbose_name="exif lat"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="exif_lon",
-            field=models.FloatField(blank=True, null=True, verbose_name="exif lon"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="exif_make",
-            field=models.CharField(blank=True, max_length=128, verbose_name="exif make"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="exif_model",
-            field=models.CharField(blank=True, max_length=128, verbose_name="exif model"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="exif_taken_at",
-            field=models.DateTimeField(
-                blank=True,
-                help_text="DateTimeOriginal, in the address's zone when the photo states no offset.",
-                null=True,
-                verbose_name="exif taken at",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="file",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="photos",
-                to="fieldvisit.evidencefile",
-                verbose_name="file",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="flags",
-            field=models.JSONField(blank=True, default=list, verbose_name="flags"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="height",
-            field=models.PositiveIntegerField(verbose_name="height"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="id",
-            field=models.UUIDField(
-                help_text="Client-generated UUID.",
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("door", "Door number with the partner in frame"),
-                    ("nearest_door", "Nearest door number (address not found)"),
-                    ("surroundings", "Surroundings"),
-                    ("notice_on_door", "Notice on the door"),
-                    ("seal", "Seal"),
-                    ("other", "Other"),
-                ],
-                max_length=16,
-                verbose_name="kind",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="lat",
-            field=models.FloatField(blank=True, null=True, verbose_name="lat"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="late_by_s",
-            field=models.FloatField(
-                blank=True,
-                help_text="Flagged late_submission: seconds after the visit closed that it reached us.",
-                null=True,
-                verbose_name="late by s",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="lon",
-            field=models.FloatField(blank=True, null=True, verbose_name="lon"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="partner_in_frame",
-            field=models.BooleanField(default=False, verbose_name="partner in frame"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="received_at",
-            field=models.DateTimeField(verbose_name="received at"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="request_sha256",
-            field=models.CharField(max_length=64, verbose_name="request sha256"),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="visit",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="photos",
-                to="fieldvisit.visit",
-                verbose_name="visit",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="photo",
-            name="width",
-            field=models.PositiveIntegerField(verbose_name="width"),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="agent",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="receipts",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="agent",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="captured_at",
-            field=models.DateTimeField(verbose_name="captured at"),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="device_id",
-            field=models.CharField(max_length=128, verbose_name="device id"),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="flags",
-            field=models.JSONField(blank=True, default=list, verbose_name="flags"),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="id",
-            field=models.UUIDField(
-                help_text="Client-generated UUID.",
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="lat",
-            field=models.FloatField(blank=True, null=True, verbose_name="lat"),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="late_by_s",
-            field=models.FloatField(
-                blank=True,
-                help_text="Flagged late_submission: seconds after the visit closed that it reached us.",
-                null=True,
-                verbose_name="late by s",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="lon",
-            field=models.FloatField(blank=True, null=True, verbose_name="lon"),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="notice_number",
-            field=models.CharField(max_length=32, verbose_name="notice number"),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="outcome",
-            field=models.CharField(
-                choices=[
-                    ("signed_by_debtor", "Signed by the debtor"),
-                    ("signed_by_relation", "Signed by a relation"),
-                    ("refused", "Refused"),
-                    ("not_delivered", "Not delivered"),
-                    ("left_in_mailbox", "Left in a private mailbox"),
-                ],
-                max_length=24,
-                verbose_name="outcome",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="photo",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="fieldvisit.evidencefile",
-                verbose_name="photo",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="received_at",
-            field=models.DateTimeField(verbose_name="received at"),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="request_sha256",
-            field=models.CharField(max_length=64, verbose_name="request sha256"),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="signature",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="fieldvisit.evidencefile",
-                verbose_name="signature",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="signer_name",
-            field=models.CharField(blank=True, max_length=200, verbose_name="signer name"),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="signer_relation",
-            field=models.CharField(blank=True, max_length=100, verbose_name="signer relation"),
-        ),
-        migrations.AlterField(
-            model_name="receipt",
-            name="visit",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="receipts",
-                to="fieldvisit.visit",
-                verbose_name="visit",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="recording",
-            name="created_at",
-            field=models.DateTimeField(verbose_name="created at"),
-        ),
-        migrations.AlterField(
-            model_name="recording",
-            name="id",
-            field=models.UUIDField(
-                help_text="Client-generated UUID.",
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="recording",
-            name="started_by",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="started by",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="recording",
-            name="visit",
-            field=models.OneToOneField(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="recording",
-                to="fieldvisit.visit",
-                verbose_name="visit",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="relation",
-            name="case",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="relations",
-                to="fieldvisit.case",
-                verbose_name="case",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="relation",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4,
-                editable=False,
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="relation",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("co_borrower", "Co-borrower"),
-                    ("guarantor", "Guarantor"),
-                    ("family", "Family member"),
-                    ("colleague", "Colleague"),
-                    ("friend", "Friend"),
-                    ("other", "Other"),
-                ],
-                max_length=32,
-                verbose_name="kind",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="relation",
-            name="name",
-            field=models.CharField(max_length=200, verbose_name="name"),
-        ),
-        migrations.AlterField(
-            model_name="relation",
-            name="notes",
-            field=models.TextField(blank=True, verbose_name="notes"),
-        ),
-        migrations.AlterField(
-            model_name="relation",
-            name="phone",
-            field=models.CharField(blank=True, max_length=40, verbose_name="phone"),
-        ),
-        migrations.AlterField(
-            model_name="reportcosignature",
-            name="agent",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="report_cosignatures",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="agent",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="reportcosignature",
-            name="device_id",
-            field=models.CharField(max_length=128, verbose_name="device id"),
-        ),
-        migrations.AlterField(
-            model_name="reportcosignature",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4,
-                editable=False,
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="reportcosignature",
-            name="report",
-            field=models.OneToOneField(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="cosignature",
-                to="fieldvisit.visitreport",
-                verbose_name="report",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="reportcosignature",
-            name="report_sha256",
-            field=models.CharField(
-                help_text="The signed report's content SHA-256 at signing.",
-                max_length=64,
-                verbose_name="report sha256",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="reportcosignature",
-            name="signed_at",
-            field=models.DateTimeField(verbose_name="signed at"),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="created_at",
-            field=models.DateTimeField(auto_now_add=True, verbose_name="created at"),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="date",
-            field=models.DateField(verbose_name="date"),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="decided_at",
-            field=models.DateTimeField(
-                blank=True, editable=False, null=True, verbose_name="decided at"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="decided_by",
-            field=models.ForeignKey(
-                blank=True,
-                editable=False,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="decided_routes",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="decided by",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="decision_comment",
-            field=models.TextField(blank=True, editable=False, verbose_name="decision comment"),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4,
-                editable=False,
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="makers",
-            field=models.ManyToManyField(
-                blank=True,
-                editable=False,
-                related_name="made_routes",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="makers",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="planned_by",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="planned_routes",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="planned by",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("draft", "Draft"),
-                    ("submitted", "Submitted for approval"),
-                    ("approved", "Approved"),
-                    ("rejected", "Rejected"),
-                    ("in_progress", "In progress"),
-                    ("completed", "Completed"),
-                ],
-                default="draft",
-                max_length=16,
-                verbose_name="status",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="submitted_at",
-            field=models.DateTimeField(
-                blank=True, editable=False, null=True, verbose_name="submitted at"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="team",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="routes",
-                to="fieldvisit.team",
-                verbose_name="team",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="route",
-            name="updated_at",
-            field=models.DateTimeField(auto_now=True, verbose_name="updated at"),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="add_stops",
-            field=models.JSONField(blank=True, default=list, verbose_name="add stops"),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="decided_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="decided at"),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="decided_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="decided_change_requests",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="decided by",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="decision_comment",
-            field=models.TextField(blank=True, verbose_name="decision comment"),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="id",
-            field=models.UUIDField(
-                help_text="Client-generated UUID.",
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="order",
-            field=models.JSONField(blank=True, default=list, verbose_name="order"),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="reason",
-            field=models.TextField(verbose_name="reason"),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="received_at",
-            field=models.DateTimeField(auto_now_add=True, verbose_name="received at"),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="request_sha256",
-            field=models.CharField(editable=False, max_length=64, verbose_name="request sha256"),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="requested_by",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="change_requests",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="requested by",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="route",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="change_requests",
-                to="fieldvisit.route",
-                verbose_name="route",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="skip_stops",
-            field=models.JSONField(blank=True, default=list, verbose_name="skip stops"),
-        ),
-        migrations.AlterField(
-            model_name="routechangerequest",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("pending", "Pending"),
-                    ("approved", "Approved"),
-                    ("rejected", "Rejected"),
-                ],
-                default="pending",
-                max_length=16,
-                verbose_name="status",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="signingkey",
-            name="key_id",
-            field=models.CharField(
-                max_length=16, primary_key=True, serialize=False, verbose_name="key id"
-            ),
-        ),
-        migrations.AlterField(
-            model_name="signingkey",
-            name="public_key",
-            field=models.BinaryField(max_length=32, verbose_name="public key"),
-        ),
-        migrations.AlterField(
-            model_name="signingkey",
-            name="valid_from",
-            field=models.DateTimeField(verbose_name="valid from"),
-        ),
-        migrations.AlterField(
-            model_name="stop",
-            name="added_by_change",
-            field=models.ForeignKey(
-                blank=True,
-                editable=False,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="added_stops",
-                to="fieldvisit.routechangerequest",
-                verbose_name="added by change",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="stop",
-            name="address",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="stops",
-                to="fieldvisit.address",
-                verbose_name="address",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="stop",
-            name="case",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="stops",
-                to="fieldvisit.case",
-                verbose_name="case",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="stop",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4,
-                editable=False,
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="stop",
-            name="notice_number",
-            field=models.CharField(
-                blank=True,
-                editable=False,
-                max_length=40,
-                null=True,
-                unique=True,
-                verbose_name="notice number",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="stop",
-            name="route",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="stops",
-                to="fieldvisit.route",
-                verbose_name="route",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="stop",
-            name="sequence",
-            field=models.PositiveSmallIntegerField(verbose_name="sequence"),
-        ),
-        migrations.AlterField(
-            model_name="stop",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("planned", "Planned"),
-                    ("skipped", "Skipped (approved change)"),
-                    ("visited", "Visited"),
-                ],
-                default="planned",
-                max_length=16,
-                verbose_name="status",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="team",
-            name="active",
-            field=models.BooleanField(default=True, verbose_name="active"),
-        ),
-        migrations.AlterField(
-            model_name="team",
-            name="name",
-            field=models.CharField(max_length=100, unique=True, verbose_name="name"),
-        ),
-        migrations.AlterField(
-            model_name="team",
-            name="risk_manager",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="Receives escalated alerts.",
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="risk_managed_teams",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="risk manager",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="team",
-            name="supervisor",
-            field=models.ForeignKey(
-                blank=True,
-                help_text="Receives the team's alerts first.",
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="supervised_teams",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="supervisor",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="team",
-            name="timezone",
-            field=models.CharField(
-                default="Asia/Shanghai",
-                help_text="The zone a route's date is read in.",
-                max_length=64,
-                validators=[fieldvisit.models.validators.validate_timezone],
-                verbose_name="timezone",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="created_at",
-            field=models.DateTimeField(verbose_name="created at"),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="device_id",
-            field=models.CharField(max_length=128, verbose_name="device id"),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="ended_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="ended at"),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="expires_at",
-            field=models.DateTimeField(verbose_name="expires at"),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="failure",
-            field=models.JSONField(
-                blank=True,
-                help_text="The problem a failed upload got.",
-                null=True,
-                verbose_name="failure",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="id",
-            field=models.UUIDField(primary_key=True, serialize=False, verbose_name="id"),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="lease",
-            field=models.CharField(blank=True, max_length=32, verbose_name="lease"),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="lease_until",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="lease until"),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="length",
-            field=models.BigIntegerField(verbose_name="length"),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="metadata",
-            field=models.JSONField(default=dict, verbose_name="metadata"),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="offset",
-            field=models.BigIntegerField(default=0, verbose_name="offset"),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="owner",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="owner",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("receiving", "Receiving"),
-                    ("completed", "Completed"),
-                    ("failed", "Failed (refused when complete)"),
-                    ("terminated", "Terminated by the client"),
-                    ("expired", "Expired"),
-                ],
-                default="receiving",
-                max_length=16,
-                verbose_name="status",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="upload",
-            name="visit",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="uploads",
-                to="fieldvisit.visit",
-                verbose_name="visit",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visit",
-            name="closed_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
-        ),
-        migrations.AlterField(
-            model_name="visit",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4,
-                editable=False,
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visit",
-            name="opened_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="opened at"),
-        ),
-        migrations.AlterField(
-            model_name="visit",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("planned", "Planned"),
-                    ("arriving", "Arriving (one agent arrived)"),
-                    ("open", "Open (both agents arrived together)"),
-                    ("closed", "Closed (both agents left)"),
-                    ("reported", "Reported"),
-                    ("reviewed", "Reviewed"),
-                ],
-                default="planned",
-                max_length=16,
-                verbose_name="status",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visit",
-            name="stop",
-            field=models.OneToOneField(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="visit",
-                to="fieldvisit.stop",
-                verbose_name="stop",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="author",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="visit_reports",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="author",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="closing_statement_recorded",
-            field=models.BooleanField(verbose_name="closing statement recorded"),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="content_sha256",
-            field=models.CharField(
-                help_text="SHA-256 of the report's canonical content (RFC 8785).",
-                max_length=64,
-                verbose_name="content sha256",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="corrects",
-            field=models.OneToOneField(
-                blank=True,
-                help_text="The report this one corrects (a report is corrected at most once).",
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="corrected_by",
-                to="fieldvisit.visitreport",
-                verbose_name="corrects",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="device_id",
-            field=models.CharField(max_length=128, verbose_name="device id"),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="did_not_enter_residence",
-            field=models.BooleanField(verbose_name="did not enter residence"),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="id",
-            field=models.UUIDField(
-                help_text="Client-generated UUID.",
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="identity_shown",
-            field=models.BooleanField(verbose_name="identity shown"),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="no_cash_accepted",
-            field=models.BooleanField(verbose_name="no cash accepted"),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="no_third_party_disclosure",
-            field=models.BooleanField(verbose_name="no third party disclosure"),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="notes",
-            field=models.TextField(blank=True, verbose_name="notes"),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="opening_statement_recorded",
-            field=models.BooleanField(verbose_name="opening statement recorded"),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="outcome",
-            field=models.CharField(
-                choices=[
-                    ("met_debtor", "Met the debtor"),
-                    ("met_relation", "Met a relation"),
-                    ("no_answer", "Nobody answered"),
-                    ("address_not_found", "Address not found"),
-                    ("moved", "The debtor moved away"),
-                    ("refused_contact", "Contact refused"),
-                ],
-                max_length=24,
-                verbose_name="outcome",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="promise_amount",
-            field=models.DecimalField(
-                blank=True,
-                decimal_places=2,
-                max_digits=14,
-                null=True,
-                verbose_name="promise amount",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="promise_date",
-            field=models.DateField(blank=True, null=True, verbose_name="promise date"),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="received_at",
-            field=models.DateTimeField(verbose_name="received at"),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="request_sha256",
-            field=models.CharField(max_length=64, verbose_name="request sha256"),
-        ),
-        migrations.AlterField(
-            model_name="visitreport",
-            name="visit",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="reports",
-                to="fieldvisit.visit",
-                verbose_name="visit",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreview",
-            name="comment",
-            field=models.TextField(verbose_name="comment"),
-        ),
-        migrations.AlterField(
-            model_name="visitreview",
-            name="compliance",
-            field=models.JSONField(
-                blank=True,
-                help_text="The compliance verdict the review was made on, as it stood then.",
-                null=True,
-                verbose_name="compliance",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreview",
-            name="created_at",
-            field=models.DateTimeField(verbose_name="created at"),
-        ),
-        migrations.AlterField(
-            model_name="visitreview",
-            name="id",
-            field=models.UUIDField(
-                default=uuid.uuid4,
-                editable=False,
-                primary_key=True,
-                serialize=False,
-                verbose_name="id",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreview",
-            name="ledger_index",
-            field=models.BigIntegerField(
-                blank=True,
-                help_text="The index of its visit.reviewed ledger entry: the visit's records with a greater index were received after it.",
-                null=True,
-                verbose_name="ledger index",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreview",
-            name="report",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="reviews",
-                to="fieldvisit.visitreport",
-                verbose_name="report",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreview",
-            name="reviewer",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="visit_reviews",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="reviewer",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="visitreview",
-            name="visit",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="reviews",
-                to="fieldvisit.visit",
-                verbose_name="visit",
+        Together(
+            migrations.AlterModelOptions(
+                name="address",
+                options={
+                    "ordering": ["case", "kind"],
+                    "verbose_name": "address",
+                    "verbose_name_plural": "addresses",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="agentclock",
+                options={"verbose_name": "agent clock", "verbose_name_plural": "agent clocks"},
+            ),
+            migrations.AlterModelOptions(
+                name="agentprofile",
+                options={
+                    "ordering": ["badge_number"],
+                    "verbose_name": "agent profile",
+                    "verbose_name_plural": "agent profiles",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="alert",
+                options={
+                    "ordering": ["status", "-severity", "-raised_at"],
+                    "permissions": [("handle_alert", "Can acknowledge and resolve alerts")],
+                    "verbose_name": "alert",
+                    "verbose_name_plural": "alerts",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="alertnotice",
+                options={
+                    "ordering": ["created_at", "channel"],
+                    "verbose_name": "alert notice",
+                    "verbose_name_plural": "alert notices",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="audiosegment",
+                options={
+                    "ordering": ["recording", "index"],
+                    "verbose_name": "audio segment",
+                    "verbose_name_plural": "audio segments",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="case",
+                options={
+                    "ordering": ["number"],
+                    "permissions": [("import_case", "Can import cases from CSV or XLSX files")],
+                    "verbose_name": "case",
+                    "verbose_name_plural": "cases",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="checkin",
+                options={
+                    "ordering": ["captured_at"],
+                    "verbose_name": "check in",
+                    "verbose_name_plural": "check ins",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="checkpoint",
+                options={
+                    "ordering": ["tree_size"],
+                    "verbose_name": "checkpoint",
+                    "verbose_name_plural": "checkpoints",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="checkpointtimestamp",
+                options={
+                    "ordering": ["-requested_at", "-id"],
+                    "verbose_name": "checkpoint timestamp",
+                    "verbose_name_plural": "checkpoint timestamps",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="contactpoint",
+                options={
+                    "ordering": ["user", "kind", "value"],
+                    "verbose_name": "contact point",
+                    "verbose_name_plural": "contact points",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="creditor",
+                options={
+                    "ordering": ["name"],
+                    "verbose_name": "creditor",
+                    "verbose_name_plural": "creditors",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="deliveryattempt",
+                options={
+                    "ordering": ["at"],
+                    "verbose_name": "delivery attempt",
+                    "verbose_name_plural": "delivery attempts",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="devicetoken",
+                options={
+                    "ordering": ["-created_at"],
+                    "permissions": [("revoke_devicetoken", "Can revoke a device's token")],
+                    "verbose_name": "device token",
+                    "verbose_name_plural": "device tokens",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="evidenceaccess",
+                options={
+                    "ordering": ["-at"],
+                    "verbose_name": "evidence access",
+                    "verbose_name_plural": "evidence accesses",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="evidencefile",
+                options={"verbose_name": "evidence file", "verbose_name_plural": "evidence files"},
+            ),
+            migrations.AlterModelOptions(
+                name="ledgerentry",
+                options={
+                    "ordering": ["index"],
+                    "verbose_name": "ledger entry",
+                    "verbose_name_plural": "ledger entries",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="ledgerhead",
+                options={"verbose_name": "ledger head", "verbose_name_plural": "ledger heads"},
+            ),
+            migrations.AlterModelOptions(
+                name="ledgernode",
+                options={"verbose_name": "ledger node", "verbose_name_plural": "ledger nodes"},
+            ),
+            migrations.AlterModelOptions(
+                name="photo",
+                options={
+                    "ordering": ["captured_at"],
+                    "verbose_name": "photo",
+                    "verbose_name_plural": "photos",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="receipt",
+                options={
+                    "ordering": ["captured_at"],
+                    "verbose_name": "receipt",
+                    "verbose_name_plural": "receipts",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="recording",
+                options={"verbose_name": "recording", "verbose_name_plural": "recordings"},
+            ),
+            migrations.AlterModelOptions(
+                name="relation",
+                options={
+                    "ordering": ["case", "name"],
+                    "verbose_name": "relation",
+                    "verbose_name_plural": "relations",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="reportcosignature",
+                options={
+                    "ordering": ["signed_at"],
+                    "verbose_name": "report cosignature",
+                    "verbose_name_plural": "report cosignatures",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="route",
+                options={
+                    "ordering": ["-date", "team__name"],
+                    "permissions": [("decide_route", "Can approve or reject a submitted route")],
+                    "verbose_name": "route",
+                    "verbose_name_plural": "routes",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="routechangerequest",
+                options={
+                    "ordering": ["-received_at"],
+                    "permissions": [
+                        ("decide_routechangerequest", "Can approve or reject a route change")
+                    ],
+                    "verbose_name": "route change request",
+                    "verbose_name_plural": "route change requests",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="signingkey",
+                options={
+                    "ordering": ["valid_from"],
+                    "verbose_name": "signing key",
+                    "verbose_name_plural": "signing keys",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="stop",
+                options={
+                    "ordering": ["route", "sequence"],
+                    "verbose_name": "stop",
+                    "verbose_name_plural": "stops",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="team",
+                options={"ordering": ["name"], "verbose_name": "team", "verbose_name_plural": "teams"},
+            ),
+            migrations.AlterModelOptions(
+                name="upload",
+                options={"verbose_name": "upload", "verbose_name_plural": "uploads"},
+            ),
+            migrations.AlterModelOptions(
+                name="visit",
+                options={
+                    "ordering": ["stop__route__date", "stop__sequence"],
+                    "verbose_name": "visit",
+                    "verbose_name_plural": "visits",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="visitreport",
+                options={
+                    "ordering": ["received_at"],
+                    "verbose_name": "visit report",
+                    "verbose_name_plural": "visit reports",
+                },
+            ),
+            migrations.AlterModelOptions(
+                name="visitreview",
+                options={
+                    "ordering": ["created_at"],
+                    "permissions": [("review_visit", "Can review a visit's co-signed report")],
+                    "verbose_name": "visit review",
+                    "verbose_name_plural": "visit reviews",
+                },
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="case",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="addresses",
+                    to="fieldvisit.case",
+                    verbose_name="case",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="hazard_notes",
+                field=models.TextField(
+                    blank=True, help_text="The hazards in words.", verbose_name="hazard notes"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="hazards",
+                field=models.JSONField(
+                    blank=True,
+                    default=list,
+                    help_text="What the team should know before knocking: shown on the stop in the field app and flagged to whoever approves a route visiting it.",
+                    verbose_name="hazards",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4,
+                    editable=False,
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="kind",
+                field=models.CharField(
+                    choices=[
+                        ("home", "Home"),
+                        ("work", "Workplace"),
+                        ("household_registration", "Household registration"),
+                        ("mailing", "Mailing"),
+                        ("other", "Other"),
+                    ],
+                    max_length=32,
+                    verbose_name="kind",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="lat",
+                field=models.FloatField(
+                    blank=True,
+                    null=True,
+                    validators=[
+                        django.core.validators.MinValueValidator(-90),
+                        django.core.validators.MaxValueValidator(90),
+                    ],
+                    verbose_name="lat",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="lon",
+                field=models.FloatField(
+                    blank=True,
+                    null=True,
+                    validators=[
+                        django.core.validators.MinValueValidator(-180),
+                        django.core.validators.MaxValueValidator(180),
+                    ],
+                    verbose_name="lon",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="source_datum",
+                field=models.CharField(
+                    choices=[
+                        ("wgs84", "WGS-84 (GPS)"),
+                        ("gcj02", "GCJ-02 (AMap, Tencent)"),
+                        ("bd09", "BD-09 (Baidu)"),
+                    ],
+                    default="wgs84",
+                    help_text="The datum the position was given in; lat/lon are always WGS-84.",
+                    max_length=8,
+                    verbose_name="source datum",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="source_lat",
+                field=models.FloatField(
+                    blank=True, editable=False, null=True, verbose_name="source lat"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="source_lon",
+                field=models.FloatField(
+                    blank=True, editable=False, null=True, verbose_name="source lon"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="text",
+                field=models.CharField(max_length=500, verbose_name="text"),
+            ),
+            migrations.AlterField(
+                model_name="address",
+                name="timezone",
+                field=models.CharField(
+                    blank=True,
+                    help_text="IANA zone (e.g. Asia/Shanghai); visit hours are judged in it.",
+                    max_length=64,
+                    validators=[fieldvisit.models.validators.validate_timezone],
+                    verbose_name="timezone",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="agent",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="agent",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="alert_at",
+                field=models.DateTimeField(
+                    blank=True,
+                    help_text="Due time plus grace: the supervisor is alerted.",
+                    null=True,
+                    verbose_name="alert at",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="alerted",
+                field=models.PositiveSmallIntegerField(default=0, verbose_name="alerted"),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="battery",
+                field=models.PositiveSmallIntegerField(
+                    blank=True, help_text="Percent.", null=True, verbose_name="battery"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="battery_alerted",
+                field=models.BooleanField(default=False, verbose_name="battery alerted"),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="charging",
+                field=models.BooleanField(blank=True, null=True, verbose_name="charging"),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="depart_checked",
+                field=models.BooleanField(default=False, verbose_name="depart checked"),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="departed_at",
+                field=models.DateTimeField(
+                    blank=True, help_text="The agent's depart.", null=True, verbose_name="departed at"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="escalate_at",
+                field=models.DateTimeField(
+                    blank=True,
+                    help_text="Still silent this long after: the alert escalates.",
+                    null=True,
+                    verbose_name="escalate at",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="heartbeat_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="heartbeat at"),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="last_report_at",
+                field=models.DateTimeField(
+                    help_text="The agent's latest check-in (captured).", verbose_name="last report at"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="network",
+                field=models.CharField(blank=True, max_length=16, verbose_name="network"),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="next_due_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="next due at"),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="phone_alerted",
+                field=models.BooleanField(default=False, verbose_name="phone alerted"),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="phone_silent_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="phone silent at"),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="returned_at",
+                field=models.DateTimeField(
+                    blank=True,
+                    help_text="The agent's return: no report is due after it.",
+                    null=True,
+                    verbose_name="returned at",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="route",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.CASCADE,
+                    related_name="clocks",
+                    to="fieldvisit.route",
+                    verbose_name="route",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentclock",
+                name="signal",
+                field=models.PositiveSmallIntegerField(
+                    blank=True, help_text="Bars, 0 to 4.", null=True, verbose_name="signal"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentprofile",
+                name="active",
+                field=models.BooleanField(default=True, verbose_name="active"),
+            ),
+            migrations.AlterField(
+                model_name="agentprofile",
+                name="background_check_on",
+                field=models.DateField(
+                    blank=True,
+                    help_text="Date the background check on file was completed.",
+                    null=True,
+                    verbose_name="background check on",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentprofile",
+                name="background_check_reference",
+                field=models.CharField(
+                    blank=True, max_length=100, verbose_name="background check reference"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentprofile",
+                name="badge_number",
+                field=models.CharField(max_length=32, unique=True, verbose_name="badge number"),
+            ),
+            migrations.AlterField(
+                model_name="agentprofile",
+                name="team",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="agents",
+                    to="fieldvisit.team",
+                    verbose_name="team",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="agentprofile",
+                name="user",
+                field=models.OneToOneField(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="agent_profile",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="user",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="acknowledge_note",
+                field=models.TextField(blank=True, verbose_name="acknowledge note"),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="acknowledged_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="acknowledged at"),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="acknowledged_by",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="acknowledged by",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="acknowledged_via",
+                field=models.CharField(
+                    blank=True,
+                    choices=[
+                        ("admin", "Admin"),
+                        ("email", "E-mail link"),
+                        ("sms", "SMS link"),
+                        ("dingtalk", "DingTalk link"),
+                        ("wecom", "WeCom link"),
+                        ("webhook", "Webhook link"),
+                    ],
+                    max_length=16,
+                    verbose_name="acknowledged via",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="agent",
+                field=models.ForeignKey(
+                    blank=True,
+                    help_text="For an agent who fell silent: who.",
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="agent",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="captured_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="captured at"),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="checkin",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="alerts",
+                    to="fieldvisit.checkin",
+                    verbose_name="checkin",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="detail",
+                field=models.TextField(verbose_name="detail"),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="discreet",
+                field=models.BooleanField(
+                    default=False,
+                    help_text="Panic raised silently: the phone shows nothing.",
+                    verbose_name="discreet",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="due_at",
+                field=models.DateTimeField(
+                    blank=True,
+                    help_text="For a missed check-in: when it was due.",
+                    null=True,
+                    verbose_name="due at",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="escalated_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="escalated at"),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4, primary_key=True, serialize=False, verbose_name="id"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="kind",
+                field=models.CharField(
+                    choices=[
+                        ("panic", "Panic"),
+                        ("missed_checkin", "Missed check-in (team)"),
+                        ("agent_silent", "Agent silent (missed check-in)"),
+                        ("lone_depart", "Departed alone"),
+                        ("lone_agent", "Agent alone at the door"),
+                        ("team_split", "Team split"),
+                        ("rule_break", "Rule broken (offline check-in)"),
+                        ("late_evidence", "Evidence received after review"),
+                        ("phone_silent", "Phone stopped reporting (no heartbeat)"),
+                        ("low_battery", "Phone battery low"),
+                    ],
+                    max_length=16,
+                    verbose_name="kind",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="lat",
+                field=models.FloatField(blank=True, null=True, verbose_name="lat"),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="lon",
+                field=models.FloatField(blank=True, null=True, verbose_name="lon"),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="next_step_at",
+                field=models.DateTimeField(
+                    blank=True,
+                    help_text="Unacknowledged at this time: the next person on the chain is told.",
+                    null=True,
+                    verbose_name="next step at",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="raised_at",
+                field=models.DateTimeField(verbose_name="raised at"),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="raised_by",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="raised_alerts",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="raised by",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="request_sha256",
+                field=models.CharField(blank=True, max_length=64, verbose_name="request sha256"),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="resolution_note",
+                field=models.TextField(blank=True, verbose_name="resolution note"),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="resolved_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="resolved at"),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="resolved_by",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="resolved by",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="route",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="alerts",
+                    to="fieldvisit.route",
+                    verbose_name="route",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="severity",
+                field=models.PositiveSmallIntegerField(
+                    choices=[(10, "Low"), (20, "Medium"), (30, "High"), (40, "Critical")],
+                    verbose_name="severity",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="status",
+                field=models.CharField(
+                    choices=[
+                        ("open", "Open"),
+                        ("acknowledged", "Acknowledged"),
+                        ("resolved", "Resolved"),
+                    ],
+                    default="open",
+                    max_length=16,
+                    verbose_name="status",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="step",
+                field=models.PositiveSmallIntegerField(
+                    default=0,
+                    help_text="How far along the team's on-call chain the alert has gone: 1 is the first person; beyond the chain's end, everyone on it again.",
+                    verbose_name="step",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="team",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="alerts",
+                    to="fieldvisit.team",
+                    verbose_name="team",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="undelivered",
+                field=models.BooleanField(
+                    default=False,
+                    help_text="Every channel failed every retry for the people told so far.",
+                    verbose_name="undelivered",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alert",
+                name="visit",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="alerts",
+                    to="fieldvisit.visit",
+                    verbose_name="visit",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="alert",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="notices",
+                    to="fieldvisit.alert",
+                    verbose_name="alert",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="attempts",
+                field=models.PositiveSmallIntegerField(default=0, verbose_name="attempts"),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="channel",
+                field=models.CharField(max_length=16, verbose_name="channel"),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="claimed_until",
+                field=models.DateTimeField(
+                    blank=True, editable=False, null=True, verbose_name="claimed until"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="created_at",
+                field=models.DateTimeField(verbose_name="created at"),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="delivered_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="delivered at"),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4, primary_key=True, serialize=False, verbose_name="id"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="next_try_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="next try at"),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="recipient",
+                field=models.ForeignKey(
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="recipient",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="state",
+                field=models.CharField(
+                    choices=[
+                        ("pending", "Being sent"),
+                        ("delivered", "Delivered"),
+                        ("failed", "Failed every retry"),
+                        ("cancelled", "Not needed (acknowledged first)"),
+                    ],
+                    default="pending",
+                    max_length=16,
+                    verbose_name="state",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="step",
+                field=models.PositiveSmallIntegerField(verbose_name="step"),
+            ),
+            migrations.AlterField(
+                model_name="alertnotice",
+                name="target",
+                field=models.CharField(
+                    help_text="Where it was sent (masked for robots).",
+                    max_length=254,
+                    verbose_name="target",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="agent",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="agent",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="device_id",
+                field=models.CharField(max_length=128, verbose_name="device id"),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="duration_s",
+                field=models.FloatField(verbose_name="duration s"),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="file",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="segments",
+                    to="fieldvisit.evidencefile",
+                    verbose_name="file",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="format",
+                field=models.CharField(max_length=16, verbose_name="format"),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="id",
+                field=models.UUIDField(
+                    help_text="The tus upload that brought it.",
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="index",
+                field=models.PositiveIntegerField(verbose_name="index"),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="late_by_s",
+                field=models.FloatField(
+                    blank=True,
+                    help_text="Received late (late_submission): seconds after the visit closed.",
+                    null=True,
+                    verbose_name="late by s",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="prev_sha256",
+                field=models.CharField(blank=True, max_length=64, verbose_name="prev sha256"),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="received_at",
+                field=models.DateTimeField(verbose_name="received at"),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="recording",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="segments",
+                    to="fieldvisit.recording",
+                    verbose_name="recording",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="audiosegment",
+                name="started_at",
+                field=models.DateTimeField(
+                    help_text="Device time of the first sample.", verbose_name="started at"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="amount_due",
+                field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount due"),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="created_at",
+                field=models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="creditor",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="cases",
+                    to="fieldvisit.creditor",
+                    verbose_name="creditor",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="currency",
+                field=models.CharField(default="CNY", max_length=3, verbose_name="currency"),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="debtor_id_number",
+                field=models.CharField(
+                    blank=True,
+                    help_text="Full ID number; agents only ever see it masked.",
+                    max_length=32,
+                    verbose_name="debtor id number",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="debtor_name",
+                field=models.CharField(max_length=200, verbose_name="debtor name"),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="debtor_phone",
+                field=models.CharField(blank=True, max_length=40, verbose_name="debtor phone"),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4,
+                    editable=False,
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="notes",
+                field=models.TextField(blank=True, verbose_name="notes"),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="number",
+                field=models.CharField(max_length=64, unique=True, verbose_name="number"),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="overdue_since",
+                field=models.DateField(blank=True, null=True, verbose_name="overdue since"),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="reachable",
+                field=models.BooleanField(
+                    default=True,
+                    help_text="Can the debtor or a relation be contacted (能够联系的账户)?",
+                    verbose_name="reachable",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="status",
+                field=models.CharField(
+                    choices=[("open", "Open"), ("on_hold", "On hold"), ("closed", "Closed")],
+                    default="open",
+                    max_length=16,
+                    verbose_name="status",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="team",
+                field=models.ForeignKey(
+                    blank=True,
+                    help_text="The field team the case is assigned to; its agents may see it.",
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="cases",
+                    to="fieldvisit.team",
+                    verbose_name="team",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="case",
+                name="updated_at",
+                field=models.DateTimeField(auto_now=True, verbose_name="updated at"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="accuracy_m",
+                field=models.FloatField(verbose_name="accuracy m"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="agent",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="checkins",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="agent",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="captured_at",
+                field=models.DateTimeField(verbose_name="captured at"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="clock_skew_s",
+                field=models.FloatField(blank=True, null=True, verbose_name="clock skew s"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="device_id",
+                field=models.CharField(max_length=128, verbose_name="device id"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="distance_m",
+                field=models.FloatField(
+                    blank=True,
+                    help_text="Distance to the stop's address (arrive and leave).",
+                    null=True,
+                    verbose_name="distance m",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="flags",
+                field=models.JSONField(blank=True, default=list, verbose_name="flags"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="id",
+                field=models.UUIDField(
+                    help_text="Client-generated UUID.",
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="kind",
+                field=models.CharField(
+                    choices=[
+                        ("depart", "Depart"),
+                        ("arrive", "Arrive at a stop"),
+                        ("periodic", "Periodic report"),
+                        ("leave", "Leave a stop"),
+                        ("return", "Return"),
+                    ],
+                    max_length=16,
+                    verbose_name="kind",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="lat",
+                field=models.FloatField(help_text="WGS-84.", verbose_name="lat"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="lon",
+                field=models.FloatField(help_text="WGS-84.", verbose_name="lon"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="received_at",
+                field=models.DateTimeField(verbose_name="received at"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="request_sha256",
+                field=models.CharField(max_length=64, verbose_name="request sha256"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="route",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="checkins",
+                    to="fieldvisit.route",
+                    verbose_name="route",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="source_datum",
+                field=models.CharField(
+                    blank=True,
+                    choices=[
+                        ("wgs84", "WGS-84 (GPS)"),
+                        ("gcj02", "GCJ-02 (AMap, Tencent)"),
+                        ("bd09", "BD-09 (Baidu)"),
+                    ],
+                    max_length=8,
+                    null=True,
+                    verbose_name="source datum",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="source_lat",
+                field=models.FloatField(blank=True, null=True, verbose_name="source lat"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="source_lon",
+                field=models.FloatField(blank=True, null=True, verbose_name="source lon"),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="stop",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="checkins",
+                    to="fieldvisit.stop",
+                    verbose_name="stop",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkin",
+                name="visit",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="checkins",
+                    to="fieldvisit.visit",
+                    verbose_name="visit",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkpoint",
+                name="key",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="checkpoints",
+                    to="fieldvisit.signingkey",
+                    verbose_name="key",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkpoint",
+                name="note_signature",
+                field=models.BinaryField(max_length=64, verbose_name="note signature"),
+            ),
+            migrations.AlterField(
+                model_name="checkpoint",
+                name="root_hash",
+                field=models.BinaryField(max_length=32, verbose_name="root hash"),
+            ),
+            migrations.AlterField(
+                model_name="checkpoint",
+                name="signature",
+                field=models.BinaryField(max_length=64, verbose_name="signature"),
+            ),
+            migrations.AlterField(
+                model_name="checkpoint",
+                name="signed_bytes",
+                field=models.BinaryField(verbose_name="signed bytes"),
+            ),
+            migrations.AlterField(
+                model_name="checkpoint",
+                name="timestamp",
+                field=models.DateTimeField(verbose_name="timestamp"),
+            ),
+            migrations.AlterField(
+                model_name="checkpoint",
+                name="tree_size",
+                field=models.BigIntegerField(verbose_name="tree size"),
+            ),
+            migrations.AlterField(
+                model_name="checkpointtimestamp",
+                name="authority",
+                field=models.CharField(
+                    help_text="The time-stamp authority's URL.",
+                    max_length=500,
+                    verbose_name="authority",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkpointtimestamp",
+                name="checkpoint",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="timestamps",
+                    to="fieldvisit.checkpoint",
+                    verbose_name="checkpoint",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkpointtimestamp",
+                name="error",
+                field=models.CharField(blank=True, max_length=500, verbose_name="error"),
+            ),
+            migrations.AlterField(
+                model_name="checkpointtimestamp",
+                name="gen_time",
+                field=models.DateTimeField(
+                    blank=True, help_text="The authority's time.", null=True, verbose_name="gen time"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="checkpointtimestamp",
+                name="requested_at",
+                field=models.DateTimeField(verbose_name="requested at"),
+            ),
+            migrations.AlterField(
+                model_name="checkpointtimestamp",
+                name="response",
+                field=models.BinaryField(
+                    blank=True,
+                    default=b"",
+                    help_text="The DER TimeStampResp; empty when the attempt failed.",
+                    verbose_name="response",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="contactpoint",
+                name="kind",
+                field=models.CharField(
+                    choices=[("email", "E-mail"), ("mobile", "Mobile phone")],
+                    max_length=8,
+                    verbose_name="kind",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="contactpoint",
+                name="test_sent_at",
+                field=models.DateTimeField(
+                    blank=True, editable=False, null=True, verbose_name="test sent at"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="contactpoint",
+                name="user",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.CASCADE,
+                    related_name="contact_points",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="user",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="contactpoint",
+                name="value",
+                field=models.CharField(max_length=254, verbose_name="value"),
+            ),
+            migrations.AlterField(
+                model_name="contactpoint",
+                name="verified_at",
+                field=models.DateTimeField(
+                    blank=True,
+                    editable=False,
+                    help_text="When the person acknowledged a test message sent here.",
+                    null=True,
+                    verbose_name="verified at",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="checkin_grace_min",
+                field=models.PositiveIntegerField(
+                    default=10,
+                    validators=[
+                        django.core.validators.MinValueValidator(0),
+                        django.core.validators.MaxValueValidator(120),
+                    ],
+                    verbose_name="checkin grace min",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="checkin_interval_min",
+                field=models.PositiveIntegerField(
+                    default=30,
+                    validators=[
+                        django.core.validators.MinValueValidator(5),
+                        django.core.validators.MaxValueValidator(240),
+                    ],
+                    verbose_name="checkin interval min",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="code",
+                field=models.SlugField(unique=True, verbose_name="code"),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="created_at",
+                field=models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="escalation_after_min",
+                field=models.PositiveIntegerField(
+                    default=15,
+                    validators=[
+                        django.core.validators.MinValueValidator(1),
+                        django.core.validators.MaxValueValidator(240),
+                    ],
+                    verbose_name="escalation after min",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="geofence_radius_m",
+                field=models.PositiveIntegerField(
+                    default=150,
+                    validators=[
+                        django.core.validators.MinValueValidator(10),
+                        django.core.validators.MaxValueValidator(5000),
+                    ],
+                    verbose_name="geofence radius m",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4,
+                    editable=False,
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="max_visits_per_7_days",
+                field=models.PositiveIntegerField(
+                    default=3,
+                    validators=[
+                        django.core.validators.MinValueValidator(1),
+                        django.core.validators.MaxValueValidator(30),
+                    ],
+                    verbose_name="max visits per 7 days",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="max_visits_per_day",
+                field=models.PositiveIntegerField(
+                    default=1,
+                    validators=[
+                        django.core.validators.MinValueValidator(1),
+                        django.core.validators.MaxValueValidator(10),
+                    ],
+                    verbose_name="max visits per day",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="name",
+                field=models.CharField(max_length=200, unique=True, verbose_name="name"),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="pair_arrival_distance_m",
+                field=models.PositiveIntegerField(
+                    default=100,
+                    validators=[
+                        django.core.validators.MinValueValidator(10),
+                        django.core.validators.MaxValueValidator(1000),
+                    ],
+                    verbose_name="pair arrival distance m",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="pair_arrival_window_min",
+                field=models.PositiveIntegerField(
+                    default=10,
+                    validators=[
+                        django.core.validators.MinValueValidator(1),
+                        django.core.validators.MaxValueValidator(60),
+                    ],
+                    verbose_name="pair arrival window min",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="recording_max_gap_s",
+                field=models.PositiveIntegerField(
+                    default=2,
+                    validators=[django.core.validators.MaxValueValidator(60)],
+                    verbose_name="recording max gap s",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="team_split_distance_m",
+                field=models.PositiveIntegerField(
+                    default=200,
+                    validators=[
+                        django.core.validators.MinValueValidator(10),
+                        django.core.validators.MaxValueValidator(2000),
+                    ],
+                    verbose_name="team split distance m",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="visit_hours_end",
+                field=models.TimeField(default=datetime.time(21, 0), verbose_name="visit hours end"),
+            ),
+            migrations.AlterField(
+                model_name="creditor",
+                name="visit_hours_start",
+                field=models.TimeField(default=datetime.time(8, 0), verbose_name="visit hours start"),
+            ),
+            migrations.AlterField(
+                model_name="deliveryattempt",
+                name="at",
+                field=models.DateTimeField(verbose_name="at"),
+            ),
+            migrations.AlterField(
+                model_name="deliveryattempt",
+                name="detail",
+                field=models.CharField(max_length=300, verbose_name="detail"),
+            ),
+            migrations.AlterField(
+                model_name="deliveryattempt",
+                name="duration_ms",
+                field=models.PositiveIntegerField(verbose_name="duration ms"),
+            ),
+            migrations.AlterField(
+                model_name="deliveryattempt",
+                name="notice",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="tries",
+                    to="fieldvisit.alertnotice",
+                    verbose_name="notice",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="deliveryattempt",
+                name="number",
+                field=models.PositiveSmallIntegerField(verbose_name="number"),
+            ),
+            migrations.AlterField(
+                model_name="deliveryattempt",
+                name="ok",
+                field=models.BooleanField(verbose_name="ok"),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="created_at",
+                field=models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="device_id",
+                field=models.CharField(max_length=128, verbose_name="device id"),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="device_name",
+                field=models.CharField(blank=True, max_length=128, verbose_name="device name"),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4,
+                    editable=False,
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="key_digest",
+                field=models.CharField(
+                    editable=False, max_length=64, unique=True, verbose_name="key digest"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="key_prefix",
+                field=models.CharField(editable=False, max_length=8, verbose_name="key prefix"),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="last_used_at",
+                field=models.DateTimeField(
+                    blank=True, editable=False, null=True, verbose_name="last used at"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="platform",
+                field=models.CharField(
+                    choices=[
+                        ("android", "Android"),
+                        ("ios", "iOS"),
+                        ("web", "Web"),
+                        ("other", "Other"),
+                    ],
+                    default="other",
+                    max_length=16,
+                    verbose_name="platform",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="revoke_reason",
+                field=models.CharField(
+                    blank=True, editable=False, max_length=200, verbose_name="revoke reason"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="revoked_at",
+                field=models.DateTimeField(
+                    blank=True, editable=False, null=True, verbose_name="revoked at"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="revoked_by",
+                field=models.ForeignKey(
+                    blank=True,
+                    editable=False,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="revoked by",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="devicetoken",
+                name="user",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="device_tokens",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="user",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="evidenceaccess",
+                name="action",
+                field=models.CharField(
+                    help_text="What was read: visit, case evidence, …",
+                    max_length=32,
+                    verbose_name="action",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="evidenceaccess",
+                name="at",
+                field=models.DateTimeField(verbose_name="at"),
+            ),
+            migrations.AlterField(
+                model_name="evidenceaccess",
+                name="subject",
+                field=models.CharField(
+                    help_text="Which record, e.g. visit:<uuid>.", max_length=128, verbose_name="subject"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="evidenceaccess",
+                name="user",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="user",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="evidenceaccess",
+                name="via",
+                field=models.CharField(help_text="api or admin", max_length=8, verbose_name="via"),
+            ),
+            migrations.AlterField(
+                model_name="evidencefile",
+                name="crc32",
+                field=models.BigIntegerField(
+                    help_text="CRC-32 of the bytes: bundles store files in ZIPs.", verbose_name="crc32"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="evidencefile",
+                name="media_type",
+                field=models.CharField(max_length=64, verbose_name="media type"),
+            ),
+            migrations.AlterField(
+                model_name="evidencefile",
+                name="sha256",
+                field=models.CharField(
+                    max_length=64, primary_key=True, serialize=False, verbose_name="sha256"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="evidencefile",
+                name="size",
+                field=models.BigIntegerField(verbose_name="size"),
+            ),
+            migrations.AlterField(
+                model_name="evidencefile",
+                name="stored_at",
+                field=models.DateTimeField(verbose_name="stored at"),
+            ),
+            migrations.AlterField(
+                model_name="ledgerentry",
+                name="at",
+                field=models.DateTimeField(verbose_name="at"),
+            ),
+            migrations.AlterField(
+                model_name="ledgerentry",
+                name="entry_bytes",
+                field=models.BinaryField(verbose_name="entry bytes"),
+            ),
+            migrations.AlterField(
+                model_name="ledgerentry",
+                name="index",
+                field=models.BigIntegerField(primary_key=True, serialize=False, verbose_name="index"),
+            ),
+            migrations.AlterField(
+                model_name="ledgerentry",
+                name="kind",
+                field=models.CharField(max_length=64, verbose_name="kind"),
+            ),
+            migrations.AlterField(
+                model_name="ledgerentry",
+                name="leaf_hash",
+                field=models.BinaryField(max_length=32, verbose_name="leaf hash"),
+            ),
+            migrations.AlterField(
+                model_name="ledgerentry",
+                name="subject",
+                field=models.CharField(db_index=True, max_length=128, verbose_name="subject"),
+            ),
+            migrations.AlterField(
+                model_name="ledgerhead",
+                name="id",
+                field=models.PositiveSmallIntegerField(
+                    default=1, primary_key=True, serialize=False, verbose_name="id"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="ledgerhead",
+                name="peaks",
+                field=models.BinaryField(
+                    default=b"",
+                    help_text="Concatenated hashes of the tree's peaks.",
+                    verbose_name="peaks",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="ledgerhead",
+                name="size",
+                field=models.BigIntegerField(default=0, verbose_name="size"),
+            ),
+            migrations.AlterField(
+                model_name="ledgernode",
+                name="hash",
+                field=models.BinaryField(max_length=32, verbose_name="hash"),
+            ),
+            migrations.AlterField(
+                model_name="ledgernode",
+                name="idx",
+                field=models.BigIntegerField(verbose_name="idx"),
+            ),
+            migrations.AlterField(
+                model_name="ledgernode",
+                name="level",
+                field=models.PositiveSmallIntegerField(verbose_name="level"),
+            ),
+            migrations.AlterField(
+                model_name="oncallentry",
+                name="position",
+                field=models.PositiveSmallIntegerField(
+                    help_text="1 is told first.", verbose_name="position"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="oncallentry",
+                name="role",
+                field=models.CharField(
+                    blank=True,
+                    help_text="What they are on the chain for, e.g. duty manager.",
+                    max_length=64,
+                    verbose_name="role",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="oncallentry",
+                name="team",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.CASCADE,
+                    related_name="oncall",
+                    to="fieldvisit.team",
+                    verbose_name="team",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="oncallentry",
+                name="user",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="user",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="agent",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="photos",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="agent",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="captured_at",
+                field=models.DateTimeField(verbose_name="captured at"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="device_id",
+                field=models.CharField(max_length=128, verbose_name="device id"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="distance_m",
+                field=models.FloatField(
+                    blank=True,
+                    help_text="From the EXIF position to the stop's address.",
+                    null=True,
+                    verbose_name="distance m",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="exif_altitude",
+                field=models.FloatField(blank=True, null=True, verbose_name="exif altitude"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="exif_lat",
+                field=models.FloatField(blank=True, null=True, verbose_name="exif lat"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="exif_lon",
+                field=models.FloatField(blank=True, null=True, verbose_name="exif lon"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="exif_make",
+                field=models.CharField(blank=True, max_length=128, verbose_name="exif make"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="exif_model",
+                field=models.CharField(blank=True, max_length=128, verbose_name="exif model"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="exif_taken_at",
+                field=models.DateTimeField(
+                    blank=True,
+                    help_text="DateTimeOriginal, in the address's zone when the photo states no offset.",
+                    null=True,
+                    verbose_name="exif taken at",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="file",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="photos",
+                    to="fieldvisit.evidencefile",
+                    verbose_name="file",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="flags",
+                field=models.JSONField(blank=True, default=list, verbose_name="flags"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="height",
+                field=models.PositiveIntegerField(verbose_name="height"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="id",
+                field=models.UUIDField(
+                    help_text="Client-generated UUID.",
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="kind",
+                field=models.CharField(
+                    choices=[
+                        ("door", "Door number with the partner in frame"),
+                        ("nearest_door", "Nearest door number (address not found)"),
+                        ("surroundings", "Surroundings"),
+                        ("notice_on_door", "Notice on the door"),
+                        ("seal", "Seal"),
+                        ("other", "Other"),
+                    ],
+                    max_length=16,
+                    verbose_name="kind",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="lat",
+                field=models.FloatField(blank=True, null=True, verbose_name="lat"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="late_by_s",
+                field=models.FloatField(
+                    blank=True,
+                    help_text="Flagged late_submission: seconds after the visit closed that it reached us.",
+                    null=True,
+                    verbose_name="late by s",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="lon",
+                field=models.FloatField(blank=True, null=True, verbose_name="lon"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="partner_in_frame",
+                field=models.BooleanField(default=False, verbose_name="partner in frame"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="received_at",
+                field=models.DateTimeField(verbose_name="received at"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="request_sha256",
+                field=models.CharField(max_length=64, verbose_name="request sha256"),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="visit",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="photos",
+                    to="fieldvisit.visit",
+                    verbose_name="visit",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="photo",
+                name="width",
+                field=models.PositiveIntegerField(verbose_name="width"),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="agent",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="receipts",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="agent",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="captured_at",
+                field=models.DateTimeField(verbose_name="captured at"),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="device_id",
+                field=models.CharField(max_length=128, verbose_name="device id"),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="flags",
+                field=models.JSONField(blank=True, default=list, verbose_name="flags"),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="id",
+                field=models.UUIDField(
+                    help_text="Client-generated UUID.",
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="lat",
+                field=models.FloatField(blank=True, null=True, verbose_name="lat"),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="late_by_s",
+                field=models.FloatField(
+                    blank=True,
+                    help_text="Flagged late_submission: seconds after the visit closed that it reached us.",
+                    null=True,
+                    verbose_name="late by s",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="lon",
+                field=models.FloatField(blank=True, null=True, verbose_name="lon"),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="notice_number",
+                field=models.CharField(max_length=32, verbose_name="notice number"),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="outcome",
+                field=models.CharField(
+                    choices=[
+                        ("signed_by_debtor", "Signed by the debtor"),
+                        ("signed_by_relation", "Signed by a relation"),
+                        ("refused", "Refused"),
+                        ("not_delivered", "Not delivered"),
+                        ("left_in_mailbox", "Left in a private mailbox"),
+                    ],
+                    max_length=24,
+                    verbose_name="outcome",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="photo",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to="fieldvisit.evidencefile",
+                    verbose_name="photo",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="received_at",
+                field=models.DateTimeField(verbose_name="received at"),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="request_sha256",
+                field=models.CharField(max_length=64, verbose_name="request sha256"),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="signature",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to="fieldvisit.evidencefile",
+                    verbose_name="signature",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="signer_name",
+                field=models.CharField(blank=True, max_length=200, verbose_name="signer name"),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="signer_relation",
+                field=models.CharField(blank=True, max_length=100, verbose_name="signer relation"),
+            ),
+            migrations.AlterField(
+                model_name="receipt",
+                name="visit",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="receipts",
+                    to="fieldvisit.visit",
+                    verbose_name="visit",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="recording",
+                name="created_at",
+                field=models.DateTimeField(verbose_name="created at"),
+            ),
+            migrations.AlterField(
+                model_name="recording",
+                name="id",
+                field=models.UUIDField(
+                    help_text="Client-generated UUID.",
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="recording",
+                name="started_by",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="started by",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="recording",
+                name="visit",
+                field=models.OneToOneField(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="recording",
+                    to="fieldvisit.visit",
+                    verbose_name="visit",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="relation",
+                name="case",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="relations",
+                    to="fieldvisit.case",
+                    verbose_name="case",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="relation",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4,
+                    editable=False,
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="relation",
+                name="kind",
+                field=models.CharField(
+                    choices=[
+                        ("co_borrower", "Co-borrower"),
+                        ("guarantor", "Guarantor"),
+                        ("family", "Family member"),
+                        ("colleague", "Colleague"),
+                        ("friend", "Friend"),
+                        ("other", "Other"),
+                    ],
+                    max_length=32,
+                    verbose_name="kind",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="relation",
+                name="name",
+                field=models.CharField(max_length=200, verbose_name="name"),
+            ),
+            migrations.AlterField(
+                model_name="relation",
+                name="notes",
+                field=models.TextField(blank=True, verbose_name="notes"),
+            ),
+            migrations.AlterField(
+                model_name="relation",
+                name="phone",
+                field=models.CharField(blank=True, max_length=40, verbose_name="phone"),
+            ),
+            migrations.AlterField(
+                model_name="reportcosignature",
+                name="agent",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="report_cosignatures",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="agent",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="reportcosignature",
+                name="device_id",
+                field=models.CharField(max_length=128, verbose_name="device id"),
+            ),
+            migrations.AlterField(
+                model_name="reportcosignature",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4,
+                    editable=False,
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="reportcosignature",
+                name="report",
+                field=models.OneToOneField(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="cosignature",
+                    to="fieldvisit.visitreport",
+                    verbose_name="report",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="reportcosignature",
+                name="report_sha256",
+                field=models.CharField(
+                    help_text="The signed report's content SHA-256 at signing.",
+                    max_length=64,
+                    verbose_name="report sha256",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="reportcosignature",
+                name="signed_at",
+                field=models.DateTimeField(verbose_name="signed at"),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="created_at",
+                field=models.DateTimeField(auto_now_add=True, verbose_name="created at"),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="date",
+                field=models.DateField(verbose_name="date"),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="decided_at",
+                field=models.DateTimeField(
+                    blank=True, editable=False, null=True, verbose_name="decided at"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="decided_by",
+                field=models.ForeignKey(
+                    blank=True,
+                    editable=False,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="decided_routes",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="decided by",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="decision_comment",
+                field=models.TextField(blank=True, editable=False, verbose_name="decision comment"),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4,
+                    editable=False,
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="makers",
+                field=models.ManyToManyField(
+                    blank=True,
+                    editable=False,
+                    related_name="made_routes",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="makers",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="planned_by",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="planned_routes",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="planned by",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="status",
+                field=models.CharField(
+                    choices=[
+                        ("draft", "Draft"),
+                        ("submitted", "Submitted for approval"),
+                        ("approved", "Approved"),
+                        ("rejected", "Rejected"),
+                        ("in_progress", "In progress"),
+                        ("completed", "Completed"),
+                    ],
+                    default="draft",
+                    max_length=16,
+                    verbose_name="status",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="submitted_at",
+                field=models.DateTimeField(
+                    blank=True, editable=False, null=True, verbose_name="submitted at"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="team",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="routes",
+                    to="fieldvisit.team",
+                    verbose_name="team",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="route",
+                name="updated_at",
+                field=models.DateTimeField(auto_now=True, verbose_name="updated at"),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="add_stops",
+                field=models.JSONField(blank=True, default=list, verbose_name="add stops"),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="decided_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="decided at"),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="decided_by",
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="decided_change_requests",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="decided by",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="decision_comment",
+                field=models.TextField(blank=True, verbose_name="decision comment"),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="id",
+                field=models.UUIDField(
+                    help_text="Client-generated UUID.",
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="order",
+                field=models.JSONField(blank=True, default=list, verbose_name="order"),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="reason",
+                field=models.TextField(verbose_name="reason"),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="received_at",
+                field=models.DateTimeField(auto_now_add=True, verbose_name="received at"),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="request_sha256",
+                field=models.CharField(editable=False, max_length=64, verbose_name="request sha256"),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="requested_by",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="change_requests",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="requested by",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="route",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="change_requests",
+                    to="fieldvisit.route",
+                    verbose_name="route",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="skip_stops",
+                field=models.JSONField(blank=True, default=list, verbose_name="skip stops"),
+            ),
+            migrations.AlterField(
+                model_name="routechangerequest",
+                name="status",
+                field=models.CharField(
+                    choices=[
+                        ("pending", "Pending"),
+                        ("approved", "Approved"),
+                        ("rejected", "Rejected"),
+                    ],
+                    default="pending",
+                    max_length=16,
+                    verbose_name="status",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="signingkey",
+                name="key_id",
+                field=models.CharField(
+                    max_length=16, primary_key=True, serialize=False, verbose_name="key id"
+                ),
+            ),
+            migrations.AlterField(
+                model_name="signingkey",
+                name="public_key",
+                field=models.BinaryField(max_length=32, verbose_name="public key"),
+            ),
+            migrations.AlterField(
+                model_name="signingkey",
+                name="valid_from",
+                field=models.DateTimeField(verbose_name="valid from"),
+            ),
+            migrations.AlterField(
+                model_name="stop",
+                name="added_by_change",
+                field=models.ForeignKey(
+                    blank=True,
+                    editable=False,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="added_stops",
+                    to="fieldvisit.routechangerequest",
+                    verbose_name="added by change",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="stop",
+                name="address",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="stops",
+                    to="fieldvisit.address",
+                    verbose_name="address",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="stop",
+                name="case",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="stops",
+                    to="fieldvisit.case",
+                    verbose_name="case",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="stop",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4,
+                    editable=False,
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="stop",
+                name="notice_number",
+                field=models.CharField(
+                    blank=True,
+                    editable=False,
+                    max_length=40,
+                    null=True,
+                    unique=True,
+                    verbose_name="notice number",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="stop",
+                name="route",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.CASCADE,
+                    related_name="stops",
+                    to="fieldvisit.route",
+                    verbose_name="route",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="stop",
+                name="sequence",
+                field=models.PositiveSmallIntegerField(verbose_name="sequence"),
+            ),
+            migrations.AlterField(
+                model_name="stop",
+                name="status",
+                field=models.CharField(
+                    choices=[
+                        ("planned", "Planned"),
+                        ("skipped", "Skipped (approved change)"),
+                        ("visited", "Visited"),
+                    ],
+                    default="planned",
+                    max_length=16,
+                    verbose_name="status",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="team",
+                name="active",
+                field=models.BooleanField(default=True, verbose_name="active"),
+            ),
+            migrations.AlterField(
+                model_name="team",
+                name="name",
+                field=models.CharField(max_length=100, unique=True, verbose_name="name"),
+            ),
+            migrations.AlterField(
+                model_name="team",
+                name="risk_manager",
+                field=models.ForeignKey(
+                    blank=True,
+                    help_text="Receives escalated alerts.",
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="risk_managed_teams",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="risk manager",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="team",
+                name="supervisor",
+                field=models.ForeignKey(
+                    blank=True,
+                    help_text="Receives the team's alerts first.",
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="supervised_teams",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="supervisor",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="team",
+                name="timezone",
+                field=models.CharField(
+                    default="Asia/Shanghai",
+                    help_text="The zone a route's date is read in.",
+                    max_length=64,
+                    validators=[fieldvisit.models.validators.validate_timezone],
+                    verbose_name="timezone",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="created_at",
+                field=models.DateTimeField(verbose_name="created at"),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="device_id",
+                field=models.CharField(max_length=128, verbose_name="device id"),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="ended_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="ended at"),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="expires_at",
+                field=models.DateTimeField(verbose_name="expires at"),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="failure",
+                field=models.JSONField(
+                    blank=True,
+                    help_text="The problem a failed upload got.",
+                    null=True,
+                    verbose_name="failure",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="id",
+                field=models.UUIDField(primary_key=True, serialize=False, verbose_name="id"),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="lease",
+                field=models.CharField(blank=True, max_length=32, verbose_name="lease"),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="lease_until",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="lease until"),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="length",
+                field=models.BigIntegerField(verbose_name="length"),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="metadata",
+                field=models.JSONField(default=dict, verbose_name="metadata"),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="offset",
+                field=models.BigIntegerField(default=0, verbose_name="offset"),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="owner",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="owner",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="status",
+                field=models.CharField(
+                    choices=[
+                        ("receiving", "Receiving"),
+                        ("completed", "Completed"),
+                        ("failed", "Failed (refused when complete)"),
+                        ("terminated", "Terminated by the client"),
+                        ("expired", "Expired"),
+                    ],
+                    default="receiving",
+                    max_length=16,
+                    verbose_name="status",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="upload",
+                name="visit",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="uploads",
+                    to="fieldvisit.visit",
+                    verbose_name="visit",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visit",
+                name="closed_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
+            ),
+            migrations.AlterField(
+                model_name="visit",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4,
+                    editable=False,
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visit",
+                name="opened_at",
+                field=models.DateTimeField(blank=True, null=True, verbose_name="opened at"),
+            ),
+            migrations.AlterField(
+                model_name="visit",
+                name="status",
+                field=models.CharField(
+                    choices=[
+                        ("planned", "Planned"),
+                        ("arriving", "Arriving (one agent arrived)"),
+                        ("open", "Open (both agents arrived together)"),
+                        ("closed", "Closed (both agents left)"),
+                        ("reported", "Reported"),
+                        ("reviewed", "Reviewed"),
+                    ],
+                    default="planned",
+                    max_length=16,
+                    verbose_name="status",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visit",
+                name="stop",
+                field=models.OneToOneField(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="visit",
+                    to="fieldvisit.stop",
+                    verbose_name="stop",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="author",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="visit_reports",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="author",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="closing_statement_recorded",
+                field=models.BooleanField(verbose_name="closing statement recorded"),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="content_sha256",
+                field=models.CharField(
+                    help_text="SHA-256 of the report's canonical content (RFC 8785).",
+                    max_length=64,
+                    verbose_name="content sha256",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="corrects",
+                field=models.OneToOneField(
+                    blank=True,
+                    help_text="The report this one corrects (a report is corrected at most once).",
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="corrected_by",
+                    to="fieldvisit.visitreport",
+                    verbose_name="corrects",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="device_id",
+                field=models.CharField(max_length=128, verbose_name="device id"),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="did_not_enter_residence",
+                field=models.BooleanField(verbose_name="did not enter residence"),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="id",
+                field=models.UUIDField(
+                    help_text="Client-generated UUID.",
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="identity_shown",
+                field=models.BooleanField(verbose_name="identity shown"),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="no_cash_accepted",
+                field=models.BooleanField(verbose_name="no cash accepted"),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="no_third_party_disclosure",
+                field=models.BooleanField(verbose_name="no third party disclosure"),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="notes",
+                field=models.TextField(blank=True, verbose_name="notes"),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="opening_statement_recorded",
+                field=models.BooleanField(verbose_name="opening statement recorded"),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="outcome",
+                field=models.CharField(
+                    choices=[
+                        ("met_debtor", "Met the debtor"),
+                        ("met_relation", "Met a relation"),
+                        ("no_answer", "Nobody answered"),
+                        ("address_not_found", "Address not found"),
+                        ("moved", "The debtor moved away"),
+                        ("refused_contact", "Contact refused"),
+                    ],
+                    max_length=24,
+                    verbose_name="outcome",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="promise_amount",
+                field=models.DecimalField(
+                    blank=True,
+                    decimal_places=2,
+                    max_digits=14,
+                    null=True,
+                    verbose_name="promise amount",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="promise_date",
+                field=models.DateField(blank=True, null=True, verbose_name="promise date"),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="received_at",
+                field=models.DateTimeField(verbose_name="received at"),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="request_sha256",
+                field=models.CharField(max_length=64, verbose_name="request sha256"),
+            ),
+            migrations.AlterField(
+                model_name="visitreport",
+                name="visit",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="reports",
+                    to="fieldvisit.visit",
+                    verbose_name="visit",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreview",
+                name="comment",
+                field=models.TextField(verbose_name="comment"),
+            ),
+            migrations.AlterField(
+                model_name="visitreview",
+                name="compliance",
+                field=models.JSONField(
+                    blank=True,
+                    help_text="The compliance verdict the review was made on, as it stood then.",
+                    null=True,
+                    verbose_name="compliance",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreview",
+                name="created_at",
+                field=models.DateTimeField(verbose_name="created at"),
+            ),
+            migrations.AlterField(
+                model_name="visitreview",
+                name="id",
+                field=models.UUIDField(
+                    default=uuid.uuid4,
+                    editable=False,
+                    primary_key=True,
+                    serialize=False,
+                    verbose_name="id",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreview",
+                name="ledger_index",
+                field=models.BigIntegerField(
+                    blank=True,
+                    help_text="The index of its visit.reviewed ledger entry: the visit's records with a greater index were received after it.",
+                    null=True,
+                    verbose_name="ledger index",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreview",
+                name="report",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="reviews",
+                    to="fieldvisit.visitreport",
+                    verbose_name="report",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreview",
+                name="reviewer",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="visit_reviews",
+                    to=settings.AUTH_USER_MODEL,
+                    verbose_name="reviewer",
+                ),
+            ),
+            migrations.AlterField(
+                model_name="visitreview",
+                name="visit",
+                field=models.ForeignKey(
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="reviews",
+                    to="fieldvisit.visit",
+                    verbose_name="visit",
+                ),
             ),
         ),
     ]
