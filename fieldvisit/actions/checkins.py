@@ -9,8 +9,10 @@ break, gather the facts, judge them in one pure function
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,11 +220,16 @@ def _facts(
     )
 
 
-def _advance_visit(visit: Visit, data: CheckInData, actor: dict[str, Any]) -> None:
-    """planned -> arriving -> open (two agents together) -> closed (both left)."""
+def _advance_visit(
+    visit: Visit, data: CheckInData, checkin: CheckIn, actor: dict[str, Any]
+) -> list[Callable[[], Any]]:
+    """planned -> arriving -> open (two agents together) -> closed (both left), with this
+    check-in (not written yet) among the visit's. The visit moves now, under its own lock;
+    its ledger entries (opened; closed, then the seal) are returned, to be appended after the
+    check-in's own, so the ledger's lock is not held while the visit's facts are read."""
     creditor = visit.stop.case.creditor
-    checkins = list(visit.checkins.order_by("captured_at"))
-    changed = []
+    checkins = sorted([*visit.checkins.all(), checkin], key=lambda c: c.captured_at)
+    changed, entries = [], []
     if data.kind == CheckInKind.ARRIVE:
         if visit.status == VisitStatus.PLANNED:
             visit.status = VisitStatus.ARRIVING
@@ -242,15 +249,15 @@ def _advance_visit(visit: Visit, data: CheckInData, actor: dict[str, Any]) -> No
                 visit.status = VisitStatus.OPEN
                 visit.opened_at = max(pair[0].captured_at, pair[1].captured_at)
                 changed += ["status", "opened_at"]
-                ledger.append(
-                    "visit.opened",
-                    actor,
-                    f"visit:{visit.id}",
-                    {
-                        "agents": sorted({pair[0].agent_id, pair[1].agent_id}),
-                        "devices": sorted({pair[0].device_id, pair[1].device_id}),
-                        "opened_at": visit.opened_at,
-                    },
+                opened = {
+                    "agents": sorted({pair[0].agent_id, pair[1].agent_id}),
+                    "devices": sorted({pair[0].device_id, pair[1].device_id}),
+                    "opened_at": visit.opened_at,
+                }
+                entries.append(
+                    functools.partial(
+                        ledger.append, "visit.opened", actor, f"visit:{visit.id}", opened
+                    )
                 )
     elif data.kind == CheckInKind.LEAVE and visit.status in (
         VisitStatus.ARRIVING,
@@ -263,22 +270,23 @@ def _advance_visit(visit: Visit, data: CheckInData, actor: dict[str, Any]) -> No
             visit.closed_at = data.captured_at
             changed += ["status", "closed_at"]
             Stop.objects.filter(pk=visit.stop_id).update(status=StopStatus.VISITED)
-            ledger.append(
-                "visit.closed",
-                actor,
-                f"visit:{visit.id}",
-                # What the verdict is judged by, so that it can be re-derived from the
-                # visit's entries alone (``bundles.verify.judge_visit``).
-                {
-                    "closed_at": visit.closed_at,
-                    "opened_at": visit.opened_at,
-                    **closing_facts(visit, checkins),
-                },
-            )
-            # The visit is complete as it stands: its chain is sealed (``ledger.chains``).
-            ledger.seal_visit(visit.id)
+            # What the verdict is judged by, so that it can be re-derived from the visit's
+            # entries alone (``bundles.verify.judge_visit``).
+            closed = {
+                "closed_at": visit.closed_at,
+                "opened_at": visit.opened_at,
+                **closing_facts(visit, checkins),
+            }
+            entries += [
+                functools.partial(
+                    ledger.append, "visit.closed", actor, f"visit:{visit.id}", closed
+                ),
+                # The visit is complete as it stands: its chain is sealed (``ledger.chains``).
+                functools.partial(ledger.seal_visit, visit.id),
+            ]
     if changed:
         visit.save(update_fields=sorted(set(changed)))
+    return entries
 
 
 def _advance_route(route: Route, kind: str, agent: Any) -> None:
@@ -375,13 +383,12 @@ def _consequences(
     judgement: Judgement,
     actor: dict[str, Any],
 ) -> None:
-    """The visit moves on; a reviewed visit re-opens; the alerts are raised (each may append
-    to the ledger, after the check-in's own entry)."""
+    """A reviewed visit re-opens; the alerts are raised (each may append to the ledger, after
+    the check-in's own entry and the visit's)."""
     route, agent = data.route, checkin.agent
     # Where and when any alert it raises happened: at the check-in.
     where = {"checkin": checkin, "lat": data.lat, "lon": data.lon, "captured_at": data.captured_at}
     if visit is not None and data.stop is not None:
-        _advance_visit(visit, data, actor)
         # A check-in reaching a reviewed visit (queued offline) re-opens its review.
         late_evidence.Arrival(visit, checkin.received_at, list(judgement.flags)).recorded(
             kind="checkin", record_id=checkin.id, actor=actor, agent=agent, **where
@@ -433,14 +440,18 @@ def record_checkin(
             device_id=device_id,
             fingerprint=fingerprint,
         )
-        # What the check-in moves without a ledger entry of its own comes before its entry:
-        # the first append takes the ledger's one head lock, held until COMMIT, and every
-        # writer of the system waits for it meanwhile (bench/pg_waits.py under bench/load.py).
-        # The check-in's row and the agent's clock are written with that lock, in one round
-        # trip on PostgreSQL.
+        # What the check-in moves comes before its entry (the route, the agent's clock, the
+        # visit; the visit's own entries follow the check-in's): the first append takes the
+        # ledger's one head lock, held until COMMIT, and every writer of the system waits for
+        # it meanwhile (bench/pg_waits.py under bench/load.py). The check-in's row and the
+        # agent's clock are written with that lock, in one round trip on PostgreSQL.
         _advance_route(route, data.kind, agent)
         clock, clock_write = _wind_clock(route, agent, checkin, state)
+        at_door = visit is not None and data.stop is not None
+        visit_entries = _advance_visit(visit, data, checkin, actor) if at_door else []
         _enter(data, visit, checkin, actor, [rows.insert_statement(checkin), *clock_write])
+        for entry in visit_entries:
+            entry()
         _consequences(data, visit, checkin, judgement, actor)
     return Outcome(checkin=checkin, visit=visit, next_due_at=clock.next_due_at)
 

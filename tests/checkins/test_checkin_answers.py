@@ -7,6 +7,7 @@ pinned to 2026-11-24 09:30 in Shanghai and keeps ticking.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from fieldvisit.models import CheckIn, LedgerEntry
 from tests.helpers import (
     ARRIVE,
     DEPART,
+    LEAVE,
     PERIODIC,
     Nothing,
     arrive_pair,
@@ -194,10 +196,10 @@ def test_a_check_in_post_stays_within_its_query_budget(
     #     last_used_at, route visible to B, stop with case/creditor/address/visit;
     #   record_checkin (18): savepoint, the route locked and read with its timing, the
     #     agent's clock and any check-in with this id (1), stop status and visit read again
-    #     under the lock (2), insert check-in, the agent's clock, two ledger appends (the
-    #     check-in's, then visit.opened: head, the visit chain's head, entry, head update;
-    #     Merkle nodes once, when an index completes a subtree), the visit's check-ins for
-    #     the pair, visit update, release.
+    #     under the lock (2), the visit's check-ins for the pair, visit update, then insert
+    #     check-in, the agent's clock, two ledger appends (the check-in's, then visit.opened:
+    #     head, the visit chain's head, entry, head update; Merkle nodes once, when an index
+    #     completes a subtree), release.
     with django_assert_max_num_queries(22):
         response = post(phone_b, payload)
 
@@ -257,3 +259,54 @@ def test_a_periodic_check_in_during_a_visit_adds_only_the_visit_chain_head(
     assert len(statements) <= 2 + ledger_writes() + 1, "\n".join(statements)
     [entry] = ledger_entries("checkin.periodic")[-1:]
     assert entry["subject"] == f"visit:{stops[0].visit.pk}"
+
+
+# --- What runs while the ledger's lock is held ------------------------------------------------
+
+# Every writer of the system waits for the ledger head's lock, from a transaction's first
+# append to its COMMIT. An arrival that opens the visit and a leave that closes it read and
+# write the visit first; holding the lock they only append: the head, the visit chain's head,
+# the entries, nodes and head, and the seal's reading of the visit's segment entries.
+LEDGER_TABLES = ("fieldvisit_ledgerhead", "fieldvisit_ledgerentry", "fieldvisit_ledgernode")
+
+
+def statements_after_the_ledger_lock(client: Any, payload: dict[str, Any]) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = post(client, payload)
+    assert response.status_code == 201, response.content
+    sql = [q["sql"] for q in captured.captured_queries]
+    first = next(n for n, s in enumerate(sql) if "SELECT size, peaks FROM" in s)
+    return [s for s in sql[first:] if not s.upper().startswith(TRANSACTION_CONTROL)]
+
+
+def only_ledger(statements: list[str]) -> list[str]:
+    """The statements that touch a table other than the ledger's, besides the check-in and the
+    agent's clock written with the head's lock (in its statement on PostgreSQL)."""
+    written_with_the_lock = ("fieldvisit_checkin", "fieldvisit_agentclock")
+    others = []
+    for n, statement in enumerate(statements):
+        tables = set(re.findall(r'(?:FROM|INTO|UPDATE|JOIN)\s+"?(fieldvisit_\w+)', statement))
+        if n == 0:
+            tables -= set(written_with_the_lock)
+        if tables - set(LEDGER_TABLES):
+            others.append(statement)
+    return others
+
+
+def test_opening_and_closing_a_visit_only_append_while_holding_the_ledger_lock(
+    world, phone_a, phone_b, stops
+):
+    post(phone_a, body(world, DEPART))
+    post(phone_b, body(world, DEPART))
+    assert post(phone_a, body(world, ARRIVE, stops[0])).status_code == 201
+
+    opening = statements_after_the_ledger_lock(phone_b, body(world, ARRIVE, stops[0], dlat=20))
+    assert only_ledger(opening) == [], "\n".join(opening)
+    assert post(phone_a, body(world, LEAVE, stops[0])).status_code == 201
+    closing = statements_after_the_ledger_lock(phone_b, body(world, LEAVE, stops[0]))
+    assert only_ledger(closing) == [], "\n".join(closing)
+
+    # The visit's entries still follow the check-in that moved it.
+    kinds = ledger_kinds()
+    assert kinds[kinds.index("visit.opened") - 1] == "checkin.arrive"
+    assert kinds[-3:] == ["checkin.leave", "visit.closed", "visit.sealed"]
