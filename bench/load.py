@@ -883,9 +883,11 @@ def start_gunicorn(
     if profile:
         env["BENCH_PROFILE_DIR"] = profile
         app = ["--pythonpath", str(ROOT / "bench"), "profiled_wsgi"]
+    # Production's configuration (config/gunicorn.py: access log, limits, hooks), with the
+    # bench's workers, threads, address and log level.
     command = [
-        str(Path(sys.executable).with_name("gunicorn")), *app,
-        "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+        str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "config" / "gunicorn.py"),
+        *app, "-w", str(workers), "-k", "gthread", "--threads", str(threads),
         "-b", f"127.0.0.1:{port}", "--log-level", "warning",
     ]  # fmt: skip
     with log.open("wb") as sink:
