@@ -225,7 +225,7 @@ def _insert(
         index,
         kind,
         subject,
-        db.ops.adapt_datetimefield_value(at),
+        _at_column(db, at),
         raw,
         leaf,
         visit,
@@ -256,6 +256,15 @@ def _insert(
             cursor.execute(statements[1], new_nodes)
         cursor.execute(statements[-1], [index + 1, new_peaks])
     return entry, (index + 1, new_peaks)
+
+
+def _at_column(db: Any, at: Any) -> Any:
+    """``at`` as its column's value, as ``adapt_datetimefield_value`` writes it; on SQLite,
+    when ``at`` is already in the connection's zone (UTC, as ``timezone.now`` gives it), the
+    same text without that function's general path (a tenth of an append's Python)."""
+    if db.vendor == "sqlite" and at.tzinfo is db.timezone:
+        return str(at.replace(tzinfo=None))
+    return db.ops.adapt_datetimefield_value(at)
 
 
 def _loaded_entry(
