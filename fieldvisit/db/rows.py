@@ -41,7 +41,7 @@ def _prepared_classes() -> tuple[type, type]:
 
 
 @functools.cache
-def _sqlite_statement_cursor() -> type:
+def _sqlite_statement_cursor() -> Callable[[Any], Any]:
     from django.db.backends.sqlite3.base import SQLiteCursorWrapper
 
     converted: dict[str, str] = {}
@@ -61,37 +61,57 @@ def _sqlite_statement_cursor() -> type:
                     converted[query] = sql
             return sql
 
-    return StatementCursor
+    def make(raw: Any) -> Any:
+        return raw.cursor(factory=StatementCursor)
+
+    return make
 
 
-def cursor() -> Any:
+@functools.cache
+def _statement_wrapper() -> type:
+    from django.db.backends.utils import CursorWrapper
+
+    class StatementWrapper(CursorWrapper):
+        """Django's cursor wrapper, whose ``fetchone`` is a method: Django's builds a wrapped
+        function on every call (as much as running the statement it reads)."""
+
+        def fetchone(self) -> Any:
+            with self.db.wrap_database_errors:
+                return self.cursor.fetchone()
+
+    return StatementWrapper
+
+
+def cursor(db: Any = None) -> Any:
     """A cursor for statements written once (this module's and the hot paths'), to use in a
-    ``with`` block: on PostgreSQL each is prepared on the connection, so it is planned once
-    per connection, not on every request (planning a check-in's locked read took twice as
-    long as running it); on SQLite Django's own cursor, converting each statement's
-    placeholders once (the driver already keeps statements prepared). Statements still go
-    through Django's wrappers: counted, logged, their errors Django's."""
-    vendor = connection.vendor
+    ``with`` block; ``db``: the default connection, when the caller has it at hand (looking
+    it up costs as much as running a statement). On PostgreSQL each statement is prepared on
+    the connection, so it is planned once per connection, not on every request (planning a
+    check-in's locked read took twice as long as running it); on SQLite it is Django's own
+    cursor, converting each statement's placeholders once (the driver already keeps
+    statements prepared). Statements still go through Django's wrappers: counted, logged,
+    their errors Django's."""
+    if db is None:
+        db = connections[DEFAULT_DB_ALIAS]
+    vendor = db.vendor
     if vendor == "postgresql":
-        return _wrapped(*_prepared_classes())
+        return _wrapped(db, *_prepared_classes())
     if vendor == "sqlite":
-        statement_cursor = _sqlite_statement_cursor()
-        return _wrapped(lambda raw: raw.cursor(factory=statement_cursor))
-    return connection.cursor()
+        return _wrapped(db, _sqlite_statement_cursor())
+    return db.cursor()
 
 
-def _wrapped(make: Callable[[Any], Any], debug: Any = None) -> Any:
+def _wrapped(db: Any, make: Callable[[Any], Any], debug: Any = None) -> Any:
     """A driver cursor made by ``make(the driver's connection)``, wrapped as Django wraps its
     own (health check, thread check, errors, execute wrappers, counting and logging; ``debug``:
     the logging wrapper's class, Django's own by default)."""
-    db = connections[DEFAULT_DB_ALIAS]
     db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()
     with db.wrap_database_errors:
         raw = make(db.connection)
     if not db.queries_logged:
-        return db.make_cursor(raw)
+        return _statement_wrapper()(raw, db)
     if debug is not None:
         return debug(raw, db)
     return db.make_debug_cursor(raw)
@@ -99,8 +119,9 @@ def _wrapped(make: Callable[[Any], Any], debug: Any = None) -> Any:
 
 @contextlib.contextmanager
 def wrapped_cursor(make: Callable[[Any], Any], debug: Any = None) -> Iterator[Any]:
-    """``_wrapped`` as a context manager: the cursor is closed at the end."""
-    with _wrapped(make, debug) as wrapped:
+    """``_wrapped`` on the default connection as a context manager: the cursor is closed at
+    the end."""
+    with _wrapped(connections[DEFAULT_DB_ALIAS], make, debug) as wrapped:
         yield wrapped
 
 

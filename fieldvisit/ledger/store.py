@@ -134,7 +134,7 @@ def append(
         raise RuntimeError("ledger appends belong inside the writer's transaction")
     sql = _append_sql(db.vendor)
     visit = chains.visit_of(subject, data)
-    with rows.cursor() as cursor:
+    with rows.cursor(db) as cursor:
         head = _locked_head(cursor, sql[0], along)
         previous, sealed = _chain_head(cursor, sql, visit) if visit else (None, False)
         entry, head = _insert(db, cursor, head, kind, actor, subject, data, visit, previous)
@@ -151,7 +151,7 @@ def seal_visit(visit: Any) -> LedgerEntry:
         raise RuntimeError("ledger appends belong inside the writer's transaction")
     sql = _append_sql(db.vendor)
     visit = str(visit)
-    with rows.cursor() as cursor:
+    with rows.cursor(db) as cursor:
         head = _locked_head(cursor, sql[0])
         previous, _sealed = _chain_head(cursor, sql, visit)
         if previous is None:
