@@ -11,7 +11,6 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from fieldvisit import languages
 from fieldvisit.actions.auth import token_digest
-from fieldvisit.choices import Role
 from fieldvisit.models import DeviceToken
 from fieldvisit.queries.tokens import token_by_digest
 from fieldvisit.texts import _
@@ -47,9 +46,7 @@ class DeviceTokenAuthentication(BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
             DeviceToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.user._fieldvisit_roles = sorted(
-            role for bit, role in enumerate(Role.values) if token.role_bits & (1 << bit)
-        )
+        token.user._fieldvisit_roles = token.roles  # access.roles_of reads them there
         languages.use(request._request, languages.language_of(token.user))
         return token.user, token
 

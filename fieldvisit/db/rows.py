@@ -8,9 +8,8 @@ dates as text and UUIDs as hex), so the instances built from them are the ORM's 
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
@@ -95,16 +94,19 @@ def cursor(db: Any = None) -> Any:
         db = connections[DEFAULT_DB_ALIAS]
     vendor = db.vendor
     if vendor == "postgresql":
-        return _wrapped(db, *_prepared_classes())
+        return wrapped_cursor(*_prepared_classes(), db=db)
     if vendor == "sqlite":
-        return _wrapped(db, _sqlite_statement_cursor())
+        return wrapped_cursor(_sqlite_statement_cursor(), db=db)
     return db.cursor()
 
 
-def _wrapped(db: Any, make: Callable[[Any], Any], debug: Any = None) -> Any:
+def wrapped_cursor(make: Callable[[Any], Any], debug: Any = None, db: Any = None) -> Any:
     """A driver cursor made by ``make(the driver's connection)``, wrapped as Django wraps its
     own (health check, thread check, errors, execute wrappers, counting and logging; ``debug``:
-    the logging wrapper's class, Django's own by default)."""
+    the logging wrapper's class, Django's own by default), to use in a ``with`` block;
+    ``db``: the connection, the default one if not given."""
+    if db is None:
+        db = connections[DEFAULT_DB_ALIAS]
     db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()
@@ -117,16 +119,13 @@ def _wrapped(db: Any, make: Callable[[Any], Any], debug: Any = None) -> Any:
     return db.make_debug_cursor(raw)
 
 
-@contextlib.contextmanager
-def wrapped_cursor(make: Callable[[Any], Any], debug: Any = None) -> Iterator[Any]:
-    """``_wrapped`` on the default connection as a context manager: the cursor is closed at
-    the end."""
-    with _wrapped(connections[DEFAULT_DB_ALIAS], make, debug) as wrapped:
-        yield wrapped
-
-
 def q(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+def table(model: type[models.Model]) -> str:
+    """The model's table, quoted."""
+    return q(model._meta.db_table)
 
 
 def concrete(model: type[models.Model]) -> list[models.Field]:

@@ -30,9 +30,13 @@ class Together(Operation):
             raise ValueError("Together's operations must each change something different")
 
     @staticmethod
-    def _touches(op: Operation) -> tuple[str, ...]:
-        return (type(op).__name__, getattr(op, "model_name_lower", None) or op.name_lower,
-                getattr(op, "name_lower", ""))  # fmt: skip
+    def _model(op: Operation) -> str:
+        """The model an operation changes (a field operation's, or a model operation's own)."""
+        return getattr(op, "model_name_lower", None) or op.name_lower
+
+    @classmethod
+    def _touches(cls, op: Operation) -> tuple[str, ...]:
+        return (type(op).__name__, cls._model(op), getattr(op, "name_lower", ""))
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
         return (self.__class__.__qualname__, list(self.operations), {})
@@ -53,7 +57,7 @@ class Together(Operation):
         try:
             for op in self.operations:
                 op.state_forwards(app_label, state)
-                models.add((app_label, getattr(op, "model_name_lower", None) or op.name_lower))
+                models.add((app_label, self._model(op)))
         finally:
             if rendered is not None:
                 state.__dict__["apps"] = rendered

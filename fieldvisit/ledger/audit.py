@@ -287,12 +287,12 @@ def _check_tree(report: AuditReport, strict: bool, size: int) -> None:
                 if strict:
                     suspects = range(len(raws))
                 else:  # Fast path: the bytes end exactly as the columns say (no escapes).
-                    if as_bytes:
-                        ends = zip(indexes, kinds, subjects, strict=True)
-                    else:
-                        ends = zip(
-                            indexes, map(str.encode, kinds), map(str.encode, subjects), strict=True
-                        )
+                    kind_bytes, subject_bytes = (
+                        (kinds, subjects)
+                        if as_bytes
+                        else (map(str.encode, kinds), map(str.encode, subjects))
+                    )
+                    ends = zip(indexes, kind_bytes, subject_bytes, strict=True)
                     tails = list(map(tail, ends))
                     suspects = []
                     if not all(map(bytes.endswith, raws, tails)):

@@ -42,10 +42,6 @@ class RouteState:
     partner_position: tuple[float, float] | None = None
 
 
-def _table(model: Any) -> str:
-    return rows.q(model._meta.db_table)
-
-
 def _field(model: Any, name: str) -> Any:
     return model._meta.get_field(name)
 
@@ -55,8 +51,8 @@ def _plan(vendor: str, periodic: bool) -> tuple[str, Any, int, int]:
     """The statement, its row converter, and where the route's and team's columns end."""
     q = rows.q
     route_fields, team_fields = rows.concrete(Route), rows.concrete(Team)
-    stop, case, creditor = _table(Stop), _table(Case), _table(Creditor)
-    checkin, clock, visit = _table(CheckIn), _table(AgentClock), _table(Visit)
+    stop, case, creditor = rows.table(Stop), rows.table(Case), rows.table(Creditor)
+    checkin, clock, visit = rows.table(CheckIn), rows.table(AgentClock), rows.table(Visit)
 
     def creditor_min(column: str) -> str:
         return (
@@ -104,7 +100,7 @@ def _plan(vendor: str, periodic: bool) -> tuple[str, Any, int, int]:
             params_order += ["agent", "since", "until"]
     lock = " FOR NO KEY UPDATE OF r, t" if connection.features.has_select_for_no_key_update else ""
     sql = (
-        f"SELECT {', '.join(selects)} FROM {_table(Route)} r JOIN {_table(Team)} t "
+        f"SELECT {', '.join(selects)} FROM {rows.table(Route)} r JOIN {rows.table(Team)} t "
         f"ON r.{q('team_id')} = t.{q('id')} WHERE r.{q('id')} = %s{lock}"
     )
     params_order.append("route")

@@ -10,6 +10,7 @@ returns are the ORM's own, their relations cached as ``select_related`` caches t
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any
 
 from django.contrib.auth.models import Group, User
@@ -24,10 +25,6 @@ from fieldvisit.models import AgentProfile, DeviceToken, Preferences, Team
 JOINED = (DeviceToken, User, AgentProfile, Team, Preferences)
 
 
-def _table(model: Any) -> str:
-    return rows.q(model._meta.db_table)
-
-
 @functools.cache
 def _plan(vendor: str) -> tuple[str, Any, tuple[int, ...]]:
     """The statement, its row converter, and where each model's columns end."""
@@ -37,34 +34,28 @@ def _plan(vendor: str) -> tuple[str, Any, tuple[int, ...]]:
     cases = " ".join(f"WHEN %s THEN {1 << bit}" for bit in range(len(Role.values)))
     roles = (
         f"(SELECT COALESCE(SUM(CASE g.{q('name')} {cases} END), 0) "
-        f"FROM {_table(Group)} g JOIN {_table(membership)} ug ON ug.{q('group_id')} = g.{q('id')} "
+        f"FROM {rows.table(Group)} g JOIN {rows.table(membership)} ug "
+        f"ON ug.{q('group_id')} = g.{q('id')} "
         f"WHERE ug.{q('user_id')} = u.{q('id')})"
     )
     aliases = ("d", "u", "p", "t", "f")
     selects = [rows.select_list(a, f) for a, f in zip(aliases, fields, strict=True)]
     sql = (
-        f"SELECT {', '.join(selects)}, {roles} FROM {_table(DeviceToken)} d "
-        f"JOIN {_table(User)} u ON u.{q('id')} = d.{q('user_id')} "
-        f"LEFT JOIN {_table(AgentProfile)} p ON p.{q('user_id')} = u.{q('id')} "
-        f"LEFT JOIN {_table(Team)} t ON t.{q('id')} = p.{q('team_id')} "
-        f"LEFT JOIN {_table(Preferences)} f ON f.{q('user_id')} = u.{q('id')} "
+        f"SELECT {', '.join(selects)}, {roles} FROM {rows.table(DeviceToken)} d "
+        f"JOIN {rows.table(User)} u ON u.{q('id')} = d.{q('user_id')} "
+        f"LEFT JOIN {rows.table(AgentProfile)} p ON p.{q('user_id')} = u.{q('id')} "
+        f"LEFT JOIN {rows.table(Team)} t ON t.{q('id')} = p.{q('team_id')} "
+        f"LEFT JOIN {rows.table(Preferences)} f ON f.{q('user_id')} = u.{q('id')} "
         f"WHERE d.{q('key_digest')} = %s"
     )
-    ends, end = [], 0
-    for model_fields in fields:
-        end += len(model_fields)
-        ends.append(end)
-    return (
-        sql,
-        rows.converter([f for model_fields in fields for f in model_fields] + [None]),
-        tuple(ends),
-    )
+    ends = tuple(itertools.accumulate(len(model_fields) for model_fields in fields))
+    return sql, rows.converter([f for model_fields in fields for f in model_fields] + [None]), ends
 
 
 def token_by_digest(digest: str) -> DeviceToken | None:
     """The token with this key digest (None: none), its user loaded with the agent profile
     (and its team) and preferences cached, as ``select_related`` would, and the user's roles
-    as a bit per ``Role`` in ``token.role_bits``."""
+    (read as a bit per ``Role``) in ``token.roles``, sorted."""
     sql, convert, ends = _plan(connection.vendor)
     with rows.cursor() as cursor:
         cursor.execute(sql, [*Role.values, digest])
@@ -80,7 +71,7 @@ def token_by_digest(digest: str) -> DeviceToken | None:
         parts.append(None if missing else rows.loaded(model, fields, values))
         start = end
     token, user, profile, team, preferences = parts
-    token.role_bits = row[-1]
+    token.roles = sorted(role for bit, role in enumerate(Role.values) if row[-1] & (1 << bit))
     DeviceToken._meta.get_field("user").set_cached_value(token, user)
     AgentProfile._meta.get_field("user").remote_field.set_cached_value(user, profile)
     Preferences._meta.get_field("user").remote_field.set_cached_value(user, preferences)

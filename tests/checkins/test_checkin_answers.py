@@ -280,8 +280,9 @@ def statements_after_the_ledger_lock(client: Any, payload: dict[str, Any]) -> li
 
 
 def only_ledger(statements: list[str]) -> list[str]:
-    """The statements that touch a table other than the ledger's, besides the check-in and the
-    agent's clock written with the head's lock (in its statement on PostgreSQL)."""
+    """The statements that touch a table other than the ledger's. The first one may write the
+    check-in and the agent's clock: on PostgreSQL they go with the head's lock, in its statement
+    (on SQLite they run before it)."""
     written_with_the_lock = ("fieldvisit_checkin", "fieldvisit_agentclock")
     others = []
     for n, statement in enumerate(statements):
