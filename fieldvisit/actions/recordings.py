@@ -106,6 +106,14 @@ def require_uploader(visit_id: Any, user: Any) -> Visit:
     return visit
 
 
+def require_uploader_on(route: Any, user: Any) -> None:
+    """``require_uploader`` for a visit on ``route``, read with its team (a PATCH's upload
+    comes with them, ``queries.uploads``): the same answers, checked without a query."""
+    if not access.route_visible_to(user, route):
+        raise RuleViolation("not_found", _("No such visit."))
+    require_team_agent(user, route.team_id)
+
+
 def require_owner_may_upload(upload: Upload, *, completing: bool = False) -> None:
     """``require_uploader`` for the upload's owner, read afresh (a PATCH can take minutes); at
     completion, also the phone's token still live (revoked meanwhile: 401, like the next

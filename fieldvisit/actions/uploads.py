@@ -28,6 +28,7 @@ from fieldvisit.actions.common import require_team_agent
 from fieldvisit.actions.recordings import require_owner_may_upload
 from fieldvisit.choices import UploadStatus
 from fieldvisit.models import Upload, Visit
+from fieldvisit.queries import uploads
 from fieldvisit.rules import RuleViolation
 from fieldvisit.texts import _, for_records, format_lazy
 from fieldvisit.tus import partials
@@ -86,11 +87,12 @@ def create_upload(
 
 def find(upload_id: Any, owner: Any) -> Upload:
     """The caller's own upload, or a problem saying why there is none."""
-    upload = Upload.objects.filter(pk=upload_id, owner=owner).first()
+    upload = uploads.owned_upload(upload_id, owner.pk)
     if upload is None or upload.status == UploadStatus.TERMINATED:
         raise RuleViolation("not_found", _("No such upload."))
     # The owner as this request's authentication just read it (agent profile and team
-    # included): fresh, and not read a second time by the uploader check.
+    # included): fresh, and not read a second time by the uploader check, which needs no
+    # query either (the visit's route and team came with the upload).
     upload.owner = owner
     if upload.status == UploadStatus.EXPIRED or (
         upload.status == UploadStatus.RECEIVING and upload.expires_at <= timezone.now()
@@ -148,9 +150,7 @@ class Lease:
         if not self.released:
             self.released = True
             try:
-                Upload.objects.filter(pk=self.upload.pk, lease=self.token).update(
-                    lease="", lease_until=None, **changes
-                )
+                uploads.release_lease(self.upload.pk, self.token, **changes)
             finally:
                 self.held.release()
 
@@ -170,19 +170,15 @@ def take_lease(upload: Upload, offset: int | None = None) -> Lease:
     try:
         now = timezone.now()
         token = secrets.token_hex(16)
-        candidates = Upload.objects.filter(pk=upload.pk, status=UploadStatus.RECEIVING)
-        if offset is not None:
-            candidates = candidates.filter(offset=offset)
-        free = Q(lease="") | Q(lease_until__lt=now)
-        taken = candidates.filter(free).update(lease=token, lease_until=now + LEASE)
+        taken = uploads.take_lease(upload.pk, token, now + LEASE, offset=offset, now=now)
         if not taken:
             upload.refresh_from_db()
             if upload.lease and upload.status == UploadStatus.RECEIVING:
                 # A lease in the row, but nobody holds the lock: its writer died (a server
                 # killed mid-PATCH). Take it over, if it is still that lease.
                 log.warning("upload %s: taking over the lease of a writer that died", upload.id)
-                taken = candidates.filter(lease=upload.lease).update(
-                    lease=token, lease_until=now + LEASE
+                taken = uploads.take_lease(
+                    upload.pk, token, now + LEASE, offset=offset, over=upload.lease
                 )
         if not taken:
             upload.refresh_from_db()
@@ -248,11 +244,15 @@ def receive(
 def _require_owner_may_upload(upload: Upload) -> None:
     """``recordings.require_owner_may_upload`` before the bytes of a PATCH: with the owner
     this request authenticated (``find`` puts it on the upload; read moments ago, so as fresh
-    as reading it again), else read afresh."""
-    if Upload._meta.get_field("owner").is_cached(upload) and upload.owner.pk == upload.owner_id:
-        recordings.require_uploader(upload.visit_id, upload.owner)
-    else:
+    as reading it again) and the visit's route and team ``find`` read with the upload, else
+    read afresh."""
+    owner = upload.owner if Upload._meta.get_field("owner").is_cached(upload) else None
+    if owner is None or owner.pk != upload.owner_id:
         require_owner_may_upload(upload)
+    elif Upload._meta.get_field("visit").is_cached(upload):  # read with its route and team
+        recordings.require_uploader_on(upload.visit.stop.route, owner)
+    else:
+        recordings.require_uploader(upload.visit_id, owner)
 
 
 def _require_open_at(upload: Upload, offset: int) -> None:

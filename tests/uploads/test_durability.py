@@ -104,16 +104,16 @@ def test_an_empty_patch_syncs_nothing(agent: Any, url: str, data: bytes) -> None
     assert partials.syncs == before
 
 
-def test_a_patch_in_the_middle_of_an_upload_costs_five_queries(
+def test_a_patch_in_the_middle_of_an_upload_costs_four_queries(
     agent: Any, url: str, data: bytes
 ) -> None:
-    """The token (with the agent, profile, team and roles), the upload, the visit they may
-    upload to, the lease taken, and the lease given back with the new offset: the owner is
-    the one the token just read, not read again."""
+    """The token (with the agent, profile, team and roles), the upload (with its visit's
+    route and team, for the uploader check), the lease taken, and the lease given back with
+    the new offset: the owner is the one the token just read, not read again."""
     assert patch(agent, url, data[:1000], 0).status_code == 204  # the token's last use noted
     with CaptureQueriesContext(connection) as queries:
         response = patch(agent, url, data[1000:3000], 1000)
     assert response.status_code == 204
-    assert len(queries.captured_queries) == 5, [q["sql"] for q in queries.captured_queries]
+    assert len(queries.captured_queries) == 4, [q["sql"] for q in queries.captured_queries]
     assert len(_offset_writes(queries.captured_queries)) == 1
     assert partials.path_for(upload_id(url)).stat().st_size == 3000
