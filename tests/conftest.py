@@ -47,12 +47,44 @@ def _no_language_left_active() -> Any:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _flushable_append_only_tables_on_sqlite() -> Any:
-    """Transactional tests empty every table between tests. PostgreSQL does it with TRUNCATE,
-    which row triggers do not see; SQLite does it with DELETE, which the append-only
-    triggers refuse. For tests only, the flush lifts those triggers and puts them back."""
+def _quick_flush() -> Any:
+    """Transactional tests empty every table between tests (Django's flush), each engine its
+    own way, changed here for tests only:
+
+    - SQLite flushes with DELETE, which the append-only triggers refuse: the flush lifts those
+      triggers and puts them back.
+    - PostgreSQL flushes with TRUNCATE, which makes new files for every table: 0.15-0.3 s for
+      the 60 tables, after each of about 570 transactional tests. DELETE with every trigger
+      off for the flush's transaction (``session_replication_role``: the foreign keys' and the
+      append-only ones) empties them in 4-14 ms. It needs a superuser, as CI connects; as
+      another role, the flush is Django's.
+    """
     from django.db import connection
 
+    if connection.vendor == "postgresql":
+        from django.db.backends.postgresql.operations import DatabaseOperations as PostgreSQL
+
+        original_pg = PostgreSQL.sql_flush
+        superuser: dict[str, bool] = {}
+
+        def is_superuser(ops: Any) -> bool:
+            alias = ops.connection.alias
+            if alias not in superuser:
+                with ops.connection.cursor() as cursor:
+                    cursor.execute("SHOW is_superuser")
+                    superuser[alias] = cursor.fetchone()[0] == "on"
+            return superuser[alias]
+
+        def sql_flush_pg(self: Any, style: Any, tables: Any, **kwargs: Any) -> list[str]:
+            if not tables or kwargs.get("reset_sequences") or not is_superuser(self):
+                return original_pg(self, style, tables, **kwargs)
+            deletes = [f"DELETE FROM {self.quote_name(table)};" for table in tables]
+            return ["SET LOCAL session_replication_role = replica;", *deletes]
+
+        PostgreSQL.sql_flush = sql_flush_pg
+        yield
+        PostgreSQL.sql_flush = original_pg
+        return
     if connection.vendor != "sqlite":
         yield
         return
