@@ -24,13 +24,13 @@ import contextlib
 import hashlib
 import os
 import tempfile
-import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from isal.isal_zlib import crc32
 
 from fieldvisit.evidence.storage import evidence_storage
 from fieldvisit.media.images import JpegMarkers
@@ -71,7 +71,7 @@ class HashedUploadedFile(TemporaryUploadedFile):
 
     def _take(self, data: bytes) -> None:
         self.hasher.update(data)
-        self.crc32 = zlib.crc32(data, self.crc32)
+        self.crc32 = crc32(data, self.crc32)
         self.file.write(data)
         if self.sync_early:
             self._unsynced += len(data)
