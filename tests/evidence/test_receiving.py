@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import platform
 import random
 import zlib
 from typing import Any
@@ -163,3 +164,20 @@ def test_a_photo_cut_short_is_refused_with_markers_found_as_it_arrived(
     assert response.json()["code"] == "invalid_image"
     assert Photo.objects.count() == 0
     assert stored_files() == {}
+
+
+def test_the_production_server_lets_the_allocator_keep_body_buffers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """config/gunicorn.py sets glibc's malloc thresholds in the master before it forks (a
+    body's megabyte buffers then reuse heap pages instead of faulting in new ones); glibc's
+    own environment variables, when set, win."""
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    from config import gunicorn
+
+    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(name, raising=False)
+    assert gunicorn.keep_body_buffers()
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", str(gunicorn.TRIM_THRESHOLD))
+    assert not gunicorn.keep_body_buffers()
