@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
+import zlib
 from typing import Any
 
 import pytest
@@ -114,6 +115,8 @@ def test_every_corpus_file_gets_its_answer_on_the_last_patch(agent, visit, entry
     assert segment.duration_s == pytest.approx(expected_duration(entry), abs=0.1)
     assert segment.file_id == entry["sha256"]
     assert segment.file.size == entry["size"]
+    # The CRC-32 bundles store, carried across the two PATCHes as the SHA-256 is.
+    assert segment.file.crc32 == zlib.crc32(data)
     assert stored_files() == {final_path(entry["sha256"]): data}
     assert not partial_path(url).exists()
     assert Upload.objects.get(pk=segment.id).status == UploadStatus.COMPLETED
