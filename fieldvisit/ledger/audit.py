@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import hashlib
 import itertools
 import json
+import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +28,13 @@ from fieldvisit.canonical import canonical_json
 from fieldvisit.db import rows
 from fieldvisit.ledger import chains, keys, merkle, store
 from fieldvisit.ledger.checkpoints import verify_checkpoint
-from fieldvisit.models import Checkpoint, CheckpointTimestamp, LedgerEntry, LedgerHead
+from fieldvisit.models import (
+    Checkpoint,
+    CheckpointTimestamp,
+    LedgerEntry,
+    LedgerHead,
+    LedgerNode,
+)
 
 CHUNK = 5000
 BATCH = 2048  # entries checked at a time (a power of two: whole subtrees)
@@ -154,27 +162,85 @@ class _Stream:
         self.context.__exit__(None, None, None)
 
 
+class _Unordered(Exception):
+    """The nodes, read in the order they were appended, are not the ones the tree completes
+    in that order (a node missing, one too many, or stored out of order): the check starts
+    again reading each level in its own order, which says where."""
+
+
+@functools.cache
+def _completion_plan(count: int, last: int) -> tuple[Any, tuple[int, ...], tuple[Any, ...]]:
+    """How the nodes completed by ``count`` appends in a row, read in the order they were
+    appended, go level by level: a getter putting them in (level, idx) order, their levels
+    in that order, and each level's (level, offset, count). Appends from a multiple of a
+    power of two at least ``count`` complete the nodes of appends 0 .. count - 1 but for
+    the last of ``count`` = that power, which completes ``last`` levels (``_plan`` checks)."""
+    completed: list[tuple[int, int]] = []
+    for append in range(count):
+        for level, idx in merkle.nodes_completed_by_append(append):
+            completed.append((level, idx))
+    if count & (count - 1) == 0 and count:
+        completed = [node for node in completed if (node[1] + 1) << node[0] < count]
+        completed += [(level, count) for level in range(1, last + 1)]  # the last append's
+    order = sorted(range(len(completed)), key=lambda n: completed[n])
+    levels = tuple(completed[n][0] for n in order)
+    spans, offset = [], 0
+    for level, group in itertools.groupby(levels):
+        size = len(list(group))
+        spans.append((level, offset, size))
+        offset += size
+    if len(order) == 1:
+        only = order[0]
+        getter = lambda row: (row[only],)  # noqa: E731 - itemgetter of one is no tuple
+    else:
+        getter = operator.itemgetter(*order) if order else lambda row: ()
+    return getter, levels, tuple(spans)
+
+
+def _plan(start: int, count: int) -> tuple[Any, tuple[int, ...], tuple[Any, ...]]:
+    """``_completion_plan`` for appends ``start`` .. ``start + count - 1``."""
+    power = 1 << max(count - 1, 0).bit_length()
+    if start & (power - 1):  # batches are aligned (BATCH is a power of two)
+        raise _Unordered
+    end = start + count
+    last = (end & -end).bit_length() - 1 if end else 0  # levels the last append completes
+    return _completion_plan(count, last if count == power else 0)
+
+
 class _Levels:
     """Every stored subtree hash, checked level by level against its two stored children.
 
     Each batch of stored leaf hashes (each itself checked against its entry's bytes) is
-    paired up; the parents are computed in one pass and compared with the stored nodes read
-    from that level's streaming cursor, whose hashes then feed the level above. Whatever
-    cannot be paired yet waits for the next batch. A node counts as verified once it matches
-    the hash of its two (verified) children, so a changed node is reported at its own place.
-    Memory: one batch per level.
+    paired up; the parents are computed in one pass and compared with the stored nodes,
+    whose hashes then feed the level above. Whatever cannot be paired yet waits for the next
+    batch. A node counts as verified once it matches the hash of its two (verified)
+    children, so a changed node is reported at its own place. Memory: one batch per level.
+
+    ``ordered``: the nodes come from one cursor in the order they were appended (the order
+    of their table's key, in which each append writes the nodes it completes), which is
+    one pass over the table instead of one per level; each batch's nodes must then be
+    exactly those its entries complete (levels and idx checked), else ``_Unordered``.
+    Otherwise each level's nodes come from a cursor of their own, in idx order.
     """
 
-    def __init__(self, report: AuditReport, size: int) -> None:
+    def __init__(self, report: AuditReport, size: int, ordered: bool = False) -> None:
         self.report = report
         self.size = size
         self.streams: dict[int, _Stream] = {}
         self.waiting: list[list[bytes]] = []  # per level: verified hashes not yet paired
         self.first: list[int] = []  # per level: the idx of the first waiting hash
+        self.fed = 0  # leaves fed so far
         self.sql = (
             f"SELECT idx, hash FROM {store._q(store.NODE)} "
             "WHERE level = %s AND idx < %s ORDER BY idx"
         )
+        self.ordered: _Stream | None = None
+        if ordered:
+            self.ordered = _Stream(
+                f"SELECT level, idx, hash FROM {store._q(store.NODE)} "
+                f"ORDER BY {store._q(LedgerNode._meta.pk.column)}",
+                [],
+            )
 
     def _stream(self, level: int) -> _Stream:
         stream = self.streams.get(level)
@@ -182,10 +248,31 @@ class _Levels:
             stream = self.streams[level] = _Stream(self.sql, [level, self.size >> level])
         return stream
 
+    def _batch(self, count: int) -> dict[int, Sequence[Any]]:
+        """The stored hashes of the nodes the next ``count`` leaves complete, by level, from
+        the ordered cursor; raises _Unordered unless they are exactly those nodes."""
+        assert self.ordered is not None
+        start, end = self.fed, self.fed + count
+        wanted = (end - end.bit_count()) - (start - start.bit_count())
+        rows = self.ordered.take(wanted)
+        if len(rows) != wanted:
+            raise _Unordered
+        if not wanted:
+            return {}
+        getter, levels, spans = _plan(start, count)
+        got_levels, idxs, hashes = zip(*getter(rows), strict=True)
+        if got_levels != levels or idxs != tuple(
+            itertools.chain.from_iterable(range(start >> up, end >> up) for up, _, _ in spans)
+        ):
+            raise _Unordered
+        return {up: hashes[offset : offset + n] for up, offset, n in spans}
+
     def add(self, leaves: list[bytes], found: list[Found]) -> None:
         """Feed the next stored leaf hashes; node problems go to ``found``. Raises _Broken
         (after noting where) when a node is missing."""
         sha256 = _sha256
+        batch = self._batch(len(leaves)) if self.ordered is not None else None
+        self.fed += len(leaves)
         level, hashes = 0, leaves
         while hashes:
             if len(self.waiting) == level:
@@ -203,12 +290,17 @@ class _Levels:
                 for left, right in zip(waiting[0:used:2], waiting[1:used:2], strict=True)
             ]
             up, start = level + 1, first // 2
-            rows = self._stream(up).take(pairs)
-            idxs, stored = zip(*rows, strict=True) if rows else ((), ())
             missing = None
-            if idxs != tuple(range(start, start + pairs)):
-                missing = next((n for n, idx in enumerate(idxs) if idx != start + n), len(idxs))
-                stored = stored[:missing]
+            if batch is not None:
+                stored = batch.get(up, ())
+                if len(stored) != pairs:  # cannot be: the batch holds what they complete
+                    raise _Unordered
+            else:
+                rows = self._stream(up).take(pairs)
+                idxs, stored = zip(*rows, strict=True) if rows else ((), ())
+                if idxs != tuple(range(start, start + pairs)):
+                    missing = next((n for n, idx in enumerate(idxs) if idx != start + n), len(idxs))
+                    stored = stored[:missing]
             stored = _as_bytes(stored)
             if computed[: len(stored)] != stored:
                 for n, (mine, theirs) in enumerate(zip(computed, stored, strict=False)):
@@ -232,6 +324,15 @@ class _Levels:
             level, hashes = up, stored
 
     def finish(self) -> None:
+        if self.ordered is not None:
+            # What is left was appended after the head was read (its idx beyond what the
+            # tree had at each level); anything else is a node too many.
+            size = self.size
+            while rows := self.ordered.take(CHUNK):
+                for level, idx, _hash in rows:
+                    if level < 1 or idx < size >> level:
+                        raise _Unordered
+            return
         for level, stream in self.streams.items():
             if stream.take(1):
                 self.report.problems.append(f"level {level} holds more nodes than the tree has")
@@ -239,25 +340,57 @@ class _Levels:
     def close(self) -> None:
         for stream in self.streams.values():
             stream.close()
+        if self.ordered is not None:
+            self.ordered.close()
 
 
 _TAIL_BYTES = b',"index":%d,"kind":"%b","subject":"%b"}'
 
 
-def _check_tree(report: AuditReport, strict: bool, size: int) -> None:
+def _check_tree(report: AuditReport, strict: bool, size: int) -> list[tuple[int, bytes]]:
     """Every leaf from its bytes, and every stored subtree hash from its children, for the
     first ``size`` entries (the head read at the start: appends meanwhile are not judged).
+
+    The nodes are first read in one pass in the order they were appended; should they not
+    be the nodes the tree completes in that order, the check starts over reading each level
+    in idx order, so the report is the same either way (it then says which node is missing
+    or one too many).
+
+    Returns the key rotations among the entries, (index, bytes), for their own check: the
+    walk reads every entry's kind anyway, where a query would scan the whole table."""
+    before = (list(report.problems), report.first_bad_index, report.entries, report.nodes)
+    rotations: list[tuple[int, bytes]] = []
+    try:
+        _walk_tree(report, strict, size, True, rotations)
+    except _Unordered:
+        problems, report.first_bad_index, report.entries, report.nodes = before
+        report.problems[:] = problems
+        rotations.clear()
+        _walk_tree(report, strict, size, False, rotations)
+    return rotations
+
+
+def _walk_tree(
+    report: AuditReport,
+    strict: bool,
+    size: int,
+    ordered: bool,
+    rotations: list[tuple[int, bytes]],
+) -> None:
+    """``_check_tree``, the nodes read in the order they were appended (``ordered``) or
+    each level's in idx order; the key rotations go to ``rotations``.
 
     Entries are read in batches and each check runs over a whole batch at once (the leaf
     hashes, one comparison of the lists, one of the bytes' endings); a batch with a problem
     is then gone through entry by entry to say where."""
     q = store._q
-    levels = _Levels(report, size)
+    levels = _Levels(report, size, ordered)
     sha256, tail = _sha256, _TAIL_BYTES.__mod__
     # SQLite hands the kind and subject over as their UTF-8 bytes, as the entry holds them,
     # rather than as text to decode and encode again (a tenth of the audit).
     as_bytes = connection.vendor == "sqlite"
     text = "CAST({} AS BLOB)" if as_bytes else "{}"
+    rotated = keys.ROTATED.encode() if as_bytes else keys.ROTATED
     expected = 0
     collecting = gc.isenabled()
     gc.disable()  # a batch's many new tuples hold no cycles; scanning them costs a third
@@ -316,6 +449,10 @@ def _check_tree(report: AuditReport, strict: bool, size: int) -> None:
                                 )
                             )
                 report.entries = expected + len(raws)
+                if rotated in kinds:
+                    rotations += [
+                        (indexes[n], raws[n]) for n, kind in enumerate(kinds) if kind == rotated
+                    ]
                 # The stored leaves (each checked against its bytes just above) feed the
                 # tree, so a changed entry is reported at its own index.
                 try:
@@ -401,7 +538,7 @@ def time_problems(
     return problems
 
 
-def _check_checkpoints(report: AuditReport, size: int) -> None:
+def _check_checkpoints(report: AuditReport, size: int, rotations: list[tuple[int, bytes]]) -> None:
     signed = list(
         Checkpoint.objects.select_related("key")
         .filter(tree_size__lte=size)
@@ -420,7 +557,9 @@ def _check_checkpoints(report: AuditReport, size: int) -> None:
         chunk = wanted[start : start + 500]
         last_at |= dict(LedgerEntry.objects.filter(index__in=chunk).values_list("index", "at"))
     bound = dt.timedelta(seconds=settings.LEDGER_TSA_WINDOW_S)
-    report.problems += keys.rotation_problems()
+    report.problems += keys.rotation_problems(
+        (index, json.loads(raw)["data"]) for index, raw in rotations
+    )
     for checkpoint in signed:
         report.checkpoints += 1
         label = f"checkpoint at size {checkpoint.tree_size} (key {checkpoint.key_id})"
@@ -446,9 +585,9 @@ def audit(strict: bool = False) -> AuditReport:
     head = LedgerHead.objects.filter(pk=1).first()
     size, peaks = (head.size, bytes(head.peaks)) if head else (0, b"")
     report = AuditReport()
-    _check_tree(report, strict, size)
+    rotations = _check_tree(report, strict, size)
     if report.ok:
         _check_head(report, size, peaks)
         _check_chains(report, size)
-        _check_checkpoints(report, size)
+        _check_checkpoints(report, size, rotations)
     return report

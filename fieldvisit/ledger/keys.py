@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -266,10 +266,11 @@ def rotations() -> list[tuple[int, dict[str, Any]]]:
     ]
 
 
-def rotation_problems() -> list[str]:
-    """Hand-overs whose signature by the old key does not hold (for ``verify_ledger``)."""
+def rotation_problems(found: Iterable[tuple[int, dict[str, Any]]] | None = None) -> list[str]:
+    """Hand-overs whose signature by the old key does not hold (for ``verify_ledger``):
+    those ``found`` (index, data), every one in the ledger if not given."""
     problems = []
-    for index, data in rotations():
+    for index, data in rotations() if found is None else found:
         try:
             old = Ed25519PublicKey.from_public_bytes(bytes.fromhex(data["old_key"]))
             old.verify(bytes.fromhex(data["signature"]), rotation_statement(data))
