@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext
 
 from fieldvisit.db.append_only import AppendOnlyModel
+from fieldvisit.db.fields import RowidAutoField, RowidBigIntegerField
 from fieldvisit.texts import _
 
 
@@ -22,7 +23,7 @@ class LedgerEntry(AppendOnlyModel):
     queried; the bytes are the evidence and the leaf hash is computed from them.
     """
 
-    index = models.BigIntegerField(verbose_name=_("index"), primary_key=True)
+    index = RowidBigIntegerField(verbose_name=_("index"), primary_key=True)  # SQLite: rowid
     kind = models.CharField(verbose_name=_("kind"), max_length=64)
     subject = models.CharField(verbose_name=_("subject"), max_length=128, db_index=True)
     at = models.DateTimeField(verbose_name=_("at"))
@@ -67,6 +68,8 @@ class LedgerNode(AppendOnlyModel):
     complete, about one row per entry, so any proof needs O(log n) rows.
     """
 
+    # In the order nodes are appended (``verify_ledger`` reads them in that order).
+    id = RowidAutoField(verbose_name="ID", primary_key=True)
     level = models.PositiveSmallIntegerField(verbose_name=_("level"))
     idx = models.BigIntegerField(verbose_name=_("idx"))
     hash = models.BinaryField(verbose_name=_("hash"), max_length=32)
