@@ -94,6 +94,56 @@ _SAFE = 2**53
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+_STRING = json.encoder.encode_basestring  # as _ENCODER writes a string (no ASCII escapes)
+
+
+def entry_json(
+    index: int,
+    kind: str,
+    at: str,
+    actor: Any,
+    subject: str,
+    data: Any,
+    chain: Any = None,
+) -> bytes:
+    """``canonical_json`` of a ledger entry's content, {"index", "kind", "at", "actor",
+    "subject", "data"} and "chain" unless None: the same bytes, its own fields written here
+    in their key order (ASCII keys: sorted the same by RFC 8785) and only the nested values
+    through ``canonical_json`` (RFC 8785 writes a member's value alone as within its object),
+    which spares the general walk over the content (a tenth of an append's Python)."""
+    if (
+        type(index) is int
+        and 0 <= index < _SAFE
+        and type(kind) is str
+        and type(subject) is str
+        and type(at) is str
+    ):
+        try:
+            return b"".join(
+                (
+                    b'{"actor":',
+                    canonical_json(actor),
+                    b',"at":',
+                    _STRING(at).encode(),
+                    b"" if chain is None else b',"chain":' + canonical_json(chain),
+                    b',"data":',
+                    canonical_json(data),
+                    b',"index":%d,"kind":' % index,
+                    _STRING(kind).encode(),
+                    b',"subject":',
+                    _STRING(subject).encode(),
+                    b"}",
+                )
+            )
+        except UnicodeEncodeError:  # a lone surrogate: the whole goes where it always went
+            pass
+    content = {"index": index, "kind": kind, "at": at, "actor": actor, "subject": subject}
+    content["data"] = data
+    if chain is not None:
+        content["chain"] = chain
+    return canonical_json(content)
+
+
 def canonical_json(value: Any) -> bytes:
     odd: list[bool] = []
     data = _jsonable(value, odd)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import rfc8785
 
-from fieldvisit.canonical import canonical_json, jsonable
+from fieldvisit.canonical import canonical_json, entry_json, jsonable
 
 ALPHABET = (
     [chr(c) for c in range(0x00, 0x80)]
@@ -125,3 +125,33 @@ def test_the_exact_type_shortcuts_give_what_the_general_rules_give() -> None:
         assert canonical_json(data) == canonical_json(general) == rfc8785.dumps(jsonable(data))
     odd_keys = {"é": 1, "a": {"\U0001f600": 2}}
     assert canonical_json(odd_keys) == rfc8785.dumps(odd_keys)
+
+
+def outcome(fn: Any, *args: Any) -> Any:
+    """What ``fn`` returns, or the type of what it raises."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # compared, not swallowed
+        return type(exc)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_an_entry_written_field_by_field_is_its_content_s_canonical_json(seed: int) -> None:
+    """``entry_json`` writes the entry's own fields itself: the same bytes as the content's
+    canonical JSON (or the same refusal) for any actor, data, chain, text and index."""
+    rng = random.Random(seed)
+    for _ in range(300):
+        index = rng.choice([0, 1, 2**53 - 1, 2**53, rng.randint(0, 10**9), True, -1])
+        kind, subject, at = text(rng), text(rng), text(rng)
+        if rng.random() < 0.05:
+            kind = kind + "\ud800"  # a lone surrogate
+        if rng.random() < 0.05:
+            subject = 7  # type: ignore[assignment]
+        actor, data = value(rng), value(rng)
+        chain = rng.choice([None, value(rng), {"visit": text(rng), "seq": 3, "prev": None}])
+        content = {"index": index, "kind": kind, "at": at, "actor": actor, "subject": subject}
+        content["data"] = data
+        if chain is not None:
+            content["chain"] = chain
+        expected = outcome(canonical_json, content)
+        assert outcome(entry_json, index, kind, at, actor, subject, data, chain) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -143,3 +144,16 @@ def test_a_head_whose_peaks_do_not_match_its_size_is_refused() -> None:
     with pytest.raises(AssertionError, match="peaks do not match"), transaction.atomic():
         store.append("test.event", SYSTEM, "test:x", {})
     assert LedgerEntry.objects.count() == 5
+
+
+@pytest.mark.parametrize("microsecond", [0, 1, 999_999])
+def test_an_entry_s_time_column_is_what_django_writes(microsecond: int) -> None:
+    """The append writes ``at`` as its column's text itself (from the entry's own time
+    stamp): the very value Django's adapter gives, a zero fraction left out as it does."""
+    from django.db import connection
+
+    from fieldvisit.canonical import iso
+
+    at = dt.datetime(2026, 12, 6, 4, 5, 6, microsecond, tzinfo=dt.UTC)
+    expected = connection.ops.adapt_datetimefield_value(at)
+    assert store._at_column(connection, at, iso(at)) == expected
