@@ -3,7 +3,9 @@
 Nothing stored is trusted: every leaf hash is recomputed from the entry bytes, every stored
 subtree hash from its children, the head from the nodes, and every checkpoint's root from
 the nodes and its signatures from the published key. Rows are streamed through server-side
-cursors, level by level, so memory stays flat whatever the ledger's size.
+cursors, the entries in index order and the nodes in the order they were appended (each
+level's in idx order should that not be the tree's own order), a batch at a time, so memory
+stays flat whatever the ledger's size.
 """
 
 from __future__ import annotations
