@@ -235,6 +235,85 @@ def test_a_checkpoint_dated_before_its_last_entry_is_caught() -> None:
     assert any("dated before its last entry was appended" in p for p in problems), problems
 
 
+DAMAGES = [
+    None,
+    (
+        "node",
+        "UPDATE fieldvisit_ledgernode SET hash = %s WHERE level = 2 AND idx = 3",
+        [bytes(32)],
+    ),
+    ("node", "DELETE FROM fieldvisit_ledgernode WHERE level = 1 AND idx = 9", []),
+    ("node", "DELETE FROM fieldvisit_ledgernode WHERE level = 3 AND idx = 2", []),
+    ("node", "UPDATE fieldvisit_ledgernode SET idx = 40 WHERE level = 1 AND idx = 4", []),
+    ("node", "UPDATE fieldvisit_ledgernode SET level = 7 WHERE level = 2 AND idx = 5", []),
+    (
+        "entry",
+        'UPDATE fieldvisit_ledgerentry SET leaf_hash = %s WHERE "index" = 21',
+        [bytes(32)],
+    ),
+    ("entry", 'DELETE FROM fieldvisit_ledgerentry WHERE "index" = 44', []),
+]
+
+
+def walks(monkeypatch, ordered: bool | None = None) -> list[bool]:  # type: ignore[no-untyped-def]
+    """Record how each walk over the tree reads the nodes (in append order or not); with
+    ``ordered`` given, every walk reads them so."""
+    from fieldvisit.ledger import audit as audit_module
+
+    original, seen = audit_module._walk_tree, []
+
+    def walk(report, strict, size, how, rotations):  # type: ignore[no-untyped-def]
+        seen.append(how if ordered is None else ordered)
+        return original(report, strict, size, seen[-1], rotations)
+
+    monkeypatch.setattr(audit_module, "_walk_tree", walk)
+    return seen
+
+
+def test_a_sound_ledger_is_read_once_in_the_order_it_was_appended(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    append_many(45)
+    seen = walks(monkeypatch)
+    report = audit()
+    assert report.ok, report.problems
+    assert (seen, report.entries, report.nodes) == ([True], 45, 41)
+
+
+def test_nodes_stored_out_of_their_append_order_are_read_level_by_level(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A node written again (a new id, the same level, idx and hash) leaves the tree as sound
+    as it was: the one pass in append order finds the nodes out of order and the check
+    starts again level by level, which finds nothing wrong."""
+    append_many(45)
+    node = LedgerNode.objects.get(level=1, idx=3)
+    tamper(LedgerNode, "DELETE FROM fieldvisit_ledgernode WHERE level = 1 AND idx = 3", [])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO fieldvisit_ledgernode (level, idx, hash) VALUES (1, 3, %s)",
+            [bytes(node.hash)],
+        )
+    seen = walks(monkeypatch)
+    report = audit()
+    assert report.ok, report.problems
+    assert (seen, report.entries, report.nodes) == ([True, False], 45, 41)
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_reading_the_nodes_in_append_order_finds_what_reading_each_level_finds(  # type: ignore[no-untyped-def]
+    monkeypatch, damage
+) -> None:
+    append_many(45)
+    make_checkpoint()
+    if damage:
+        model = LedgerNode if damage[0] == "node" else LedgerEntry
+        tamper(model, damage[1], damage[2])
+    reports = []
+    for ordered in (None, False):
+        walks(monkeypatch, ordered)
+        report = audit()
+        reports.append((report.problems, report.first_bad_index, report.entries, report.nodes))
+    assert reports[0] == reports[1]
+    assert bool(reports[0][0]) == bool(damage)
+
+
 @pytest.mark.parametrize(
     "damage",
     [
