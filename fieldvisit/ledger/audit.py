@@ -388,10 +388,12 @@ def _walk_tree(
     q = store._q
     levels = _Levels(report, size, ordered)
     sha256, tail = _sha256, _TAIL_BYTES.__mod__
-    # SQLite hands the kind and subject over as their UTF-8 bytes, as the entry holds them,
-    # rather than as text to decode and encode again (a tenth of the audit).
-    as_bytes = connection.vendor == "sqlite"
-    text = "CAST({} AS BLOB)" if as_bytes else "{}"
+    # The database hands the kind and subject over as their UTF-8 bytes, as the entry holds
+    # them, rather than as text to decode and encode again (a tenth of the audit).
+    as_bytes = connection.vendor in ("sqlite", "postgresql")
+    text = {"sqlite": "CAST({} AS BLOB)", "postgresql": "convert_to({}, 'UTF8')"}.get(
+        connection.vendor, "{}"
+    )
     rotated = keys.ROTATED.encode() if as_bytes else keys.ROTATED
     expected = 0
     collecting = gc.isenabled()
