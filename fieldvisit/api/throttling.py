@@ -4,8 +4,7 @@ writes per device token and for sign-in attempts per address.
 The rates live in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (environment ``THROTTLE_*``);
 a request over a limit gets ``429 throttled`` with ``Retry-After``
 (fieldvisit.api.errors). DRF copies the rates into its throttle classes when they are
-imported; these classes read them on every request, so a changed setting applies at once
-(counting afresh).
+imported; these classes read them on every request, so a changed setting applies at once.
 Counts are kept in the default cache: Redis in production, so every worker shares them.
 When that cache cannot be reached, the limits fail open: the request goes on uncounted and one
 warning is logged for it. They protect capacity, and a Redis outage must not stop evidence
@@ -21,18 +20,14 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
-from fieldvisit import rate_limits
 from fieldvisit.cache_outage import CACHE_ERRORS, cache_was_down, log_cache_down
 
 
 class CurrentRates:
-    """Read the rate of ``scope`` from the settings as they are now; count with one atomic
-    step per request (``fieldvisit.rate_limits``: a burst of the whole rate at once, then
-    one request every period / rate); let requests through uncounted while the cache is
-    down."""
+    """Read the rate of ``scope`` from the settings as they are now; let requests through
+    uncounted while the cache is down."""
 
     scope: str
-    waiting: float = 0.0
 
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
@@ -41,27 +36,10 @@ class CurrentRates:
         if cache_was_down(request):
             return True
         try:
-            return self._allow(request, view)
+            return super().allow_request(request, view)  # type: ignore[misc]
         except CACHE_ERRORS as exc:
             log_cache_down(request, exc)
             return True
-
-    def _allow(self, request: Any, view: Any) -> bool:
-        throttle: Any = self
-        if throttle.rate is None:
-            return True
-        key = throttle.get_cache_key(request, view)
-        if key is None:
-            return True
-        count, period = throttle.num_requests, throttle.duration
-        # The rate in the key: a changed rate counts afresh (what is kept is a time, which
-        # means something only at the rate it was counted at).
-        self.waiting = rate_limits.take(f"{key}:{count}:{period}", count, period, throttle.timer())
-        return not self.waiting
-
-    def wait(self) -> float | None:
-        """Seconds until the refused request would be let through."""
-        return self.waiting
 
 
 class AnonThrottle(CurrentRates, AnonRateThrottle):
