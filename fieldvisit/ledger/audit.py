@@ -414,6 +414,12 @@ def _walk_tree(
                     indexes, kinds, subjects = indexes[:gap], kinds[:gap], subjects[:gap]
                     raws, leaves = raws[:gap], leaves[:gap]
                 raws, leaves = _as_bytes(raws), _as_bytes(leaves)
+                # The key rotations, by the kind as its column holds it (before any decoding
+                # below): every one is checked, whatever else the batch holds.
+                if rotated in kinds:
+                    rotations += [
+                        (indexes[n], raws[n]) for n, kind in enumerate(kinds) if kind == rotated
+                    ]
                 found: list[Found] = []
                 if [sha256(b"\x00" + raw).digest() for raw in raws] != leaves:
                     for index, raw, leaf in zip(indexes, raws, leaves, strict=True):
@@ -453,10 +459,6 @@ def _walk_tree(
                                 )
                             )
                 report.entries = expected + len(raws)
-                if rotated in kinds:
-                    rotations += [
-                        (indexes[n], raws[n]) for n, kind in enumerate(kinds) if kind == rotated
-                    ]
                 # The stored leaves (each checked against its bytes just above) feed the
                 # tree, so a changed entry is reported at its own index.
                 try:

@@ -192,8 +192,17 @@ def test_time_problems_judge_a_checkpoint_by_its_key_and_its_authority() -> None
     assert early == ["time-stamped before it says it was signed"]
 
 
-def test_verify_ledger_checks_each_key_rotation_s_signature() -> None:
+@pytest.mark.parametrize(
+    ("strict", "escaped"),
+    [(False, False), (True, False), (False, True)],
+    ids=["plain", "strict", "beside-an-entry-with-escapes"],
+)
+def test_verify_ledger_checks_each_key_rotation_s_signature(strict: bool, escaped: bool) -> None:
+    """In every mode, and in a batch where another entry's subject needs a JSON escape (the
+    audit then reads that batch's columns again as text)."""
     with transaction.atomic():
+        if escaped:
+            store.append("test.event", {"type": "system", "name": "test"}, 'a"b\\c', {})
         store.append(
             keys.ROTATED,
             {"type": "system", "name": "test"},
@@ -206,7 +215,7 @@ def test_verify_ledger_checks_each_key_rotation_s_signature() -> None:
                 "signature": "22" * 64,
             },
         )
-    report = audit()
+    report = audit(strict=strict)
     assert any("key rotation is not signed by the old key" in p for p in report.problems)
 
 
