@@ -144,6 +144,10 @@ def state():
 
 call_command("migrate", interactive=False, verbosity=0)
 state()
+# Back before 0034, which has SQLite rebuild the ledger's tables, and forward again.
+call_command("migrate", "fieldvisit", "0033", interactive=False, verbosity=0)
+state()
+call_command("migrate", interactive=False, verbosity=0)
 call_command("migrate", "fieldvisit", "zero", interactive=False, verbosity=0)
 state()
 call_command("migrate", interactive=False, verbosity=0)
@@ -177,6 +181,7 @@ def test_migrate_to_zero_and_forward_again(scratch_database: str, tmp_path: Path
     # applied fieldvisit migrations, route table present, append-only triggers, groups
     assert done.stdout.splitlines() == [
         f"{migrations} True {triggers} {roles}",  # forward: every guarded table's triggers
+        f"33 True {triggers} {roles}",  # back to 0033: the rebuilt ledger tables' triggers too
         "0 False 0 ",  # zero: tables, triggers and role groups gone
         f"{migrations} True {triggers} {roles}",  # forward again
     ]

@@ -8,6 +8,16 @@ from django.db import migrations
 
 import fieldvisit.db.append_only
 import fieldvisit.db.fields
+from fieldvisit.db.append_only import install_sql, uninstall_sql
+
+
+def _triggers_again(apps, schema_editor):  # type: ignore[no-untyped-def]
+    """Going back: SQLite rebuilt the tables as they were, without their triggers."""
+    vendor = schema_editor.connection.vendor
+    for name in ("LedgerEntry", "LedgerNode"):
+        table = apps.get_model("fieldvisit", name)._meta.db_table
+        for sql in [*uninstall_sql(vendor, table), *install_sql(vendor, table)]:
+            schema_editor.execute(sql, params=None)
 
 
 class Migration(migrations.Migration):
@@ -16,6 +26,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Undone last, after SQLite rebuilt the tables: their triggers back.
+        migrations.RunPython(migrations.RunPython.noop, _triggers_again),
         migrations.AlterField(
             model_name="ledgerentry",
             name="index",
