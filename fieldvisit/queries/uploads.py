@@ -129,7 +129,8 @@ def release_lease(upload_id: Any, token: str, **changes: Any) -> None:
     """Give the lease ``token`` back, writing ``changes`` (fields of the upload) with it;
     nothing if the lease is no longer that one."""
     names = tuple(sorted(changes))
-    values = [rows.param(Upload._meta.get_field(name), changes[name]) for name in names]
+    fields = [Upload._meta.get_field(name) for name in names]
+    values = [field.get_db_prep_save(changes[field.name], connection) for field in fields]
     with rows.cursor() as cursor:
         cursor.execute(
             _release_sql(connection.vendor, names),
