@@ -260,8 +260,19 @@ DAMAGES = [
         'UPDATE fieldvisit_ledgerentry SET leaf_hash = %s WHERE "index" = 21',
         [bytes(32)],
     ),
+    ("entry", 'UPDATE fieldvisit_ledgerentry SET kind = %s WHERE "index" IN (5, 30)', ["x"]),
+    ("entry", 'DELETE FROM fieldvisit_ledgerentry WHERE "index" = 26', []),
     ("entry", 'DELETE FROM fieldvisit_ledgerentry WHERE "index" = 44', []),
 ]
+
+
+def damaged_ledger(damage: tuple[str, str, list] | None) -> None:
+    """45 entries, a checkpoint, and the ``damage`` (one of ``DAMAGES``) done to them."""
+    append_many(45)
+    make_checkpoint()
+    if damage:
+        model = LedgerNode if damage[0] == "node" else LedgerEntry
+        tamper(model, damage[1], damage[2])
 
 
 def walks(monkeypatch, ordered: bool | None = None) -> list[bool]:  # type: ignore[no-untyped-def]
@@ -309,11 +320,7 @@ def test_nodes_stored_out_of_their_append_order_are_read_level_by_level(monkeypa
 def test_reading_the_nodes_in_append_order_finds_what_reading_each_level_finds(  # type: ignore[no-untyped-def]
     monkeypatch, damage
 ) -> None:
-    append_many(45)
-    make_checkpoint()
-    if damage:
-        model = LedgerNode if damage[0] == "node" else LedgerEntry
-        tamper(model, damage[1], damage[2])
+    damaged_ledger(damage)
     reports = []
     for ordered in (None, False):
         walks(monkeypatch, ordered)
@@ -323,36 +330,13 @@ def test_reading_the_nodes_in_append_order_finds_what_reading_each_level_finds( 
     assert bool(reports[0][0]) == bool(damage)
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        None,
-        (
-            "node",
-            "UPDATE fieldvisit_ledgernode SET hash = %s WHERE level = 2 AND idx = 3",
-            [bytes(32)],
-        ),
-        ("node", "DELETE FROM fieldvisit_ledgernode WHERE level = 1 AND idx = 9", []),
-        ("node", "DELETE FROM fieldvisit_ledgernode WHERE level = 3 AND idx = 2", []),
-        (
-            "entry",
-            'UPDATE fieldvisit_ledgerentry SET leaf_hash = %s WHERE "index" = 21',
-            [bytes(32)],
-        ),
-        ("entry", 'UPDATE fieldvisit_ledgerentry SET kind = %s WHERE "index" IN (5, 30)', ["x"]),
-        ("entry", 'DELETE FROM fieldvisit_ledgerentry WHERE "index" = 26', []),
-    ],
-)
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_the_audit_says_the_same_whatever_its_batch_size(monkeypatch, damage) -> None:  # type: ignore[no-untyped-def]
     """Entries are checked a batch at a time and nodes read ahead in chunks: a batch or a
     chunk boundary anywhere changes nothing in what the audit finds, nor in its order."""
     from fieldvisit.ledger import audit as audit_module
 
-    append_many(45)
-    make_checkpoint()
-    if damage:
-        model = LedgerNode if damage[0] == "node" else LedgerEntry
-        tamper(model, damage[1], damage[2])
+    damaged_ledger(damage)
     reports = []
     for batch, chunk in [(2048, 5000), (1, 1), (2, 3), (4, 1), (8, 5), (16, 64)]:
         monkeypatch.setattr(audit_module, "BATCH", batch)
