@@ -18,6 +18,7 @@ import itertools
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
 from fieldvisit.choices import UploadStatus
 from fieldvisit.db import rows
@@ -101,15 +102,15 @@ def take_lease(
     over: str | None = None,
 ) -> bool:
     """Set the lease ``token`` (until ``until``) on the upload while it is receiving (and at
-    ``offset``, if given), if its lease is free at ``now``, or is ``over`` (a dead writer's,
-    taken over); whether it was taken."""
+    ``offset``, if given), if its lease is free at ``now`` (this moment by default), or is
+    ``over`` (a dead writer's, taken over); whether it was taken."""
     sql = _lease_sql(connection.vendor, offset is not None, over is not None)
     at = Upload._meta.get_field("lease_until")
     params = [token, rows.param(at, until), rows.param(Upload._meta.pk, upload_id)]
     params.append(UploadStatus.RECEIVING)
     if offset is not None:
         params.append(offset)
-    params.append(over if over is not None else rows.param(at, now))
+    params.append(over if over is not None else rows.param(at, now or timezone.now()))
     with rows.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
