@@ -170,6 +170,20 @@ def loaded(model: type[models.Model], fields: Sequence[models.Field], values: Se
     return model.from_db(connection.alias, [f.attname for f in fields], list(values))
 
 
+def loaded_each(
+    parts: Sequence[tuple[type[models.Model], Sequence[models.Field]]], values: Sequence[Any]
+) -> list[Any]:
+    """The instances a joined row holds, each model's ``fields`` in turn (``loaded``); None
+    for a model whose primary key is NULL (the missing row of a LEFT JOIN)."""
+    instances, start = [], 0
+    for model, fields in parts:
+        mine = values[start : start + len(fields)]
+        missing = mine[list(fields).index(model._meta.pk)] is None
+        instances.append(None if missing else loaded(model, fields, mine))
+        start += len(fields)
+    return instances
+
+
 def param(field: models.Field, value: Any) -> Any:
     """A value as a query parameter for this field."""
     return field.get_db_prep_value(value, connection, prepared=False)

@@ -10,7 +10,6 @@ returns are the ORM's own, their relations cached as ``select_related`` caches t
 from __future__ import annotations
 
 import functools
-import itertools
 from typing import Any
 
 from django.contrib.auth.models import Group, User
@@ -26,8 +25,8 @@ JOINED = (DeviceToken, User, AgentProfile, Team, Preferences)
 
 
 @functools.cache
-def _plan(vendor: str) -> tuple[str, Any, tuple[int, ...]]:
-    """The statement, its row converter, and where each model's columns end."""
+def _plan(vendor: str) -> tuple[str, Any, tuple[Any, ...]]:
+    """The statement, its row converter, and each model with its fields in the row."""
     q = rows.q
     fields = [rows.concrete(model) for model in JOINED]
     membership = User.groups.through
@@ -48,29 +47,22 @@ def _plan(vendor: str) -> tuple[str, Any, tuple[int, ...]]:
         f"LEFT JOIN {rows.table(Preferences)} f ON f.{q('user_id')} = u.{q('id')} "
         f"WHERE d.{q('key_digest')} = %s"
     )
-    ends = tuple(itertools.accumulate(len(model_fields) for model_fields in fields))
-    return sql, rows.converter([f for model_fields in fields for f in model_fields] + [None]), ends
+    parts = tuple(zip(JOINED, fields, strict=True))
+    return sql, rows.converter([f for model_fields in fields for f in model_fields] + [None]), parts
 
 
 def token_by_digest(digest: str) -> DeviceToken | None:
     """The token with this key digest (None: none), its user loaded with the agent profile
     (and its team) and preferences cached, as ``select_related`` would, and the user's roles
     (read as a bit per ``Role``) in ``token.roles``, sorted."""
-    sql, convert, ends = _plan(connection.vendor)
+    sql, convert, parts = _plan(connection.vendor)
     with rows.cursor() as cursor:
         cursor.execute(sql, [*Role.values, digest])
         row = cursor.fetchone()
     if row is None:
         return None
     row = convert(row)
-    parts, start = [], 0
-    for model, end in zip(JOINED, ends, strict=True):
-        fields, values = rows.concrete(model), row[start:end]
-        # A missing one-to-one row: its primary key is NULL.
-        missing = values[fields.index(model._meta.pk)] is None
-        parts.append(None if missing else rows.loaded(model, fields, values))
-        start = end
-    token, user, profile, team, preferences = parts
+    token, user, profile, team, preferences = rows.loaded_each(parts, row)  # one-to-ones: None
     token.roles = sorted(role for bit, role in enumerate(Role.values) if row[-1] & (1 << bit))
     DeviceToken._meta.get_field("user").set_cached_value(token, user)
     AgentProfile._meta.get_field("user").remote_field.set_cached_value(user, profile)

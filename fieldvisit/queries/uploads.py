@@ -30,8 +30,8 @@ def _fields(model: type, *names: str) -> list[Any]:
 
 
 @functools.cache
-def _read_plan(vendor: str) -> tuple[str, Any, list[list[Any]]]:
-    """The statement, its row converter, and each model's fields in the row."""
+def _read_plan(vendor: str) -> tuple[str, Any, tuple[Any, ...]]:
+    """The statement, its row converter, and each model with its fields in the row."""
     q = rows.q
     fields = [
         rows.concrete(Upload),
@@ -49,24 +49,20 @@ def _read_plan(vendor: str) -> tuple[str, Any, list[list[Any]]]:
         f"JOIN {rows.table(Team)} t ON t.{q('id')} = r.{q('team_id')} "
         f"WHERE u.{q('id')} = %s AND u.{q('owner_id')} = %s"
     )
-    return sql, rows.converter(list(itertools.chain(*fields))), fields
+    parts = tuple(zip((Upload, Visit, Stop, Route, Team), fields, strict=True))
+    return sql, rows.converter(list(itertools.chain(*fields))), parts
 
 
 def owned_upload(upload_id: Any, owner_id: int) -> Upload | None:
     """The upload with this id if ``owner_id`` owns it (None otherwise), its visit's stop's
     route and team cached on it."""
-    sql, convert, fields = _read_plan(connection.vendor)
+    sql, convert, parts = _read_plan(connection.vendor)
     with rows.cursor() as cursor:
         cursor.execute(sql, [rows.param(Upload._meta.pk, upload_id), owner_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    values, start, loaded = convert(row), 0, []
-    for model, model_fields in zip((Upload, Visit, Stop, Route, Team), fields, strict=True):
-        end = start + len(model_fields)
-        loaded.append(rows.loaded(model, model_fields, values[start:end]))
-        start = end
-    upload, visit, stop, route, team = loaded
+    upload, visit, stop, route, team = rows.loaded_each(parts, convert(row))
     for instance, name, related in (
         (upload, "visit", visit),
         (visit, "stop", stop),
