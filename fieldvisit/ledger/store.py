@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,6 @@ from fieldvisit.models import LedgerEntry, LedgerHead, LedgerNode
 from fieldvisit.texts import _, format_lazy
 
 HASH = merkle.HASH_SIZE
-_sha256 = hashlib.sha256
 Node = tuple[int, int]
 
 
@@ -228,15 +226,15 @@ def _insert(
     # The peaks are the complete subtrees of the old tree, largest first (one per bit set in
     # its size, the smallest last); the new leaf merges with the equal-sized ones at the end,
     # one per trailing 1 bit of the old size, which completes exactly the nodes listed by
-    # ``merkle.nodes_completed_by_append``, lowest level first: node (level, idx) with
-    # idx = (index + 1) >> level - 1, its left child the peak just before.
+    # ``merkle.nodes_completed_by_append``, lowest level first, each one's left child the
+    # peak just before.
     if len(peaks) != HASH * index.bit_count():
         raise AssertionError("ledger head peaks do not match its size")
     value, end = leaf, len(peaks)
     new_nodes: list[Any] = []
-    for level in range(1, (~index & (index + 1)).bit_length()):
-        value = _sha256(b"\x01" + peaks[end - HASH : end] + value).digest()
-        new_nodes += [level, ((index + 1) >> level) - 1, value]
+    for level, idx in merkle.nodes_completed_by_append(index):
+        value = merkle.node_hash(peaks[end - HASH : end], value)
+        new_nodes += [level, idx, value]
         end -= HASH
     new_peaks = peaks[:end] + value
     statements = _write_sql(db.vendor, len(new_nodes) // 3)
