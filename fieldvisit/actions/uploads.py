@@ -246,13 +246,11 @@ def _require_owner_may_upload(upload: Upload) -> None:
     this request authenticated (``find`` puts it on the upload; read moments ago, so as fresh
     as reading it again) and the visit's route and team ``find`` read with the upload, else
     read afresh."""
-    owner = upload.owner if Upload._meta.get_field("owner").is_cached(upload) else None
-    if owner is None or owner.pk != upload.owner_id:
-        require_owner_may_upload(upload)
-    elif Upload._meta.get_field("visit").is_cached(upload):  # read with its route and team
-        recordings.require_uploader_on(upload.visit.stop.route, owner)
+    cached = (Upload._meta.get_field(name).is_cached(upload) for name in ("owner", "visit"))
+    if all(cached) and upload.owner.pk == upload.owner_id:
+        recordings.require_uploader_on(upload.visit.stop.route, upload.owner)
     else:
-        recordings.require_uploader(upload.visit_id, owner)
+        require_owner_may_upload(upload)
 
 
 def _require_open_at(upload: Upload, offset: int) -> None:
