@@ -34,6 +34,7 @@ leaves it out).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import http.client
@@ -112,32 +113,30 @@ class Recording:
             "content_type": "audio/wav",
         }
 
-    def upload(self, path: Path, chunk: int) -> float:
+    def upload(self, path: Path, chunk: int, kept_alive: bool = False) -> float:
+        """Seconds to upload ``path`` as the next segment with tuspy; ``kept_alive``: created
+        with tuspy, then every PATCH on one ``http.client`` connection, as tus-js-client in
+        the field app (the browser's connection pool) and phones' HTTP stacks send them."""
         digest = sha256_of(path)
         uploader = self.client.uploader(
             file_path=str(path), chunk_size=chunk, metadata=self.metadata(path, digest)
         )
         start = time.perf_counter()
-        uploader.upload()
+        if kept_alive:
+            self._patch_on_one_connection(uploader.create_url(), path, chunk)
+        else:
+            uploader.upload()
         elapsed = time.perf_counter() - start
         self.index += 1
         self.prev = digest
         return elapsed
 
-    def upload_kept_alive(self, path: Path, chunk: int) -> float:
-        """The same upload from a client that keeps its connection, as tus-js-client in the
-        field app (the browser's connection pool) and phones' HTTP stacks do: created with
-        tuspy, then every PATCH on one ``http.client`` connection."""
-        digest = sha256_of(path)
-        uploader = self.client.uploader(
-            file_path=str(path), chunk_size=chunk, metadata=self.metadata(path, digest)
-        )
-        start = time.perf_counter()
-        location = urllib.parse.urlsplit(uploader.create_url())
+    def _patch_on_one_connection(self, url: str, path: Path, chunk: int) -> None:
+        location = urllib.parse.urlsplit(url)
         connection = http.client.HTTPConnection(location.hostname, location.port)
         headers = {**self.client.headers, "Tus-Resumable": "1.0.0", "Content-Type": OFFSET_STREAM}
         offset = 0
-        with path.open("rb") as f:
+        with path.open("rb") as f, contextlib.closing(connection):
             while block := f.read(chunk):
                 headers["Upload-Offset"] = str(offset)
                 connection.request("PATCH", location.path, body=block, headers=headers)
@@ -145,11 +144,6 @@ class Recording:
                 response.read()
                 assert response.status == 204, response.status
                 offset += len(block)
-        elapsed = time.perf_counter() - start
-        connection.close()
-        self.index += 1
-        self.prev = digest
-        return elapsed
 
 
 def patch_parts(recording: Recording, token: str, path: Path, rounds: int) -> dict[str, float]:
@@ -231,7 +225,7 @@ def main() -> None:
             runs["base"].append(durable_baseline(segment, work))
             for chunk in (1, 8):
                 runs[str(chunk)].append(recording.upload(segment, chunk * MB))
-            runs["kept"].append(recording.upload_kept_alive(segment, MB))
+            runs["kept"].append(recording.upload(segment, MB, kept_alive=True))
         plain, base = min(runs["plain"]), min(runs["base"])
         size = segment.stat().st_size
         print(f"segment: {size / MB:.0f} MB WAV; baseline sha256 + file write + fsync per MB "
