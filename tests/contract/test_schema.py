@@ -6,6 +6,7 @@ single drf-spectacular warning; the docs page loads only files this server serve
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import uuid
@@ -19,6 +20,7 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.views import SpectacularAPIView
 
+from fieldvisit.api.serializers import built_once, checkins, evidence, incidents, reports
 from tests.helpers import PROBLEM_JSON
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
@@ -214,3 +216,23 @@ def test_the_docs_page_points_at_the_schema(db, anon):
     html = anon.get("/api/docs/").content.decode()
 
     assert '"/api/v1/schema/"' in html or "'/api/v1/schema/'" in html
+
+
+def test_no_component_is_described_by_a_mixin_of_the_implementation(schema):
+    """A serializer is described by the first docstring among its classes: the serializers
+    whose fields are built once, without a docstring of their own, get no description from
+    the class that builds their fields (written for the code, not for the API's readers)."""
+    components = schema["components"]["schemas"]
+    mixed = {
+        cls.__name__.removesuffix("Serializer"): cls
+        for module in (checkins, evidence, incidents, reports)
+        for cls in vars(module).values()
+        if inspect.isclass(cls) and issubclass(cls, built_once.FieldsBuiltOnce)
+    }
+    assert {"CheckInCreate", "Photo", "CheckInResult"} <= set(mixed)
+    described = {
+        name: components[name].get("description")
+        for name, cls in mixed.items()
+        if name in components and not cls.__dict__.get("__doc__")
+    }
+    assert described and set(described.values()) == {None}, described

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from fieldvisit.models import EvidenceFile, LedgerEntry, Photo
@@ -219,6 +220,25 @@ def test_a_retry_with_the_same_id_answers_200_and_other_content_409(agent: Any, 
     assert_problem(conflict, 409, "id_conflict")
     assert Photo.objects.count() == 1
     assert EvidenceFile.objects.count() == 1
+
+
+def test_the_answer_is_the_photo_just_recorded_not_a_read_after_it(agent: Any, visit: Any) -> None:
+    """The photo is read once, to find an earlier one with its id; the 201 answer is written
+    from the row just created, with its file and agent (the retry's 200, read from the
+    database, equals it: above)."""
+    data = at_address(visit)
+    form = photo_form(data)
+    with CaptureQueriesContext(connection) as captured:
+        response = post_form(agent, photos_url(visit), form)
+    assert response.status_code == 201, response.content
+    reads = [
+        q["sql"]
+        for q in captured
+        if q["sql"].startswith("SELECT") and "fieldvisit_photo" in q["sql"]
+    ]
+    assert len(reads) == 1, reads
+    photo = Photo.objects.select_related("agent").get()
+    assert (response.json()["agent"], response.json()["size"]) == (photo.agent.username, len(data))
 
 
 def test_the_same_bytes_twice_are_stored_once(agent: Any, visit: Any) -> None:

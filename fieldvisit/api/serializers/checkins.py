@@ -64,7 +64,7 @@ class CheckInCreateSerializer(FieldsBuiltOnce, PositionMixin):
         return attrs
 
 
-class VisitBriefSerializer(serializers.ModelSerializer):
+class VisitBriefSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = Visit
         fields = ["id", "status"]
@@ -78,7 +78,7 @@ class SourcePositionSerializer(serializers.Serializer):
     lon = serializers.FloatField()
 
 
-class CheckInSerializer(serializers.ModelSerializer):
+class CheckInSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     agent = serializers.CharField(source="agent.username")
     source = serializers.SerializerMethodField(
         help_text="What the phone sent when it gave another datum than WGS-84 (`lat`/`lon` are "
@@ -112,7 +112,7 @@ class CheckInSerializer(serializers.ModelSerializer):
         ]
 
 
-class CheckInResultSerializer(serializers.Serializer):
+class CheckInResultSerializer(FieldsBuiltOnce, serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.CharField()
     received_at = serializers.DateTimeField()
@@ -167,7 +167,7 @@ class HeartbeatSerializer(serializers.Serializer):
     )
 
 
-class HeartbeatAnswerSerializer(serializers.Serializer):
+class HeartbeatAnswerSerializer(FieldsBuiltOnce, serializers.Serializer):
     watched = serializers.BooleanField(
         help_text="True while the agent is out on a route under way: a missing beat warns "
         "the on-call chain."
@@ -180,7 +180,7 @@ class HeartbeatAnswerSerializer(serializers.Serializer):
     )
 
 
-class AlertSerializer(serializers.ModelSerializer):
+class AlertSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     severity = serializers.ChoiceField(
         choices=AlertSeverity.choices,
         read_only=True,

@@ -12,6 +12,7 @@ from fieldvisit.api.fields import (
     FiniteFloatField,
     not_in_future,
 )
+from fieldvisit.api.serializers.built_once import FieldsBuiltOnce
 from fieldvisit.choices import PhotoKind, ReceiptOutcome
 from fieldvisit.models import Photo, Receipt
 from fieldvisit.texts import _
@@ -112,7 +113,7 @@ class ReceiptCreateSerializer(CapturedSerializer):
         return attrs
 
 
-class ExifSerializer(serializers.Serializer):
+class ExifSerializer(FieldsBuiltOnce, serializers.Serializer):
     lat = serializers.FloatField(source="exif_lat", allow_null=True)
     lon = serializers.FloatField(source="exif_lon", allow_null=True)
     altitude = serializers.FloatField(source="exif_altitude", allow_null=True)
@@ -121,7 +122,7 @@ class ExifSerializer(serializers.Serializer):
     model = serializers.CharField(source="exif_model")
 
 
-class PhotoSerializer(serializers.ModelSerializer):
+class PhotoSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     sha256 = serializers.CharField(source="file_id")
     size = serializers.IntegerField(source="file.size")
     media_type = serializers.CharField(source="file.media_type")
@@ -151,13 +152,13 @@ class PhotoSerializer(serializers.ModelSerializer):
         ]
 
 
-class FileBriefSerializer(serializers.Serializer):
+class FileBriefSerializer(FieldsBuiltOnce, serializers.Serializer):
     sha256 = serializers.CharField()
     size = serializers.IntegerField()
     media_type = serializers.CharField()
 
 
-class ReceiptSerializer(serializers.ModelSerializer):
+class ReceiptSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     signature = FileBriefSerializer(allow_null=True)
     photo = FileBriefSerializer(allow_null=True)
     agent = serializers.CharField(source="agent.username")
@@ -184,7 +185,7 @@ class ReceiptSerializer(serializers.ModelSerializer):
         ]
 
 
-class SegmentSerializer(serializers.Serializer):
+class SegmentSerializer(FieldsBuiltOnce, serializers.Serializer):
     index = serializers.IntegerField()
     sha256 = serializers.CharField()
     started_at = serializers.DateTimeField()
@@ -201,12 +202,12 @@ class SegmentSerializer(serializers.Serializer):
     )
 
 
-class GapSerializer(serializers.Serializer):
+class GapSerializer(FieldsBuiltOnce, serializers.Serializer):
     after_index = serializers.IntegerField()
     seconds = serializers.FloatField()
 
 
-class RecordingSerializer(serializers.Serializer):
+class RecordingSerializer(FieldsBuiltOnce, serializers.Serializer):
     """The visit's recording and its verdict (rule 6): continuous and covering the visit."""
 
     id = serializers.UUIDField(allow_null=True)

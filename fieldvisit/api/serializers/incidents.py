@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from fieldvisit.api.serializers.built_once import FieldsBuiltOnce
 from fieldvisit.choices import AlertSeverity, IncidentSource
 from fieldvisit.models import Incident, IncidentAccount
 
@@ -18,7 +19,7 @@ class AccountCreateSerializer(serializers.Serializer):
     )
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     agent = serializers.CharField(source="agent.username", read_only=True)
 
     class Meta:

@@ -8,6 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from fieldvisit.api.serializers.built_once import FieldsBuiltOnce
 from fieldvisit.choices import PaymentMethod, PromiseTerms, ReportOutcome, ReportStatus
 from fieldvisit.models import VisitReport
 from fieldvisit.texts import _, format_lazy
@@ -172,7 +173,7 @@ class PromiseToPayAnswerSerializer(serializers.Serializer):
     authorisation = serializers.CharField()
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=ReportStatus.choices, read_only=True)
     author = serializers.CharField(source="author.username", read_only=True)
     promise_to_pay = PromiseToPayAnswerSerializer(allow_null=True, read_only=True)
@@ -241,7 +242,7 @@ class CosignSerializer(serializers.Serializer):
     )
 
 
-class CosignResultSerializer(serializers.Serializer):
+class CosignResultSerializer(FieldsBuiltOnce, serializers.Serializer):
     status = serializers.CharField(help_text="Always `cosigned`.")
     report = serializers.UUIDField(source="report.id")
     cosigned_by = serializers.CharField(source="cosignature.agent.username")

@@ -127,7 +127,8 @@ class PhotoCreate(EvidenceUploadView):
                 digest,
             ),
         )
-        photo = Photo.objects.select_related("file", "agent").get(pk=photo.pk)
+        if not created:  # a retry: the photo on record, read with what the answer shows
+            photo = Photo.objects.select_related("file", "agent").get(pk=photo.pk)
         return answer(PhotoSerializer(photo).data, created)
 
 
@@ -190,5 +191,8 @@ class ReceiptCreate(EvidenceUploadView):
                 digest,
             ),
         )
-        receipt = Receipt.objects.select_related("signature", "photo", "agent").get(pk=receipt.pk)
+        if not created:  # a retry: the receipt on record, read with what the answer shows
+            receipt = Receipt.objects.select_related("signature", "photo", "agent").get(
+                pk=receipt.pk
+            )
         return answer(ReceiptSerializer(receipt).data, created)
