@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.utils.datastructures import MultiValueDict
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import GenericAPIView
@@ -26,6 +26,7 @@ from fieldvisit.api.serializers.evidence import (
 )
 from fieldvisit.evidence.receiving import HashingUploadHandler
 from fieldvisit.models import Photo, Receipt, Visit
+from fieldvisit.queries.evidence import visit_for_evidence
 
 UPLOAD_PROBLEMS = (
     "validation_error",
@@ -64,12 +65,12 @@ class EvidenceUploadView(GenericAPIView):
         return super().finalize_response(request, response, *args, **kwargs)
 
     def visit(self, pk: Any) -> Visit:
-        return get_object_or_404(
-            access.visits_visible_to(self.request.user).select_related(
-                "stop__route", "stop__address", "stop__case__creditor"
-            ),
-            pk=pk,
-        )
+        """The visit, if the agent may see it (``access.visits_visible_to``, judged on the
+        visit's route read with it), with what the evidence's rules read of it."""
+        visit = visit_for_evidence(pk)
+        if visit is None or not access.route_visible_to(self.request.user, visit.stop.route):
+            raise Http404
+        return visit
 
     def validated(self) -> dict[str, Any]:
         serializer = self.get_serializer(data=self.request.data)
