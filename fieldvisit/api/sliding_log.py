@@ -5,11 +5,17 @@ A request is allowed when fewer than ``limit`` requests were allowed in the last
 seconds, entries at or before ``now - duration`` having left, exactly as DRF prunes its
 history; a refused request is not recorded. DRF reads the history with one command and writes
 it back with another, so two workers that read the same history both allow; the script below
-prunes, counts and records in one step, which Redis runs alone.
+counts, prunes and records in one step, which Redis runs alone.
 
-The times are the caller's clock (DRF's ``timer``), sent as exact decimal strings: the cutoff
-is computed in Python as DRF computes it (Lua would round a number it hands to Redis to 14
-digits, a tenth of a millisecond on today's clock), and the scores come back exact.
+The times are the caller's clock (DRF's ``timer``), as in DRF: ``wait()`` is computed on the
+clock that judged the request, and the tests move it (time-machine, a replaced ``timer``).
+Redis's own clock (TIME in the script) would put every worker on one clock, but NTP keeps the
+workers within milliseconds of each other, against periods of a second at the least. They go
+as exact decimal strings: the cutoff is computed in Python as DRF computes it (Lua would round
+a number it hands to Redis to 14 digits, a tenth of a millisecond on today's clock), and the
+scores come back exact. Where the two can differ: a worker whose clock runs behind another's
+records an entry older than the newest; DRF prunes its list from the oldest inserted and stops
+at the first entry still in the window, the sorted set drops every entry out of it.
 """
 
 from __future__ import annotations

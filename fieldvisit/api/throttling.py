@@ -74,6 +74,7 @@ class CurrentRates:
             return True
         self.now = self.timer()  # type: ignore[attr-defined]
         log_key = backend.make_and_validate_key(self.key + sliding_log.KEY_SUFFIX)
+        # redis-py's client from Django's RedisCacheClient: the first server, as for a write.
         client = backend._cache.get_client(log_key, write=True)
         self.log = sliding_log.take(client, log_key, self.now, self.duration, self.num_requests)
         return self.log.allowed
