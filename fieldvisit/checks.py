@@ -150,3 +150,29 @@ def language_code(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             id="fieldvisit.E014",
         )
     ]
+
+
+@register()
+def throttle_rates(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """A rate limit DRF cannot read raises in every request it guards (a 500 for each): say
+    so at start-up. DRF reads ``<number>/<period>``, the period's first letter s, m, h or d."""
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    errors = []
+    for scope, rate in api_settings.DEFAULT_THROTTLE_RATES.items():
+        try:
+            number, _seconds = SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
+            readable = number is None or number >= 0
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+            readable = False
+        if not readable:
+            errors.append(
+                Error(
+                    f"The rate limit {scope!r} is {rate!r}.",
+                    hint=f"Set THROTTLE_{scope.upper()} to a number of requests per period, "
+                    "such as 120/min, 20/hour or 5/s (0: refuse every request).",
+                    id="fieldvisit.E016",
+                )
+            )
+    return errors

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from django.core.checks import run_checks
 
 
@@ -36,3 +37,15 @@ def test_a_per_process_cache_is_reported_because_limits_would_count_per_worker(s
         }
     }
     assert "fieldvisit.W003" not in warning_ids()
+
+
+@pytest.mark.parametrize("rate", ["120/min", "20/hour", "5/s", "0/day", None])
+def test_a_rate_limit_drf_reads_passes(settings, rate) -> None:  # type: ignore[no-untyped-def]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"write": rate}}
+    assert "fieldvisit.E016" not in warning_ids()
+
+
+@pytest.mark.parametrize("rate", ["120", "120/", "twenty/min", "120/week", "-1/min", "1/2/min", ""])
+def test_a_rate_limit_drf_cannot_read_is_an_error_at_start_up(settings, rate) -> None:  # type: ignore[no-untyped-def]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"write": rate}}
+    assert "fieldvisit.E016" in warning_ids()
