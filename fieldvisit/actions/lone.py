@@ -15,8 +15,9 @@ import datetime as dt
 from typing import Any
 
 from fieldvisit.actions import alerts, incidents
-from fieldvisit.choices import AlertKind, CheckInKind
-from fieldvisit.models import CheckIn, Visit
+from fieldvisit.choices import AlertKind
+from fieldvisit.models import Visit
+from fieldvisit.queries.evidence import partner_position
 from fieldvisit.rules.checkins import distance_m
 from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import person_name
@@ -35,17 +36,7 @@ def partner_distance_m(visit: Visit, agent: Any, moment: dt.datetime) -> float |
     address = visit.stop.address
     if not address.geocoded:
         return None
-    partners = (
-        visit.checkins.filter(kind=CheckInKind.ARRIVE).exclude(agent=agent).values("agent_id")
-    )
-    latest = (
-        CheckIn.objects.filter(
-            route_id=visit.stop.route_id, agent_id__in=partners, captured_at__lte=moment
-        )
-        .order_by("-captured_at")
-        .values_list("lat", "lon")
-        .first()
-    )
+    latest = partner_position(visit.pk, visit.stop.route_id, agent.pk, moment)
     return None if latest is None else distance_m(address.lat, address.lon, *latest)
 
 

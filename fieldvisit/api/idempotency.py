@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from fieldvisit.actions.common import Recorded
 from fieldvisit.api.errors import Problem
 from fieldvisit.canonical import canonical_json, jsonable
+from fieldvisit.db import rows
 from fieldvisit.texts import _, format_lazy
 
 T = TypeVar("T", bound=models.Model)
@@ -61,7 +62,7 @@ def create_once(
     raises ``actions.common.Recorded`` (one query fewer on every first request)."""
 
     def existing() -> T | None:
-        found = model._default_manager.filter(pk=record_id).first()
+        found = rows.by_pk(model, record_id)
         if found is not None and getattr(found, field) != digest:
             raise id_conflict(record_id)
         return found

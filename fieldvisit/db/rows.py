@@ -184,6 +184,26 @@ def loaded_each(
     return instances
 
 
+@functools.cache
+def _by_pk_plan(model: type[models.Model], vendor: str) -> tuple[str, Any]:
+    fields = concrete(model)
+    sql = (
+        f"SELECT {select_list('t', fields)} FROM {table(model)} t "  # noqa: S608
+        f"WHERE t.{q(model._meta.pk.column)} = %s"
+    )
+    return sql, converter(fields)
+
+
+def by_pk(model: type[models.Model], pk: Any) -> Any:
+    """``model.objects.filter(pk=pk).first()``, the statement written once: the instance, or
+    None when there is no row with that key."""
+    sql, convert = _by_pk_plan(model, connection.vendor)
+    with cursor() as c:
+        c.execute(sql, [param(model._meta.pk, pk)])
+        row = c.fetchone()
+    return None if row is None else loaded(model, concrete(model), convert(row))
+
+
 def param(field: models.Field, value: Any) -> Any:
     """A value as a query parameter for this field."""
     return field.get_db_prep_value(value, connection, prepared=False)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import F, Min, Q, Subquery
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 
 from fieldvisit.choices import CheckInKind, VisitStatus
@@ -30,6 +30,7 @@ from fieldvisit.models import (
     VisitReport,
     VisitReview,
 )
+from fieldvisit.queries.evidence import first_arrival
 from fieldvisit.queries.recordings import VisitRecording, visit_recording
 from fieldvisit.queries.timing import route_timing
 from fieldvisit.rules.checkins import MissedReport, missed_reports
@@ -296,5 +297,4 @@ def may_review(user: Any, visit: Visit) -> bool:
 
 def visit_window(visit: Visit) -> VisitWindow:
     """When the visit began (first arrival), opened (two agents together) and closed."""
-    first = visit.checkins.filter(kind=CheckInKind.ARRIVE).aggregate(at=Min("captured_at"))["at"]
-    return VisitWindow(first, visit.opened_at, visit.closed_at)
+    return VisitWindow(first_arrival(visit.pk), visit.opened_at, visit.closed_at)

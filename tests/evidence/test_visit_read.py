@@ -1,17 +1,24 @@
 """The visit a photo or a receipt is sent to (``queries.evidence``): read in one statement
 with its stop, route, team, address, case and creditor, each as the ORM would load it; the
-view answers 404 for a visit the agent may not see, as the ORM's filtered read did."""
+view answers 404 for a visit the agent may not see, as the ORM's filtered read did. The
+visit's first arrival, the partner's latest position and a record by its key (``rows.by_pk``)
+are the ORM's answers too."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import Min
 from django.test.utils import CaptureQueriesContext
 
-from fieldvisit.models import Visit
+from fieldvisit.choices import CheckInKind
+from fieldvisit.db import rows
+from fieldvisit.models import CheckIn, Visit
+from fieldvisit.queries import evidence
 from fieldvisit.queries.evidence import visit_for_evidence
 from tests.helpers import assert_problem, photo_form, post_form, stops_of
 from tests.images import jpeg
@@ -56,3 +63,54 @@ def test_the_teams_supervisor_sees_the_visit_but_may_not_add_to_it(world: Any) -
     phone = world.client(world.supervisor, "desk")
     response = post_form(phone, f"/api/v1/visits/{visit.pk}/photos/", photo_form(jpeg()))
     assert_problem(response, 403, "not_team_member")
+
+
+def orm_first_arrival(visit: Visit) -> Any:
+    return visit.checkins.filter(kind=CheckInKind.ARRIVE).aggregate(at=Min("captured_at"))["at"]
+
+
+def orm_partner_position(visit: Visit, agent: Any, moment: Any) -> Any:
+    partners = visit.checkins.filter(kind=CheckInKind.ARRIVE).exclude(agent=agent)
+    return (
+        CheckIn.objects.filter(
+            route_id=visit.stop.route_id,
+            agent_id__in=partners.values("agent_id"),
+            captured_at__lte=moment,
+        )
+        .order_by("-captured_at")
+        .values_list("lat", "lon")
+        .first()
+    )
+
+
+def test_the_first_arrival_and_the_partners_position_are_the_orms(world: Any, visit: Visit) -> None:
+    unvisited = stops_of(world.route)[1].visit
+    assert evidence.first_arrival(unvisited.pk) is None is orm_first_arrival(unvisited)
+    arrived = orm_first_arrival(visit)
+    assert arrived is not None and evidence.first_arrival(visit.pk) == arrived
+
+    times = sorted(CheckIn.objects.values_list("captured_at", flat=True))
+    moments = [times[0] - dt.timedelta(seconds=1), *times, times[-1] + dt.timedelta(hours=1)]
+    seen = set()
+    for agent in (world.agent_a, world.agent_b, world.outsider):
+        for moment in moments:
+            expected = orm_partner_position(visit, agent, moment)
+            found = evidence.partner_position(visit.pk, visit.stop.route_id, agent.pk, moment)
+            assert found == expected, (agent, moment)
+            seen.add(found)
+    assert None in seen and len(seen) >= 3  # before anyone reported, and each partner's place
+    assert (
+        evidence.partner_position(
+            unvisited.pk, unvisited.stop.route_id, world.agent_a.pk, moments[-1]
+        )
+        is None
+    )
+
+
+def test_a_record_by_its_key_is_the_orms(visit: Visit) -> None:
+    checkin = CheckIn.objects.filter(visit=visit).first()
+    found = rows.by_pk(CheckIn, checkin.pk)
+    assert fields(found) == fields(checkin)
+    assert not found._state.adding
+    assert rows.by_pk(CheckIn, uuid.uuid4()) is None
+    assert fields(rows.by_pk(Visit, str(visit.pk))) == fields(Visit.objects.get(pk=visit.pk))
