@@ -470,6 +470,14 @@ def _apply_change(route: Route, change: RouteChangeRequest) -> None:
     added = Address.objects.select_related("case").in_bulk(
         [item["address"] for item in change.add_stops]
     )
+    if gone := [
+        item["address"] for item in change.add_stops if uuid.UUID(item["address"]) not in added
+    ]:
+        # Named by id, not a foreign key: an address deleted since the request is gone.
+        raise RuleViolation(
+            "change_request_stale",
+            format_lazy(_("No such address: {addresses}."), addresses=", ".join(gone)),
+        )
     fresh = []
     for item in change.add_stops:
         address = added[uuid.UUID(item["address"])]

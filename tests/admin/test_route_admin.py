@@ -491,6 +491,29 @@ def test_supervisor_rejects_change_request(world: World, client: Client) -> None
     assert messages_of(again) == [("error", "The change request is already rejected.")]
 
 
+def test_approving_a_change_whose_added_address_was_deleted_is_refused(
+    world: World, client: Client
+) -> None:
+    """The request names its added addresses by id, not by a foreign key: an address deleted
+    meanwhile (a superuser's clean-up of a case) leaves a request that can no longer apply.
+    Approving it is refused with a message, not a server error, and nothing changes."""
+    change = change_request(world)
+    root = User.objects.create_superuser("root", "root@example.com", "pw")
+    login(client, root)
+    address = world.addresses[3]
+    delete = reverse("admin:fieldvisit_address_delete", args=[address.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    client = login(Client(), world.supervisor)
+    response = client.post(change_request_decide_url(change), {"comment": "", "_approve": "1"})
+    assert response.status_code == 200
+    (message,) = messages_of(response)
+    assert message[0] == "error"
+    change.refresh_from_db()
+    assert change.status == ChangeRequestStatus.PENDING
+    assert world.route.stops.count() == 3
+    assert kinds(f"route:{world.route.pk}")[-1] == "route_change.requested"
+
+
 def test_planner_cannot_decide_change_request(world: World, client: Client) -> None:
     change = change_request(world)
     login(client, world.planner)
