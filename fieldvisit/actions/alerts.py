@@ -217,7 +217,8 @@ def notice_of_link(token: str) -> AlertNotice:
     notice = (
         AlertNotice.objects.select_related("recipient", "alert__team").filter(pk=notice_id).first()
     )
-    if notice is None or notice.recipient is None:
+    if notice is None or notice.recipient is None or not notice.recipient.is_active:
+        # A deactivated account's link acknowledges nothing: it would stop the chain.
         raise RuleViolation("invalid_link", _("This link is not valid or has expired."))
     return notice
 

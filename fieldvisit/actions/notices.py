@@ -26,20 +26,31 @@ ACK_MAX_AGE_S = 24 * 3600
 
 
 def chain_of(team: Team) -> list[Any]:
-    """The people on the team's on-call chain, in order. A team set up before chains
-    existed has none: its supervisor, then its risk manager, stand in."""
-    entries = OnCallEntry.objects.filter(team=team).select_related("user").order_by("position")
+    """The people on the team's on-call chain, in order: those whose account is active (one
+    deactivated, who left, is told nothing: alerts say where the agents are). A team set up
+    before chains existed has none: its supervisor, then its risk manager, stand in."""
+    entries = (
+        OnCallEntry.objects.filter(team=team, user__is_active=True)
+        .select_related("user")
+        .order_by("position")
+    )
     people = [entry.user for entry in entries]
     if people:
         return people
-    return list(dict.fromkeys(p for p in (team.supervisor, team.risk_manager) if p is not None))
+    return list(
+        dict.fromkeys(
+            p for p in (team.supervisor, team.risk_manager) if p is not None and p.is_active
+        )
+    )
 
 
 def chain_facts(team: Team) -> list[ChainEntry]:
     """The team's chain as the rules judge it (one query for the entries, one for the
     contacts)."""
     users = list(
-        OnCallEntry.objects.filter(team=team).order_by("position").values_list("user", flat=True)
+        OnCallEntry.objects.filter(team=team, user__is_active=True)
+        .order_by("position")
+        .values_list("user", flat=True)
     )
     verified = set(
         ContactPoint.objects.filter(user__in=users, verified_at__isnull=False).values_list(

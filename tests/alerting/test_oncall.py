@@ -119,6 +119,21 @@ def test_a_route_is_not_approved_for_a_chain_of_one(world: World) -> None:
     route_actions.decide_route(route.pk, world.supervisor, True, "ok", now=local(18, 5))
 
 
+@pytest.mark.django_db
+def test_a_deactivated_account_on_the_chain_does_not_count(world: World) -> None:
+    """Someone who left (their account deactivated) is no longer on call: a route is not
+    approved on their verified contact."""
+    route = factories.route(
+        world.team, world.planner, DAY + dt.timedelta(days=1), world.addresses[3:]
+    )
+    route_actions.submit_route(route.pk, world.planner, now=local(18))
+    world.duty.is_active = False
+    world.duty.save(update_fields=["is_active"])
+    with pytest.raises(RuleViolation) as refused:
+        route_actions.decide_route(route.pk, world.supervisor, True, "ok", now=local(18, 5))
+    assert refused.value.code == "oncall_chain_incomplete"
+
+
 # --- escalation ------------------------------------------------------------------------------
 
 
@@ -184,6 +199,31 @@ def test_a_panic_goes_along_a_chain_of_three_until_the_third_acknowledges(
         ["Lan Ye (night_manager)"],
     ]
     assert client.get("/alerts/ack/forged-token/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_panic_is_never_sent_to_a_deactivated_account(
+    world: World, clock: Any, client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """An alert says where the agents are: a link sent before the recipient's account was
+    deactivated (they left) no longer acknowledges for them (which would stop the chain), and
+    escalation passes a deactivated account by."""
+    capture = django_capture_on_commit_callbacks
+    alert = panic(world, clock, local(9, 0), capture)
+    assert addressees() == [["supervisor@example.com"]]
+    link = ACK_LINK.search(mail.outbox[-1].body).group(1)
+    world.supervisor.is_active = False
+    world.supervisor.save(update_fields=["is_active"])
+    assert client.post(link, {"note": "Seen"}).status_code == 404
+    assert Alert.objects.get(pk=alert.pk).status == AlertStatus.OPEN
+    world.supervisor.is_active = True
+    world.supervisor.save(update_fields=["is_active"])
+    world.duty.is_active = False
+    world.duty.save(update_fields=["is_active"])
+    clock.move_to(local(9, 3))
+    run(capture, jobs.escalate_alerts)
+    assert ["duty_manager@example.com"] not in addressees()
+    assert not AlertNotice.objects.filter(alert=alert, recipient=world.duty).exists()
 
 
 @pytest.mark.django_db
