@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from fieldvisit.access import evidence_scope
+from fieldvisit.access_log import record_read
 from fieldvisit.actions import reports as actions
 from fieldvisit.actions.late_evidence import KIND_NAMES
 from fieldvisit.admin.base import (
@@ -187,6 +188,8 @@ class VisitAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:fieldvisit_visit_change", args=[visit.pk])
                 )
+        # The page shows the report and the verdict: a read of the visit's evidence.
+        record_read(request.user, "visit_review", f"visit:{visit.pk}", via="admin")
         records = visit_records(visit)
         report = records.report
         context = {

@@ -348,3 +348,18 @@ def test_the_visit_page_shows_its_report_verdict_and_last_review_from_one_read(
         if 'FROM "fieldvisit_visitreport"' in q["sql"] and "IS NULL" in q["sql"]
     ]
     assert len(report_reads) == 1, report_reads
+
+
+def test_opening_the_review_page_is_logged_as_a_read_of_the_visit(
+    world: Any, cosigned: dict[str, Any], closed_visit: Any, supervisor: Client
+) -> None:
+    """The review page shows the report, its attestations and the compliance verdict: a
+    supervisor who opens it directly (not through the visit's page) read the evidence."""
+    from fieldvisit.models import EvidenceAccess
+
+    page = supervisor.get(review_url(closed_visit))
+    assert page.status_code == 200 and cosigned["notes"] in page.content.decode()
+    reads = EvidenceAccess.objects.filter(user=world.supervisor)
+    assert [(r.action, r.subject, r.via) for r in reads] == [
+        ("visit_review", f"visit:{closed_visit.pk}", "admin")
+    ]
