@@ -47,3 +47,13 @@ def test_the_case_evidence_has_one_timeline_in_time_order(
     assert kinds[0] == "segment"  # the recording began before the arrivals
     assert all(item["visit"] == str(evidenced_visit.pk) for item in timeline)
     assert "leave by agent_b" in [item["summary"] for item in timeline]
+
+
+def test_a_case_search_is_logged(world: World, evidenced_visit: Visit) -> None:
+    """The search answers with full ID numbers: who looked for whom is logged, as the
+    operation's description says."""
+    legal = world.client(world.legal, "desk")
+    case = evidenced_visit.stop.case
+    assert legal.get("/api/v1/cases/", {"q": case.debtor_id_number}).json()["count"] == 1
+    reads = EvidenceAccess.objects.filter(user=world.legal).values_list("action", "subject")
+    assert list(reads) == [("case_search", f"q:{case.debtor_id_number}")]

@@ -95,6 +95,13 @@ class CaseList(LegalView, generics.ListAPIView):
             )
         return cases
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        answer = super().list(request, *args, **kwargs)
+        # The answer carries full ID numbers: who searched for whom is logged.
+        q = request.query_params.get("q", "").strip()
+        record_read(request.user, "case_search", f"q:{q}"[:128])
+        return answer
+
 
 class CaseEvidence(LegalView):
     serializer_class = CaseEvidenceSerializer
