@@ -30,7 +30,7 @@ from django.utils.html import format_html
 from fieldvisit.access import alert_scope, evidence_scope
 from fieldvisit.actions import alerts as actions
 from fieldvisit.actions.alerts import may_handle
-from fieldvisit.admin.base import ReadOnlyAdmin, TeamScopedAdmin
+from fieldvisit.admin.base import LoggedReadsAdmin, ReadOnlyAdmin, TeamScopedAdmin
 from fieldvisit.admin.maps import alert_map
 from fieldvisit.admin.oncall import NoticeInline
 from fieldvisit.choices import AlertSeverity, AlertStatus
@@ -241,7 +241,7 @@ class AlertAdmin(TeamScopedAdmin, ReadOnlyAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(TeamScopedAdmin, ReadOnlyAdmin):
+class CheckInAdmin(LoggedReadsAdmin, TeamScopedAdmin, ReadOnlyAdmin):
     team_field = "route__team"
     read_scope = staticmethod(evidence_scope)
 

@@ -363,3 +363,18 @@ def test_opening_the_review_page_is_logged_as_a_read_of_the_visit(
     assert [(r.action, r.subject, r.via) for r in reads] == [
         ("visit_review", f"visit:{closed_visit.pk}", "admin")
     ]
+
+
+def test_opening_a_check_in_in_admin_is_logged(
+    world: Any, closed_visit: Any, supervisor: Client
+) -> None:
+    """A check-in is evidence (where and when an agent was): a supervisor opening one in
+    admin is in the evidence access log, as opening a photo or a receipt is."""
+    from fieldvisit.models import CheckIn, EvidenceAccess
+
+    checkin = CheckIn.objects.filter(visit=closed_visit).first()
+    assert supervisor.get(change_url(CheckIn, checkin.pk)).status_code == 200
+    reads = EvidenceAccess.objects.filter(user=world.supervisor)
+    assert [(r.action, r.subject, r.via) for r in reads] == [
+        ("checkin", f"checkin:{checkin.pk}", "admin")
+    ]
