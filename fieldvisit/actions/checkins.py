@@ -267,7 +267,8 @@ def _advance_visit(
         left = {c.agent_id for c in checkins if c.kind == CheckInKind.LEAVE}
         if arrived and arrived <= left:
             visit.status = VisitStatus.CLOSED
-            visit.closed_at = data.captured_at
+            # When the last one left: a leave queued offline may reach us after a later one.
+            visit.closed_at = max(c.captured_at for c in checkins if c.kind == CheckInKind.LEAVE)
             changed += ["status", "closed_at"]
             Stop.objects.filter(pk=visit.stop_id).update(status=StopStatus.VISITED)
             # What the verdict is judged by, so that it can be re-derived from the visit's

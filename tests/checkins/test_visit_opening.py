@@ -31,6 +31,26 @@ from tests.helpers import (
 # --- Opening and closing -----------------------------------------------------------------
 
 
+def test_a_visit_closes_when_the_last_agent_left_whatever_order_the_leaves_arrive_in(
+    world, phone_a, phone_b, stops
+):
+    """B left first, but B's leave was queued offline and reached us after A's: the visit
+    closed when A, the last to go, left, not at the time of the check-in that came last."""
+    stop = stops[0]
+    assert post(phone_a, body(world, DEPART, ago=minutes(40))).status_code == 201
+    assert post(phone_b, body(world, DEPART, ago=minutes(40))).status_code == 201
+    assert post(phone_a, body(world, ARRIVE, stop, ago=minutes(30))).status_code == 201
+    assert post(phone_b, body(world, ARRIVE, stop, ago=minutes(29))).status_code == 201
+    b_leaves = body(world, LEAVE, stop, ago=minutes(12))  # queued on B's phone
+    a_leaves = body(world, LEAVE, stop, ago=minutes(2))
+    assert post(phone_a, a_leaves).json()["visit"]["status"] == "open"
+    assert post(phone_b, b_leaves).json()["visit"]["status"] == "closed"
+    visit = Visit.objects.get(pk=stop.visit.pk)
+    assert visit.closed_at == parse(a_leaves["captured_at"])
+    (closed,) = ledger_entries("visit.closed")
+    assert parse(closed["data"]["closed_at"]) == parse(a_leaves["captured_at"])
+
+
 def test_a_visit_opens_with_both_agents_and_closes_when_both_leave(world, phone_a, phone_b, stops):
     stop = stops[0]
     visit = stop.visit
