@@ -82,3 +82,24 @@ test("a refused segment: those queued after it move up, the chain goes on from t
   assert.equal(lastSha256, "e");
   assert.deepEqual(ch.rechain([], refused), {changed: [], lastSha256: "b"});
 });
+
+test("a closed visit's recording goes on until this phone's clock is past the last leave", () => {
+  const leaveA = "2026-11-24T01:30:20.000Z";
+  const leaveB = "2026-11-24T01:30:26.000Z";  // the partner's clock, running ahead
+  const seen = Date.parse("2026-11-24T01:30:21.000Z");  // this phone saw the visit closed
+  // Not when it saw the close, but the margin past the later leave, by its own clock.
+  assert.equal(ch.recordingStopsIn(seen, [leaveA, leaveB], seen), 7000);
+  assert.equal(ch.recordingStopsIn(seen + 5000, [leaveB, leaveA], seen), 2000);
+  assert.equal(ch.recordingStopsIn(seen + 7000, [leaveA, leaveB], seen), 0);
+  assert.equal(ch.recordingStopsIn(seen + 9000, [leaveA, leaveB], seen), 0);
+  // The leaves behind its clock: the margin past them, never less.
+  assert.equal(ch.recordingStopsIn(seen, [leaveA], seen), 1000);
+  assert.equal(ch.recordingStopsIn(seen + 1000, [leaveA], seen), 0);
+  // No leave known (a stale screen): the margin from when it saw the close.
+  assert.equal(ch.recordingStopsIn(seen, [], seen), ch.END_MARGIN_MS);
+  assert.equal(ch.recordingStopsIn(seen, ["not a time"], seen), ch.END_MARGIN_MS);
+  // A partner's clock an hour ahead: it stops at the cap, counted from when it saw the close.
+  const hourAhead = "2026-11-24T02:30:26.000Z";
+  assert.equal(ch.recordingStopsIn(seen, [hourAhead], seen), ch.END_WAIT_MAX_MS);
+  assert.equal(ch.recordingStopsIn(seen + ch.END_WAIT_MAX_MS, [hourAhead], seen), 0);
+});

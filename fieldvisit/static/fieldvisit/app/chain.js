@@ -114,3 +114,25 @@ export function rechain(queued, refused) {
   const last = changed.length ? changed[changed.length - 1].body.sha256 : refused.body.prev_sha256;
   return {changed, lastSha256: last};
 }
+
+// Once the visit has closed, the recording goes on until this phone's clock is this far past
+// the last leave's `captured_at`: the server judges the recording's end (this phone's clock:
+// a segment's start plus its audio) against that leave as the leaving phone stamped it, so the
+// partner's clock running ahead, or a last piece of audio a little shorter than the time it
+// took, must not leave the end of the visit off the record.
+export const END_MARGIN_MS = 2000;
+// A partner's clock that far ahead is not even flagged by the server (CLOCK_SKEW_FLAG_S); past
+// that (and the margin), counted from when this phone saw the visit closed, it stops anyway.
+export const END_WAIT_MAX_MS = 120_000 + END_MARGIN_MS;
+
+/**
+ * Milliseconds to go on recording a visit that has closed (0: stop now). `now` and
+ * `closedSeenAt`: this phone's clock, now and when it first saw the visit closed;
+ * `leaveTimes`: the `captured_at` of the visit's leave check-ins it knows of (none known: the
+ * margin from when it saw the close).
+ */
+export function recordingStopsIn(now, leaveTimes, closedSeenAt) {
+  const leaves = leaveTimes.map((at) => Date.parse(at)).filter(Number.isFinite);
+  const until = (leaves.length ? Math.max(...leaves) : closedSeenAt) + END_MARGIN_MS;
+  return Math.max(0, Math.min(until, closedSeenAt + END_WAIT_MAX_MS) - now);
+}
