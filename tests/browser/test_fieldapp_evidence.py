@@ -245,11 +245,16 @@ def test_a_whole_visit_on_two_phones_ends_in_a_bundle_that_verifies(
 
 
 def begin_visit(
-    world: World, browser: Browser, errors: list[str], a_without_worker: bool = False
+    world: World,
+    browser: Browser,
+    errors: list[str],
+    a_without_worker: bool = False,
+    b_clock_ahead: dt.timedelta = dt.timedelta(0),
 ) -> Visit:
     """Both phones signed in, departed and arrived at the first stop; A's phone records.
     ``a_without_worker``: A's context blocks service workers (Playwright cannot intercept a
-    request that a service worker could answer)."""
+    request that a service worker could answer). ``b_clock_ahead``: how far B's phone clock
+    runs ahead of the server's (and A's)."""
     stop = world.route.stops.select_related("address").order_by("sequence").first()
     lat, lon = stop.address.lat, stop.address.lon
     blocked = {"service_workers": "block"} if a_without_worker else {}
@@ -257,7 +262,9 @@ def begin_visit(
     phone(browser, "agent_b", lat + 0.0002, lon, "en-US")
     for actor in ("agent_a", "agent_b"):
         worker = not (a_without_worker and actor == "agent_a")
-        browser.do(actor, open_app(actor, errors, timezone.now(), service_worker=worker))
+        ahead = b_clock_ahead if actor == "agent_b" else dt.timedelta(0)
+        now = timezone.now() + ahead
+        browser.do(actor, open_app(actor, errors, now, service_worker=worker))
         browser.do(actor, click("button[data-kind=depart]"))
     eventually(lambda: CheckIn.objects.filter(kind=CheckInKind.DEPART).count() == 2, what="depart")
     browser.do("agent_a", arrive)
@@ -267,6 +274,43 @@ def begin_visit(
     browser.do("agent_b", arrive)
     eventually(lambda: Visit.objects.get(pk=visit.pk).status == VisitStatus.OPEN, what="open")
     return visit
+
+
+def test_the_recording_goes_on_until_the_phone_clock_is_past_the_partners_leave(
+    world: World, browser: Browser
+) -> None:
+    """Two phones' clocks never agree exactly (the server flags a skew only beyond two
+    minutes): here B's runs 10 s ahead. A leaves, then B; A's phone learns the visit closed
+    from the server within seconds of B's leave, but B stamped that leave 10 s ahead of A's
+    clock, and the recording is timed by A's. Stopped at once, it would end, on the record,
+    before the last leave, and the visit's recording would not cover it. A's phone records on
+    until its own clock is past the last leave."""
+    errors: list[str] = []
+    ahead = dt.timedelta(seconds=10)
+    visit = begin_visit(world, browser, errors, b_clock_ahead=ahead)
+    eventually(
+        lambda: AudioSegment.objects.filter(recording__visit=visit).exists(), 60, "a segment"
+    )
+    for left, actor in enumerate(("agent_a", "agent_b"), start=1):
+        browser.do(actor, click("button[data-kind=leave]"))
+        eventually(
+            lambda n=left: CheckIn.objects.filter(kind=CheckInKind.LEAVE).count() == n,
+            what=f"{actor} leaves",
+        )
+    eventually(lambda: Visit.objects.get(pk=visit.pk).status == VisitStatus.CLOSED, what="closed")
+
+    def recording_stopped(page: Any) -> None:
+        page.wait_for_selector("#fa-rec-state[data-recording=off]", timeout=60_000)
+        page.wait_for_selector("#fa-rec-backlog[data-count='0']", timeout=60_000)
+
+    browser.do("agent_a", recording_stopped)
+    leave_b = CheckIn.objects.get(agent=world.agent_b, kind=CheckInKind.LEAVE)
+    assert leave_b.captured_at - leave_b.received_at > ahead / 2  # B's clock is ahead
+    recording = world.client(world.agent_a).get(f"/api/v1/visits/{visit.pk}/recording/").json()
+    ends_at = dt.datetime.fromisoformat(recording["ends_at"])
+    assert ends_at >= leave_b.captured_at, recording["detail"]
+    assert (recording["continuous"], recording["covers_visit"]) == (True, True), recording
+    assert errors == []
 
 
 def backlog_at_least(page: Any, count: int, timeout: float = 30_000) -> None:

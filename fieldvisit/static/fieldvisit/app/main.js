@@ -13,7 +13,7 @@ import * as recorder from "./recorder.js";
 import * as sender from "./sender.js";
 import * as store from "./store.js";
 import {formatCountdown, shouldRing, timerState} from "./timer.js";
-import {formatElapsed} from "./chain.js";
+import {formatElapsed, recordingStopsIn} from "./chain.js";
 import {el, flagsText, stopFacts, timeIn} from "./views.js";
 
 const LANG_KEY = "fieldapp.lang";
@@ -127,6 +127,8 @@ async function refreshVisit(visitId) {
 // agents have left (the recording must cover the whole visit), then stopped.
 
 const CLOSED = new Set(["closed", "reported", "reviewed"]);
+const closedSeenAt = new Map();  // visit → this phone's time when it first saw it closed
+let stopTimer = null;
 
 async function startRecording(visitId) {
   const started = await recorder.start(visitId, api.session().user);
@@ -136,12 +138,27 @@ async function startRecording(visitId) {
   return started;
 }
 
+/**
+ * Both agents have left: the recording stops, but not before this phone's clock is past the
+ * last leave (chain.js recordingStopsIn). The leave was stamped by the partner's phone, whose
+ * clock may run ahead of this one; stopping the moment the server says "closed" (a poll, or
+ * the answer to this phone's own leave) can end the recording, on the record, before the visit
+ * did. Each call decides again from the check-ins known then.
+ */
 async function stopRecordingWhenClosed(visitId) {
   const rec = recorder.status();
-  if (rec.active && rec.visit === visitId && CLOSED.has(state.visits[visitId])) {
-    await recorder.stop();
-    notice(t("recording_stopped"));
+  if (!(rec.active && rec.visit === visitId && CLOSED.has(state.visits[visitId]))) { return; }
+  if (!closedSeenAt.has(visitId)) { closedSeenAt.set(visitId, Date.now()); }
+  const checkins = (state.details[visitId] && state.details[visitId].checkins) || [];
+  const leaves = checkins.filter((c) => c.kind === "leave").map((c) => c.captured_at);
+  const wait = recordingStopsIn(Date.now(), leaves, closedSeenAt.get(visitId));
+  clearTimeout(stopTimer);
+  if (wait > 0) {
+    stopTimer = setTimeout(() => stopRecordingWhenClosed(visitId), wait);
+    return;
   }
+  await recorder.stop();
+  notice(t("recording_stopped"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -232,6 +249,9 @@ function onSettled(item, result) {
       state.visits[answer.visit.id] = answer.visit.status;
       store.set("visits", state.visits);
       stopRecordingWhenClosed(answer.visit.id);
+      // This leave closed the visit: the partner's leave, as their phone stamped it, is read
+      // before the recording stops.
+      if (CLOSED.has(answer.visit.status) && recorder.status().active) { refreshVisit(answer.visit.id); }
     }
     const flags = flagsText(t, answer.flags);
     notice([t("delivered", {kind: t(`kind_${item.checkin_kind}`)}), flags].filter(Boolean).join(" "));
