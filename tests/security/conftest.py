@@ -31,3 +31,15 @@ def real_redis(request: Any, settings: Any) -> Any:
     yield server, prefix
     for stale in server.keys(f"{prefix}:*"):
         server.delete(stale)
+
+
+@pytest.fixture
+def rates(settings: Any) -> Any:
+    """Set some scopes' rates; the others keep their defaults."""
+
+    def set_rates(**scopes: str) -> None:
+        framework = dict(settings.REST_FRAMEWORK)
+        framework["DEFAULT_THROTTLE_RATES"] = {**framework["DEFAULT_THROTTLE_RATES"], **scopes}
+        settings.REST_FRAMEWORK = framework
+
+    return set_rates

@@ -28,32 +28,28 @@ from tests.helpers import assert_problem
 T0 = 1_796_000_000.123457
 
 
-class Probe(CurrentRates, SimpleRateThrottle):
-    """A limit on one key, its rate set by the test; counts in the default cache."""
+class OneKey(SimpleRateThrottle):
+    """A limit on one key, its rate and clock set by the test."""
+
+    def __init__(self, rate: str, now: float) -> None:
+        self.rate = rate
+        self.timer = lambda: now  # type: ignore[method-assign]
+        super().__init__()
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return "throttle_probe_one"
+
+
+class Probe(CurrentRates, OneKey):
+    """The project's limit; counts in the default cache."""
 
     scope = "probe"
 
-    def __init__(self, rate: str, now: float) -> None:
-        self.rate = rate
-        self.timer = lambda: now  # type: ignore[method-assign]
-        super().__init__()
 
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return "throttle_probe_one"
-
-
-class DrfProbe(SimpleRateThrottle):
+class DrfProbe(OneKey):
     """DRF's own throttle, untouched, counting in a local memory cache of its own."""
 
     cache = LocMemCache("drf-reference", {})
-
-    def __init__(self, rate: str, now: float) -> None:
-        self.rate = rate
-        self.timer = lambda: now  # type: ignore[method-assign]
-        super().__init__()
-
-    def get_cache_key(self, request: Any, view: Any) -> str:
-        return "throttle_probe_one"
 
 
 def request() -> Any:
@@ -68,16 +64,6 @@ def judge(throttle_class: type, rate: str, now: float) -> tuple[bool, float | No
 
 def both(rate: str, now: float) -> tuple[tuple[bool, float | None], tuple[bool, float | None]]:
     return judge(Probe, rate, now), judge(DrfProbe, rate, now)
-
-
-@pytest.fixture
-def rates(settings: Any) -> Any:
-    def set_rates(**scopes: str) -> None:
-        framework = dict(settings.REST_FRAMEWORK)
-        framework["DEFAULT_THROTTLE_RATES"] = {**framework["DEFAULT_THROTTLE_RATES"], **scopes}
-        settings.REST_FRAMEWORK = framework
-
-    return set_rates
 
 
 @pytest.fixture(autouse=True)

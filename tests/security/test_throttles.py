@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
 import redis
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -18,18 +17,6 @@ from tests.helpers import assert_problem
 CHECKINS_URL = "/api/v1/checkins/"
 ME_URL = "/api/v1/me/"
 TOKEN_URL = "/api/v1/auth/token/"
-
-
-@pytest.fixture
-def rates(settings: Any) -> Any:
-    """Set some scopes' rates; the others keep their defaults."""
-
-    def set_rates(**scopes: str) -> None:
-        framework = dict(settings.REST_FRAMEWORK)
-        framework["DEFAULT_THROTTLE_RATES"] = {**framework["DEFAULT_THROTTLE_RATES"], **scopes}
-        settings.REST_FRAMEWORK = framework
-
-    return set_rates
 
 
 def write(client: Any, **extra: Any) -> Any:
