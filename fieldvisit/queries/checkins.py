@@ -112,6 +112,20 @@ def _plan(vendor: str, periodic: bool) -> tuple[str, Any, int, int]:
     )
 
 
+EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def around(moment: dt.datetime, span: dt.timedelta) -> tuple[dt.datetime, dt.datetime]:
+    """``moment`` minus and plus ``span``, in UTC, held within the times a datetime can
+    hold: a phone's clock may say 0001-01-01T00:00Z, and 15 minutes before that is no time
+    (OverflowError). Such a check-in is then refused by the rules, not by the arithmetic."""
+    utc = moment.astimezone(dt.UTC)
+    since = utc - span if utc - EARLIEST >= span else EARLIEST
+    until = utc + span if LATEST - utc >= span else LATEST
+    return since, until
+
+
 def locked_route_state(
     route_id: uuid.UUID, agent_id: int, checkin_id: uuid.UUID, periodic_at: dt.datetime | None
 ) -> RouteState | None:
@@ -126,8 +140,9 @@ def locked_route_state(
     }
     if periodic_at is not None:
         captured = _field(CheckIn, "captured_at")
-        values["since"] = rows.param(captured, periodic_at - rules.PARTNER_FRESHNESS)
-        values["until"] = rows.param(captured, periodic_at + rules.PARTNER_FRESHNESS)
+        since, until = around(periodic_at, rules.PARTNER_FRESHNESS)
+        values["since"] = rows.param(captured, since)
+        values["until"] = rows.param(captured, until)
     with rows.cursor() as cursor:
         cursor.execute(sql, [values[name] for name in order])
         row = cursor.fetchone()

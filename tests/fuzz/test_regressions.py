@@ -12,7 +12,16 @@ from drf_spectacular.generators import SchemaGenerator
 
 from fieldvisit.api.fields import DateTimeField
 from fieldvisit.models import Visit
-from tests.helpers import arrive_pair, photo_form, stops_of
+from fieldvisit.queries.checkins import around
+from tests.helpers import (
+    CHECKINS_URL,
+    Nothing,
+    arrive_pair,
+    assert_problem,
+    body,
+    photo_form,
+    stops_of,
+)
 from tests.images import jpeg
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,3 +106,31 @@ def test_tus_operations_document_their_version_header(schema, path, method) -> N
     assert header["in"] == "header" and header["required"] is True
     assert header["schema"]["enum"] == ["1.0.0"]
     assert "`tus_version_unsupported`" in operation["responses"]["412"]["description"]
+
+
+@pytest.mark.parametrize("kind", ["depart", "periodic"])
+def test_a_check_in_from_the_first_day_of_year_one_is_refused_not_a_500(world, kind) -> None:  # type: ignore[no-untyped-def]
+    # A periodic report reads the partner's positions 15 minutes either side of its time:
+    # from 0001-01-01T00:00Z that window began before year 1 (OverflowError, a 500).
+    agent = world.client(world.agent_a, "phone-a")
+    nothing = Nothing()
+
+    answer = agent.post(
+        CHECKINS_URL,
+        {**body(world, kind), "captured_at": "0001-01-01T00:00:00Z"},
+        format="json",
+    )
+
+    assert_problem(answer, 422, "route_not_approved")
+    nothing.assert_unchanged()
+
+
+def test_the_window_around_a_time_stops_at_the_first_and_last_representable_times() -> None:
+    span = dt.timedelta(minutes=15)
+    first = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+    last = dt.datetime.max.replace(tzinfo=dt.UTC)
+    noon = dt.datetime(2026, 12, 6, 12, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+    assert around(first, span) == (first, first + span)
+    assert around(last, span) == (last - span, last)
+    assert around(noon, span) == (noon - span, noon + span)
