@@ -522,6 +522,15 @@ def test_errors_of_the_schema_and_docs_views_are_json_problems(world, anon):
     assert_problem(anon.post("/api/docs/"), 405, "method_not_allowed")
 
 
+def test_options_on_the_docs_view_says_what_it_allows(world, anon):
+    # The HTML renderer had no template for OPTIONS' metadata: a 500.
+    response = anon.options("/api/docs/")
+
+    assert response.status_code == 200, response.content
+    assert {m.strip() for m in response["Allow"].split(",")} >= {"GET", "OPTIONS"}
+    assert response.content == b""
+
+
 def test_an_unexpected_error_is_a_500_problem_without_a_traceback(world, monkeypatch):
     def explode(self, request):
         raise RuntimeError("secret internals: /etc/fieldvisit/key.pem")
