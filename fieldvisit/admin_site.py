@@ -1,4 +1,5 @@
-"""The admin site: Django's, with its sign-in behind the failed sign-in guard.
+"""The admin site: Django's, with its sign-in behind the failed sign-in guard, and its lists
+refusing filters on impossible dates as wrong lookups.
 
 Installed in place of ``django.contrib.admin`` (``INSTALLED_APPS``) as Django documents for
 overriding the default admin site, so ``admin.site`` everywhere is this site. This module is
@@ -11,13 +12,47 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.forms.forms import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
 
 REFUSALS = {"too_many_login_attempts": 429, "sign_in_unavailable": 503}
 
 
+class LenientChangeList(ChangeList):
+    """Any local field can be filtered on from the query string, and Django checks a value
+    only as far as parsing it: ``captured_at__gte=0001-01-01`` is midnight in Shanghai, the
+    year before year 1 in UTC (OverflowError when the query is built), ``__year=99999`` and
+    the date hierarchy's ``__year=9999`` (the year after) are no years (ValueError). Those
+    are wrong lookups like any other: the list again without filters, ``?e=1``."""
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
+        try:
+            return super().get_queryset(request, exclude_parameters)
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+    def get_results(self, request: HttpRequest) -> None:
+        try:
+            super().get_results(request)
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
+class LenientLookups:
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return LenientChangeList
+
+
 class FieldVisitAdminSite(admin.AdminSite):
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        """Every list of the site, Django's own (users, groups) too, is a
+        ``LenientChangeList``."""
+        base = admin_class or admin.ModelAdmin
+        lenient = type(base.__name__, (LenientLookups, base), {"__module__": base.__module__})
+        super().register(model_or_iterable, lenient, **options)
+
     @property
     def login_form(self) -> Any:  # type: ignore[override]
         # Load order: this module is imported with INSTALLED_APPS, before the auth models
