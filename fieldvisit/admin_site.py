@@ -1,5 +1,5 @@
 """The admin site: Django's, with its sign-in behind the failed sign-in guard, and its lists
-refusing filters on impossible dates as wrong lookups.
+refusing filters on values the database cannot hold as wrong lookups.
 
 Installed in place of ``django.contrib.admin`` (``INSTALLED_APPS``) as Django documents for
 overriding the default admin site, so ``admin.site`` everywhere is this site. This module is
@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.db import DataError
 from django.forms.forms import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
 
@@ -24,8 +25,10 @@ class LenientChangeList(ChangeList):
     """Any local field can be filtered on from the query string, and Django checks a value
     only as far as parsing it: ``captured_at__gte=0001-01-01`` is midnight in Shanghai, the
     year before year 1 in UTC (OverflowError when the query is built), ``__year=99999`` and
-    the date hierarchy's ``__year=9999`` (the year after) are no years (ValueError). Those
-    are wrong lookups like any other: the list again without filters, ``?e=1``."""
+    the date hierarchy's ``__year=9999`` (the year after) are no years (ValueError), and
+    PostgreSQL's text holds no NUL character (``status__exact=%00``: DataError when the
+    list is counted). Those are wrong lookups like any other: the list again without
+    filters, ``?e=1``."""
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
         try:
@@ -36,7 +39,7 @@ class LenientChangeList(ChangeList):
     def get_results(self, request: HttpRequest) -> None:
         try:
             super().get_results(request)
-        except (OverflowError, ValueError) as exc:
+        except (OverflowError, ValueError, DataError) as exc:
             raise IncorrectLookupParameters(exc) from exc
 
 
