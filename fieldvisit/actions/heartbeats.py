@@ -18,12 +18,16 @@ from django.utils import timezone
 
 from fieldvisit.access import team_of
 from fieldvisit.actions import alerts
-from fieldvisit.choices import AlertKind, RouteStatus
-from fieldvisit.models import AgentClock, Route
+from fieldvisit.choices import AlertKind
+from fieldvisit.queries.heartbeats import locked_route_under_way, save_clock
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.alerting import HEARTBEAT_TIMEOUT, check_battery
 from fieldvisit.texts import _, format_lazy
 from fieldvisit.words import person_name
+
+# The clock's fields a beat moves: only these are written (the watchdog writes others).
+MOVED = ["heartbeat_at", "battery", "charging", "signal", "network", "phone_silent_at"]
+MOVED += ["phone_alerted"]
 
 
 @dataclass(frozen=True)
@@ -50,16 +54,10 @@ def record_heartbeat(agent: Any, beat: Heartbeat, now: dt.datetime | None = None
     if team_of(agent) is None:
         raise RuleViolation("not_team_member", _("Only field agents of a team send heartbeats."))
     with transaction.atomic(durable=True):
-        route = (
-            Route.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("team")
-            .filter(clocks__agent=agent, status=RouteStatus.IN_PROGRESS)
-            .order_by("-date")
-            .first()
-        )
-        clock = AgentClock.objects.filter(route=route, agent=agent).first() if route else None
-        if clock is None or clock.returned_at is not None:
+        found = locked_route_under_way(agent.pk)  # the route locked, with the agent's clock
+        if found is None or found[1].returned_at is not None:
             return Answer(watched=False, next_beat_by=None, warning="")
+        route, clock = found
         clock.heartbeat_at = now
         clock.battery, clock.charging, clock.signal, clock.network = (
             beat.battery,
@@ -80,7 +78,7 @@ def record_heartbeat(agent: Any, beat: Heartbeat, now: dt.datetime | None = None
                 route=route,
                 agent=agent,
             )
-        clock.save()
+        save_clock(clock, [*MOVED, "battery_alerted"])
     return Answer(
         watched=True,
         next_beat_by=clock.phone_silent_at,

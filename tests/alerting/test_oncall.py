@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from fieldvisit import jobs
 from fieldvisit.actions import alerts as alert_actions
@@ -30,9 +32,11 @@ from fieldvisit.models import (
     OnCallEntry,
     Preferences,
 )
+from fieldvisit.queries.heartbeats import locked_route_under_way
 from fieldvisit.rules import RuleViolation
 from fieldvisit.rules.alerting import ChainEntry, check_oncall_chain, next_try, step_positions
 from tests import factories
+from tests.checkins.test_checkin_answers import TRANSACTION_CONTROL
 from tests.helpers import World, ledger_entries
 
 # The watchdog's Tuesday in Shanghai: its clock (stopped, moved by hand), the world built
@@ -373,6 +377,43 @@ def test_a_heartbeat_is_watched_only_while_the_agent_is_out(world: World, clock:
     assert low.agent == world.agent_a
     assert beat(world, battery=101).status_code == 422
     assert world.client(world.supervisor).post("/api/v1/heartbeat/", {}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_heartbeat_reads_its_route_and_clock_in_one_statement_and_writes_what_it_moves(
+    world: World, clock: Any
+) -> None:
+    report(world, clock, "depart", local(9, 0))
+    clock.move_to(local(9, 1))
+    found = locked_route_under_way(world.agent_a.pk)
+    assert found is not None
+    route, agent_clock = found
+    expected = AgentClock.objects.select_related("route__team").get(agent=world.agent_a)
+    for read, orm in ((route, expected.route), (route.team, expected.route.team)):
+        assert [getattr(read, f.attname) for f in read._meta.concrete_fields] == [
+            getattr(orm, f.attname) for f in orm._meta.concrete_fields
+        ]
+    assert [getattr(agent_clock, f.attname) for f in AgentClock._meta.concrete_fields] == [
+        getattr(expected, f.attname) for f in AgentClock._meta.concrete_fields
+    ]
+    assert locked_route_under_way(world.agent_b.pk) is None  # B has not departed
+
+    # The watchdog writes its own fields of the clock meanwhile: the beat leaves them be.
+    AgentClock.objects.filter(pk=expected.pk).update(alerted=2, depart_checked=True)
+    phone = world.client(world.agent_a, "phone-a")
+    with CaptureQueriesContext(connection) as queries:
+        answer = phone.post("/api/v1/heartbeat/", {"battery": 70, "signal": 2}, format="json")
+    assert answer.json()["watched"] is True
+    statements = [
+        q["sql"]
+        for q in queries
+        if not q["sql"].startswith(TRANSACTION_CONTROL) and "fieldvisit_devicetoken" not in q["sql"]
+    ]
+    assert len(statements) == 2, statements  # the route with the clock, then the clock
+    (update,) = [sql for sql in statements if sql.startswith("UPDATE")]
+    assert 'alerted" = 2' not in update and "last_report_at" not in update
+    row = AgentClock.objects.get(pk=expected.pk)
+    assert (row.alerted, row.depart_checked, row.battery, row.signal) == (2, True, 70, 2)
 
 
 @pytest.mark.django_db
