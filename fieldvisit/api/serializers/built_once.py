@@ -25,10 +25,10 @@ from rest_framework import serializers
 class FieldsBuiltOnce(serializers.Serializer):
     @classmethod
     @functools.cache
-    def _shared_fields(cls) -> Any:
+    def shared_fields(cls) -> Any:
         prototype = cls()
         return super(FieldsBuiltOnce, prototype).fields
 
     @property
     def fields(self) -> Any:  # type: ignore[override]
-        return self._shared_fields()
+        return self.shared_fields()
