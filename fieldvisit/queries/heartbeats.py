@@ -27,8 +27,13 @@ def _plan(vendor: str) -> tuple[str, Any, tuple[Any, ...]]:
     q = rows.q
     fields = [rows.concrete(model) for model, _ in _PARTS]
     selects = ", ".join(rows.select_list(a, f) for (_, a), f in zip(_PARTS, fields, strict=True))
-    # As Route.objects.select_for_update(no_key=True, of=("self",)): the route's row only.
-    lock = " FOR NO KEY UPDATE OF r" if connection.features.has_select_for_no_key_update else ""
+    # The route's row, as Route.objects.select_for_update(no_key=True, of=("self",)) did, and
+    # the clock's: a beat that waited for the route's lock then reads the clock as committed
+    # (PostgreSQL re-reads only the rows it locks; a clock read with the route but not locked
+    # would be the one from before the wait). Every writer of a clock locks its route first.
+    lock = (
+        " FOR NO KEY UPDATE OF r, k" if connection.features.has_select_for_no_key_update else ""
+    )
     sql = (
         f"SELECT {selects} FROM {rows.table(Route)} r "
         f"JOIN {rows.table(Team)} t ON t.{q('id')} = r.{q('team_id')} "

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 import uuid
 from typing import Any
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from fieldvisit import jobs
 from fieldvisit.actions import alerts as alert_actions
 from fieldvisit.actions import oncall as oncall_actions
 from fieldvisit.actions import routes as route_actions
+from fieldvisit.actions.heartbeats import Heartbeat, record_heartbeat
 from fieldvisit.choices import AlertKind, AlertStatus, NoticeState, Role
 from fieldvisit.models import (
     AgentClock,
@@ -31,6 +34,7 @@ from fieldvisit.models import (
     LedgerEntry,
     OnCallEntry,
     Preferences,
+    Route,
 )
 from fieldvisit.queries.heartbeats import locked_route_under_way
 from fieldvisit.rules import RuleViolation
@@ -414,6 +418,42 @@ def test_a_heartbeat_reads_its_route_and_clock_in_one_statement_and_writes_what_
     assert 'alerted" = 2' not in update and "last_report_at" not in update
     row = AgentClock.objects.get(pk=expected.pk)
     assert (row.alerted, row.depart_checked, row.battery, row.signal) == (2, True, 70, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_beat_that_waited_for_the_route_lock_reads_the_clock_as_committed(
+    world: World, clock: Any
+) -> None:
+    """The clock comes locked with the route: a beat that waited for the lock reads what the
+    holder committed (a clock read with the route but not locked is the one from before)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks between connections are a PostgreSQL test (set DATABASE_URL)")
+    report(world, clock, "depart", local(9, 0))
+    clock.move_to(local(9, 1))
+    row = AgentClock.objects.get(agent=world.agent_a)
+    locked, errors = threading.Event(), []
+
+    def another_beat_holding_the_lock() -> None:
+        try:
+            with transaction.atomic():
+                Route.objects.select_for_update(no_key=True).get(pk=row.route_id)
+                locked.set()
+                time.sleep(0.5)  # the beat below waits on the route meanwhile
+                AgentClock.objects.filter(pk=row.pk).update(battery_alerted=True)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=another_beat_holding_the_lock)
+    holder.start()
+    locked.wait()
+    record_heartbeat(world.agent_a, Heartbeat(battery=8, charging=False, signal=3, network="4g"))
+    holder.join()
+    assert not errors
+    # The clock said battery_alerted when the lock was granted: no second low_battery alert.
+    assert not Alert.objects.filter(kind=AlertKind.LOW_BATTERY).exists()
+    assert AgentClock.objects.get(pk=row.pk).battery_alerted is True
 
 
 @pytest.mark.django_db
