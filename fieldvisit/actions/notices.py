@@ -26,22 +26,19 @@ ACK_MAX_AGE_S = 24 * 3600
 
 
 def chain_of(team: Team) -> list[Any]:
-    """The people on the team's on-call chain, in order: those whose account is active (one
-    deactivated, who left, is told nothing: alerts say where the agents are). A team set up
-    before chains existed has none: its supervisor, then its risk manager, stand in."""
-    entries = (
-        OnCallEntry.objects.filter(team=team, user__is_active=True)
-        .select_related("user")
-        .order_by("position")
-    )
+    """The people on the team's on-call chain, in order. A team set up before chains
+    existed has none: its supervisor, then its risk manager, stand in.
+
+    A deactivated account stays on the chain here: an alert's steps are positions in this
+    list, read again at every step, so taking someone off while an alert is under way would
+    skip the next person, and a chain left with nobody reachable would tell nobody. A route
+    is not approved on a deactivated account (``chain_facts``), and a link sent to one does
+    not acknowledge (``alerts.notice_of_link``)."""
+    entries = OnCallEntry.objects.filter(team=team).select_related("user").order_by("position")
     people = [entry.user for entry in entries]
     if people:
         return people
-    return list(
-        dict.fromkeys(
-            p for p in (team.supervisor, team.risk_manager) if p is not None and p.is_active
-        )
-    )
+    return list(dict.fromkeys(p for p in (team.supervisor, team.risk_manager) if p is not None))
 
 
 def chain_facts(team: Team) -> list[ChainEntry]:
