@@ -97,9 +97,11 @@ class CaseList(LegalView, generics.ListAPIView):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         answer = super().list(request, *args, **kwargs)
-        # The answer carries full ID numbers: who searched for whom is logged.
-        q = request.query_params.get("q", "").strip()
-        record_read(request.user, "case_search", f"q:{q}"[:128])
+        # The answer carries full ID numbers: whose cases a search showed is logged, one read
+        # for each case on the page. Not the search text: it may be an ID number or a name,
+        # and the access log keeps everything for ever.
+        for case in answer.data["results"]:
+            record_read(request.user, "case_search", f"case:{case['id']}")
         return answer
 
 
