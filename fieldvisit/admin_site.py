@@ -8,6 +8,7 @@ imported while the apps load: it must not import models or forms at module level
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib import admin
@@ -21,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 REFUSALS = {"too_many_login_attempts": 429, "sign_in_unavailable": 503}
 
 
-class LenientChangeList(ChangeList):
+class Lenient:
     """Any local field can be filtered on from the query string, and Django checks a value
     only as far as parsing it: ``captured_at__gte=0001-01-01`` is midnight in Shanghai, the
     year before year 1 in UTC (OverflowError when the query is built), ``__year=99999`` and
@@ -43,18 +44,33 @@ class LenientChangeList(ChangeList):
             raise IncorrectLookupParameters(exc) from exc
 
 
+LenientChangeList = type("LenientChangeList", (Lenient, ChangeList), {})
+
+
+@functools.cache
+def lenient(changelist: type[ChangeList]) -> type[ChangeList]:
+    """``changelist`` refusing impossible filter values as wrong lookups (``Lenient``)."""
+    if issubclass(changelist, Lenient):
+        return changelist
+    return type(f"Lenient{changelist.__name__}", (Lenient, changelist), {})
+
+
 class LenientLookups:
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
-        return LenientChangeList
+        # Whatever list the admin asks for (its own, or Django's), made lenient.
+        return lenient(super().get_changelist(request, **kwargs))  # type: ignore[misc]
 
 
 class FieldVisitAdminSite(admin.AdminSite):
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
-        """Every list of the site, Django's own (users, groups) too, is a
-        ``LenientChangeList``."""
+        """Every list of the site, Django's own (users, groups) too, refuses impossible filter
+        values as wrong lookups (``Lenient``): each admin class is registered as a subclass
+        with ``LenientLookups`` first (once: a class taken back from the registry already
+        has it)."""
         base = admin_class or admin.ModelAdmin
-        lenient = type(base.__name__, (LenientLookups, base), {"__module__": base.__module__})
-        super().register(model_or_iterable, lenient, **options)
+        if not issubclass(base, LenientLookups):
+            base = type(base.__name__, (LenientLookups, base), {"__module__": base.__module__})
+        super().register(model_or_iterable, base, **options)
 
     @property
     def login_form(self) -> Any:  # type: ignore[override]

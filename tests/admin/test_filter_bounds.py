@@ -12,11 +12,15 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
+
+from fieldvisit.admin_site import FieldVisitAdminSite, Lenient
+from fieldvisit.models import Creditor
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +108,27 @@ def test_a_filter_on_a_nul_character_is_a_wrong_lookup(
         assert response.status_code in (200, 302, 400), query
         if response.status_code == 302:
             assert response["Location"] == f"{url}?e=1", query
+
+
+def test_an_admin_keeps_the_changelist_it_asks_for_made_lenient() -> None:
+    class Totals(ChangeList):
+        pass
+
+    class WithTotals(admin.ModelAdmin):
+        def get_changelist(self, request: Any, **kwargs: Any) -> type[ChangeList]:
+            return Totals
+
+    site = FieldVisitAdminSite(name="probe_changelist")
+    site.register(Creditor, WithTotals)
+    changelist = site._registry[Creditor].get_changelist(None)
+    assert issubclass(changelist, Totals) and issubclass(changelist, Lenient)
+    assert changelist is site._registry[Creditor].get_changelist(None)  # made once
+
+
+def test_an_admin_class_taken_from_the_registry_registers_again() -> None:
+    site = FieldVisitAdminSite(name="probe_reregister")
+    site.register(Creditor)
+    registered = type(site._registry[Creditor])
+    site.unregister(Creditor)
+    site.register(Creditor, registered)
+    assert type(site._registry[Creditor]) is registered
