@@ -276,22 +276,39 @@ def begin_visit(
     return visit
 
 
+@pytest.mark.parametrize("closing", ["partner", "own"])
 def test_the_recording_goes_on_until_the_phone_clock_is_past_the_partners_leave(
-    world: World, browser: Browser
+    world: World, browser: Browser, closing: str
 ) -> None:
     """Two phones' clocks never agree exactly (the server flags a skew only beyond two
     minutes): here B's runs 10 s ahead. A leaves, then B; A's phone learns the visit closed
     from the server within seconds of B's leave, but B stamped that leave 10 s ahead of A's
     clock, and the recording is timed by A's. Stopped at once, it would end, on the record,
     before the last leave, and the visit's recording would not cover it. A's phone records on
-    until its own clock is past the last leave."""
+    until its own clock is past the last leave.
+
+    ``own``: B leaves first, and A's own leave closes the visit, on a slow network (each read
+    of the visit takes 3 s): A's phone reads B's leave before it decides when to stop, rather
+    than stopping 2 s after the close while the read is still on its way."""
     errors: list[str] = []
     ahead = dt.timedelta(seconds=10)
-    visit = begin_visit(world, browser, errors, b_clock_ahead=ahead)
+    own = closing == "own"
+    visit = begin_visit(world, browser, errors, a_without_worker=own, b_clock_ahead=ahead)
     eventually(
         lambda: AudioSegment.objects.filter(recording__visit=visit).exists(), 60, "a segment"
     )
-    for left, actor in enumerate(("agent_a", "agent_b"), start=1):
+
+    def slow_visit_reads(page: Any) -> None:
+        def slowly(route: Any) -> None:
+            time.sleep(3)
+            route.continue_()
+
+        page.route(f"**/api/v1/visits/{visit.pk}/", slowly)
+
+    if own:
+        browser.do("agent_a", slow_visit_reads)
+    order = ("agent_b", "agent_a") if own else ("agent_a", "agent_b")
+    for left, actor in enumerate(order, start=1):
         browser.do(actor, click("button[data-kind=leave]"))
         eventually(
             lambda n=left: CheckIn.objects.filter(kind=CheckInKind.LEAVE).count() == n,

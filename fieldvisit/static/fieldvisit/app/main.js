@@ -248,10 +248,15 @@ function onSettled(item, result) {
     if (answer.visit) {
       state.visits[answer.visit.id] = answer.visit.status;
       store.set("visits", state.visits);
-      stopRecordingWhenClosed(answer.visit.id);
-      // This leave closed the visit: the partner's leave, as their phone stamped it, is read
-      // before the recording stops.
-      if (CLOSED.has(answer.visit.status) && recorder.status().active) { refreshVisit(answer.visit.id); }
+      if (CLOSED.has(answer.visit.status) && recorder.status().active) {
+        // This leave closed the visit: the partner's leave, as their phone stamped it, is read
+        // first, and the stop decided from it (refreshVisit). Deciding now, without it, would
+        // arm a stop 2 s away that a slow network lets fire before the partner's leave is
+        // known. Should the read fail, the next poll decides; the recording goes on meanwhile.
+        refreshVisit(answer.visit.id);
+      } else {
+        stopRecordingWhenClosed(answer.visit.id);
+      }
     }
     const flags = flagsText(t, answer.flags);
     notice([t("delivered", {kind: t(`kind_${item.checkin_kind}`)}), flags].filter(Boolean).join(" "));
