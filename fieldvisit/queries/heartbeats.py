@@ -31,9 +31,7 @@ def _plan(vendor: str) -> tuple[str, Any, tuple[Any, ...]]:
     # the clock's: a beat that waited for the route's lock then reads the clock as committed
     # (PostgreSQL re-reads only the rows it locks; a clock read with the route but not locked
     # would be the one from before the wait). Every writer of a clock locks its route first.
-    lock = (
-        " FOR NO KEY UPDATE OF r, k" if connection.features.has_select_for_no_key_update else ""
-    )
+    lock = " FOR NO KEY UPDATE OF r, k" if connection.features.has_select_for_no_key_update else ""
     sql = (
         f"SELECT {selects} FROM {rows.table(Route)} r "
         f"JOIN {rows.table(Team)} t ON t.{q('id')} = r.{q('team_id')} "
