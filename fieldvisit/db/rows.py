@@ -204,6 +204,13 @@ def by_pk(model: type[models.Model], pk: Any) -> Any:
     return None if row is None else loaded(model, concrete(model), convert(row))
 
 
+def cache_related(*links: tuple[models.Model, str, Any]) -> None:
+    """Each ``(holder, relation name, related instance)`` cached on its holder, as
+    ``select_related`` leaves it (``holder.<name>`` then reads no row)."""
+    for holder, name, related in links:
+        type(holder)._meta.get_field(name).set_cached_value(holder, related)
+
+
 def param(field: models.Field, value: Any) -> Any:
     """A value as a query parameter for this field."""
     return field.get_db_prep_value(value, connection, prepared=False)

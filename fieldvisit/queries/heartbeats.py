@@ -53,8 +53,7 @@ def locked_route_under_way(agent_id: int) -> tuple[Route, AgentClock] | None:
     if row is None:
         return None
     route, team, clock = rows.loaded_each(parts, convert(row))
-    Route._meta.get_field("team").set_cached_value(route, team)
-    AgentClock._meta.get_field("route").set_cached_value(clock, route)
+    rows.cache_related((route, "team", team), (clock, "route", route))
     return route, clock
 
 

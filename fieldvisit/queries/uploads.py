@@ -63,13 +63,12 @@ def owned_upload(upload_id: Any, owner_id: int) -> Upload | None:
     if row is None:
         return None
     upload, visit, stop, route, team = rows.loaded_each(parts, convert(row))
-    for instance, name, related in (
+    rows.cache_related(
         (upload, "visit", visit),
         (visit, "stop", stop),
         (stop, "route", route),
         (route, "team", team),
-    ):
-        type(instance)._meta.get_field(name).set_cached_value(instance, related)
+    )
     return upload
 
 
