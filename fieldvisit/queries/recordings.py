@@ -7,10 +7,8 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Max, Min, Q
-
-from fieldvisit.choices import CheckInKind
 from fieldvisit.models import AudioSegment, EvidenceFile, Recording, Visit
+from fieldvisit.queries import evidence
 from fieldvisit.rules import recording as rules
 from fieldvisit.rules.lateness import LATE_SUBMISSION
 
@@ -57,11 +55,7 @@ def as_rule_segment(segment: AudioSegment) -> rules.Segment:
 
 def visit_bounds(visit: Visit) -> tuple[dt.datetime | None, dt.datetime | None]:
     """The first arrival and the last leave at the visit's stop."""
-    found = visit.checkins.aggregate(
-        first=Min("captured_at", filter=Q(kind=CheckInKind.ARRIVE)),
-        last=Max("captured_at", filter=Q(kind=CheckInKind.LEAVE)),
-    )
-    return found["first"], found["last"]
+    return evidence.visit_bounds(visit.pk)
 
 
 def segment_flags(segment: AudioSegment) -> tuple[str, ...]:

@@ -30,8 +30,7 @@ from fieldvisit.models import (
     VisitReport,
     VisitReview,
 )
-from fieldvisit.queries.evidence import first_arrival
-from fieldvisit.queries.recordings import VisitRecording, visit_recording
+from fieldvisit.queries.recordings import VisitRecording, visit_bounds, visit_recording
 from fieldvisit.queries.timing import route_timing
 from fieldvisit.rules.checkins import MissedReport, missed_reports
 from fieldvisit.rules.evidence import VisitWindow
@@ -297,4 +296,4 @@ def may_review(user: Any, visit: Visit) -> bool:
 
 def visit_window(visit: Visit) -> VisitWindow:
     """When the visit began (first arrival), opened (two agents together) and closed."""
-    return VisitWindow(first_arrival(visit.pk), visit.opened_at, visit.closed_at)
+    return VisitWindow(visit_bounds(visit)[0], visit.opened_at, visit.closed_at)

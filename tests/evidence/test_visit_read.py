@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.db.models import Min
+from django.db.models import Max, Min, Q
 from django.test.utils import CaptureQueriesContext
 
 from fieldvisit.choices import CheckInKind
@@ -20,7 +20,7 @@ from fieldvisit.db import rows
 from fieldvisit.models import CheckIn, Visit
 from fieldvisit.queries import evidence
 from fieldvisit.queries.evidence import visit_for_evidence
-from tests.helpers import assert_problem, photo_form, post_form, stops_of
+from tests.helpers import assert_problem, leave_pair, photo_form, post_form, stops_of
 from tests.images import jpeg
 
 pytestmark = pytest.mark.django_db
@@ -65,8 +65,12 @@ def test_the_teams_supervisor_sees_the_visit_but_may_not_add_to_it(world: Any) -
     assert_problem(response, 403, "not_team_member")
 
 
-def orm_first_arrival(visit: Visit) -> Any:
-    return visit.checkins.filter(kind=CheckInKind.ARRIVE).aggregate(at=Min("captured_at"))["at"]
+def orm_bounds(visit: Visit) -> tuple[Any, Any]:
+    found = visit.checkins.aggregate(
+        first=Min("captured_at", filter=Q(kind=CheckInKind.ARRIVE)),
+        last=Max("captured_at", filter=Q(kind=CheckInKind.LEAVE)),
+    )
+    return found["first"], found["last"]
 
 
 def orm_partner_position(visit: Visit, agent: Any, moment: Any) -> Any:
@@ -83,11 +87,11 @@ def orm_partner_position(visit: Visit, agent: Any, moment: Any) -> Any:
     )
 
 
-def test_the_first_arrival_and_the_partners_position_are_the_orms(world: Any, visit: Visit) -> None:
+def test_the_visits_bounds_and_the_partners_position_are_the_orms(world: Any, visit: Visit) -> None:
     unvisited = stops_of(world.route)[1].visit
-    assert evidence.first_arrival(unvisited.pk) is None is orm_first_arrival(unvisited)
-    arrived = orm_first_arrival(visit)
-    assert arrived is not None and evidence.first_arrival(visit.pk) == arrived
+    assert evidence.visit_bounds(unvisited.pk) == (None, None) == orm_bounds(unvisited)
+    arrived, _ = orm_bounds(visit)
+    assert arrived is not None and evidence.visit_bounds(visit.pk) == (arrived, None)
 
     times = sorted(CheckIn.objects.values_list("captured_at", flat=True))
     moments = [times[0] - dt.timedelta(seconds=1), *times, times[-1] + dt.timedelta(hours=1)]
@@ -105,6 +109,9 @@ def test_the_first_arrival_and_the_partners_position_are_the_orms(world: Any, vi
         )
         is None
     )
+    leave_pair(world, visit.stop)
+    left = orm_bounds(visit)
+    assert left[1] is not None and evidence.visit_bounds(visit.pk) == left
 
 
 def test_a_record_by_its_key_is_the_orms(visit: Visit) -> None:
